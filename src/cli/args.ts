@@ -1,0 +1,56 @@
+/**
+ * A small argv parser: `--name value`, `--name=value`, boolean flags, repeated options, positionals.
+ */
+export interface OptionSpec {
+  /** 'boolean' flags take no value; 'string' take one; 'list' may repeat. */
+  type: 'boolean' | 'string' | 'list';
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  flags: Record<string, boolean>;
+  values: Record<string, string>;
+  lists: Record<string, string[]>;
+}
+
+export class ArgumentError extends Error {}
+
+export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, OptionSpec>>): ParsedArgs {
+  const parsed: ParsedArgs = { positionals: [], flags: {}, values: {}, lists: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--') || arg === '--') {
+      if (arg === '--') {
+        parsed.positionals.push(...argv.slice(i + 1));
+        break;
+      }
+      parsed.positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const option = spec[name];
+    if (!option) throw new ArgumentError(`unknown option --${name}`);
+    if (option.type === 'boolean') {
+      if (eq !== -1) throw new ArgumentError(`--${name} takes no value`);
+      parsed.flags[name] = true;
+      continue;
+    }
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else value = argv[++i];
+    if (value === undefined) throw new ArgumentError(`--${name} needs a value`);
+    if (option.type === 'list') (parsed.lists[name] ??= []).push(value);
+    else parsed.values[name] = value;
+  }
+  return parsed;
+}
+
+/** Reads a non-negative number option. */
+export function numberOption(args: ParsedArgs, name: string, fallback: number): number {
+  const raw = args.values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new ArgumentError(`--${name} must be a non-negative number, not ${JSON.stringify(raw)}`);
+  return value;
+}

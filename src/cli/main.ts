@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { ArgumentError } from './args.js';
+import { connectCommand, CONNECT_USAGE } from './connect.js';
+import { serve, SERVE_USAGE } from './serve.js';
+
+const USAGE = `Usage: sockwave <command> [options]
+
+Commands:
+  serve     run the demo server (/, /echo, /broadcast)
+  connect   connect to a WebSocket URL from the terminal
+
+Run 'sockwave <command> --help' for a command's options.
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'connect':
+      return connectCommand(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new ArgumentError(`unknown command ${command}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Let stdout drain, then leave even if a handle lingers.
+    setImmediate(() => process.exit(code));
+  },
+  (error: unknown) => {
+    if (error instanceof ArgumentError) {
+      process.stderr.write(`sockwave: ${error.message}\nRun 'sockwave --help' for usage.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`sockwave: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,180 @@
+import { type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { HandshakeError, SockwaveError } from '../errors.js';
+import { validateUpgradeResponse, buildUpgradeRequest } from '../handshake/client-handshake.js';
+import { findHeadEnd, parseResponseHead } from '../handshake/http-head.js';
+import { generateKey } from '../handshake/keys.js';
+import { checkSubprotocolNames } from '../handshake/subprotocols.js';
+import { Connection, type ConnectionHandler } from '../io/connection.js';
+import { dial } from '../io/dial.js';
+import { parseWebSocketUrl } from './url.js';
+
+/** Options of {@link connect}. Sizes are in bytes, times in milliseconds. */
+export interface ClientOptions<Data = unknown> {
+  /** Subprotocols to offer, in order of preference. */
+  protocols?: readonly string[];
+  /** Extra request headers; an array sends the header once per value (repeated keys). */
+  headers?: Readonly<Record<string, string | readonly string[]>>;
+  origin?: string;
+  /** Largest message accepted. Default 100 MiB. */
+  maxPayload?: number;
+  /** The whole opening handshake (TCP, TLS, HTTP) must finish within this. Default 10 000. */
+  connectTimeout?: number;
+  /** Answer pings automatically. Default true. */
+  autoPong?: boolean;
+  /** How long to wait for the server during the close handshake. Default 5000. */
+  closeTimeout?: number;
+  highWaterMark?: number;
+  /** TLS options for wss:// (ca, cert, key, servername, rejectUnauthorized, ciphers...). */
+  tls?: TlsConnectionOptions;
+  /** Handler object, attached before any event can fire. */
+  handler?: ConnectionHandler<Data>;
+  data?: Data;
+  /** Aborts the handshake. */
+  signal?: AbortSignal;
+}
+
+const RESPONSE_HEAD_LIMIT = 64 * 1024;
+const BODY_PREVIEW = 1024;
+
+/**
+ * Opens a client connection: resolves once the handshake succeeded (the connection is open),
+ * rejects with {@link HandshakeError} (a non-101 status with its headers and the start of the body,
+ * or an invalid answer) or {@link SockwaveError} (network, TLS, timeout, abort).
+ *
+ * @example
+ * const conn = await connect('ws://127.0.0.1:8080/echo');
+ * conn.on('message', (data) => console.log(data));
+ * conn.send('hello');
+ */
+export function connect<Data = unknown>(url: string | URL, options: ClientOptions<Data> = {}): Promise<Connection<Data>> {
+  const target = parseWebSocketUrl(url);
+  const protocols = options.protocols ?? [];
+  checkSubprotocolNames(protocols);
+  const key = generateKey();
+  const request = buildUpgradeRequest({
+    host: target.hostHeader,
+    path: target.resource,
+    key,
+    protocols,
+    origin: options.origin,
+    headers: options.headers,
+  });
+  if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
+
+  return new Promise<Connection<Data>>((resolve, reject) => {
+    const { socket, readyEvent } = dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls });
+    let buffered: Buffer = Buffer.alloc(0);
+    let settled = false;
+    const timer = setTimeout(() => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.href}`)), options.connectTimeout ?? 10_000);
+    const onAbort = (): void => fail(abortError(options.signal!));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const cleanup = (): void => {
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.removeListener('data', onData);
+      socket.removeListener('error', onError);
+      socket.removeListener('close', onClose);
+      socket.removeListener(readyEvent, onReady);
+    };
+    const fail = (error: Error): void => {
+      if (settled) return;
+      cleanup();
+      socket.on('error', () => {});
+      socket.destroy();
+      reject(error);
+    };
+    const onReady = (): void => {
+      socket.write(request);
+    };
+    const onError = (error: NodeJS.ErrnoException): void => {
+      fail(new SockwaveError('SW_SOCKET_ERROR', `${describeSocketError(error)} (${target.href})`, { cause: error }));
+    };
+    const onClose = (): void => {
+      if (buffered.length > 0) tryResponse(true);
+      fail(new SockwaveError('SW_SOCKET_ERROR', `the server closed the connection during the handshake (${target.href})`));
+    };
+    const onData = (chunk: Buffer): void => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      tryResponse(false);
+    };
+    const tryResponse = (ended: boolean): void => {
+      if (settled) return;
+      const end = findHeadEnd(buffered);
+      if (end === -1) {
+        if (buffered.length > RESPONSE_HEAD_LIMIT) fail(new HandshakeError(0, 'the server response head is too large'));
+        return;
+      }
+      let response;
+      try {
+        response = parseResponseHead(buffered.subarray(0, end));
+      } catch (error) {
+        fail(error as Error);
+        return;
+      }
+      const rest = buffered.subarray(end);
+      if (response.status !== 101) {
+        // Wait for the start of the body (bounded), to report it with the status.
+        const declared = Number(response.headers['content-length'] ?? BODY_PREVIEW);
+        const want = Math.min(Number.isFinite(declared) ? declared : BODY_PREVIEW, BODY_PREVIEW);
+        if (rest.length < want && !ended) return;
+      }
+      let result;
+      try {
+        result = validateUpgradeResponse(response, key, protocols, rest.subarray(0, BODY_PREVIEW).toString('utf8'));
+      } catch (error) {
+        fail(error as Error);
+        return;
+      }
+      cleanup();
+      socket.pause();
+      const connection = new Connection<Data>(socket, {
+        role: 'client',
+        maxPayload: options.maxPayload ?? 100 * 1024 * 1024,
+        autoPong: options.autoPong,
+        closeTimeout: options.closeTimeout,
+        highWaterMark: options.highWaterMark,
+        url: target.href,
+        headers: response.headers,
+        protocol: result.protocol,
+        extensions: result.extensions,
+        handler: options.handler,
+        data: options.data as Data,
+      });
+      connection.open();
+      resolve(connection);
+      // Let the caller attach listeners (after its await) before the first message is read.
+      setImmediate(() => connection.startReading(rest));
+    };
+    socket.on(readyEvent, onReady);
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+}
+
+function abortError(signal: AbortSignal): SockwaveError {
+  return new SockwaveError('SW_HANDSHAKE_FAILED', 'the connection attempt was aborted', { cause: signal.reason });
+}
+
+/** A one-line description of a network error a person understands. */
+export function describeSocketError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ECONNRESET':
+      return 'connection reset by the server';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      if (error.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(error.message)) return `TLS error: ${error.message}`;
+      return error.message;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * One error tree for sockwave. Every error carries a stable `code` string.
+ *
+ * Two families, as h11 splits them:
+ * - the peer sent something wrong: {@link ProtocolError} (carries the close code to answer with) and
+ *   {@link HandshakeError} (carries the HTTP status seen or to answer with);
+ * - the caller used the API wrongly: {@link UsageError} (and the standard `TypeError`/`RangeError`
+ *   where the WHATWG WebSocket API demands them).
+ */
+
+/** Stable error codes. Never renamed once published. */
+export type ErrorCode =
+  | 'SW_PROTOCOL_ERROR'
+  | 'SW_INVALID_UTF8'
+  | 'SW_MESSAGE_TOO_BIG'
+  | 'SW_INVALID_CLOSE_CODE'
+  | 'SW_HANDSHAKE_FAILED'
+  | 'SW_HANDSHAKE_TIMEOUT'
+  | 'SW_CONNECTION_CLOSED'
+  | 'SW_INVALID_STATE'
+  | 'SW_INVALID_ARGUMENT'
+  | 'SW_DECOMPRESSION_ERROR'
+  | 'SW_SOCKET_ERROR';
+
+export interface SockwaveErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class of every error sockwave throws, rejects with, or reports in an error event. */
+export class SockwaveError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: SockwaveErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The peer broke RFC 6455/7692: the connection is failed with {@link ProtocolError.closeCode}. */
+export class ProtocolError extends SockwaveError {
+  readonly closeCode: number;
+  constructor(
+    closeCode: number,
+    message: string,
+    code: ErrorCode = 'SW_PROTOCOL_ERROR',
+    options?: SockwaveErrorOptions,
+  ) {
+    super(code, message, options);
+    this.closeCode = closeCode;
+  }
+}
+
+/** The opening handshake failed: `status` is the HTTP status received (client) or sent (server). */
+export class HandshakeError extends SockwaveError {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The start of the response body, when the peer sent one (client side). */
+  readonly body: string;
+  constructor(
+    status: number,
+    message: string,
+    headers: Readonly<Record<string, string>> = {},
+    body = '',
+    code: ErrorCode = 'SW_HANDSHAKE_FAILED',
+    options?: SockwaveErrorOptions,
+  ) {
+    super(code, message, options);
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+/** An operation needed an open connection but it is closed (or closing). */
+export class ConnectionClosedError extends SockwaveError {
+  readonly closeCode: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  /** True when the peer started the close. */
+  readonly remote: boolean;
+  constructor(closeCode: number, reason: string, wasClean: boolean, remote: boolean, options?: SockwaveErrorOptions) {
+    super('SW_CONNECTION_CLOSED', `connection closed (${closeCode}${reason ? ` ${reason}` : ''})`, options);
+    this.closeCode = closeCode;
+    this.reason = reason;
+    this.wasClean = wasClean;
+    this.remote = remote;
+  }
+}
+
+/** The caller used the API wrongly (bad argument, wrong state). Nothing was sent. */
+export class UsageError extends SockwaveError {
+  constructor(code: 'SW_INVALID_STATE' | 'SW_INVALID_ARGUMENT', message: string, options?: SockwaveErrorOptions) {
+    super(code, message, options);
+  }
+}

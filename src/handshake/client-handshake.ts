@@ -1,0 +1,90 @@
+import { HandshakeError } from '../errors.js';
+import { isSafeHeaderValue, isToken, listHasToken, type ResponseHead } from './http-head.js';
+import { acceptKey } from './keys.js';
+import { parseSubprotocols } from './subprotocols.js';
+
+/**
+ * The client side of the opening handshake (RFC 6455 §4.1). Sans-I/O: builds the request bytes and
+ * validates the response head.
+ */
+
+export interface UpgradeRequestOptions {
+  /** Host header value (host, plus `:port` when not the scheme's default). */
+  host: string;
+  /** Request target: path and query. */
+  path: string;
+  key: string;
+  protocols?: readonly string[];
+  /** The Sec-WebSocket-Extensions offer. */
+  extensions?: string | undefined;
+  origin?: string | undefined;
+  /** Extra headers; an array value sends the header once per element. */
+  headers?: Readonly<Record<string, string | readonly string[]>>;
+}
+
+const RESERVED = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']);
+
+/** The upgrade request (RFC 6455 §4.1). Throws TypeError for headers that could inject lines. */
+export function buildUpgradeRequest(options: UpgradeRequestOptions): Buffer {
+  let head = `GET ${options.path} HTTP/1.1\r\nHost: ${options.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`;
+  head += `Sec-WebSocket-Key: ${options.key}\r\nSec-WebSocket-Version: 13\r\n`;
+  if (options.protocols && options.protocols.length > 0) head += `Sec-WebSocket-Protocol: ${options.protocols.join(', ')}\r\n`;
+  if (options.extensions) head += `Sec-WebSocket-Extensions: ${options.extensions}\r\n`;
+  if (options.origin !== undefined) head += `Origin: ${options.origin}\r\n`;
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    if (RESERVED.has(name.toLowerCase())) throw new TypeError(`header ${name} is set by the handshake itself`);
+    for (const item of typeof value === 'string' ? [value] : value) {
+      if (!isSafeHeaderValue(item)) throw new TypeError(`invalid value for header ${name}`);
+      head += `${name}: ${item}\r\n`;
+    }
+  }
+  if (/[\x00-\x20\x7f]/.test(options.path)) throw new TypeError('invalid request path');
+  if (!isSafeHeaderValue(options.host) || !isSafeHeaderValue(options.origin ?? '')) throw new TypeError('invalid Host or Origin');
+  return Buffer.from(head + '\r\n', 'latin1');
+}
+
+export interface HandshakeResult {
+  protocol: string;
+  /** The server's Sec-WebSocket-Extensions answer ('' when none). */
+  extensions: string;
+}
+
+/**
+ * Validates the server's answer (RFC 6455 §4.1, "the client MUST validate the server's response"):
+ * status 101, Upgrade and Connection tokens, the Accept hash, and a subprotocol only from those
+ * offered. Extensions are validated by the caller's negotiator; here any extension is refused when
+ * `allowExtensions` is false.
+ */
+export function validateUpgradeResponse(
+  response: ResponseHead,
+  key: string,
+  offeredProtocols: readonly string[],
+  body = '',
+  allowExtensions = false,
+): HandshakeResult {
+  const headers = response.headers;
+  if (response.status !== 101) {
+    throw new HandshakeError(response.status, `unexpected server response: ${response.status} ${response.statusText}`.trim(), headers, body);
+  }
+  const fail = (message: string): never => {
+    throw new HandshakeError(101, message, headers);
+  };
+  if (!listHasToken(headers['upgrade'], 'websocket')) fail('the server response lacks "Upgrade: websocket"');
+  if (!listHasToken(headers['connection'], 'upgrade')) fail('the server response lacks "Connection: Upgrade"');
+  if (headers['sec-websocket-accept'] !== acceptKey(key)) fail('invalid Sec-WebSocket-Accept');
+  let protocol = '';
+  if (headers['sec-websocket-protocol'] !== undefined) {
+    let chosen: string[] = [];
+    try {
+      chosen = parseSubprotocols(headers['sec-websocket-protocol']);
+    } catch {
+      fail('invalid Sec-WebSocket-Protocol in the response');
+    }
+    if (chosen.length !== 1 || !offeredProtocols.includes(chosen[0]!)) fail('the server chose a subprotocol that was not offered');
+    protocol = chosen[0]!;
+  }
+  const extensions = headers['sec-websocket-extensions'] ?? '';
+  if (extensions !== '' && !allowExtensions) fail('the server answered with an extension that was not offered');
+  return { protocol, extensions };
+}

@@ -1,0 +1,154 @@
+import { HandshakeError } from '../errors.js';
+
+/**
+ * Parsing of an HTTP/1.1 message head (RFC 9112 §2–§5), just far enough for the WebSocket opening
+ * handshake. Sans-I/O: the caller buffers bytes and asks {@link findHeadEnd} where the head ends.
+ */
+
+/** Header names lower-cased; repeated headers joined with ", " (RFC 9110 §5.3), `cookie` with "; ". */
+export type HeaderMap = Record<string, string>;
+
+export interface RequestHead {
+  method: string;
+  /** The request target as sent, e.g. `/chat?room=1`. */
+  target: string;
+  /** `HTTP/1.1` */
+  version: string;
+  headers: HeaderMap;
+  /** Every header line as [name lower-cased, value], in order (repeated keys kept apart). */
+  rawHeaders: Array<[string, string]>;
+}
+
+export interface ResponseHead {
+  version: string;
+  status: number;
+  statusText: string;
+  headers: HeaderMap;
+  rawHeaders: Array<[string, string]>;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** RFC 9110 §5.6.2 token characters. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field values: visible characters, spaces and tabs, obs-text; never CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+export function isToken(value: string): boolean {
+  return TOKEN.test(value);
+}
+
+/** Whether `value` may be written as a header value (no CR, LF, NUL: no header injection). */
+export function isSafeHeaderValue(value: string): boolean {
+  return FIELD_VALUE.test(value);
+}
+
+/** Index just past the blank line ending the head in `buffer`, or -1 while it is incomplete. */
+export function findHeadEnd(buffer: Buffer, from = 0): number {
+  const at = buffer.indexOf(CRLFCRLF, Math.max(0, from - 3));
+  return at === -1 ? -1 : at + 4;
+}
+
+function bad(message: string): HandshakeError {
+  return new HandshakeError(400, message);
+}
+
+function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Array<[string, string]> } {
+  const headers: HeaderMap = Object.create(null) as HeaderMap;
+  const rawHeaders: Array<[string, string]> = [];
+  for (const line of lines) {
+    if (line === '') continue;
+    // RFC 9112 §5.2: obsolete line folding is rejected.
+    if (line[0] === ' ' || line[0] === '\t') throw bad('obsolete header line folding');
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw bad('malformed header line');
+    const name = line.slice(0, colon);
+    if (!isToken(name)) throw bad('invalid header name');
+    const value = line.slice(colon + 1).trim();
+    if (!isSafeHeaderValue(value)) throw bad('invalid header value');
+    const key = name.toLowerCase();
+    rawHeaders.push([key, value]);
+    const previous = headers[key];
+    headers[key] = previous === undefined ? value : `${previous}${key === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return { headers, rawHeaders };
+}
+
+/** Parses a request head (the bytes up to and including the blank line). Throws HandshakeError(400). */
+export function parseRequestHead(head: Buffer): RequestHead {
+  const lines = head.toString('latin1').split('\r\n');
+  const requestLine = lines.shift() ?? '';
+  const parts = requestLine.split(' ');
+  if (parts.length !== 3) throw bad('malformed request line');
+  const [method, target, version] = parts as [string, string, string];
+  if (!isToken(method)) throw bad('invalid method');
+  if (!/^HTTP\/\d\.\d$/.test(version)) throw bad('invalid HTTP version');
+  if (target === '' || /[\x00-\x20\x7f]/.test(target)) throw bad('invalid request target');
+  return { method, target, version, ...parseHeaderLines(lines) };
+}
+
+/** Parses a response head. Throws HandshakeError (status 0: no valid HTTP response). */
+export function parseResponseHead(head: Buffer): ResponseHead {
+  const lines = head.toString('latin1').split('\r\n');
+  const statusLine = lines.shift() ?? '';
+  const match = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(statusLine);
+  if (!match) throw new HandshakeError(0, 'the server did not answer with HTTP');
+  try {
+    return { version: match[1]!, status: Number(match[2]), statusText: match[3] ?? '', ...parseHeaderLines(lines) };
+  } catch (error) {
+    throw new HandshakeError(0, `malformed HTTP response: ${(error as Error).message}`, {}, '', 'SW_HANDSHAKE_FAILED', { cause: error });
+  }
+}
+
+/** Splits a comma-separated header value into trimmed, non-empty elements (RFC 9110 §5.6.1). */
+export function splitList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const part of value.split(',')) {
+    const item = part.trim();
+    if (item !== '') out.push(item);
+  }
+  return out;
+}
+
+/** Whether a comma-separated header contains `token`, compared case-insensitively. */
+export function listHasToken(value: string | undefined, token: string): boolean {
+  const wanted = token.toLowerCase();
+  return splitList(value).some((item) => item.toLowerCase() === wanted);
+}
+
+/** Standard reason phrases for the statuses sockwave sends. */
+export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  101: 'Switching Protocols',
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/**
+ * Serializes a response head and body. Header names must be tokens and values must be free of CR/LF
+ * (a TypeError otherwise: no header injection through user-supplied values).
+ */
+export function serializeResponse(status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | string = ''): Buffer {
+  if (!Number.isInteger(status) || status < 100 || status > 599) throw new RangeError(`invalid HTTP status ${status}`);
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const text = String(item);
+      if (!isSafeHeaderValue(text)) throw new TypeError(`invalid value for header ${name}`);
+      head += `${name}: ${text}\r\n`;
+    }
+  }
+  head += '\r\n';
+  const bodyBytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  return bodyBytes.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), bodyBytes]);
+}

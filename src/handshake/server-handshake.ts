@@ -1,0 +1,90 @@
+import { HandshakeError } from '../errors.js';
+import { listHasToken, serializeResponse, type RequestHead } from './http-head.js';
+import { acceptKey, isValidKey } from './keys.js';
+import { parseSubprotocols } from './subprotocols.js';
+
+/**
+ * The server side of the opening handshake (RFC 6455 §4.2). Sans-I/O: heads in, bytes out.
+ */
+
+export interface UpgradeOffer {
+  key: string;
+  /** Subprotocols the client offered, in its order of preference. */
+  protocols: string[];
+  /** The raw Sec-WebSocket-Extensions header, for extension negotiation. */
+  extensions: string | undefined;
+}
+
+/** Whether the request asks for a WebSocket upgrade at all (an `Upgrade: websocket` token). */
+export function isUpgradeRequest(head: RequestHead): boolean {
+  return listHasToken(head.headers['upgrade'], 'websocket');
+}
+
+/**
+ * Validates an upgrade request (RFC 6455 §4.2.1). Throws HandshakeError with status 400 and a short
+ * reason, or 426 (with `Sec-WebSocket-Version: 13`) for a version other than 13.
+ */
+export function validateUpgradeRequest(head: RequestHead): UpgradeOffer {
+  // §4.2.1 item 1: a GET of HTTP/1.1 or higher.
+  if (head.method !== 'GET') throw new HandshakeError(400, 'the upgrade request must be a GET');
+  if (head.version < 'HTTP/1.1') throw new HandshakeError(400, 'the upgrade request must be HTTP/1.1 or higher');
+  const headers = head.headers;
+  // Item 2: a Host header.
+  if (!headers['host']) throw new HandshakeError(400, 'missing Host header');
+  // Items 3 and 4: Upgrade and Connection are token lists, compared case-insensitively.
+  if (!listHasToken(headers['upgrade'], 'websocket')) throw new HandshakeError(400, 'Upgrade header must include "websocket"');
+  if (!listHasToken(headers['connection'], 'upgrade')) throw new HandshakeError(400, 'Connection header must include "Upgrade"');
+  // Item 6 before 5, so that a client of another version learns which one we speak.
+  const version = headers['sec-websocket-version'];
+  if (version !== '13') {
+    throw new HandshakeError(426, 'unsupported WebSocket version: this server speaks 13', { 'Sec-WebSocket-Version': '13' });
+  }
+  // Item 5: a base64 key decoding to 16 bytes, sent once.
+  const key = headers['sec-websocket-key'];
+  if (!isValidKey(key)) throw new HandshakeError(400, 'invalid Sec-WebSocket-Key');
+  return { key, protocols: parseSubprotocols(headers['sec-websocket-protocol']), extensions: headers['sec-websocket-extensions'] };
+}
+
+export interface AcceptOptions {
+  /** The selected subprotocol (one the client offered). */
+  protocol?: string | undefined;
+  /** The Sec-WebSocket-Extensions answer. */
+  extensions?: string | undefined;
+  /** Extra response headers (validated against injection). */
+  headers?: Readonly<Record<string, string | readonly string[]>>;
+}
+
+/** The 101 response that completes the handshake (RFC 6455 §4.2.2 step 5). */
+export function buildAcceptResponse(key: string, options: AcceptOptions = {}): Buffer {
+  const headers: Record<string, string | readonly string[]> = {
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Accept': acceptKey(key),
+  };
+  if (options.protocol !== undefined) headers['Sec-WebSocket-Protocol'] = options.protocol;
+  if (options.extensions !== undefined) headers['Sec-WebSocket-Extensions'] = options.extensions;
+  if (options.headers) Object.assign(headers, options.headers);
+  return serializeResponse(101, headers);
+}
+
+/**
+ * A refusal: the status, the caller's headers, and a short plain-text body; the connection closes
+ * after it. A 426 also says which version and protocol to upgrade to.
+ */
+export function buildRefusalResponse(
+  status: number,
+  headers: Readonly<Record<string, string | readonly string[]>> = {},
+  body = '',
+): Buffer {
+  const all: Record<string, string | number | readonly string[]> = {};
+  if (status === 426) {
+    all['Upgrade'] = 'websocket';
+    all['Sec-WebSocket-Version'] = '13';
+  }
+  Object.assign(all, headers);
+  all['Connection'] = 'close';
+  const bytes = Buffer.from(body, 'utf8');
+  all['Content-Type'] = 'text/plain; charset=utf-8';
+  all['Content-Length'] = bytes.length;
+  return serializeResponse(status, all, bytes);
+}

@@ -1,0 +1,69 @@
+import { type HeaderMap, type RequestHead } from './http-head.js';
+
+/**
+ * What a server knows about a client asking to upgrade, as given to admission (`onConnection`).
+ */
+export interface UpgradeRequest {
+  method: string;
+  /** The request target as sent: path and query. */
+  url: string;
+  /** The path alone, percent-decoding left to the caller. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased names; repeated headers joined with ", " (cookies with "; "). */
+  headers: Readonly<HeaderMap>;
+  /** Every header line as [name, value], in order. */
+  rawHeaders: ReadonlyArray<readonly [string, string]>;
+  cookies: Readonly<Record<string, string>>;
+  /** Subprotocols the client offered, in its order of preference. */
+  protocols: readonly string[];
+  origin: string | undefined;
+  remoteAddress: string;
+  remotePort: number;
+  /** True over TLS. */
+  secure: boolean;
+}
+
+/** Parses a Cookie header into name → value (first occurrence wins). */
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (!header) return cookies;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const name = pair.slice(0, eq).trim();
+    let value = pair.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (name !== '' && !(name in cookies)) {
+      try {
+        cookies[name] = decodeURIComponent(value);
+      } catch {
+        cookies[name] = value;
+      }
+    }
+  }
+  return cookies;
+}
+
+export function toUpgradeRequest(
+  head: RequestHead,
+  protocols: readonly string[],
+  remote: { address: string; port: number; secure: boolean },
+): UpgradeRequest {
+  const q = head.target.indexOf('?');
+  const path = q === -1 ? head.target : head.target.slice(0, q);
+  return {
+    method: head.method,
+    url: head.target,
+    path,
+    query: new URLSearchParams(q === -1 ? '' : head.target.slice(q + 1)),
+    headers: head.headers,
+    rawHeaders: head.rawHeaders,
+    cookies: parseCookies(head.headers['cookie']),
+    protocols,
+    origin: head.headers['origin'],
+    remoteAddress: remote.address,
+    remotePort: remote.port,
+    secure: remote.secure,
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * sockwave: a WebSocket client and server for Node.js (RFC 6455).
+ * @packageDocumentation
+ */
+export { connect, type ClientOptions } from './client/connect.js';
+export { parseWebSocketUrl } from './client/url.js';
+export {
+  ConnectionClosedError,
+  HandshakeError,
+  ProtocolError,
+  SockwaveError,
+  UsageError,
+  type ErrorCode,
+} from './errors.js';
+export { type UpgradeRequest } from './handshake/upgrade-request.js';
+export {
+  Connection,
+  type CloseInfo,
+  type ConnectionEvents,
+  type ConnectionHandler,
+  type ConnectionStatus,
+  type SendOptions,
+  type SendResult,
+} from './io/connection.js';
+export { type JsonValue, type SendData } from './io/payload.js';
+export { CloseCode } from './protocol/close-codes.js';
+export { ReadyState } from './protocol/session.js';
+export { Refusal, refuse, type AdmissionResult, type ConnectionSetup, type OnConnection } from './server/admission.js';
+export { type ServerOptions } from './server/options.js';
+export { type PlainHttpHandler, type PlainHttpRequest, type PlainHttpResponse } from './server/plain-http.js';
+export { ClientRegistry } from './server/registry.js';
+export { WebSocketServer, type CloseServerOptions, type ListenInfo, type ServerEvents } from './server/server.js';

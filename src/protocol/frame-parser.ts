@@ -1,0 +1,322 @@
+import { ProtocolError } from '../errors.js';
+import { CloseCode, isValidWireCloseCode } from './close-codes.js';
+import { applyMask } from './mask.js';
+import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
+import { isValidUtf8, Utf8Validator } from './utf8.js';
+
+/**
+ * Incremental RFC 6455 frame parser. Feed it chunks of any size with {@link FrameParser.push}; it
+ * reports whole messages, fragments and control frames to a {@link FrameParserHandler}.
+ *
+ * Rules (RFC 6455 unless noted); every violation is reported once through `onError` with the close
+ * code to fail the connection with, after which the parser ignores all input:
+ * - §5.2 RSV1–3 must be 0 unless an extension claims them (RFC 7692 §6: RSV1, first frame only) → 1002
+ * - §5.2 reserved opcodes 0x3–0x7, 0xB–0xF → 1002
+ * - §5.5 control frames: payload ≤ 125 bytes and FIN set → 1002
+ * - §5.4 a continuation with no message started, or a new data frame inside a fragmented message → 1002
+ * - §5.2 a 64-bit length with its most significant bit set → 1002
+ * - §5.1 a server receives only masked frames, a client only unmasked ones → 1002
+ * - Beyond the RFC: a message longer than `maxPayload` → 1009, decided from the frame header,
+ *   before any of its payload is buffered.
+ * - §8.1 text must be UTF-8: checked as each byte arrives (fail fast), across fragments → 1007
+ *   (compressed messages are checked by the extension after inflating them)
+ * - §5.5.1/§7.4 a close payload of 1 byte or an invalid code → 1002; a reason that is not UTF-8 → 1007
+ *
+ * Payloads are unmasked in place in the chunks that were pushed, and a frame that arrives whole in
+ * one chunk is delivered as a view of that chunk, without copying.
+ */
+export interface FrameParserHandler {
+  /** A complete data message. `compressed` is set when its first frame had RSV1 (RFC 7692). */
+  onMessage(data: Buffer, binary: boolean, compressed: boolean): void;
+  /** Each data frame of a fragmented message, as it completes (optional). */
+  onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** A valid close frame. `code` is 1005 (no status) when the frame had no payload. */
+  onClose(code: number, reason: string): void;
+  /** The peer broke the protocol; the connection must be failed with `error.closeCode`. */
+  onError(error: ProtocolError): void;
+}
+
+export interface FrameParserOptions {
+  /** `server` requires masked frames, `client` unmasked ones (RFC 6455 §5.1). */
+  role: 'server' | 'client';
+  /** Largest message accepted, in bytes (the sum of its fragments). */
+  maxPayload: number;
+  /** An extension (permessage-deflate) claims RSV1 on the first frame of a data message. */
+  allowRsv1?: boolean;
+  /** Report each frame of fragmented messages through `onFragment`. Default: when the handler has one. */
+  fragments?: boolean;
+}
+
+const enum State {
+  Header,
+  Payload,
+  /** A close frame was parsed: RFC 6455 §5.5.1, nothing after it is processed. */
+  Closed,
+  Failed,
+}
+
+const MAX_HEADER = 14;
+const EMPTY = Buffer.alloc(0);
+
+export class FrameParser {
+  private readonly handler: FrameParserHandler;
+  private readonly expectMask: boolean;
+  private readonly maxPayload: number;
+  private allowRsv1: boolean;
+  private readonly wantFragments: boolean;
+
+  private state = State.Header;
+  /** Bytes of a header split across chunks. */
+  private readonly head = Buffer.alloc(MAX_HEADER);
+  private headLength = 0;
+
+  // The frame being read.
+  private fin = false;
+  private opcode = 0;
+  private masked = false;
+  private readonly maskKey = Buffer.alloc(4);
+  private maskPhase = 0;
+  private remaining = 0;
+  private readonly framePieces: Buffer[] = [];
+
+  // The data message being assembled (opcode 0: none).
+  private messageOpcode = 0;
+  private messageCompressed = false;
+  private messageLength = 0;
+  private messageFrames = 0;
+  private readonly messagePieces: Buffer[] = [];
+  private readonly utf8 = new Utf8Validator();
+
+  constructor(options: FrameParserOptions, handler: FrameParserHandler) {
+    this.handler = handler;
+    this.expectMask = options.role === 'server';
+    this.maxPayload = options.maxPayload;
+    this.allowRsv1 = options.allowRsv1 ?? false;
+    this.wantFragments = (options.fragments ?? true) && typeof handler.onFragment === 'function';
+  }
+
+  /** Lets an extension negotiated after construction claim RSV1. */
+  setAllowRsv1(allow: boolean): void {
+    this.allowRsv1 = allow;
+  }
+
+  /** True once the parser failed or read a close frame: further input is ignored. */
+  get stopped(): boolean {
+    return this.state === State.Failed || this.state === State.Closed;
+  }
+
+  /** Feeds received bytes. The chunk may be modified (unmasked) in place and retained. */
+  push(chunk: Buffer): void {
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end) {
+      const state = this.state;
+      if (state === State.Payload) {
+        const take = Math.min(this.remaining, end - pos);
+        this.payload(chunk, pos, pos + take);
+        pos += take;
+      } else if (state === State.Header) {
+        pos = this.headLength === 0 ? this.headerFromChunk(chunk, pos) : this.headerFromParts(chunk, pos);
+      } else {
+        return;
+      }
+    }
+  }
+
+  /** Reads a header that starts at `pos` in `chunk`; keeps a partial one for later. */
+  private headerFromChunk(chunk: Buffer, pos: number): number {
+    const available = chunk.length - pos;
+    if (available >= 2) {
+      const size = headerSize(chunk[pos + 1]!);
+      if (available >= size) {
+        this.header(chunk, pos);
+        return pos + size;
+      }
+    }
+    chunk.copy(this.head, 0, pos);
+    this.headLength = available;
+    return chunk.length;
+  }
+
+  /** Completes a header split across chunks. */
+  private headerFromParts(chunk: Buffer, pos: number): number {
+    const had = this.headLength;
+    const copied = chunk.copy(this.head, had, pos, pos + (MAX_HEADER - had));
+    const have = had + copied;
+    if (have >= 2) {
+      const size = headerSize(this.head[1]!);
+      if (have >= size) {
+        this.headLength = 0;
+        this.header(this.head, 0);
+        return pos + (size - had);
+      }
+    }
+    this.headLength = have;
+    return pos + copied;
+  }
+
+  private header(b: Buffer, at: number): void {
+    const b0 = b[at]!;
+    const b1 = b[at + 1]!;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    let length = b1 & 0x7f;
+    let p = at + 2;
+
+    if ((b0 & 0x30) !== 0) return this.fail(CloseCode.ProtocolError, 'RSV2 and RSV3 must be clear');
+    if (!isKnownOpcode(opcode)) return this.fail(CloseCode.ProtocolError, `reserved opcode 0x${opcode.toString(16)}`);
+    if (masked !== this.expectMask) {
+      return this.fail(
+        CloseCode.ProtocolError,
+        this.expectMask ? 'a client frame must be masked' : 'a server frame must not be masked',
+      );
+    }
+    if (isControlOpcode(opcode)) {
+      // RFC 6455 §5.5: control frames are ≤ 125 bytes and are never fragmented.
+      if (!fin) return this.fail(CloseCode.ProtocolError, 'fragmented control frame');
+      if (length > MAX_CONTROL_PAYLOAD) return this.fail(CloseCode.ProtocolError, 'control frame payload over 125 bytes');
+      // RFC 7692 §6: RSV1 marks compressed data messages only.
+      if (rsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set on a control frame');
+    } else {
+      if (length === 126) {
+        length = b.readUInt16BE(p);
+        p += 2;
+      } else if (length === 127) {
+        const high = b.readUInt32BE(p);
+        // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
+        if (high & 0x80000000) return this.fail(CloseCode.ProtocolError, '64-bit length with its top bit set');
+        length = high * 0x100000000 + b.readUInt32BE(p + 4);
+        p += 8;
+      }
+      if (opcode === Opcode.Continuation) {
+        if (this.messageOpcode === 0) return this.fail(CloseCode.ProtocolError, 'continuation frame with no message started');
+        // RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
+        if (rsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set on a continuation frame');
+      } else {
+        if (this.messageOpcode !== 0) return this.fail(CloseCode.ProtocolError, 'new data frame inside a fragmented message');
+        if (rsv1 && !this.allowRsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set with no extension negotiated');
+        this.messageOpcode = opcode;
+        this.messageCompressed = rsv1;
+        this.messageLength = 0;
+        this.messageFrames = 0;
+      }
+      // Checked from the header, before any of the payload is buffered.
+      if (this.messageLength + length > this.maxPayload) {
+        return this.fail(CloseCode.MessageTooBig, `message exceeds maxPayload (${this.maxPayload} bytes)`, 'SW_MESSAGE_TOO_BIG');
+      }
+      this.messageLength += length;
+    }
+    if (masked) {
+      this.maskKey[0] = b[p]!;
+      this.maskKey[1] = b[p + 1]!;
+      this.maskKey[2] = b[p + 2]!;
+      this.maskKey[3] = b[p + 3]!;
+      this.maskPhase = 0;
+    }
+    this.fin = fin;
+    this.opcode = opcode;
+    this.masked = masked;
+    this.remaining = length;
+    if (length === 0) this.frameDone();
+    else this.state = State.Payload;
+  }
+
+  private payload(chunk: Buffer, start: number, end: number): void {
+    if (this.masked) this.maskPhase = applyMask(chunk, start, end, this.maskKey, this.maskPhase);
+    const piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+    this.remaining -= end - start;
+    const opcode = this.opcode;
+    // Fail fast on invalid UTF-8 in uncompressed text (RFC 6455 §8.1).
+    if (
+      (opcode === Opcode.Text || (opcode === Opcode.Continuation && this.messageOpcode === Opcode.Text)) &&
+      !this.messageCompressed &&
+      !this.utf8.push(piece)
+    ) {
+      return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
+    }
+    this.framePieces.push(piece);
+    if (this.remaining === 0) {
+      this.state = State.Header;
+      this.frameDone();
+    }
+  }
+
+  private frameDone(): void {
+    const pieces = this.framePieces;
+    const data = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    pieces.length = 0;
+    switch (this.opcode) {
+      case Opcode.Ping:
+        this.handler.onPing(data);
+        return;
+      case Opcode.Pong:
+        this.handler.onPong(data);
+        return;
+      case Opcode.Close:
+        this.closeFrame(data);
+        return;
+      default:
+        this.dataFrame(data);
+    }
+  }
+
+  private dataFrame(data: Buffer): void {
+    const fin = this.fin;
+    const binary = this.messageOpcode === Opcode.Binary;
+    const compressed = this.messageCompressed;
+    const text = !binary && !compressed;
+    if (fin && this.messageFrames === 0) {
+      // The common case: an unfragmented message.
+      if (text && !this.utf8.finish()) return this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence', 'SW_INVALID_UTF8');
+      this.messageOpcode = 0;
+      this.handler.onMessage(data, binary, compressed);
+      return;
+    }
+    this.messageFrames++;
+    if (fin && text && !this.utf8.finish()) {
+      return this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence', 'SW_INVALID_UTF8');
+    }
+    if (this.wantFragments) this.handler.onFragment!(data, binary, fin, compressed);
+    if (this.state !== State.Header) return; // the fragment handler may have stopped the parser
+    const pieces = this.messagePieces;
+    if (data.length !== 0) pieces.push(data);
+    if (!fin) return;
+    const message = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.messageLength);
+    pieces.length = 0;
+    this.messageOpcode = 0;
+    this.handler.onMessage(message, binary, compressed);
+  }
+
+  private closeFrame(data: Buffer): void {
+    // RFC 6455 §5.5.1: the body, if any, starts with a 2-byte code.
+    if (data.length === 1) return this.fail(CloseCode.ProtocolError, 'close frame with a 1-byte payload');
+    let code: number = CloseCode.NoStatus;
+    let reason = '';
+    if (data.length >= 2) {
+      code = data.readUInt16BE(0);
+      if (!isValidWireCloseCode(code)) return this.fail(CloseCode.ProtocolError, `invalid close code ${code}`, 'SW_INVALID_CLOSE_CODE');
+      const reasonBytes = data.subarray(2);
+      if (!isValidUtf8(reasonBytes)) return this.fail(CloseCode.InvalidPayload, 'close reason is not valid UTF-8', 'SW_INVALID_UTF8');
+      reason = reasonBytes.toString('utf8');
+    }
+    this.state = State.Closed;
+    this.handler.onClose(code, reason);
+  }
+
+  private fail(closeCode: number, message: string, code: 'SW_PROTOCOL_ERROR' | 'SW_INVALID_UTF8' | 'SW_MESSAGE_TOO_BIG' | 'SW_INVALID_CLOSE_CODE' = 'SW_PROTOCOL_ERROR'): void {
+    this.state = State.Failed;
+    this.framePieces.length = 0;
+    this.messagePieces.length = 0;
+    this.handler.onError(new ProtocolError(closeCode, message, code));
+  }
+}
+
+/** Total header size implied by the second header byte: 2, plus 2 or 8 length bytes, plus 4 if masked. */
+function headerSize(b1: number): number {
+  const len7 = b1 & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+}

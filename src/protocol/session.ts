@@ -1,0 +1,205 @@
+import { type ProtocolError } from '../errors.js';
+import { CloseCode, encodeClosePayload, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
+import { FrameParser, type FrameParserHandler } from './frame-parser.js';
+import { encodeFrame, frameHeader } from './frame-serializer.js';
+import { defaultMaskKeys, type MaskKeySource } from './mask.js';
+import { Opcode } from './opcodes.js';
+
+/**
+ * The sans-I/O WebSocket connection after the opening handshake: the frame parser, the serializer
+ * and the close handshake (RFC 6455 §7) as a state machine. It knows bytes and state, never sockets
+ * or timers: received bytes go in through {@link ProtocolSession.receive}, bytes to send come out
+ * through {@link SessionHandler.write}, and the I/O layer decides when to close the transport by
+ * reading {@link ProtocolSession.closeHandshakeDone} and {@link ProtocolSession.failed}.
+ *
+ * State table (`readyState`):
+ * | from    | event                         | to      | writes                              |
+ * |---------|-------------------------------|---------|-------------------------------------|
+ * | OPEN    | close(code) by us             | CLOSING | close frame                         |
+ * | OPEN    | close frame received          | CLOSING | echo of the code (§5.5.1)           |
+ * | OPEN    | protocol violation            | CLOSING | close frame with the violation code |
+ * | CLOSING | close frame received          | CLOSING | —  (handshake done)                 |
+ * | any     | transport closed              | CLOSED  | —                                   |
+ * After a close frame is written nothing else is (§5.5.1); after one is received nothing is read.
+ */
+
+export const ReadyState = { Connecting: 0, Open: 1, Closing: 2, Closed: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+export interface SessionHandler {
+  onMessage(data: Buffer, binary: boolean, compressed: boolean): void;
+  onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** The peer's close frame; the echo, when one was due, has already been written. */
+  onPeerClose(code: number, reason: string): void;
+  /** The peer broke the protocol; a close frame with `error.closeCode` has been written. */
+  onProtocolError(error: ProtocolError): void;
+  /** Bytes to put on the wire, in order. */
+  write(bytes: Buffer): void;
+}
+
+export interface SessionOptions {
+  role: 'server' | 'client';
+  /** Largest message accepted, in bytes. */
+  maxPayload: number;
+  /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
+  autoPong?: boolean;
+  /** Key source for client masking; defaults to the CSPRNG-backed pool. */
+  maskKeys?: MaskKeySource;
+  /** An extension claims RSV1 on data messages (permessage-deflate). */
+  allowRsv1?: boolean;
+}
+
+export class ProtocolSession implements FrameParserHandler {
+  readyState: ReadyState = ReadyState.Open;
+  /** The close frame we sent (code undefined: an empty close payload). */
+  closeSent = false;
+  sentCloseCode: number | undefined;
+  /** The peer's close frame: code 1005 when it carried none. */
+  closeReceived = false;
+  receivedCloseCode: number = CloseCode.Abnormal;
+  receivedCloseReason = '';
+  /** True when the peer's close frame arrived before we sent ours. */
+  closedByPeer = false;
+  /** Set when the connection was failed because of a protocol violation. */
+  failure: ProtocolError | undefined;
+
+  readonly role: 'server' | 'client';
+  private readonly parser: FrameParser;
+  private readonly handler: SessionHandler;
+  private readonly maskKeys: MaskKeySource | false;
+  autoPong: boolean;
+
+  constructor(options: SessionOptions, handler: SessionHandler) {
+    this.role = options.role;
+    this.handler = handler;
+    this.autoPong = options.autoPong ?? true;
+    this.maskKeys = options.role === 'client' ? (options.maskKeys ?? defaultMaskKeys) : false;
+    this.parser = new FrameParser(
+      {
+        role: options.role,
+        maxPayload: options.maxPayload,
+        allowRsv1: options.allowRsv1 ?? false,
+        fragments: typeof handler.onFragment === 'function',
+      },
+      this,
+    );
+  }
+
+  // FrameParserHandler: the parser reports to the session, which keeps the close handshake's state.
+  /** @internal */
+  onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
+    this.handler.onMessage(data, binary, compressed);
+  }
+  /** @internal */
+  onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
+    this.handler.onFragment?.(data, binary, fin, compressed);
+  }
+  /** @internal */
+  onPing(payload: Buffer): void {
+    if (this.autoPong && !this.closeSent) this.sendFrame(Opcode.Pong, payload, true, false);
+    this.handler.onPing(payload);
+  }
+  /** @internal */
+  onPong(payload: Buffer): void {
+    this.handler.onPong(payload);
+  }
+  /** @internal */
+  onClose(code: number, reason: string): void {
+    this.peerClose(code, reason);
+  }
+  /** @internal */
+  onError(error: ProtocolError): void {
+    this.fail(error);
+  }
+
+  /** True once both close frames were exchanged: the transport may be closed. */
+  get closeHandshakeDone(): boolean {
+    return this.closeSent && this.closeReceived;
+  }
+
+  /** True when the connection was failed (protocol violation): the transport should be closed now. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Lets a negotiated extension claim RSV1. */
+  setAllowRsv1(allow: boolean): void {
+    this.parser.setAllowRsv1(allow);
+  }
+
+  /** Feeds bytes received from the transport. */
+  receive(chunk: Buffer): void {
+    if (!this.parser.stopped) this.parser.push(chunk);
+  }
+
+  /** The transport closed. */
+  receiveEof(): void {
+    this.readyState = ReadyState.Closed;
+  }
+
+  /**
+   * Writes one frame. Returns false (writing nothing) once a close frame was sent.
+   * Server frames are written as header then payload (no copy); client frames are masked into a copy.
+   */
+  sendFrame(opcode: Opcode, payload: Buffer, fin: boolean, rsv1: boolean): boolean {
+    if (this.closeSent) return false;
+    if (this.maskKeys) {
+      this.handler.write(encodeFrame(opcode, payload, { fin, rsv1, mask: this.maskKeys }));
+    } else {
+      this.handler.write(frameHeader(opcode, payload.length, { fin, rsv1 }));
+      if (payload.length !== 0) this.handler.write(payload);
+    }
+    return true;
+  }
+
+  /** Writes a frame already serialized (for fan-out: framed once, written to many). */
+  sendEncoded(frame: Buffer): boolean {
+    if (this.closeSent) return false;
+    this.handler.write(frame);
+    return true;
+  }
+
+  /**
+   * Starts (or completes) the close handshake. `code` undefined sends an empty close payload.
+   * Throws RangeError for a code that may not be sent or a reason over 123 bytes.
+   * Returns false if a close frame was already sent.
+   */
+  close(code?: number, reason = ''): boolean {
+    const payload = encodeClosePayload(code, reason);
+    if (this.closeSent) return false;
+    this.sendFrame(Opcode.Close, payload, true, false);
+    this.closeSent = true;
+    this.sentCloseCode = code;
+    if (this.readyState === ReadyState.Open) this.readyState = ReadyState.Closing;
+    return true;
+  }
+
+  private peerClose(code: number, reason: string): void {
+    this.closeReceived = true;
+    this.receivedCloseCode = code;
+    this.receivedCloseReason = reason;
+    if (!this.closeSent) {
+      this.closedByPeer = true;
+      // RFC 6455 §5.5.1: answer with a close frame, echoing the status code received.
+      this.close(code === CloseCode.NoStatus ? undefined : code);
+    }
+    this.handler.onPeerClose(code, reason);
+  }
+
+  private fail(error: ProtocolError): void {
+    this.failure = error;
+    // RFC 6455 §7.1.7: send a close frame with the code, unless one was sent already.
+    if (!this.closeSent) this.close(error.closeCode, truncateReason(error.message));
+    this.handler.onProtocolError(error);
+  }
+}
+
+/** Cuts a reason to at most 123 UTF-8 bytes, on a character boundary. */
+function truncateReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
+  let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
+  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
+  return cut;
+}

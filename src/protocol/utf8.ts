@@ -1,0 +1,98 @@
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * Incremental, fail-fast UTF-8 validator (RFC 3629, as RFC 6455 §8.1 requires).
+ *
+ * Text arrives in pieces (TCP chunks, fragments); a code point may be split anywhere. Each piece is
+ * validated as soon as it arrives with Node's native `isUtf8` (simdutf), except for an incomplete
+ * sequence of at most 3 bytes at its end, which is checked as a *prefix* (so `F4 90` or `ED A0`
+ * fail at once, before the rest arrives) and carried over to the next piece.
+ */
+export class Utf8Validator {
+  /** The carried, incomplete sequence (≤ 3 bytes) and its expected total length. */
+  private readonly carry = Buffer.alloc(4);
+  private carryLength = 0;
+  private carryNeed = 0;
+
+  /** True while an incomplete code point waits for more bytes. */
+  get pending(): boolean {
+    return this.carryLength !== 0;
+  }
+
+  reset(): void {
+    this.carryLength = 0;
+    this.carryNeed = 0;
+  }
+
+  /** Validates `bytes[start, end)`. Returns false as soon as the stream can no longer be valid. */
+  push(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+    if (this.carryLength !== 0) {
+      // Complete the carried code point byte by byte (at most 3 bytes: bounded work).
+      while (this.carryLength < this.carryNeed && start < end) {
+        this.carry[this.carryLength++] = bytes[start++]!;
+      }
+      if (!isValidPrefix(this.carry, 0, this.carryLength)) return false;
+      if (this.carryLength < this.carryNeed) return true;
+      this.carryLength = 0;
+      this.carryNeed = 0;
+    }
+    if (start >= end) return true;
+    // Find an incomplete sequence at the end: its lead byte is among the last 3 bytes.
+    let lead = end - 1;
+    const stop = Math.max(start, end - 3);
+    while (lead > stop && (bytes[lead]! & 0xc0) === 0x80) lead--;
+    const need = sequenceLength(bytes[lead]!);
+    let completeEnd = end;
+    if (need > end - lead) completeEnd = lead;
+    if (completeEnd > start) {
+      const whole = start === 0 && completeEnd === bytes.length ? bytes : bytes.subarray(start, completeEnd);
+      if (!isUtf8(whole)) return false;
+    }
+    if (completeEnd === end) return true;
+    if (!isValidPrefix(bytes, lead, end)) return false;
+    this.carryNeed = need;
+    for (let i = lead; i < end; i++) this.carry[this.carryLength++] = bytes[i]!;
+    return true;
+  }
+
+  /** Ends the current text: false if an incomplete code point remains. Resets the validator. */
+  finish(): boolean {
+    const ok = this.carryLength === 0;
+    this.reset();
+    return ok;
+  }
+}
+
+/** Validates one complete piece of text. */
+export function isValidUtf8(bytes: Uint8Array): boolean {
+  return isUtf8(bytes);
+}
+
+/** Length of the sequence a lead byte starts (2–4), or 0 for ASCII, continuation or invalid bytes. */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+/**
+ * Whether `bytes[start, end)` (1–3 bytes, starting at a lead byte) can still become a valid code
+ * point. RFC 3629 §4: the second byte's range depends on the lead byte, which excludes overlong
+ * forms (E0 80, F0 80), surrogates (ED A0–BF) and code points past U+10FFFF (F4 90, F5+).
+ */
+function isValidPrefix(bytes: Uint8Array, start: number, end: number): boolean {
+  const lead = bytes[start]!;
+  if (sequenceLength(lead) === 0) return false;
+  if (end - start < 2) return true;
+  const second = bytes[start + 1]!;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (lead === 0xe0) lo = 0xa0;
+  else if (lead === 0xed) hi = 0x9f;
+  else if (lead === 0xf0) lo = 0x90;
+  else if (lead === 0xf4) hi = 0x8f;
+  if (second < lo || second > hi) return false;
+  for (let i = start + 2; i < end; i++) if ((bytes[i]! & 0xc0) !== 0x80) return false;
+  return true;
+}

@@ -1,0 +1,43 @@
+import { type UpgradeRequest } from '../handshake/upgrade-request.js';
+import { type ConnectionHandler } from '../io/connection.js';
+
+/**
+ * Admission (the 4D style): for each upgrade request the server calls `onConnection(request)`,
+ * which may be async, and which either accepts, by returning a handler for that connection (with
+ * the typed `data` the connection will carry), or refuses with an HTTP status.
+ */
+
+/** Accepting a connection: its handler, its data, and optionally the subprotocol and extra headers. */
+export interface ConnectionSetup<Data = unknown> extends ConnectionHandler<Data> {
+  /** Travels to the connection as `connection.data` (a user, a session...). */
+  data?: Data;
+  /** The subprotocol to answer with; must be one the client offered. Default: the server's choice. */
+  protocol?: string;
+  /** Extra headers on the 101 response. */
+  headers?: Readonly<Record<string, string | readonly string[]>>;
+}
+
+/** Refusing a connection: an HTTP status, headers and a short plain-text body. */
+export class Refusal {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  readonly body: string;
+  constructor(status: number, options: { headers?: Readonly<Record<string, string | readonly string[]>>; body?: string } = {}) {
+    if (!Number.isInteger(status) || status < 300 || status > 599) throw new RangeError(`a refusal needs a 3xx–5xx status, not ${status}`);
+    this.status = status;
+    this.headers = options.headers ?? {};
+    this.body = options.body ?? '';
+  }
+}
+
+/**
+ * Refuses an upgrade request: `return refuse(401, { headers: { 'WWW-Authenticate': 'Bearer' } })`.
+ */
+export function refuse(status: number, options?: { headers?: Readonly<Record<string, string | readonly string[]>>; body?: string }): Refusal {
+  return new Refusal(status, options);
+}
+
+export type AdmissionResult<Data> = ConnectionSetup<Data> | Refusal | undefined | void;
+
+/** Decides, for each upgrade request, whether and how to accept it. */
+export type OnConnection<Data = unknown> = (request: UpgradeRequest) => AdmissionResult<Data> | Promise<AdmissionResult<Data>>;

@@ -1,0 +1,40 @@
+import { type SecureContextOptions, type TlsOptions } from 'node:tls';
+import { type UpgradeRequest } from '../handshake/upgrade-request.js';
+import { type OnConnection } from './admission.js';
+import { type PlainHttpHandler } from './plain-http.js';
+
+/** Options of a {@link WebSocketServer}. Sizes are in bytes, times in milliseconds. */
+export interface ServerOptions<Data = unknown> {
+  /** TCP port; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Address to listen on. Default: every interface (`::`, dual stack where available). */
+  host?: string;
+  /** Listen backlog. Default: Node's (511). */
+  backlog?: number;
+  /** Only these paths accept upgrades (404 for others). Default: any path. */
+  path?: string | readonly string[];
+  /** Largest message accepted. Default 100 MiB. */
+  maxPayload?: number;
+  /** A client must complete its upgrade request within this time, or it is dropped. Default 10 000. */
+  handshakeTimeout?: number;
+  /** Largest upgrade request head; past it the answer is 431. Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Subprotocols supported in order of preference, or a function choosing one of those offered. */
+  protocols?: readonly string[] | ((offered: readonly string[], request: UpgradeRequest) => string | undefined);
+  /** Answer pings automatically. Default true. */
+  autoPong?: boolean;
+  /** How long to wait for the peer during the close handshake. Default 5000. */
+  closeTimeout?: number;
+  /** bufferedAmount past which `send()` answers 'backpressure'. Default 1 MiB. */
+  highWaterMark?: number;
+  /** TLS (wss://): certificate, key and other `tls.createServer` options. */
+  tls?: TlsOptions & SecureContextOptions;
+  /** Called for every upgrade request not taken by a route; returns a handler or a refusal. */
+  onConnection?: OnConnection<Data>;
+  /** Answers plain HTTP requests (not upgrades) in standalone mode. Default: 426 Upgrade Required. */
+  onHttpRequest?: PlainHttpHandler;
+}
+
+export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
