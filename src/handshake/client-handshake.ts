@@ -22,10 +22,15 @@ export interface UpgradeRequestOptions {
   headers?: Readonly<Record<string, string | readonly string[]>>;
 }
 
-const RESERVED = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']);
+/** Set by the handshake or by their own options: not accepted as extra headers. */
+const RESERVED = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'origin']);
 
 /** The upgrade request (RFC 6455 §4.1). Throws TypeError for headers that could inject lines. */
 export function buildUpgradeRequest(options: UpgradeRequestOptions): Buffer {
+  if (options.path === '' || /[\x00-\x20\x7f]/.test(options.path)) throw new TypeError('invalid request path');
+  if (!isSafeHeaderValue(options.host) || !isSafeHeaderValue(options.origin ?? '')) throw new TypeError('invalid Host or Origin');
+  for (const protocol of options.protocols ?? []) if (!isToken(protocol)) throw new TypeError(`invalid subprotocol ${JSON.stringify(protocol)}`);
+  if (options.extensions !== undefined && !isSafeHeaderValue(options.extensions)) throw new TypeError('invalid Sec-WebSocket-Extensions value');
   let head = `GET ${options.path} HTTP/1.1\r\nHost: ${options.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`;
   head += `Sec-WebSocket-Key: ${options.key}\r\nSec-WebSocket-Version: 13\r\n`;
   if (options.protocols && options.protocols.length > 0) head += `Sec-WebSocket-Protocol: ${options.protocols.join(', ')}\r\n`;
@@ -39,8 +44,6 @@ export function buildUpgradeRequest(options: UpgradeRequestOptions): Buffer {
       head += `${name}: ${item}\r\n`;
     }
   }
-  if (/[\x00-\x20\x7f]/.test(options.path)) throw new TypeError('invalid request path');
-  if (!isSafeHeaderValue(options.host) || !isSafeHeaderValue(options.origin ?? '')) throw new TypeError('invalid Host or Origin');
   return Buffer.from(head + '\r\n', 'latin1');
 }
 

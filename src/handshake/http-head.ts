@@ -32,6 +32,7 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: visible characters, spaces and tabs, obs-text; never CR, LF or NUL. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
 
 export function isToken(value: string): boolean {
   return TOKEN.test(value);
@@ -42,7 +43,11 @@ export function isSafeHeaderValue(value: string): boolean {
   return FIELD_VALUE.test(value);
 }
 
-/** Index just past the blank line ending the head in `buffer`, or -1 while it is incomplete. */
+/**
+ * Index just past the blank line ending the head in `buffer`, or -1 while it is incomplete.
+ * `from` is how many bytes were already searched without finding it (the search restarts 3 bytes
+ * before, in case the blank line straddles the boundary).
+ */
 export function findHeadEnd(buffer: Buffer, from = 0): number {
   const at = buffer.indexOf(CRLFCRLF, Math.max(0, from - 3));
   return at === -1 ? -1 : at + 4;
@@ -63,7 +68,8 @@ function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Ar
     if (colon <= 0) throw bad('malformed header line');
     const name = line.slice(0, colon);
     if (!isToken(name)) throw bad('invalid header name');
-    const value = line.slice(colon + 1).trim();
+    // RFC 9112 §5.1: strip optional whitespace (spaces and tabs only); a bare CR or LF is invalid.
+    const value = line.slice(colon + 1).replace(OWS_EDGES, '');
     if (!isSafeHeaderValue(value)) throw bad('invalid header value');
     const key = name.toLowerCase();
     rawHeaders.push([key, value]);
@@ -133,11 +139,32 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
+type HeaderValues = string | number | readonly string[];
+
+/**
+ * Copies `extra` into `target`, replacing entries whose names match case-insensitively, except the
+ * `reserved` names (lower-cased), which the caller may not override.
+ */
+export function mergeHeaders(
+  target: Record<string, HeaderValues>,
+  extra: Readonly<Record<string, HeaderValues>> | undefined,
+  reserved: ReadonlySet<string> = new Set(),
+): Record<string, HeaderValues> {
+  if (!extra) return target;
+  for (const [name, value] of Object.entries(extra)) {
+    const lower = name.toLowerCase();
+    if (reserved.has(lower)) continue;
+    for (const existing of Object.keys(target)) if (existing.toLowerCase() === lower) delete target[existing];
+    target[name] = value;
+  }
+  return target;
+}
+
 /**
  * Serializes a response head and body. Header names must be tokens and values must be free of CR/LF
  * (a TypeError otherwise: no header injection through user-supplied values).
  */
-export function serializeResponse(status: number, headers: Readonly<Record<string, string | number | readonly string[]>>, body: Buffer | string = ''): Buffer {
+export function serializeResponse(status: number, headers: Readonly<Record<string, HeaderValues>>, body: Buffer | string = ''): Buffer {
   if (!Number.isInteger(status) || status < 100 || status > 599) throw new RangeError(`invalid HTTP status ${status}`);
   let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
   for (const [name, value] of Object.entries(headers)) {

@@ -1,5 +1,10 @@
 import { HandshakeError } from '../errors.js';
-import { listHasToken, serializeResponse, type RequestHead } from './http-head.js';
+import { listHasToken, mergeHeaders, serializeResponse, type RequestHead } from './http-head.js';
+
+/** Headers the handshake itself sets on a 101; callers' extra headers cannot replace them. */
+const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
+/** Headers that frame a refusal's body; callers cannot replace them. */
+const FRAMING_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length', 'transfer-encoding']);
 import { acceptKey, isValidKey } from './keys.js';
 import { parseSubprotocols } from './subprotocols.js';
 
@@ -31,6 +36,8 @@ export function validateUpgradeRequest(head: RequestHead): UpgradeOffer {
   const headers = head.headers;
   // Item 2: a Host header.
   if (!headers['host']) throw new HandshakeError(400, 'missing Host header');
+  // RFC 9112 §3.2: more than one Host line is a bad request.
+  if (head.rawHeaders.filter(([name]) => name === 'host').length > 1) throw new HandshakeError(400, 'more than one Host header');
   // Items 3 and 4: Upgrade and Connection are token lists, compared case-insensitively.
   if (!listHasToken(headers['upgrade'], 'websocket')) throw new HandshakeError(400, 'Upgrade header must include "websocket"');
   if (!listHasToken(headers['connection'], 'upgrade')) throw new HandshakeError(400, 'Connection header must include "Upgrade"');
@@ -63,7 +70,7 @@ export function buildAcceptResponse(key: string, options: AcceptOptions = {}): B
   };
   if (options.protocol !== undefined) headers['Sec-WebSocket-Protocol'] = options.protocol;
   if (options.extensions !== undefined) headers['Sec-WebSocket-Extensions'] = options.extensions;
-  if (options.headers) Object.assign(headers, options.headers);
+  mergeHeaders(headers, options.headers, HANDSHAKE_HEADERS);
   return serializeResponse(101, headers);
 }
 
@@ -76,15 +83,14 @@ export function buildRefusalResponse(
   headers: Readonly<Record<string, string | readonly string[]>> = {},
   body = '',
 ): Buffer {
-  const all: Record<string, string | number | readonly string[]> = {};
+  const bytes = Buffer.from(body, 'utf8');
+  const all: Record<string, string | number | readonly string[]> = { 'Content-Type': 'text/plain; charset=utf-8' };
   if (status === 426) {
     all['Upgrade'] = 'websocket';
     all['Sec-WebSocket-Version'] = '13';
   }
-  Object.assign(all, headers);
+  mergeHeaders(all, headers, FRAMING_HEADERS);
   all['Connection'] = 'close';
-  const bytes = Buffer.from(body, 'utf8');
-  all['Content-Type'] = 'text/plain; charset=utf-8';
   all['Content-Length'] = bytes.length;
   return serializeResponse(status, all, bytes);
 }

@@ -1,0 +1,112 @@
+import { describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { parseRequestHead } from '../../src/handshake/http-head.js';
+import { parseCookies, toUpgradeRequest } from '../../src/handshake/upgrade-request.js';
+
+function head(requestLine: string, ...headerLines: string[]): Buffer {
+  return Buffer.from([requestLine, ...headerLines].map((line) => `${line}\r\n`).join('') + '\r\n', 'latin1');
+}
+
+const REMOTE = { address: '203.0.113.7', port: 54321, secure: true };
+
+describe('parseCookies', () => {
+  test('returns no cookies for a missing or empty header', () => {
+    assert.deepEqual({ ...parseCookies(undefined) }, {});
+    assert.deepEqual({ ...parseCookies('') }, {});
+  });
+
+  test('splits name=value pairs on ";" and trims them', () => {
+    assert.deepEqual({ ...parseCookies('a=1; b=2;c=3 ;  d = 4 ') }, { a: '1', b: '2', c: '3', d: '4' });
+  });
+
+  test('strips the double quotes of a quoted value', () => {
+    assert.deepEqual({ ...parseCookies('a="hello world"; b=""; c="x') }, { a: 'hello world', b: '', c: '"x' });
+  });
+
+  test('percent-decodes values, inside quotes too', () => {
+    assert.deepEqual({ ...parseCookies('a=hello%20world; b="%E2%82%AC"; c=%3D%3B') }, { a: 'hello world', b: '€', c: '=;' });
+  });
+
+  test('keeps a value that is not valid percent-encoding as sent', () => {
+    assert.deepEqual({ ...parseCookies('a=100%; b=%E0%A4%A; c=%ZZ') }, { a: '100%', b: '%E0%A4%A', c: '%ZZ' });
+  });
+
+  test('keeps the first occurrence of a name', () => {
+    assert.deepEqual({ ...parseCookies('a=first; b=2; a=second') }, { a: 'first', b: '2' });
+  });
+
+  test('keeps "=" inside a value', () => {
+    assert.deepEqual({ ...parseCookies('token=abc==; q=a=b') }, { token: 'abc==', q: 'a=b' });
+  });
+
+  test('ignores junk: pairs without "=", without a name, and empty pairs', () => {
+    assert.deepEqual({ ...parseCookies('junk; =nameless; ;;  ; b=2; also junk') }, { b: '2' });
+    assert.deepEqual({ ...parseCookies(';;;') }, {});
+    assert.deepEqual({ ...parseCookies('   =x') }, {});
+  });
+
+  test('keeps an empty value', () => {
+    assert.deepEqual({ ...parseCookies('a=; b=2') }, { a: '', b: '2' });
+  });
+
+  test('stores names like __proto__ and constructor as plain entries without touching Object.prototype', () => {
+    const cookies = parseCookies('__proto__=evil; constructor=c; toString=t; hasOwnProperty=h');
+    assert.equal(Object.getPrototypeOf(cookies), null);
+    assert.equal(cookies['__proto__'], 'evil');
+    assert.equal(cookies['constructor'], 'c');
+    assert.equal(cookies['toString'], 't');
+    assert.equal(({} as Record<string, unknown>)['evil'], undefined);
+    assert.equal(typeof ({} as { toString: unknown }).toString, 'function');
+    assert.equal(parseCookies('a=1')['constructor'], undefined);
+  });
+
+  test('reads cookies from two Cookie header lines joined by the parser', () => {
+    const parsed = parseRequestHead(head('GET / HTTP/1.1', 'Cookie: a=1; b=2', 'Cookie: c=3; a=4'));
+    assert.deepEqual({ ...parseCookies(parsed.headers['cookie']) }, { a: '1', b: '2', c: '3' });
+  });
+});
+
+describe('toUpgradeRequest', () => {
+  test('splits the target into path and query, and carries headers, cookies, origin, protocols and the remote end', () => {
+    const parsed = parseRequestHead(
+      head('GET /chat/room%201?room=1&name=a%20b&flag HTTP/1.1', 'Host: x', 'Origin: https://example.com', 'Cookie: session=abc; theme="dark"', 'X-Rep: 1', 'x-rep: 2'),
+    );
+    const request = toUpgradeRequest(parsed, ['chat'], REMOTE);
+    assert.equal(request.method, 'GET');
+    assert.equal(request.url, '/chat/room%201?room=1&name=a%20b&flag');
+    assert.equal(request.path, '/chat/room%201', 'the path is left percent-encoded');
+    assert.equal(request.query.get('room'), '1');
+    assert.equal(request.query.get('name'), 'a b');
+    assert.equal(request.query.get('flag'), '');
+    assert.equal(request.origin, 'https://example.com');
+    assert.deepEqual({ ...request.cookies }, { session: 'abc', theme: 'dark' });
+    assert.deepEqual(request.protocols, ['chat']);
+    assert.equal(request.headers['x-rep'], '1, 2');
+    assert.deepEqual(request.rawHeaders, parsed.rawHeaders);
+    assert.equal(request.remoteAddress, '203.0.113.7');
+    assert.equal(request.remotePort, 54321);
+    assert.equal(request.secure, true);
+  });
+
+  test('uses the whole target as path when there is no query', () => {
+    const request = toUpgradeRequest(parseRequestHead(head('GET /plain HTTP/1.1', 'Host: x')), [], { ...REMOTE, secure: false });
+    assert.equal(request.path, '/plain');
+    assert.equal([...request.query].length, 0);
+    assert.equal(request.secure, false);
+  });
+
+  test('splits at the first "?" and handles an empty query', () => {
+    assert.equal(toUpgradeRequest(parseRequestHead(head('GET /p? HTTP/1.1')), [], REMOTE).path, '/p');
+    assert.equal([...toUpgradeRequest(parseRequestHead(head('GET /p? HTTP/1.1')), [], REMOTE).query].length, 0);
+    const twice = toUpgradeRequest(parseRequestHead(head('GET /p?a=1?b=2 HTTP/1.1')), [], REMOTE);
+    assert.equal(twice.path, '/p');
+    assert.equal(twice.query.get('a'), '1?b=2');
+  });
+
+  test('has no origin and no cookies when those headers are absent', () => {
+    const request = toUpgradeRequest(parseRequestHead(head('GET / HTTP/1.1', 'Host: x')), [], REMOTE);
+    assert.equal(request.origin, undefined);
+    assert.deepEqual({ ...request.cookies }, {});
+    assert.deepEqual(request.protocols, []);
+  });
+});
