@@ -17,7 +17,7 @@ Options:
   --ca FILE            trust this PEM certificate authority for wss://
   --ping SECONDS       send a ping every SECONDS
   --wait SECONDS       after stdin ends, wait this long for replies (default 1)
-  --deflate            offer permessage-deflate (not available yet)
+  --deflate            offer permessage-deflate (RFC 7692)
   --reconnect          reconnect after an abnormal close (not available yet)
   --help               show this help
 
@@ -48,7 +48,6 @@ export async function connectCommand(argv: readonly string[]): Promise<number> {
   const url = args.positionals[0];
   if (url === undefined) throw new ArgumentError('connect needs a URL');
   if (args.positionals.length > 1) throw new ArgumentError(`unexpected argument ${args.positionals[1]}`);
-  if (args.flags['deflate']) throw new ArgumentError('--deflate is not available in this version');
   if (args.flags['reconnect']) throw new ArgumentError('--reconnect is not available in this version');
   const headers: Record<string, string[]> = {};
   for (const line of args.lists['header'] ?? []) {
@@ -70,6 +69,7 @@ export async function connectCommand(argv: readonly string[]): Promise<number> {
       headers,
       protocols: args.lists['subprotocol'] ?? [],
       tls: ca ? { ca } : undefined,
+      perMessageDeflate: args.flags['deflate'] === true,
       handler: {
         onMessage(conn, data, isBinary) {
           if (echo) conn.send(data, { binary: isBinary });

@@ -15,7 +15,7 @@ Options:
   --tls-cert FILE      PEM certificate: serve wss:// (with --tls-key)
   --tls-key FILE       PEM private key
   --max-payload BYTES  largest message accepted (default 104857600)
-  --deflate            offer permessage-deflate (not available yet)
+  --deflate            accept permessage-deflate (RFC 7692)
   --backplane URL      share /broadcast through redis://HOST:PORT (not available yet)
   --help               show this help
 
@@ -51,6 +51,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     port: numberOption(args, 'port', 8080),
     host: args.values['host'] ?? '127.0.0.1',
     maxPayload: numberOption(args, 'max-payload', 100 * 1024 * 1024),
+    perMessageDeflate: args.flags['deflate'] === true,
     tls,
     onHttpRequest: (request): PlainHttpResponse => {
       if (request.path === '/' || request.path === '/index.html') {
@@ -76,17 +77,18 @@ export async function serve(argv: readonly string[]): Promise<number> {
     },
   }));
 
+  // Signal handlers first: a supervisor may send SIGTERM as soon as it reads the line below.
+  let stopping = false;
+  let stopped!: (code: number) => void;
+  const done = new Promise<number>((resolve) => (stopped = resolve));
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void server.close({ code: 1001, reason: 'server shutting down', timeout: 3000 }).then(() => stopped(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
   const info = await server.listen();
-  process.stdout.write(`listening on ${info.url}\n`);
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = (): void => {
-      if (stopping) return;
-      stopping = true;
-      void server.close({ code: 1001, reason: 'server shutting down', timeout: 3000 }).then(() => resolve(0));
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  });
+  if (!stopping) process.stdout.write(`listening on ${info.url}\n`);
+  return done;
 }

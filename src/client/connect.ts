@@ -1,11 +1,14 @@
 import { type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { validateUpgradeResponse, buildUpgradeRequest } from '../handshake/client-handshake.js';
+import { bodyPreview } from '../handshake/body-preview.js';
 import { findHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { generateKey } from '../handshake/keys.js';
 import { checkSubprotocolNames } from '../handshake/subprotocols.js';
 import { Connection, type ConnectionHandler } from '../io/connection.js';
 import { dial } from '../io/dial.js';
+import { clientDeflate } from '../extensions/permessage-deflate/handshake.js';
+import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
 import { parseWebSocketUrl } from './url.js';
 
 /** Options of {@link connect}. Sizes are in bytes, times in milliseconds. */
@@ -26,6 +29,11 @@ export interface ClientOptions<Data = unknown> {
   highWaterMark?: number;
   /** TLS options for wss:// (ca, cert, key, servername, rejectUnauthorized, ciphers...). */
   tls?: TlsConnectionOptions;
+  /**
+   * permessage-deflate (RFC 7692): offered by default; `false` to turn off, or options. By default
+   * the client offers `client_no_context_takeover`, so its own compression keeps no state.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Handler object, attached before any event can fire. */
   handler?: ConnectionHandler<Data>;
   data?: Data;
@@ -35,6 +43,8 @@ export interface ClientOptions<Data = unknown> {
 
 const RESPONSE_HEAD_LIMIT = 64 * 1024;
 const BODY_PREVIEW = 1024;
+/** How long to wait for the body of a refusal once its head arrived. */
+const BODY_WAIT = 250;
 
 /**
  * Opens a client connection: resolves once the handshake succeeded (the connection is open),
@@ -51,7 +61,10 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
   const protocols = options.protocols ?? [];
   checkSubprotocolNames(protocols);
   const key = generateKey();
+  const maxPayload = options.maxPayload ?? 100 * 1024 * 1024;
+  const deflate = clientDeflate(options.perMessageDeflate, maxPayload);
   const request = buildUpgradeRequest({
+    extensions: deflate.offer,
     host: target.hostHeader,
     path: target.resource,
     key,
@@ -65,6 +78,8 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
     const { socket, readyEvent } = dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls });
     let buffered: Buffer = Buffer.alloc(0);
     let settled = false;
+    let bodyTimer: NodeJS.Timeout | undefined;
+    let bodyWaitOver = false;
     const timer = setTimeout(() => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.href}`)), options.connectTimeout ?? 10_000);
     const onAbort = (): void => fail(abortError(options.signal!));
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -72,6 +87,7 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
     const cleanup = (): void => {
       settled = true;
       clearTimeout(timer);
+      clearTimeout(bodyTimer);
       options.signal?.removeEventListener('abort', onAbort);
       socket.removeListener('data', onData);
       socket.removeListener('error', onError);
@@ -114,15 +130,23 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
         return;
       }
       const rest = buffered.subarray(end);
-      if (response.status !== 101) {
-        // Wait for the start of the body (bounded), to report it with the status.
-        const declared = Number(response.headers['content-length'] ?? BODY_PREVIEW);
-        const want = Math.min(Number.isFinite(declared) ? declared : BODY_PREVIEW, BODY_PREVIEW);
-        if (rest.length < want && !ended) return;
-      }
       let result;
+      let codec;
       try {
-        result = validateUpgradeResponse(response, key, protocols, rest.subarray(0, BODY_PREVIEW).toString('utf8'));
+        if (response.status !== 101) {
+          // Report the start of the body with the status; wait for it briefly, not for the socket's end.
+          const preview = bodyPreview(response.headers, rest, ended || bodyWaitOver, BODY_PREVIEW);
+          if (preview === undefined) {
+            bodyTimer ??= setTimeout(() => {
+              bodyWaitOver = true;
+              tryResponse(false);
+            }, BODY_WAIT);
+            return;
+          }
+          validateUpgradeResponse(response, key, protocols, preview);
+        }
+        result = validateUpgradeResponse(response, key, protocols, '', true);
+        codec = deflate.accept(result.extensions);
       } catch (error) {
         fail(error as Error);
         return;
@@ -131,7 +155,8 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
       socket.pause();
       const connection = new Connection<Data>(socket, {
         role: 'client',
-        maxPayload: options.maxPayload ?? 100 * 1024 * 1024,
+        maxPayload,
+        deflate: codec,
         autoPong: options.autoPong,
         closeTimeout: options.closeTimeout,
         highWaterMark: options.highWaterMark,

@@ -1,13 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Socket } from 'node:net';
-import { type ProtocolError, SockwaveError } from '../errors.js';
-import { type HeaderMap } from '../handshake/http-head.js';
-import { CloseCode } from '../protocol/close-codes.js';
+import { isUtf8 } from 'node:buffer';
+import { ProtocolError, SockwaveError } from '../errors.js';
+import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
+import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { ProtocolSession, ReadyState, type SessionHandler } from '../protocol/session.js';
+import { type HeaderMap } from '../handshake/http-head.js';
+import { DeferredQueue } from './deferred-queue.js';
+import { describeClose } from './close-info.js';
+import { bindSocket } from './socket-events.js';
 import { toPayload, type SendData } from './payload.js';
+import {
+  type CloseInfo,
+  type ConnectionEvents,
+  type ConnectionHandler,
+  type ConnectionInit,
+  type ConnectionOwner,
+  type ConnectionStatus,
+  type SendOptions,
+  type SendResult,
+} from './connection-types.js';
 import { WriteBatcher, type WriteCallback } from './write-batcher.js';
+
+export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendOptions, SendResult };
 
 /**
  * One WebSocket connection over a `net`/`tls` socket, for both roles: it binds the sans-I/O
@@ -15,89 +32,6 @@ import { WriteBatcher, type WriteCallback } from './write-batcher.js';
  * reports events both to a handler object (fast, no allocation) and as EventEmitter events.
  */
 
-export type ConnectionStatus = 'connecting' | 'open' | 'closing' | 'closed';
-
-/** How a connection ended. */
-export interface CloseInfo {
-  /** The peer's close code (1005 if its close frame had none), the code we failed with, or 1006. */
-  code: number;
-  reason: string;
-  /** Both close frames were exchanged and the transport closed without error. */
-  wasClean: boolean;
-  /** The peer started the close (its close frame, or its TCP close, came first). */
-  remote: boolean;
-}
-
-export interface ConnectionEvents {
-  open: [];
-  message: [data: string | Buffer, isBinary: boolean];
-  fragment: [data: Buffer, isBinary: boolean, fin: boolean];
-  ping: [payload: Buffer];
-  pong: [payload: Buffer];
-  close: [info: CloseInfo];
-  error: [error: SockwaveError];
-  drain: [];
-}
-
-/** Callbacks for one connection (the handler-object style); all optional. */
-export interface ConnectionHandler<Data = unknown> {
-  onOpen?(connection: Connection<Data>): void;
-  /** Text arrives as a string, binary as a Buffer. */
-  onMessage?(connection: Connection<Data>, data: string | Buffer, isBinary: boolean): void;
-  /** Each frame of a fragmented message as it arrives (the whole message still comes to onMessage). */
-  onFragment?(connection: Connection<Data>, data: Buffer, isBinary: boolean, fin: boolean): void;
-  onPing?(connection: Connection<Data>, payload: Buffer): void;
-  onPong?(connection: Connection<Data>, payload: Buffer): void;
-  onClose?(connection: Connection<Data>, info: CloseInfo): void;
-  onError?(connection: Connection<Data>, error: SockwaveError): void;
-  /** The send buffer fell back under the high-water mark. */
-  onDrain?(connection: Connection<Data>): void;
-}
-
-/** What `send()` did with a message. */
-export type SendResult =
-  /** Accepted; the send buffer is under the high-water mark. */
-  | 'sent'
-  /** Accepted, but the send buffer is past the high-water mark: wait for `drain`. */
-  | 'backpressure'
-  /** Not accepted: the connection is closing or closed. Nothing was sent. */
-  | 'dropped';
-
-export interface SendOptions {
-  /** Send a string as a binary message (its UTF-8 bytes). */
-  binary?: boolean;
-  /** Split the message into frames of at most this many payload bytes. */
-  fragmentSize?: number;
-}
-
-export interface ConnectionInit<Data> {
-  role: 'server' | 'client';
-  /** Largest message accepted, in bytes. */
-  maxPayload: number;
-  /** Answer pings automatically. Default true. */
-  autoPong?: boolean | undefined;
-  /** Milliseconds to wait for the peer's close frame, and then for the TCP close. Default 5000. */
-  closeTimeout?: number | undefined;
-  /** bufferedAmount (bytes) past which send() answers 'backpressure'. Default 1 MiB. */
-  highWaterMark?: number | undefined;
-  url: string;
-  /** Server: the request's headers. Client: the response's headers. */
-  headers: HeaderMap;
-  protocol?: string | undefined;
-  extensions?: string | undefined;
-  handler?: ConnectionHandler<Data> | undefined;
-  data?: Data;
-  /** Told when the connection closes (the server's registry). */
-  owner?: ConnectionOwner | undefined;
-}
-
-/** @internal Whoever keeps track of connections (a server). */
-export interface ConnectionOwner {
-  connectionClosed(connection: Connection<unknown>): void;
-}
-
-const kConnection = Symbol('sockwave.connection');
-type OwnedSocket = Socket & { [kConnection]?: Connection<unknown> };
 
 const idPrefix = randomBytes(4).toString('hex');
 let idCounter = 0;
@@ -121,7 +55,7 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
 
   /** @internal */
   readonly session: ProtocolSession;
-  private readonly socket: OwnedSocket;
+  private readonly socket: Socket;
   private readonly batcher: WriteBatcher;
   private handler: ConnectionHandler<Data> | undefined;
   private readonly closeTimeout: number;
@@ -133,6 +67,14 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
   private terminated = false;
   private needDrain = false;
   private readonly owner: ConnectionOwner | undefined;
+  /** @internal The negotiated permessage-deflate codec. */
+  readonly deflate: PerMessageDeflate | undefined;
+  /** Sends waiting behind a compression running in the thread pool. */
+  private readonly outbox = new DeferredQueue();
+  /** Events waiting behind an inflation running in the thread pool. */
+  private readonly inbox = new DeferredQueue();
+  /** close() was called while sends were still waiting in the outbox. */
+  private closeRequested = false;
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
     super();
@@ -148,10 +90,14 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
     this.handler = init.handler;
     this.closeTimeout = init.closeTimeout ?? 5000;
     this.highWaterMark = init.highWaterMark ?? 1024 * 1024;
-    this.socket = socket as OwnedSocket;
+    this.socket = socket;
     this.owner = init.owner;
     this.batcher = new WriteBatcher(socket);
-    this.session = new ProtocolSession({ role: init.role, maxPayload: init.maxPayload, autoPong: init.autoPong ?? true }, this);
+    this.deflate = init.deflate;
+    this.session = new ProtocolSession(
+      { role: init.role, maxPayload: init.maxPayload, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
+      this,
+    );
     this.session.readyState = ReadyState.Connecting;
   }
 
@@ -166,7 +112,7 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
 
   /** Bytes accepted by send() and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.batcher.pendingBytes + this.socket.writableLength;
+    return this.outbox.bytes + this.batcher.pendingBytes + this.socket.writableLength;
   }
 
   /** Replaces the handler object. */
@@ -182,15 +128,10 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
     if (this.started) return;
     this.started = true;
     const socket = this.socket;
-    socket[kConnection] = this as Connection<unknown>;
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
-    socket.on('close', onSocketClose);
-    socket.on('error', onSocketError);
-    socket.on('drain', onSocketDrain);
+    bindSocket(socket, this);
     if (socket.destroyed) {
       queueMicrotask(() => this.socketClosed());
       return;
@@ -216,33 +157,72 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
       options = undefined;
     }
     const payload = toPayload(data, options?.binary ?? false);
-    const session = this.session;
-    if (session.closeSent || session.readyState !== ReadyState.Open) {
+    const fragmentSize = options?.fragmentSize;
+    if (fragmentSize !== undefined && !(Number.isInteger(fragmentSize) && fragmentSize > 0)) {
+      throw new RangeError('fragmentSize must be a positive integer');
+    }
+    if (!this.isSendable()) {
       if (callback) queueMicrotask(() => callback(new SockwaveError('SW_INVALID_STATE', 'the connection is not open')));
       return 'dropped';
     }
     const opcode = payload.binary ? Opcode.Binary : Opcode.Text;
     const bytes = payload.bytes;
-    const fragmentSize = options?.fragmentSize;
-    if (fragmentSize !== undefined && !(Number.isInteger(fragmentSize) && fragmentSize > 0)) {
-      throw new RangeError('fragmentSize must be a positive integer');
-    }
-    if (fragmentSize !== undefined && bytes.length > fragmentSize) {
-      for (let start = 0; start < bytes.length; start += fragmentSize) {
-        const end = Math.min(start + fragmentSize, bytes.length);
-        session.sendFrame(start === 0 ? opcode : Opcode.Continuation, bytes.subarray(start, end), end === bytes.length, false);
-      }
+    if (this.outbox.active) {
+      this.outbox.push(() => this.sendNow(opcode, bytes, fragmentSize, callback), bytes.length);
     } else {
-      session.sendFrame(opcode, bytes, true, false);
+      this.sendNow(opcode, bytes, fragmentSize, callback);
     }
-    if (callback) this.batcher.write(EMPTY, callback);
     return this.afterWrite();
   }
 
   /** @internal Writes a frame already serialized (fan-out: framed once, written to many). */
   sendEncoded(frame: Buffer): SendResult {
-    if (this.session.readyState !== ReadyState.Open || !this.session.sendEncoded(frame)) return 'dropped';
+    if (!this.isSendable()) return 'dropped';
+    if (this.outbox.active) this.outbox.push(() => void this.session.sendEncoded(frame), frame.length);
+    else this.session.sendEncoded(frame);
     return this.afterWrite();
+  }
+
+  private isSendable(): boolean {
+    return this.session.readyState === ReadyState.Open && !this.session.closeSent && !this.closeRequested;
+  }
+
+  /** Compresses when negotiated and worth it (in the thread pool for large messages), then frames. */
+  private sendNow(opcode: typeof Opcode.Text | typeof Opcode.Binary, bytes: Buffer, fragmentSize: number | undefined, callback: WriteCallback | undefined): void {
+    const codec = this.deflate;
+    if (codec === undefined || !codec.shouldCompress(bytes.length)) {
+      this.writeMessage(opcode, bytes, false, fragmentSize, callback);
+    } else if (codec.isSync(bytes.length)) {
+      this.writeMessage(opcode, codec.compressSync(bytes), true, fragmentSize, callback);
+    } else {
+      this.outbox.begin();
+      codec.compress(bytes, (error, compressed) => {
+        // Beyond the RFC: a compression failure sends the message uncompressed, which is always allowed.
+        if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback);
+        else this.writeMessage(opcode, compressed, true, fragmentSize, callback);
+        this.outbox.drain();
+      });
+    }
+  }
+
+  private writeMessage(
+    opcode: typeof Opcode.Text | typeof Opcode.Binary,
+    bytes: Buffer,
+    compressed: boolean,
+    fragmentSize: number | undefined,
+    callback: WriteCallback | undefined,
+  ): void {
+    const session = this.session;
+    if (fragmentSize !== undefined && bytes.length > fragmentSize) {
+      // RFC 7692 §6.1: RSV1 on the first frame only.
+      for (let start = 0; start < bytes.length; start += fragmentSize) {
+        const end = Math.min(start + fragmentSize, bytes.length);
+        session.sendFrame(start === 0 ? opcode : Opcode.Continuation, bytes.subarray(start, end), end === bytes.length, compressed && start === 0);
+      }
+    } else {
+      session.sendFrame(opcode, bytes, true, compressed);
+    }
+    if (callback) this.batcher.write(EMPTY, callback);
   }
 
   /** Sends a ping (payload ≤ 125 bytes). */
@@ -260,8 +240,16 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
    * status. Throws RangeError for a code that may not be sent or a reason over 123 bytes.
    */
   close(code?: number, reason = ''): void {
+    encodeClosePayload(code, reason); // validates now, even if the frame has to wait
     const session = this.session;
-    if (session.readyState === ReadyState.Closed) return;
+    if (session.readyState === ReadyState.Closed || session.closeSent || this.closeRequested) return;
+    if (this.outbox.active) {
+      // Messages accepted before close() go out first.
+      this.closeRequested = true;
+      this.outbox.push(() => this.close(code, reason));
+      return;
+    }
+    this.closeRequested = false;
     if (!session.close(code, reason)) return;
     this.afterCloseSent();
   }
@@ -277,15 +265,34 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
   private control(opcode: typeof Opcode.Ping | typeof Opcode.Pong, data: SendData): SendResult {
     const payload = toPayload(data, true).bytes;
     if (payload.length > 125) throw new RangeError('a control frame payload is at most 125 bytes');
-    if (this.session.readyState !== ReadyState.Open || !this.session.sendFrame(opcode, payload, true, false)) return 'dropped';
+    if (!this.isSendable()) return 'dropped';
+    if (this.outbox.active) this.outbox.push(() => void this.session.sendFrame(opcode, payload, true, false));
+    else this.session.sendFrame(opcode, payload, true, false);
     return this.afterWrite();
   }
 
   private afterWrite(): SendResult {
     if (this.bufferedAmount <= this.highWaterMark) return 'sent';
-    this.needDrain = true;
+    if (!this.needDrain) {
+      this.needDrain = true;
+      // A marker after everything sent so far: once it is written, see whether we are under the mark.
+      this.batcher.write(EMPTY, this.drainCheck);
+    }
     return 'backpressure';
   }
+
+  /** Called when the bytes sent before the drain marker reached the OS. */
+  private readonly drainCheck = (): void => {
+    if (!this.needDrain || this.session.readyState === ReadyState.Closed) return;
+    if (this.bufferedAmount > this.highWaterMark) {
+      // Still above the mark: the socket's own 'drain' or the next marker will tell.
+      if (this.socket.writableLength === 0 || !this.socket.writableNeedDrain) this.batcher.write(EMPTY, this.drainCheck);
+      return;
+    }
+    this.needDrain = false;
+    this.handler?.onDrain?.(this);
+    this.emit('drain');
+  };
 
   // SessionHandler: what the protocol core reports.
 
@@ -295,26 +302,65 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
   }
 
   /** @internal */
-  onMessage(data: Buffer, binary: boolean): void {
+  onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
+    if (this.inbox.active) {
+      this.inbox.push(() => this.onMessage(data, binary, compressed));
+      return;
+    }
+    if (compressed) {
+      const codec = this.deflate!;
+      if (!codec.isSync(data.length)) {
+        this.inflateAsync(codec, data, binary);
+        return;
+      }
+      try {
+        data = codec.decompressSync(data);
+      } catch (error) {
+        this.session.failConnection(error as ProtocolError);
+        return;
+      }
+      // RFC 6455 §8.1 for compressed text: checked once inflated.
+      if (!binary && !isUtf8(data)) return this.session.failConnection(invalidText());
+    }
+    this.deliver(data, binary);
+  }
+
+  private inflateAsync(codec: PerMessageDeflate, data: Buffer, binary: boolean): void {
+    this.inbox.begin();
+    this.socket.pause();
+    codec.decompress(data, (error, inflated) => {
+      if (error || inflated === undefined) this.session.failConnection(error as ProtocolError);
+      else if (!binary && !isUtf8(inflated)) this.session.failConnection(invalidText());
+      else this.deliver(inflated, binary);
+      this.inbox.drain();
+      if (!this.inbox.active && !this.socket.destroyed) this.socket.resume();
+    });
+  }
+
+  private deliver(data: Buffer, binary: boolean): void {
     const message = binary ? data : data.toString('utf8');
     this.handler?.onMessage?.(this, message, binary);
     this.emit('message', message, binary);
   }
 
-  /** @internal */
-  onFragment(data: Buffer, binary: boolean, fin: boolean): void {
+  /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
+  onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
+    if (compressed) return;
+    if (this.inbox.active) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
     this.handler?.onFragment?.(this, data, binary, fin);
     this.emit('fragment', data, binary, fin);
   }
 
   /** @internal */
   onPing(payload: Buffer): void {
+    if (this.inbox.active) return this.inbox.push(() => this.onPing(payload));
     this.handler?.onPing?.(this, payload);
     this.emit('ping', payload);
   }
 
   /** @internal */
   onPong(payload: Buffer): void {
+    if (this.inbox.active) return this.inbox.push(() => this.onPong(payload));
     this.handler?.onPong?.(this, payload);
     this.emit('pong', payload);
   }
@@ -381,34 +427,18 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
 
   /** @internal */
   socketDrained(): void {
-    if (!this.needDrain || this.bufferedAmount > this.highWaterMark) return;
-    this.needDrain = false;
-    this.handler?.onDrain?.(this);
-    this.emit('drain');
+    this.drainCheck();
   }
 
   /** @internal */
   socketClosed(): void {
     const session = this.session;
     if (session.readyState === ReadyState.Closed) return;
+    if (this.inbox.active) return this.inbox.push(() => this.socketClosed());
     session.receiveEof();
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
-    let code: number = CloseCode.Abnormal;
-    let reason = '';
-    if (session.closeReceived) {
-      code = session.receivedCloseCode;
-      reason = session.receivedCloseReason;
-    } else if (session.failure !== undefined) {
-      code = session.failure.closeCode;
-      reason = session.failure.message;
-    }
-    const info: CloseInfo = {
-      code,
-      reason,
-      wasClean: session.closeHandshakeDone && !this.socketError && !this.terminated,
-      remote: session.closeReceived ? session.closedByPeer : !this.terminated && !session.closeSent,
-    };
+    const info = describeClose(session, this.terminated, this.socketError);
     this.owner?.connectionClosed(this as Connection<unknown>);
     this.handler?.onClose?.(this, info);
     this.emit('close', info);
@@ -423,22 +453,10 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
 
 const EMPTY = Buffer.alloc(0);
 
-// Shared listeners (no per-connection closures): the socket carries its connection.
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[kConnection]!.session.receive(chunk);
+function invalidText(): ProtocolError {
+  return new ProtocolError(CloseCode.InvalidPayload, 'invalid UTF-8 in a compressed text message', 'SW_INVALID_UTF8');
 }
-function onSocketEnd(this: OwnedSocket): void {
-  this[kConnection]!.socketEnded();
-}
-function onSocketClose(this: OwnedSocket): void {
-  this[kConnection]!.socketClosed();
-}
-function onSocketError(this: OwnedSocket, error: Error): void {
-  this[kConnection]!.socketErrored(error);
-}
-function onSocketDrain(this: OwnedSocket): void {
-  this[kConnection]!.socketDrained();
-}
+
 function closeTimedOut(connection: Connection<unknown>): void {
   connection.closeTimedOut();
 }

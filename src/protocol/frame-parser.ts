@@ -107,6 +107,13 @@ export class FrameParser {
     return this.state === State.Failed || this.state === State.Closed;
   }
 
+  /** Stops parsing for good (the connection was failed from outside). */
+  stop(): void {
+    this.state = State.Failed;
+    this.framePieces.length = 0;
+    this.messagePieces.length = 0;
+  }
+
   /** Feeds received bytes. The chunk may be modified (unmasked) in place and retained. */
   push(chunk: Buffer): void {
     const end = chunk.length;

@@ -23,6 +23,9 @@ import { Opcode } from './opcodes.js';
  * After a close frame is written nothing else is (§5.5.1); after one is received nothing is read.
  */
 
+/** Server payloads up to this size are copied into their frame; larger ones are sent by reference. */
+const COPY_LIMIT = 16 * 1024;
+
 export const ReadyState = { Connecting: 0, Open: 1, Closing: 2, Closed: 3 } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
@@ -141,15 +144,20 @@ export class ProtocolSession implements FrameParserHandler {
 
   /**
    * Writes one frame. Returns false (writing nothing) once a close frame was sent.
-   * Server frames are written as header then payload (no copy); client frames are masked into a copy.
+   * Client frames are masked into a copy; server payloads over 16 KiB are written without a copy.
    */
   sendFrame(opcode: Opcode, payload: Buffer, fin: boolean, rsv1: boolean): boolean {
     if (this.closeSent) return false;
     if (this.maskKeys) {
       this.handler.write(encodeFrame(opcode, payload, { fin, rsv1, mask: this.maskKeys }));
+    } else if (payload.length <= COPY_LIMIT) {
+      // Small payloads are copied into the frame: one buffer, and the caller may reuse theirs at once.
+      this.handler.write(encodeFrame(opcode, payload, { fin, rsv1 }));
     } else {
+      // Large payloads are written as they are, without a copy: the caller must not modify them
+      // until the send completes.
       this.handler.write(frameHeader(opcode, payload.length, { fin, rsv1 }));
-      if (payload.length !== 0) this.handler.write(payload);
+      this.handler.write(payload);
     }
     return true;
   }
@@ -186,6 +194,16 @@ export class ProtocolSession implements FrameParserHandler {
       this.close(code === CloseCode.NoStatus ? undefined : code);
     }
     this.handler.onPeerClose(code, reason);
+  }
+
+  /**
+   * Fails the connection for a violation found outside the parser (an extension's, say):
+   * stops reading, writes the close frame, reports the error.
+   */
+  failConnection(error: ProtocolError): void {
+    if (this.failure !== undefined) return;
+    this.parser.stop();
+    this.fail(error);
   }
 
   private fail(error: ProtocolError): void {

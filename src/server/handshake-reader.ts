@@ -18,6 +18,7 @@ export function readRequestHead(
       clearTimeout(timer);
       socket.removeListener('data', onData);
       socket.removeListener('end', onEnd);
+      socket.removeListener('close', onEnd);
       socket.pause();
     };
     const onData = (chunk: Buffer): void => {
@@ -51,8 +52,10 @@ export function readRequestHead(
       finish();
       reject(new HandshakeError(408, 'handshake timeout', {}, '', 'SW_HANDSHAKE_TIMEOUT'));
     }, timeout);
+    timer.unref();
     socket.on('data', onData);
     socket.on('end', onEnd);
+    socket.on('close', onEnd);
   });
 }
 

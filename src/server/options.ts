@@ -1,4 +1,5 @@
 import { type SecureContextOptions, type TlsOptions } from 'node:tls';
+import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { type OnConnection } from './admission.js';
 import { type PlainHttpHandler } from './plain-http.js';
@@ -27,6 +28,12 @@ export interface ServerOptions<Data = unknown> {
   closeTimeout?: number;
   /** bufferedAmount past which `send()` answers 'backpressure'. Default 1 MiB. */
   highWaterMark?: number;
+  /**
+   * permessage-deflate (RFC 7692): `true` for the defaults, or options. Default off.
+   * The server asks for `server_no_context_takeover` unless told otherwise, so that a broadcast is
+   * compressed once for every receiver and no compression state outlives a message.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** TLS (wss://): certificate, key and other `tls.createServer` options. */
   tls?: TlsOptions & SecureContextOptions;
   /** Called for every upgrade request not taken by a route; returns a handler or a refusal. */

@@ -13,6 +13,8 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { encodeMessage } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { Refusal, type ConnectionSetup, type OnConnection } from './admission.js';
+import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
+import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import { readRequestHead } from './handshake-reader.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
 import { toPlainRequest } from './plain-http.js';
@@ -118,17 +120,40 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   }
 
   /**
-   * Sends one message to every open client (or those `filter` keeps): framed once, the same bytes
-   * written to each. Returns how many clients it was written to.
+   * Sends one message to every open client (or those `filter` keeps). The message is framed once
+   * and the same bytes are written to every receiver; with permessage-deflate, it is compressed
+   * once for all receivers whose outgoing context resets per message (the server's default).
+   * Receivers that kept context takeover get it compressed in their own context. Returns how many
+   * clients it was written to.
    */
   broadcast(data: SendData, options?: SendOptions & { filter?: (connection: Connection<Data>) => boolean }): number {
     const payload = toPayload(data, options?.binary ?? false);
-    const frames = encodeMessage(payload.binary ? Opcode.Binary : Opcode.Text, payload.bytes, { fragmentSize: options?.fragmentSize });
-    const frame = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    const opcode = payload.binary ? Opcode.Binary : Opcode.Text;
+    const bytes = payload.bytes;
+    const fragmentSize = options?.fragmentSize;
     const filter = options?.filter;
+    let plain: Buffer | undefined;
+    let compressed: Map<string, Buffer> | undefined;
     let count = 0;
     for (const connection of this.clients) {
       if (filter && !filter(connection)) continue;
+      const codec = connection.deflate;
+      let frame: Buffer;
+      if (codec !== undefined && codec.shouldCompress(bytes.length)) {
+        if (!codec.outboundNoContextTakeover) {
+          if (connection.send(bytes, { binary: payload.binary, fragmentSize }) !== 'dropped') count++;
+          continue;
+        }
+        compressed ??= new Map();
+        let shared = compressed.get(codec.compressionKey);
+        if (shared === undefined) {
+          shared = joinFrames(encodeMessage(opcode, codec.compressSync(bytes), { fragmentSize, rsv1: true }));
+          compressed.set(codec.compressionKey, shared);
+        }
+        frame = shared;
+      } else {
+        frame = plain ??= joinFrames(encodeMessage(opcode, bytes, { fragmentSize }));
+      }
       if (connection.sendEncoded(frame) !== 'dropped') count++;
     }
     return count;
@@ -201,8 +226,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     try {
       if (!isUpgradeRequest(head)) return await this.plainRequest(socket, head);
       let offer;
+      let deflate;
       try {
         offer = validateUpgradeRequest(head);
+        deflate = serverDeflate(this.options.perMessageDeflate, offer.extensions, this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
       } catch (error) {
         if (!(error instanceof HandshakeError)) throw error;
         return this.refuseSocket(socket, error.status, error.headers, error.message);
@@ -219,14 +246,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
         return;
       }
       if (setup instanceof Refusal) return this.refuseSocket(socket, setup.status, setup.headers, setup.body);
-      this.accept(socket, request, offer.key, setup ?? {}, rest);
+      this.accept(socket, request, offer.key, setup ?? {}, rest, deflate);
     } catch (error) {
       this.reportError(error instanceof Error ? error : new Error(String(error)));
       this.refuseSocket(socket, 500, {}, 'internal server error');
     }
   }
 
-  private accept(socket: Socket, request: UpgradeRequest, key: string, setup: ConnectionSetup<Data>, rest: Buffer): void {
+  private accept(
+    socket: Socket,
+    request: UpgradeRequest,
+    key: string,
+    setup: ConnectionSetup<Data>,
+    rest: Buffer,
+    deflate: { response: string; codec: PerMessageDeflate } | undefined,
+  ): void {
     let protocol = setup.protocol;
     if (protocol !== undefined && !request.protocols.includes(protocol)) {
       throw new SockwaveError('SW_INVALID_ARGUMENT', `admission chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
@@ -237,7 +271,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     }
     this.pending.delete(socket);
     socket.removeListener('error', ignoreError);
-    socket.write(buildAcceptResponse(key, { protocol, headers: setup.headers }));
+    socket.write(buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers }));
     const connection = new Connection<Data>(socket, {
       role: 'server',
       maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
@@ -247,6 +281,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       url: request.url,
       headers: request.headers,
       protocol,
+      extensions: deflate?.response,
+      deflate: deflate?.codec,
       handler: setup,
       data: setup.data as Data,
       owner: this,
@@ -283,3 +319,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 }
 
 function ignoreError(): void {}
+
+function joinFrames(frames: Buffer[]): Buffer {
+  return frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+}

@@ -106,13 +106,24 @@ describe('ProtocolSession: messages', () => {
     );
   });
 
-  test('sendFrame writes an unmasked server frame (header, then the payload) that a client parses', () => {
+  test('sendFrame copies a small server payload into one unmasked frame that a client parses', () => {
     const h = makeSession({ role: 'server' });
-    assert.equal(h.session.sendFrame(Opcode.Text, Buffer.from('hi there'), true, false), true);
+    const payload = Buffer.from('hi there');
+    assert.equal(h.session.sendFrame(Opcode.Text, payload, true, false), true);
     assert.equal(h.session.sendFrame(Opcode.Binary, Buffer.alloc(0), true, false), true);
-    assert.deepStrictEqual(h.writes[0], hex('81 08'));
-    assert.deepStrictEqual(h.writes[1], Buffer.from('hi there'));
+    assert.deepStrictEqual(h.writes[0], Buffer.concat([hex('81 08'), Buffer.from('hi there')]));
+    payload.fill(0x21); // the caller may reuse its buffer at once
     assert.deepStrictEqual(wire(h), [ev.text('hi there'), ev.binary(Buffer.alloc(0))]);
+  });
+
+  test('sendFrame writes a server payload over 16 KiB after its header without copying it', () => {
+    const h = makeSession({ role: 'server' });
+    const payload = Buffer.alloc(16 * 1024 + 1, 0x61);
+    assert.equal(h.session.sendFrame(Opcode.Binary, payload, true, false), true);
+    assert.deepStrictEqual(h.writes[0], hex('82 7e 40 01'));
+    assert.equal(h.writes.length, 2);
+    assert.deepStrictEqual(h.writes[1], payload);
+    assert.deepStrictEqual(wire(h), [ev.binary(payload)]);
   });
 
   test('sendEncoded writes a pre-encoded frame as is', () => {

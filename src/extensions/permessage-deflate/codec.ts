@@ -1,0 +1,184 @@
+import { constants, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
+import { ProtocolError } from '../../errors.js';
+import { CloseCode } from '../../protocol/close-codes.js';
+import { JobLimiter } from './limiter.js';
+import { type DeflateParams, type PerMessageDeflateOptions } from './negotiation.js';
+
+/**
+ * The permessage-deflate codec for one connection (RFC 7692 §7.2).
+ *
+ * Every message is compressed or inflated by a one-shot zlib call: no zlib context lives between
+ * messages, so an idle connection holds none. Context takeover is kept with zlib's preset
+ * dictionary instead: the last 2^windowBits bytes of plaintext that went through the same
+ * direction are the LZ77 window the peer also holds (RFC 7692 §7.2.3.3). Those bytes are the only
+ * state a connection keeps, and only in a direction where takeover was negotiated.
+ *
+ * Payloads up to `syncLimit` bytes are processed synchronously (cheaper than a thread-pool round
+ * trip); larger ones run in the thread pool through a process-wide {@link JobLimiter}.
+ */
+
+/** RFC 7692 §7.2.1: the sync-flush marker removed from, and restored to, each message. */
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** An empty message compresses to a single empty stored block. */
+const EMPTY_BLOCK = Buffer.from([0x00]);
+
+export const DEFAULT_THRESHOLD = 1024;
+const DEFAULT_LEVEL = 1;
+const DEFAULT_MEM_LEVEL = 8;
+const DEFAULT_SYNC_LIMIT = 256 * 1024;
+
+let sharedLimiter: JobLimiter | undefined;
+function limiter(concurrency: number | undefined): JobLimiter {
+  sharedLimiter ??= new JobLimiter(concurrency ?? 10);
+  return sharedLimiter;
+}
+
+export type CodecCallback = (error: Error | null, result?: Buffer) => void;
+
+export class PerMessageDeflate {
+  readonly params: DeflateParams;
+  /** Messages smaller than this are sent uncompressed. */
+  readonly threshold: number;
+  /** False when we may not compress at all (an 8-bit window, which zlib cannot produce). */
+  readonly canCompress: boolean;
+  /** Whether our outgoing direction resets its context for every message. */
+  readonly outboundNoContextTakeover: boolean;
+  /**
+   * Connections whose codecs share this key produce the same bytes for the same message when
+   * their outgoing context is reset per message: fan-out compresses once per key.
+   */
+  readonly compressionKey: string;
+  private readonly inboundNoContextTakeover: boolean;
+  private readonly outboundBits: number;
+  private readonly inboundBits: number;
+  private readonly level: number;
+  private readonly memLevel: number;
+  private readonly maxPayload: number;
+  private readonly syncLimit: number;
+  private readonly concurrency: number | undefined;
+  /** Plaintext windows for context takeover (undefined: empty, or not kept). */
+  private outboundWindow: Buffer | undefined;
+  private inboundWindow: Buffer | undefined;
+
+  constructor(params: DeflateParams, role: 'server' | 'client', options: PerMessageDeflateOptions, maxPayload: number) {
+    this.params = params;
+    const server = role === 'server';
+    this.outboundNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
+    this.inboundNoContextTakeover = server ? params.clientNoContextTakeover : params.serverNoContextTakeover;
+    this.outboundBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    // Inflating with a larger window than the peer's is always safe; zlib peers asked for 8 use 9.
+    this.inboundBits = Math.max(9, server ? params.clientMaxWindowBits : params.serverMaxWindowBits);
+    // zlib turns a raw 8-bit window into 9, which a peer that asked for 8 may not accept: in that
+    // case we send every message uncompressed, which RFC 7692 always allows.
+    this.canCompress = this.outboundBits > 8;
+    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    this.level = options.level ?? DEFAULT_LEVEL;
+    this.memLevel = options.memLevel ?? DEFAULT_MEM_LEVEL;
+    this.maxPayload = maxPayload;
+    this.syncLimit = DEFAULT_SYNC_LIMIT;
+    this.concurrency = options.concurrency;
+    this.compressionKey = `${this.outboundBits}/${this.level}/${this.memLevel}`;
+  }
+
+  /** Whether `length` bytes would be compressed by {@link compress}. */
+  shouldCompress(length: number): boolean {
+    return this.canCompress && length >= this.threshold;
+  }
+
+  /** Whether compressing `length` bytes runs synchronously. */
+  isSync(length: number): boolean {
+    return length <= this.syncLimit;
+  }
+
+  /** Compresses one message synchronously; returns the payload to send with RSV1. */
+  compressSync(data: Buffer): Buffer {
+    const out = deflateRawSync(data, this.deflateOptions());
+    return this.afterCompress(data, out);
+  }
+
+  /** Compresses one message in the thread pool (through the process-wide limiter). */
+  compress(data: Buffer, callback: CodecCallback): void {
+    const options = this.deflateOptions();
+    limiter(this.concurrency).run((done) => {
+      deflateRaw(data, options, (error, out) => {
+        done();
+        if (error) callback(error);
+        else callback(null, this.afterCompress(data, out));
+      });
+    });
+  }
+
+  /** Inflates one message synchronously. Throws ProtocolError 1009 (too big) or 1007 (corrupt). */
+  decompressSync(data: Buffer): Buffer {
+    let out: Buffer;
+    try {
+      out = inflateRawSync(Buffer.concat([data, TAIL]), this.inflateOptions());
+    } catch (error) {
+      throw inflateError(error, this.maxPayload);
+    }
+    return this.afterInflate(out);
+  }
+
+  /** Inflates one message in the thread pool; the callback gets a ProtocolError on failure. */
+  decompress(data: Buffer, callback: CodecCallback): void {
+    const options = this.inflateOptions();
+    const input = Buffer.concat([data, TAIL]);
+    limiter(this.concurrency).run((done) => {
+      inflateRaw(input, options, (error, out) => {
+        done();
+        if (error) callback(inflateError(error, this.maxPayload));
+        else callback(null, this.afterInflate(out));
+      });
+    });
+  }
+
+  private deflateOptions(): ZlibOptions {
+    return {
+      windowBits: this.outboundBits,
+      level: this.level,
+      memLevel: this.memLevel,
+      finishFlush: constants.Z_SYNC_FLUSH,
+      ...(this.outboundWindow ? { dictionary: this.outboundWindow } : {}),
+    };
+  }
+
+  private inflateOptions(): ZlibOptions {
+    return {
+      windowBits: 15,
+      finishFlush: constants.Z_SYNC_FLUSH,
+      maxOutputLength: Math.max(1, this.maxPayload),
+      ...(this.inboundWindow ? { dictionary: this.inboundWindow } : {}),
+    };
+  }
+
+  private afterCompress(data: Buffer, out: Buffer): Buffer {
+    if (!this.outboundNoContextTakeover) this.outboundWindow = slide(this.outboundWindow, data, this.outboundBits);
+    // RFC 7692 §7.2.1: remove the trailing 00 00 ff ff.
+    const end = out.length >= 4 && out.readUInt32BE(out.length - 4) === 0x0000ffff ? out.length - 4 : out.length;
+    return end === 0 ? EMPTY_BLOCK : out.subarray(0, end);
+  }
+
+  private afterInflate(out: Buffer): Buffer {
+    if (out.length > this.maxPayload) throw tooBig(this.maxPayload);
+    if (!this.inboundNoContextTakeover) this.inboundWindow = slide(this.inboundWindow, out, this.inboundBits);
+    return out;
+  }
+}
+
+/** The last 2^bits bytes of `window` followed by `data`. */
+function slide(window: Buffer | undefined, data: Buffer, bits: number): Buffer | undefined {
+  const size = 1 << bits;
+  if (data.length >= size) return Buffer.from(data.subarray(data.length - size));
+  if (!window || window.length === 0) return data.length === 0 ? undefined : Buffer.from(data);
+  const keep = Math.min(window.length, size - data.length);
+  return Buffer.concat([window.subarray(window.length - keep), data]);
+}
+
+function tooBig(maxPayload: number): ProtocolError {
+  return new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds maxPayload (${maxPayload} bytes)`, 'SW_MESSAGE_TOO_BIG');
+}
+
+function inflateError(error: unknown, maxPayload: number): ProtocolError {
+  if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooBig(maxPayload);
+  return new ProtocolError(CloseCode.InvalidPayload, 'decompressionError: invalid deflate data', 'SW_DECOMPRESSION_ERROR', { cause: error });
+}

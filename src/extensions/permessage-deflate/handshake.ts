@@ -1,0 +1,78 @@
+import { HandshakeError } from '../../errors.js';
+import { ExtensionHeaderError, parseExtensionHeader } from '../../handshake/extension-header.js';
+import { PerMessageDeflate } from './codec.js';
+import { acceptDeflateResponse, buildDeflateOffer, DeflateNegotiationError, EXTENSION_NAME, negotiateDeflate, type PerMessageDeflateOptions } from './negotiation.js';
+
+/**
+ * permessage-deflate in the opening handshake, both roles: from the user's option (`true`, `false`
+ * or an options object) to the header to send and the codec to use.
+ */
+
+export type DeflateOption = boolean | PerMessageDeflateOptions | undefined;
+
+/** Server defaults. Beyond the RFC: the server asks to reset its own context for every message,
+ * so a message to many receivers is compressed once and no compression state outlives a message. */
+const SERVER_DEFAULTS: PerMessageDeflateOptions = { serverNoContextTakeover: true };
+/** Client defaults: the client resets its context too, so its compression keeps no state. */
+const CLIENT_DEFAULTS: PerMessageDeflateOptions = { clientNoContextTakeover: true, clientMaxWindowBits: true };
+
+function resolve(option: DeflateOption, defaults: PerMessageDeflateOptions): PerMessageDeflateOptions | undefined {
+  if (option === undefined || option === false) return undefined;
+  const options = option === true ? defaults : { ...defaults, ...option };
+  return options.enabled === false ? undefined : options;
+}
+
+/**
+ * Server: the answer to the client's Sec-WebSocket-Extensions. Returns undefined when the extension
+ * is off, not offered, or every offer was declined. Throws HandshakeError(400) for a header that
+ * breaks the grammar.
+ */
+export function serverDeflate(
+  option: DeflateOption,
+  header: string | undefined,
+  maxPayload: number,
+): { response: string; codec: PerMessageDeflate } | undefined {
+  const options = resolve(option, SERVER_DEFAULTS);
+  if (options === undefined || header === undefined) return undefined;
+  let offers;
+  try {
+    offers = parseExtensionHeader(header);
+  } catch (error) {
+    if (error instanceof ExtensionHeaderError) throw new HandshakeError(400, `invalid Sec-WebSocket-Extensions: ${error.message}`);
+    throw error;
+  }
+  const agreed = negotiateDeflate(offers, options);
+  if (agreed === undefined) return undefined;
+  return { response: agreed.response, codec: new PerMessageDeflate(agreed.params, 'server', options, maxPayload) };
+}
+
+/** Client: what to offer, and a function validating the server's answer into a codec. */
+export function clientDeflate(option: DeflateOption, maxPayload: number): {
+  offer: string | undefined;
+  accept(responseHeader: string): PerMessageDeflate | undefined;
+} {
+  const options = resolve(option ?? true, CLIENT_DEFAULTS);
+  return {
+    offer: options === undefined ? undefined : buildDeflateOffer(options),
+    accept(responseHeader) {
+      if (responseHeader === '') return undefined;
+      const fail = (message: string): never => {
+        throw new HandshakeError(101, message);
+      };
+      if (options === undefined) return fail('the server answered with an extension that was not offered');
+      let elements;
+      try {
+        elements = parseExtensionHeader(responseHeader);
+      } catch (error) {
+        return fail(`invalid Sec-WebSocket-Extensions in the response: ${(error as Error).message}`);
+      }
+      if (elements.length !== 1 || elements[0]!.name !== EXTENSION_NAME) return fail('the server answered with an extension that was not offered');
+      try {
+        return new PerMessageDeflate(acceptDeflateResponse(elements[0]!, options), 'client', options, maxPayload);
+      } catch (error) {
+        if (error instanceof DeflateNegotiationError) return fail(error.message);
+        throw error;
+      }
+    },
+  };
+}

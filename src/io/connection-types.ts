@@ -1,0 +1,90 @@
+import { type SockwaveError } from '../errors.js';
+import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
+import { type HeaderMap } from '../handshake/http-head.js';
+import { type Connection } from './connection.js';
+
+/** The public shapes around a {@link Connection}: events, handler, options, results. */
+
+export type ConnectionStatus = 'connecting' | 'open' | 'closing' | 'closed';
+
+/** How a connection ended. */
+export interface CloseInfo {
+  /** The peer's close code (1005 if its close frame had none), the code we failed with, or 1006. */
+  code: number;
+  reason: string;
+  /** Both close frames were exchanged and the transport closed without error. */
+  wasClean: boolean;
+  /** The peer started the close (its close frame, or its TCP close, came first). */
+  remote: boolean;
+}
+
+export interface ConnectionEvents {
+  open: [];
+  message: [data: string | Buffer, isBinary: boolean];
+  fragment: [data: Buffer, isBinary: boolean, fin: boolean];
+  ping: [payload: Buffer];
+  pong: [payload: Buffer];
+  close: [info: CloseInfo];
+  error: [error: SockwaveError];
+  drain: [];
+}
+
+/** Callbacks for one connection (the handler-object style); all optional. */
+export interface ConnectionHandler<Data = unknown> {
+  onOpen?(connection: Connection<Data>): void;
+  /** Text arrives as a string, binary as a Buffer. */
+  onMessage?(connection: Connection<Data>, data: string | Buffer, isBinary: boolean): void;
+  /** Each frame of a fragmented message as it arrives (the whole message still comes to onMessage). */
+  onFragment?(connection: Connection<Data>, data: Buffer, isBinary: boolean, fin: boolean): void;
+  onPing?(connection: Connection<Data>, payload: Buffer): void;
+  onPong?(connection: Connection<Data>, payload: Buffer): void;
+  onClose?(connection: Connection<Data>, info: CloseInfo): void;
+  onError?(connection: Connection<Data>, error: SockwaveError): void;
+  /** The send buffer fell back under the high-water mark. */
+  onDrain?(connection: Connection<Data>): void;
+}
+
+/** What `send()` did with a message. */
+export type SendResult =
+  /** Accepted; the send buffer is under the high-water mark. */
+  | 'sent'
+  /** Accepted, but the send buffer is past the high-water mark: wait for `drain`. */
+  | 'backpressure'
+  /** Not accepted: the connection is closing or closed. Nothing was sent. */
+  | 'dropped';
+
+export interface SendOptions {
+  /** Send a string as a binary message (its UTF-8 bytes). */
+  binary?: boolean;
+  /** Split the message into frames of at most this many payload bytes. */
+  fragmentSize?: number;
+}
+
+export interface ConnectionInit<Data> {
+  role: 'server' | 'client';
+  /** Largest message accepted, in bytes. */
+  maxPayload: number;
+  /** Answer pings automatically. Default true. */
+  autoPong?: boolean | undefined;
+  /** Milliseconds to wait for the peer's close frame, and then for the TCP close. Default 5000. */
+  closeTimeout?: number | undefined;
+  /** bufferedAmount (bytes) past which send() answers 'backpressure'. Default 1 MiB. */
+  highWaterMark?: number | undefined;
+  url: string;
+  /** Server: the request's headers. Client: the response's headers. */
+  headers: HeaderMap;
+  protocol?: string | undefined;
+  extensions?: string | undefined;
+  handler?: ConnectionHandler<Data> | undefined;
+  data?: Data;
+  /** The negotiated permessage-deflate codec, if any. */
+  deflate?: PerMessageDeflate | undefined;
+  /** Told when the connection closes (the server's registry). */
+  owner?: ConnectionOwner | undefined;
+}
+
+/** @internal Whoever keeps track of connections (a server). */
+export interface ConnectionOwner {
+  connectionClosed(connection: Connection<unknown>): void;
+}
+

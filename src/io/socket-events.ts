@@ -1,0 +1,43 @@
+import { type Socket } from 'node:net';
+
+/** What a connection does with its socket's events. */
+export interface SocketEventsTarget {
+  /** @internal */ readonly session: { receive(chunk: Buffer): void };
+  /** @internal */ socketEnded(): void;
+  /** @internal */ socketClosed(): void;
+  /** @internal */ socketErrored(error: Error): void;
+  /** @internal */ socketDrained(): void;
+}
+
+const kTarget = Symbol('sockwave.connection');
+type BoundSocket = Socket & { [kTarget]?: SocketEventsTarget };
+
+/**
+ * Routes a socket's events to its connection through listeners shared by every socket (no
+ * closures per connection): the socket carries its connection under a symbol.
+ */
+export function bindSocket(socket: Socket, target: SocketEventsTarget): void {
+  const bound = socket as BoundSocket;
+  bound[kTarget] = target;
+  bound.on('data', onData);
+  bound.on('end', onEnd);
+  bound.on('close', onClose);
+  bound.on('error', onError);
+  bound.on('drain', onDrain);
+}
+
+function onData(this: BoundSocket, chunk: Buffer): void {
+  this[kTarget]!.session.receive(chunk);
+}
+function onEnd(this: BoundSocket): void {
+  this[kTarget]!.socketEnded();
+}
+function onClose(this: BoundSocket): void {
+  this[kTarget]!.socketClosed();
+}
+function onError(this: BoundSocket, error: Error): void {
+  this[kTarget]!.socketErrored(error);
+}
+function onDrain(this: BoundSocket): void {
+  this[kTarget]!.socketDrained();
+}

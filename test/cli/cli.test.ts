@@ -1,0 +1,316 @@
+/**
+ * The `sockwave` command line, run as a child process (dist/cli/main.js, built by
+ * `npx tsc -p tsconfig.json`), over real sockets on 127.0.0.1.
+ */
+import { describe, test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type WebSocket from 'ws';
+import {
+  Queue,
+  closeWs,
+  closedPort,
+  deferred,
+  openWs,
+  recordWs,
+  startWsServer,
+  withTimeout,
+  type StartedWsServer,
+} from '../support/net.js';
+
+/** build/test/cli/ → the package root's dist/cli/main.js. */
+const MAIN = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
+
+interface Cli {
+  child: ChildProcess;
+  /** Complete stdout lines, in order. */
+  lines: Queue<string>;
+  stdout(): string;
+  stderr(): string;
+  /** The exit, within `ms` (fails the test otherwise). */
+  exited(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(t: TestContext, args: readonly string[], stdin: 'pipe' | 'ignore' = 'ignore'): Cli {
+  assert.ok(existsSync(MAIN), `${MAIN} is missing: run 'npx tsc -p tsconfig.json' first`);
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let partial = '';
+  const lines = new Queue<string>();
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    out += chunk;
+    partial += chunk;
+    let newline: number;
+    while ((newline = partial.indexOf('\n')) !== -1) {
+      lines.push(partial.slice(0, newline));
+      partial = partial.slice(newline + 1);
+    }
+  });
+  child.stderr!.on('data', (chunk: string) => (err += chunk));
+  const exit = deferred<{ code: number | null; signal: NodeJS.Signals | null }>();
+  child.once('exit', (code, signal) => exit.resolve({ code, signal }));
+  child.once('error', (error) => exit.reject(error));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await withTimeout(exit.promise, 'the killed child to exit').catch(() => undefined);
+    }
+  });
+  return {
+    child,
+    lines,
+    stdout: () => out,
+    stderr: () => err,
+    exited: (ms = 10_000) => withTimeout(exit.promise, `sockwave ${args.join(' ')} to exit (stderr: ${err.trim()})`, ms),
+  };
+}
+
+/** Starts `sockwave serve --port 0` and reads the port from its 'listening on' line. */
+async function serve(t: TestContext): Promise<{ cli: Cli; port: number; url: string }> {
+  const cli = run(t, ['serve', '--port', '0']);
+  const line = await cli.lines.next("the 'listening on' line", 10_000);
+  const match = /^listening on ws:\/\/127\.0\.0\.1:(\d+)$/.exec(line);
+  assert.ok(match, `unexpected first line: ${JSON.stringify(line)}`);
+  const port = Number(match[1]);
+  assert.ok(port > 0);
+  return { cli, port, url: `ws://127.0.0.1:${port}` };
+}
+
+function httpRequest(port: number, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const request = httpGet({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+    }),
+    `GET ${path}`,
+  );
+}
+
+async function ws(t: TestContext, url: string): Promise<{ socket: WebSocket; rec: ReturnType<typeof recordWs> }> {
+  const socket = await openWs(url);
+  t.after(() => closeWs(socket));
+  return { socket, rec: recordWs(socket) };
+}
+
+async function wsServer(t: TestContext): Promise<StartedWsServer> {
+  const srv = await startWsServer();
+  t.after(() => srv.close());
+  return srv;
+}
+
+describe('sockwave serve (child process)', { timeout: 60_000 }, () => {
+  test("prints 'listening on ws://127.0.0.1:PORT' and serves the demo page at / with 200 HTML", async (t) => {
+    const { port } = await serve(t);
+    const page = await httpRequest(port, '/');
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(page.body, /<html/i);
+    const missing = await httpRequest(port, '/nothing-here');
+    assert.equal(missing.status, 404);
+  });
+
+  test('/echo sends text back as text and binary back as binary', async (t) => {
+    const { url } = await serve(t);
+    const { socket, rec } = await ws(t, `${url}/echo`);
+    socket.send('héllo 😀');
+    socket.send(Buffer.from([0, 1, 2, 0xff]));
+    socket.send('');
+    const [text, binary, empty] = await rec.messages.take(3, 'three echoes');
+    assert.deepEqual([text!.data.toString('utf8'), text!.isBinary], ['héllo 😀', false]);
+    assert.deepEqual([binary!.data, binary!.isBinary], [Buffer.from([0, 1, 2, 0xff]), true]);
+    assert.deepEqual([empty!.data.length, empty!.isBinary], [0, false]);
+  });
+
+  test('/broadcast delivers a message from one client to all three, the sender included', async (t) => {
+    const { url } = await serve(t);
+    const clients = [await ws(t, `${url}/broadcast`), await ws(t, `${url}/broadcast`), await ws(t, `${url}/broadcast`)];
+    // An /echo client is not in the room.
+    const outsider = await ws(t, `${url}/echo`);
+    clients[1]!.socket.send('hello room ✓');
+    for (const { rec } of clients) {
+      const got = await rec.messages.next('the broadcast');
+      assert.deepEqual([got.data.toString('utf8'), got.isBinary], ['hello room ✓', false]);
+    }
+    clients[2]!.socket.send(Buffer.from([42]));
+    for (const { rec } of clients) {
+      const got = await rec.messages.next('the binary broadcast');
+      assert.deepEqual([got.data, got.isBinary], [Buffer.from([42]), true]);
+    }
+    outsider.socket.send('ping');
+    assert.equal((await outsider.rec.messages.next('the outsider echo')).data.toString(), 'ping');
+  });
+
+  test('SIGTERM closes every client with 1001 and the process exits 0', async (t) => {
+    const { cli, url } = await serve(t);
+    const a = await ws(t, `${url}/echo`);
+    const b = await ws(t, `${url}/broadcast`);
+    // Both are fully open on the server side once an echo came back.
+    a.socket.send('x');
+    await a.rec.messages.next('the echo');
+    assert.ok(cli.child.kill('SIGTERM'));
+    const [closeA, closeB] = await Promise.all([a.rec.closed(), b.rec.closed()]);
+    assert.equal(closeA.code, 1001);
+    assert.equal(closeB.code, 1001);
+    assert.equal(closeA.reason, 'server shutting down');
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+  });
+
+  test('SIGTERM with no client connected exits 0', async (t) => {
+    const { cli, port } = await serve(t);
+    assert.equal((await httpRequest(port, '/')).status, 200);
+    cli.child.kill('SIGTERM');
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+  });
+
+  test(
+    "SIGTERM sent as soon as the 'listening on' line is read exits 0 (five tries)",
+    async (t) => {
+      for (let i = 0; i < 5; i++) {
+        const cli = run(t, ['serve', '--port', '0']);
+        // Signal from the 'data' handler itself: no delay after the line is read.
+        cli.child.stdout!.on('data', (chunk: string) => {
+          if (chunk.includes('listening on')) cli.child.kill('SIGTERM');
+        });
+        assert.deepEqual(await cli.exited(), { code: 0, signal: null }, `try ${i + 1}`);
+      }
+    },
+  );
+
+  test('serve --help prints the usage and exits 0', async (t) => {
+    const cli = run(t, ['serve', '--help']);
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assert.match(cli.stdout(), /Usage: sockwave serve/);
+  });
+});
+
+describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
+  test('lines piped on stdin are sent, the echoes printed one per line, then it closes with 1000 and exits 0', async (t) => {
+    const srv = await wsServer(t);
+    const closes = new Queue<number>();
+    srv.wss.on('connection', (socket) => {
+      socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+      socket.on('close', (code) => closes.push(code));
+    });
+    const cli = run(t, ['connect', srv.url], 'pipe');
+    cli.child.stdin!.end('one\ntwo words\nthree ✓ 😀\n');
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assert.equal(cli.stdout(), 'one\ntwo words\nthree ✓ 😀\n');
+    assert.equal(cli.stderr(), '');
+    assert.equal(await closes.next('the close at the server'), 1000);
+  });
+
+  test('--echo sends text back as text and binary back as binary, and exits 0 when the server closes with 1000', async (t) => {
+    const srv = await wsServer(t);
+    const received = new Queue<{ data: Buffer; isBinary: boolean }>();
+    srv.wss.on('connection', (socket) => {
+      socket.on('message', (data, isBinary) => {
+        received.push({ data: data as Buffer, isBinary });
+        if (received.history.length === 2) socket.close(1000, 'done');
+      });
+      socket.send('text ✓');
+      socket.send(Buffer.from([0, 0xff, 0x80]));
+    });
+    const cli = run(t, ['connect', srv.url, '--echo']);
+    const [text, binary] = await received.take(2, 'both echoes');
+    assert.deepEqual([text!.data.toString('utf8'), text!.isBinary], ['text ✓', false]);
+    assert.deepEqual([binary!.data, binary!.isBinary], [Buffer.from([0, 0xff, 0x80]), true]);
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+  });
+
+  test('a connection to a closed port exits 1 with one line on stderr and no stack trace', async (t) => {
+    const port = await closedPort();
+    const cli = run(t, ['connect', `ws://127.0.0.1:${port}/`]);
+    const exit = await cli.exited();
+    assert.equal(exit.code, 1);
+    const lines = cli.stderr().split('\n').filter((line) => line !== '');
+    assert.equal(lines.length, 1, `stderr: ${cli.stderr()}`);
+    assert.match(lines[0]!, /^sockwave: connection refused/);
+    assert.doesNotMatch(cli.stderr(), /\n\s+at /);
+  });
+
+  test('a refused upgrade exits 1 naming the status on one stderr line', async (t) => {
+    const srv = await startWsServer({ verifyClient: (_info, callback) => callback(false, 403, 'Forbidden') });
+    t.after(() => srv.close());
+    const cli = run(t, ['connect', srv.url]);
+    assert.equal((await cli.exited()).code, 1);
+    const lines = cli.stderr().split('\n').filter((line) => line !== '');
+    assert.equal(lines.length, 1, `stderr: ${cli.stderr()}`);
+    assert.match(lines[0]!, /403/);
+  });
+
+  test("--header 'X-Test: 1' (repeatable) arrives at the server", async (t) => {
+    const srv = await wsServer(t);
+    srv.wss.on('connection', (socket) => socket.close(1000));
+    const cli = run(t, ['connect', srv.url, '--header', 'X-Test: 1', '--header', 'X-Other:  two words ']);
+    const { request } = await srv.connections.next('the connection');
+    assert.equal(request.headers['x-test'], '1');
+    assert.equal(request.headers['x-other'], 'two words');
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+  });
+
+  test('a close with an application code (4000) exits 1 and names the code and reason on stderr', async (t) => {
+    const srv = await wsServer(t);
+    srv.wss.on('connection', (socket) => socket.close(4000, 'custom'));
+    const cli = run(t, ['connect', srv.url, '--echo']);
+    assert.equal((await cli.exited()).code, 1);
+    assert.match(cli.stderr(), /4000 \(custom\)/);
+  });
+
+  test('a close with 1001 from the server exits 0', async (t) => {
+    const srv = await wsServer(t);
+    srv.wss.on('connection', (socket) => socket.close(1001));
+    const cli = run(t, ['connect', srv.url, '--echo']);
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+  });
+
+  test('an abnormal close (server terminates) exits 1', async (t) => {
+    const srv = await wsServer(t);
+    srv.wss.on('connection', (socket) => socket.terminate());
+    const cli = run(t, ['connect', srv.url, '--echo']);
+    assert.equal((await cli.exited()).code, 1);
+    assert.match(cli.stderr(), /1006/);
+  });
+
+  const BAD_USAGE: ReadonlyArray<readonly string[]> = [
+    [],
+    ['connect'],
+    ['bogus-command'],
+    ['connect', 'ws://127.0.0.1:1/', 'extra'],
+    ['connect', 'ws://127.0.0.1:1/', '--nope'],
+    ['connect', 'ws://127.0.0.1:1/', '--header', 'no colon'],
+    ['connect', 'ws://127.0.0.1:1/', '--header'],
+    ['connect', 'ws://127.0.0.1:1/', '--wait', '-1'],
+    ['connect', 'ws://127.0.0.1:1/', '--echo=yes'],
+    ['serve', '--port'],
+    ['serve', '--unknown'],
+    ['serve', 'positional'],
+    ['serve', '--tls-cert', 'only-cert.pem'],
+  ];
+  for (const args of BAD_USAGE) {
+    test(`bad usage \`sockwave ${args.join(' ')}\` exits 2`, async (t) => {
+      const cli = run(t, args);
+      const exit = await cli.exited();
+      assert.deepEqual(exit, { code: 2, signal: null }, `stderr: ${cli.stderr()}`);
+      assert.doesNotMatch(cli.stderr(), /\n\s+at /);
+      if (args.length > 0) assert.match(cli.stderr(), /^sockwave: /);
+    });
+  }
+
+  test('--help exits 0 and prints the usage', async (t) => {
+    const cli = run(t, ['connect', '--help']);
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assert.match(cli.stdout(), /Usage: sockwave connect URL/);
+  });
+});

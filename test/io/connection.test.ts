@@ -1,0 +1,489 @@
+/**
+ * End to end over real sockets: sockwave's client (connect) against sockwave's server.
+ */
+import { describe, test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { connect, ProtocolError, SockwaveError, type CloseInfo, type Connection, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
+import { serverFrame, rawFrame } from '../support/frames.js';
+import {
+  BINARY_SIZES,
+  MULTIBYTE_TEXTS,
+  payloadBytes,
+  record,
+  sha256,
+  startServer,
+  withTimeout,
+  deferred,
+  closePayload,
+  nextEvent,
+  RawClient,
+  startRawWsServer,
+  type ConnectionRecord,
+  type ServerSide,
+  type StartedServer,
+} from '../support/net.js';
+
+const echo: ConnectionHandler = {
+  onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
+};
+
+interface Pair {
+  srv: StartedServer<unknown>;
+  client: Connection;
+  crec: ConnectionRecord;
+  side: ServerSide<unknown>;
+}
+
+/** A server (echo by default), a client connected to it, both recorded; all closed after the test. */
+async function pair(t: TestContext, handler: ConnectionHandler = echo, options: ServerOptions = {}): Promise<Pair> {
+  const srv = await startServer({ onConnection: () => ({ ...handler }), ...options });
+  t.after(() => srv.close());
+  const client = await withTimeout(connect(`${srv.url}/`), 'connect()');
+  t.after(() => client.terminate());
+  const crec = record(client, 'the client');
+  const side = await srv.connections.next('the server-side connection');
+  return { srv, client, crec, side };
+}
+
+function assertCloseInfo(actual: CloseInfo, expected: CloseInfo, who: string): void {
+  assert.deepEqual(actual, expected, `${who}'s CloseInfo`);
+}
+
+describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000 }, () => {
+  test('text with 2-, 3- and 4-byte UTF-8 code points and emoji arrives unchanged both ways', async (t) => {
+    const { client, crec, side } = await pair(t);
+    for (const text of MULTIBYTE_TEXTS) {
+      assert.equal(client.send(text), 'sent');
+      const atServer = await side.rec.messages.next(`server to get ${text.slice(0, 20)}`);
+      assert.equal(atServer.isBinary, false);
+      assert.equal(atServer.data, text);
+      const back = await crec.messages.next(`client to get the echo of ${text.slice(0, 20)}`);
+      assert.equal(back.isBinary, false);
+      assert.equal(typeof back.data, 'string');
+      assert.equal(back.data, text);
+    }
+  });
+
+  for (const size of BINARY_SIZES) {
+    test(`a binary message of ${size} bytes arrives intact at the server and back at the client`, { timeout: 30_000 }, async (t) => {
+      const { client, crec, side } = await pair(t);
+      const payload = payloadBytes(size, size + 1);
+      const digest = sha256(payload);
+      client.send(payload);
+      const atServer = await side.rec.messages.next('the server to receive the message', 20_000);
+      assert.equal(atServer.isBinary, true);
+      assert.ok(Buffer.isBuffer(atServer.data));
+      assert.equal(atServer.data.length, size);
+      assert.equal(sha256(atServer.data), digest);
+      const back = await crec.messages.next('the echo', 20_000);
+      assert.equal(back.isBinary, true);
+      assert.ok(Buffer.isBuffer(back.data));
+      assert.equal(back.data.length, size);
+      assert.equal(sha256(back.data), digest);
+    });
+  }
+
+  test('a string sent with { binary: true } arrives as a binary message of its UTF-8 bytes', async (t) => {
+    const { client, side } = await pair(t);
+    client.send('héllo €', { binary: true });
+    const got = await side.rec.messages.next('the binary message');
+    assert.equal(got.isBinary, true);
+    assert.deepEqual(got.data, Buffer.from('héllo €', 'utf8'));
+  });
+
+  test('a text message sent with fragmentSize arrives as fin-flagged fragments and one whole message', async (t) => {
+    const { client, side } = await pair(t);
+    // 3-byte and 4-byte code points are cut across frames by a 5-byte fragment size.
+    const text = 'ab€€𝄞😀 done';
+    const bytes = Buffer.from(text, 'utf8');
+    client.send(text, { fragmentSize: 5 });
+    const message = await side.rec.messages.next('the whole message');
+    assert.equal(message.isBinary, false);
+    assert.equal(message.data, text);
+    const count = Math.ceil(bytes.length / 5);
+    const fragments = side.rec.fragments.history;
+    assert.equal(fragments.length, count);
+    assert.deepEqual(fragments.map((f) => f.fin), [...Array(count - 1).fill(false), true]);
+    assert.ok(fragments.every((f) => f.isBinary === false));
+    assert.ok(fragments.slice(0, -1).every((f) => f.data.length === 5));
+    assert.deepEqual(Buffer.concat(fragments.map((f) => f.data)), bytes);
+  });
+
+  test('a binary message sent by the server with fragmentSize arrives at the client as fragments, then whole', async (t) => {
+    const { crec, side } = await pair(t);
+    const payload = payloadBytes(10_000, 7);
+    side.connection.send(payload, { fragmentSize: 4096 });
+    const message = await crec.messages.next('the whole message');
+    assert.equal(message.isBinary, true);
+    assert.equal(sha256(message.data), sha256(payload));
+    const fragments = crec.fragments.history;
+    assert.deepEqual(fragments.map((f) => [f.data.length, f.fin, f.isBinary]), [
+      [4096, false, true],
+      [4096, false, true],
+      [1808, true, true],
+    ]);
+    assert.deepEqual(Buffer.concat(fragments.map((f) => f.data)), payload);
+  });
+
+  test('an unfragmented message produces no fragment event', async (t) => {
+    const { client, side } = await pair(t);
+    client.send('whole');
+    client.send(Buffer.from([1, 2, 3]));
+    await side.rec.messages.take(2, 'both messages');
+    assert.equal(side.rec.fragments.history.length, 0);
+  });
+
+  test('a message no longer than fragmentSize is sent as a single frame', async (t) => {
+    const { client, side } = await pair(t);
+    client.send('12345', { fragmentSize: 5 });
+    assert.equal((await side.rec.messages.next('the message')).data, '12345');
+    assert.equal(side.rec.fragments.history.length, 0);
+  });
+
+  test('a client ping with a payload is auto-ponged by the server with the same payload', async (t) => {
+    const { client, crec, side } = await pair(t);
+    assert.equal(client.ping('client-ping ✓'), 'sent');
+    assert.equal((await side.rec.pings.next('the ping at the server')).toString(), 'client-ping ✓');
+    assert.equal((await crec.pongs.next('the pong at the client')).toString(), 'client-ping ✓');
+  });
+
+  test('a server ping with a binary payload is auto-ponged by the client', async (t) => {
+    const { crec, side } = await pair(t);
+    const payload = Buffer.from([0, 1, 2, 0xff, 0xfe]);
+    assert.equal(side.connection.ping(payload), 'sent');
+    assert.deepEqual(await crec.pings.next('the ping at the client'), payload);
+    assert.deepEqual(await side.rec.pongs.next('the pong at the server'), payload);
+  });
+
+  test('an unsolicited pong reaches the peer as a pong event', async (t) => {
+    const { client, side } = await pair(t);
+    client.pong('heartbeat');
+    assert.equal((await side.rec.pongs.next('the pong')).toString(), 'heartbeat');
+  });
+
+  test('with autoPong false the server reports the ping but sends no pong', async (t) => {
+    const { client, crec, side } = await pair(t, echo, { autoPong: false });
+    const order: string[] = [];
+    client.on('pong', () => order.push('pong'));
+    client.on('message', () => order.push('message'));
+    client.ping('p');
+    client.send('after the ping');
+    assert.equal((await side.rec.pings.next('the ping')).toString(), 'p');
+    await crec.messages.next('the echo that follows the ping');
+    // A pong would have been written before the echo (same socket, same order).
+    assert.deepEqual(order, ['message']);
+    // The application can still answer by hand.
+    side.connection.pong('manual');
+    assert.equal((await crec.pongs.next('the manual pong')).toString(), 'manual');
+  });
+
+  test('a control payload over 125 bytes is refused with RangeError and nothing is sent', async (t) => {
+    const { client, crec } = await pair(t);
+    assert.throws(() => client.ping(Buffer.alloc(126)), RangeError);
+    client.send('still open');
+    assert.equal((await crec.messages.next('the echo')).data, 'still open');
+  });
+
+  test('a close started by the client with a code and reason is seen on both sides, cleanly', async (t) => {
+    const { client, crec, side } = await pair(t);
+    client.close(4000, 'bye ✓ 𝄞');
+    assert.equal(client.status, 'closing');
+    const [atClient, atServer] = await Promise.all([crec.closed(), side.rec.closed()]);
+    assertCloseInfo(atServer, { code: 4000, reason: 'bye ✓ 𝄞', wasClean: true, remote: true }, 'server');
+    // The client reports the server's close frame: the echo of the code (RFC 6455 §5.5.1), no reason.
+    assertCloseInfo(atClient, { code: 4000, reason: '', wasClean: true, remote: false }, 'client');
+    assert.equal(client.status, 'closed');
+    assert.equal(side.connection.status, 'closed');
+  });
+
+  test('a close started by the server with a code and reason is seen on both sides, cleanly', async (t) => {
+    const { srv, client, crec, side } = await pair(t);
+    side.connection.close(4001, 'server says bye');
+    const [atClient, atServer] = await Promise.all([crec.closed(), side.rec.closed()]);
+    assertCloseInfo(atClient, { code: 4001, reason: 'server says bye', wasClean: true, remote: true }, 'client');
+    assertCloseInfo(atServer, { code: 4001, reason: '', wasClean: true, remote: false }, 'server');
+    assert.equal(client.readyState, 3);
+    assert.equal(srv.server.clients.size, 0);
+  });
+
+  test('a close without a code is reported as 1005 on both sides', async (t) => {
+    const { client, crec, side } = await pair(t);
+    client.close();
+    const [atClient, atServer] = await Promise.all([crec.closed(), side.rec.closed()]);
+    assertCloseInfo(atServer, { code: 1005, reason: '', wasClean: true, remote: true }, 'server');
+    assertCloseInfo(atClient, { code: 1005, reason: '', wasClean: true, remote: false }, 'client');
+  });
+
+  test('when both sides close at once each reports the code the other sent, cleanly, and neither as remote', async (t) => {
+    const { client, crec, side } = await pair(t);
+    client.close(4000, 'from client');
+    side.connection.close(4001, 'from server');
+    const [atClient, atServer] = await Promise.all([crec.closed(), side.rec.closed()]);
+    assertCloseInfo(atClient, { code: 4001, reason: 'from server', wasClean: true, remote: false }, 'client');
+    assertCloseInfo(atServer, { code: 4000, reason: 'from client', wasClean: true, remote: false }, 'server');
+  });
+
+  test('a close reason of exactly 123 bytes is delivered', async (t) => {
+    const { client, side } = await pair(t);
+    const reason = '€'.repeat(41);
+    assert.equal(Buffer.byteLength(reason), 123);
+    client.close(1000, reason);
+    assert.equal((await side.rec.closed()).reason, reason);
+  });
+
+  test('a Buffer the client modifies right after send() is sent as it was when send() was called', async (t) => {
+    const { client, side } = await pair(t);
+    const buffer = Buffer.alloc(4, 1);
+    client.send(buffer);
+    buffer.fill(2);
+    client.send(buffer);
+    const [first, second] = await side.rec.messages.take(2, 'both messages');
+    assert.deepEqual([first!.data, second!.data], [Buffer.alloc(4, 1), Buffer.alloc(4, 2)]);
+  });
+
+  test(
+    'a Buffer the server modifies right after send() is sent as it was when send() was called',
+    async (t) => {
+      const { crec, side } = await pair(t);
+      const buffer = Buffer.alloc(4, 1);
+      side.connection.send(buffer);
+      buffer.fill(2);
+      side.connection.send(buffer);
+      const [first, second] = await crec.messages.take(2, 'both messages');
+      assert.deepEqual([first!.data, second!.data], [Buffer.alloc(4, 1), Buffer.alloc(4, 2)]);
+    },
+  );
+
+  test('typed arrays, ArrayBuffers and DataViews are sent as binary, honouring their offset and length', async (t) => {
+    const { client, side } = await pair(t);
+    const backing = new Uint8Array([9, 1, 2, 3, 9]);
+    client.send(backing.subarray(1, 4));
+    client.send(new Uint16Array([0x0102]));
+    client.send(backing.buffer.slice(0, 2));
+    client.send(new DataView(backing.buffer, 3, 2));
+    const got = await side.rec.messages.take(4, 'four binary messages');
+    assert.ok(got.every((m) => m.isBinary));
+    assert.deepEqual(got.map((m) => [...(m.data as Buffer)]), [[1, 2, 3], [...Buffer.from(new Uint16Array([0x0102]).buffer)], [9, 1], [3, 9]]);
+  });
+
+  test('close() with a code that may not be sent throws RangeError and leaves the connection open', async (t) => {
+    const { client, crec } = await pair(t);
+    assert.throws(() => client.close(1005), RangeError);
+    assert.throws(() => client.close(1000, 'x'.repeat(124)), RangeError);
+    assert.equal(client.status, 'open');
+    client.send('still open');
+    assert.equal((await crec.messages.next('the echo')).data, 'still open');
+  });
+
+  test('terminate() on the client reports 1006, not clean, on both sides', async (t) => {
+    const { client, crec, side } = await pair(t);
+    client.terminate();
+    const [atClient, atServer] = await Promise.all([crec.closed(), side.rec.closed()]);
+    assertCloseInfo(atClient, { code: 1006, reason: '', wasClean: false, remote: false }, 'client');
+    assertCloseInfo(atServer, { code: 1006, reason: '', wasClean: false, remote: true }, 'server');
+  });
+
+  test('terminate() on the server reports 1006, not clean, remote, to the client', async (t) => {
+    const { crec, side } = await pair(t);
+    side.connection.terminate();
+    const [atClient, atServer] = await Promise.all([crec.closed(), side.rec.closed()]);
+    assertCloseInfo(atClient, { code: 1006, reason: '', wasClean: false, remote: true }, 'client');
+    assertCloseInfo(atServer, { code: 1006, reason: '', wasClean: false, remote: false }, 'server');
+  });
+
+  test('send() after close() returns dropped, sends nothing, and fails its callback with SW_INVALID_STATE', async (t) => {
+    const { client, crec, side } = await pair(t);
+    client.close(1000);
+    const callback = deferred<Error | null | undefined>();
+    assert.equal(client.send('too late', (error) => callback.resolve(error)), 'dropped');
+    const error = await withTimeout(callback.promise, 'the send callback');
+    assert.ok(error instanceof SockwaveError, `the callback got ${String(error)}`);
+    assert.equal(error.code, 'SW_INVALID_STATE');
+    await Promise.all([crec.closed(), side.rec.closed()]);
+    assert.equal(client.send('after closed'), 'dropped');
+    assert.equal(client.ping(), 'dropped');
+    assert.equal(side.rec.messages.history.length, 0);
+  });
+
+  test('the send() completion callback is called without an error once the bytes are written', async (t) => {
+    const { client, side } = await pair(t);
+    const done = deferred<Error | null | undefined>();
+    assert.equal(client.send('with callback', (error) => done.resolve(error)), 'sent');
+    const error = await withTimeout(done.promise, 'the completion callback');
+    assert.ok(error == null, `the callback got ${String(error)}`);
+    const options = deferred<Error | null | undefined>();
+    client.send(Buffer.from([9]), { binary: true }, (error) => options.resolve(error));
+    assert.ok((await withTimeout(options.promise, 'the callback given with options')) == null);
+    assert.deepEqual((await side.rec.messages.take(2, 'both messages')).map((m) => m.data), ['with callback', Buffer.from([9])]);
+  });
+
+  test('a plain object is sent as JSON text', async (t) => {
+    const { client, side, crec } = await pair(t);
+    const value = { id: 7, name: 'zoë 🚀', tags: ['a', 'b'], nested: { ok: true, none: null } };
+    client.send(value);
+    const got = await side.rec.messages.next('the JSON message');
+    assert.equal(got.isBinary, false);
+    assert.equal(typeof got.data, 'string');
+    assert.deepEqual(JSON.parse(got.data as string), value);
+    side.connection.send([1, 'two', { three: 3 }]);
+    // The echo of the first message, then the array.
+    await crec.messages.next('the echo');
+    assert.deepEqual(JSON.parse((await crec.messages.next('the array')).data as string), [1, 'two', { three: 3 }]);
+  });
+
+  test('many small sends in one tick all arrive, in order, both ways', async (t) => {
+    const { client, crec, side } = await pair(t);
+    const count = 2000;
+    for (let i = 0; i < count; i++) client.send(`m${i}`);
+    const atServer = await side.rec.messages.take(count, 'every message at the server', 15_000);
+    assert.deepEqual(atServer.map((m) => m.data), Array.from({ length: count }, (_, i) => `m${i}`));
+    const echoes = await crec.messages.take(count, 'every echo at the client', 15_000);
+    assert.deepEqual(echoes.map((m) => m.data), Array.from({ length: count }, (_, i) => `m${i}`));
+  });
+
+  test('the server-side connection carries the request URL, headers and a unique id', async (t) => {
+    const srv = await startServer({ onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const a = await connect(`${srv.url}/room/1?x=y`, { headers: { 'X-Who': 'a' } });
+    t.after(() => a.terminate());
+    const b = await connect(`${srv.url}/room/2`);
+    t.after(() => b.terminate());
+    const [sa, sb] = await srv.connections.take(2, 'both server-side connections');
+    assert.equal(sa!.connection.url, '/room/1?x=y');
+    assert.equal(sa!.connection.headers['x-who'], 'a');
+    assert.equal(sb!.connection.url, '/room/2');
+    assert.notEqual(sa!.connection.id, sb!.connection.id);
+    assert.equal(srv.server.clients.size, 2);
+    assert.equal(srv.server.clients.get(sa!.connection.id), sa!.connection);
+  });
+});
+
+describe('sockwave client: flow control, close timeouts and misbehaving servers (real sockets)', { timeout: 60_000 }, () => {
+  async function rawServer(t: TestContext, after101?: Buffer): Promise<Awaited<ReturnType<typeof startRawWsServer>>> {
+    const raw = await startRawWsServer(after101);
+    t.after(() => raw.close());
+    return raw;
+  }
+
+  async function client(t: TestContext, url: string, options?: Parameters<typeof connect>[1]): Promise<{ conn: Connection; rec: ConnectionRecord }> {
+    const conn = await withTimeout(connect(url, options), 'connect()');
+    t.after(() => conn.terminate());
+    return { conn, rec: record(conn, 'the client') };
+  }
+
+  test("send() answers 'sent' under highWaterMark and 'backpressure' past it", async (t) => {
+    const { client: conn, srv } = await pair(t);
+    assert.equal(conn.send(Buffer.alloc(100)), 'sent');
+    const big = await connect(srv.url, { highWaterMark: 1024 });
+    t.after(() => big.terminate());
+    assert.equal(big.send(Buffer.alloc(100)), 'sent');
+    assert.equal(big.send(Buffer.alloc(2000)), 'backpressure');
+    assert.ok(big.bufferedAmount > 1024);
+  });
+
+  test("'drain' follows 'backpressure' once a peer that stopped reading reads again", { timeout: 30_000 }, async (t) => {
+    const raw = await rawServer(t);
+    const { conn } = await client(t, raw.url, { highWaterMark: 1024 * 1024 });
+    const socket = await raw.sockets.next('the server socket');
+    const drained = nextEvent(conn, 'drain', "the 'drain' event", 20_000);
+    let result = '';
+    for (let i = 0; i < 32; i++) result = conn.send(Buffer.alloc(1024 * 1024, i));
+    assert.equal(result, 'backpressure');
+    // Let the batch reach the socket while nobody reads, then read (and discard) everything.
+    await new Promise((resolve) => setImmediate(resolve));
+    socket.resume();
+    await drained;
+    assert.ok(conn.bufferedAmount <= 1024 * 1024, `bufferedAmount ${conn.bufferedAmount}`);
+  });
+
+  test(
+    "'drain' follows 'backpressure' when the operating system takes every byte at once",
+    async (t) => {
+      const { srv } = await pair(t);
+      const { conn } = await client(t, `${srv.url}/`, { highWaterMark: 1024 });
+      const drained = nextEvent(conn, 'drain', "the 'drain' event", 2000);
+      assert.equal(conn.send(Buffer.alloc(8000)), 'backpressure');
+      await drained;
+    },
+  );
+
+  test('close() against a server that never answers the close frame ends with 1006 after closeTimeout', async (t) => {
+    const raw = await rawServer(t);
+    const { conn, rec } = await client(t, raw.url, { closeTimeout: 200 });
+    const peer = RawClient.wrap(await raw.sockets.next('the server socket'));
+    conn.close(1000, 'bye');
+    const frame = await peer.readFrame();
+    assert.equal(frame.opcode, 0x8);
+    assert.equal(frame.masked, true, 'a client frame is masked');
+    assert.deepEqual(closePayload(frame.payload), { code: 1000, reason: 'bye' });
+    assertCloseInfo(await rec.closed(), { code: 1006, reason: '', wasClean: false, remote: false }, 'client');
+    await peer.waitClosed('the client to drop the TCP connection');
+  });
+
+  test('after the close handshake the client waits for the server to close TCP, then reports a clean close', async (t) => {
+    const raw = await rawServer(t);
+    const { conn, rec } = await client(t, raw.url, { closeTimeout: 5000 });
+    const peer = RawClient.wrap(await raw.sockets.next('the server socket'));
+    peer.write(serverFrame({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8, 0x6f, 0x6b]) }));
+    const echo = await peer.readFrame();
+    assert.deepEqual(closePayload(echo.payload), { code: 1000, reason: '' });
+    assert.equal(conn.status, 'closing');
+    peer.socket.end();
+    assertCloseInfo(await rec.closed(), { code: 1000, reason: 'ok', wasClean: true, remote: true }, 'client');
+  });
+
+  test('a frame the server sends in the same packet as its 101 is delivered', async (t) => {
+    const raw = await rawServer(t, serverFrame({ opcode: 0x1, payload: 'right away ✓' }));
+    const { rec } = await client(t, raw.url);
+    const message = await rec.messages.next('the first message');
+    assert.deepEqual([message.data, message.isBinary], ['right away ✓', false]);
+  });
+
+  test('a message and a close frame sent right behind the 101, then FIN, are all delivered in order', async (t) => {
+    const closeFrame = serverFrame({ opcode: 0x8, payload: Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('bye')]) });
+    const raw = await rawServer(t, Buffer.concat([serverFrame({ opcode: 0x1, payload: 'hi' }), closeFrame]));
+    const { rec } = await client(t, raw.url);
+    const socket = await raw.sockets.next('the server socket');
+    socket.resume();
+    socket.end();
+    assert.equal((await rec.messages.next('the message')).data, 'hi');
+    assertCloseInfo(await rec.closed(), { code: 1000, reason: 'bye', wasClean: true, remote: true }, 'client');
+  });
+
+  test('a server that closes TCP without a close frame gives the client 1006, remote, not clean', async (t) => {
+    const raw = await rawServer(t);
+    const { rec } = await client(t, raw.url);
+    const socket = await raw.sockets.next('the server socket');
+    socket.resume();
+    socket.end();
+    assertCloseInfo(await rec.closed(), { code: 1006, reason: '', wasClean: false, remote: true }, 'client');
+  });
+
+  test('a masked frame from the server fails the client connection with 1002', async (t) => {
+    const raw = await rawServer(t);
+    const { rec } = await client(t, raw.url);
+    const peer = RawClient.wrap(await raw.sockets.next('the server socket'));
+    peer.write(rawFrame({ opcode: 0x1, payload: 'masked', mask: true }));
+    const frame = await peer.readFrame();
+    assert.equal(frame.opcode, 0x8);
+    assert.equal(closePayload(frame.payload).code, 1002);
+    const error = await rec.errors.next('the error event');
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.closeCode, 1002);
+    peer.socket.end();
+    const info = await rec.closed();
+    assert.equal(info.code, 1002);
+    assert.equal(info.wasClean, false);
+  });
+
+  test('a message over the client maxPayload fails the connection with 1009', async (t) => {
+    const raw = await rawServer(t);
+    const { rec } = await client(t, raw.url, { maxPayload: 100 });
+    const peer = RawClient.wrap(await raw.sockets.next('the server socket'));
+    peer.write(serverFrame({ opcode: 0x2, payload: Buffer.alloc(101) }));
+    const frame = await peer.readFrame();
+    assert.equal(closePayload(frame.payload).code, 1009);
+    const error = await rec.errors.next('the error event');
+    assert.equal(error.code, 'SW_MESSAGE_TOO_BIG');
+  });
+});
