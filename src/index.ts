@@ -29,4 +29,8 @@ export { Refusal, refuse, type AdmissionResult, type ConnectionSetup, type OnCon
 export { type ServerOptions } from './server/options.js';
 export { type PlainHttpHandler, type PlainHttpRequest, type PlainHttpResponse } from './server/plain-http.js';
 export { ClientRegistry } from './server/registry.js';
-export { WebSocketServer, type CloseServerOptions, type ListenInfo, type ServerEvents } from './server/server.js';
+export { WebSocketServer, type BroadcastOptions, type CloseServerOptions, type ListenInfo, type ServerEvents } from './server/server.js';
+export { type ServerStats } from './server/stats.js';
+export { type FanOutOptions, type TargetResult } from './server/fan-out.js';
+export { ConnectionStats, type SlowConsumerPolicy } from './io/connection-stats.js';
+export { type PerMessageDeflateOptions } from './extensions/permessage-deflate/negotiation.js';

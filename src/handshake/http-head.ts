@@ -57,6 +57,13 @@ function bad(message: string): HandshakeError {
   return new HandshakeError(400, message);
 }
 
+/** Records one header line: kept apart in `rawHeaders`, joined in `headers` (RFC 9110 §5.3). */
+function addHeader(headers: HeaderMap, rawHeaders: Array<[string, string]>, name: string, value: string): void {
+  rawHeaders.push([name, value]);
+  const previous = headers[name];
+  headers[name] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
+}
+
 function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Array<[string, string]> } {
   const headers: HeaderMap = Object.create(null) as HeaderMap;
   const rawHeaders: Array<[string, string]> = [];
@@ -71,10 +78,7 @@ function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Ar
     // RFC 9112 §5.1: strip optional whitespace (spaces and tabs only); a bare CR or LF is invalid.
     const value = line.slice(colon + 1).replace(OWS_EDGES, '');
     if (!isSafeHeaderValue(value)) throw bad('invalid header value');
-    const key = name.toLowerCase();
-    rawHeaders.push([key, value]);
-    const previous = headers[key];
-    headers[key] = previous === undefined ? value : `${previous}${key === 'cookie' ? '; ' : ', '}${value}`;
+    addHeader(headers, rawHeaders, name.toLowerCase(), value);
   }
   return { headers, rawHeaders };
 }
@@ -178,4 +182,12 @@ export function serializeResponse(status: number, headers: Readonly<Record<strin
   head += '\r\n';
   const bodyBytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   return bodyBytes.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), bodyBytes]);
+}
+
+/** The head of a request Node's `http` server already parsed (for attached mode). */
+export function requestHeadOf(request: { method?: string | undefined; url?: string | undefined; httpVersion: string; rawHeaders: string[] }): RequestHead {
+  const rawHeaders: Array<[string, string]> = [];
+  const headers: HeaderMap = Object.create(null) as HeaderMap;
+  for (let i = 0; i < request.rawHeaders.length; i += 2) addHeader(headers, rawHeaders, request.rawHeaders[i]!.toLowerCase(), request.rawHeaders[i + 1]!);
+  return { method: request.method ?? 'GET', target: request.url ?? '/', version: `HTTP/${request.httpVersion}`, headers, rawHeaders };
 }

@@ -2,6 +2,7 @@ import { type SockwaveError } from '../errors.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import { type HeaderMap } from '../handshake/http-head.js';
 import { type Connection } from './connection.js';
+import { type SlowConsumerPolicy } from './connection-stats.js';
 
 /** The public shapes around a {@link Connection}: events, handler, options, results. */
 
@@ -81,10 +82,18 @@ export interface ConnectionInit<Data> {
   deflate?: PerMessageDeflate | undefined;
   /** Told when the connection closes (the server's registry). */
   owner?: ConnectionOwner | undefined;
+  /** Hard limit on bufferedAmount, in bytes; past it `slowConsumer` applies. Default 16 MiB (server), none (client). */
+  maxBufferedAmount?: number | undefined;
+  /** What happens past `maxBufferedAmount`. Default 'close'. */
+  slowConsumer?: SlowConsumerPolicy | undefined;
+  /** Close code for the 'close' policy: 1013 (default) or 1008. */
+  slowConsumerCloseCode?: number | undefined;
 }
 
-/** @internal Whoever keeps track of connections (a server). */
+/** @internal Whoever keeps track of connections (a server): registry and topics. */
 export interface ConnectionOwner {
-  connectionClosed(connection: Connection<unknown>): void;
+  connectionClosed(connection: Connection<unknown>, info: CloseInfo): void;
+  subscribe(connection: Connection<unknown>, topic: string): boolean;
+  unsubscribe(connection: Connection<unknown>, topic: string): boolean;
 }
 

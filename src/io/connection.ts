@@ -1,17 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { type Socket } from 'node:net';
-import { isUtf8 } from 'node:buffer';
-import { ProtocolError, SockwaveError } from '../errors.js';
-import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
+import { SockwaveError } from '../errors.js';
 import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { ProtocolSession, ReadyState, type SessionHandler } from '../protocol/session.js';
-import { type HeaderMap } from '../handshake/http-head.js';
-import { DeferredQueue } from './deferred-queue.js';
-import { describeClose } from './close-info.js';
-import { bindSocket } from './socket-events.js';
-import { toPayload, type SendData } from './payload.js';
+import { ReadyState } from '../protocol/session.js';
+import { type Socket } from 'node:net';
+import { ConnectionCore } from './connection-core.js';
+import { type SlowConsumerPolicy } from './connection-stats.js';
 import {
   type CloseInfo,
   type ConnectionEvents,
@@ -22,92 +15,39 @@ import {
   type SendOptions,
   type SendResult,
 } from './connection-types.js';
-import { WriteBatcher, type WriteCallback } from './write-batcher.js';
+import { DeferredQueue } from './deferred-queue.js';
+import { toPayload, type SendData } from './payload.js';
+import { type WriteCallback } from './write-batcher.js';
 
 export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendOptions, SendResult };
 
 /**
- * One WebSocket connection over a `net`/`tls` socket, for both roles: it binds the sans-I/O
- * {@link ProtocolSession} to the socket, batches writes, runs the close handshake's timers, and
- * reports events both to a handler object (fast, no allocation) and as EventEmitter events.
+ * One WebSocket connection, for both roles: what {@link ConnectionCore} receives is reported to a
+ * handler object (fast, no allocation) and as EventEmitter events; this class adds sending (text,
+ * binary, JSON; compression; fragmentation), backpressure with a slow-consumer policy, control
+ * frames, the close handshake's start, and topic subscriptions.
  */
-
-
-const idPrefix = randomBytes(4).toString('hex');
-let idCounter = 0;
-
-const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
-
-export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> implements SessionHandler {
-  /** Unique across processes (a random per-process prefix and a counter). */
-  readonly id: string;
-  readonly role: 'server' | 'client';
-  readonly url: string;
-  readonly headers: Readonly<HeaderMap>;
-  /** The negotiated subprotocol ('' when none). */
-  readonly protocol: string;
-  /** The negotiated extensions header ('' when none). */
-  readonly extensions: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  /** Whatever the application attached (for servers: what admission computed). */
-  data: Data;
-
-  /** @internal */
-  readonly session: ProtocolSession;
-  private readonly socket: Socket;
-  private readonly batcher: WriteBatcher;
-  private handler: ConnectionHandler<Data> | undefined;
-  private readonly closeTimeout: number;
+export class Connection<Data = unknown> extends ConnectionCore<Data> {
   private readonly highWaterMark: number;
-  private closeTimer: NodeJS.Timeout | undefined;
-  private started = false;
-  private ended = false;
-  private socketError = false;
-  private terminated = false;
   private needDrain = false;
-  private readonly owner: ConnectionOwner | undefined;
-  /** @internal The negotiated permessage-deflate codec. */
-  readonly deflate: PerMessageDeflate | undefined;
   /** Sends waiting behind a compression running in the thread pool. */
   private readonly outbox = new DeferredQueue();
-  /** Events waiting behind an inflation running in the thread pool. */
-  private readonly inbox = new DeferredQueue();
   /** close() was called while sends were still waiting in the outbox. */
   private closeRequested = false;
+  private topicSet: Set<string> | undefined;
+  private readonly maxBufferedAmount: number;
+  private readonly slowConsumer: SlowConsumerPolicy;
+  private readonly slowConsumerCloseCode: number;
+  private pausedForSlowness = false;
+
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
-    super();
-    this.id = `${idPrefix}.${(idCounter++).toString(36)}`;
-    this.role = init.role;
-    this.url = init.url;
-    this.headers = init.headers;
-    this.protocol = init.protocol ?? '';
-    this.extensions = init.extensions ?? '';
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
-    this.data = init.data as Data;
-    this.handler = init.handler;
-    this.closeTimeout = init.closeTimeout ?? 5000;
+    super(socket, init);
     this.highWaterMark = init.highWaterMark ?? 1024 * 1024;
-    this.socket = socket;
-    this.owner = init.owner;
-    this.batcher = new WriteBatcher(socket);
-    this.deflate = init.deflate;
-    this.session = new ProtocolSession(
-      { role: init.role, maxPayload: init.maxPayload, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
-      this,
-    );
-    this.session.readyState = ReadyState.Connecting;
-  }
-
-  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (the WHATWG numbering). */
-  get readyState(): ReadyState {
-    return this.session.readyState;
-  }
-
-  get status(): ConnectionStatus {
-    return STATUS[this.session.readyState]!;
+    // A server protects itself from slow readers; a client's sends are its own to pace.
+    this.maxBufferedAmount = init.maxBufferedAmount ?? (init.role === 'server' ? 16 * 1024 * 1024 : Infinity);
+    this.slowConsumer = init.slowConsumer ?? 'close';
+    this.slowConsumerCloseCode = init.slowConsumerCloseCode ?? CloseCode.TryAgainLater;
   }
 
   /** Bytes accepted by send() and not yet handed to the operating system. */
@@ -115,36 +55,29 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
     return this.outbox.bytes + this.batcher.pendingBytes + this.socket.writableLength;
   }
 
-  /** Replaces the handler object. */
-  setHandler(handler: ConnectionHandler<Data> | undefined): void {
-    this.handler = handler;
+  /** The server this connection belongs to (undefined for a client connection). */
+  get server(): ConnectionOwner | undefined {
+    return this.owner;
   }
 
-  /**
-   * @internal Opens the connection once the handshake is done: takes over the socket's events
-   * (leaving it paused) and reports `open`. Reading starts with {@link Connection.startReading}.
-   */
-  open(): void {
-    if (this.started) return;
-    this.started = true;
-    const socket = this.socket;
-    socket.allowHalfOpen = true;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
-    bindSocket(socket, this);
-    if (socket.destroyed) {
-      queueMicrotask(() => this.socketClosed());
-      return;
-    }
-    this.session.readyState = ReadyState.Open;
-    this.handler?.onOpen?.(this);
-    this.emit('open');
+  /** Topics this connection is subscribed to. */
+  get topics(): ReadonlySet<string> {
+    return this.topicSet ?? NO_TOPICS;
   }
 
-  /** @internal Processes `head` (bytes that came with the handshake), then reads the socket. */
-  startReading(head?: Buffer): void {
-    if (head !== undefined && head.length !== 0 && !this.socket.destroyed) this.session.receive(head);
-    this.socket.resume();
+  /** Subscribes to a topic of its server (`server.publish(topic, data)`). Returns false if already. */
+  subscribe(topic: string): boolean {
+    if (!this.owner) throw new SockwaveError('SW_INVALID_STATE', 'topics exist on server connections only');
+    if (this.session.readyState === ReadyState.Closed || !this.owner.subscribe(this as Connection<unknown>, topic)) return false;
+    (this.topicSet ??= new Set()).add(topic);
+    return true;
+  }
+
+  /** Leaves a topic. Returns false if it was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    if (!this.topicSet?.delete(topic)) return false;
+    this.owner?.unsubscribe(this as Connection<unknown>, topic);
+    return true;
   }
 
   /**
@@ -167,6 +100,12 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
     }
     const opcode = payload.binary ? Opcode.Binary : Opcode.Text;
     const bytes = payload.bytes;
+    if (this.overLimit(bytes.length)) {
+      if (callback) queueMicrotask(() => callback(new SockwaveError('SW_INVALID_STATE', 'the send buffer is full')));
+      return 'dropped';
+    }
+    this.stats.messagesOut++;
+    this.stats.bytesOut += bytes.length;
     if (this.outbox.active) {
       this.outbox.push(() => this.sendNow(opcode, bytes, fragmentSize, callback), bytes.length);
     } else {
@@ -176,11 +115,37 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
   }
 
   /** @internal Writes a frame already serialized (fan-out: framed once, written to many). */
-  sendEncoded(frame: Buffer): SendResult {
-    if (!this.isSendable()) return 'dropped';
+  sendEncoded(frame: Buffer, payloadSize: number): SendResult {
+    if (!this.isSendable() || this.overLimit(frame.length)) return 'dropped';
+    this.stats.messagesOut++;
+    this.stats.bytesOut += payloadSize;
     if (this.outbox.active) this.outbox.push(() => void this.session.sendEncoded(frame), frame.length);
     else this.session.sendEncoded(frame);
     return this.afterWrite();
+  }
+
+  /** Applies the slow-consumer policy when `size` more bytes would pass maxBufferedAmount. */
+  private overLimit(size: number): boolean {
+    const buffered = this.bufferedAmount + size;
+    const limit = this.maxBufferedAmount;
+    if (buffered <= limit) return false;
+    if (this.slowConsumer === 'wait' && buffered <= 2 * limit) {
+      if (!this.pausedForSlowness) {
+        this.pausedForSlowness = true;
+        this.socket.pause();
+        if (!this.needDrain) {
+          this.needDrain = true;
+          this.batcher.write(EMPTY, this.drainCheck);
+        }
+      }
+      return false;
+    }
+    this.stats.dropped++;
+    if (this.slowConsumer === 'close') {
+      this.reportError(new SockwaveError('SW_INVALID_STATE', `slow consumer: over ${limit} bytes buffered`));
+      this.close(this.slowConsumerCloseCode, 'slow consumer');
+    }
+    return true;
   }
 
   private isSendable(): boolean {
@@ -254,14 +219,6 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
     this.afterCloseSent();
   }
 
-  /** Drops the connection at once, without a close handshake. */
-  terminate(): void {
-    if (this.session.readyState === ReadyState.Closed) return;
-    this.terminated = true;
-    this.session.readyState = ReadyState.Closing;
-    this.socket.destroy();
-  }
-
   private control(opcode: typeof Opcode.Ping | typeof Opcode.Pong, data: SendData): SendResult {
     const payload = toPayload(data, true).bytes;
     if (payload.length > 125) throw new RangeError('a control frame payload is at most 125 bytes');
@@ -290,6 +247,10 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
       return;
     }
     this.needDrain = false;
+    if (this.pausedForSlowness) {
+      this.pausedForSlowness = false;
+      if (!this.inbox.active) this.socket.resume();
+    }
     this.handler?.onDrain?.(this);
     this.emit('drain');
   };
@@ -297,166 +258,17 @@ export class Connection<Data = unknown> extends EventEmitter<ConnectionEvents> i
   // SessionHandler: what the protocol core reports.
 
   /** @internal */
-  write(bytes: Buffer): void {
-    this.batcher.write(bytes);
-  }
-
-  /** @internal */
-  onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
-    if (this.inbox.active) {
-      this.inbox.push(() => this.onMessage(data, binary, compressed));
-      return;
-    }
-    if (compressed) {
-      const codec = this.deflate!;
-      if (!codec.isSync(data.length)) {
-        this.inflateAsync(codec, data, binary);
-        return;
-      }
-      try {
-        data = codec.decompressSync(data);
-      } catch (error) {
-        this.session.failConnection(error as ProtocolError);
-        return;
-      }
-      // RFC 6455 §8.1 for compressed text: checked once inflated.
-      if (!binary && !isUtf8(data)) return this.session.failConnection(invalidText());
-    }
-    this.deliver(data, binary);
-  }
-
-  private inflateAsync(codec: PerMessageDeflate, data: Buffer, binary: boolean): void {
-    this.inbox.begin();
-    this.socket.pause();
-    codec.decompress(data, (error, inflated) => {
-      if (error || inflated === undefined) this.session.failConnection(error as ProtocolError);
-      else if (!binary && !isUtf8(inflated)) this.session.failConnection(invalidText());
-      else this.deliver(inflated, binary);
-      this.inbox.drain();
-      if (!this.inbox.active && !this.socket.destroyed) this.socket.resume();
-    });
-  }
-
-  private deliver(data: Buffer, binary: boolean): void {
-    const message = binary ? data : data.toString('utf8');
-    this.handler?.onMessage?.(this, message, binary);
-    this.emit('message', message, binary);
-  }
-
-  /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
-  onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
-    if (compressed) return;
-    if (this.inbox.active) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
-    this.handler?.onFragment?.(this, data, binary, fin);
-    this.emit('fragment', data, binary, fin);
-  }
-
-  /** @internal */
-  onPing(payload: Buffer): void {
-    if (this.inbox.active) return this.inbox.push(() => this.onPing(payload));
-    this.handler?.onPing?.(this, payload);
-    this.emit('ping', payload);
-  }
-
-  /** @internal */
-  onPong(payload: Buffer): void {
-    if (this.inbox.active) return this.inbox.push(() => this.onPong(payload));
-    this.handler?.onPong?.(this, payload);
-    this.emit('pong', payload);
-  }
-
-  /** @internal */
-  onPeerClose(): void {
-    this.afterCloseSent();
-  }
-
-  /** @internal */
-  onProtocolError(error: ProtocolError): void {
-    this.reportError(error);
-    // RFC 6455 §7.1.7: after the close frame, close the transport.
-    this.endSocket();
-  }
-
-  private afterCloseSent(): void {
-    const session = this.session;
-    if (session.closeHandshakeDone) {
-      // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it (with a timeout).
-      if (this.role === 'server') this.endSocket();
-      else this.armCloseTimer();
-    } else {
-      this.armCloseTimer();
-    }
-  }
-
-  private armCloseTimer(): void {
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
-    this.closeTimer = setTimeout(closeTimedOut, this.closeTimeout, this);
-    this.closeTimer.unref?.();
-  }
-
-  /** Flushes what is pending, sends FIN, and destroys the socket if the peer does not close in time. */
-  private endSocket(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.batcher.flush();
-    this.socket.end();
-    this.armCloseTimer();
-  }
-
-  private reportError(error: SockwaveError): void {
-    this.handler?.onError?.(this, error);
-    // An 'error' event with no listener would throw: report it only to those who listen.
-    if (this.listenerCount('error') !== 0) this.emit('error', error);
-  }
-
-  /** @internal */
-  socketEnded(): void {
-    // The peer sent FIN. Reply with ours after anything still pending (a close echo, say).
-    if (!this.ended) {
-      this.ended = true;
-      this.batcher.flush();
-      this.socket.end();
-    }
-  }
-
-  /** @internal */
-  socketErrored(error: Error): void {
-    this.socketError = true;
-    this.reportError(new SockwaveError('SW_SOCKET_ERROR', error.message, { cause: error }));
-  }
-
-  /** @internal */
   socketDrained(): void {
     this.drainCheck();
   }
 
-  /** @internal */
-  socketClosed(): void {
-    const session = this.session;
-    if (session.readyState === ReadyState.Closed) return;
-    if (this.inbox.active) return this.inbox.push(() => this.socketClosed());
-    session.receiveEof();
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
-    this.closeTimer = undefined;
-    const info = describeClose(session, this.terminated, this.socketError);
-    this.owner?.connectionClosed(this as Connection<unknown>);
-    this.handler?.onClose?.(this, info);
-    this.emit('close', info);
-  }
 
-  /** @internal */
-  closeTimedOut(): void {
-    this.closeTimer = undefined;
-    this.socket.destroy();
+  protected beforeClosed(): void {
+    if (this.topicSet === undefined) return;
+    for (const topic of this.topicSet) this.owner?.unsubscribe(this as Connection<unknown>, topic);
+    this.topicSet = undefined;
   }
 }
 
 const EMPTY = Buffer.alloc(0);
-
-function invalidText(): ProtocolError {
-  return new ProtocolError(CloseCode.InvalidPayload, 'invalid UTF-8 in a compressed text message', 'SW_INVALID_UTF8');
-}
-
-function closeTimedOut(connection: Connection<unknown>): void {
-  connection.closeTimedOut();
-}
+const NO_TOPICS: ReadonlySet<string> = new Set();

@@ -2,7 +2,7 @@ import { type Socket } from 'node:net';
 
 /** What a connection does with its socket's events. */
 export interface SocketEventsTarget {
-  /** @internal */ readonly session: { receive(chunk: Buffer): void };
+  /** @internal */ received(chunk: Buffer): void;
   /** @internal */ socketEnded(): void;
   /** @internal */ socketClosed(): void;
   /** @internal */ socketErrored(error: Error): void;
@@ -27,7 +27,7 @@ export function bindSocket(socket: Socket, target: SocketEventsTarget): void {
 }
 
 function onData(this: BoundSocket, chunk: Buffer): void {
-  this[kTarget]!.session.receive(chunk);
+  this[kTarget]!.received(chunk);
 }
 function onEnd(this: BoundSocket): void {
   this[kTarget]!.socketEnded();

@@ -1,6 +1,7 @@
 import { type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
+import { type SlowConsumerPolicy } from '../io/connection-stats.js';
 import { type OnConnection } from './admission.js';
 import { type PlainHttpHandler } from './plain-http.js';
 
@@ -34,6 +35,28 @@ export interface ServerOptions<Data = unknown> {
    * compressed once for every receiver and no compression state outlives a message.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Most connections at once; past it upgrades are refused with 503 and Retry-After. Default: no limit. */
+  maxConnections?: number;
+  /** Seconds for the Retry-After header of a 503 refusal. Default 5. */
+  retryAfter?: number;
+  /**
+   * Origin allow-list: upgrade requests whose Origin header is not listed (or for which the
+   * function returns false) are refused with 403. Requests without an Origin header (non-browser
+   * clients) are allowed. Default: any origin.
+   */
+  origins?: readonly string[] | ((origin: string | undefined, request: UpgradeRequest) => boolean);
+  /** Ping every connection this often (ms). Default 0 (off). */
+  pingInterval?: number;
+  /** A ping unanswered this long (ms) terminates the connection (reported as 1006). Default 10 000. */
+  pongTimeout?: number;
+  /** Close (1001) connections from which nothing arrived this long (ms). Default 0 (off). */
+  idleTimeout?: number;
+  /** Hard limit on a connection's buffered bytes; past it `slowConsumer` applies. Default 16 MiB. */
+  maxBufferedAmount?: number;
+  /** What happens to a connection whose buffer is over `maxBufferedAmount`. Default 'close'. */
+  slowConsumer?: SlowConsumerPolicy;
+  /** Close code used by the 'close' policy: 1013 (default) or 1008. */
+  slowConsumerCloseCode?: 1013 | 1008;
   /** TLS (wss://): certificate, key and other `tls.createServer` options. */
   tls?: TlsOptions & SecureContextOptions;
   /** Called for every upgrade request not taken by a route; returns a handler or a refusal. */

@@ -1,17 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { type IncomingMessage } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { HandshakeError, SockwaveError } from '../errors.js';
-import { serializeResponse, type RequestHead } from '../handshake/http-head.js';
+import { requestHeadOf, serializeResponse, type RequestHead } from '../handshake/http-head.js';
 import { buildAcceptResponse, buildRefusalResponse, isUpgradeRequest, validateUpgradeRequest } from '../handshake/server-handshake.js';
 import { selectSubprotocol } from '../handshake/subprotocols.js';
 import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-request.js';
-import { Connection, type ConnectionOwner, type SendOptions } from '../io/connection.js';
-import { toPayload, type SendData } from '../io/payload.js';
+import { Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
+import { type SendData } from '../io/payload.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { encodeMessage } from '../protocol/frame-serializer.js';
-import { Opcode } from '../protocol/opcodes.js';
 import { Refusal, type ConnectionSetup, type OnConnection } from './admission.js';
 import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
@@ -19,6 +17,12 @@ import { readRequestHead } from './handshake-reader.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
 import { toPlainRequest } from './plain-http.js';
 import { ClientRegistry } from './registry.js';
+import { FanOut, type FanOutOptions, type TargetResult } from './fan-out.js';
+import { TopicRegistry } from './topics.js';
+import { Heartbeat } from './heartbeat.js';
+import { attachTo } from './attach.js';
+import { ConnectionStats } from '../io/connection-stats.js';
+import { summarize, type ServerCounters, type ServerStats } from './stats.js';
 
 export interface ServerEvents<Data> {
   connection: [connection: Connection<Data>, request: UpgradeRequest];
@@ -27,6 +31,15 @@ export interface ServerEvents<Data> {
   error: [error: Error];
   listening: [];
   close: [];
+}
+
+export interface BroadcastOptions<Data> extends FanOutOptions {
+  /** Connections (or ids) that do not receive it. */
+  except?: Iterable<Connection<Data> | string>;
+  /** Only connections for which this returns true receive it. */
+  filter?: (connection: Connection<Data>) => boolean;
+  /** Return a result per receiver instead of a count. */
+  report?: boolean;
 }
 
 export interface ListenInfo {
@@ -55,7 +68,11 @@ export interface CloseServerOptions {
  */
 export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<Data>> implements ConnectionOwner {
   readonly clients = new ClientRegistry<Data>();
-  private readonly options: ServerOptions<Data>;
+  private readonly topics = new TopicRegistry();
+  private options: ServerOptions<Data>;
+  private readonly retired = new ConnectionStats();
+  private readonly counters: ServerCounters = { connectionsTotal: 0, refused: 0, heartbeatTimeouts: 0, idleTimeouts: 0, closeCodes: new Map() };
+  private readonly heartbeat: Heartbeat;
   private readonly routes = new Map<string, OnConnection<Data>>();
   private readonly paths: ReadonlySet<string> | undefined;
   private listener: NetServer | undefined;
@@ -66,6 +83,26 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     super();
     this.options = options;
     this.paths = options.path === undefined ? undefined : new Set(typeof options.path === 'string' ? [options.path] : options.path);
+    this.heartbeat = new Heartbeat(
+      () => this.clients as Iterable<Connection<unknown>>,
+      { pingInterval: options.pingInterval ?? 0, pongTimeout: options.pongTimeout ?? 10_000, idleTimeout: options.idleTimeout ?? 0 },
+      this.counters,
+    );
+  }
+
+  /** The paths this server accepts upgrades on (undefined: any). */
+  get acceptedPaths(): ReadonlySet<string> | undefined {
+    return this.paths;
+  }
+
+  /** Whether an upgrade for `path` is this server's (its `path` option, or one of its routes). */
+  servesPath(path: string): boolean {
+    return this.paths ? this.paths.has(path) : this.routes.size === 0 || this.routes.has(path) || this.options.onConnection !== undefined;
+  }
+
+  /** Traffic and lifecycle counters, live connections included. */
+  stats(): ServerStats {
+    return summarize(this.counters, this.retired, this.clients as Iterable<Connection<unknown>>, this.clients.size);
   }
 
   /** Sends upgrade requests for `path` to this admission function (before `onConnection`). */
@@ -74,9 +111,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     return this;
   }
 
-  /** Starts listening (standalone mode). */
-  async listen(): Promise<ListenInfo> {
+  /**
+   * Starts listening (standalone mode). After `stop()`, it may listen again, with changed
+   * `port`, `host`, `backlog` or `tls`.
+   */
+  async listen(overrides: Pick<ServerOptions<Data>, 'port' | 'host' | 'backlog' | 'tls'> = {}): Promise<ListenInfo> {
     if (this.listener) throw new SockwaveError('SW_INVALID_STATE', 'the server is already listening');
+    this.options = { ...this.options, ...overrides };
     this.closing = false;
     const tlsOptions = this.options.tls;
     const listener: NetServer = tlsOptions
@@ -92,6 +133,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       });
     });
     listener.on('error', (error) => this.reportError(error));
+    this.heartbeat.start();
     this.emit('listening');
     return this.address()!;
   }
@@ -106,57 +148,85 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   }
 
   /**
+   * Serves upgrades arriving at an existing server: an `http`/`https` server (by path, shared with
+   * other sockwave servers attached to it: see `path`), or a raw `net`/`tls` server (for SNI).
+   * @example wss.attach(httpServer); // then httpServer.listen(...)
+   */
+  attach(server: HttpServer | NetServer): this {
+    attachTo(server, this);
+    this.heartbeat.start();
+    return this;
+  }
+
+  /**
    * Takes over an upgrade request from an `http`/`https` server's 'upgrade' event.
    * @example httpServer.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head));
    */
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
-    const rawHeaders: Array<[string, string]> = [];
-    for (let i = 0; i < request.rawHeaders.length; i += 2) rawHeaders.push([request.rawHeaders[i]!.toLowerCase(), request.rawHeaders[i + 1]!]);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of rawHeaders) headers[name] = name in headers ? `${headers[name]}${name === 'cookie' ? '; ' : ', '}${value}` : value;
-    const parsed: RequestHead = { method: request.method ?? 'GET', target: request.url ?? '/', version: `HTTP/${request.httpVersion}`, headers, rawHeaders };
     socket.on('error', ignoreError);
-    void this.upgrade(socket, parsed, head);
+    void this.upgrade(socket, requestHeadOf(request), head);
   }
 
   /**
-   * Sends one message to every open client (or those `filter` keeps). The message is framed once
-   * and the same bytes are written to every receiver; with permessage-deflate, it is compressed
-   * once for all receivers whose outgoing context resets per message (the server's default).
-   * Receivers that kept context takeover get it compressed in their own context. Returns how many
-   * clients it was written to.
+   * Sends one message to every open client, except those in `except` and those `filter` rejects.
+   * It is framed once (compressed once, with permessage-deflate) and the same bytes are written to
+   * every receiver. Returns the number of receivers, or with `report: true` a result per receiver.
    */
-  broadcast(data: SendData, options?: SendOptions & { filter?: (connection: Connection<Data>) => boolean }): number {
-    const payload = toPayload(data, options?.binary ?? false);
-    const opcode = payload.binary ? Opcode.Binary : Opcode.Text;
-    const bytes = payload.bytes;
-    const fragmentSize = options?.fragmentSize;
-    const filter = options?.filter;
-    let plain: Buffer | undefined;
-    let compressed: Map<string, Buffer> | undefined;
-    let count = 0;
-    for (const connection of this.clients) {
-      if (filter && !filter(connection)) continue;
-      const codec = connection.deflate;
-      let frame: Buffer;
-      if (codec !== undefined && codec.shouldCompress(bytes.length)) {
-        if (!codec.outboundNoContextTakeover) {
-          if (connection.send(bytes, { binary: payload.binary, fragmentSize }) !== 'dropped') count++;
-          continue;
-        }
-        compressed ??= new Map();
-        let shared = compressed.get(codec.compressionKey);
-        if (shared === undefined) {
-          shared = joinFrames(encodeMessage(opcode, codec.compressSync(bytes), { fragmentSize, rsv1: true }));
-          compressed.set(codec.compressionKey, shared);
-        }
-        frame = shared;
-      } else {
-        frame = plain ??= joinFrames(encodeMessage(opcode, bytes, { fragmentSize }));
-      }
-      if (connection.sendEncoded(frame) !== 'dropped') count++;
+  broadcast(data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
+  broadcast(data: SendData, options?: BroadcastOptions<Data>): number;
+  broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
+    return this.fanOut(this.clients, new FanOut(data, options), options);
+  }
+
+  /** Sends one message to the connections with these ids: a result per id (unknown ids fail). */
+  sendTo(ids: Iterable<string>, data: SendData, options: FanOutOptions = {}): TargetResult[] {
+    const message = new FanOut(data, options);
+    const results: TargetResult[] = [];
+    for (const id of ids) {
+      const connection = this.clients.get(id);
+      results.push(connection ? message.report(connection as Connection<unknown>) : { id, success: false, payloadSize: message.payloadSize, wireSize: 0, compressed: false });
     }
-    return count;
+    return results;
+  }
+
+  /** Sends one message to every subscriber of `topic` (framed and compressed once). */
+  publish(topic: string, data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
+  publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number;
+  publish(topic: string, data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
+    return this.fanOut(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, new FanOut(data, options), options);
+  }
+
+  /** How many connections are subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.topics.count(topic);
+  }
+
+  private fanOut(targets: Iterable<Connection<Data>>, message: FanOut, options: BroadcastOptions<Data>): number | TargetResult[] {
+    const except = options.except === undefined ? undefined : new Set([...options.except].map((item) => (typeof item === 'string' ? item : item.id)));
+    const filter = options.filter;
+    const results: TargetResult[] | undefined = options.report ? [] : undefined;
+    let count = 0;
+    for (const connection of targets) {
+      if (except?.has(connection.id) || (filter && !filter(connection))) continue;
+      if (results) {
+        const result = message.report(connection as Connection<unknown>);
+        results.push(result);
+        if (result.success) count++;
+      } else if (message.deliver(connection as Connection<unknown>)) {
+        count++;
+      }
+    }
+    return results ?? count;
+  }
+
+  /** @internal */
+  subscribe(connection: Connection<unknown>, topic: string): boolean {
+    return this.topics.add(connection, topic);
+  }
+
+  /** @internal */
+  unsubscribe(connection: Connection<unknown>, topic: string): boolean {
+    return this.topics.remove(connection, topic);
   }
 
   /** Stops accepting new connections; open ones stay. */
@@ -196,15 +266,19 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     clearTimeout(timer);
     await Promise.all(gone);
     await stopped;
+    this.heartbeat.stop();
     this.emit('close');
   }
 
   /** @internal */
-  connectionClosed(connection: Connection<unknown>): void {
+  connectionClosed(connection: Connection<unknown>, info: CloseInfo): void {
     this.clients.delete(connection as Connection<Data>);
+    this.retired.add(connection.stats);
+    this.counters.closeCodes.set(info.code, (this.counters.closeCodes.get(info.code) ?? 0) + 1);
   }
 
-  private acceptSocket(socket: Socket): void {
+  /** @internal Takes a raw socket whose first bytes are an HTTP request (standalone or attached mode). */
+  acceptSocket(socket: Socket): void {
     socket.on('error', ignoreError);
     if (this.closing) {
       socket.destroy();
@@ -237,6 +311,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       const secure = socket instanceof TLSSocket;
       const request = toUpgradeRequest(head, offer.protocols, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, secure });
       if (this.paths && !this.paths.has(request.path)) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
+      if (!this.originAllowed(request)) return this.refuseSocket(socket, 403, {}, 'origin not allowed');
+      const max = this.options.maxConnections;
+      if (max !== undefined && this.clients.size >= max) {
+        return this.refuseSocket(socket, 503, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections');
+      }
       const admit = this.routes.get(request.path) ?? this.options.onConnection;
       if (!admit) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
       let setup = admit(request);
@@ -251,6 +330,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       this.reportError(error instanceof Error ? error : new Error(String(error)));
       this.refuseSocket(socket, 500, {}, 'internal server error');
     }
+  }
+
+  private originAllowed(request: UpgradeRequest): boolean {
+    const allowed = this.options.origins;
+    if (allowed === undefined) return true;
+    if (typeof allowed === 'function') return allowed(request.origin, request);
+    return request.origin === undefined || allowed.includes(request.origin);
   }
 
   private accept(
@@ -286,8 +372,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       handler: setup,
       data: setup.data as Data,
       owner: this,
+      maxBufferedAmount: this.options.maxBufferedAmount,
+      slowConsumer: this.options.slowConsumer,
+      slowConsumerCloseCode: this.options.slowConsumerCloseCode,
     });
     this.clients.add(connection);
+    this.counters.connectionsTotal++;
+    this.heartbeat.start();
     connection.open();
     this.emit('connection', connection, request);
     connection.startReading(rest);
@@ -306,6 +397,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string): void {
     this.pending.delete(socket);
+    this.counters.refused++;
     this.emit('refused', status, body);
     if (socket.destroyed) return;
     socket.end(buildRefusalResponse(status, headers, body));
@@ -320,6 +412,4 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
 function ignoreError(): void {}
 
-function joinFrames(frames: Buffer[]): Buffer {
-  return frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-}
+

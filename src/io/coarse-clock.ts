@@ -1,0 +1,16 @@
+/**
+ * A coarse clock for per-message bookkeeping (last activity): reading `coarseClock.now` costs a
+ * property load, not a system call. Whoever needs it fresher (the heartbeat timer) calls `tick()`.
+ */
+export const coarseClock = {
+  now: Date.now(),
+  /** Refreshes `now` and returns it. */
+  tick(): number {
+    this.now = Date.now();
+    return this.now;
+  },
+  /** The current time in milliseconds with sub-millisecond precision (for round-trip times). */
+  precise(): number {
+    return performance.timeOrigin + performance.now();
+  },
+};

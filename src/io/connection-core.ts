@@ -1,0 +1,326 @@
+import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { type Socket } from 'node:net';
+import { ProtocolError, SockwaveError } from '../errors.js';
+import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
+import { type HeaderMap } from '../handshake/http-head.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { ProtocolSession, ReadyState, type SessionHandler } from '../protocol/session.js';
+import { describeClose } from './close-info.js';
+import { coarseClock } from './coarse-clock.js';
+import { type Connection } from './connection.js';
+import { ConnectionStats } from './connection-stats.js';
+import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus } from './connection-types.js';
+import { DeferredQueue } from './deferred-queue.js';
+import { bindSocket } from './socket-events.js';
+import { WriteBatcher } from './write-batcher.js';
+
+/**
+ * The transport half of a connection, for both roles: binds the sans-I/O {@link ProtocolSession}
+ * to a `net`/`tls` socket, reads and dispatches what arrives (inflating compressed messages, in
+ * order), writes what the session produces through the {@link WriteBatcher}, and runs the close
+ * handshake's timers. {@link Connection} adds the sending API on top.
+ */
+
+const idPrefix = randomBytes(4).toString('hex');
+let idCounter = 0;
+
+const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
+
+export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> implements SessionHandler {
+  /** Unique across processes (a random per-process prefix and a counter). */
+  readonly id: string;
+  readonly role: 'server' | 'client';
+  readonly url: string;
+  readonly headers: Readonly<HeaderMap>;
+  /** The negotiated subprotocol ('' when none). */
+  readonly protocol: string;
+  /** The negotiated extensions header ('' when none). */
+  readonly extensions: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Whatever the application attached (for servers: what admission computed). */
+  data: Data;
+
+  /** @internal */
+  readonly session: ProtocolSession;
+  protected readonly socket: Socket;
+  protected readonly batcher: WriteBatcher;
+  protected handler: ConnectionHandler<Data> | undefined;
+  private readonly closeTimeout: number;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private started = false;
+  private ended = false;
+  private socketError = false;
+  private terminated = false;
+  protected readonly owner: ConnectionOwner | undefined;
+  /** @internal The negotiated permessage-deflate codec. */
+  readonly deflate: PerMessageDeflate | undefined;
+  /** Events waiting behind an inflation running in the thread pool. */
+  protected readonly inbox = new DeferredQueue();
+  /** Traffic counters. */
+  readonly stats = new ConnectionStats();
+  /** Round-trip time of the last answered heartbeat ping, in milliseconds. */
+  rtt: number | undefined;
+  /** @internal When the unanswered heartbeat ping was sent (coarse clock ms), 0 if none. */
+  pingSentAt = 0;
+  /** @internal When bytes last arrived (coarse clock ms). */
+  lastActivity = coarseClock.now;
+
+  constructor(socket: Socket, init: ConnectionInit<Data>) {
+    super();
+    this.id = `${idPrefix}.${(idCounter++).toString(36)}`;
+    this.role = init.role;
+    this.url = init.url;
+    this.headers = init.headers;
+    this.protocol = init.protocol ?? '';
+    this.extensions = init.extensions ?? '';
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.data = init.data as Data;
+    this.handler = init.handler;
+    this.closeTimeout = init.closeTimeout ?? 5000;
+    this.socket = socket;
+    this.owner = init.owner;
+    this.batcher = new WriteBatcher(socket);
+    this.deflate = init.deflate;
+    this.session = new ProtocolSession(
+      { role: init.role, maxPayload: init.maxPayload, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
+      this,
+    );
+    this.session.readyState = ReadyState.Connecting;
+  }
+
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (the WHATWG numbering). */
+  get readyState(): ReadyState {
+    return this.session.readyState;
+  }
+
+  get status(): ConnectionStatus {
+    return STATUS[this.session.readyState]!;
+  }
+
+  /** Replaces the handler object. */
+  setHandler(handler: ConnectionHandler<Data> | undefined): void {
+    this.handler = handler;
+  }
+
+  /**
+   * @internal Opens the connection once the handshake is done: takes over the socket's events
+   * (leaving it paused) and reports `open`. Reading starts with {@link Connection.startReading}.
+   */
+  open(): void {
+    if (this.started) return;
+    this.started = true;
+    const socket = this.socket;
+    socket.allowHalfOpen = true;
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    bindSocket(socket, this);
+    if (socket.destroyed) {
+      queueMicrotask(() => this.socketClosed());
+      return;
+    }
+    this.session.readyState = ReadyState.Open;
+    this.handler?.onOpen?.(this.self);
+    this.emit('open');
+  }
+
+  /** @internal Processes `head` (bytes that came with the handshake), then reads the socket. */
+  startReading(head?: Buffer): void {
+    if (head !== undefined && head.length !== 0 && !this.socket.destroyed) this.session.receive(head);
+    this.socket.resume();
+  }
+
+  /** Drops the connection at once, without a close handshake. */
+  terminate(): void {
+    if (this.session.readyState === ReadyState.Closed) return;
+    this.terminated = true;
+    this.session.readyState = ReadyState.Closing;
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  write(bytes: Buffer): void {
+    this.stats.wireBytesOut += bytes.length;
+    this.batcher.write(bytes);
+  }
+
+  /** @internal Bytes from the socket. */
+  received(chunk: Buffer): void {
+    this.stats.wireBytesIn += chunk.length;
+    this.lastActivity = coarseClock.now;
+    this.session.receive(chunk);
+  }
+
+  /** @internal */
+  onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
+    if (this.inbox.active) {
+      this.inbox.push(() => this.onMessage(data, binary, compressed));
+      return;
+    }
+    if (compressed) {
+      const codec = this.deflate!;
+      if (!codec.isSync(data.length)) {
+        this.inflateAsync(codec, data, binary);
+        return;
+      }
+      try {
+        data = codec.decompressSync(data);
+      } catch (error) {
+        this.session.failConnection(error as ProtocolError);
+        return;
+      }
+      // RFC 6455 §8.1 for compressed text: checked once inflated.
+      if (!binary && !isUtf8(data)) return this.session.failConnection(invalidText());
+    }
+    this.deliver(data, binary);
+  }
+
+  private inflateAsync(codec: PerMessageDeflate, data: Buffer, binary: boolean): void {
+    this.inbox.begin();
+    this.socket.pause();
+    codec.decompress(data, (error, inflated) => {
+      if (error || inflated === undefined) this.session.failConnection(error as ProtocolError);
+      else if (!binary && !isUtf8(inflated)) this.session.failConnection(invalidText());
+      else this.deliver(inflated, binary);
+      this.inbox.drain();
+      if (!this.inbox.active && !this.socket.destroyed) this.socket.resume();
+    });
+  }
+
+  private deliver(data: Buffer, binary: boolean): void {
+    this.stats.messagesIn++;
+    this.stats.bytesIn += data.length;
+    const message = binary ? data : data.toString('utf8');
+    this.handler?.onMessage?.(this.self, message, binary);
+    this.emit('message', message, binary);
+  }
+
+  /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
+  onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
+    if (compressed) return;
+    if (this.inbox.active) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
+    this.handler?.onFragment?.(this.self, data, binary, fin);
+    this.emit('fragment', data, binary, fin);
+  }
+
+  /** @internal */
+  onPing(payload: Buffer): void {
+    if (this.inbox.active) return this.inbox.push(() => this.onPing(payload));
+    this.handler?.onPing?.(this.self, payload);
+    this.emit('ping', payload);
+  }
+
+  /** @internal */
+  onPong(payload: Buffer): void {
+    if (this.pingSentAt !== 0) {
+      this.rtt = coarseClock.precise() - this.pingSentAt;
+      this.pingSentAt = 0;
+    }
+    if (this.inbox.active) return this.inbox.push(() => this.onPong(payload));
+    this.handler?.onPong?.(this.self, payload);
+    this.emit('pong', payload);
+  }
+
+  /** @internal */
+  onPeerClose(): void {
+    this.afterCloseSent();
+  }
+
+  /** @internal */
+  onProtocolError(error: ProtocolError): void {
+    this.reportError(error);
+    // RFC 6455 §7.1.7: after the close frame, close the transport.
+    this.endSocket();
+  }
+
+  protected afterCloseSent(): void {
+    const session = this.session;
+    if (session.closeHandshakeDone) {
+      // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it (with a timeout).
+      if (this.role === 'server') this.endSocket();
+      else this.armCloseTimer();
+    } else {
+      this.armCloseTimer();
+    }
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = setTimeout(closeTimedOut, this.closeTimeout, this);
+    this.closeTimer.unref?.();
+  }
+
+  /** Flushes what is pending, sends FIN, and destroys the socket if the peer does not close in time. */
+  private endSocket(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.batcher.flush();
+    this.socket.end();
+    this.armCloseTimer();
+  }
+
+  protected reportError(error: SockwaveError): void {
+    this.handler?.onError?.(this.self, error);
+    // An 'error' event with no listener would throw: report it only to those who listen.
+    if (this.listenerCount('error') !== 0) this.emit('error', error);
+  }
+
+  /** @internal */
+  socketEnded(): void {
+    // The peer sent FIN. Reply with ours after anything still pending (a close echo, say).
+    if (!this.ended) {
+      this.ended = true;
+      this.batcher.flush();
+      this.socket.end();
+    }
+  }
+
+  /** @internal */
+  socketErrored(error: Error): void {
+    this.socketError = true;
+    this.reportError(new SockwaveError('SW_SOCKET_ERROR', error.message, { cause: error }));
+  }
+
+  /** @internal */
+  socketClosed(): void {
+    const session = this.session;
+    if (session.readyState === ReadyState.Closed) return;
+    if (this.inbox.active) return this.inbox.push(() => this.socketClosed());
+    this.beforeClosed();
+    session.receiveEof();
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    const info = describeClose(session, this.terminated, this.socketError);
+    this.owner?.connectionClosed(this.self as Connection<unknown>, info);
+    this.handler?.onClose?.(this.self, info);
+    this.emit('close', info);
+  }
+
+  /** @internal */
+  closeTimedOut(): void {
+    this.closeTimer = undefined;
+    this.socket.destroy();
+  }
+
+  /** The connection as its subclass, for handler callbacks. */
+  private get self(): Connection<Data> {
+    return this as unknown as Connection<Data>;
+  }
+
+  /** Called once, when the transport has closed, before `close` is reported. */
+  protected abstract beforeClosed(): void;
+
+  /** @internal The socket drained its write buffer. */
+  abstract socketDrained(): void;
+}
+
+function closeTimedOut(connection: ConnectionCore<unknown>): void {
+  connection.closeTimedOut();
+}
+
+function invalidText(): ProtocolError {
+  return new ProtocolError(CloseCode.InvalidPayload, 'invalid UTF-8 in a compressed text message', 'SW_INVALID_UTF8');
+}

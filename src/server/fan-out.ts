@@ -1,0 +1,89 @@
+import { type Connection } from '../io/connection.js';
+import { toPayload, type SendData } from '../io/payload.js';
+import { encodeMessage } from '../protocol/frame-serializer.js';
+import { Opcode } from '../protocol/opcodes.js';
+
+/** The outcome of a message for one receiver of a fan-out (the seed plugin's per-target report). */
+export interface TargetResult {
+  id: string;
+  /** Written (or queued behind earlier messages) to this receiver. */
+  success: boolean;
+  /** Message bytes (before compression). */
+  payloadSize: number;
+  /** Bytes of the frame(s) written for this receiver (0 when not sent). */
+  wireSize: number;
+  compressed: boolean;
+}
+
+export interface FanOutOptions {
+  /** Send a string as binary. */
+  binary?: boolean;
+  fragmentSize?: number;
+}
+
+/**
+ * One message for many receivers: framed once, and with permessage-deflate compressed once per
+ * compression key among receivers whose outgoing context resets per message; the same bytes are
+ * written to every receiver. Receivers that kept context takeover compress it in their context.
+ */
+export class FanOut {
+  private readonly opcode: typeof Opcode.Text | typeof Opcode.Binary;
+  private readonly bytes: Buffer;
+  private readonly binary: boolean;
+  private readonly fragmentSize: number | undefined;
+  private plain: Buffer | undefined;
+  private compressed: Map<string, Buffer> | undefined;
+
+  constructor(data: SendData, options: FanOutOptions = {}) {
+    const payload = toPayload(data, options.binary ?? false);
+    this.binary = payload.binary;
+    this.opcode = payload.binary ? Opcode.Binary : Opcode.Text;
+    this.bytes = payload.bytes;
+    this.fragmentSize = options.fragmentSize;
+  }
+
+  get payloadSize(): number {
+    return this.bytes.length;
+  }
+
+  /** Writes the message to one receiver; returns whether it was accepted. */
+  deliver(connection: Connection<unknown>): boolean {
+    return this.deliverReport(connection) > 0;
+  }
+
+  /** Writes the message to one receiver; returns the wire size written (0: dropped, -1: accepted, size unknown). */
+  deliverReport(connection: Connection<unknown>): number {
+    const codec = connection.deflate;
+    const bytes = this.bytes;
+    if (codec !== undefined && codec.shouldCompress(bytes.length)) {
+      if (!codec.outboundNoContextTakeover) {
+        return connection.send(bytes, { binary: this.binary, fragmentSize: this.fragmentSize }) === 'dropped' ? 0 : -1;
+      }
+      this.compressed ??= new Map();
+      let frame = this.compressed.get(codec.compressionKey);
+      if (frame === undefined) {
+        frame = join(encodeMessage(this.opcode, codec.compressSync(bytes), { fragmentSize: this.fragmentSize, rsv1: true }));
+        this.compressed.set(codec.compressionKey, frame);
+      }
+      return connection.sendEncoded(frame, bytes.length) === 'dropped' ? 0 : frame.length;
+    }
+    const frame = (this.plain ??= join(encodeMessage(this.opcode, bytes, { fragmentSize: this.fragmentSize })));
+    return connection.sendEncoded(frame, bytes.length) === 'dropped' ? 0 : frame.length;
+  }
+
+  /** Writes to one receiver and describes what happened. */
+  report(connection: Connection<unknown>): TargetResult {
+    const wire = this.deliverReport(connection);
+    return {
+      id: connection.id,
+      success: wire !== 0,
+      payloadSize: this.bytes.length,
+      wireSize: Math.max(0, wire),
+      compressed: wire !== 0 && connection.deflate !== undefined && connection.deflate.shouldCompress(this.bytes.length),
+    };
+  }
+}
+
+function join(frames: Buffer[]): Buffer {
+  return frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+}

@@ -1,0 +1,78 @@
+import { type Connection } from '../io/connection.js';
+import { coarseClock } from '../io/coarse-clock.js';
+
+export interface HeartbeatOptions {
+  /** Ping every connection this often (ms); 0 turns pings off. */
+  pingInterval: number;
+  /** A ping unanswered for this long (ms) means a dead peer: the connection is terminated (1006). */
+  pongTimeout: number;
+  /** Close (1001) a connection from which nothing arrived for this long (ms); 0 turns it off. */
+  idleTimeout: number;
+}
+
+export interface HeartbeatCounters {
+  heartbeatTimeouts: number;
+  idleTimeouts: number;
+}
+
+/**
+ * One timer for every connection of a server (no timer per connection): each tick walks the
+ * connections once, pings those due, terminates those whose ping went unanswered past
+ * `pongTimeout`, and closes those idle past `idleTimeout`. The tick is a fifth of the shortest
+ * interval (at least 20 ms), so deadlines are kept within that granularity.
+ */
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly nextPing = new WeakMap<Connection<unknown>, number>();
+
+  constructor(
+    private readonly connections: () => Iterable<Connection<unknown>>,
+    private readonly options: HeartbeatOptions,
+    private readonly counters: HeartbeatCounters,
+  ) {}
+
+  get enabled(): boolean {
+    return this.options.pingInterval > 0 || this.options.idleTimeout > 0;
+  }
+
+  start(): void {
+    if (!this.enabled || this.timer) return;
+    const { pingInterval, pongTimeout, idleTimeout } = this.options;
+    const shortest = Math.min(...[pingInterval, pongTimeout, idleTimeout].filter((value) => value > 0));
+    this.timer = setInterval(() => this.tick(), Math.max(20, Math.floor(shortest / 5)));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** @internal One pass over the connections (exposed for tests driving time by hand). */
+  tick(now = coarseClock.tick()): void {
+    const { pingInterval, pongTimeout, idleTimeout } = this.options;
+    for (const connection of this.connections()) {
+      if (connection.status !== 'open') continue;
+      if (idleTimeout > 0 && now - connection.lastActivity >= idleTimeout) {
+        this.counters.idleTimeouts++;
+        connection.close(1001, 'idle timeout');
+        continue;
+      }
+      if (pingInterval <= 0) continue;
+      if (connection.pingSentAt !== 0) {
+        if (now - connection.pingSentAt >= pongTimeout) {
+          // A half-open peer: no close handshake can complete, so drop it (reported as 1006).
+          this.counters.heartbeatTimeouts++;
+          connection.terminate();
+        }
+        continue;
+      }
+      const due = this.nextPing.get(connection) ?? connection.lastActivity + pingInterval;
+      if (now >= due) {
+        connection.pingSentAt = coarseClock.precise();
+        this.nextPing.set(connection, now + pingInterval);
+        connection.ping();
+      }
+    }
+  }
+}
