@@ -19,7 +19,9 @@ export {
   type ConnectionEvents,
   type ConnectionHandler,
   type ConnectionStatus,
+  type SendCallback,
   type SendOptions,
+  type SendReport,
   type SendResult,
 } from './io/connection.js';
 export { type JsonValue, type SendData } from './io/payload.js';

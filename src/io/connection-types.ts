@@ -54,6 +54,24 @@ export type SendResult =
   /** Not accepted: the connection is closing or closed. Nothing was sent. */
   | 'dropped';
 
+/** What one send put on the wire, given to its completion callback (the seed API's report). */
+export interface SendReport {
+  /** Message bytes, before compression. */
+  payloadSize: number;
+  /** Bytes written: frame headers plus the (compressed) payload. */
+  wireSize: number;
+  /** Sent with permessage-deflate. */
+  compressed: boolean;
+  /** Compression failed, so the message went uncompressed. */
+  compressionError: boolean;
+}
+
+/**
+ * Runs once a send's bytes were handed to the operating system (or could not be): `error` is set
+ * when the message was not sent; `report` describes what was sent.
+ */
+export type SendCallback = (error: Error | null | undefined, report?: SendReport) => void;
+
 export interface SendOptions {
   /** Send a string as a binary message (its UTF-8 bytes). */
   binary?: boolean;

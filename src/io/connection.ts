@@ -1,5 +1,6 @@
 import { SockwaveError } from '../errors.js';
 import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
+import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { ReadyState } from '../protocol/session.js';
 import { type Socket } from 'node:net';
@@ -12,14 +13,15 @@ import {
   type ConnectionInit,
   type ConnectionOwner,
   type ConnectionStatus,
+  type SendCallback,
   type SendOptions,
+  type SendReport,
   type SendResult,
 } from './connection-types.js';
 import { DeferredQueue } from './deferred-queue.js';
 import { toPayload, type SendData } from './payload.js';
-import { type WriteCallback } from './write-batcher.js';
 
-export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendOptions, SendResult };
+export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendCallback, SendOptions, SendReport, SendResult };
 
 /**
  * One WebSocket connection, for both roles: what {@link ConnectionCore} receives is reported to a
@@ -84,7 +86,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
    * Sends a message: a string as text, bytes (Buffer, ArrayBuffer, typed array, DataView) as
    * binary, anything else as JSON text. `callback` runs once the bytes were handed to the OS.
    */
-  send(data: SendData, options?: SendOptions | WriteCallback, callback?: WriteCallback): SendResult {
+  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): SendResult {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
@@ -153,18 +155,18 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   }
 
   /** Compresses when negotiated and worth it (in the thread pool for large messages), then frames. */
-  private sendNow(opcode: typeof Opcode.Text | typeof Opcode.Binary, bytes: Buffer, fragmentSize: number | undefined, callback: WriteCallback | undefined): void {
+  private sendNow(opcode: typeof Opcode.Text | typeof Opcode.Binary, bytes: Buffer, fragmentSize: number | undefined, callback: SendCallback | undefined): void {
     const codec = this.deflate;
     if (codec === undefined || !codec.shouldCompress(bytes.length)) {
-      this.writeMessage(opcode, bytes, false, fragmentSize, callback);
+      this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length);
     } else if (codec.isSync(bytes.length)) {
-      this.writeMessage(opcode, codec.compressSync(bytes), true, fragmentSize, callback);
+      this.writeMessage(opcode, codec.compressSync(bytes), true, fragmentSize, callback, bytes.length);
     } else {
       this.outbox.begin();
       codec.compress(bytes, (error, compressed) => {
         // Beyond the RFC: a compression failure sends the message uncompressed, which is always allowed.
-        if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback);
-        else this.writeMessage(opcode, compressed, true, fragmentSize, callback);
+        if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length, true);
+        else this.writeMessage(opcode, compressed, true, fragmentSize, callback, bytes.length);
         this.outbox.drain();
       });
     }
@@ -175,19 +177,28 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     bytes: Buffer,
     compressed: boolean,
     fragmentSize: number | undefined,
-    callback: WriteCallback | undefined,
+    callback: SendCallback | undefined,
+    payloadSize: number,
+    compressionError = false,
   ): void {
     const session = this.session;
+    const masked = this.role === 'client';
+    let wireSize = 0;
     if (fragmentSize !== undefined && bytes.length > fragmentSize) {
       // RFC 7692 §6.1: RSV1 on the first frame only.
       for (let start = 0; start < bytes.length; start += fragmentSize) {
         const end = Math.min(start + fragmentSize, bytes.length);
         session.sendFrame(start === 0 ? opcode : Opcode.Continuation, bytes.subarray(start, end), end === bytes.length, compressed && start === 0);
+        wireSize += frameHeaderSize(end - start, masked) + end - start;
       }
     } else {
       session.sendFrame(opcode, bytes, true, compressed);
+      wireSize = frameHeaderSize(bytes.length, masked) + bytes.length;
     }
-    if (callback) this.batcher.write(EMPTY, callback);
+    if (callback) {
+      const report: SendReport = { payloadSize, wireSize, compressed, compressionError };
+      this.batcher.write(EMPTY, (error) => callback(error, report));
+    }
   }
 
   /** Sends a ping (payload ≤ 125 bytes). */

@@ -1,12 +1,13 @@
 import { type IncomingMessage, Server as HttpServer } from 'node:http';
 import { type Server as NetServer, type Socket } from 'node:net';
+import { type Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { buildRefusalResponse } from '../handshake/server-handshake.js';
 
 /** What the dispatcher needs from a WebSocket server. */
 export interface UpgradeTarget {
   servesPath(path: string): boolean;
-  handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void;
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** @internal Takes a raw socket whose first bytes are the upgrade request. */
   acceptSocket(socket: Socket): void;
 }
@@ -27,7 +28,7 @@ export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget):
     if (targets === undefined) {
       const list: UpgradeTarget[] = (targets = []);
       byHttpServer.set(server, list);
-      server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+      server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         const path = (request.url ?? '/').split('?', 1)[0]!;
         const match = list.find((candidate) => candidate.servesPath(path));
         if (match) return match.handleUpgrade(request, socket, head);

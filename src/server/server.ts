@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { type Duplex } from 'node:stream';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { HandshakeError, SockwaveError } from '../errors.js';
@@ -97,7 +98,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   /** Whether an upgrade for `path` is this server's (its `path` option, or one of its routes). */
   servesPath(path: string): boolean {
-    return this.paths ? this.paths.has(path) : this.routes.size === 0 || this.routes.has(path) || this.options.onConnection !== undefined;
+    if (this.paths) return this.paths.has(path);
+    return this.routes.size === 0 || this.routes.has(path) || this.options.onConnection !== undefined;
   }
 
   /** Traffic and lifecycle counters, live connections included. */
@@ -121,7 +123,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     this.closing = false;
     const tlsOptions = this.options.tls;
     const listener: NetServer = tlsOptions
-      ? createTlsServer({ ...tlsOptions, allowHalfOpen: true }, (socket) => this.acceptSocket(socket))
+      ? // Beyond the RFC: no TLS version older than 1.2 unless asked for.
+        createTlsServer({ minVersion: 'TLSv1.2', ...tlsOptions, allowHalfOpen: true }, (socket) => this.acceptSocket(socket))
       : createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.acceptSocket(socket));
     if (tlsOptions) listener.on('tlsClientError', () => {});
     this.listener = listener;
@@ -162,9 +165,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * Takes over an upgrade request from an `http`/`https` server's 'upgrade' event.
    * @example httpServer.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head));
    */
-  handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on('error', ignoreError);
-    void this.upgrade(socket, requestHeadOf(request), head);
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node's 'upgrade' event types the socket as a Duplex; it is the request's net/tls socket.
+    const raw = socket as Socket;
+    raw.on('error', ignoreError);
+    void this.upgrade(raw, requestHeadOf(request), head);
   }
 
   /**
@@ -316,7 +321,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       if (max !== undefined && this.clients.size >= max) {
         return this.refuseSocket(socket, 503, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections');
       }
-      const admit = this.routes.get(request.path) ?? this.options.onConnection;
+      const admit = this.routes.get(request.path) ?? this.options.onConnection ?? (this.routes.size === 0 ? acceptAll : undefined);
       if (!admit) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
       let setup = admit(request);
       if (setup instanceof Promise) setup = await setup;
@@ -411,5 +416,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 }
 
 function ignoreError(): void {}
+
+/** With no routes and no onConnection, every upgrade is accepted (listen to the 'connection' event). */
+function acceptAll(): ConnectionSetup<never> {
+  return {};
+}
 
 

@@ -1,0 +1,65 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { connect, WebSocketServer, type SendReport } from '../../src/index.js';
+
+/** The completion callback of send() reports what went on the wire (issue: the seed's send report). */
+
+async function echoServer(perMessageDeflate: boolean): Promise<{ server: WebSocketServer; url: string }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate });
+  server.route('/', () => ({ onMessage: (conn, data, isBinary) => void conn.send(data, { binary: isBinary }) }));
+  const { url } = await server.listen();
+  return { server, url: `${url}/` };
+}
+
+function sendWithReport(send: (callback: (error: Error | null | undefined, report?: SendReport) => void) => unknown): Promise<SendReport> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no send callback within 5 s')), 5000);
+    send((error, report) => {
+      clearTimeout(timer);
+      if (error || !report) reject(error ?? new Error('no report'));
+      else resolve(report);
+    });
+  });
+}
+
+test('an uncompressed client send reports its payload and its masked frame size', async (t) => {
+  const { server, url } = await echoServer(false);
+  t.after(() => server.close({ timeout: 500 }));
+  const conn = await connect(url, { perMessageDeflate: false });
+  t.after(() => conn.terminate());
+  const small = await sendWithReport((cb) => conn.send('hello', cb));
+  assert.deepEqual(small, { payloadSize: 5, wireSize: 2 + 4 + 5, compressed: false, compressionError: false });
+  const medium = await sendWithReport((cb) => conn.send(Buffer.alloc(300), cb));
+  assert.deepEqual(medium, { payloadSize: 300, wireSize: 4 + 4 + 300, compressed: false, compressionError: false });
+  const fragmented = await sendWithReport((cb) => conn.send(Buffer.alloc(250), { fragmentSize: 100 }, cb));
+  assert.deepEqual(fragmented, { payloadSize: 250, wireSize: 3 * (2 + 4) + 250, compressed: false, compressionError: false });
+});
+
+test('a compressed send reports a wire size smaller than its payload, and a small one goes uncompressed', async (t) => {
+  const { server, url } = await echoServer(true);
+  t.after(() => server.close({ timeout: 500 }));
+  const conn = await connect(url, { perMessageDeflate: true });
+  t.after(() => conn.terminate());
+  const text = JSON.stringify(Array.from({ length: 400 }, (_, i) => ({ id: i, kind: 'reading', value: i % 7 })));
+  const big = await sendWithReport((cb) => conn.send(text, cb));
+  assert.equal(big.payloadSize, Buffer.byteLength(text));
+  assert.equal(big.compressed, true);
+  assert.ok(big.wireSize < big.payloadSize / 2, `wire ${big.wireSize} for payload ${big.payloadSize}`);
+  const tiny = await sendWithReport((cb) => conn.send('x', cb));
+  assert.deepEqual(tiny, { payloadSize: 1, wireSize: 2 + 4 + 1, compressed: false, compressionError: false });
+});
+
+test('a server send reports an unmasked frame, and a send on a closed connection calls back with an error', async (t) => {
+  let serverReport: Promise<SendReport> | undefined;
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  server.route('/', () => ({ onOpen: (conn) => void (serverReport = sendWithReport((cb) => conn.send(Buffer.alloc(70000), cb))) }));
+  const { url } = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  const conn = await connect(`${url}/`, { perMessageDeflate: false });
+  const arrived = new Promise<void>((resolve) => conn.once('message', () => resolve()));
+  await arrived;
+  assert.deepEqual(await serverReport, { payloadSize: 70000, wireSize: 10 + 70000, compressed: false, compressionError: false });
+  conn.close(1000);
+  await new Promise<void>((resolve) => conn.once('close', () => resolve()));
+  await assert.rejects(sendWithReport((cb) => conn.send('late', cb)), /not open/);
+});
