@@ -66,7 +66,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal When the unanswered heartbeat ping was sent (coarse clock ms), 0 if none. */
   pingSentAt = 0;
   /** @internal When bytes last arrived (coarse clock ms). */
-  lastActivity = coarseClock.now;
+  lastActivity = coarseClock.tick();
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
     super();
@@ -129,7 +129,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal Processes `head` (bytes that came with the handshake), then reads the socket. */
   startReading(head?: Buffer): void {
-    if (head !== undefined && head.length !== 0 && !this.socket.destroyed) this.session.receive(head);
+    if (head !== undefined && head.length !== 0 && !this.socket.destroyed) this.received(head);
     this.socket.resume();
   }
 
@@ -156,6 +156,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
+    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
+    if (this.session.failed) return;
     if (this.inbox.active) {
       this.inbox.push(() => this.onMessage(data, binary, compressed));
       return;
@@ -200,6 +202,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
   onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
+    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
+    if (this.session.failed) return;
     if (compressed) return;
     if (this.inbox.active) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
     this.handler?.onFragment?.(this.self, data, binary, fin);
@@ -208,6 +212,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onPing(payload: Buffer): void {
+    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
+    if (this.session.failed) return;
     if (this.inbox.active) return this.inbox.push(() => this.onPing(payload));
     this.handler?.onPing?.(this.self, payload);
     this.emit('ping', payload);
@@ -215,6 +221,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onPong(payload: Buffer): void {
+    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
+    if (this.session.failed) return;
     if (this.pingSentAt !== 0) {
       this.rtt = coarseClock.precise() - this.pingSentAt;
       this.pingSentAt = 0;

@@ -73,7 +73,10 @@ export interface SendReport {
 export type SendCallback = (error: Error | null | undefined, report?: SendReport) => void;
 
 export interface SendOptions {
-  /** Send a string as a binary message (its UTF-8 bytes). */
+  /**
+   * Message type. Default: strings and JSON as text, bytes as binary. `true` sends a string's
+   * UTF-8 bytes as binary; `false` sends bytes as text (they must be valid UTF-8).
+   */
   binary?: boolean;
   /** Split the message into frames of at most this many payload bytes. */
   fragmentSize?: number;

@@ -91,12 +91,13 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       callback = options;
       options = undefined;
     }
-    const payload = toPayload(data, options?.binary ?? false);
+    const payload = toPayload(data, options?.binary);
     const fragmentSize = options?.fragmentSize;
     if (fragmentSize !== undefined && !(Number.isInteger(fragmentSize) && fragmentSize > 0)) {
       throw new RangeError('fragmentSize must be a positive integer');
     }
     if (!this.isSendable()) {
+      this.stats.dropped++;
       if (callback) queueMicrotask(() => callback(new SockwaveError('SW_INVALID_STATE', 'the connection is not open')));
       return 'dropped';
     }
@@ -118,7 +119,11 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
 
   /** @internal Writes a frame already serialized (fan-out: framed once, written to many). */
   sendEncoded(frame: Buffer, payloadSize: number): SendResult {
-    if (!this.isSendable() || this.overLimit(frame.length)) return 'dropped';
+    if (!this.isSendable()) {
+      this.stats.dropped++;
+      return 'dropped';
+    }
+    if (this.overLimit(frame.length)) return 'dropped';
     this.stats.messagesOut++;
     this.stats.bytesOut += payloadSize;
     if (this.outbox.active) this.outbox.push(() => void this.session.sendEncoded(frame), frame.length);
@@ -168,6 +173,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
         if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length, true);
         else this.writeMessage(opcode, compressed, true, fragmentSize, callback, bytes.length);
         this.outbox.drain();
+        if (this.needDrain && !this.outbox.active) this.drainCheck();
       });
     }
   }
@@ -220,13 +226,16 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     const session = this.session;
     if (session.readyState === ReadyState.Closed || session.closeSent || this.closeRequested) return;
     if (this.outbox.active) {
-      // Messages accepted before close() go out first.
+      // Messages accepted before close() go out first; nothing sent after close() is accepted.
       this.closeRequested = true;
-      this.outbox.push(() => this.close(code, reason));
+      this.outbox.push(() => this.closeNow(code, reason));
       return;
     }
-    this.closeRequested = false;
-    if (!session.close(code, reason)) return;
+    this.closeNow(code, reason);
+  }
+
+  private closeNow(code: number | undefined, reason: string): void {
+    if (this.session.readyState === ReadyState.Closed || !this.session.close(code, reason)) return;
     this.afterCloseSent();
   }
 
@@ -253,8 +262,11 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   private readonly drainCheck = (): void => {
     if (!this.needDrain || this.session.readyState === ReadyState.Closed) return;
     if (this.bufferedAmount > this.highWaterMark) {
-      // Still above the mark: the socket's own 'drain' or the next marker will tell.
-      if (this.socket.writableLength === 0 || !this.socket.writableNeedDrain) this.batcher.write(EMPTY, this.drainCheck);
+      // Still above the mark. Whatever holds the bytes will call again: a compression running in
+      // the thread pool when it completes, the socket's own 'drain', or a marker after the bytes
+      // now waiting in the batcher or the socket.
+      if (this.outbox.active || this.socket.writableNeedDrain) return;
+      this.batcher.write(EMPTY, this.drainCheck);
       return;
     }
     this.needDrain = false;

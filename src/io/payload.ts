@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Turning what the caller passes to `send()` into bytes: strings as UTF-8 text, binary views
  * without copying, anything else as JSON text.
@@ -12,12 +14,22 @@ export interface Payload {
   binary: boolean;
 }
 
-export function toPayload(data: SendData, forceBinary: boolean): Payload {
-  if (typeof data === 'string') return { bytes: Buffer.from(data, 'utf8'), binary: forceBinary };
-  if (Buffer.isBuffer(data)) return { bytes: data, binary: true };
-  if (ArrayBuffer.isView(data)) return { bytes: Buffer.from(data.buffer, data.byteOffset, data.byteLength), binary: true };
-  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return { bytes: Buffer.from(data), binary: true };
+/**
+ * `binary` undefined: strings and JSON go as text, bytes as binary. `true` sends a string's UTF-8
+ * as binary; `false` sends bytes as text, after checking they are UTF-8 (a TypeError otherwise:
+ * RFC 6455 §5.6 text must be valid UTF-8).
+ */
+export function toPayload(data: SendData, binary?: boolean): Payload {
+  if (typeof data === 'string') return { bytes: Buffer.from(data, 'utf8'), binary: binary ?? false };
+  let bytes: Buffer | undefined;
+  if (Buffer.isBuffer(data)) bytes = data;
+  else if (ArrayBuffer.isView(data)) bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  else if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) bytes = Buffer.from(data);
+  if (bytes !== undefined) {
+    if (binary === false && !isUtf8(bytes)) throw new TypeError('bytes sent as text must be valid UTF-8');
+    return { bytes, binary: binary ?? true };
+  }
   const json = JSON.stringify(data);
   if (json === undefined) throw new TypeError('this value cannot be sent: it has no JSON form');
-  return { bytes: Buffer.from(json, 'utf8'), binary: forceBinary };
+  return { bytes: Buffer.from(json, 'utf8'), binary: binary ?? false };
 }

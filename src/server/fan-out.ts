@@ -35,7 +35,7 @@ export class FanOut {
   private compressed: Map<string, Buffer> | undefined;
 
   constructor(data: SendData, options: FanOutOptions = {}) {
-    const payload = toPayload(data, options.binary ?? false);
+    const payload = toPayload(data, options.binary);
     this.binary = payload.binary;
     this.opcode = payload.binary ? Opcode.Binary : Opcode.Text;
     this.bytes = payload.bytes;
@@ -48,7 +48,7 @@ export class FanOut {
 
   /** Writes the message to one receiver; returns whether it was accepted. */
   deliver(connection: Connection<unknown>): boolean {
-    return this.deliverReport(connection) > 0;
+    return this.deliverReport(connection) !== 0;
   }
 
   /** Writes the message to one receiver; returns the wire size written (0: dropped, -1: accepted, size unknown). */
@@ -57,7 +57,11 @@ export class FanOut {
     const bytes = this.bytes;
     if (codec !== undefined && codec.shouldCompress(bytes.length)) {
       if (!codec.outboundNoContextTakeover) {
-        return connection.send(bytes, { binary: this.binary, fragmentSize: this.fragmentSize }) === 'dropped' ? 0 : -1;
+        // Its own context: compressed for it alone. The frames are written synchronously unless
+        // they wait behind a thread-pool compression (then the size is not known yet: -1).
+        const before = connection.stats.wireBytesOut;
+        if (connection.send(bytes, { binary: this.binary, fragmentSize: this.fragmentSize }) === 'dropped') return 0;
+        return connection.stats.wireBytesOut - before || -1;
       }
       this.compressed ??= new Map();
       let frame = this.compressed.get(codec.compressionKey);

@@ -126,7 +126,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       ? // Beyond the RFC: no TLS version older than 1.2 unless asked for.
         createTlsServer({ minVersion: 'TLSv1.2', ...tlsOptions, allowHalfOpen: true }, (socket) => this.acceptSocket(socket))
       : createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.acceptSocket(socket));
-    if (tlsOptions) listener.on('tlsClientError', () => {});
+    // A client that fails the TLS handshake is dropped (and does not hold the listener open).
+    if (tlsOptions) listener.on('tlsClientError', (_error, socket) => socket.destroy());
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -234,12 +235,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     return this.topics.remove(connection, topic);
   }
 
-  /** Stops accepting new connections; open ones stay. */
+  /** Stops accepting new connections; open ones stay (and keep working). */
   async stop(): Promise<void> {
     const listener = this.listener;
     if (!listener) return;
     this.listener = undefined;
-    await new Promise<void>((resolve) => listener.close(() => resolve()));
+    // net.Server.close() stops accepting at once; its callback waits for every connection to end,
+    // which is not what stop() means, so it is not awaited.
+    listener.close();
   }
 
   /**

@@ -1,0 +1,418 @@
+/**
+ * Admission over real sockets: onConnection (sync and async, typed data, refusals, failures), the
+ * upgrade request it sees, routes, the per-connection handler callbacks, and the server options
+ * that decide whether an upgrade is accepted (maxConnections, handshakeTimeout, path, origins,
+ * subprotocols, maxHeaderBytes).
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { ProtocolError, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
+import { clientFrame, rawFrame } from '../support/frames.js';
+import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout } from '../support/net.js';
+import { refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
+
+const echo: ConnectionHandler = {
+  onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
+};
+
+describe('admission: onConnection', { timeout: 60_000 }, () => {
+  test('an async onConnection is awaited before the 101, and the typed data it returns is connection.data in onOpen and onMessage', async (t) => {
+    interface Session {
+      user: string;
+      roles: string[];
+    }
+    const gate = deferred<void>();
+    const asked = deferred<UpgradeRequest>();
+    const seen = new Queue<[string, Session]>();
+    const srv = await serve<Session>(t, {
+      onConnection: async (request) => {
+        asked.resolve(request);
+        await gate.promise;
+        return {
+          data: { user: request.query.get('user') ?? '?', roles: ['reader'] },
+          onOpen: (connection) => seen.push(['open', connection.data]),
+          onMessage: (connection, data) => {
+            seen.push(['message', connection.data]);
+            connection.send(`${connection.data.user}/${connection.data.roles.join(',')}: ${String(data)}`);
+          },
+        };
+      },
+    });
+    const opening = openWs(`${srv.url}/?user=ann`);
+    t.after(async () => {
+      const ws = await opening.catch(() => undefined);
+      if (ws) await closeWs(ws);
+    });
+    await withTimeout(asked.promise, 'onConnection to be called');
+    // Admission is still pending: nothing is open yet.
+    await sleep(50);
+    assert.equal(srv.server.clients.size, 0, 'no connection before admission resolved');
+    gate.resolve();
+    const ws = await opening;
+    const rec = recordWs(ws);
+    assert.deepEqual(await seen.next('onOpen'), ['open', { user: 'ann', roles: ['reader'] }]);
+    ws.send('hi');
+    assert.deepEqual(await seen.next('onMessage'), ['message', { user: 'ann', roles: ['reader'] }]);
+    assert.equal((await rec.messages.next('the reply')).data.toString(), 'ann/reader: hi');
+    const side = await srv.connections.next('the server-side connection');
+    assert.deepEqual(side.connection.data, { user: 'ann', roles: ['reader'] });
+  });
+
+  const REFUSALS: ReadonlyArray<{ status: number; headers: Record<string, string>; body: string }> = [
+    { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="chat"' }, body: 'a token is required' },
+    { status: 403, headers: {}, body: 'not for you' },
+    { status: 429, headers: { 'Retry-After': '30' }, body: 'slow down' },
+  ];
+  for (const refusal of REFUSALS) {
+    test(`a refusal with ${refusal.status} reaches the client with its status, headers and body, and is counted`, async (t) => {
+      const srv = await serve(t, {
+        onConnection: (request) =>
+          request.query.get('deny') === '1' ? refuse(refusal.status, { headers: refusal.headers, body: refusal.body }) : { ...echo },
+      });
+      const refusedEvents: Array<[number, string]> = [];
+      srv.server.on('refused', (status, reason) => refusedEvents.push([status, reason]));
+      const response = await refusedWs(`${srv.url}/?deny=1`);
+      assert.equal(response.status, refusal.status);
+      for (const [name, value] of Object.entries(refusal.headers)) assert.equal(response.headers[name.toLowerCase()], value, name);
+      assert.equal(response.body, refusal.body);
+      assert.deepEqual(refusedEvents, [[refusal.status, refusal.body]]);
+      assert.equal(srv.server.stats().refused, 1);
+      assert.equal(srv.server.clients.size, 0);
+      // Others still get in.
+      const { ws, rec } = await wsClient(t, `${srv.url}/?deny=0`);
+      ws.send('ok?');
+      assert.equal((await rec.messages.next('the echo')).data.toString(), 'ok?');
+    });
+  }
+
+  test('the request object has the method, url, path, query, headers, cookies, remote address and port, protocols and origin', async (t) => {
+    const requests = new Queue<UpgradeRequest>();
+    const srv = await serve(t, {
+      onConnection: (request) => {
+        requests.push(request);
+        return {};
+      },
+    });
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    const key = randomBytes(16).toString('base64');
+    raw.write(
+      upgradeRequest({
+        path: '/rooms/42?token=abc&x=1&x=2',
+        key,
+        extra: [
+          'Origin: https://app.example',
+          'Sec-WebSocket-Protocol: chat.v2, chat.v1',
+          'Cookie: session=s%20one; theme=dark',
+          'X-Trace-Id: trace-7',
+        ],
+      }),
+    );
+    const response = await raw.readResponse();
+    assert.equal(response.status, 101);
+    assert.equal(response.headers['sec-websocket-accept'], acceptFor(key));
+    const request = await requests.next('the upgrade request');
+    assert.equal(request.method, 'GET');
+    assert.equal(request.url, '/rooms/42?token=abc&x=1&x=2');
+    assert.equal(request.path, '/rooms/42');
+    assert.equal(request.query.get('token'), 'abc');
+    assert.deepEqual(request.query.getAll('x'), ['1', '2']);
+    assert.equal(request.headers['x-trace-id'], 'trace-7');
+    assert.equal(request.headers['host'], '127.0.0.1');
+    assert.equal(request.headers['upgrade'], 'websocket');
+    assert.deepEqual({ ...request.cookies }, { session: 's one', theme: 'dark' });
+    assert.equal(request.remoteAddress, '127.0.0.1');
+    assert.equal(request.remotePort, raw.socket.localPort);
+    assert.deepEqual(request.protocols, ['chat.v2', 'chat.v1']);
+    assert.equal(request.origin, 'https://app.example');
+    assert.equal(request.secure, false);
+    assert.ok(request.rawHeaders.some(([name, value]) => name.toLowerCase() === 'x-trace-id' && value === 'trace-7'));
+    raw.destroy();
+  });
+
+  test('a request without Origin or Cookie has origin undefined, no cookies and no protocols', async (t) => {
+    const requests = new Queue<UpgradeRequest>();
+    const srv = await serve(t, {
+      onConnection: (request) => {
+        requests.push(request);
+        return {};
+      },
+    });
+    const raw = await rawUpgrade(srv.port, '/plain');
+    t.after(() => raw.destroy());
+    const request = await requests.next('the upgrade request');
+    assert.equal(request.origin, undefined);
+    assert.deepEqual({ ...request.cookies }, {});
+    assert.deepEqual(request.protocols, []);
+    assert.equal(request.query.toString(), '');
+    assert.equal(request.path, '/plain');
+    raw.destroy();
+  });
+
+  test('routes take their own paths (query ignored) and onConnection takes every other path', async (t) => {
+    const greet = (label: string): ConnectionHandler => ({ onOpen: (connection) => void connection.send(label) });
+    const srv = await serve(t, { onConnection: () => greet('fallback') });
+    srv.server.route('/chat', () => greet('chat')).route('/feed', () => greet('feed'));
+    for (const [path, expected] of [
+      ['/chat', 'chat'],
+      ['/feed?since=10', 'feed'],
+      ['/other', 'fallback'],
+      ['/', 'fallback'],
+      ['/chat/sub', 'fallback'],
+    ] as const) {
+      const { rec } = await wsClient(t, `${srv.url}${path}`);
+      assert.equal((await rec.messages.next(`the greeting on ${path}`)).data.toString(), expected, path);
+    }
+  });
+
+  test('an onConnection that throws is answered 500, reported as a server error, and the server keeps serving', async (t) => {
+    const srv = await serve(t, {
+      onConnection: (request) => {
+        if (request.path === '/boom') throw new Error('admission exploded');
+        return { ...echo };
+      },
+    });
+    const refusedEvents: number[] = [];
+    srv.server.on('refused', (status) => refusedEvents.push(status));
+    for (let i = 0; i < 3; i++) {
+      const response = await refusedWs(`${srv.url}/boom`);
+      assert.equal(response.status, 500);
+      assert.equal((await srv.errors.next('the server error')).message, 'admission exploded');
+    }
+    assert.deepEqual(refusedEvents, [500, 500, 500]);
+    const { ws, rec } = await wsClient(t, `${srv.url}/fine`);
+    ws.send('still here');
+    assert.equal((await rec.messages.next('the echo')).data.toString(), 'still here');
+  });
+
+  test('the handler callbacks fire: onOpen, onMessage, onFragment, onPing, onPong, and onClose with the code and reason', async (t) => {
+    type Event = [string, ...unknown[]];
+    const events = new Queue<Event>();
+    const srv = await serve(t, {
+      onConnection: () => ({
+        onOpen: (c) => events.push(['open', c.status]),
+        onMessage: (_c, data, isBinary) => events.push(['message', data, isBinary]),
+        onFragment: (_c, data, isBinary, fin) => events.push(['fragment', data.toString(), isBinary, fin]),
+        onPing: (_c, payload) => events.push(['ping', payload.toString()]),
+        onPong: (_c, payload) => events.push(['pong', payload.toString()]),
+        onClose: (c, info) => events.push(['close', info, c.status]),
+        onError: (_c, error) => events.push(['error', error.message]),
+      }),
+    });
+    const { ws, rec } = await wsClient(t, srv.url);
+    assert.deepEqual(await events.next('onOpen'), ['open', 'open']);
+    ws.send('hello ✓');
+    assert.deepEqual(await events.next('onMessage'), ['message', 'hello ✓', false]);
+    ws.send(Buffer.from([1, 2]));
+    assert.deepEqual(await events.next('onMessage (binary)'), ['message', Buffer.from([1, 2]), true]);
+    ws.send('ab', { fin: false });
+    ws.send('cd', { fin: true });
+    assert.deepEqual(await events.take(3, 'two fragments and the message'), [
+      ['fragment', 'ab', false, false],
+      ['fragment', 'cd', false, true],
+      ['message', 'abcd', false],
+    ]);
+    ws.ping('from the client');
+    assert.deepEqual(await events.next('onPing'), ['ping', 'from the client']);
+    const side = await srv.connections.next('the server-side connection');
+    side.connection.ping('from the server');
+    assert.deepEqual(await events.next('onPong'), ['pong', 'from the server']);
+    ws.close(4321, 'done here');
+    assert.deepEqual(await events.next('onClose'), ['close', { code: 4321, reason: 'done here', wasClean: true, remote: true }, 'closed']);
+    assert.equal((await rec.closed()).code, 4321);
+    assert.equal(events.pending, 0, `no other event: ${JSON.stringify(events.history.slice(-3))}`);
+  });
+
+  test('onError fires for a protocol error, then onClose reports the failure code', async (t) => {
+    const events = new Queue<[string, unknown]>();
+    const srv = await serve(t, {
+      onConnection: () => ({
+        onError: (_c, error: SockwaveError) => events.push(['error', error]),
+        onClose: (_c, info) => events.push(['close', info.code]),
+      }),
+    });
+    const raw = await rawUpgrade(srv.port);
+    t.after(() => raw.destroy());
+    raw.write(rawFrame({ opcode: 0x1, payload: 'unmasked', mask: false }));
+    const [kind, error] = await events.next('onError');
+    assert.equal(kind, 'error');
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.closeCode, 1002);
+    await raw.waitClosed();
+    assert.deepEqual(await events.next('onClose'), ['close', 1002]);
+  });
+
+  test('onDrain fires after send() answered backpressure, once the client has read', async (t) => {
+    const results: string[] = [];
+    const drained = deferred<number>();
+    const srv = await serve(t, {
+      highWaterMark: 16 * 1024,
+      onConnection: () => ({
+        onOpen: (connection) => void results.push(connection.send(Buffer.alloc(1024 * 1024, 7))),
+        onDrain: (connection) => drained.resolve(connection.bufferedAmount),
+      }),
+    });
+    const { rec } = await wsClient(t, srv.url);
+    const message = await rec.messages.next('the 1 MiB message');
+    assert.equal(message.data.length, 1024 * 1024);
+    const buffered = await withTimeout(drained.promise, 'onDrain');
+    assert.deepEqual(results, ['backpressure']);
+    assert.ok(buffered <= 16 * 1024, `bufferedAmount at drain: ${buffered}`);
+  });
+});
+
+describe('server options that decide admission', { timeout: 60_000 }, () => {
+  test('maxConnections: the client past the limit gets 503 with Retry-After, and once one leaves a new one gets in', async (t) => {
+    const srv = await serve(t, { maxConnections: 2, onConnection: () => ({ ...echo }) });
+    const first = await wsClient(t, srv.url);
+    await wsClient(t, srv.url);
+    const sides = await srv.connections.take(2, 'two server-side connections');
+    const response = await refusedWs(srv.url);
+    assert.equal(response.status, 503);
+    assert.equal(response.headers['retry-after'], '5');
+    assert.equal(srv.server.clients.size, 2);
+    assert.equal(srv.server.stats().refused, 1);
+    first.ws.close(1000);
+    await sides[0]!.rec.closed();
+    assert.equal(srv.server.clients.size, 1);
+    const { ws, rec } = await wsClient(t, srv.url);
+    ws.send('in');
+    assert.equal((await rec.messages.next('the echo')).data.toString(), 'in');
+    assert.equal(srv.server.clients.size, 2);
+  });
+
+  test('maxConnections: retryAfter sets the Retry-After seconds', async (t) => {
+    const srv = await serve(t, { maxConnections: 1, retryAfter: 42, onConnection: () => ({}) });
+    await wsClient(t, srv.url);
+    const response = await refusedWs(srv.url);
+    assert.equal(response.status, 503);
+    assert.equal(response.headers['retry-after'], '42');
+  });
+
+  test('handshakeTimeout: half an upgrade request is dropped without an answer, and the server keeps serving', async (t) => {
+    const srv = await serve(t, { handshakeTimeout: 200, onConnection: () => ({ ...echo }) });
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    raw.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
+    await raw.waitClosed('the server to drop the slow client');
+    assert.equal(raw.received.length, 0, 'no answer to a slowloris client');
+    assert.equal(srv.server.clients.size, 0);
+    const { ws, rec } = await wsClient(t, srv.url);
+    ws.send('fine');
+    assert.equal((await rec.messages.next('the echo')).data.toString(), 'fine');
+  });
+
+  test('handshakeTimeout: a request that starts slowly but completes in time is accepted, and the connection outlives the timeout', async (t) => {
+    const srv = await serve(t, { handshakeTimeout: 400, onConnection: () => ({ ...echo }) });
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    const key = randomBytes(16).toString('base64');
+    const request = upgradeRequest({ key });
+    raw.write(request.slice(0, 20));
+    await sleep(100);
+    raw.write(request.slice(20));
+    const response = await raw.readResponse();
+    assert.equal(response.status, 101);
+    assert.equal(response.headers['sec-websocket-accept'], acceptFor(key));
+    // Well past the handshake timeout, the connection still works.
+    await sleep(700);
+    raw.write(clientFrame({ opcode: 0x1, payload: 'after the deadline' }));
+    const frame = await raw.readFrame();
+    assert.deepEqual([frame.opcode, frame.payload.toString()], [0x1, 'after the deadline']);
+    raw.destroy();
+  });
+
+  test('path as a string: only that path (with any query) is served, others get 404', async (t) => {
+    const srv = await serve(t, { path: '/ws', onConnection: () => ({ ...echo }) });
+    await wsClient(t, `${srv.url}/ws`);
+    await wsClient(t, `${srv.url}/ws?room=1`);
+    for (const path of ['/', '/other', '/ws/', '/wsx']) assert.equal((await refusedWs(`${srv.url}${path}`)).status, 404, path);
+    assert.equal(srv.server.clients.size, 2);
+  });
+
+  test('path as a list: every listed path is served, others get 404', async (t) => {
+    const srv = await serve(t, { path: ['/a', '/b'], onConnection: (request) => ({ onOpen: (c) => void c.send(request.path) }) });
+    for (const path of ['/a', '/b']) {
+      const { rec } = await wsClient(t, `${srv.url}${path}`);
+      assert.equal((await rec.messages.next('the greeting')).data.toString(), path);
+    }
+    assert.equal((await refusedWs(`${srv.url}/c`)).status, 404);
+    assert.deepEqual([...(srv.server.acceptedPaths ?? [])].sort(), ['/a', '/b']);
+  });
+
+  test('origins as a list: a listed origin and a request without Origin get in; another origin gets 403', async (t) => {
+    const srv = await serve(t, { origins: ['https://good.example', 'http://localhost:3000'], onConnection: () => ({}) });
+    await wsClient(t, srv.url, undefined, { origin: 'https://good.example' });
+    await wsClient(t, srv.url, undefined, { origin: 'http://localhost:3000' });
+    await wsClient(t, srv.url); // no Origin header
+    const refused = await refusedWs(srv.url, undefined, { origin: 'https://evil.example' });
+    assert.equal(refused.status, 403);
+    assert.equal((await refusedWs(srv.url, undefined, { origin: 'https://good.example.evil' })).status, 403);
+    assert.equal(srv.server.clients.size, 3);
+  });
+
+  test('origins as a function: it receives the origin (undefined when absent) and the request, and decides', async (t) => {
+    const calls: Array<[string | undefined, string]> = [];
+    const srv = await serve(t, {
+      origins: (origin, request) => {
+        calls.push([origin, request.path]);
+        return origin !== undefined && new URL(origin).hostname.endsWith('.trusted.test');
+      },
+      onConnection: () => ({}),
+    });
+    await wsClient(t, `${srv.url}/x`, undefined, { origin: 'https://app.trusted.test' });
+    assert.equal((await refusedWs(`${srv.url}/y`, undefined, { origin: 'https://app.other.test' })).status, 403);
+    assert.equal((await refusedWs(`${srv.url}/z`)).status, 403);
+    assert.deepEqual(calls, [
+      ['https://app.trusted.test', '/x'],
+      ['https://app.other.test', '/y'],
+      [undefined, '/z'],
+    ]);
+  });
+
+  test("subprotocols as a list: the client's most preferred supported one is chosen; none supported means no header", async (t) => {
+    const srv = await serve(t, { protocols: ['json', 'msgpack'], onConnection: () => ({}) });
+    const { ws } = await wsClient(t, srv.url, ['xml', 'msgpack', 'json']);
+    assert.equal(ws.protocol, 'msgpack');
+    assert.equal((await srv.connections.next('the server-side connection')).connection.protocol, 'msgpack');
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest({ extra: ['Sec-WebSocket-Protocol: xml, yaml'] }));
+    const response = await raw.readResponse();
+    assert.equal(response.status, 101);
+    assert.equal(response.headers['sec-websocket-protocol'], undefined);
+    assert.equal((await srv.connections.next('the second server-side connection')).connection.protocol, '');
+    raw.destroy();
+  });
+
+  test('subprotocols as a function: it gets the offered list in order and the request, and its choice is answered', async (t) => {
+    const calls: Array<[readonly string[], string | null]> = [];
+    const srv = await serve(t, {
+      protocols: (offered, request) => {
+        calls.push([[...offered], request.query.get('family')]);
+        return offered.find((p) => p.startsWith(`${request.query.get('family')}.`));
+      },
+      onConnection: () => ({}),
+    });
+    const { ws } = await wsClient(t, `${srv.url}/?family=v2`, ['v1.chat', 'v2.chat', 'v2.feed']);
+    assert.equal(ws.protocol, 'v2.chat');
+    assert.deepEqual(calls, [[['v1.chat', 'v2.chat', 'v2.feed'], 'v2']]);
+    // A function returning undefined: no subprotocol header.
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest({ path: '/?family=v9', extra: ['Sec-WebSocket-Protocol: v1.chat'] }));
+    const response = await raw.readResponse();
+    assert.equal(response.status, 101);
+    assert.equal(response.headers['sec-websocket-protocol'], undefined);
+    raw.destroy();
+  });
+
+  test('maxHeaderBytes: a larger request head is answered 431, a normal one still gets in', async (t) => {
+    const srv = await serve(t, { maxHeaderBytes: 2048, onConnection: () => ({}) });
+    const refused = await refusedWs(srv.url, undefined, { headers: { 'X-Big': 'x'.repeat(4096) } });
+    assert.equal(refused.status, 431);
+    await wsClient(t, srv.url, undefined, { headers: { 'X-Small': 'x'.repeat(256) } });
+    assert.equal(srv.server.clients.size, 1);
+  });
+});

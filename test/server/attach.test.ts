@@ -1,0 +1,193 @@
+/**
+ * Attached mode over real sockets: handleUpgrade() from an http.Server, attach() of several
+ * sockwave servers to one http.Server (dispatch by path), and attach() to raw net and tls servers
+ * (SNI through the tls server's own SNICallback).
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test, type TestContext } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import WebSocket from 'ws';
+import { WebSocketServer, connect, type Connection, type ConnectionHandler, type UpgradeRequest } from '../../src/index.js';
+import { clientFrame } from '../support/frames.js';
+import { Queue, RawClient, acceptFor, record, upgradeRequest, withTimeout } from '../support/net.js';
+import { refusedWs, selfSigned, wsClient } from '../support/server-kit.js';
+
+const echo: ConnectionHandler = {
+  onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
+};
+
+/** A sockwave server without a listener of its own, closed after the test. */
+function attachedServer<D = unknown>(t: TestContext, options: ConstructorParameters<typeof WebSocketServer<D>>[0]): WebSocketServer<D> {
+  const wss = new WebSocketServer<D>(options);
+  wss.on('error', () => {});
+  t.after(() => withTimeout(wss.close({ timeout: 500 }), 'the attached sockwave server to close'));
+  return wss;
+}
+
+/** Listens on 127.0.0.1:0; closed (connections and all) after the test. Returns the port. */
+async function listen(t: TestContext, server: HttpServer | NetServer): Promise<number> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve())), 'the server to listen');
+  t.after(() =>
+    withTimeout(
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+      'the underlying server to close',
+    ),
+  );
+  return (server.address() as AddressInfo).port;
+}
+
+async function echoes(ws: WebSocket, text: string): Promise<void> {
+  const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+  ws.send(text);
+  assert.equal(await withTimeout(reply, `the echo of ${JSON.stringify(text)}`), text);
+}
+
+async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  const raw = await RawClient.connect(port);
+  try {
+    raw.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    const response = await raw.readResponse();
+    return { status: response.status, body: response.body.toString() };
+  } finally {
+    raw.destroy();
+  }
+}
+
+describe('attached mode', { timeout: 60_000 }, () => {
+  test('handleUpgrade() from a plain http.Server: the request, bytes sent with the upgrade, and plain HTTP still served', async (t) => {
+    const requests = new Queue<UpgradeRequest>();
+    const wss = attachedServer(t, {
+      onConnection: (request) => {
+        requests.push(request);
+        return { ...echo };
+      },
+    });
+    const http = createHttpServer((request, response) => response.end(`plain ${request.url}`));
+    http.on('upgrade', (request, socket, head) => wss.handleUpgrade(request, socket as Socket, head));
+    const port = await listen(t, http);
+    // A frame in the same packet as the upgrade request reaches the server as `head`.
+    const raw = await RawClient.connect(port);
+    t.after(() => raw.destroy());
+    const key = randomBytes(16).toString('base64');
+    raw.write(Buffer.concat([Buffer.from(upgradeRequest({ path: '/live?room=9', key, extra: ['Cookie: a=1'] })), clientFrame({ opcode: 0x1, payload: 'early bird' })]));
+    const response = await raw.readResponse();
+    assert.equal(response.status, 101);
+    assert.equal(response.headers['sec-websocket-accept'], acceptFor(key));
+    const frame = await raw.readFrame();
+    assert.deepEqual([frame.opcode, frame.payload.toString()], [0x1, 'early bird']);
+    const request = await requests.next('the upgrade request');
+    assert.equal(request.path, '/live');
+    assert.equal(request.query.get('room'), '9');
+    assert.equal(request.cookies['a'], '1');
+    assert.equal(request.remoteAddress, '127.0.0.1');
+    assert.equal(request.remotePort, raw.socket.localPort);
+    const { ws } = await wsClient(t, `ws://127.0.0.1:${port}/other`);
+    await echoes(ws, 'via handleUpgrade');
+    assert.equal(wss.clients.size, 2);
+    assert.deepEqual(await httpGet(port, '/page'), { status: 200, body: 'plain /page' });
+  });
+
+  test('attach(): two sockwave servers on different paths share one http.Server; each has its own clients; an unknown path gets 404', async (t) => {
+    const greet = (label: string): ConnectionHandler => ({
+      onOpen: (connection) => void connection.send(label),
+      onMessage: (connection, data) => void connection.send(`${label}:${String(data)}`),
+    });
+    const a = attachedServer(t, { path: '/a', onConnection: () => greet('A') });
+    const b = attachedServer(t, { path: ['/b', '/b2'], onConnection: () => greet('B') });
+    const http = createHttpServer((request, response) => response.end(`http ${request.url}`));
+    a.attach(http);
+    b.attach(http);
+    const port = await listen(t, http);
+    const base = `ws://127.0.0.1:${port}`;
+    const clientA1 = await wsClient(t, `${base}/a`);
+    const clientA2 = await wsClient(t, `${base}/a?x=1`);
+    const clientB = await wsClient(t, `${base}/b`);
+    const clientB2 = await wsClient(t, `${base}/b2`);
+    for (const [client, label] of [[clientA1, 'A'], [clientA2, 'A'], [clientB, 'B'], [clientB2, 'B']] as const) {
+      assert.equal((await client.rec.messages.next('the greeting')).data.toString(), label);
+    }
+    assert.equal(a.clients.size, 2);
+    assert.equal(b.clients.size, 2);
+    assert.equal((await refusedWs(`${base}/c`)).status, 404);
+    assert.deepEqual(await httpGet(port, '/index.html'), { status: 200, body: 'http /index.html' });
+    // Broadcasts stay within their server.
+    assert.equal(a.broadcast('to A'), 2);
+    assert.equal(b.broadcast('to B'), 2);
+    for (const [client, expected] of [[clientA1, 'to A'], [clientA2, 'to A'], [clientB, 'to B'], [clientB2, 'to B']] as const) {
+      assert.equal((await client.rec.messages.next('the broadcast')).data.toString(), expected);
+    }
+    // Closing one leaves the other serving.
+    await withTimeout(a.close({ timeout: 500 }), 'server A to close');
+    assert.equal((await clientA1.rec.closed()).code, 1001);
+    clientB.ws.send('still?');
+    assert.equal((await clientB.rec.messages.next('the reply from B')).data.toString(), 'B:still?');
+  });
+
+  test('attach() to a raw tls.Server: SNICallback picks the certificate, and both names are served over wss', async (t) => {
+    const certA = selfSigned('a.test', ['a.test'], []);
+    const certB = selfSigned('b.test', ['b.test'], []);
+    if (!certA || !certB) return t.skip('openssl is not available');
+    const asked: string[] = [];
+    const contexts = new Map([
+      ['a.test', createSecureContext({ cert: certA.cert, key: certA.key })],
+      ['b.test', createSecureContext({ cert: certB.cert, key: certB.key })],
+    ]);
+    const tlsServer = createTlsServer({
+      SNICallback: (servername, callback) => {
+        asked.push(servername);
+        callback(null, contexts.get(servername));
+      },
+    });
+    const requests = new Queue<UpgradeRequest>();
+    const wss = attachedServer(t, {
+      onConnection: (request) => {
+        requests.push(request);
+        return { ...echo };
+      },
+    });
+    wss.attach(tlsServer);
+    const port = await listen(t, tlsServer);
+    const url = `wss://127.0.0.1:${port}/secure`;
+    for (const [name, pair] of [['a.test', certA], ['b.test', certB]] as const) {
+      const options: WebSocket.ClientOptions & { servername: string } = { servername: name, ca: pair.cert };
+      const ws = new WebSocket(url, options);
+      const subject = new Promise<string>((resolve) => ws.once('upgrade', (response) => resolve(String((response.socket as TLSSocket).getPeerCertificate().subject.CN))));
+      t.after(() => ws.terminate());
+      ws.on('error', () => {});
+      await withTimeout(new Promise((resolve) => ws.once('open', resolve)), `a ws client for ${name}`);
+      assert.equal(await subject, name);
+      await echoes(ws, `hello ${name}`);
+      const request = await requests.next('the request');
+      assert.equal(request.secure, true);
+      assert.equal(request.path, '/secure');
+    }
+    const client = await withTimeout(connect(url, { tls: { servername: 'b.test', ca: certB.cert } }), 'a sockwave client for b.test');
+    t.after(() => client.terminate());
+    const rec = record(client as Connection<unknown>);
+    client.send('sockwave over SNI');
+    assert.equal((await rec.messages.next('the echo')).data, 'sockwave over SNI');
+    assert.deepEqual(asked, ['a.test', 'b.test', 'b.test']);
+    assert.equal(wss.clients.size, 3);
+  });
+
+  test('attach() to a raw net.Server: every connection is taken as an upgrade', async (t) => {
+    const wss = attachedServer(t, { onConnection: () => ({ ...echo }) });
+    const server = createNetServer();
+    wss.attach(server);
+    const port = await listen(t, server);
+    const { ws } = await wsClient(t, `ws://127.0.0.1:${port}/`);
+    await echoes(ws, 'over a raw net server');
+    assert.equal(wss.clients.size, 1);
+  });
+});

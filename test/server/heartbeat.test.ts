@@ -1,0 +1,119 @@
+/**
+ * Liveness over real sockets: heartbeat pings (pingInterval, pongTimeout) terminate peers that
+ * stop answering and keep healthy ones, rtt is measured, and idleTimeout closes silent connections.
+ * Deadlines are short; every wait for their effect has a generous bound.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { closeWs, withTimeout } from '../support/net.js';
+import { RawPeer, eventually, serve, sleep, wsClient } from '../support/server-kit.js';
+
+describe('heartbeat', { timeout: 60_000 }, () => {
+  test('a ws client that stops answering pings (autoPong: false) is terminated: 1006 on both sides, heartbeatTimeouts counted', async (t) => {
+    const srv = await serve(t, { pingInterval: 100, pongTimeout: 150, onConnection: () => ({}) });
+    const { rec } = await wsClient(t, srv.url, undefined, { autoPong: false });
+    const side = await srv.connections.next('the server-side connection');
+    await rec.pings.next('a heartbeat ping');
+    assert.equal((await rec.closed()).code, 1006);
+    const info = await side.rec.closed();
+    assert.equal(info.code, 1006);
+    assert.equal(info.wasClean, false);
+    const stats = srv.server.stats();
+    assert.equal(stats.heartbeatTimeouts, 1);
+    assert.equal(stats.closeCodes[1006], 1);
+    assert.equal(srv.server.clients.size, 0);
+  });
+
+  test('a raw client that completed the handshake and never answers pings is terminated after pongTimeout', async (t) => {
+    const srv = await serve(t, { pingInterval: 100, pongTimeout: 150, onConnection: () => ({}) });
+    const peer = await RawPeer.open(srv.port);
+    t.after(() => peer.destroy());
+    const side = await srv.connections.next('the server-side connection');
+    const ping = await peer.frames.next('a heartbeat ping');
+    assert.equal(ping.opcode, 0x9);
+    await peer.waitClosed('the server to drop the silent peer');
+    assert.equal(peer.closeFrame, undefined, 'dropped without a close handshake');
+    assert.equal((await side.rec.closed()).code, 1006);
+    assert.equal(srv.server.stats().heartbeatTimeouts, 1);
+  });
+
+  test('a healthy client keeps its connection through many ping rounds, and connection.rtt becomes a number ≥ 0', async (t) => {
+    const pongs: number[] = [];
+    // A generous pongTimeout: a healthy client in a loaded test process must not be mistaken for a dead one.
+    const srv = await serve(t, { pingInterval: 100, pongTimeout: 2000, onConnection: () => ({ onPong: () => void pongs.push(Date.now()) }) });
+    const { ws, rec } = await wsClient(t, srv.url);
+    const side = await srv.connections.next('the server-side connection');
+    assert.equal(side.connection.rtt, undefined, 'no rtt before the first pong');
+    await rec.pings.take(6, 'six heartbeat pings', 10_000);
+    await eventually(() => typeof side.connection.rtt === 'number', 'an rtt');
+    assert.ok(side.connection.rtt! >= 0, `rtt ${side.connection.rtt}`);
+    assert.equal(side.connection.status, 'open');
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    assert.ok(pongs.length >= 5, `${pongs.length} pongs reached onPong`);
+    assert.equal(srv.server.stats().heartbeatTimeouts, 0);
+    ws.send('still talking');
+    assert.equal((await side.rec.messages.next('a message')).data, 'still talking');
+  });
+
+  test('only the peer that stops answering is terminated; the others stay', async (t) => {
+    const srv = await serve(t, { pingInterval: 100, pongTimeout: 1000, onConnection: () => ({}) });
+    const healthy = await wsClient(t, srv.url);
+    const dead = await wsClient(t, srv.url, undefined, { autoPong: false });
+    const [sideHealthy, sideDead] = await srv.connections.take(2, 'two connections');
+    assert.equal((await dead.rec.closed()).code, 1006);
+    await sideDead!.rec.closed();
+    await healthy.rec.pings.take(3, 'three more pings to the healthy client');
+    assert.equal(sideHealthy!.connection.status, 'open');
+    assert.equal(srv.server.clients.size, 1);
+    assert.equal(srv.server.stats().heartbeatTimeouts, 1);
+  });
+});
+
+describe('idleTimeout', { timeout: 60_000 }, () => {
+  test('a silent connection is closed with 1001 and idleTimeouts is counted', async (t) => {
+    const srv = await serve(t, { idleTimeout: 300, onConnection: () => ({}) });
+    const { rec } = await wsClient(t, srv.url);
+    const side = await srv.connections.next('the server-side connection');
+    assert.deepEqual(await rec.closed(), { code: 1001, reason: 'idle timeout' });
+    const info = await side.rec.closed();
+    assert.equal(info.code, 1001);
+    assert.equal(info.remote, false);
+    const stats = srv.server.stats();
+    assert.equal(stats.idleTimeouts, 1);
+    assert.equal(stats.closeCodes[1001], 1);
+  });
+
+  test('a connection that keeps sending is not idle; once it falls silent it is closed', async (t) => {
+    const srv = await serve(t, { idleTimeout: 1000, onConnection: () => ({}) });
+    const { ws, rec } = await wsClient(t, srv.url);
+    const side = await srv.connections.next('the server-side connection');
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {
+      ws.send('tick');
+      await sleep(50);
+    }
+    assert.equal(side.connection.status, 'open', 'an active connection is not idle');
+    assert.equal(srv.server.stats().idleTimeouts, 0);
+    assert.equal((await rec.closed(5000)).code, 1001);
+    assert.equal(srv.server.stats().idleTimeouts, 1);
+  });
+
+  test(
+    'a new connection is not closed as idle before idleTimeout has passed, even when no server had ticked for a while',
+    async (t) => {
+      // Nothing in this process refreshes the coarse clock for a while (no heartbeat is running).
+      await sleep(1200);
+      const srv = await serve(t, { idleTimeout: 1000, onConnection: () => ({}) });
+      const ws = new WebSocket(srv.url);
+      const closed: number[] = [];
+      ws.on('close', (code) => closed.push(code));
+      ws.on('error', () => {});
+      t.after(() => closeWs(ws));
+      await withTimeout(new Promise((resolve) => ws.once('open', resolve)), 'the client to open');
+      await sleep(500);
+      assert.deepEqual(closed, [], 'closed as idle after less than half its idleTimeout');
+      assert.equal(srv.server.stats().idleTimeouts, 0);
+    },
+  );
+});

@@ -1,0 +1,184 @@
+/**
+ * Topics over real sockets: subscribe/unsubscribe, connection.topics, publish() reaching only
+ * subscribers, subscriberCount, leaving topics on close, and publishing to permessage-deflate clients.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { SockwaveError, connect } from '../../src/index.js';
+import { payloadBytes, sha256 } from '../support/net.js';
+import { eventually, serve, wsClient } from '../support/server-kit.js';
+
+describe('topics', { timeout: 60_000 }, () => {
+  test('subscribe() and unsubscribe() answer whether anything changed, and connection.topics follows', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    await wsClient(t, srv.url);
+    const connection = (await srv.connections.next('the connection')).connection;
+    assert.deepEqual([...connection.topics], []);
+    assert.equal(connection.subscribe('news'), true);
+    assert.equal(connection.subscribe('news'), false);
+    assert.equal(connection.subscribe('sport'), true);
+    assert.deepEqual([...connection.topics].sort(), ['news', 'sport']);
+    assert.equal(srv.server.subscriberCount('news'), 1);
+    assert.equal(connection.unsubscribe('news'), true);
+    assert.equal(connection.unsubscribe('news'), false);
+    assert.equal(connection.unsubscribe('never'), false);
+    assert.deepEqual([...connection.topics], ['sport']);
+    assert.equal(srv.server.subscriberCount('news'), 0);
+    assert.equal(srv.server.subscriberCount('sport'), 1);
+  });
+
+  test('publish() reaches only the subscribers of the topic and returns their number', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const clients = [await wsClient(t, srv.url), await wsClient(t, srv.url), await wsClient(t, srv.url)];
+    const sides = (await srv.connections.take(3, 'three connections')).map((s) => s.connection);
+    sides[0]!.subscribe('a');
+    sides[1]!.subscribe('b');
+    sides[2]!.subscribe('a');
+    sides[2]!.subscribe('b');
+    assert.equal(srv.server.subscriberCount('a'), 2);
+    assert.equal(srv.server.subscriberCount('b'), 2);
+    assert.equal(srv.server.subscriberCount('c'), 0);
+    assert.equal(srv.server.publish('a', 'to a'), 2);
+    assert.equal(srv.server.publish('b', Buffer.from('to b')), 2);
+    assert.equal(srv.server.publish('c', 'to nobody'), 0);
+    srv.server.broadcast('end');
+    const all = await Promise.all(
+      clients.map(async ({ rec }) => {
+        const out: string[] = [];
+        for (;;) {
+          const m = await rec.messages.next('a message');
+          out.push(m.data.toString());
+          if (out.at(-1) === 'end') return out;
+        }
+      }),
+    );
+    assert.deepEqual(all, [['to a', 'end'], ['to b', 'end'], ['to a', 'to b', 'end']]);
+  });
+
+  test('publish() with except, filter and report', async (t) => {
+    const srv = await serve<{ name: string }>(t, { onConnection: (request) => ({ data: { name: request.path.slice(1) } }) });
+    const clients = [await wsClient(t, `${srv.url}/ann`), await wsClient(t, `${srv.url}/bob`), await wsClient(t, `${srv.url}/cid`)];
+    const sides = (await srv.connections.take(3, 'three connections')).map((s) => s.connection);
+    for (const side of sides) side.subscribe('room');
+    assert.equal(srv.server.publish('room', 'not to ann', { except: [sides[0]!] }), 2);
+    assert.equal(srv.server.publish('room', 'only to cid', { filter: (c) => c.data.name === 'cid' }), 1);
+    const results = srv.server.publish('room', 'report', { report: true });
+    assert.deepEqual(results.map((r) => [r.id, r.success, r.payloadSize, r.wireSize]).sort(), sides.map((s) => [s.id, true, 6, 8]).sort());
+    const firsts = await Promise.all(clients.map(({ rec }) => rec.messages.next('the first message')));
+    assert.deepEqual(firsts.map((m) => m.data.toString()), ['report', 'not to ann', 'not to ann']);
+  });
+
+  test('subscriptions made by handlers on client request (a chat room)', async (t) => {
+    const srv = await serve(t, {
+      onConnection: () => ({
+        onMessage: (connection, data) => {
+          const [command, room, ...text] = String(data).split(' ');
+          if (command === 'join') connection.send(connection.subscribe(room!) ? `joined ${room}` : `already in ${room}`);
+          if (command === 'leave') connection.send(connection.unsubscribe(room!) ? `left ${room}` : `not in ${room}`);
+          if (command === 'say') srv.server.publish(room!, text.join(' '), { except: [connection] });
+        },
+      }),
+    });
+    const ann = await wsClient(t, srv.url);
+    const bob = await wsClient(t, srv.url);
+    ann.ws.send('join lobby');
+    bob.ws.send('join lobby');
+    bob.ws.send('join lobby');
+    assert.equal((await ann.rec.messages.next('ann joined')).data.toString(), 'joined lobby');
+    assert.deepEqual((await bob.rec.messages.take(2, 'bob joined twice')).map((m) => m.data.toString()), ['joined lobby', 'already in lobby']);
+    ann.ws.send('say lobby hello bob');
+    assert.equal((await bob.rec.messages.next('the chat line')).data.toString(), 'hello bob');
+    bob.ws.send('leave lobby');
+    assert.equal((await bob.rec.messages.next('bob left')).data.toString(), 'left lobby');
+    assert.equal(srv.server.subscriberCount('lobby'), 1);
+    ann.ws.send('say lobby anyone?');
+    ann.ws.send('leave lobby');
+    assert.equal((await ann.rec.messages.next('ann left')).data.toString(), 'left lobby');
+    srv.server.broadcast('end');
+    assert.equal((await bob.rec.messages.next('the next message to bob')).data.toString(), 'end', 'bob no longer hears the lobby');
+    assert.equal(srv.server.subscriberCount('lobby'), 0);
+  });
+
+  test('a connection that closes leaves its topics: subscriberCount drops and publish skips it', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const a = await wsClient(t, srv.url);
+    const b = await wsClient(t, srv.url);
+    const [sideA, sideB] = await srv.connections.take(2, 'two connections');
+    for (const side of [sideA!, sideB!]) {
+      side.connection.subscribe('t1');
+      side.connection.subscribe('t2');
+    }
+    assert.equal(srv.server.subscriberCount('t1'), 2);
+    a.ws.close(1000);
+    await sideA!.rec.closed();
+    assert.equal(srv.server.subscriberCount('t1'), 1);
+    assert.equal(srv.server.subscriberCount('t2'), 1);
+    assert.deepEqual([...sideA!.connection.topics], []);
+    assert.equal(srv.server.publish('t1', 'still here?'), 1);
+    assert.equal((await b.rec.messages.next('the message')).data.toString(), 'still here?');
+    // A terminated connection leaves too.
+    sideB!.connection.terminate();
+    await sideB!.rec.closed();
+    assert.equal(srv.server.subscriberCount('t1'), 0);
+    assert.equal(srv.server.publish('t1', 'nobody'), 0);
+  });
+
+  test('subscribe() on a closed connection returns false and adds nothing', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const { ws } = await wsClient(t, srv.url);
+    const side = await srv.connections.next('the connection');
+    ws.close(1000);
+    await side.rec.closed();
+    assert.equal(side.connection.subscribe('late'), false);
+    assert.equal(srv.server.subscriberCount('late'), 0);
+    assert.deepEqual([...side.connection.topics], []);
+  });
+
+  test('a client connection has no topics: subscribe() throws SW_INVALID_STATE', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const client = await connect(srv.url);
+    t.after(() => client.terminate());
+    assert.throws(() => client.subscribe('x'), (error: unknown) => error instanceof SockwaveError && error.code === 'SW_INVALID_STATE');
+  });
+
+  test('publish() to permessage-deflate and plain subscribers: every message arrives intact', async (t) => {
+    const srv = await serve(t, { perMessageDeflate: true, onConnection: () => ({}) });
+    const subscribers = [
+      await wsClient(t, srv.url),
+      await wsClient(t, srv.url),
+      await wsClient(t, srv.url, undefined, { perMessageDeflate: false }),
+    ];
+    const outsider = await wsClient(t, srv.url);
+    const sides = (await srv.connections.take(4, 'four connections')).map((s) => s.connection);
+    for (const side of sides.slice(0, 3)) side.subscribe('feed');
+    const messages: Array<string | Buffer> = [
+      'small',
+      JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => ({ i, label: `label ${i % 10}` })) }),
+      payloadBytes(100_000, 4),
+      'é'.repeat(50_000),
+    ];
+    for (const message of messages) assert.equal(srv.server.publish('feed', message), 3);
+    const results = srv.server.publish('feed', 'x'.repeat(5000), { report: true });
+    assert.deepEqual(
+      results.map((r) => [r.id, r.compressed]),
+      [
+        [sides[0]!.id, true],
+        [sides[1]!.id, true],
+        [sides[2]!.id, false],
+      ],
+    );
+    for (const { rec } of subscribers) {
+      const got = await rec.messages.take(5, 'five published messages');
+      for (let i = 0; i < messages.length; i++) {
+        const expected = messages[i]!;
+        if (typeof expected === 'string') assert.equal(got[i]!.data.toString(), expected, `message ${i}`);
+        else assert.equal(sha256(got[i]!.data), sha256(expected), `message ${i}`);
+        assert.equal(got[i]!.isBinary, typeof expected !== 'string');
+      }
+      assert.equal(got[4]!.data.toString(), 'x'.repeat(5000));
+    }
+    srv.server.broadcast('end');
+    assert.equal((await outsider.rec.messages.next('the only message to the outsider')).data.toString(), 'end');
+    await eventually(() => sides.every((s) => s.bufferedAmount === 0), 'every buffer to drain');
+  });
+});
