@@ -16,6 +16,7 @@ Options:
   --tls-key FILE       PEM private key
   --max-payload BYTES  largest message accepted (default 104857600)
   --deflate            accept permessage-deflate (RFC 7692)
+  --subprotocol P      accept subprotocol P when a client offers it (repeatable; the client's order decides)
   --backplane URL      share /broadcast through redis://HOST:PORT (not available yet)
   --help               show this help
 
@@ -30,6 +31,7 @@ const SPEC = {
   'tls-key': { type: 'string' },
   'max-payload': { type: 'string' },
   deflate: { type: 'boolean' },
+  subprotocol: { type: 'list' },
   backplane: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -52,6 +54,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     host: args.values['host'] ?? '127.0.0.1',
     maxPayload: numberOption(args, 'max-payload', 100 * 1024 * 1024),
     perMessageDeflate: args.flags['deflate'] === true,
+    protocols: args.lists['subprotocol'] ?? [],
     tls,
     onHttpRequest: (request): PlainHttpResponse => {
       if (request.path === '/' || request.path === '/index.html') {

@@ -76,7 +76,8 @@ async function run(t: TestContext, options: { tls: boolean; deflate: boolean }):
   t.diagnostic(`${interpreter}: websockets ${version}`);
   assert.ok(existsSync(CLI), `${CLI} is missing: run 'npm run build' first`);
 
-  const args = [CLI, 'serve', '--port', '0'];
+  // The server supports the client's second choice only: the negotiation must pick it.
+  const args = [CLI, 'serve', '--port', '0', '--subprotocol', 'chat'];
   let ca: string | undefined;
   if (options.tls) {
     const certificate = await selfSignedCertificate(t);
@@ -92,9 +93,8 @@ async function run(t: TestContext, options: { tls: boolean; deflate: boolean }):
 
   assert.equal(result.version, version);
   assert.equal(result.secure, options.tls);
-  // The server chooses no subprotocol (the CLI supports none): it answers without the header,
-  // which RFC 6455 allows and websockets accepts.
-  assert.equal(result.subprotocol, null);
+  // The client offers ["sockwave.test.v1", "chat"]; the server supports "chat".
+  assert.equal(result.subprotocol, 'chat');
   if (options.deflate) {
     assert.deepEqual(result.extensions, ['permessage-deflate']);
     assert.match(result.extensions_header ?? '', /^permessage-deflate\b/);
