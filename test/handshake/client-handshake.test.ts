@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import { throwsHandshake } from '../support/handshake-asserts.js';
 import { strict as assert } from 'node:assert';
 import { HandshakeError } from '../../src/errors.js';
 import { buildUpgradeRequest, validateUpgradeResponse, type UpgradeRequestOptions } from '../../src/handshake/client-handshake.js';
@@ -25,18 +26,6 @@ function good101(...extra: string[]): ResponseHead {
   return response('HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`, ...extra);
 }
 
-function throwsHandshake(fn: () => unknown, status: number, message?: RegExp): HandshakeError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof HandshakeError, `expected a HandshakeError, got ${String(caught)}`);
-  assert.equal(caught.status, status, `status of "${caught.message}"`);
-  if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 describe('buildUpgradeRequest', () => {
   test('writes the request line and the required headers, ending with a blank line', () => {

@@ -1,4 +1,5 @@
 import { describe, test } from 'node:test';
+import { throwsHandshake } from '../support/handshake-asserts.js';
 import { strict as assert } from 'node:assert';
 import { HandshakeError } from '../../src/errors.js';
 import {
@@ -23,19 +24,6 @@ function request(requestLine: string, ...headerLines: string[]): Buffer {
   return head(requestLine, ...headerLines);
 }
 
-function throwsHandshake(fn: () => unknown, status: number, message?: RegExp): HandshakeError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof HandshakeError, `expected a HandshakeError, got ${String(caught)}`);
-  assert.equal(caught.status, status, `status of "${caught.message}"`);
-  assert.equal(caught.code, 'SW_HANDSHAKE_FAILED');
-  if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 describe('isToken / isSafeHeaderValue', () => {
   test('accepts every RFC 9110 tchar and rejects separators, spaces, controls and non-ASCII', () => {

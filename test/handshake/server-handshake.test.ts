@@ -1,4 +1,6 @@
 import { describe, test } from 'node:test';
+import { mulberry32 } from '../support/chunking.js';
+import { throwsHandshake } from '../support/handshake-asserts.js';
 import { strict as assert } from 'node:assert';
 import { HandshakeError } from '../../src/errors.js';
 import { findHeadEnd, parseRequestHead, parseResponseHead, type RequestHead } from '../../src/handshake/http-head.js';
@@ -48,18 +50,6 @@ function requestWith(changes: Record<string, string | null> = {}, requestLine = 
   return parseRequestHead(bytes(lines));
 }
 
-function throwsHandshake(fn: () => unknown, status: number, message?: RegExp): HandshakeError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof HandshakeError, `expected a HandshakeError, got ${String(caught)}`);
-  assert.equal(caught.status, status, `status of "${caught.message}"`);
-  if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 /** Splits a serialized response into its head text and body bytes. */
 function split(response: Buffer): { head: string; body: Buffer } {
@@ -374,17 +364,6 @@ describe('buildRefusalResponse', () => {
 // ---------------------------------------------------------------------------------------------
 // Property-style: random input never escapes as anything but a HandshakeError 400/426/431.
 
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = Buffer.from(' :\r\n\t,;=/?"\x00\x7f\x80\xffGETHTPwebsocketUpgradeConnection13');
 
