@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'SW_INVALID_STATE'
   | 'SW_INVALID_ARGUMENT'
   | 'SW_DECOMPRESSION_ERROR'
-  | 'SW_SOCKET_ERROR';
+  | 'SW_SOCKET_ERROR'
+  | 'SW_TIMEOUT'
+  | 'SW_ABORTED';
 
 export interface SockwaveErrorOptions {
   cause?: unknown;

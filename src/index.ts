@@ -25,6 +25,7 @@ export {
   type SendResult,
 } from './io/connection.js';
 export { type JsonValue, type SendData } from './io/payload.js';
+export { MessageReader, type MessageReaderOptions, type NextMessageOptions, type PulledMessage } from './io/message-reader.js';
 export { CloseCode } from './protocol/close-codes.js';
 export { ReadyState } from './protocol/session.js';
 export { Refusal, refuse, type AdmissionResult, type ConnectionSetup, type OnConnection } from './server/admission.js';

@@ -23,6 +23,16 @@ import { WriteBatcher } from './write-batcher.js';
  * handshake's timers. {@link Connection} adds the sending API on top.
  */
 
+/** Why a connection stopped reading from its socket. */
+export const enum PauseReason {
+  /** A large message is being inflated in the thread pool. */
+  Inflate = 1,
+  /** The peer does not read what we send (slow-consumer policy 'wait'). */
+  SlowConsumer = 2,
+  /** The application asked (`pause()`, or a pull reader whose buffer is full). */
+  Application = 4,
+}
+
 const idPrefix = randomBytes(4).toString('hex');
 let idCounter = 0;
 
@@ -59,6 +69,10 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   readonly deflate: PerMessageDeflate | undefined;
   /** Events waiting behind an inflation running in the thread pool. */
   protected readonly inbox = new DeferredQueue();
+  /** Why reading is paused (PauseReason bits); 0 while reading. */
+  private pauseReasons = 0;
+  /** startReading() was called. */
+  private reading = false;
   /** Traffic counters. */
   readonly stats = new ConnectionStats();
   /** Round-trip time of the last answered heartbeat ping, in milliseconds. */
@@ -129,8 +143,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal Processes `head` (bytes that came with the handshake), then reads the socket. */
   startReading(head?: Buffer): void {
+    this.reading = true;
     if (head !== undefined && head.length !== 0 && !this.socket.destroyed) this.received(head);
-    this.socket.resume();
+    if (this.pauseReasons === 0) this.socket.resume();
   }
 
   /** Drops the connection at once, without a close handshake. */
@@ -182,13 +197,13 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   private inflateAsync(codec: PerMessageDeflate, data: Buffer, binary: boolean): void {
     this.inbox.begin();
-    this.socket.pause();
+    this.pauseReading(PauseReason.Inflate);
     codec.decompress(data, (error, inflated) => {
       if (error || inflated === undefined) this.session.failConnection(error as ProtocolError);
       else if (!binary && !isUtf8(inflated)) this.session.failConnection(invalidText());
       else this.deliver(inflated, binary);
       this.inbox.drain();
-      if (!this.inbox.active && !this.socket.destroyed) this.socket.resume();
+      if (!this.inbox.active) this.resumeReading(PauseReason.Inflate);
     });
   }
 
@@ -314,6 +329,36 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   }
 
   /** The connection as its subclass, for handler callbacks. */
+  /**
+   * Stops reading from the peer (TCP flow control then slows it down) until `resume()`. Messages
+   * already received are still delivered.
+   */
+  pause(): void {
+    this.pauseReading(PauseReason.Application);
+  }
+
+  /** Reads from the peer again after `pause()`. */
+  resume(): void {
+    this.resumeReading(PauseReason.Application);
+  }
+
+  /** True while reading is paused, for any reason. */
+  get isPaused(): boolean {
+    return this.pauseReasons !== 0;
+  }
+
+  /** Pauses reading for one more reason; reading resumes once every reason is gone. */
+  protected pauseReading(reason: PauseReason): void {
+    if (this.pauseReasons === 0) this.socket.pause();
+    this.pauseReasons |= reason;
+  }
+
+  protected resumeReading(reason: PauseReason): void {
+    if ((this.pauseReasons & reason) === 0) return;
+    this.pauseReasons &= ~reason;
+    if (this.pauseReasons === 0 && this.reading && !this.socket.destroyed) this.socket.resume();
+  }
+
   private get self(): Connection<Data> {
     return this as unknown as Connection<Data>;
   }

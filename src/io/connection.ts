@@ -4,7 +4,7 @@ import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { ReadyState } from '../protocol/session.js';
 import { type Socket } from 'node:net';
-import { ConnectionCore } from './connection-core.js';
+import { ConnectionCore, PauseReason } from './connection-core.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';
 import {
   type CloseInfo,
@@ -19,6 +19,7 @@ import {
   type SendResult,
 } from './connection-types.js';
 import { DeferredQueue } from './deferred-queue.js';
+import { MessageReader, type MessageReaderOptions, type NextMessageOptions, type PulledMessage } from './message-reader.js';
 import { toPayload, type SendData } from './payload.js';
 
 export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendCallback, SendOptions, SendReport, SendResult };
@@ -41,6 +42,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   private readonly slowConsumer: SlowConsumerPolicy;
   private readonly slowConsumerCloseCode: number;
   private pausedForSlowness = false;
+  private reader: MessageReader | undefined;
 
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
@@ -139,7 +141,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (this.slowConsumer === 'wait' && buffered <= 2 * limit) {
       if (!this.pausedForSlowness) {
         this.pausedForSlowness = true;
-        this.socket.pause();
+        this.pauseReading(PauseReason.SlowConsumer);
         if (!this.needDrain) {
           this.needDrain = true;
           this.batcher.write(EMPTY, this.drainCheck);
@@ -272,7 +274,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     this.needDrain = false;
     if (this.pausedForSlowness) {
       this.pausedForSlowness = false;
-      if (!this.inbox.active) this.socket.resume();
+      this.resumeReading(PauseReason.SlowConsumer);
     }
     this.handler?.onDrain?.(this);
     this.emit('drain');
@@ -285,6 +287,32 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     this.drainCheck();
   }
 
+
+  /**
+   * The pull style: the next message, from a bounded buffer that pauses reading from the peer when
+   * the application falls behind. The buffer starts with the first call of `nextMessage()`,
+   * `messages()` or iteration; messages that arrived before it went to listeners only.
+   * @example
+   * const conn = await connect(url);
+   * for await (const { data } of conn) console.log(data);
+   */
+  nextMessage(options?: NextMessageOptions): Promise<PulledMessage> {
+    return this.messages().next(options);
+  }
+
+  /** True when `nextMessage()` would resolve at once. */
+  get hasBufferedMessage(): boolean {
+    return this.reader?.hasBufferedMessage ?? false;
+  }
+
+  /** The pull-style reader of this connection (created on first use, with these limits). */
+  messages(options?: MessageReaderOptions): MessageReader {
+    return (this.reader ??= new MessageReader(this, options));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<PulledMessage> {
+    return this.messages()[Symbol.asyncIterator]();
+  }
 
   protected beforeClosed(): void {
     if (this.topicSet === undefined) return;

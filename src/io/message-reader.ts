@@ -1,0 +1,172 @@
+import { ConnectionClosedError, SockwaveError } from '../errors.js';
+import { type CloseInfo } from './connection-types.js';
+
+/** One message as the pull style returns it. */
+export interface PulledMessage {
+  /** Text as a string, binary as a Buffer. */
+  data: string | Buffer;
+  isBinary: boolean;
+}
+
+export interface MessageReaderOptions {
+  /** Messages held before reading from the peer pauses. Default 1024. */
+  maxBufferedMessages?: number;
+  /** Bytes (characters, for text) held before reading from the peer pauses. Default 16 MiB. */
+  maxBufferedBytes?: number;
+}
+
+export interface NextMessageOptions {
+  /** Milliseconds to wait; past it the promise rejects with code SW_TIMEOUT. */
+  timeout?: number;
+  /** Rejects with code SW_ABORTED when aborted. */
+  signal?: AbortSignal;
+}
+
+/** What a reader needs from its connection. */
+export interface ReadableConnection {
+  on(event: 'message', listener: (data: string | Buffer, isBinary: boolean) => void): unknown;
+  on(event: 'close', listener: (info: CloseInfo) => void): unknown;
+  pause(): void;
+  resume(): void;
+  readonly status: string;
+}
+
+interface Waiter {
+  resolve(message: PulledMessage): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The pull style over a connection: `await reader.next()`, `for await (const m of reader)`.
+ * Messages are held in a bounded buffer; when it is full the connection stops reading from the
+ * peer (TCP then slows the peer down), and reading resumes once the buffer is half empty.
+ * After the connection closes, buffered messages are still returned, then `next()` rejects with
+ * ConnectionClosedError and iteration ends (it throws if the close was not clean).
+ */
+export class MessageReader implements AsyncIterable<PulledMessage> {
+  private readonly connection: ReadableConnection;
+  private readonly buffer: PulledMessage[] = [];
+  private head = 0;
+  private bytes = 0;
+  private readonly waiters: Waiter[] = [];
+  private closed: CloseInfo | undefined;
+  private paused = false;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+
+  constructor(connection: ReadableConnection, options: MessageReaderOptions = {}) {
+    this.connection = connection;
+    this.maxMessages = options.maxBufferedMessages ?? 1024;
+    this.maxBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+    connection.on('message', (data, isBinary) => this.push({ data, isBinary }));
+    connection.on('close', (info) => this.close(info));
+    if (connection.status === 'closed') this.close({ code: 1006, reason: '', wasClean: false, remote: false });
+  }
+
+  /** True when a message can be returned without waiting. */
+  get hasBufferedMessage(): boolean {
+    return this.head < this.buffer.length;
+  }
+
+  /** Messages held now. */
+  get bufferedMessages(): number {
+    return this.buffer.length - this.head;
+  }
+
+  /** The next message: at once if one is buffered, else when one arrives. */
+  next(options: NextMessageOptions = {}): Promise<PulledMessage> {
+    if (this.hasBufferedMessage) return Promise.resolve(this.shift());
+    if (this.closed) return Promise.reject(closedError(this.closed));
+    const { timeout, signal } = options;
+    if (signal?.aborted) return Promise.reject(aborted(signal));
+    return new Promise<PulledMessage>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: (message) => {
+          cleanup();
+          resolve(message);
+        },
+        reject: (error) => {
+          cleanup();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        this.removeWaiter(waiter);
+        waiter.reject(aborted(signal!));
+      };
+      const cleanup = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          this.removeWaiter(waiter);
+          waiter.reject(new SockwaveError('SW_TIMEOUT', `no message within ${timeout} ms`));
+        }, timeout);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<PulledMessage> {
+    for (;;) {
+      try {
+        yield await this.next();
+      } catch (error) {
+        if (error instanceof ConnectionClosedError && error.wasClean) return;
+        throw error;
+      }
+    }
+  }
+
+  private push(message: PulledMessage): void {
+    const waiter = this.waiters.shift();
+    if (waiter) return waiter.resolve(message);
+    this.buffer.push(message);
+    this.bytes += message.data.length;
+    if (!this.paused && (this.bufferedMessages >= this.maxMessages || this.bytes >= this.maxBytes)) {
+      // Backpressure: stop reading until the application catches up.
+      this.paused = true;
+      this.connection.pause();
+    }
+  }
+
+  private shift(): PulledMessage {
+    const message = this.buffer[this.head]!;
+    this.buffer[this.head++] = undefined as unknown as PulledMessage;
+    if (this.head === this.buffer.length) {
+      this.buffer.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.buffer.length) {
+      this.buffer.splice(0, this.head);
+      this.head = 0;
+    }
+    this.bytes -= message.data.length;
+    if (this.paused && this.bufferedMessages <= this.maxMessages / 2 && this.bytes <= this.maxBytes / 2) {
+      this.paused = false;
+      this.connection.resume();
+    }
+    return message;
+  }
+
+  private close(info: CloseInfo): void {
+    if (this.closed) return;
+    this.closed = info;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(closedError(info));
+  }
+
+  private removeWaiter(waiter: Waiter): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index !== -1) this.waiters.splice(index, 1);
+  }
+}
+
+function closedError(info: CloseInfo): ConnectionClosedError {
+  return new ConnectionClosedError(info.code, info.reason, info.wasClean, info.remote);
+}
+
+function aborted(signal: AbortSignal): SockwaveError {
+  return new SockwaveError('SW_ABORTED', 'waiting for a message was aborted', { cause: signal.reason });
+}

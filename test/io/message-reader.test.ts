@@ -1,0 +1,106 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { connect, ConnectionClosedError, SockwaveError, WebSocketServer, type Connection } from '../../src/index.js';
+
+/** The pull style: nextMessage(), for await, hasBufferedMessage, and backpressure from its bounded buffer. */
+
+async function server(t: { after(fn: () => unknown): void }, onOpen: (conn: Connection) => void): Promise<string> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  wss.route('/', () => ({ onOpen }));
+  const { url } = await wss.listen();
+  t.after(() => wss.close({ timeout: 500 }));
+  return `${url}/`;
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms))),
+  ]);
+}
+
+test('for await yields every message in order and ends when the server closes cleanly', async (t) => {
+  const url = await server(t, (conn) => {
+    for (let i = 0; i < 100; i++) conn.send(i % 2 ? `text ${i}` : Buffer.from([i]));
+    conn.close(1000, 'done');
+  });
+  const conn = await connect(url);
+  const seen: Array<string | number> = [];
+  await within(
+    (async () => {
+      for await (const { data, isBinary } of conn) seen.push(isBinary ? (data as Buffer)[0]! : (data as string));
+    })(),
+    5000,
+    'the iteration to end',
+  );
+  assert.equal(seen.length, 100);
+  assert.deepEqual(seen.slice(0, 4), [0, 'text 1', 2, 'text 3']);
+  assert.equal(conn.status, 'closed');
+});
+
+test('nextMessage() resolves at once when hasBufferedMessage, and rejects with SW_TIMEOUT or SW_ABORTED', async (t) => {
+  let peer: Connection | undefined;
+  const url = await server(t, (conn) => void (peer = conn));
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  const timedOut = await conn.nextMessage({ timeout: 50 }).catch((error: unknown) => error);
+  assert.ok(timedOut instanceof SockwaveError && timedOut.code === 'SW_TIMEOUT', String(timedOut));
+  const controller = new AbortController();
+  const pending = conn.nextMessage({ signal: controller.signal });
+  controller.abort();
+  const aborted = await pending.catch((error: unknown) => error);
+  assert.ok(aborted instanceof SockwaveError && aborted.code === 'SW_ABORTED', String(aborted));
+  assert.equal(conn.hasBufferedMessage, false);
+  peer!.send('one');
+  peer!.send('two');
+  assert.deepEqual(await within(conn.nextMessage(), 5000, 'the first message'), { data: 'one', isBinary: false });
+  await within(
+    (async () => {
+      while (!conn.hasBufferedMessage) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    5000,
+    'the second message to be buffered',
+  );
+  assert.deepEqual(await conn.nextMessage({ timeout: 0 }), { data: 'two', isBinary: false });
+});
+
+test('a full buffer pauses reading from the peer, and reading resumes as the application catches up', async (t) => {
+  let peer: Connection | undefined;
+  const url = await server(t, (conn) => void (peer = conn));
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  const reader = conn.messages({ maxBufferedMessages: 50 });
+  // 2,000 messages of 1 KiB: far more than one socket read, so a pause leaves most of them unread.
+  const total = 2000;
+  const filler = 'x'.repeat(1024);
+  for (let i = 0; i < total; i++) peer!.send(`m${i} ${filler}`);
+  await within(
+    (async () => {
+      while (!conn.isPaused) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    5000,
+    'reading to pause',
+  );
+  assert.ok(reader.bufferedMessages >= 50 && reader.bufferedMessages < total, `buffered ${reader.bufferedMessages}`);
+  for (let i = 0; i < total; i++) assert.equal((await within(conn.nextMessage(), 5000, `message ${i}`)).data, `m${i} ${filler}`);
+  assert.equal(conn.isPaused, false);
+});
+
+test('messages buffered before an abnormal close are still returned, then iteration throws ConnectionClosedError 1006', async (t) => {
+  const url = await server(t, (conn) => {
+    conn.send('last words');
+    setTimeout(() => conn.terminate(), 50);
+  });
+  const conn = await connect(url);
+  conn.messages();
+  await within(new Promise<void>((resolve) => conn.once('close', () => resolve())), 5000, 'the close');
+  const seen: unknown[] = [];
+  const thrown = await (async () => {
+    for await (const { data } of conn) seen.push(data);
+  })().catch((error: unknown) => error);
+  assert.deepEqual(seen, ['last words']);
+  assert.ok(thrown instanceof ConnectionClosedError, String(thrown));
+  assert.equal(thrown.closeCode, 1006);
+  assert.equal(thrown.wasClean, false);
+});
