@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'SW_DECOMPRESSION_ERROR'
   | 'SW_SOCKET_ERROR'
   | 'SW_TIMEOUT'
-  | 'SW_ABORTED';
+  | 'SW_ABORTED'
+  | 'SW_OUTBOX_FULL';
 
 export interface SockwaveErrorOptions {
   cause?: unknown;

@@ -3,6 +3,20 @@
  * @packageDocumentation
  */
 export { connect, type ClientOptions } from './client/connect.js';
+export {
+  createClient,
+  WebSocketClient,
+  type ClientCloseInfo,
+  type ClientErrorInfo,
+  type ClientSendResult,
+  type ClientStatus,
+  type CreateClientOptions,
+  type DataType,
+  type ReconnectOptions,
+  type Target,
+} from './client/reconnecting-client.js';
+export { Outbox, OutboxFullError, type OutboxOptions, type OutboxPolicy } from './client/outbox.js';
+export { backoffDelay, type BackoffOptions } from './client/backoff.js';
 export { parseWebSocketUrl } from './client/url.js';
 export {
   ConnectionClosedError,

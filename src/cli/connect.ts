@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { connect } from '../client/connect.js';
-import { type CloseInfo, type Connection } from '../io/connection.js';
+import { createClient } from '../client/reconnecting-client.js';
+import { parseWebSocketUrl } from '../client/url.js';
+import { type CloseInfo } from '../io/connection.js';
 import { ArgumentError, numberOption, parseArgs } from './args.js';
 import { describeError } from './errors.js';
 
@@ -18,7 +19,8 @@ Options:
   --ping SECONDS       send a ping every SECONDS
   --wait SECONDS       after stdin ends, wait this long for replies (default 1)
   --deflate            offer permessage-deflate (RFC 7692)
-  --reconnect          reconnect after an abnormal close (not available yet)
+  --reconnect          reconnect after an abnormal close or a server restart; lines typed
+                       meanwhile are sent in order once reconnected
   --help               show this help
 
 Exit status: 0 after a normal close (1000, 1001 or no status), 1 on a connection error or
@@ -48,7 +50,6 @@ export async function connectCommand(argv: readonly string[]): Promise<number> {
   const url = args.positionals[0];
   if (url === undefined) throw new ArgumentError('connect needs a URL');
   if (args.positionals.length > 1) throw new ArgumentError(`unexpected argument ${args.positionals[1]}`);
-  if (args.flags['reconnect']) throw new ArgumentError('--reconnect is not available in this version');
   const headers: Record<string, string[]> = {};
   for (const line of args.lists['header'] ?? []) {
     const colon = line.indexOf(':');
@@ -59,50 +60,66 @@ export async function connectCommand(argv: readonly string[]): Promise<number> {
   const pingSeconds = numberOption(args, 'ping', 0);
   const ca = args.values['ca'] === undefined ? undefined : await readFile(args.values['ca']);
   const echo = args.flags['echo'] === true;
+  const reconnect = args.flags['reconnect'] === true;
+  parseWebSocketUrl(url); // a bad URL is a usage error, reported before anything starts
 
-  let closed!: (info: CloseInfo) => void;
-  const closedPromise = new Promise<CloseInfo>((resolve) => (closed = resolve));
+  // The session ends with the last close (no reconnection after it) or a failure to connect.
+  let finish!: (outcome: CloseInfo | Error) => void;
+  const finished = new Promise<CloseInfo | Error>((resolve) => (finish = resolve));
+  let opened = false;
   const out = process.stdout;
-  let connection: Connection;
-  try {
-    connection = await connect(url, {
-      headers,
-      protocols: args.lists['subprotocol'] ?? [],
-      tls: ca ? { ca } : undefined,
-      perMessageDeflate: args.flags['deflate'] === true,
-      handler: {
-        onMessage(conn, data, isBinary) {
-          if (echo) conn.send(data, { binary: isBinary });
-          else out.write(`${typeof data === 'string' ? data : data.toString('utf8')}\n`);
-        },
-        onClose: (_conn, info) => closed(info),
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`sockwave: ${describeError(error, url)}\n`);
-    return 1;
-  }
-  const pinger = pingSeconds > 0 ? setInterval(() => connection.ping(), pingSeconds * 1000) : undefined;
+  const client = createClient(url, {
+    headers,
+    protocols: args.lists['subprotocol'] ?? [],
+    tls: ca ? { ca } : undefined,
+    perMessageDeflate: args.flags['deflate'] === true,
+    // --reconnect: come back after an abnormal close (1006) or a server restart (1001); lines
+    // typed meanwhile wait in the outbox and go out in order once reconnected.
+    reconnect: reconnect ? { minDelay: 100, maxDelay: 2000 } : false,
+    pingInterval: pingSeconds * 1000,
+    pongTimeout: Math.max(2000, pingSeconds * 2000),
+    onOpen: () => void (opened = true),
+    onMessage(c, message, isBinary) {
+      if (echo) c.send(message as string | Buffer);
+      else out.write(`${isBinary ? (message as Buffer).toString('utf8') : String(message)}\n`);
+    },
+    onError(_c, info) {
+      if (info.waitTime === undefined && !opened) finish(info.error);
+      else if (reconnect && info.waitTime !== undefined && process.stderr.isTTY) process.stderr.write(`sockwave: ${info.reason}; retrying in ${info.waitTime} ms\n`);
+    },
+    onClose(_c, info) {
+      if (!info.willReconnect) finish(info);
+    },
+  });
 
-  let stdinDone: Promise<void> | undefined;
   if (!echo) {
     const lines = createInterface({ input: process.stdin, terminal: process.stdin.isTTY === true });
-    lines.on('line', (line) => connection.send(line));
-    stdinDone = new Promise((resolve) => lines.once('close', () => resolve()));
-    void closedPromise.then(() => lines.close());
+    lines.on('line', (line) => {
+      try {
+        client.send(line);
+      } catch (error) {
+        process.stderr.write(`sockwave: ${(error as Error).message}\n`);
+      }
+    });
+    lines.once('close', () => {
+      // stdin ended: wait for replies, then close normally.
+      setTimeout(() => {
+        const connected = client.current !== undefined;
+        client.close(1000);
+        // Not connected (waiting to reconnect): there is no close handshake to wait for.
+        if (!connected) finish({ code: 1000, reason: '', wasClean: true, remote: false });
+      }, waitSeconds * 1000);
+    });
+    void finished.then(() => lines.close());
   }
 
-  let info: CloseInfo;
-  if (stdinDone) {
-    const first = await Promise.race([closedPromise.then(() => 'closed' as const), stdinDone.then(() => 'stdin' as const)]);
-    if (first === 'stdin') {
-      await Promise.race([closedPromise, new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000))]);
-      if (connection.status === 'open') connection.close(1000);
-    }
+  const outcome = await finished;
+  client.close();
+  if (outcome instanceof Error) {
+    process.stderr.write(`sockwave: ${describeError(outcome, url)}\n`);
+    return 1;
   }
-  info = await closedPromise;
-  if (pinger) clearInterval(pinger);
-  if (NORMAL_CODES.has(info.code) && (info.wasClean || info.code === 1000)) return 0;
-  process.stderr.write(`sockwave: connection closed with ${info.code}${info.reason ? ` (${info.reason})` : ''} (${url})\n`);
+  if (NORMAL_CODES.has(outcome.code) && (outcome.wasClean || outcome.code === 1000)) return 0;
+  process.stderr.write(`sockwave: connection closed with ${outcome.code}${outcome.reason ? ` (${outcome.reason})` : ''} (${url})\n`);
   return 1;
 }

@@ -1,0 +1,18 @@
+/**
+ * Reconnection delays: exponential backoff with full jitter (a uniformly random delay between 0
+ * and min(maxDelay, minDelay × 2^attempt)), so that many clients cut off at once do not come back
+ * at once. Pure: the random source is a parameter.
+ */
+export interface BackoffOptions {
+  /** Base delay in milliseconds. Default 500. */
+  minDelay?: number;
+  /** Cap in milliseconds (the seed's maxWaitBetweenReconnectionRetries). Default 30 000. */
+  maxDelay?: number;
+}
+
+export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+  const min = options.minDelay ?? 500;
+  const max = Math.max(min, options.maxDelay ?? 30_000);
+  const ceiling = Math.min(max, min * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}

@@ -1,0 +1,76 @@
+import { SockwaveError } from '../errors.js';
+
+/**
+ * Messages sent while a reconnecting client is disconnected: kept in order, bounded in count and
+ * bytes, delivered once the connection is back. When full, the policy decides — `reject` refuses
+ * the new message (the caller gets an error), `drop-oldest` discards the oldest one and reports it.
+ * Nothing is ever dropped without being reported.
+ */
+export type OutboxPolicy = 'reject' | 'drop-oldest';
+
+export interface OutboxOptions {
+  /** Most messages held. Default 1024. */
+  maxMessages?: number;
+  /** Most bytes held. Default 16 MiB. */
+  maxBytes?: number;
+  /** What happens when a message does not fit. Default 'reject'. */
+  policy?: OutboxPolicy;
+}
+
+export interface OutboxEntry {
+  data: Buffer;
+  binary: boolean;
+}
+
+export class OutboxFullError extends SockwaveError {
+  constructor(message: string) {
+    super('SW_OUTBOX_FULL', message);
+  }
+}
+
+export class Outbox {
+  private readonly entries: OutboxEntry[] = [];
+  private bytes = 0;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+  readonly policy: OutboxPolicy;
+
+  constructor(options: OutboxOptions = {}) {
+    this.maxMessages = options.maxMessages ?? 1024;
+    this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.policy = options.policy ?? 'reject';
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  get byteSize(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Queues a message. Returns the entries dropped to make room (policy 'drop-oldest'), or throws
+   * OutboxFullError (policy 'reject', or a message larger than the whole outbox).
+   */
+  push(entry: OutboxEntry): OutboxEntry[] {
+    if (entry.data.length > this.maxBytes) throw new OutboxFullError(`message of ${entry.data.length} bytes exceeds the outbox (${this.maxBytes} bytes)`);
+    const dropped: OutboxEntry[] = [];
+    while (this.entries.length >= this.maxMessages || this.bytes + entry.data.length > this.maxBytes) {
+      if (this.policy === 'reject') throw new OutboxFullError(`outbox full (${this.entries.length} messages, ${this.bytes} bytes)`);
+      const oldest = this.entries.shift()!;
+      this.bytes -= oldest.data.length;
+      dropped.push(oldest);
+    }
+    this.entries.push(entry);
+    this.bytes += entry.data.length;
+    return dropped;
+  }
+
+  /** Takes every queued message, oldest first. */
+  drain(): OutboxEntry[] {
+    const all = this.entries.splice(0);
+    this.bytes = 0;
+    return all;
+  }
+}

@@ -1,0 +1,323 @@
+import { HandshakeError, SockwaveError, UsageError } from '../errors.js';
+import { type CloseInfo, type Connection, type SendResult } from '../io/connection.js';
+import { toPayload, type SendData } from '../io/payload.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { connect, type ClientOptions } from './connect.js';
+import { Outbox, type OutboxEntry, type OutboxOptions } from './outbox.js';
+
+/**
+ * The handler style (IXWebSocket and 4D.WebSocket): `createClient(url, { onOpen, onMessage, ... })`
+ * returns at once and keeps a connection up — reconnecting with backoff and jitter after it drops,
+ * queueing what is sent meanwhile in a bounded outbox delivered in order once back, and pinging to
+ * find dead peers. A facade over `connect()` and its Connection.
+ */
+
+/** How messages are handed to onMessage, and how strings and objects are sent. */
+export type DataType = 'text' | 'binary' | 'json';
+
+export interface ReconnectOptions extends BackoffOptions {
+  /** Default true. */
+  enabled?: boolean;
+  /** Give up after this many failed attempts in a row. Default: never. */
+  maxRetries?: number;
+  /** Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. */
+  retryOnCodes?: readonly number[];
+}
+
+/** What an error event carries (the seed's fields). */
+export interface ClientErrorInfo {
+  error: Error;
+  /** Failed attempts in a row so far. */
+  retries: number;
+  /** Milliseconds until the next attempt, when one is scheduled. */
+  waitTime: number | undefined;
+  /** The HTTP status of a refused handshake. */
+  httpStatus: number | undefined;
+  reason: string;
+}
+
+export interface ClientCloseInfo extends CloseInfo {
+  /** A reconnection is scheduled. */
+  willReconnect: boolean;
+  waitTime: number | undefined;
+}
+
+/** What each attempt connects to; re-evaluated before every attempt (fresh tokens). */
+export interface Target {
+  url: string | URL;
+  headers?: Readonly<Record<string, string | readonly string[]>>;
+  protocols?: readonly string[];
+}
+
+export interface CreateClientOptions extends Omit<ClientOptions, 'handler' | 'data'> {
+  dataType?: DataType;
+  reconnect?: boolean | ReconnectOptions;
+  outbox?: OutboxOptions;
+  /** Ping this often (ms); 0 turns it off. Default 0. */
+  pingInterval?: number;
+  /** A ping unanswered this long (ms) means a dead peer: the connection is dropped (1006). Default 10 000. */
+  pongTimeout?: number;
+  onOpen?(client: WebSocketClient): void;
+  /** Text as a string, binary as a Buffer; with dataType 'binary' always a Buffer; with 'json' text is parsed. */
+  onMessage?(client: WebSocketClient, message: unknown, isBinary: boolean): void;
+  onError?(client: WebSocketClient, info: ClientErrorInfo): void;
+  onClose?(client: WebSocketClient, info: ClientCloseInfo): void;
+  onPing?(client: WebSocketClient, payload: Buffer): void;
+  onPong?(client: WebSocketClient, payload: Buffer): void;
+}
+
+export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** What send() did: on the wire now, waiting in the outbox, or (as Connection.send) backpressure. */
+export type ClientSendResult = SendResult | 'queued';
+
+const NO_RETRY_HTTP = new Set([400, 401, 403, 404, 426]);
+
+export class WebSocketClient {
+  private readonly options: CreateClientOptions;
+  private readonly target: () => Target | Promise<Target>;
+  private readonly reconnect: Required<Pick<ReconnectOptions, 'enabled'>> & ReconnectOptions;
+  private readonly outbox: Outbox;
+  private connection: Connection | undefined;
+  private state: ClientStatus = 'connecting';
+  private retries = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  private attemptAbort: AbortController | undefined;
+  /** Messages dropped by the outbox policy 'drop-oldest' (reported through onError too). */
+  dropped = 0;
+
+  constructor(target: string | URL | (() => Target | Promise<Target>), options: CreateClientOptions = {}) {
+    this.options = options;
+    this.target = typeof target === 'function' ? target : () => ({ url: target });
+    const reconnect = options.reconnect ?? true;
+    this.reconnect = typeof reconnect === 'boolean' ? { enabled: reconnect } : { ...reconnect, enabled: reconnect.enabled ?? true };
+    this.outbox = new Outbox(options.outbox);
+    void this.attempt();
+  }
+
+  get status(): ClientStatus {
+    return this.state;
+  }
+
+  /** The current connection, while open. */
+  get current(): Connection | undefined {
+    return this.connection;
+  }
+
+  /** Round-trip time of the last answered heartbeat ping (ms). */
+  get rtt(): number | undefined {
+    return this.connection?.rtt;
+  }
+
+  /** The seed's info object: state, url, deflate, reconnection settings, heartbeat, buffers. */
+  info(): Record<string, unknown> {
+    return {
+      status: this.state,
+      url: this.connection?.url,
+      protocol: this.connection?.protocol ?? '',
+      deflate: (this.connection?.extensions ?? '').includes('permessage-deflate'),
+      reconnect: { ...this.reconnect },
+      retries: this.retries,
+      pingInterval: this.options.pingInterval ?? 0,
+      pongTimeout: this.options.pongTimeout ?? 10_000,
+      rtt: this.rtt,
+      bufferedAmount: this.connection?.bufferedAmount ?? 0,
+      outbox: { messages: this.outbox.size, bytes: this.outbox.byteSize, policy: this.outbox.policy, dropped: this.dropped },
+    };
+  }
+
+  /**
+   * Sends now when connected, else queues in the outbox (throws OutboxFullError when the policy is
+   * 'reject' and it is full). With dataType 'binary', strings go as binary; with 'json', anything
+   * that is not bytes goes as JSON text.
+   */
+  send(data: SendData): ClientSendResult {
+    if (this.state === 'closed') throw new UsageError('SW_INVALID_STATE', 'the client is closed');
+    const dataType = this.options.dataType ?? 'text';
+    const payload = toPayload(typeof data === 'string' && dataType === 'json' ? JSON.stringify(data) : data, dataType === 'binary' ? true : undefined);
+    const connection = this.connection;
+    if (connection && connection.status === 'open') return connection.send(payload.bytes, { binary: payload.binary });
+    for (const dropped of this.outbox.push({ data: payload.bytes, binary: payload.binary })) this.reportDrop(dropped);
+    return 'queued';
+  }
+
+  /** Sends a ping now (dropped when not connected). */
+  ping(payload?: SendData): SendResult {
+    return this.connection?.ping(payload) ?? 'dropped';
+  }
+
+  /** Closes for good: no more reconnection. */
+  close(code = 1000, reason = ''): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.timer);
+    this.stopHeartbeat();
+    this.attemptAbort?.abort();
+    if (this.connection && this.connection.status !== 'closed') this.connection.close(code, reason);
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.state === 'closed') return;
+    let target: Target;
+    try {
+      target = await this.target();
+    } catch (error) {
+      return this.failed(error as Error);
+    }
+    if (this.isClosed()) return;
+    this.attemptAbort = new AbortController();
+    const signal = this.attemptAbort.signal;
+    this.options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    let connection: Connection;
+    try {
+      connection = await connect(target.url, {
+        ...this.options,
+        headers: target.headers ?? this.options.headers,
+        protocols: target.protocols ?? this.options.protocols,
+        signal,
+        handler: {
+          onMessage: (_conn, data, isBinary) => this.deliver(data, isBinary),
+          onPing: (_conn, payload) => this.options.onPing?.(this, payload),
+          onPong: (_conn, payload) => this.options.onPong?.(this, payload),
+          onClose: (conn, info) => this.closed(conn, info),
+          onError: (_conn, error) => this.report(error, undefined, undefined),
+        },
+      });
+    } catch (error) {
+      return this.failed(error as Error);
+    }
+    if (this.isClosed()) {
+      connection.close(1000);
+      return;
+    }
+    this.connection = connection;
+    this.state = 'open';
+    this.retries = 0;
+    // What was sent while disconnected goes first, in order.
+    for (const entry of this.outbox.drain()) connection.send(entry.data, { binary: entry.binary });
+    this.startHeartbeat(connection);
+    this.options.onOpen?.(this);
+  }
+
+  /** (A method, not an inline check: the state changes across awaits.) */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private deliver(data: string | Buffer, isBinary: boolean): void {
+    const dataType = this.options.dataType ?? 'text';
+    let message: unknown = data;
+    if (dataType === 'binary' && typeof data === 'string') message = Buffer.from(data, 'utf8');
+    else if (dataType === 'json' && typeof data === 'string') {
+      try {
+        message = JSON.parse(data);
+      } catch (error) {
+        // A message that is not JSON is reported, not thrown.
+        return this.report(new SockwaveError('SW_INVALID_ARGUMENT', 'a text message is not valid JSON', { cause: error }), undefined, undefined);
+      }
+    }
+    this.options.onMessage?.(this, message, isBinary);
+  }
+
+  private closed(connection: Connection, info: CloseInfo): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.stopHeartbeat();
+    const wait = this.state !== 'closed' && this.shouldRetry(info.code) ? this.delay(info.code === 1013) : undefined;
+    this.options.onClose?.(this, { ...info, willReconnect: wait !== undefined, waitTime: wait });
+    if (wait === undefined) {
+      this.state = 'closed';
+      return;
+    }
+    this.schedule(wait);
+  }
+
+  private failed(error: Error): void {
+    if (this.state === 'closed') return;
+    const status = error instanceof HandshakeError && error.status >= 200 ? error.status : undefined;
+    let wait: number | undefined;
+    if (this.reconnect.enabled && !(status !== undefined && NO_RETRY_HTTP.has(status)) && this.retries < (this.reconnect.maxRetries ?? Infinity)) {
+      const retryAfter = error instanceof HandshakeError ? Number(error.headers['retry-after']) : NaN;
+      wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : this.delay(false);
+    }
+    this.retries++;
+    this.report(error, status, wait);
+    if (wait === undefined) {
+      this.state = 'closed';
+      this.rejectOutbox();
+      return;
+    }
+    this.schedule(wait);
+  }
+
+  private shouldRetry(code: number): boolean {
+    if (!this.reconnect.enabled || this.retries >= (this.reconnect.maxRetries ?? Infinity)) return false;
+    if (this.reconnect.retryOnCodes?.includes(code)) return true;
+    // 1000: the server meant it; 1008: policy; 4000–4999: the application said not to.
+    return code !== 1000 && code !== 1008 && !(code >= 4000 && code <= 4999);
+  }
+
+  /** Backoff with full jitter; 1013 (try again later) waits the longest. */
+  private delay(tryLater: boolean): number {
+    return tryLater ? (this.reconnect.maxDelay ?? 30_000) : backoffDelay(this.retries, this.reconnect);
+  }
+
+  private schedule(wait: number): void {
+    this.state = 'reconnecting';
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.attempt(), wait);
+  }
+
+  private report(error: Error, httpStatus: number | undefined, waitTime: number | undefined): void {
+    this.options.onError?.(this, { error, retries: this.retries, waitTime, httpStatus, reason: error.message });
+  }
+
+  private reportDrop(entry: OutboxEntry): void {
+    this.dropped++;
+    this.report(new SockwaveError('SW_OUTBOX_FULL', `outbox full: dropped the oldest message (${entry.data.length} bytes)`), undefined, undefined);
+  }
+
+  /** Giving up: what is still queued will never be sent, and is reported. */
+  private rejectOutbox(): void {
+    const lost = this.outbox.drain();
+    if (lost.length > 0) {
+      this.report(new SockwaveError('SW_OUTBOX_FULL', `${lost.length} queued messages were not sent: the client gave up reconnecting`), undefined, undefined);
+    }
+  }
+
+  private startHeartbeat(connection: Connection): void {
+    const interval = this.options.pingInterval ?? 0;
+    if (interval <= 0) return;
+    const timeout = this.options.pongTimeout ?? 10_000;
+    this.pinger = setInterval(() => {
+      const now = performance.timeOrigin + performance.now();
+      if (connection.pingSentAt !== 0) {
+        // A half-open TCP connection: no pong comes back. Drop it (1006) and reconnect.
+        if (now - connection.pingSentAt >= timeout) connection.terminate();
+        return;
+      }
+      connection.pingSentAt = now;
+      connection.ping();
+    }, Math.max(10, Math.min(interval, timeout / 2)));
+    this.pinger.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = undefined;
+  }
+}
+
+/**
+ * Opens a reconnecting client in the handler style.
+ * @example
+ * const client = createClient('ws://127.0.0.1:8080/echo', {
+ *   dataType: 'json',
+ *   onMessage: (client, message) => console.log(message),
+ * });
+ * client.send({ hello: 'world' }); // queued until connected, then sent
+ */
+export function createClient(target: string | URL | (() => Target | Promise<Target>), options?: CreateClientOptions): WebSocketClient {
+  return new WebSocketClient(target, options);
+}
