@@ -6,7 +6,9 @@ import { findHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { generateKey } from '../handshake/keys.js';
 import { checkSubprotocolNames } from '../handshake/subprotocols.js';
 import { Connection, type ConnectionHandler } from '../io/connection.js';
+import { type Socket } from 'node:net';
 import { dial } from '../io/dial.js';
+import { resolveProxy } from '../io/proxy.js';
 import { clientDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
 import { parseWebSocketUrl } from './url.js';
@@ -39,6 +41,16 @@ export interface ClientOptions<Data = unknown> {
   data?: Data;
   /** Aborts the handshake. */
   signal?: AbortSignal;
+  /**
+   * An HTTP(S) proxy to tunnel through with CONNECT (`http://user:pass@host:port`). Default: the
+   * HTTPS_PROXY (wss://) or HTTP_PROXY (ws://) environment variable unless NO_PROXY names the
+   * host; `false` never uses a proxy.
+   */
+  proxy?: string | URL | false;
+  /** Connect to this Unix domain socket instead of the URL's host and port (the URL still gives Host and path). */
+  socketPath?: string;
+  /** Follow up to this many HTTP redirects (301, 302, 303, 307, 308) during the handshake. Default 0. */
+  maxRedirects?: number;
 }
 
 const RESPONSE_HEAD_LIMIT = 64 * 1024;
@@ -57,6 +69,29 @@ const BODY_WAIT = 250;
  * conn.send('hello');
  */
 export function connect<Data = unknown>(url: string | URL, options: ClientOptions<Data> = {}): Promise<Connection<Data>> {
+  const first = attempt(url, options);
+  const redirects = options.maxRedirects ?? 0;
+  if (redirects <= 0) return first;
+  return first.catch((error: unknown) => {
+    const location = error instanceof HandshakeError && REDIRECTS.has(error.status) ? error.headers['location'] : undefined;
+    if (location === undefined) throw error;
+    const from = parseWebSocketUrl(url);
+    const to = parseWebSocketUrl(new URL(location, from.href.replace(/^ws/, 'http')));
+    // Credentials do not follow a redirect to another host.
+    const headers = to.hostHeader === from.hostHeader ? options.headers : withoutCredentials(options.headers);
+    return connect(to.href, { ...options, headers, maxRedirects: redirects - 1 });
+  });
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function withoutCredentials(headers: ClientOptions['headers']): ClientOptions['headers'] {
+  if (!headers) return headers;
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !['authorization', 'cookie'].includes(name.toLowerCase())));
+}
+
+/** One handshake attempt (no redirects). */
+function attempt<Data>(url: string | URL, options: ClientOptions<Data>): Promise<Connection<Data>> {
   const target = parseWebSocketUrl(url);
   const protocols = options.protocols ?? [];
   checkSubprotocolNames(protocols);
@@ -75,7 +110,8 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
   if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
 
   return new Promise<Connection<Data>>((resolve, reject) => {
-    const { socket, readyEvent } = dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls });
+    const dialing = new AbortController();
+    let socket: Socket | undefined;
     let buffered: Buffer = Buffer.alloc(0);
     let settled = false;
     let bodyTimer: NodeJS.Timeout | undefined;
@@ -89,20 +125,17 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
       clearTimeout(timer);
       clearTimeout(bodyTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      socket.removeListener('data', onData);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-      socket.removeListener(readyEvent, onReady);
+      socket?.removeListener('data', onData);
+      socket?.removeListener('error', onError);
+      socket?.removeListener('close', onClose);
     };
     const fail = (error: Error): void => {
       if (settled) return;
       cleanup();
-      socket.on('error', () => {});
-      socket.destroy();
+      dialing.abort();
+      socket?.on('error', () => {});
+      socket?.destroy();
       reject(error);
-    };
-    const onReady = (): void => {
-      socket.write(request);
     };
     const onError = (error: NodeJS.ErrnoException): void => {
       fail(new SockwaveError('SW_SOCKET_ERROR', `${describeSocketError(error)} (${target.href})`, { cause: error }));
@@ -152,8 +185,8 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
         return;
       }
       cleanup();
-      socket.pause();
-      const connection = new Connection<Data>(socket, {
+      socket!.pause();
+      const connection = new Connection<Data>(socket!, {
         role: 'client',
         maxPayload,
         deflate: codec,
@@ -172,11 +205,29 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
       // Let the caller attach listeners (after its await) before the first message is read.
       setImmediate(() => connection.startReading(rest));
     };
-    socket.on(readyEvent, onReady);
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('close', onClose);
+    const proxy = options.socketPath === undefined ? resolveProxy(target.hostname, target.port, target.secure, options.proxy) : undefined;
+    dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls, proxy, socketPath: options.socketPath }, dialing.signal).then(
+      (ready) => {
+        if (settled) {
+          ready.destroy();
+          return;
+        }
+        socket = ready;
+        ready.on('data', onData);
+        ready.on('error', onError);
+        ready.on('close', onClose);
+        ready.resume();
+        ready.write(request);
+      },
+      (error: NodeJS.ErrnoException) => {
+        fail(error instanceof SockwaveError ? withUrl(error, target.href) : new SockwaveError('SW_SOCKET_ERROR', `${describeSocketError(error)} (${target.href})`, { cause: error }));
+      },
+    );
   });
+}
+
+function withUrl(error: SockwaveError, href: string): SockwaveError {
+  return error.code === 'SW_ABORTED' || error.message.includes(href) ? error : new SockwaveError(error.code, `${error.message} (${href})`, { cause: error });
 }
 
 function abortError(signal: AbortSignal): SockwaveError {

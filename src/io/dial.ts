@@ -1,5 +1,8 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { SockwaveError } from '../errors.js';
+import { findHeadEnd, parseResponseHead } from '../handshake/http-head.js';
+import { connectRequest } from './proxy.js';
 
 /** Where and how to open the transport for a client connection. */
 export interface DialTarget {
@@ -8,27 +11,115 @@ export interface DialTarget {
   secure: boolean;
   /** TLS options (ca, cert, key, servername, rejectUnauthorized, ciphers...). */
   tls?: TlsConnectionOptions | undefined;
+  /** Go through this HTTP(S) proxy with CONNECT. */
+  proxy?: URL | undefined;
+  /** Connect to this Unix domain socket instead of host:port. */
+  socketPath?: string | undefined;
 }
 
 /**
- * Opens a TCP or TLS socket. The returned socket may still be connecting; the caller waits for
- * `connect` (plain) or `secureConnect` (TLS), named by `readyEvent`.
+ * Opens the transport: TCP or a Unix socket, through an HTTP(S) proxy tunnel when asked, then TLS
+ * for wss://. Resolves with a socket ready for the upgrade request; rejects with a SockwaveError
+ * (SW_SOCKET_ERROR). Aborting `signal` destroys whatever was opened.
  */
-export function dial(target: DialTarget): { socket: Socket; readyEvent: 'connect' | 'secureConnect' } {
-  if (target.secure) {
-    const servername = target.tls?.servername ?? (isIpAddress(target.host) ? undefined : target.host);
-    const socket = tlsConnect({
-      ...target.tls,
-      host: target.host,
-      port: target.port,
-      servername,
-      // Beyond the RFC: never negotiate a TLS version older than 1.2.
-      minVersion: target.tls?.minVersion ?? 'TLSv1.2',
-      ALPNProtocols: ['http/1.1'],
-    });
-    return { socket, readyEvent: 'secureConnect' };
+export async function dial(target: DialTarget, signal: AbortSignal): Promise<Socket> {
+  let socket: Socket;
+  if (target.socketPath !== undefined) {
+    socket = await ready(netConnect({ path: target.socketPath }), 'connect', signal);
+  } else if (target.proxy) {
+    socket = await tunnel(target.proxy, target.host, target.port, signal);
+  } else if (target.secure) {
+    return ready(tlsConnect(tlsOptions(target)), 'secureConnect', signal);
+  } else {
+    return ready(netConnect({ host: target.host, port: target.port }), 'connect', signal);
   }
-  return { socket: netConnect({ host: target.host, port: target.port }), readyEvent: 'connect' };
+  if (!target.secure) return socket;
+  return ready(tlsConnect({ ...tlsOptions(target), socket }), 'secureConnect', signal);
+}
+
+function tlsOptions(target: DialTarget): TlsConnectionOptions {
+  const servername = target.tls?.servername ?? (isIpAddress(target.host) ? undefined : target.host);
+  return {
+    ...target.tls,
+    host: target.host,
+    port: target.port,
+    servername,
+    // Beyond the RFC: never negotiate a TLS version older than 1.2.
+    minVersion: target.tls?.minVersion ?? 'TLSv1.2',
+    ALPNProtocols: ['http/1.1'],
+  };
+}
+
+/** Waits for a socket's ready event; destroys it on error or abort. */
+function ready<T extends Socket>(socket: T, event: 'connect' | 'secureConnect', signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const done = (error?: Error): void => {
+      socket.removeListener(event, onReady);
+      socket.removeListener('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      if (!error) return resolve(socket);
+      socket.on('error', () => {});
+      socket.destroy();
+      reject(error);
+    };
+    const onReady = (): void => done();
+    const onError = (error: Error): void => done(error);
+    const onAbort = (): void => done(new SockwaveError('SW_ABORTED', 'aborted'));
+    if (signal.aborted) return onAbort();
+    socket.once(event, onReady);
+    socket.once('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Opens a CONNECT tunnel through an HTTP(S) proxy. */
+async function tunnel(proxy: URL, host: string, port: number, signal: AbortSignal): Promise<Socket> {
+  const secureProxy = proxy.protocol === 'https:';
+  const proxyPort = Number(proxy.port || (secureProxy ? 443 : 80));
+  const proxyHost = proxy.hostname.startsWith('[') ? proxy.hostname.slice(1, -1) : proxy.hostname;
+  const socket = secureProxy
+    ? await ready(tlsConnect({ host: proxyHost, port: proxyPort, servername: isIpAddress(proxyHost) ? undefined : proxyHost }), 'secureConnect', signal)
+    : await ready(netConnect({ host: proxyHost, port: proxyPort }), 'connect', signal);
+  return new Promise<Socket>((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const finish = (error?: Error): void => {
+      socket.removeListener('data', onData);
+      socket.removeListener('error', finish);
+      socket.removeListener('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      if (!error) return resolve(socket);
+      socket.on('error', () => {});
+      socket.destroy();
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = findHeadEnd(buffered);
+      if (end === -1) {
+        if (buffered.length > 16 * 1024) finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy answered with a head too large'));
+        return;
+      }
+      let status = 0;
+      let statusText = '';
+      try {
+        ({ status, statusText } = parseResponseHead(buffered.subarray(0, end)));
+      } catch {
+        return finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy did not answer with HTTP'));
+      }
+      if (status !== 200) return finish(new SockwaveError('SW_SOCKET_ERROR', `the proxy refused the tunnel: ${status} ${statusText}`.trim()));
+      socket.pause();
+      // Bytes after the proxy's answer belong to the tunnel.
+      if (end < buffered.length) socket.unshift(buffered.subarray(end));
+      finish();
+    };
+    const onClose = (): void => finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy closed the connection'));
+    const onAbort = (): void => finish(new SockwaveError('SW_ABORTED', 'aborted'));
+    socket.on('data', onData);
+    socket.once('error', finish);
+    socket.once('close', onClose);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.write(connectRequest(proxy, host, port));
+  });
 }
 
 function isIpAddress(host: string): boolean {

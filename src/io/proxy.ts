@@ -1,0 +1,44 @@
+/**
+ * Which proxy, if any, a client connection goes through: the `proxy` option, else the
+ * conventional environment variables (HTTPS_PROXY for wss://, HTTP_PROXY for ws://, lower case
+ * too), unless NO_PROXY names the host (`*`, a host, a `.domain` or `domain` suffix, with an
+ * optional `:port`).
+ */
+export function resolveProxy(
+  host: string,
+  port: number,
+  secure: boolean,
+  option: string | URL | false | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): URL | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined) return new URL(String(option));
+  const raw = secure ? (env['HTTPS_PROXY'] ?? env['https_proxy']) : (env['HTTP_PROXY'] ?? env['http_proxy']);
+  if (!raw || bypassed(host, port, env['NO_PROXY'] ?? env['no_proxy'] ?? '')) return undefined;
+  return new URL(raw.includes('://') ? raw : `http://${raw}`);
+}
+
+function bypassed(host: string, port: number, noProxy: string): boolean {
+  const name = host.toLowerCase();
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    const entry = raw.trim().toLowerCase();
+    if (entry === '') continue;
+    if (entry === '*') return true;
+    const [pattern, entryPort] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : entry.split(':');
+    if (entryPort !== undefined && Number(entryPort) !== port) continue;
+    const suffix = pattern!.startsWith('.') ? pattern!.slice(1) : pattern!;
+    if (name === suffix || name.endsWith(`.${suffix}`)) return true;
+  }
+  return false;
+}
+
+/** The CONNECT request for a tunnel to host:port (RFC 9110 §9.3.6), with Basic proxy credentials if the URL has any. */
+export function connectRequest(proxy: URL, host: string, port: number): string {
+  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
+  if (proxy.username !== '') {
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    head += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
+  }
+  return `${head}\r\n`;
+}
