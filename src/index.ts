@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export { connect, type ClientOptions } from './client/connect.js';
+export { tryConnect, type ConnectResult } from './client/try-connect.js';
 export {
   createClient,
   WebSocketClient,

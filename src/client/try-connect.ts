@@ -1,0 +1,47 @@
+import { HandshakeError, SockwaveError } from '../errors.js';
+import { type Connection } from '../io/connection.js';
+import { connect, type ClientOptions } from './connect.js';
+
+/** The outcome of a connection attempt, as the seed's `start` reports it. Never an exception. */
+export interface ConnectResult<Data = unknown> {
+  success: boolean;
+  /** The open connection, on success. */
+  connection: Connection<Data> | undefined;
+  /** The handshake's HTTP status (101 on success; 0 when no HTTP answer came). */
+  status: number;
+  /** The response headers, when an HTTP answer came. */
+  headers: Readonly<Record<string, string>>;
+  uri: string;
+  /** Why it failed: a stable code ('SW_SOCKET_ERROR', 'SW_HANDSHAKE_FAILED', 'SW_HANDSHAKE_TIMEOUT'...) */
+  errorCode: string | undefined;
+  /** ...and a sentence a person understands (refused, DNS, TLS, timeout, the status line). */
+  reason: string;
+  /** The start of a refusal's body. */
+  body: string;
+}
+
+/**
+ * `connect()` without exceptions: resolves with a {@link ConnectResult} either way.
+ * @example
+ * const result = await tryConnect('ws://127.0.0.1:8080/chat');
+ * if (!result.success) console.log(result.status, result.reason);
+ */
+export async function tryConnect<Data = unknown>(url: string | URL, options?: ClientOptions<Data>): Promise<ConnectResult<Data>> {
+  const uri = String(url);
+  try {
+    const connection = await connect(url, options);
+    return { success: true, connection, status: 101, headers: connection.headers, uri: connection.url, errorCode: undefined, reason: '', body: '' };
+  } catch (error) {
+    const handshake = error instanceof HandshakeError ? error : undefined;
+    return {
+      success: false,
+      connection: undefined,
+      status: handshake?.status ?? 0,
+      headers: handshake?.headers ?? {},
+      uri,
+      errorCode: error instanceof SockwaveError ? error.code : error instanceof Error ? error.name : 'UNKNOWN',
+      reason: error instanceof Error ? error.message : String(error),
+      body: handshake?.body ?? '',
+    };
+  }
+}
