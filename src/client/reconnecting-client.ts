@@ -18,7 +18,7 @@ export type DataType = 'text' | 'binary' | 'json';
 export interface ReconnectOptions extends BackoffOptions {
   /** Default true. */
   enabled?: boolean;
-  /** Give up after this many failed attempts in a row. Default: never. */
+  /** Retries after the first failed attempt before giving up (so at most 1 + maxRetries attempts in a row). Default: no limit. */
   maxRetries?: number;
   /** Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. */
   retryOnCodes?: readonly number[];
@@ -93,6 +93,7 @@ export class WebSocketClient {
     const reconnect = options.reconnect ?? true;
     this.reconnect = typeof reconnect === 'boolean' ? { enabled: reconnect } : { ...reconnect, enabled: reconnect.enabled ?? true };
     this.outbox = new Outbox(options.outbox);
+    options.signal?.addEventListener('abort', () => this.close(), { once: true });
     void this.attempt();
   }
 
@@ -168,7 +169,6 @@ export class WebSocketClient {
     if (this.isClosed()) return;
     this.attemptAbort = new AbortController();
     const signal = this.attemptAbort.signal;
-    this.options.signal?.addEventListener('abort', () => this.close(), { once: true });
     let connection: Connection;
     try {
       connection = await connect(target.url, {
@@ -226,8 +226,10 @@ export class WebSocketClient {
     this.stopHeartbeat();
     const wait = this.state !== 'closed' && this.shouldRetry(info.code) ? this.delay(info.code === 1013) : undefined;
     this.options.onClose?.(this, { ...info, willReconnect: wait !== undefined, waitTime: wait });
-    if (wait === undefined) {
+    // onClose may have called close(): then there is nothing more to schedule.
+    if (wait === undefined || this.isClosed()) {
       this.state = 'closed';
+      this.rejectOutbox();
       return;
     }
     this.schedule(wait);
@@ -243,7 +245,8 @@ export class WebSocketClient {
     }
     this.retries++;
     this.report(error, status, wait);
-    if (wait === undefined) {
+    // onError may have called close(): then there is nothing more to schedule.
+    if (wait === undefined || this.isClosed()) {
       this.state = 'closed';
       this.rejectOutbox();
       return;
@@ -278,7 +281,7 @@ export class WebSocketClient {
     this.report(new SockwaveError('SW_OUTBOX_FULL', `outbox full: dropped the oldest message (${entry.data.length} bytes)`), undefined, undefined);
   }
 
-  /** Giving up: what is still queued will never be sent, and is reported. */
+  /** Giving up (or closed for good): what is still queued will never be sent, and is reported. */
   private rejectOutbox(): void {
     const lost = this.outbox.drain();
     if (lost.length > 0) {

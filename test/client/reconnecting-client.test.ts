@@ -1,0 +1,775 @@
+/**
+ * The reconnecting, handler-style client (createClient / WebSocketClient) over real sockets on
+ * 127.0.0.1: reconnection across server restarts without loss or duplication, the outbox, the
+ * close codes and HTTP statuses that stop it, Retry-After, maxRetries, close(), the target
+ * provider, data types, the heartbeat and info().
+ */
+import { strict as assert } from 'node:assert';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  createClient,
+  HandshakeError,
+  OutboxFullError,
+  refuse,
+  SockwaveError,
+  UsageError,
+  WebSocketServer,
+  type ClientCloseInfo,
+  type ClientErrorInfo,
+  type ClientSendResult,
+  type Connection,
+  type CreateClientOptions,
+  type ServerOptions,
+  type Target,
+  type UpgradeRequest,
+  type WebSocketClient,
+} from '../../src/index.js';
+import { Queue, closedPort, startRawWsServer, startServer, withTimeout } from '../support/net.js';
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** Polls `predicate` every 5 ms; fails after `ms`. */
+async function waitUntil(predicate: () => boolean, label: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${label}`);
+    await delay(5);
+  }
+}
+
+interface Tracked {
+  client: WebSocketClient;
+  /** The connection URL at each onOpen. */
+  opens: Queue<string | undefined>;
+  messages: Queue<{ message: unknown; isBinary: boolean }>;
+  errors: Queue<ClientErrorInfo>;
+  closes: Queue<ClientCloseInfo>;
+  pongs: Queue<Buffer>;
+}
+
+/** createClient with every event recorded into queues; closed after the test. */
+function track(t: TestContext, target: string | URL | (() => Target | Promise<Target>), options: CreateClientOptions = {}): Tracked {
+  const opens = new Queue<string | undefined>();
+  const messages = new Queue<{ message: unknown; isBinary: boolean }>();
+  const errors = new Queue<ClientErrorInfo>();
+  const closes = new Queue<ClientCloseInfo>();
+  const pongs = new Queue<Buffer>();
+  const client = createClient(target, {
+    ...options,
+    onOpen(c) {
+      opens.push(c.current?.url);
+      options.onOpen?.(c);
+    },
+    onMessage(c, message, isBinary) {
+      messages.push({ message, isBinary });
+      options.onMessage?.(c, message, isBinary);
+    },
+    onError(c, info) {
+      errors.push(info);
+      options.onError?.(c, info);
+    },
+    onClose(c, info) {
+      closes.push(info);
+      options.onClose?.(c, info);
+    },
+    onPong(c, payload) {
+      pongs.push(payload);
+      options.onPong?.(c, payload);
+    },
+  });
+  t.after(() => client.close());
+  return { client, opens, messages, errors, closes, pongs };
+}
+
+interface Listening {
+  server: WebSocketServer;
+  port: number;
+  url: string;
+  /** Server-side connections with their requests, in order. */
+  connections: Queue<{ connection: Connection; request: UpgradeRequest }>;
+  /** Every message any connection of this server received, in order. */
+  messages: Queue<{ data: string | Buffer; isBinary: boolean }>;
+}
+
+/** A sockwave server on 127.0.0.1:`port` (0: any), recording connections and messages; closed after the test. */
+async function listenOn(t: TestContext, port: number, options: ServerOptions = {}): Promise<Listening> {
+  const server = new WebSocketServer({ ...options, host: '127.0.0.1', port });
+  const connections = new Queue<{ connection: Connection; request: UpgradeRequest }>();
+  const messages = new Queue<{ data: string | Buffer; isBinary: boolean }>();
+  server.on('connection', (connection, request) => {
+    connection.on('message', (data, isBinary) => messages.push({ data, isBinary }));
+    connections.push({ connection, request });
+  });
+  const info = await withTimeout(server.listen(), `a sockwave server to listen on port ${port}`);
+  t.after(() => closeServer(server));
+  return { server, port: info.port, url: info.url, connections, messages };
+}
+
+function closeServer(server: WebSocketServer): Promise<void> {
+  return withTimeout(server.close({ timeout: 500 }), 'the server to close').catch(() => {
+    for (const connection of server.clients) connection.terminate();
+  });
+}
+
+/** A TCP server that counts connections and drops each at once (every handshake fails). */
+async function startDroppingServer(t: TestContext): Promise<{ port: number; count(): number }> {
+  let count = 0;
+  const server = createNetServer((socket) => {
+    count++;
+    socket.on('error', () => {});
+    socket.destroy();
+  });
+  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve())), 'the dropping server to listen');
+  t.after(() => withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 'the dropping server to close'));
+  return { port: (server.address() as AddressInfo).port, count: () => count };
+}
+
+interface SendLog {
+  n: number;
+  /** client.status just before send(). */
+  status: string;
+  result: ClientSendResult;
+}
+
+/** Sends "0", "1", ... "total-1" every `every` ms; `log` grows as it goes; `done` settles at the end. */
+function startSending(t: TestContext, client: WebSocketClient, total: number, every = 2): { log: SendLog[]; done: Promise<void> } {
+  const log: SendLog[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    timer = setInterval(() => {
+      const n = log.length;
+      try {
+        const status = client.status;
+        log.push({ n, status, result: client.send(String(n)) });
+      } catch (error) {
+        clearInterval(timer);
+        reject(error as Error);
+        return;
+      }
+      if (log.length === total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, every);
+  });
+  t.after(() => clearInterval(timer));
+  return { log, done };
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+// ---------------------------------------------------------------------------------------------
+
+describe('reconnecting client: server restarts while sending', { timeout: 60_000 }, () => {
+  const TOTAL = 1500;
+
+  test('graceful restart (1001): the servers together receive every number exactly once, in order', async (t) => {
+    const port = await closedPort();
+    const received: Array<{ server: number; n: number }> = [];
+    const collect = (id: number) => (connection: Connection) =>
+      void connection.on('message', (data) => received.push({ server: id, n: Number(data) }));
+    const first = await listenOn(t, port);
+    first.server.on('connection', collect(1));
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 20, maxDelay: 200 } });
+    await c.opens.next('the first open');
+
+    const sender = startSending(t, c.client, TOTAL);
+    await waitUntil(() => sender.log.length >= TOTAL / 3, `${TOTAL / 3} messages were sent`);
+    await withTimeout(first.server.close({ code: 1001, reason: 'restarting', timeout: 2000 }), 'the first server to close');
+    await delay(300);
+    const second = await listenOn(t, port);
+    second.server.on('connection', collect(2));
+
+    await withTimeout(sender.done, 'every message to be sent', 30_000);
+    await waitUntil(() => received.length >= TOTAL, `the servers to receive ${TOTAL} messages (got ${received.length})`, 15_000);
+
+    const numbers = received.map((r) => r.n);
+    assert.equal(numbers.length, TOTAL, 'duplicates arrived');
+    assert.deepEqual(numbers, range(TOTAL));
+    assert.ok(received.some((r) => r.server === 1) && received.some((r) => r.server === 2), 'both servers received messages');
+    const queued = sender.log.filter((entry) => entry.result === 'queued');
+    assert.ok(queued.length > 0, 'nothing was queued: the restart did not happen while sending');
+    for (const entry of sender.log) if (entry.status !== 'open') assert.equal(entry.result, 'queued', `message ${entry.n}`);
+
+    assert.equal(c.opens.history.length, 2, 'onOpen fired twice');
+    assert.equal(c.closes.history.length, 1);
+    const close = c.closes.history[0]!;
+    assert.equal(close.code, 1001);
+    assert.equal(close.reason, 'restarting');
+    assert.equal(close.willReconnect, true);
+    assert.equal(typeof close.waitTime, 'number');
+    assert.equal(c.client.status, 'open');
+    t.diagnostic(`${queued.length} messages were queued during the restart`);
+  });
+
+  test('abrupt drop (terminate, 1006): what was sent while known disconnected arrives exactly once and in order; nothing is duplicated', async (t) => {
+    const port = await closedPort();
+    const srv = await listenOn(t, port);
+    const received: number[] = [];
+    srv.server.on('connection', (connection) => void connection.on('message', (data) => received.push(Number(data))));
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 20, maxDelay: 200 } });
+    await c.opens.next('the first open');
+
+    const sender = startSending(t, c.client, TOTAL);
+    await waitUntil(() => sender.log.length >= TOTAL / 3, `${TOTAL / 3} messages were sent`);
+    await srv.server.stop();
+    for (const connection of srv.server.clients) connection.terminate();
+    await delay(300);
+    // The same server listens again on the same port.
+    await withTimeout(srv.server.listen({ port }), 'the server to listen again');
+
+    await withTimeout(sender.done, 'every message to be sent', 30_000);
+    await waitUntil(() => received.includes(TOTAL - 1), 'the last message to arrive', 15_000);
+    await delay(50);
+
+    // In order, no duplicate.
+    for (let i = 1; i < received.length; i++) assert.ok(received[i]! > received[i - 1]!, `out of order or duplicated at ${i}: ${received[i - 1]} then ${received[i]}`);
+    // Everything sent while the client knew it was disconnected was queued, and arrived.
+    for (const entry of sender.log) if (entry.status !== 'open') assert.equal(entry.result, 'queued', `message ${entry.n}`);
+    const queued = sender.log.filter((entry) => entry.result === 'queued').map((entry) => entry.n);
+    assert.ok(queued.length > 0, 'nothing was queued: the drop did not happen while sending');
+    const got = new Set(received);
+    for (const n of queued) assert.ok(got.has(n), `queued message ${n} was lost`);
+    // Only messages written to the dead socket may be lost: one run, just before the first queued one;
+    // everything from the first queued message on arrived.
+    const firstQueued = queued[0]!;
+    const lost = range(TOTAL).filter((n) => !got.has(n));
+    for (const n of lost) assert.ok(n < firstQueued, `message ${n}, sent after the drop was known, was lost`);
+    if (lost.length > 0) assert.deepEqual(lost, range(lost.length).map((i) => firstQueued - lost.length + i), `lost messages are not one run before ${firstQueued}`);
+
+    assert.equal(c.opens.history.length, 2, 'onOpen fired twice');
+    assert.equal(c.closes.history.length, 1);
+    assert.equal(c.closes.history[0]!.code, 1006);
+    assert.equal(c.closes.history[0]!.willReconnect, true);
+    t.diagnostic(`${queued.length} queued, ${lost.length} lost on the dead socket`);
+  });
+});
+
+describe('reconnecting client: outbox', { timeout: 30_000 }, () => {
+  test("send() while connecting answers 'queued'; the messages go out in order once open, then sends go straight out", async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`);
+    assert.equal(c.client.status, 'connecting');
+    assert.equal(c.client.send('one'), 'queued');
+    assert.equal(c.client.send(Buffer.from([1, 2, 3])), 'queued');
+    assert.equal(c.client.send('three ✓'), 'queued');
+    const { rec } = await srv.connections.next('the server-side connection');
+    const got = await rec.messages.take(3, 'the queued messages');
+    assert.deepEqual(got.map((m) => [m.data, m.isBinary]), [['one', false], [Buffer.from([1, 2, 3]), true], ['three ✓', false]]);
+    await c.opens.next('the open');
+    assert.equal(c.client.status, 'open');
+    assert.equal(c.client.send('four'), 'sent');
+    assert.equal((await rec.messages.next('the direct message')).data, 'four');
+  });
+
+  test("policy 'reject': the message past maxMessages throws OutboxFullError; the queued ones are delivered, the refused one never", async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 50 }, outbox: { maxMessages: 2, policy: 'reject' } });
+    assert.equal(c.client.send('a'), 'queued');
+    assert.equal(c.client.send('b'), 'queued');
+    assert.throws(
+      () => c.client.send('c'),
+      (error: unknown) => error instanceof OutboxFullError && error.code === 'SW_OUTBOX_FULL',
+    );
+    assert.equal(c.client.dropped, 0);
+    const srv = await listenOn(t, port);
+    await c.opens.next('the open once the server is up', 10_000);
+    assert.equal(c.client.send('d'), 'sent');
+    const got = await srv.messages.take(3, 'the messages');
+    assert.deepEqual(got.map((m) => m.data), ['a', 'b', 'd']);
+  });
+
+  test("policy 'drop-oldest': onError reports the drop, client.dropped counts it, the newest are delivered", async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 50 }, outbox: { maxMessages: 2, policy: 'drop-oldest' } });
+    for (const text of ['a', 'b', 'c', 'd']) assert.equal(c.client.send(text), 'queued');
+    assert.equal(c.client.dropped, 2);
+    const drops = c.errors.history.filter((info) => (info.error as SockwaveError).code === 'SW_OUTBOX_FULL');
+    assert.equal(drops.length, 2);
+    assert.match(drops[0]!.reason, /dropped the oldest/);
+    assert.equal(drops[0]!.waitTime, undefined);
+    assert.equal((c.client.info()['outbox'] as { dropped: number }).dropped, 2);
+    const srv = await listenOn(t, port);
+    await c.opens.next('the open once the server is up', 10_000);
+    c.client.send('e');
+    const got = await srv.messages.take(3, 'the messages');
+    assert.deepEqual(got.map((m) => m.data), ['c', 'd', 'e']);
+  });
+
+  test('a message larger than the whole outbox is refused under both policies, without dropping anything', async (t) => {
+    for (const policy of ['reject', 'drop-oldest'] as const) {
+      const port = await closedPort();
+      const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 50 }, outbox: { maxBytes: 8, policy } });
+      assert.equal(c.client.send('keep'), 'queued');
+      assert.throws(() => c.client.send('123456789'), (error: unknown) => error instanceof OutboxFullError, policy);
+      assert.equal(c.client.dropped, 0, policy);
+      assert.deepEqual(c.client.info()['outbox'], { messages: 1, bytes: 4, policy, dropped: 0 }, policy);
+      c.client.close();
+    }
+  });
+});
+
+describe('reconnecting client: when it stops, and when it retries', { timeout: 30_000 }, () => {
+  for (const code of [1000, 1008, 4001]) {
+    test(`a server close with ${code} is final: status 'closed', onClose willReconnect false, no new attempt`, async (t) => {
+      const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(code, 'go away') }) });
+      const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+      const close = await c.closes.next('the close');
+      assert.equal(close.code, code);
+      assert.equal(close.reason, 'go away');
+      assert.equal(close.willReconnect, false);
+      assert.equal(close.waitTime, undefined);
+      await delay(0);
+      assert.equal(c.client.status, 'closed');
+      assert.throws(() => c.client.send('x'), (error: unknown) => error instanceof UsageError && error.code === 'SW_INVALID_STATE');
+      // A retry would come within maxDelay (20 ms).
+      await delay(200);
+      assert.equal(srv.connections.history.length, 1);
+      assert.equal(c.opens.history.length, 1);
+    });
+  }
+
+  test('retryOnCodes [4001] makes a 4001 close retried', async (t) => {
+    let n = 0;
+    const srv = await listenOn(t, 0, { onConnection: () => (++n === 1 ? { onOpen: (conn) => conn.close(4001, 'come back') } : {}) });
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20, retryOnCodes: [4001] } });
+    const close = await c.closes.next('the close');
+    assert.equal(close.code, 4001);
+    assert.equal(close.willReconnect, true);
+    assert.equal(typeof close.waitTime, 'number');
+    await c.opens.take(2, 'two opens');
+    assert.equal(srv.connections.history.length, 2);
+    assert.equal(c.client.status, 'open');
+  });
+
+  for (const code of [1001, 1011]) {
+    test(`a server close with ${code} is retried`, async (t) => {
+      let n = 0;
+      const srv = await listenOn(t, 0, { onConnection: () => (++n === 1 ? { onOpen: (conn) => conn.close(code) } : {}) });
+      const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+      const close = await c.closes.next('the close');
+      assert.deepEqual([close.code, close.willReconnect], [code, true]);
+      await c.opens.take(2, 'two opens');
+      assert.equal(c.client.status, 'open');
+    });
+  }
+
+  test('a close with 1013 (try again later) waits maxDelay', async (t) => {
+    let n = 0;
+    const srv = await listenOn(t, 0, { onConnection: () => (++n === 1 ? { onOpen: (conn) => conn.close(1013) } : {}) });
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 150 } });
+    const close = await c.closes.next('the close');
+    assert.deepEqual([close.code, close.willReconnect, close.waitTime], [1013, true, 150]);
+    await c.opens.take(2, 'two opens');
+  });
+
+  test('a 401 refusal is final: onError with httpStatus 401 and no waitTime, status closed, no retry', async (t) => {
+    let admissions = 0;
+    const srv = await listenOn(t, 0, {
+      onConnection: () => {
+        admissions++;
+        return refuse(401, { headers: { 'WWW-Authenticate': 'Bearer' }, body: 'who are you' });
+      },
+    });
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+    const info = await c.errors.next('the error');
+    assert.equal(info.httpStatus, 401);
+    assert.equal(info.waitTime, undefined);
+    assert.ok(info.error instanceof HandshakeError, String(info.error));
+    assert.equal(info.error.status, 401);
+    assert.equal(info.retries, 1);
+    await delay(0);
+    assert.equal(c.client.status, 'closed');
+    await delay(200);
+    assert.equal(admissions, 1);
+    assert.equal(c.opens.history.length, 0);
+  });
+
+  test('a 503 with Retry-After: 1 makes the next attempt wait 1000 ms (waitTime 1000), then it connects', async (t) => {
+    const at: number[] = [];
+    const srv = await listenOn(t, 0, {
+      onConnection: () => {
+        at.push(performance.now());
+        return at.length === 1 ? refuse(503, { headers: { 'Retry-After': '1' } }) : {};
+      },
+    });
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+    const info = await c.errors.next('the error');
+    assert.equal(info.httpStatus, 503);
+    assert.equal(info.waitTime, 1000);
+    await c.opens.next('the open after the wait');
+    assert.equal(at.length, 2);
+    // Without Retry-After the backoff would be under maxDelay (20 ms).
+    assert.ok(at[1]! - at[0]! >= 900, `the second attempt came after ${Math.round(at[1]! - at[0]!)} ms`);
+  });
+
+  test('maxRetries: gives up against a closed port, status closed, and reports the queued messages as not sent', async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 20, maxRetries: 3 } });
+    assert.equal(c.client.send('x'), 'queued');
+    assert.equal(c.client.send('y'), 'queued');
+    await waitUntil(() => c.client.status === 'closed', 'the client gives up');
+    const socketErrors = c.errors.history.filter((info) => (info.error as SockwaveError).code === 'SW_SOCKET_ERROR');
+    assert.ok(socketErrors.length >= 3, `${socketErrors.length} failed attempts`);
+    assert.equal(socketErrors.at(-1)!.waitTime, undefined);
+    for (const info of socketErrors.slice(0, -1)) assert.equal(typeof info.waitTime, 'number');
+    const notSent = c.errors.history.filter((info) => /not sent/.test(info.reason));
+    assert.equal(notSent.length, 1, 'the queued messages are reported once');
+    assert.match(notSent[0]!.reason, /\b2 queued messages\b/);
+    assert.equal((c.client.info()['outbox'] as { messages: number }).messages, 0);
+    // No attempt after giving up.
+    const errors = c.errors.history.length;
+    await delay(200);
+    assert.equal(c.errors.history.length, errors);
+  });
+
+  test('maxRetries: 3 means the first attempt and three retries, four failed attempts in all', async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 20, maxRetries: 3 } });
+    await waitUntil(() => c.client.status === 'closed', 'the client gives up');
+    const socketErrors = c.errors.history.filter((info) => (info.error as SockwaveError).code === 'SW_SOCKET_ERROR');
+    assert.deepEqual(socketErrors.map((info) => info.retries), [1, 2, 3, 4]);
+  });
+});
+
+describe('reconnecting client: close()', { timeout: 30_000 }, () => {
+  test('close() while waiting to retry stops reconnecting (no further connection attempt)', async (t) => {
+    const srv = await startDroppingServer(t);
+    let closedAt = -1;
+    const c = track(t, `ws://127.0.0.1:${srv.port}/`, {
+      reconnect: { minDelay: 10, maxDelay: 20 },
+      onError(client, info) {
+        // After the third failure, once the retry is scheduled (outside the callback).
+        if (info.retries === 3)
+          setImmediate(() => {
+            closedAt = srv.count();
+            client.close();
+          });
+      },
+    });
+    await waitUntil(() => closedAt !== -1, 'close() was called');
+    assert.equal(c.client.status, 'closed');
+    await delay(300);
+    assert.equal(srv.count(), closedAt, 'a connection attempt was made after close()');
+    assert.equal(c.errors.history.length, 3);
+  });
+
+  test('close() during an attempt aborts it and makes no other', async (t) => {
+    const sockets = new Queue<Socket>();
+    const server = createNetServer((socket) => {
+      socket.on('error', () => {});
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    t.after(() => {
+      for (const socket of sockets.history) socket.destroy();
+      return withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 'the silent server to close');
+    });
+    const c = track(t, `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+    const socket = await sockets.next('the attempt');
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.resume();
+    c.client.close();
+    assert.equal(c.client.status, 'closed');
+    await withTimeout(gone, 'the aborted attempt to close its socket');
+    await delay(200);
+    assert.equal(sockets.history.length, 1);
+    assert.equal(c.opens.history.length, 0);
+  });
+
+  test('close() while open closes with 1000 and does not reconnect', async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+    await c.opens.next('the open');
+    const { rec } = await srv.connections.next('the server-side connection');
+    c.client.close(1000, 'bye');
+    assert.equal(c.client.status, 'closed');
+    const serverSide = await rec.closed();
+    assert.deepEqual([serverSide.code, serverSide.reason], [1000, 'bye']);
+    const close = await c.closes.next('the client close');
+    assert.equal(close.willReconnect, false);
+    await delay(200);
+    assert.equal(srv.connections.history.length, 1);
+  });
+
+  test('close() called inside onError stops reconnecting', async (t) => {
+    const srv = await startDroppingServer(t);
+    const c = track(t, `ws://127.0.0.1:${srv.port}/`, {
+      reconnect: { minDelay: 10, maxDelay: 20 },
+      onError: (client) => client.close(),
+    });
+    await c.errors.next('the first failure');
+    await delay(300);
+    assert.equal(srv.count(), 1, 'attempts were made after close()');
+    assert.equal(c.client.status, 'closed');
+  });
+
+  test('close() called inside onClose stops reconnecting', async (t) => {
+    const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(1001) }) });
+    const c = track(t, `${srv.url}/`, {
+      reconnect: { minDelay: 10, maxDelay: 20 },
+      onClose: (client) => client.close(),
+    });
+    await c.closes.next('the close');
+    await delay(300);
+    assert.equal(srv.connections.history.length, 1, 'the client reconnected after close()');
+    assert.equal(c.client.status, 'closed');
+  });
+
+  test('messages queued while the connection was closing are reported when the close turns out final', async (t) => {
+    // The server's close frame (1000) comes with the 101; the server then keeps TCP open, so the
+    // client sits in the closing state until the test drops the socket.
+    const raw = await startRawWsServer(Buffer.from([0x88, 0x02, 0x03, 0xe8]));
+    t.after(() => raw.close());
+    const c = track(t, raw.url, { reconnect: { minDelay: 10, maxDelay: 20 } });
+    const socket = await raw.sockets.next('the connection');
+    await waitUntil(() => c.client.current?.status === 'closing', 'the client answered the close');
+    assert.equal(c.client.send('late'), 'queued');
+    socket.destroy();
+    const close = await c.closes.next('the close');
+    assert.deepEqual([close.code, close.willReconnect], [1000, false]);
+    const info = await c.errors.next('the report of the unsent message', 1000);
+    assert.match(info.reason, /not sent/);
+  });
+});
+
+describe('reconnecting client: target provider, data types', { timeout: 30_000 }, () => {
+  test('the provider is called before each attempt: the server sees token-1, then token-2', async (t) => {
+    const tokens: Array<string | undefined> = [];
+    const srv = await listenOn(t, 0, {
+      onConnection: (request) => {
+        tokens.push(request.headers['x-token']);
+        return tokens.length === 1 ? { onOpen: (conn) => conn.close(1001) } : {};
+      },
+    });
+    let calls = 0;
+    const c = track(
+      t,
+      async () => {
+        calls++;
+        await delay(1);
+        return { url: `${srv.url}/path?q=${calls}`, headers: { 'X-Token': `token-${calls}` } };
+      },
+      { reconnect: { minDelay: 10, maxDelay: 20 } },
+    );
+    const urls = await c.opens.take(2, 'two opens');
+    assert.deepEqual(tokens, ['token-1', 'token-2']);
+    assert.equal(calls, 2);
+    assert.deepEqual(urls, [`${srv.url}/path?q=1`, `${srv.url}/path?q=2`]);
+    const requests = srv.connections.history.map((entry) => entry.request.url);
+    assert.deepEqual(requests, ['/path?q=1', '/path?q=2']);
+  });
+
+  test('a provider that throws counts as a failed attempt and is retried', async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    let calls = 0;
+    const c = track(
+      t,
+      () => {
+        if (++calls === 1) throw new Error('token service down');
+        return { url: `${srv.url}/` };
+      },
+      { reconnect: { minDelay: 10, maxDelay: 20 } },
+    );
+    const info = await c.errors.next('the provider error');
+    assert.equal(info.reason, 'token service down');
+    assert.equal(typeof info.waitTime, 'number');
+    await c.opens.next('the open');
+    assert.equal(calls, 2);
+  });
+
+  test("dataType 'json': values are sent as JSON text and text received is parsed", async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`, { dataType: 'json' });
+    await c.opens.next('the open');
+    const { connection, rec } = await srv.connections.next('the server-side connection');
+    c.client.send({ a: 1, b: [true, null, 'é'] });
+    c.client.send('a string');
+    c.client.send([1, 2]);
+    const got = await rec.messages.take(3, 'the JSON messages');
+    assert.deepEqual(got.map((m) => [m.data, m.isBinary]), [['{"a":1,"b":[true,null,"é"]}', false], ['"a string"', false], ['[1,2]', false]]);
+    connection.send('{"x":[1,{"y":"z"}]}');
+    const message = await c.messages.next('the parsed message');
+    assert.deepEqual(message, { message: { x: [1, { y: 'z' }] }, isBinary: false });
+  });
+
+  test("dataType 'json': a text message that is not JSON goes to onError, not a crash; later messages still arrive", async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`, { dataType: 'json' });
+    await c.opens.next('the open');
+    const { connection } = await srv.connections.next('the server-side connection');
+    connection.send('not json {');
+    connection.send('{"ok":true}');
+    connection.send(Buffer.from([7]));
+    const info = await c.errors.next('the parse error');
+    assert.equal((info.error as SockwaveError).code, 'SW_INVALID_ARGUMENT');
+    assert.equal(info.waitTime, undefined);
+    const [ok, binary] = await c.messages.take(2, 'the later messages');
+    assert.deepEqual(ok, { message: { ok: true }, isBinary: false });
+    assert.deepEqual(binary, { message: Buffer.from([7]), isBinary: true });
+    assert.equal(c.client.status, 'open');
+    assert.equal(c.closes.history.length, 0);
+  });
+
+  test("dataType 'binary': onMessage gets Buffers for text messages too, and strings are sent as binary", async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`, { dataType: 'binary' });
+    await c.opens.next('the open');
+    const { connection, rec } = await srv.connections.next('the server-side connection');
+    connection.send('héllo ✓');
+    connection.send(Buffer.from([0, 255]));
+    const [text, binary] = await c.messages.take(2, 'the messages');
+    assert.ok(Buffer.isBuffer(text!.message), `a ${typeof text!.message}`);
+    assert.deepEqual(text, { message: Buffer.from('héllo ✓', 'utf8'), isBinary: false });
+    assert.deepEqual(binary, { message: Buffer.from([0, 255]), isBinary: true });
+    c.client.send('abc');
+    const got = await rec.messages.next('the message at the server');
+    assert.deepEqual([got.data, got.isBinary], [Buffer.from('abc'), true]);
+  });
+
+  test("dataType 'text' (default): text as a string, binary as a Buffer", async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`);
+    await c.opens.next('the open');
+    const { connection } = await srv.connections.next('the server-side connection');
+    connection.send('plain');
+    connection.send(Buffer.from([1]));
+    assert.deepEqual(await c.messages.take(2, 'the messages'), [
+      { message: 'plain', isBinary: false },
+      { message: Buffer.from([1]), isBinary: true },
+    ]);
+  });
+});
+
+describe('reconnecting client: heartbeat', { timeout: 30_000 }, () => {
+  test('a peer that stops answering pings is dropped (1006) and the client reconnects', async (t) => {
+    // Completes the handshake by hand, then reads nothing and answers nothing.
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const c = track(t, raw.url, { pingInterval: 50, pongTimeout: 200, reconnect: { minDelay: 10, maxDelay: 50 } });
+    await raw.sockets.next('the first connection');
+    await c.opens.next('the first open');
+    const close = await c.closes.next('the heartbeat to drop the connection');
+    assert.equal(close.code, 1006);
+    assert.equal(close.wasClean, false);
+    assert.equal(close.willReconnect, true);
+    await raw.sockets.next('the reconnection');
+    await c.opens.next('the second open');
+  });
+
+  test('against a server with autoPong false the client drops the connection (1006) and reconnects', async (t) => {
+    const srv = await startServer({ autoPong: false });
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`, { pingInterval: 50, pongTimeout: 200, reconnect: { minDelay: 10, maxDelay: 50 } });
+    const { rec } = await srv.connections.next('the first connection');
+    await rec.pings.next('a heartbeat ping at the server');
+    const close = await c.closes.next('the heartbeat to drop the connection');
+    assert.deepEqual([close.code, close.willReconnect], [1006, true]);
+    await srv.connections.next('the reconnection');
+    await c.opens.take(2, 'two opens');
+  });
+
+  test('against a healthy server, pongs arrive, client.rtt becomes a number and the connection stays up', async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`, { pingInterval: 50, pongTimeout: 200 });
+    await c.opens.next('the open');
+    assert.equal(c.client.rtt, undefined);
+    await c.pongs.next('a pong');
+    await waitUntil(() => c.client.rtt !== undefined, 'rtt is measured');
+    const rtt = c.client.rtt!;
+    assert.equal(typeof rtt, 'number');
+    assert.ok(Number.isFinite(rtt) && rtt >= 0, `rtt ${rtt}`);
+    assert.equal(c.client.info()['rtt'], c.client.rtt);
+    // Several pong timeouts' worth: still the same connection.
+    await c.pongs.take(5, 'five more pongs');
+    assert.equal(c.closes.history.length, 0);
+    assert.equal(c.opens.history.length, 1);
+  });
+
+  test('pingInterval 0 (the default) sends no ping', async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`);
+    await c.opens.next('the open');
+    const { rec } = await srv.connections.next('the server-side connection');
+    await delay(200);
+    assert.equal(rec.pings.history.length, 0);
+    assert.equal(c.client.ping('manual'), 'sent');
+    assert.equal((await rec.pings.next('the manual ping')).toString(), 'manual');
+  });
+});
+
+describe('reconnecting client: info()', { timeout: 30_000 }, () => {
+  test('reports status, url, deflate, reconnect settings and outbox counts, before and after connecting', async (t) => {
+    const port = await closedPort();
+    const url = `ws://127.0.0.1:${port}/info?x=1`;
+    const c = track(t, url, {
+      perMessageDeflate: true,
+      reconnect: { minDelay: 20, maxDelay: 200, maxRetries: 50 },
+      outbox: { maxMessages: 10, policy: 'drop-oldest' },
+      pingInterval: 1000,
+      pongTimeout: 3000,
+    });
+    c.client.send('abc');
+    c.client.send(Buffer.from('de'));
+    const before = c.client.info();
+    assert.ok(before['status'] === 'connecting' || before['status'] === 'reconnecting', String(before['status']));
+    assert.equal(before['status'], c.client.status);
+    assert.equal(before['deflate'], false);
+    assert.deepEqual(before['reconnect'], { enabled: true, minDelay: 20, maxDelay: 200, maxRetries: 50 });
+    assert.deepEqual(before['outbox'], { messages: 2, bytes: 5, policy: 'drop-oldest', dropped: 0 });
+    assert.equal(before['pingInterval'], 1000);
+    assert.equal(before['pongTimeout'], 3000);
+
+    const srv = await listenOn(t, port, { perMessageDeflate: true });
+    await c.opens.next('the open', 10_000);
+    await srv.messages.take(2, 'the queued messages');
+    const after = c.client.info();
+    assert.equal(after['status'], 'open');
+    assert.equal(after['url'], url);
+    assert.equal(after['deflate'], true);
+    assert.equal(after['retries'], 0);
+    assert.deepEqual(after['outbox'], { messages: 0, bytes: 0, policy: 'drop-oldest', dropped: 0 });
+    assert.equal(typeof after['bufferedAmount'], 'number');
+
+    c.client.close();
+    assert.equal(c.client.info()['status'], 'closed');
+  });
+
+  test('defaults: reconnect enabled, no ping, pongTimeout 10 000, reject policy, no deflate', async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`);
+    await c.opens.next('the open');
+    const info = c.client.info();
+    assert.equal(info['status'], 'open');
+    assert.equal(info['url'], `${srv.url}/`);
+    assert.equal(info['deflate'], false);
+    assert.deepEqual(info['reconnect'], { enabled: true });
+    assert.equal(info['pingInterval'], 0);
+    assert.equal(info['pongTimeout'], 10_000);
+    assert.deepEqual(info['outbox'], { messages: 0, bytes: 0, policy: 'reject', dropped: 0 });
+  });
+
+  test('reconnect: false turns reconnection off: a dropped connection is final', async (t) => {
+    const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.terminate() }) });
+    const c = track(t, `${srv.url}/`, { reconnect: false });
+    assert.deepEqual(c.client.info()['reconnect'], { enabled: false });
+    const close = await c.closes.next('the close');
+    assert.deepEqual([close.code, close.willReconnect], [1006, false]);
+    await delay(200);
+    assert.equal(c.client.status, 'closed');
+    assert.equal(srv.connections.history.length, 1);
+  });
+});
