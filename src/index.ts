@@ -5,6 +5,20 @@
 export { connect, type ClientOptions } from './client/connect.js';
 export { tryConnect, type ConnectResult } from './client/try-connect.js';
 export {
+  WebSocket,
+  type BinaryType,
+  type WebSocketEventHandler,
+  type WebSocketEventListener,
+  type WebSocketEventMap,
+  type WebSocketListenerOptions,
+  type WebSocketMessageData,
+  type WebSocketMessageEvent,
+  type WebSocketOptions,
+  type WebSocketReadyState,
+  type WebSocketSendData,
+} from './client/websocket.js';
+export { CloseEvent, type CloseEventInit, type WebSocketErrorEvent } from './client/dom-events.js';
+export {
   createClient,
   WebSocketClient,
   type ClientCloseInfo,

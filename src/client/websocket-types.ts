@@ -1,0 +1,49 @@
+import { type ClientOptions } from './connect.js';
+import { type CloseEvent, type WebSocketErrorEvent } from './dom-events.js';
+import { type WebSocket } from './websocket.js';
+
+/** The public shapes of the browser-standard {@link WebSocket}. */
+
+/** How binary messages are handed to `message` listeners. `'nodebuffer'` is a sockwave extension. */
+export type BinaryType = 'blob' | 'arraybuffer' | 'nodebuffer';
+
+/** What `send()` takes. */
+export type WebSocketSendData = string | ArrayBuffer | ArrayBufferView | Blob;
+
+/** `MessageEvent.data`: a string for text; a Blob, ArrayBuffer or Buffer for binary (per `binaryType`). */
+export type WebSocketMessageData = string | Blob | ArrayBuffer | Buffer;
+
+/**
+ * The sockwave extension of the constructor's second argument: the subprotocols, plus the options
+ * of {@link connect} (headers, origin, maxPayload, connectTimeout, tls, perMessageDeflate...).
+ * `signal` aborts the opening handshake, as it does for connect().
+ */
+export interface WebSocketOptions extends Omit<ClientOptions, 'protocols' | 'handler' | 'data'> {
+  /** Subprotocols to offer, in order of preference. */
+  protocols?: string | readonly string[];
+}
+
+/** The `message` event: a `MessageEvent` whose `data` is typed. */
+export interface WebSocketMessageEvent extends MessageEvent {
+  readonly data: WebSocketMessageData;
+}
+
+/** The events of a {@link WebSocket}. */
+export interface WebSocketEventMap {
+  open: Event;
+  message: WebSocketMessageEvent;
+  error: WebSocketErrorEvent;
+  close: CloseEvent;
+}
+
+/** An event listener: a function (called with the WebSocket as `this`) or an object with handleEvent. */
+export type WebSocketEventListener<E> = ((this: WebSocket, event: E) => unknown) | { handleEvent(event: E): unknown };
+
+/** An event handler attribute's value (onopen, onmessage, onerror, onclose). */
+export type WebSocketEventHandler<E> = ((this: WebSocket, event: E) => unknown) | null;
+
+/** Options of addEventListener. */
+export type WebSocketListenerOptions = boolean | { capture?: boolean; once?: boolean; passive?: boolean; signal?: AbortSignal };
+
+/** `readyState`: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+export type WebSocketReadyState = 0 | 1 | 2 | 3;

@@ -1,0 +1,570 @@
+import { types } from 'node:util';
+import { HandshakeError, ProtocolError, SockwaveError } from '../errors.js';
+import { checkSubprotocolNames } from '../handshake/subprotocols.js';
+import { type CloseInfo, type Connection } from '../io/connection.js';
+import { connect } from './connect.js';
+import { EventHandlerTarget } from './event-handler-target.js';
+import { CloseEvent, createErrorEvent, toClampedUnsignedShort, toUSVString, type WebSocketErrorEvent } from './dom-events.js';
+import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
+import { BINARY_TYPES, domException, FAILED_CLOSE, readBlob, splitSecondArgument, toArrayBuffer, toError, type BlobRead } from './websocket-support.js';
+import {
+  type BinaryType,
+  type WebSocketEventHandler,
+  type WebSocketEventListener,
+  type WebSocketEventMap,
+  type WebSocketListenerOptions,
+  type WebSocketMessageData,
+  type WebSocketMessageEvent,
+  type WebSocketOptions,
+  type WebSocketReadyState,
+  type WebSocketSendData,
+} from './websocket-types.js';
+
+/** What EventTarget itself accepts. */
+type DomListener = Parameters<EventTarget['addEventListener']>[1];
+
+export type {
+  BinaryType,
+  WebSocketEventHandler,
+  WebSocketEventListener,
+  WebSocketEventMap,
+  WebSocketListenerOptions,
+  WebSocketMessageData,
+  WebSocketMessageEvent,
+  WebSocketOptions,
+  WebSocketReadyState,
+  WebSocketSendData,
+};
+
+/**
+ * The WHATWG WebSocket API (websockets.spec.whatwg.org), as a small facade over one sockwave
+ * {@link Connection}: the handshake is {@link connect}'s, the frames are the Connection's; this file
+ * only keeps the API's state (ready state, bufferedAmount, binary type), turns what the Connection
+ * reports into DOM events, and keeps Blob sends in order.
+ *
+ * The algorithms are written as the standard's numbered steps, with the code for each step beneath.
+ */
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** What waits in the outbox: messages, Blobs being read, and a close. */
+type Outgoing =
+  | { kind: 'message'; data: string | Buffer; size: number }
+  | { kind: 'blob'; read: Promise<BlobRead>; size: number }
+  | { kind: 'close'; code: number | undefined; reason: string };
+
+
+/**
+ * The browser-standard WebSocket (WHATWG), on sockwave's client: code written for a browser runs
+ * unchanged. Events are dispatched through `EventTarget`, each in its own task, after the
+ * constructor returned, as in a browser; a failed connection reports `error` then `close` (1006);
+ * `send()` keeps the order of what it was given, Blobs included.
+ *
+ * Beyond the standard: the second argument may be an options object (`protocols`, `headers`,
+ * `origin`, `tls`, `connectTimeout`, `perMessageDeflate`, ...), `binaryType` may be `'nodebuffer'`,
+ * and the `error` event carries the reason as `event.error`.
+ *
+ * @example
+ * const ws = new WebSocket('ws://127.0.0.1:8080/echo');
+ * ws.binaryType = 'arraybuffer';
+ * ws.onopen = () => {
+ *   ws.send('hello');
+ *   ws.send(new Uint8Array([1, 2, 3]));
+ * };
+ * ws.onmessage = (event) => {
+ *   if (typeof event.data === 'string') {
+ *     console.log('text', event.data);
+ *   } else if (event.data instanceof ArrayBuffer) {
+ *     console.log('binary', new Uint8Array(event.data));
+ *     ws.close(1000, 'done');
+ *   }
+ * };
+ * ws.onerror = () => console.log('failed');
+ * ws.onclose = (event) => console.log('closed', event.code, event.reason, event.wasClean);
+ */
+export class WebSocket extends EventHandlerTarget {
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** The URL record (already ws: or wss:). */
+  readonly #url: URL;
+  #readyState: WebSocketReadyState = CONNECTING;
+  #bufferedAmount = 0;
+  #protocol = '';
+  #extensions = '';
+  #binaryType: BinaryType = 'blob';
+  /** Set once the handshake succeeded. */
+  #connection: Connection | undefined;
+  /** Aborts the handshake (close() while connecting). */
+  readonly #abort = new AbortController();
+  /** Set when the connection was failed ("fail the WebSocket connection"): why. */
+  #failure: Error | undefined;
+  /** Sends (and a close) waiting behind a Blob being read, in order. */
+  readonly #outbox: Outgoing[] = [];
+  #pumping = false;
+  /** Message events queued and not yet dispatched. */
+  #messageTasks = 0;
+  #releaseSignal: (() => void) | undefined;
+
+  /**
+   * Opens a connection to `url` (ws:, wss:, or http:/https: which map to them) offering the given
+   * subprotocols. Throws a "SyntaxError" DOMException for an invalid URL or subprotocol list; a
+   * connection that cannot be established is reported by the `error` and `close` events.
+   */
+  constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions) {
+    super();
+    const { offered, options } = splitSecondArgument(protocols);
+
+    // 1. Let baseURL be this's relevant settings object's API base URL.
+    //    (Node has no document, hence no base URL: a relative URL fails in step 3.)
+    // 2. Let urlRecord be the result of applying the URL parser to url with baseURL.
+    // 3. If urlRecord is failure, then throw a "SyntaxError" DOMException.
+    // 4. If urlRecord's scheme is "http", then set urlRecord's scheme to "ws".
+    // 5. Otherwise, if urlRecord's scheme is "https", set urlRecord's scheme to "wss".
+    // 6. If urlRecord's scheme is not "ws" or "wss", then throw a "SyntaxError" DOMException.
+    // 7. If urlRecord's fragment is non-null, then throw a "SyntaxError" DOMException.
+    //    (Steps 2 to 7 are parseWebSocketUrl, which connect() uses too; its SyntaxError becomes
+    //    the DOMException the standard asks for.)
+    let urlRecord: ParsedWebSocketUrl;
+    try {
+      urlRecord = parseWebSocketUrl(toUSVString(url));
+    } catch (error) {
+      throw domException(error, 'SyntaxError');
+    }
+
+    // 8. If protocols is a string, set protocols to a sequence consisting of just that string.
+    const protocolList: string[] = typeof offered === 'string' ? [offered] : offered;
+
+    // 9. If any of the values in protocols occur more than once or otherwise fail to match the
+    //    requirements for elements that comprise the value of `Sec-WebSocket-Protocol` fields as
+    //    defined by The WebSocket protocol, then throw a "SyntaxError" DOMException.
+    //    (Compared as they are, case-sensitively: the standard says nothing else and browsers
+    //    accept ['chat', 'Chat']; see whatwg/websockets#47.)
+    try {
+      checkSubprotocolNames(protocolList);
+    } catch (error) {
+      throw domException(error, 'SyntaxError');
+    }
+
+    // 10. Set this's url to urlRecord.
+    this.#url = new URL(urlRecord.href);
+
+    // 11. Let client be this's relevant settings object.
+    //     (None in Node: no Origin header unless options.origin says one, no cookies.)
+
+    // 12. Run this step in parallel:
+    //     1. Establish a WebSocket connection given urlRecord, protocols, and client.
+    this.#establish(urlRecord.href, protocolList, options);
+  }
+
+  /** The URL, serialized. */
+  get url(): string {
+    return this.#url.href;
+  }
+
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+  get readyState(): WebSocketReadyState {
+    return this.#state();
+  }
+
+  /**
+   * Bytes of application data (UTF-8 text and binary, no framing) passed to send() and not yet
+   * handed to the network. Once the connection is closing or closed, every send() still adds its
+   * size, and nothing takes it away.
+   */
+  get bufferedAmount(): number {
+    return this.#bufferedAmount;
+  }
+
+  /** The extensions the server agreed to ('' before the connection is open). */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** The subprotocol the server selected ('' before the connection is open, or when none). */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** How binary messages arrive: 'blob' (default), 'arraybuffer', or 'nodebuffer' (Buffer). */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: BinaryType) {
+    // A WebIDL enumeration attribute: a value that is not one of the enumeration's is ignored.
+    const type = String(value);
+    if (BINARY_TYPES.has(type)) this.#binaryType = type as BinaryType;
+  }
+
+  get onopen(): WebSocketEventHandler<Event> {
+    return this.getEventHandler('open') as WebSocketEventHandler<Event>;
+  }
+
+  set onopen(handler: WebSocketEventHandler<Event>) {
+    this.setEventHandler('open', handler);
+  }
+
+  get onmessage(): WebSocketEventHandler<WebSocketMessageEvent> {
+    return this.getEventHandler('message') as WebSocketEventHandler<WebSocketMessageEvent>;
+  }
+
+  set onmessage(handler: WebSocketEventHandler<WebSocketMessageEvent>) {
+    this.setEventHandler('message', handler);
+  }
+
+  get onerror(): WebSocketEventHandler<WebSocketErrorEvent> {
+    return this.getEventHandler('error') as WebSocketEventHandler<WebSocketErrorEvent>;
+  }
+
+  set onerror(handler: WebSocketEventHandler<WebSocketErrorEvent>) {
+    this.setEventHandler('error', handler);
+  }
+
+  get onclose(): WebSocketEventHandler<CloseEvent> {
+    return this.getEventHandler('close') as WebSocketEventHandler<CloseEvent>;
+  }
+
+  set onclose(handler: WebSocketEventHandler<CloseEvent>) {
+    this.setEventHandler('close', handler);
+  }
+
+  override addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: WebSocketEventListener<WebSocketEventMap[K]> | null,
+    options?: WebSocketListenerOptions,
+  ): void;
+  override addEventListener(type: string, listener: WebSocketEventListener<Event> | null, options?: WebSocketListenerOptions): void;
+  override addEventListener(type: string, listener: WebSocketEventListener<never> | null, options?: WebSocketListenerOptions): void {
+    super.addEventListener(type, listener as DomListener, options);
+  }
+
+  override removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: WebSocketEventListener<WebSocketEventMap[K]> | null,
+    options?: boolean | { capture?: boolean },
+  ): void;
+  override removeEventListener(type: string, listener: WebSocketEventListener<Event> | null, options?: boolean | { capture?: boolean }): void;
+  override removeEventListener(type: string, listener: WebSocketEventListener<never> | null, options?: boolean | { capture?: boolean }): void {
+    super.removeEventListener(type, listener as DomListener, options);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'WebSocket';
+  }
+
+  /**
+   * Sends a message: a string as text; an ArrayBuffer, a view's bytes or a Blob as binary. Throws
+   * an "InvalidStateError" DOMException while CONNECTING. Once CLOSING or CLOSED nothing is sent,
+   * but bufferedAmount still grows. A Blob is read first; whatever is sent after it waits for it.
+   */
+  send(data: WebSocketSendData): void {
+    // (WebIDL: (BufferSource or Blob or USVString). Anything else becomes a string.)
+    let blob: Blob | undefined;
+    let message: { data: string | Buffer; size: number } | undefined;
+    if (data instanceof Blob) {
+      blob = data;
+    } else if (types.isArrayBuffer(data)) {
+      message = { data: Buffer.from(new Uint8Array(data)), size: data.byteLength };
+    } else if (ArrayBuffer.isView(data)) {
+      if (types.isSharedArrayBuffer(data.buffer)) throw new TypeError('send() does not take a view of a SharedArrayBuffer');
+      // A copy: the caller may reuse its buffer as soon as send() returns.
+      message = { data: Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), size: data.byteLength };
+    } else {
+      const text = toUSVString(data);
+      message = { data: text, size: Buffer.byteLength(text, 'utf8') };
+    }
+
+    // 1. If this's ready state is CONNECTING, then throw an "InvalidStateError" DOMException.
+    const readyState = this.#state();
+    if (readyState === CONNECTING) throw new DOMException('the WebSocket is not open yet (readyState is CONNECTING)', 'InvalidStateError');
+
+    // 2. Run the appropriate set of steps (string, Blob, ArrayBuffer, ArrayBufferView): if the
+    //    WebSocket connection is established and the WebSocket closing handshake has not yet
+    //    started, send a WebSocket Message comprised of data (text for a string, binary
+    //    otherwise). Any invocation of this method that does not throw must increase the
+    //    bufferedAmount attribute by the size of data in bytes (UTF-8 for a string).
+    this.#bufferedAmount += blob !== undefined ? blob.size : message!.size;
+    if (readyState !== OPEN) return;
+    if (blob !== undefined) this.#transmit({ kind: 'blob', read: readBlob(blob), size: blob.size });
+    else this.#transmit({ kind: 'message', data: message!.data, size: message!.size });
+  }
+
+  /**
+   * Closes the connection: `code` must be 1000 or 3000–4999 (else an "InvalidAccessError"
+   * DOMException), `reason` at most 123 UTF-8 bytes (else a "SyntaxError" DOMException). While
+   * CONNECTING the attempt is abandoned (`error`, then `close` with 1006). Messages sent before
+   * close() still go out before the close frame.
+   */
+  close(code?: number, reason?: string): void {
+    // 1. If code is present, but is neither an integer equal to 1000 nor an integer in the range
+    //    3000 to 4999, inclusive, throw an "InvalidAccessError" DOMException.
+    //    (WebIDL [Clamp] unsigned short: clamped to 0..65535, rounded to nearest, ties to even.)
+    let closeCode: number | null = null;
+    if (code !== undefined) {
+      closeCode = toClampedUnsignedShort(code);
+      if (closeCode !== 1000 && !(closeCode >= 3000 && closeCode <= 4999)) {
+        throw new DOMException(`close code ${String(code)} is not allowed: use 1000 or 3000-4999`, 'InvalidAccessError');
+      }
+    }
+    // 2. If code is missing, set code to null. (Done above.)
+    // 3. If reason is missing, set reason to the empty string.
+    const closeReason = reason === undefined ? '' : toUSVString(reason);
+    // 4. Let reasonBytes be the result of UTF-8 encoding reason. If reasonBytes is longer than
+    //    123 bytes, then throw a "SyntaxError" DOMException.
+    const reasonLength = Buffer.byteLength(closeReason, 'utf8');
+    if (reasonLength > 123) throw new DOMException(`the close reason is ${reasonLength} bytes, at most 123 are allowed`, 'SyntaxError');
+    // 5. Close the WebSocket with this, code, and reason.
+    this.#closeTheWebSocket(closeCode, closeReason);
+  }
+
+  /** "Close the WebSocket" given code and reason. */
+  #closeTheWebSocket(code: number | null, reason: string): void {
+    // 1. If this's ready state is CLOSING (2) or CLOSED (3): do nothing.
+    const readyState = this.#state();
+    if (readyState === CLOSING || readyState === CLOSED) return;
+
+    // 2. If the WebSocket connection is not yet established: fail the WebSocket connection and
+    //    set this's ready state to CLOSING (2).
+    //    (Established from the script's view: until the open event's task ran, the connection is
+    //    abandoned, never opened.)
+    if (readyState === CONNECTING) {
+      this.#readyState = CLOSING;
+      this.#fail(new SockwaveError('SW_HANDSHAKE_FAILED', 'the WebSocket was closed before the connection was established'));
+      return;
+    }
+
+    // 3. If the WebSocket closing handshake has not yet been started: start the WebSocket closing
+    //    handshake and set this's ready state to CLOSING (2).
+    //    - If code is null and reason is empty, the Close message must not have a body.
+    //    - If reason is non-empty but code is null, then set code to 1000 ("Normal Closure").
+    //    - If code is set, it is the status code of the Close message; a non-empty reason
+    //      follows it.
+    //    (After the messages sent before close(): the Close message waits behind them.)
+    // 4. Otherwise (the server started it): set this's ready state to CLOSING (2).
+    //    (The Connection ignores a close once the closing handshake started.)
+    this.#readyState = CLOSING;
+    this.#transmit({ kind: 'close', code: code ?? (reason === '' ? undefined : 1000), reason });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Establishing the connection, and feedback from the protocol
+
+  #establish(url: string, protocols: string[], options: Omit<WebSocketOptions, 'protocols'>): void {
+    const userSignal = options.signal;
+    const signal = this.#abort.signal;
+    // connect() validates its options first and throws for bad ones (headers, TLS, deflate).
+    const attempt = connect(url, { ...options, protocols, signal });
+    if (userSignal !== undefined) {
+      const onAbort = (): void => this.#abort.abort(userSignal.reason);
+      if (userSignal.aborted) onAbort();
+      else {
+        userSignal.addEventListener('abort', onAbort, { once: true });
+        this.#releaseSignal = () => userSignal.removeEventListener('abort', onAbort);
+      }
+    }
+    attempt.then(
+      (connection) => this.#established(connection, protocols),
+      (error: unknown) => {
+        // The handshake failed (network, TLS, timeout, non-101, invalid answer, abort):
+        // fail the WebSocket connection; the connection is closed, never established.
+        this.#releaseSignal?.();
+        this.#failure ??= toError(error);
+        this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+      },
+    );
+  }
+
+  #established(connection: Connection, protocols: readonly string[]): void {
+    this.#releaseSignal?.();
+    this.#connection = connection;
+    connection.on('message', (data, isBinary) => {
+      this.#messageTasks++;
+      this.#queueTask(() => {
+        try {
+          this.#messageReceived(data, isBinary);
+        } finally {
+          this.#messageTasks--;
+        }
+      });
+    });
+    // A ProtocolError means the Connection failed the WebSocket connection (RFC 6455 §7.1.7).
+    // Socket errors are not failures: the close event tells (1006, not clean), as in browsers.
+    connection.on('error', (error) => {
+      if (error instanceof ProtocolError) this.#failure ??= error;
+    });
+    connection.on('close', (info) => this.#queueTask(() => this.#connectionClosed(info)));
+    if (connection.status === 'closed') {
+      // The transport closed before anyone listened: no close event will come from it.
+      this.#failure ??= new SockwaveError('SW_SOCKET_ERROR', 'the connection closed during the opening handshake');
+      this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+      return;
+    }
+    // close() was called while CONNECTING, after the handshake had already succeeded.
+    if (this.#readyState !== CONNECTING) {
+      this.#fail(this.#failure ?? new SockwaveError('SW_HANDSHAKE_FAILED', 'the WebSocket was closed before the connection was established'));
+      return;
+    }
+    // Establish a WebSocket connection, processResponse step 2: if protocols is not the empty
+    // list and the response has no (or an empty) `Sec-WebSocket-Protocol`, then fail the
+    // WebSocket connection. (RFC 6455 allows that answer; the standard does not.)
+    if (protocols.length > 0 && connection.protocol === '') {
+      this.#fail(new HandshakeError(101, `the server selected none of the subprotocols offered (${protocols.join(', ')})`, connection.headers));
+      return;
+    }
+    // When the WebSocket connection is established, queue a task to run these steps:
+    this.#queueTask(() => this.#opened(connection));
+  }
+
+  #opened(connection: Connection): void {
+    // (close() may have run since the task was queued: the connection is being failed.)
+    if (this.#readyState !== CONNECTING) return;
+    // 1. Change the ready state to OPEN (1).
+    this.#readyState = OPEN;
+    // 2. Change the extensions attribute's value to the extensions in use, if it is not the null value.
+    this.#extensions = connection.extensions;
+    // 3. Change the protocol attribute's value to the subprotocol in use, if it is not the null value.
+    this.#protocol = connection.protocol;
+    // 4. Fire an event named open at the WebSocket object.
+    this.dispatchEvent(new Event('open'));
+  }
+
+  /** When a WebSocket message has been received with type and data, queue a task to follow these steps: */
+  #messageReceived(data: string | Buffer, isBinary: boolean): void {
+    // 1. If this's ready state is not OPEN (1), then return.
+    if (this.#readyState !== OPEN) return;
+    // 2. Let dataForEvent be determined by switching on type and binary type:
+    //    - type indicates that the data is Text: a new DOMString containing data
+    //    - Binary and binary type is "blob": a new Blob object that represents data as its raw data
+    //    - Binary and binary type is "arraybuffer": a new ArrayBuffer object whose contents are data
+    //    - (sockwave) Binary and binary type is "nodebuffer": the Buffer itself
+    let dataForEvent: WebSocketMessageData;
+    if (!isBinary) dataForEvent = data as string;
+    else if (this.#binaryType === 'blob') dataForEvent = new Blob([data as Buffer]);
+    else if (this.#binaryType === 'arraybuffer') dataForEvent = toArrayBuffer(data as Buffer);
+    else dataForEvent = data as Buffer;
+    // 3. Fire an event named message at the WebSocket object, using MessageEvent, with the origin
+    //    attribute initialized to the serialization of the WebSocket object's url's origin, and
+    //    the data attribute initialized to dataForEvent.
+    this.dispatchEvent(new MessageEvent('message', { data: dataForEvent, origin: this.#url.origin }));
+  }
+
+  /** When the WebSocket connection is closed, possibly cleanly, queue a task to run these steps: */
+  #connectionClosed(info: CloseInfo): void {
+    if (this.#readyState === CLOSED) return;
+    this.#releaseSignal?.();
+    // 1. Change the ready state to CLOSED (3).
+    this.#readyState = CLOSED;
+    // 2. If the user agent was required to fail the WebSocket connection, or if the WebSocket
+    //    connection was closed after being flagged as full, fire an event named error at the
+    //    WebSocket object. (sockwave's client never refuses a send, so never "flagged as full".)
+    const failure = this.#failure;
+    if (failure !== undefined) this.dispatchEvent(createErrorEvent(failure));
+    // 3. Fire an event named close at the WebSocket object, using CloseEvent, with the wasClean
+    //    attribute initialized to true if the connection closed cleanly and false otherwise, the
+    //    code attribute initialized to the WebSocket connection close code, and the reason
+    //    attribute initialized to the result of applying UTF-8 decode without BOM to the
+    //    WebSocket connection close reason.
+    //    (A failed connection received no close frame the standard counts: 1006, no reason.)
+    const closed = failure === undefined ? info : FAILED_CLOSE;
+    this.dispatchEvent(new CloseEvent('close', { wasClean: closed.wasClean, code: closed.code, reason: closed.reason }));
+  }
+
+  /**
+   * The ready state. When the WebSocket closing handshake is started (by the server: a close()
+   * sets CLOSING itself), the standard queues a task to set CLOSING, which runs after the tasks of
+   * the messages received before the close frame. The Connection reports no event for it, so it
+   * is read from the Connection's status, once those message tasks have run.
+   */
+  #state(): WebSocketReadyState {
+    if (this.#readyState === OPEN && this.#messageTasks === 0 && this.#failure === undefined && this.#connection?.status === 'closing') {
+      this.#readyState = CLOSING;
+    }
+    return this.#readyState;
+  }
+
+  /** Fail the WebSocket connection (RFC 6455 §7.1.7): drop the attempt or the transport. */
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    this.#outbox.length = 0;
+    if (this.#connection !== undefined) this.#connection.terminate();
+    else this.#abort.abort(error);
+  }
+
+  /** The WebSocket task source: each event in its own task, microtasks running between them. */
+  #queueTask(task: () => void): void {
+    setImmediate(task);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending, in order
+
+  /** Sends now, or after what waits in the outbox (a Blob being read holds everything after it). */
+  #transmit(item: Outgoing): void {
+    if (this.#outbox.length === 0 && item.kind !== 'blob') {
+      this.#transmitNow(item);
+      return;
+    }
+    this.#outbox.push(item);
+    if (!this.#pumping) void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#outbox.length > 0) {
+        let item = this.#outbox[0]!;
+        if (item.kind === 'blob') {
+          const read = await item.read;
+          if (this.#outbox[0] !== item) break; // the connection was failed meanwhile
+          if (!read.ok) {
+            // The Blob cannot be read: the message cannot be sent, so fail the connection.
+            this.#fail(new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: read.error }));
+            break;
+          }
+          item = { kind: 'message', data: read.bytes, size: item.size };
+        }
+        this.#outbox.shift();
+        this.#transmitNow(item);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #transmitNow(item: Exclude<Outgoing, { kind: 'blob' }>): void {
+    const connection = this.#connection!;
+    if (item.kind === 'close') {
+      connection.close(item.code, item.reason);
+      return;
+    }
+    const size = item.size;
+    // Counted out once the bytes were handed to the network; never, if they could not be.
+    connection.send(item.data, (error) => {
+      if (!error) this.#bufferedAmount -= size;
+    });
+  }
+}
+
+// The constants, on the interface object and on the prototype, as WebIDL defines them:
+// { writable: false, enumerable: true, configurable: false }.
+for (const [name, value] of [
+  ['CONNECTING', CONNECTING],
+  ['OPEN', OPEN],
+  ['CLOSING', CLOSING],
+  ['CLOSED', CLOSED],
+] as const) {
+  const descriptor = { value, writable: false, enumerable: true, configurable: false };
+  Object.defineProperty(WebSocket, name, descriptor);
+  Object.defineProperty(WebSocket.prototype, name, descriptor);
+}
+
