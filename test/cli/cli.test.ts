@@ -4,72 +4,19 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
 import {
   Queue,
   closeWs,
   closedPort,
-  deferred,
   openWs,
   recordWs,
   startWsServer,
   withTimeout,
   type StartedWsServer,
 } from '../support/net.js';
-
-/** build/test/cli/ → the package root's dist/cli/main.js. */
-const MAIN = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
-
-interface Cli {
-  child: ChildProcess;
-  /** Complete stdout lines, in order. */
-  lines: Queue<string>;
-  stdout(): string;
-  stderr(): string;
-  /** The exit, within `ms` (fails the test otherwise). */
-  exited(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(t: TestContext, args: readonly string[], stdin: 'pipe' | 'ignore' = 'ignore'): Cli {
-  assert.ok(existsSync(MAIN), `${MAIN} is missing: run 'npx tsc -p tsconfig.json' first`);
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let partial = '';
-  const lines = new Queue<string>();
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    out += chunk;
-    partial += chunk;
-    let newline: number;
-    while ((newline = partial.indexOf('\n')) !== -1) {
-      lines.push(partial.slice(0, newline));
-      partial = partial.slice(newline + 1);
-    }
-  });
-  child.stderr!.on('data', (chunk: string) => (err += chunk));
-  const exit = deferred<{ code: number | null; signal: NodeJS.Signals | null }>();
-  child.once('exit', (code, signal) => exit.resolve({ code, signal }));
-  child.once('error', (error) => exit.reject(error));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await withTimeout(exit.promise, 'the killed child to exit').catch(() => undefined);
-    }
-  });
-  return {
-    child,
-    lines,
-    stdout: () => out,
-    stderr: () => err,
-    exited: (ms = 10_000) => withTimeout(exit.promise, `sockwave ${args.join(' ')} to exit (stderr: ${err.trim()})`, ms),
-  };
-}
+import { run, type Cli } from '../support/cli-process.js';
 
 /** Starts `sockwave serve --port 0` and reads the port from its 'listening on' line. */
 async function serve(t: TestContext): Promise<{ cli: Cli; port: number; url: string }> {

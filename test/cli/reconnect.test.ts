@@ -3,65 +3,12 @@
  * (dist/cli/main.js, built by `npm run build`) on a fixed port of 127.0.0.1.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { CONNECT_USAGE } from '../../src/cli/connect.js';
-import { Queue, closedPort, deferred, withTimeout } from '../support/net.js';
+import { run, type Cli } from '../support/cli-process.js';
+import { closedPort } from '../support/net.js';
 
-/** build/test/cli/ → the package root's dist/cli/main.js. */
-const MAIN = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
-
-interface Cli {
-  child: ChildProcess;
-  /** Complete stdout lines, in order. */
-  lines: Queue<string>;
-  stdout(): string;
-  stderr(): string;
-  /** The exit, within `ms` (fails the test otherwise). */
-  exited(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Runs the CLI; the child is killed (by its PID) after the test if still running. */
-function run(t: TestContext, args: readonly string[], stdin: 'pipe' | 'ignore' = 'ignore'): Cli {
-  assert.ok(existsSync(MAIN), `${MAIN} is missing: run 'npm run build' first`);
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let partial = '';
-  const lines = new Queue<string>();
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    out += chunk;
-    partial += chunk;
-    let newline: number;
-    while ((newline = partial.indexOf('\n')) !== -1) {
-      lines.push(partial.slice(0, newline));
-      partial = partial.slice(newline + 1);
-    }
-  });
-  child.stderr!.on('data', (chunk: string) => (err += chunk));
-  child.stdin?.on('error', () => {});
-  const exit = deferred<{ code: number | null; signal: NodeJS.Signals | null }>();
-  child.once('exit', (code, signal) => exit.resolve({ code, signal }));
-  child.once('error', (error) => exit.reject(error));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGKILL');
-      await withTimeout(exit.promise, 'the killed child to exit').catch(() => undefined);
-    }
-  });
-  return {
-    child,
-    lines,
-    stdout: () => out,
-    stderr: () => err,
-    exited: (ms = 10_000) => withTimeout(exit.promise, `sockwave ${args.join(' ')} to exit (stderr: ${err.trim()})`, ms),
-  };
-}
 
 /** `sockwave serve --port PORT`, once it printed its 'listening on' line. */
 async function serve(t: TestContext, port: number): Promise<Cli> {
