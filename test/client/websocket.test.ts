@@ -6,17 +6,17 @@
  *
  * Every wait is bounded; Chromium missing is a failure, not a skip (see test/interop/chromium.test.ts).
  */
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserServer } from 'playwright-core';
 import { type RawData, type WebSocket as WsSocket } from 'ws';
 import { HandshakeError, ProtocolError, SockwaveError, refuse, type ServerOptions } from '../../src/index.js';
 import { CloseEvent, toClampedUnsignedShort, toUSVString, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
 import { WebSocket, type WebSocketMessageData, type WebSocketMessageEvent } from '../../src/client/websocket.js';
+import { sharedBrowser as browser } from '../interop/support/chromium.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
 import {
   Queue,
@@ -936,37 +936,6 @@ describe('WebSocket: events', { timeout: 60_000 }, () => {
 // ---------------------------------------------------------------------------------------------
 // Side by side with Chromium: the same script, the same trace
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-let started: Promise<{ server: BrowserServer; browser: Browser }> | undefined;
-
-function browser(): Promise<Browser> {
-  started ??= (async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: .ci/run must install chromium`);
-    const server = await withTimeout(chromium.launchServer({ executablePath: CHROMIUM, headless: true, timeout: 60_000, args: CHROMIUM_ARGS }), 'chromium to start', 70_000);
-    const connected = await withTimeout(chromium.connect(server.wsEndpoint(), { timeout: 30_000 }), 'playwright to connect to chromium', 35_000);
-    return { server, browser: connected };
-  })();
-  return started.then((s) => s.browser);
-}
-
-after(async () => {
-  if (!started) return;
-  const running = await started.catch(() => undefined);
-  if (!running) return;
-  const pid = running.server.process().pid;
-  await withTimeout(running.browser.close(), 'the browser to close', 10_000).catch(() => undefined);
-  await withTimeout(running.server.close(), 'chromium to exit', 10_000).catch(() => undefined);
-  if (pid !== undefined) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  }
-});
 
 /** What the scripts need of a WebSocket class: the standard's API, nothing of sockwave's. */
 interface StandardSocket {

@@ -11,17 +11,16 @@
  *
  * Chromium missing is a FAILURE, not a skip: `.ci/run` must install chromium.
  */
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type BrowserServer, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { startServer, withTimeout } from '../support/net.js';
 import { ROOT, startServerProcess } from './support/child.js';
+import { sharedBrowser as browser } from './support/chromium.js';
 import { selfSignedCertificate } from './support/tls.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const MISSING = ".ci/run must install chromium (apt-get install -y chromium; Debian's package, not a Playwright download)";
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const CLIENT_SCRIPT = join(ROOT, 'test', 'interop', 'fixtures', 'chromium_client.js');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -29,52 +28,6 @@ const TEXT = 'héllo € 𝄞 😀 中文 ひらがな 👩‍👩‍👧‍👦
 const STEP = 10_000;
 
 // ---------------------------------------------------------------------------------------------
-// One browser for the file: started on first use, closed (and killed by PID if need be) after.
-
-let started: Promise<{ server: BrowserServer; browser: Browser }> | undefined;
-
-function browser(): Promise<Browser> {
-  started ??= (async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: ${MISSING}`);
-    let server: BrowserServer;
-    try {
-      server = await withTimeout(
-        chromium.launchServer({
-          executablePath: CHROMIUM,
-          headless: true,
-          timeout: 60_000,
-          args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        }),
-        'chromium to start',
-        70_000,
-      );
-    } catch (error) {
-      throw new Error(`could not start ${CHROMIUM} (${MISSING}): ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const connected = await withTimeout(chromium.connect(server.wsEndpoint(), { timeout: 30_000 }), 'playwright to connect to chromium', 35_000);
-    return { server, browser: connected };
-  })();
-  return started.then((s) => s.browser);
-}
-
-after(async () => {
-  if (!started) return;
-  const running = await started.catch(() => undefined);
-  if (!running) return;
-  const pid = running.server.process().pid;
-  await withTimeout(running.browser.close(), 'the browser to close', 10_000).catch(() => undefined);
-  await withTimeout(running.server.close(), 'chromium to exit', 10_000).catch(() => undefined);
-  // Whatever is left of it (playwright starts chromium as a process group leader): by PID.
-  if (pid !== undefined) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  }
-});
 
 /** A fresh browser context (closed, bounded, when the test ends) with pages that record errors. */
 async function newContext(t: TestContext, options: { ignoreHTTPSErrors: boolean }): Promise<{ context: BrowserContext; pageErrors: string[] }> {
