@@ -1,9 +1,12 @@
-import { HandshakeError, SockwaveError, UsageError } from '../errors.js';
+import { SockwaveError, UsageError } from '../errors.js';
 import { type CloseInfo, type Connection, type SendResult } from '../io/connection.js';
 import { toPayload, type SendData } from '../io/payload.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect, type ClientOptions } from './connect.js';
 import { Outbox, type OutboxEntry, type OutboxOptions } from './outbox.js';
+import { RetryPolicy, type ReconnectOptions } from './retry-policy.js';
+
+export type { ReconnectOptions };
 
 /**
  * The handler style (IXWebSocket and 4D.WebSocket): `createClient(url, { onOpen, onMessage, ... })`
@@ -14,15 +17,6 @@ import { Outbox, type OutboxEntry, type OutboxOptions } from './outbox.js';
 
 /** How messages are handed to onMessage, and how strings and objects are sent. */
 export type DataType = 'text' | 'binary' | 'json';
-
-export interface ReconnectOptions extends BackoffOptions {
-  /** Default true. */
-  enabled?: boolean;
-  /** Retries after the first failed attempt before giving up (so at most 1 + maxRetries attempts in a row). Default: no limit. */
-  maxRetries?: number;
-  /** Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. */
-  retryOnCodes?: readonly number[];
-}
 
 /** What an error event carries (the seed's fields). */
 export interface ClientErrorInfo {
@@ -71,18 +65,15 @@ export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 /** What send() did: on the wire now, waiting in the outbox, or (as Connection.send) backpressure. */
 export type ClientSendResult = SendResult | 'queued';
 
-const NO_RETRY_HTTP = new Set([400, 401, 403, 404, 426]);
-
 export class WebSocketClient {
   private readonly options: CreateClientOptions;
   private readonly target: () => Target | Promise<Target>;
-  private readonly reconnect: Required<Pick<ReconnectOptions, 'enabled'>> & ReconnectOptions;
+  private readonly retry: RetryPolicy;
   private readonly outbox: Outbox;
   private connection: Connection | undefined;
   private state: ClientStatus = 'connecting';
-  private retries = 0;
   private timer: NodeJS.Timeout | undefined;
-  private pinger: NodeJS.Timeout | undefined;
+  private stopHeartbeat: () => void = () => {};
   private attemptAbort: AbortController | undefined;
   /** Messages dropped by the outbox policy 'drop-oldest' (reported through onError too). */
   dropped = 0;
@@ -90,8 +81,7 @@ export class WebSocketClient {
   constructor(target: string | URL | (() => Target | Promise<Target>), options: CreateClientOptions = {}) {
     this.options = options;
     this.target = typeof target === 'function' ? target : () => ({ url: target });
-    const reconnect = options.reconnect ?? true;
-    this.reconnect = typeof reconnect === 'boolean' ? { enabled: reconnect } : { ...reconnect, enabled: reconnect.enabled ?? true };
+    this.retry = new RetryPolicy(options.reconnect, true);
     this.outbox = new Outbox(options.outbox);
     options.signal?.addEventListener('abort', () => this.close(), { once: true });
     void this.attempt();
@@ -118,8 +108,8 @@ export class WebSocketClient {
       url: this.connection?.url,
       protocol: this.connection?.protocol ?? '',
       deflate: (this.connection?.extensions ?? '').includes('permessage-deflate'),
-      reconnect: { ...this.reconnect },
-      retries: this.retries,
+      reconnect: { ...this.retry.options },
+      retries: this.retry.retries,
       pingInterval: this.options.pingInterval ?? 0,
       pongTimeout: this.options.pongTimeout ?? 10_000,
       rtt: this.rtt,
@@ -193,10 +183,10 @@ export class WebSocketClient {
     }
     this.connection = connection;
     this.state = 'open';
-    this.retries = 0;
+    this.retry.retries = 0;
     // What was sent while disconnected goes first, in order.
     for (const entry of this.outbox.drain()) connection.send(entry.data, { binary: entry.binary });
-    this.startHeartbeat(connection);
+    this.stopHeartbeat = startClientHeartbeat(connection, this.options.pingInterval ?? 0, this.options.pongTimeout ?? 10_000);
     this.options.onOpen?.(this);
   }
 
@@ -224,7 +214,7 @@ export class WebSocketClient {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.stopHeartbeat();
-    const wait = this.state !== 'closed' && this.shouldRetry(info.code) ? this.delay(info.code === 1013) : undefined;
+    const wait = this.state !== 'closed' ? this.retry.afterClose(info.code) : undefined;
     this.options.onClose?.(this, { ...info, willReconnect: wait !== undefined, waitTime: wait });
     // onClose may have called close(): then there is nothing more to schedule.
     if (wait === undefined || this.isClosed()) {
@@ -237,14 +227,8 @@ export class WebSocketClient {
 
   private failed(error: Error): void {
     if (this.state === 'closed') return;
-    const status = error instanceof HandshakeError && error.status >= 200 ? error.status : undefined;
-    let wait: number | undefined;
-    if (this.reconnect.enabled && !(status !== undefined && NO_RETRY_HTTP.has(status)) && this.retries < (this.reconnect.maxRetries ?? Infinity)) {
-      const retryAfter = error instanceof HandshakeError ? Number(error.headers['retry-after']) : NaN;
-      wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : this.delay(false);
-    }
-    this.retries++;
-    this.report(error, status, wait);
+    const { wait, httpStatus } = this.retry.afterFailure(error);
+    this.report(error, httpStatus, wait);
     // onError may have called close(): then there is nothing more to schedule.
     if (wait === undefined || this.isClosed()) {
       this.state = 'closed';
@@ -254,18 +238,6 @@ export class WebSocketClient {
     this.schedule(wait);
   }
 
-  private shouldRetry(code: number): boolean {
-    if (!this.reconnect.enabled || this.retries >= (this.reconnect.maxRetries ?? Infinity)) return false;
-    if (this.reconnect.retryOnCodes?.includes(code)) return true;
-    // 1000: the server meant it; 1008: policy; 4000–4999: the application said not to.
-    return code !== 1000 && code !== 1008 && !(code >= 4000 && code <= 4999);
-  }
-
-  /** Backoff with full jitter; 1013 (try again later) waits the longest. */
-  private delay(tryLater: boolean): number {
-    return tryLater ? (this.reconnect.maxDelay ?? 30_000) : backoffDelay(this.retries, this.reconnect);
-  }
-
   private schedule(wait: number): void {
     this.state = 'reconnecting';
     clearTimeout(this.timer);
@@ -273,7 +245,7 @@ export class WebSocketClient {
   }
 
   private report(error: Error, httpStatus: number | undefined, waitTime: number | undefined): void {
-    this.options.onError?.(this, { error, retries: this.retries, waitTime, httpStatus, reason: error.message });
+    this.options.onError?.(this, { error, retries: this.retry.retries, waitTime, httpStatus, reason: error.message });
   }
 
   private reportDrop(entry: OutboxEntry): void {
@@ -287,28 +259,6 @@ export class WebSocketClient {
     if (lost.length > 0) {
       this.report(new SockwaveError('SW_OUTBOX_FULL', `${lost.length} queued messages were not sent: the client gave up reconnecting`), undefined, undefined);
     }
-  }
-
-  private startHeartbeat(connection: Connection): void {
-    const interval = this.options.pingInterval ?? 0;
-    if (interval <= 0) return;
-    const timeout = this.options.pongTimeout ?? 10_000;
-    this.pinger = setInterval(() => {
-      const now = performance.timeOrigin + performance.now();
-      if (connection.pingSentAt !== 0) {
-        // A half-open TCP connection: no pong comes back. Drop it (1006) and reconnect.
-        if (now - connection.pingSentAt >= timeout) connection.terminate();
-        return;
-      }
-      connection.pingSentAt = now;
-      connection.ping();
-    }, Math.max(10, Math.min(interval, timeout / 2)));
-    this.pinger.unref();
-  }
-
-  private stopHeartbeat(): void {
-    if (this.pinger) clearInterval(this.pinger);
-    this.pinger = undefined;
   }
 }
 

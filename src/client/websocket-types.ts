@@ -1,4 +1,6 @@
 import { type ClientOptions } from './connect.js';
+import { type OutboxOptions } from './outbox.js';
+import { type ReconnectOptions } from './retry-policy.js';
 import { type CloseEvent, type WebSocketErrorEvent } from './dom-events.js';
 import { type WebSocket } from './websocket.js';
 
@@ -21,6 +23,14 @@ export type WebSocketMessageData = string | Blob | ArrayBuffer | Buffer;
 export interface WebSocketOptions extends Omit<ClientOptions, 'protocols' | 'handler' | 'data'> {
   /** Subprotocols to offer, in order of preference. */
   protocols?: string | readonly string[];
+  /** Reconnect after a drop or a failed attempt, with backoff and jitter. Default false (as in browsers). */
+  reconnect?: boolean | ReconnectOptions;
+  /** Bounds of what a reconnecting WebSocket queues while disconnected. Default 1024 messages, 16 MiB, 'reject'. */
+  outbox?: OutboxOptions;
+  /** Ping this often (ms) to find a dead peer; 0 turns it off. Default 0. */
+  pingInterval?: number;
+  /** A ping unanswered this long (ms) drops the connection (1006). Default 10 000. */
+  pongTimeout?: number;
 }
 
 /** The `message` event: a `MessageEvent` whose `data` is typed. */

@@ -2,11 +2,14 @@ import { types } from 'node:util';
 import { HandshakeError, ProtocolError, SockwaveError } from '../errors.js';
 import { checkSubprotocolNames } from '../handshake/subprotocols.js';
 import { type CloseInfo, type Connection } from '../io/connection.js';
+import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect } from './connect.js';
 import { EventHandlerTarget } from './event-handler-target.js';
+import { OrderedSender } from './ordered-sender.js';
+import { RetryPolicy } from './retry-policy.js';
 import { CloseEvent, createErrorEvent, toClampedUnsignedShort, toUSVString, type WebSocketErrorEvent } from './dom-events.js';
 import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
-import { BINARY_TYPES, domException, FAILED_CLOSE, readBlob, splitSecondArgument, toArrayBuffer, toError, type BlobRead } from './websocket-support.js';
+import { BINARY_TYPES, domException, FAILED_CLOSE, readBlob, splitSecondArgument, toArrayBuffer, toError } from './websocket-support.js';
 import {
   type BinaryType,
   type WebSocketEventHandler,
@@ -50,12 +53,6 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-/** What waits in the outbox: messages, Blobs being read, and a close. */
-type Outgoing =
-  | { kind: 'message'; data: string | Buffer; size: number }
-  | { kind: 'blob'; read: Promise<BlobRead>; size: number }
-  | { kind: 'close'; code: number | undefined; reason: string };
-
 
 /**
  * The browser-standard WebSocket (WHATWG), on sockwave's client: code written for a browser runs
@@ -66,6 +63,13 @@ type Outgoing =
  * Beyond the standard: the second argument may be an options object (`protocols`, `headers`,
  * `origin`, `tls`, `connectTimeout`, `perMessageDeflate`, ...), `binaryType` may be `'nodebuffer'`,
  * and the `error` event carries the reason as `event.error`.
+ *
+ * Reconnection is off by default, as in browsers. With `reconnect: true` (or backoff options) a
+ * connection that drops (or an attempt that fails) fires `error` when it failed and `close` as
+ * usual, the close event's `willReconnect` (non-enumerable) is true, and the WebSocket goes back to
+ * CONNECTING and fires `open` again once reconnected, with backoff and jitter. Meanwhile send()
+ * does not throw: messages wait in a bounded outbox (`outbox` option) and go out first, in order.
+ * `pingInterval`/`pongTimeout` detect a dead peer. close() stops it all.
  *
  * @example
  * const ws = new WebSocket('ws://127.0.0.1:8080/echo');
@@ -105,15 +109,26 @@ export class WebSocket extends EventHandlerTarget {
   /** Set once the handshake succeeded. */
   #connection: Connection | undefined;
   /** Aborts the handshake (close() while connecting). */
-  readonly #abort = new AbortController();
+  #abort = new AbortController();
   /** Set when the connection was failed ("fail the WebSocket connection"): why. */
   #failure: Error | undefined;
-  /** Sends (and a close) waiting behind a Blob being read, in order. */
-  readonly #outbox: Outgoing[] = [];
-  #pumping = false;
+  /** Sends (and a close) in order: behind a Blob being read, or, reconnecting, behind the gap. */
+  readonly #sender: OrderedSender;
   /** Message events queued and not yet dispatched. */
   #messageTasks = 0;
   #releaseSignal: (() => void) | undefined;
+  /** Opt-in reconnection: the policy, the attempt's arguments, the pending timer, the heartbeat. */
+  readonly #retry: RetryPolicy;
+  readonly #attempt: { protocols: string[]; options: Omit<WebSocketOptions, 'protocols'> };
+  readonly #heartbeat: { interval: number; timeout: number };
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopHeartbeat: () => void = () => {};
+  /** A handshake is under way (false between a reconnecting WebSocket's attempts). */
+  #attemptInFlight = false;
+  /** The current connection reached OPEN (its end is a drop, not a failed attempt). */
+  #wasOpened = false;
+  /** close() was called: the end is wanted, no reconnection. */
+  #closeRequested = false;
 
   /**
    * Opens a connection to `url` (ws:, wss:, or http:/https: which map to them) offering the given
@@ -122,7 +137,18 @@ export class WebSocket extends EventHandlerTarget {
    */
   constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions) {
     super();
-    const { offered, options } = splitSecondArgument(protocols);
+    const { offered, options: allOptions } = splitSecondArgument(protocols);
+    const { reconnect, outbox, pingInterval, pongTimeout, ...options } = allOptions;
+    this.#retry = new RetryPolicy(reconnect, false);
+    this.#sender = new OrderedSender(
+      {
+        blobUnreadable: (error) => this.#fail(new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: error })),
+        sent: (size) => (this.#bufferedAmount -= size),
+      },
+      outbox,
+    );
+    this.#attempt = { protocols: [], options };
+    this.#heartbeat = { interval: pingInterval ?? 0, timeout: pongTimeout ?? 10_000 };
 
     // 1. Let baseURL be this's relevant settings object's API base URL.
     //    (Node has no document, hence no base URL: a relative URL fails in step 3.)
@@ -163,7 +189,8 @@ export class WebSocket extends EventHandlerTarget {
 
     // 12. Run this step in parallel:
     //     1. Establish a WebSocket connection given urlRecord, protocols, and client.
-    this.#establish(urlRecord.href, protocolList, options);
+    this.#attempt.protocols = protocolList;
+    this.#establish();
   }
 
   /** The URL, serialized. */
@@ -285,18 +312,33 @@ export class WebSocket extends EventHandlerTarget {
     }
 
     // 1. If this's ready state is CONNECTING, then throw an "InvalidStateError" DOMException.
+    //    (sockwave: a reconnecting WebSocket queues instead, while CONNECTING and while a closing
+    //    handshake it did not ask for ends the connection: those messages go to the next one.)
     const readyState = this.#state();
-    if (readyState === CONNECTING) throw new DOMException('the WebSocket is not open yet (readyState is CONNECTING)', 'InvalidStateError');
+    const connectionEnding = readyState === CLOSING || (readyState === OPEN && this.#connection?.status !== 'open');
+    const queue = this.#retry.options.enabled && !this.#closeRequested && (readyState === CONNECTING || connectionEnding);
+    if (readyState === CONNECTING && !queue) throw new DOMException('the WebSocket is not open yet (readyState is CONNECTING)', 'InvalidStateError');
 
     // 2. Run the appropriate set of steps (string, Blob, ArrayBuffer, ArrayBufferView): if the
     //    WebSocket connection is established and the WebSocket closing handshake has not yet
     //    started, send a WebSocket Message comprised of data (text for a string, binary
     //    otherwise). Any invocation of this method that does not throw must increase the
     //    bufferedAmount attribute by the size of data in bytes (UTF-8 for a string).
-    this.#bufferedAmount += blob !== undefined ? blob.size : message!.size;
-    if (readyState !== OPEN) return;
-    if (blob !== undefined) this.#transmit({ kind: 'blob', read: readBlob(blob), size: blob.size });
-    else this.#transmit({ kind: 'message', data: message!.data, size: message!.size });
+    const size = blob !== undefined ? blob.size : message!.size;
+    if (readyState !== OPEN && !queue) {
+      this.#bufferedAmount += size;
+      return;
+    }
+    if (queue) this.#sender.detach();
+    // (May throw OutboxFullError: a reconnecting WebSocket's outbox is full, policy 'reject'.)
+    const dropped = this.#sender.push(blob !== undefined ? { kind: 'blob', read: readBlob(blob), size } : { kind: 'message', data: message!.data, size });
+    this.#bufferedAmount += size;
+    for (const item of dropped) {
+      // Policy 'drop-oldest': reported, never silent.
+      if (item.kind !== 'close') this.#bufferedAmount -= item.size;
+      const error = new SockwaveError('SW_OUTBOX_FULL', `outbox full: dropped the oldest message (${item.kind === 'close' ? 0 : item.size} bytes)`);
+      this.#queueTask(() => this.dispatchEvent(createErrorEvent(error)));
+    }
   }
 
   /**
@@ -337,9 +379,20 @@ export class WebSocket extends EventHandlerTarget {
     //    set this's ready state to CLOSING (2).
     //    (Established from the script's view: until the open event's task ran, the connection is
     //    abandoned, never opened.)
+    this.#closeRequested = true;
     if (readyState === CONNECTING) {
       this.#readyState = CLOSING;
-      this.#fail(new SockwaveError('SW_HANDSHAKE_FAILED', 'the WebSocket was closed before the connection was established'));
+      const error = new SockwaveError('SW_HANDSHAKE_FAILED', 'the WebSocket was closed before the connection was established');
+      if (this.#attemptInFlight || this.#connection !== undefined) {
+        this.#fail(error);
+        return;
+      }
+      // A reconnecting WebSocket between attempts: no attempt to abandon, only the wait.
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#failure ??= error;
+      this.#sender.clear();
+      this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
       return;
     }
 
@@ -353,17 +406,20 @@ export class WebSocket extends EventHandlerTarget {
     // 4. Otherwise (the server started it): set this's ready state to CLOSING (2).
     //    (The Connection ignores a close once the closing handshake started.)
     this.#readyState = CLOSING;
-    this.#transmit({ kind: 'close', code: code ?? (reason === '' ? undefined : 1000), reason });
+    this.#sender.push({ kind: 'close', code: code ?? (reason === '' ? undefined : 1000), reason });
   }
 
   // ---------------------------------------------------------------------------------------------
   // Establishing the connection, and feedback from the protocol
 
-  #establish(url: string, protocols: string[], options: Omit<WebSocketOptions, 'protocols'>): void {
+  #establish(): void {
+    const { protocols, options } = this.#attempt;
     const userSignal = options.signal;
     const signal = this.#abort.signal;
+    this.#attemptInFlight = true;
+    this.#wasOpened = false;
     // connect() validates its options first and throws for bad ones (headers, TLS, deflate).
-    const attempt = connect(url, { ...options, protocols, signal });
+    const attempt = connect(this.#url.href, { ...options, protocols, signal });
     if (userSignal !== undefined) {
       const onAbort = (): void => this.#abort.abort(userSignal.reason);
       if (userSignal.aborted) onAbort();
@@ -373,10 +429,14 @@ export class WebSocket extends EventHandlerTarget {
       }
     }
     attempt.then(
-      (connection) => this.#established(connection, protocols),
+      (connection) => {
+        this.#attemptInFlight = false;
+        this.#established(connection, protocols);
+      },
       (error: unknown) => {
         // The handshake failed (network, TLS, timeout, non-101, invalid answer, abort):
         // fail the WebSocket connection; the connection is closed, never established.
+        this.#attemptInFlight = false;
         this.#releaseSignal?.();
         this.#failure ??= toError(error);
         this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
@@ -434,6 +494,11 @@ export class WebSocket extends EventHandlerTarget {
     this.#extensions = connection.extensions;
     // 3. Change the protocol attribute's value to the subprotocol in use, if it is not the null value.
     this.#protocol = connection.protocol;
+    // (sockwave: what a reconnecting WebSocket queued goes out first, in order.)
+    this.#wasOpened = true;
+    this.#retry.retries = 0;
+    this.#stopHeartbeat = startClientHeartbeat(connection, this.#heartbeat.interval, this.#heartbeat.timeout);
+    this.#sender.attach(connection);
     // 4. Fire an event named open at the WebSocket object.
     this.dispatchEvent(new Event('open'));
   }
@@ -462,8 +527,15 @@ export class WebSocket extends EventHandlerTarget {
   #connectionClosed(info: CloseInfo): void {
     if (this.#readyState === CLOSED) return;
     this.#releaseSignal?.();
+    this.#stopHeartbeat();
+    this.#sender.detach();
+    if (this.#reconnectAfter(info)) return;
     // 1. Change the ready state to CLOSED (3).
     this.#readyState = CLOSED;
+    const lost = this.#sender.clear().length;
+    if (lost > 0 && this.#failure === undefined && this.#retry.options.enabled) {
+      this.#failure = new SockwaveError('SW_OUTBOX_FULL', `${lost} queued messages were not sent: the WebSocket gave up reconnecting`);
+    }
     // 2. If the user agent was required to fail the WebSocket connection, or if the WebSocket
     //    connection was closed after being flagged as full, fire an event named error at the
     //    WebSocket object. (sockwave's client never refuses a send, so never "flagged as full".)
@@ -477,6 +549,36 @@ export class WebSocket extends EventHandlerTarget {
     //    (A failed connection received no close frame the standard counts: 1006, no reason.)
     const closed = failure === undefined ? info : FAILED_CLOSE;
     this.dispatchEvent(new CloseEvent('close', { wasClean: closed.wasClean, code: closed.code, reason: closed.reason }));
+  }
+
+  /**
+   * (sockwave, reconnection on) If the connection that ended, or the attempt that failed, is to
+   * be followed by another: reports it (`error` when it failed, then `close` with `willReconnect`
+   * and `waitTime`), goes back to CONNECTING (so that sends queue, from the close handler too) and
+   * schedules the next attempt. Returns false when the WebSocket is to close for good.
+   */
+  #reconnectAfter(info: CloseInfo): boolean {
+    if (!this.#retry.options.enabled || this.#closeRequested) return false;
+    const failure = this.#failure;
+    const closed = failure === undefined ? info : FAILED_CLOSE;
+    const wait = this.#wasOpened ? this.#retry.afterClose(closed.code) : this.#retry.afterFailure(failure ?? new SockwaveError('SW_HANDSHAKE_FAILED', 'the connection failed')).wait;
+    if (wait === undefined) return false;
+    this.#readyState = CONNECTING;
+    this.#connection = undefined;
+    this.#failure = undefined;
+    this.#protocol = '';
+    this.#extensions = '';
+    this.#abort = new AbortController();
+    if (failure !== undefined) this.dispatchEvent(createErrorEvent(failure));
+    const event = new CloseEvent('close', { wasClean: closed.wasClean, code: closed.code, reason: closed.reason });
+    Object.defineProperties(event, { willReconnect: { value: true }, waitTime: { value: wait } });
+    this.dispatchEvent(event);
+    // A close() from a handler ended it already.
+    if (!this.#closeRequested) this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#establish();
+    }, wait);
+    return true;
   }
 
   /**
@@ -495,7 +597,7 @@ export class WebSocket extends EventHandlerTarget {
   /** Fail the WebSocket connection (RFC 6455 §7.1.7): drop the attempt or the transport. */
   #fail(error: Error): void {
     this.#failure ??= error;
-    this.#outbox.length = 0;
+    this.#sender.clear();
     if (this.#connection !== undefined) this.#connection.terminate();
     else this.#abort.abort(error);
   }
@@ -503,55 +605,6 @@ export class WebSocket extends EventHandlerTarget {
   /** The WebSocket task source: each event in its own task, microtasks running between them. */
   #queueTask(task: () => void): void {
     setImmediate(task);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Sending, in order
-
-  /** Sends now, or after what waits in the outbox (a Blob being read holds everything after it). */
-  #transmit(item: Outgoing): void {
-    if (this.#outbox.length === 0 && item.kind !== 'blob') {
-      this.#transmitNow(item);
-      return;
-    }
-    this.#outbox.push(item);
-    if (!this.#pumping) void this.#pump();
-  }
-
-  async #pump(): Promise<void> {
-    this.#pumping = true;
-    try {
-      while (this.#outbox.length > 0) {
-        let item = this.#outbox[0]!;
-        if (item.kind === 'blob') {
-          const read = await item.read;
-          if (this.#outbox[0] !== item) break; // the connection was failed meanwhile
-          if (!read.ok) {
-            // The Blob cannot be read: the message cannot be sent, so fail the connection.
-            this.#fail(new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: read.error }));
-            break;
-          }
-          item = { kind: 'message', data: read.bytes, size: item.size };
-        }
-        this.#outbox.shift();
-        this.#transmitNow(item);
-      }
-    } finally {
-      this.#pumping = false;
-    }
-  }
-
-  #transmitNow(item: Exclude<Outgoing, { kind: 'blob' }>): void {
-    const connection = this.#connection!;
-    if (item.kind === 'close') {
-      connection.close(item.code, item.reason);
-      return;
-    }
-    const size = item.size;
-    // Counted out once the bytes were handed to the network; never, if they could not be.
-    connection.send(item.data, (error) => {
-      if (!error) this.#bufferedAmount -= size;
-    });
   }
 }
 
