@@ -17,6 +17,8 @@ export interface RequestHead {
   headers: HeaderMap;
   /** Every header line as [name lower-cased, value], in order (repeated keys kept apart). */
   rawHeaders: Array<[string, string]>;
+  /** The head as received (latin1), when it was parsed from bytes: {@link parseHeaderText} rebuilds `headers`. */
+  text?: string;
 }
 
 export interface ResponseHead {
@@ -85,7 +87,8 @@ function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Ar
 
 /** Parses a request head (the bytes up to and including the blank line). Throws HandshakeError(400). */
 export function parseRequestHead(head: Buffer): RequestHead {
-  const lines = head.toString('latin1').split('\r\n');
+  const text = head.toString('latin1');
+  const lines = text.split('\r\n');
   const requestLine = lines.shift() ?? '';
   const parts = requestLine.split(' ');
   if (parts.length !== 3) throw bad('malformed request line');
@@ -93,7 +96,18 @@ export function parseRequestHead(head: Buffer): RequestHead {
   if (!isToken(method)) throw bad('invalid method');
   if (!/^HTTP\/\d\.\d$/.test(version)) throw bad('invalid HTTP version');
   if (target === '' || /[\x00-\x20\x7f]/.test(target)) throw bad('invalid request target');
-  return { method, target, version, ...parseHeaderLines(lines) };
+  return { method, target, version, ...parseHeaderLines(lines), text };
+}
+
+/**
+ * The headers of a request head that {@link parseRequestHead} accepted, parsed again from its
+ * text: a connection keeps that one string rather than a header object, and parses it only if
+ * someone asks.
+ */
+export function parseHeaderText(text: string): HeaderMap {
+  const lines = text.split('\r\n');
+  lines.shift();
+  return parseHeaderLines(lines).headers;
 }
 
 /** Parses a response head. Throws HandshakeError (status 0: no valid HTTP response). */

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { type Socket } from 'node:net';
 import { ProtocolError, SockwaveError } from '../errors.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
-import { type HeaderMap } from '../handshake/http-head.js';
+import { parseHeaderText, type HeaderMap } from '../handshake/http-head.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ProtocolSession, ReadyState, type SessionHandler } from '../protocol/session.js';
 import { describeClose } from './close-info.js';
@@ -43,7 +43,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   readonly id: string;
   readonly role: 'server' | 'client';
   readonly url: string;
-  readonly headers: Readonly<HeaderMap>;
+  /** The headers, or the request head's text until they are first read. */
+  private headerSource: Readonly<HeaderMap> | string;
   /** The negotiated subprotocol ('' when none). */
   readonly protocol: string;
   /** The negotiated extensions header ('' when none). */
@@ -87,7 +88,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.id = `${idPrefix}.${(idCounter++).toString(36)}`;
     this.role = init.role;
     this.url = init.url;
-    this.headers = init.headers;
+    this.headerSource = init.headers;
     this.protocol = init.protocol ?? '';
     this.extensions = init.extensions ?? '';
     this.remoteAddress = socket.remoteAddress ?? '';
@@ -104,6 +105,13 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
       this,
     );
     this.session.readyState = ReadyState.Connecting;
+  }
+
+  /** Server: the request's headers. Client: the response's headers. Names are lower-case. */
+  get headers(): Readonly<HeaderMap> {
+    const source = this.headerSource;
+    if (typeof source !== 'string') return source;
+    return (this.headerSource = parseHeaderText(source));
   }
 
   /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (the WHATWG numbering). */

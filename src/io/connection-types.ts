@@ -93,8 +93,11 @@ export interface ConnectionInit<Data> {
   /** bufferedAmount (bytes) past which send() answers 'backpressure'. Default 1 MiB. */
   highWaterMark?: number | undefined;
   url: string;
-  /** Server: the request's headers. Client: the response's headers. */
-  headers: HeaderMap;
+  /**
+   * Server: the request's headers. Client: the response's headers. A string is a request head
+   * as received, parsed only when `connection.headers` is read (idle connections stay small).
+   */
+  headers: HeaderMap | string;
   protocol?: string | undefined;
   extensions?: string | undefined;
   handler?: ConnectionHandler<Data> | undefined;

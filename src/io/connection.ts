@@ -144,7 +144,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
         this.pauseReading(PauseReason.SlowConsumer);
         if (!this.needDrain) {
           this.needDrain = true;
-          this.batcher.write(EMPTY, this.drainCheck);
+          this.batcher.write(EMPTY, this.drainMarker);
         }
       }
       return false;
@@ -255,20 +255,27 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (!this.needDrain) {
       this.needDrain = true;
       // A marker after everything sent so far: once it is written, see whether we are under the mark.
-      this.batcher.write(EMPTY, this.drainCheck);
+      this.batcher.write(EMPTY, this.drainMarker);
     }
     return 'backpressure';
   }
 
   /** Called when the bytes sent before the drain marker reached the OS. */
-  private readonly drainCheck = (): void => {
+  /** The drain marker's callback, made the first time backpressure needs one. */
+  private drainMarkerCallback: (() => void) | undefined;
+
+  private get drainMarker(): () => void {
+    return (this.drainMarkerCallback ??= () => this.drainCheck());
+  }
+
+  private drainCheck(): void {
     if (!this.needDrain || this.session.readyState === ReadyState.Closed) return;
     if (this.bufferedAmount > this.highWaterMark) {
       // Still above the mark. Whatever holds the bytes will call again: a compression running in
       // the thread pool when it completes, the socket's own 'drain', or a marker after the bytes
       // now waiting in the batcher or the socket.
       if (this.outbox.active || this.socket.writableNeedDrain) return;
-      this.batcher.write(EMPTY, this.drainCheck);
+      this.batcher.write(EMPTY, this.drainMarker);
       return;
     }
     this.needDrain = false;
@@ -278,7 +285,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     }
     this.handler?.onDrain?.(this);
     this.emit('drain');
-  };
+  }
 
   // SessionHandler: what the protocol core reports.
 

@@ -14,7 +14,9 @@ export type WriteCallback = (error?: Error | null) => void;
 
 export class WriteBatcher {
   private readonly socket: Socket;
-  private parts: Buffer[] = [];
+  /** The pending frames: the first alone (the common case, no array), the rest after it. */
+  private first: Buffer | null = null;
+  private rest: Buffer[] | null = null;
   private callbacks: WriteCallback[] | null = null;
   private bytes = 0;
   private scheduled = false;
@@ -29,7 +31,8 @@ export class WriteBatcher {
   }
 
   write(chunk: Buffer, callback?: WriteCallback): void {
-    this.parts.push(chunk);
+    if (this.first === null) this.first = chunk;
+    else (this.rest ??= []).push(chunk);
     this.bytes += chunk.length;
     if (callback) (this.callbacks ??= []).push(callback);
     if (!this.scheduled) {
@@ -41,11 +44,13 @@ export class WriteBatcher {
   /** Hands everything pending to the socket now. */
   flush(): void {
     this.scheduled = false;
-    const parts = this.parts;
-    if (parts.length === 0) return;
+    const first = this.first;
+    if (first === null) return;
+    const rest = this.rest;
     const callbacks = this.callbacks;
     const bytes = this.bytes;
-    this.parts = [];
+    this.first = null;
+    this.rest = null;
     this.callbacks = null;
     this.bytes = 0;
     const socket = this.socket;
@@ -59,18 +64,27 @@ export class WriteBatcher {
     const done = callbacks === null ? undefined : (error?: Error | null) => {
       for (const callback of callbacks) callback(error);
     };
-    if (parts.length === 1) {
-      socket.write(parts[0]!, done);
+    if (rest === null) {
+      socket.write(first, done);
     } else if (bytes <= CONCAT_LIMIT) {
-      socket.write(Buffer.concat(parts, bytes), done);
+      socket.write(concat(first, rest, bytes), done);
     } else {
       socket.cork();
-      const last = parts.length - 1;
-      for (let i = 0; i < last; i++) socket.write(parts[i]!);
-      socket.write(parts[last]!, done);
+      socket.write(first);
+      const last = rest.length - 1;
+      for (let i = 0; i < last; i++) socket.write(rest[i]!);
+      socket.write(rest[last]!, done);
       socket.uncork();
     }
   }
+}
+
+/** `first` then `rest`, copied into one new buffer of `bytes` bytes. */
+function concat(first: Buffer, rest: readonly Buffer[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = first.copy(out, 0);
+  for (let i = 0; i < rest.length; i++) at += rest[i]!.copy(out, at);
+  return out;
 }
 
 function flushBatch(batcher: WriteBatcher): void {

@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
-import { applyMask } from './mask.js';
+import { applyMaskWord } from './mask.js';
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
@@ -68,26 +68,29 @@ export class FrameParser {
   private readonly wantFragments: boolean;
 
   private state = State.Header;
-  /** Bytes of a header split across chunks. */
-  private readonly head = Buffer.alloc(MAX_HEADER);
+  /** Bytes of a header split across chunks (allocated the first time one is). */
+  private head: Buffer | null = null;
   private headLength = 0;
 
   // The frame being read.
   private fin = false;
   private opcode = 0;
   private masked = false;
-  private readonly maskKey = Buffer.alloc(4);
+  /** The masking key as a little-endian 32-bit word (see applyMaskWord). */
+  private maskKey = 0;
   private maskPhase = 0;
   private remaining = 0;
-  private readonly framePieces: Buffer[] = [];
+  /** The frame's payload so far: none, one piece, or several (idle connections hold no array). */
+  private framePiece: Buffer | null = null;
+  private framePieces: Buffer[] | null = null;
 
   // The data message being assembled (opcode 0: none).
   private messageOpcode = 0;
   private messageCompressed = false;
   private messageLength = 0;
   private messageFrames = 0;
-  private readonly messagePieces: Buffer[] = [];
-  private readonly utf8 = new Utf8Validator();
+  private messagePieces: Buffer[] | null = null;
+  private utf8Validator: Utf8Validator | null = null;
 
   constructor(options: FrameParserOptions, handler: FrameParserHandler) {
     this.handler = handler;
@@ -110,8 +113,7 @@ export class FrameParser {
   /** Stops parsing for good (the connection was failed from outside). */
   stop(): void {
     this.state = State.Failed;
-    this.framePieces.length = 0;
-    this.messagePieces.length = 0;
+    this.dropPieces();
   }
 
   /** Feeds received bytes. The chunk may be modified (unmasked) in place and retained. */
@@ -142,21 +144,22 @@ export class FrameParser {
         return pos + size;
       }
     }
-    chunk.copy(this.head, 0, pos);
+    chunk.copy((this.head ??= Buffer.alloc(MAX_HEADER)), 0, pos);
     this.headLength = available;
     return chunk.length;
   }
 
   /** Completes a header split across chunks. */
   private headerFromParts(chunk: Buffer, pos: number): number {
+    const head = this.head!;
     const had = this.headLength;
-    const copied = chunk.copy(this.head, had, pos, pos + (MAX_HEADER - had));
+    const copied = chunk.copy(head, had, pos, pos + (MAX_HEADER - had));
     const have = had + copied;
     if (have >= 2) {
-      const size = headerSize(this.head[1]!);
+      const size = headerSize(head[1]!);
       if (have >= size) {
         this.headLength = 0;
-        this.header(this.head, 0);
+        this.header(head, 0);
         return pos + (size - had);
       }
     }
@@ -218,10 +221,7 @@ export class FrameParser {
       this.messageLength += length;
     }
     if (masked) {
-      this.maskKey[0] = b[p]!;
-      this.maskKey[1] = b[p + 1]!;
-      this.maskKey[2] = b[p + 2]!;
-      this.maskKey[3] = b[p + 3]!;
+      this.maskKey = b.readUInt32LE(p);
       this.maskPhase = 0;
     }
     this.fin = fin;
@@ -233,7 +233,7 @@ export class FrameParser {
   }
 
   private payload(chunk: Buffer, start: number, end: number): void {
-    if (this.masked) this.maskPhase = applyMask(chunk, start, end, this.maskKey, this.maskPhase);
+    if (this.masked) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
     const piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
     this.remaining -= end - start;
     const opcode = this.opcode;
@@ -241,11 +241,12 @@ export class FrameParser {
     if (
       (opcode === Opcode.Text || (opcode === Opcode.Continuation && this.messageOpcode === Opcode.Text)) &&
       !this.messageCompressed &&
-      !this.utf8.push(piece)
+      !(this.utf8Validator ??= new Utf8Validator()).push(piece)
     ) {
       return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
     }
-    this.framePieces.push(piece);
+    if (this.framePiece === null) this.framePiece = piece;
+    else (this.framePieces ??= [this.framePiece]).push(piece);
     if (this.remaining === 0) {
       this.state = State.Header;
       this.frameDone();
@@ -254,8 +255,9 @@ export class FrameParser {
 
   private frameDone(): void {
     const pieces = this.framePieces;
-    const data = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-    pieces.length = 0;
+    const data = pieces !== null ? Buffer.concat(pieces) : (this.framePiece ?? EMPTY);
+    this.framePiece = null;
+    this.framePieces = null;
     switch (this.opcode) {
       case Opcode.Ping:
         this.handler.onPing(data);
@@ -278,22 +280,22 @@ export class FrameParser {
     const text = !binary && !compressed;
     if (fin && this.messageFrames === 0) {
       // The common case: an unfragmented message.
-      if (text && !this.utf8.finish()) return this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence', 'SW_INVALID_UTF8');
+      if (text && this.utf8Validator?.finish() === false) return this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence', 'SW_INVALID_UTF8');
       this.messageOpcode = 0;
       this.handler.onMessage(data, binary, compressed);
       return;
     }
     this.messageFrames++;
-    if (fin && text && !this.utf8.finish()) {
+    if (fin && text && this.utf8Validator?.finish() === false) {
       return this.fail(CloseCode.InvalidPayload, 'text message ends inside a UTF-8 sequence', 'SW_INVALID_UTF8');
     }
     if (this.wantFragments) this.handler.onFragment!(data, binary, fin, compressed);
     if (this.state !== State.Header) return; // the fragment handler may have stopped the parser
-    const pieces = this.messagePieces;
-    if (data.length !== 0) pieces.push(data);
+    if (data.length !== 0) (this.messagePieces ??= []).push(data);
     if (!fin) return;
-    const message = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.messageLength);
-    pieces.length = 0;
+    const pieces = this.messagePieces;
+    const message = pieces === null ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.messageLength);
+    this.messagePieces = null;
     this.messageOpcode = 0;
     this.handler.onMessage(message, binary, compressed);
   }
@@ -314,10 +316,15 @@ export class FrameParser {
     this.handler.onClose(code, reason);
   }
 
+  private dropPieces(): void {
+    this.framePiece = null;
+    this.framePieces = null;
+    this.messagePieces = null;
+  }
+
   private fail(closeCode: number, message: string, code: 'SW_PROTOCOL_ERROR' | 'SW_INVALID_UTF8' | 'SW_MESSAGE_TOO_BIG' | 'SW_INVALID_CLOSE_CODE' = 'SW_PROTOCOL_ERROR'): void {
     this.state = State.Failed;
-    this.framePieces.length = 0;
-    this.messagePieces.length = 0;
+    this.dropPieces();
     this.handler.onError(new ProtocolError(closeCode, message, code));
   }
 }

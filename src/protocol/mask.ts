@@ -8,37 +8,41 @@ import { randomFillSync } from 'node:crypto';
  */
 
 const WORD_THRESHOLD = 32;
-const keyBytes = new Uint8Array(4);
-const keyWord = new Uint32Array(keyBytes.buffer);
+/** Uint32Array uses the platform's byte order; the key word is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * XORs `buf[start, end)` in place with the 4-byte `key` starting at key position `phase` (0–3).
  * Returns the phase after the range, to continue masking the same frame in the next piece.
  */
 export function applyMask(buf: Uint8Array, start: number, end: number, key: Uint8Array, phase = 0): number {
+  return applyMaskWord(buf, start, end, (key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24)) >>> 0, phase);
+}
+
+/**
+ * {@link applyMask} with the key as one 32-bit number: its little-endian bytes are the key's
+ * bytes in order (`key[0] | key[1] << 8 | ...`), so a parser keeps a key in a field, not a Buffer.
+ */
+export function applyMaskWord(buf: Uint8Array, start: number, end: number, key: number, phase = 0): number {
   const length = end - start;
-  if (length < WORD_THRESHOLD) {
-    for (let i = start; i < end; i++) buf[i] ^= key[(phase + i - start) & 3]!;
-    return (phase + length) & 3;
-  }
   let i = start;
-  // Head: bytes until the absolute address is 4-aligned.
-  const misalign = (buf.byteOffset + i) & 3;
-  if (misalign !== 0) {
-    const head = 4 - misalign;
-    for (let k = 0; k < head; k++, i++) buf[i] ^= key[(phase + i - start) & 3]!;
+  if (length >= WORD_THRESHOLD) {
+    // Head: bytes until the absolute address is 4-aligned.
+    const misalign = (buf.byteOffset + i) & 3;
+    if (misalign !== 0) {
+      const head = 4 - misalign;
+      for (let k = 0; k < head; k++, i++) buf[i] ^= key >>> (((phase + i - start) & 3) << 3);
+    }
+    // The key rotated to start at this byte's phase, as a little-endian word.
+    const shift = ((phase + i - start) & 3) << 3;
+    const rotated = shift === 0 ? key : ((key >>> shift) | (key << (32 - shift))) >>> 0;
+    const word = LITTLE_ENDIAN ? rotated : ((rotated >>> 24) | ((rotated >>> 8) & 0xff00) | ((rotated << 8) & 0xff0000) | (rotated << 24)) >>> 0;
+    const words = (end - i) >>> 2;
+    const view = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
+    for (let w = 0; w < words; w++) view[w]! ^= word;
+    i += words << 2;
   }
-  const keyPos = (phase + i - start) & 3;
-  keyBytes[0] = key[keyPos]!;
-  keyBytes[1] = key[(keyPos + 1) & 3]!;
-  keyBytes[2] = key[(keyPos + 2) & 3]!;
-  keyBytes[3] = key[(keyPos + 3) & 3]!;
-  const word = keyWord[0]!;
-  const words = (end - i) >>> 2;
-  const view = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
-  for (let w = 0; w < words; w++) view[w]! ^= word;
-  i += words << 2;
-  for (; i < end; i++) buf[i] ^= key[(phase + i - start) & 3]!;
+  for (; i < end; i++) buf[i] ^= key >>> (((phase + i - start) & 3) << 3);
   return (phase + length) & 3;
 }
 

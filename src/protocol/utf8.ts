@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
  */
 export class Utf8Validator {
   /** The carried, incomplete sequence (≤ 3 bytes) and its expected total length. */
-  private readonly carry = Buffer.alloc(4);
+  private carry: Buffer | null = null;
   private carryLength = 0;
   private carryNeed = 0;
 
@@ -28,10 +28,11 @@ export class Utf8Validator {
   push(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
     if (this.carryLength !== 0) {
       // Complete the carried code point byte by byte (at most 3 bytes: bounded work).
+      const carry = this.carry!;
       while (this.carryLength < this.carryNeed && start < end) {
-        this.carry[this.carryLength++] = bytes[start++]!;
+        carry[this.carryLength++] = bytes[start++]!;
       }
-      if (!isValidPrefix(this.carry, 0, this.carryLength)) return false;
+      if (!isValidPrefix(carry, 0, this.carryLength)) return false;
       if (this.carryLength < this.carryNeed) return true;
       this.carryLength = 0;
       this.carryNeed = 0;
@@ -51,7 +52,8 @@ export class Utf8Validator {
     if (completeEnd === end) return true;
     if (!isValidPrefix(bytes, lead, end)) return false;
     this.carryNeed = need;
-    for (let i = lead; i < end; i++) this.carry[this.carryLength++] = bytes[i]!;
+    const carry = (this.carry ??= Buffer.alloc(4));
+    for (let i = lead; i < end; i++) carry[this.carryLength++] = bytes[i]!;
     return true;
   }
 

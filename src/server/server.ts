@@ -333,7 +333,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
         return;
       }
       if (setup instanceof Refusal) return this.refuseSocket(socket, setup.status, setup.headers, setup.body);
-      this.accept(socket, request, offer.key, setup ?? {}, rest, deflate);
+      this.accept(socket, request, offer.key, setup ?? {}, rest, deflate, head.text);
     } catch (error) {
       this.reportError(error instanceof Error ? error : new Error(String(error)));
       this.refuseSocket(socket, 500, {}, 'internal server error');
@@ -354,6 +354,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     setup: ConnectionSetup<Data>,
     rest: Buffer,
     deflate: { response: string; codec: PerMessageDeflate } | undefined,
+    headText: string | undefined,
   ): void {
     let protocol = setup.protocol;
     if (protocol !== undefined && !request.protocols.includes(protocol)) {
@@ -373,7 +374,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       closeTimeout: this.options.closeTimeout,
       highWaterMark: this.options.highWaterMark,
       url: request.url,
-      headers: request.headers,
+      // The head's text, not the header object: parsed again only if the application asks.
+      headers: headText ?? request.headers,
       protocol,
       extensions: deflate?.response,
       deflate: deflate?.codec,
