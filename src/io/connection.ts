@@ -21,6 +21,7 @@ import {
 import { DeferredQueue } from './deferred-queue.js';
 import { MessageReader, type MessageReaderOptions, type NextMessageOptions, type PulledMessage } from './message-reader.js';
 import { toPayload, type SendData } from './payload.js';
+import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from './frame-slab.js';
 
 export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendCallback, SendOptions, SendReport, SendResult };
 
@@ -92,6 +93,8 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
+    } else if (callback === undefined && options?.fragmentSize === undefined && this.sendSmall(data, options?.binary)) {
+      return this.afterWrite();
     }
     const payload = toPayload(data, options?.binary);
     const fragmentSize = options?.fragmentSize;
@@ -117,6 +120,37 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       this.sendNow(opcode, bytes, fragmentSize, callback);
     }
     return this.afterWrite();
+  }
+
+  /**
+   * The fast path of send() for a small string or Buffer that goes out as it is (no compression,
+   * no fragments, nothing waiting): framed straight into the shared slab. Returns false, having
+   * done nothing, when the general path must decide.
+   */
+  private sendSmall(data: SendData, binary: boolean | undefined): boolean {
+    let opcode: typeof Opcode.Text | typeof Opcode.Binary;
+    let maxBytes: number;
+    if (typeof data === 'string') {
+      opcode = binary === true ? Opcode.Binary : Opcode.Text;
+      maxBytes = data.length * 3;
+      if (data.length > SLAB_PAYLOAD_LIMIT) return false;
+    } else if (Buffer.isBuffer(data) && binary !== false) {
+      opcode = Opcode.Binary;
+      maxBytes = data.length;
+      if (maxBytes > SLAB_PAYLOAD_LIMIT) return false;
+    } else {
+      return false;
+    }
+    if (this.outbox.active || !this.isSendable()) return false;
+    if (this.deflate !== undefined && this.deflate.shouldCompress(maxBytes)) return false;
+    if (this.bufferedAmount + maxBytes + 8 > this.maxBufferedAmount) return false;
+    frameIntoSlab(opcode, data, this.session.masking);
+    const frame = slabFrame;
+    this.stats.messagesOut++;
+    this.stats.bytesOut += frame.payloadLength;
+    this.stats.wireBytesOut += frame.end - frame.start;
+    this.batcher.writeSlab(frame.buffer, frame.start, frame.end);
+    return true;
   }
 
   /** @internal Writes a frame already serialized (fan-out: framed once, written to many). */

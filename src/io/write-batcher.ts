@@ -18,6 +18,10 @@ export class WriteBatcher {
   private first: Buffer | null = null;
   private rest: Buffer[] | null = null;
   private callbacks: WriteCallback[] | null = null;
+  /** A run of frames side by side in a slab, not yet sliced: `run[runStart, runEnd)`. */
+  private run: Buffer | null = null;
+  private runStart = 0;
+  private runEnd = 0;
   private bytes = 0;
   private scheduled = false;
 
@@ -30,7 +34,33 @@ export class WriteBatcher {
     return this.bytes;
   }
 
+  /** Adds `slab[start, end)` (a frame framed in place, see frame-slab.ts), joining the run it continues. */
+  writeSlab(slab: Buffer, start: number, end: number): void {
+    if (this.run === slab && this.runEnd === start) {
+      this.runEnd = end;
+    } else {
+      if (this.run !== null) this.endRun();
+      this.run = slab;
+      this.runStart = start;
+      this.runEnd = end;
+    }
+    this.bytes += end - start;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(flushBatch, this);
+    }
+  }
+
+  /** The run becomes one slice, in order with the rest. */
+  private endRun(): void {
+    const slice = this.run!.subarray(this.runStart, this.runEnd);
+    this.run = null;
+    if (this.first === null) this.first = slice;
+    else (this.rest ??= []).push(slice);
+  }
+
   write(chunk: Buffer, callback?: WriteCallback): void {
+    if (this.run !== null) this.endRun();
     if (this.first === null) this.first = chunk;
     else (this.rest ??= []).push(chunk);
     this.bytes += chunk.length;
@@ -44,6 +74,7 @@ export class WriteBatcher {
   /** Hands everything pending to the socket now. */
   flush(): void {
     this.scheduled = false;
+    if (this.run !== null) this.endRun();
     const first = this.first;
     if (first === null) return;
     const rest = this.rest;

@@ -117,6 +117,11 @@ export class ProtocolSession implements FrameParserHandler {
     this.fail(error);
   }
 
+  /** The masking key source (client role), or null (server role: frames are not masked). */
+  get masking(): MaskKeySource | null {
+    return this.maskKeys || null;
+  }
+
   /** True once both close frames were exchanged: the transport may be closed. */
   get closeHandshakeDone(): boolean {
     return this.closeSent && this.closeReceived;
