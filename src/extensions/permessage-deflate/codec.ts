@@ -2,6 +2,7 @@ import { constants, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync, type
 import { ProtocolError } from '../../errors.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { JobLimiter } from './limiter.js';
+import { inflateSmall } from './small-inflate.js';
 import { type DeflateParams, type PerMessageDeflateOptions } from './negotiation.js';
 
 /**
@@ -110,6 +111,12 @@ export class PerMessageDeflate {
 
   /** Inflates one message synchronously. Throws ProtocolError 1009 (too big) or 1007 (corrupt). */
   decompressSync(data: Buffer): Buffer {
+    // Small messages: decoded in TypeScript, with no zlib object to set up (see small-inflate.ts);
+    // null means zlib decides.
+    if (data.length <= SMALL_INFLATE_LIMIT) {
+      const small = inflateSmall(data, this.inboundWindow, this.maxPayload);
+      if (small !== null) return this.afterInflate(small);
+    }
     let out: Buffer;
     try {
       out = inflateRawSync(Buffer.concat([data, TAIL]), this.inflateOptions());
@@ -164,6 +171,9 @@ export class PerMessageDeflate {
     return out;
   }
 }
+
+/** Compressed messages up to this size are inflated by inflateSmall (where it beats a zlib call). */
+const SMALL_INFLATE_LIMIT = 128;
 
 /** The last 2^bits bytes of `window` followed by `data`. */
 function slide(window: Buffer | undefined, data: Buffer, bits: number): Buffer | undefined {

@@ -1,0 +1,95 @@
+/**
+ * The TypeScript DEFLATE decoder for small messages (small-inflate.ts), checked against zlib:
+ * what zlib compressed (every level, strategy, window size and memory level, with and without a
+ * preset dictionary) comes back identical; for mutated input it either answers exactly what zlib
+ * answers or returns null (zlib decides) — never different bytes, never a throw.
+ */
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { constants, deflateRawSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
+import { inflateSmall } from '../../../src/extensions/permessage-deflate/small-inflate.js';
+import { mulberry32 } from '../../support/chunking.js';
+
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** Random bytes of one of four kinds: noise, a small alphabet, a cycle, or text with repeats. */
+function sample(random: () => number, max: number): Buffer {
+  const kind = Math.floor(random() * 4);
+  const n = Math.floor(random() ** 2 * max);
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) {
+    if (kind === 0) b[i] = Math.floor(random() * 256);
+    else if (kind === 1) b[i] = 97 + Math.floor(random() * 4);
+    else if (kind === 2) b[i] = (i % 17) + 60;
+    else b[i] = random() < 0.9 && i > 0 ? b[Math.max(0, i - 1 - Math.floor(random() * 40))]! : Math.floor(random() * 256);
+  }
+  return b;
+}
+
+/** zlib's compression of `data` as permessage-deflate sends it (sync flush, tail removed). */
+function compress(data: Buffer, options: ZlibOptions): Buffer {
+  const out = deflateRawSync(data, { ...options, finishFlush: constants.Z_SYNC_FLUSH });
+  return out.length >= 4 && out.readUInt32BE(out.length - 4) === 0xffff ? out.subarray(0, out.length - 4) : out;
+}
+
+function zlibInflate(data: Buffer, dictionary: Buffer | undefined): Buffer | Error {
+  try {
+    return inflateRawSync(Buffer.concat([data, TAIL]), { finishFlush: constants.Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) });
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+test('whatever zlib compressed, with or without a dictionary, comes back identical', () => {
+  const random = mulberry32(7);
+  let decoded = 0;
+  for (let i = 0; i < 3000; i++) {
+    const data = sample(random, 3000);
+    const dictionary = random() < 0.5 ? sample(random, 2000) : undefined;
+    const options: ZlibOptions = {
+      level: Math.floor(random() * 10),
+      memLevel: 1 + Math.floor(random() * 9),
+      strategy: Math.floor(random() * 5),
+      windowBits: 9 + Math.floor(random() * 7),
+      ...(dictionary && dictionary.length > 0 ? { dictionary } : {}),
+    };
+    const out = inflateSmall(compress(data, options), options.dictionary as Buffer | undefined, 1 << 20);
+    assert.notEqual(out, null, `case ${i}: valid input was sent to zlib`);
+    assert.ok(out!.equals(data), `case ${i}: ${data.length} bytes came back different`);
+    decoded++;
+  }
+  assert.equal(decoded, 3000);
+});
+
+test('mutated input: the same answer as zlib, or null (zlib decides); never other bytes, never a throw', () => {
+  const random = mulberry32(11);
+  let answered = 0;
+  for (let i = 0; i < 4000; i++) {
+    const dictionary = random() < 0.3 ? sample(random, 500) : undefined;
+    const bytes = Buffer.from(compress(sample(random, 1500), { level: Math.floor(random() * 10), ...(dictionary && dictionary.length > 0 ? { dictionary } : {}) }));
+    const flips = 1 + Math.floor(random() * 3);
+    for (let k = 0; k < flips && bytes.length > 0; k++) bytes[Math.floor(random() * bytes.length)]! ^= 1 << Math.floor(random() * 8);
+    const window = dictionary && dictionary.length > 0 ? dictionary : undefined;
+    const out = inflateSmall(bytes, window, 1 << 20);
+    if (out === null) continue;
+    const reference = zlibInflate(bytes, window);
+    assert.ok(reference instanceof Buffer, `case ${i}: accepted what zlib refuses (${(reference as Error).message})`);
+    assert.ok(out.equals(reference), `case ${i}: different bytes from zlib`);
+    answered++;
+  }
+  assert.ok(answered > 1000, `only ${answered} mutated inputs were decoded: the comparison tested little`);
+});
+
+test('limits and edge cases hand over to zlib: too much output, a distance before the window, truncated input', () => {
+  const data = Buffer.from('abcabcabcabcabcabcabcabc'.repeat(20));
+  const compressed = compress(data, {});
+  assert.equal(inflateSmall(compressed, undefined, data.length - 1), null, 'output over the limit');
+  assert.ok(inflateSmall(compressed, undefined, data.length)!.equals(data), 'output exactly at the limit');
+  const dictionary = Buffer.from('hello dictionary world');
+  const withDictionary = compress(Buffer.from('hello dictionary world, again'), { dictionary });
+  assert.equal(inflateSmall(withDictionary, undefined, 1000), null, 'a back-reference into a window that is not there');
+  assert.equal(inflateSmall(withDictionary, dictionary, 1000)!.toString(), 'hello dictionary world, again');
+  assert.equal(inflateSmall(compressed.subarray(0, compressed.length - 3), undefined, 1000), null, 'input ending inside a block');
+  assert.equal(inflateSmall(Buffer.from([0x07]), undefined, 1000), null, 'reserved block type 3');
+  assert.equal(inflateSmall(Buffer.from([0x00]), undefined, 1000)?.length, 0, 'an empty message (RFC 7692 §7.2.3.6: one 0x00 byte)');
+});
