@@ -2,6 +2,7 @@ import { constants, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync, type
 import { ProtocolError } from '../../errors.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { JobLimiter } from './limiter.js';
+import { SlidingWindow } from './sliding-window.js';
 import { inflateSmall } from './small-inflate.js';
 import { type DeflateParams, type PerMessageDeflateOptions } from './negotiation.js';
 
@@ -57,9 +58,9 @@ export class PerMessageDeflate {
   private readonly maxPayload: number;
   private readonly syncLimit: number;
   private readonly concurrency: number | undefined;
-  /** Plaintext windows for context takeover (undefined: empty, or not kept). */
-  private outboundWindow: Buffer | undefined;
-  private inboundWindow: Buffer | undefined;
+  /** Plaintext windows for context takeover (undefined: not kept). */
+  private readonly outboundWindow: SlidingWindow | undefined;
+  private readonly inboundWindow: SlidingWindow | undefined;
 
   constructor(params: DeflateParams, role: 'server' | 'client', options: PerMessageDeflateOptions, maxPayload: number) {
     this.params = params;
@@ -79,6 +80,8 @@ export class PerMessageDeflate {
     this.syncLimit = DEFAULT_SYNC_LIMIT;
     this.concurrency = options.concurrency;
     this.compressionKey = `${this.outboundBits}/${this.level}/${this.memLevel}`;
+    if (!this.outboundNoContextTakeover) this.outboundWindow = new SlidingWindow(this.outboundBits);
+    if (!this.inboundNoContextTakeover) this.inboundWindow = new SlidingWindow(this.inboundBits);
   }
 
   /** Whether `length` bytes would be compressed by {@link compress}. */
@@ -114,7 +117,7 @@ export class PerMessageDeflate {
     // Small messages: decoded in TypeScript, with no zlib object to set up (see small-inflate.ts);
     // null means zlib decides.
     if (data.length <= SMALL_INFLATE_LIMIT) {
-      const small = inflateSmall(data, this.inboundWindow, this.maxPayload);
+      const small = inflateSmall(data, this.inboundWindow?.bytes, this.maxPayload);
       if (small !== null) return this.afterInflate(small);
     }
     let out: Buffer;
@@ -145,7 +148,7 @@ export class PerMessageDeflate {
       level: this.level,
       memLevel: this.memLevel,
       finishFlush: constants.Z_SYNC_FLUSH,
-      ...(this.outboundWindow ? { dictionary: this.outboundWindow } : {}),
+      ...(this.outboundWindow?.bytes ? { dictionary: this.outboundWindow.bytes } : {}),
     };
   }
 
@@ -154,12 +157,12 @@ export class PerMessageDeflate {
       windowBits: 15,
       finishFlush: constants.Z_SYNC_FLUSH,
       maxOutputLength: Math.max(1, this.maxPayload),
-      ...(this.inboundWindow ? { dictionary: this.inboundWindow } : {}),
+      ...(this.inboundWindow?.bytes ? { dictionary: this.inboundWindow.bytes } : {}),
     };
   }
 
   private afterCompress(data: Buffer, out: Buffer): Buffer {
-    if (!this.outboundNoContextTakeover) this.outboundWindow = slide(this.outboundWindow, data, this.outboundBits);
+    this.outboundWindow?.append(data);
     // RFC 7692 §7.2.1: remove the trailing 00 00 ff ff.
     const end = out.length >= 4 && out.readUInt32BE(out.length - 4) === 0x0000ffff ? out.length - 4 : out.length;
     return end === 0 ? EMPTY_BLOCK : out.subarray(0, end);
@@ -167,22 +170,13 @@ export class PerMessageDeflate {
 
   private afterInflate(out: Buffer): Buffer {
     if (out.length > this.maxPayload) throw tooBig(this.maxPayload);
-    if (!this.inboundNoContextTakeover) this.inboundWindow = slide(this.inboundWindow, out, this.inboundBits);
+    this.inboundWindow?.append(out);
     return out;
   }
 }
 
 /** Compressed messages up to this size are inflated by inflateSmall (where it beats a zlib call). */
 const SMALL_INFLATE_LIMIT = 128;
-
-/** The last 2^bits bytes of `window` followed by `data`. */
-function slide(window: Buffer | undefined, data: Buffer, bits: number): Buffer | undefined {
-  const size = 1 << bits;
-  if (data.length >= size) return Buffer.from(data.subarray(data.length - size));
-  if (!window || window.length === 0) return data.length === 0 ? undefined : Buffer.from(data);
-  const keep = Math.min(window.length, size - data.length);
-  return Buffer.concat([window.subarray(window.length - keep), data]);
-}
 
 function tooBig(maxPayload: number): ProtocolError {
   return new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds maxPayload (${maxPayload} bytes)`, 'SW_MESSAGE_TOO_BIG');
