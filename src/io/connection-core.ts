@@ -220,7 +220,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.stats.bytesIn += data.length;
     const message = binary ? data : data.toString('utf8');
     this.handler?.onMessage?.(this.self, message, binary);
-    this.emit('message', message, binary);
+    // (emit() gathers its arguments into an array even when nobody listens.)
+    if (this.listenerCount('message') !== 0) this.emit('message', message, binary);
   }
 
   /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */

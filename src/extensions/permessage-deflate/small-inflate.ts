@@ -99,6 +99,10 @@ const DYNAMIC_LITLEN = new Huffman(288);
 const DYNAMIC_DIST = new Huffman(30);
 const DYNAMIC_LENGTHS = new Uint8Array(320);
 
+const EMPTY = new Uint8Array(0);
+/** The output scratch grows as a message needs; past this size it is dropped after the message. */
+const SCRATCH_KEEP = 64 * 1024;
+
 /** Thrown inside the decoder for "let zlib decide"; never escapes inflateSmall. */
 const GIVE_UP = new Error('fall back to zlib');
 
@@ -106,19 +110,27 @@ class Decoder {
   private pos = 0;
   private bitBuf = 0;
   private bitCount = 0;
-  out: Uint8Array;
+  /** Output scratch, shared by every message (kept up to SCRATCH_KEEP bytes). */
+  out = Buffer.allocUnsafeSlow(4096);
   outLength = 0;
+  private input: Uint8Array = EMPTY;
+  private window: Uint8Array | undefined;
+  private maxOutput = 0;
   // Shared scratch: decoding is synchronous and never re-entered.
   private readonly litlen = DYNAMIC_LITLEN;
   private readonly dist = DYNAMIC_DIST;
   private readonly lengths = DYNAMIC_LENGTHS;
 
-  constructor(
-    private readonly input: Uint8Array,
-    private readonly window: Uint8Array | undefined,
-    private readonly maxOutput: number,
-  ) {
-    this.out = new Uint8Array(Math.min(maxOutput, Math.max(64, input.length * 4)));
+  /** Starts a message. */
+  reset(input: Uint8Array, window: Uint8Array | undefined, maxOutput: number): void {
+    this.input = input;
+    this.window = window;
+    this.maxOutput = maxOutput;
+    this.pos = 0;
+    this.bitBuf = 0;
+    this.bitCount = 0;
+    this.outLength = 0;
+    if (this.out.length > SCRATCH_KEEP) this.out = Buffer.allocUnsafeSlow(4096);
   }
 
   /** Total input: the message, then the 4-byte tail. */
@@ -178,8 +190,8 @@ class Decoder {
     const need = this.outLength + extra;
     if (need > this.maxOutput) throw GIVE_UP;
     if (need <= this.out.length) return;
-    const grown = new Uint8Array(Math.min(this.maxOutput, Math.max(need, this.out.length * 2)));
-    grown.set(this.out.subarray(0, this.outLength));
+    const grown = Buffer.allocUnsafeSlow(Math.min(this.maxOutput, Math.max(need, this.out.length * 2)));
+    this.out.copy(grown, 0, 0, this.outLength);
     this.out = grown;
   }
 
@@ -283,12 +295,23 @@ class Decoder {
  * (invalid or unusual input, or more than `maxOutput` bytes).
  */
 export function inflateSmall(data: Uint8Array, window: Uint8Array | undefined, maxOutput: number): Buffer | null {
-  const decoder = new Decoder(data, window, maxOutput);
+  const decoder = DECODER;
+  decoder.reset(data, window, maxOutput);
+  let decoded = true;
   try {
     decoder.run();
   } catch (error) {
-    if (error === GIVE_UP) return null;
-    throw error;
+    if (error !== GIVE_UP) throw error;
+    decoded = false;
   }
-  return Buffer.from(decoder.out.buffer, decoder.out.byteOffset, decoder.outLength);
+  let result: Buffer | null = null;
+  if (decoded) {
+    result = Buffer.allocUnsafe(decoder.outLength);
+    decoder.out.copy(result, 0, 0, decoder.outLength);
+  }
+  decoder.reset(EMPTY, undefined, 0); // keeps no reference to the caller's bytes
+  return result;
 }
+
+/** One decoder for the process: decoding is synchronous and never re-entered. */
+const DECODER = new Decoder();
