@@ -29,8 +29,6 @@ export interface RedisBackplaneOptions {
   presenceTtl?: number;
   /** Longest wait between reconnection attempts. Default 1000. */
   maxReconnectDelay?: number;
-  /** This node's id in the cluster. Default: random. */
-  nodeId?: string;
   /** More ioredis options (TLS, password, …) for both connections. */
   redis?: RedisOptions;
 }
@@ -50,7 +48,7 @@ const MAX_IN_FLIGHT = 512;
  * const server = new WebSocketServer({ port: 8080, backplane: new RedisBackplane({ url: 'redis://127.0.0.1:6379' }) });
  */
 export class RedisBackplane implements Backplane {
-  /** This node's id (unique in the cluster). */
+  /** This node's id: random, new for every instance (a restarted node is a new node). */
   readonly nodeId: string;
   private readonly url: string;
   private readonly streamKey: string;
@@ -75,7 +73,7 @@ export class RedisBackplane implements Backplane {
 
   constructor(private readonly options: RedisBackplaneOptions = {}) {
     this.url = options.url ?? 'redis://127.0.0.1:6379';
-    this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+    this.nodeId = randomBytes(8).toString('hex');
     const prefix = options.prefix ?? 'sockwave';
     this.streamKey = `${prefix}:bus`;
     this.streamLength = options.streamLength ?? 100_000;
