@@ -7,6 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { type BackplaneEvent, type Connection } from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis/index.js';
+import { Redis } from 'ioredis';
 import { Queue, type StartedServer } from '../support/net.js';
 import { eventually, serve, sleep, wsClient } from '../support/server-kit.js';
 import { hasRedisServer, RedisServer } from '../support/redis-server.js';
@@ -150,6 +151,25 @@ describe('RedisBackplane', { skip }, () => {
     assert.deepEqual(texts(await onB.rec.messages.take(5, 'the buffered five', 10_000)), ['m0', 'm1', 'm2', 'm3', 'm4']);
     a.srv.server.publish('room', 'end');
     assert.equal((await onB.rec.messages.next('the marker', 10_000)).data.toString(), 'end');
+  });
+
+  test('repeats (by node and sequence number) are dropped, gaps are reported as missed', async (t) => {
+    const redis = await RedisServer.start(t);
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    // Another node's entries, written straight into the stream.
+    const writer = new Redis(redis.url);
+    t.after(() => writer.disconnect());
+    const entry = (seq: number, text: string) => writer.xadd('test:bus', '*', 'h', JSON.stringify({ n: 'ghost', s: seq, k: 'topic', t: 'room', b: 0 }), 'd', text);
+    await entry(1, 'one');
+    await entry(1, 'one again');
+    await entry(2, 'two');
+    await entry(6, 'six');
+    await entry(4, 'four, late');
+    await entry(7, 'seven');
+    assert.deepEqual(texts(await onB.rec.messages.take(4, 'the four new ones', 10_000)), ['one', 'two', 'six', 'seven']);
+    assert.deepEqual(await waitFor(b.events, 'missed'), { type: 'missed', node: 'ghost', count: 3 });
   });
 
   test('a node that joins later gets what is published from then on; cluster counts reject while Redis is down', async (t) => {
