@@ -153,6 +153,18 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal((await onB.rec.messages.next('the marker', 10_000)).data.toString(), 'end');
   });
 
+  test('closing a node while Redis is down reports what it could not send as dropped (closed)', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    await redis.kill();
+    await waitFor(a.events, 'disconnected');
+    for (let i = 0; i < 3; i++) a.srv.server.publish('room', `m${i}`);
+    assert.equal(a.backplane.buffered, 3);
+    await a.srv.close();
+    assert.deepEqual(await waitFor(a.events, 'dropped'), { type: 'dropped', count: 3, reason: 'closed' });
+    assert.equal(a.backplane.buffered, 0);
+  });
+
   test('repeats (by node and sequence number) are dropped, gaps are reported as missed', async (t) => {
     const redis = await RedisServer.start(t);
     const b = await node(t, redis);
