@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'SW_SOCKET_ERROR'
   | 'SW_TIMEOUT'
   | 'SW_ABORTED'
-  | 'SW_OUTBOX_FULL';
+  | 'SW_OUTBOX_FULL'
+  | 'SW_BACKPLANE_UNAVAILABLE';
 
 export interface SockwaveErrorOptions {
   cause?: unknown;
@@ -96,5 +97,12 @@ export class ConnectionClosedError extends SockwaveError {
 export class UsageError extends SockwaveError {
   constructor(code: 'SW_INVALID_STATE' | 'SW_INVALID_ARGUMENT', message: string, options?: SockwaveErrorOptions) {
     super(code, message, options);
+  }
+}
+
+/** The backplane (e.g. Redis) could not answer: unreachable, or closed. */
+export class BackplaneError extends SockwaveError {
+  constructor(message: string, options?: SockwaveErrorOptions) {
+    super('SW_BACKPLANE_UNAVAILABLE', message, options);
   }
 }

@@ -34,6 +34,7 @@ export { Outbox, OutboxFullError, type OutboxOptions, type OutboxPolicy } from '
 export { backoffDelay, type BackoffOptions } from './client/backoff.js';
 export { parseWebSocketUrl } from './client/url.js';
 export {
+  BackplaneError,
   ConnectionClosedError,
   HandshakeError,
   ProtocolError,
@@ -64,5 +65,7 @@ export { ClientRegistry } from './server/registry.js';
 export { WebSocketServer, type BroadcastOptions, type CloseServerOptions, type ListenInfo, type ServerEvents } from './server/server.js';
 export { type ServerStats } from './server/stats.js';
 export { type FanOutOptions, type TargetResult } from './server/fan-out.js';
+export { type Backplane, type BackplaneEvent, type BackplaneNode, type Envelope, type NodePresence } from './server/backplane.js';
+export { MemoryBackplane, MemoryBus } from './server/memory-backplane.js';
 export { ConnectionStats, type SlowConsumerPolicy } from './io/connection-stats.js';
 export { type PerMessageDeflateOptions } from './extensions/permessage-deflate/negotiation.js';

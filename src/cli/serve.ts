@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { type PlainHttpResponse } from '../server/plain-http.js';
 import { WebSocketServer } from '../server/server.js';
 import { type Connection } from '../io/connection.js';
+import { type Backplane } from '../server/backplane.js';
 import { ArgumentError, numberOption, parseArgs, type ParsedArgs } from './args.js';
 import { demoPage } from './demo-page.js';
 
@@ -17,7 +18,8 @@ Options:
   --max-payload BYTES  largest message accepted (default 104857600)
   --deflate            accept permessage-deflate (RFC 7692)
   --subprotocol P      accept subprotocol P when a client offers it (repeatable; the client's order decides)
-  --backplane URL      share /broadcast through redis://HOST:PORT (not available yet)
+  --backplane URL      share /broadcast with other serve processes through redis://HOST:PORT
+                       (needs the ioredis package)
   --help               show this help
 
 Prints 'listening on ws://HOST:PORT' when ready. SIGINT/SIGTERM close every connection
@@ -36,6 +38,21 @@ const SPEC = {
   help: { type: 'boolean' },
 } as const;
 
+const BROADCAST_TOPIC = '/broadcast';
+
+/** `--backplane redis://HOST:PORT`: sockwave/redis, loaded only then (it needs ioredis). */
+async function openBackplane(url: string | undefined): Promise<Backplane | undefined> {
+  if (url === undefined) return undefined;
+  if (!/^rediss?:\/\//.test(url)) throw new ArgumentError(`--backplane takes redis://HOST:PORT, not ${JSON.stringify(url)}`);
+  let redis: typeof import('../redis/index.js');
+  try {
+    redis = await import('../redis/index.js');
+  } catch (error) {
+    throw new ArgumentError(`--backplane needs the ioredis package (npm install ioredis): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return new redis.RedisBackplane({ url, prefix: 'sockwave-serve' });
+}
+
 export async function serve(argv: readonly string[]): Promise<number> {
   const args: ParsedArgs = parseArgs(argv, SPEC);
   if (args.flags['help']) {
@@ -46,7 +63,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const certFile = args.values['tls-cert'];
   const keyFile = args.values['tls-key'];
   if ((certFile === undefined) !== (keyFile === undefined)) throw new ArgumentError('--tls-cert and --tls-key go together');
-  if (args.values['backplane'] !== undefined) throw new ArgumentError('--backplane is not available in this version');
+  const backplane = await openBackplane(args.values['backplane']);
   const tls = certFile && keyFile ? { cert: await readFile(certFile), key: await readFile(keyFile) } : undefined;
 
   const server = new WebSocketServer({
@@ -56,6 +73,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     perMessageDeflate: args.flags['deflate'] === true,
     protocols: args.lists['subprotocol'] ?? [],
     tls,
+    backplane,
     onHttpRequest: (request): PlainHttpResponse => {
       if (request.path === '/' || request.path === '/index.html') {
         return { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }, body: demoPage() };
@@ -64,19 +82,28 @@ export async function serve(argv: readonly string[]): Promise<number> {
     },
   });
 
+  if (backplane) {
+    // Reported on stderr: a lost Redis, and messages dropped or missed because of it.
+    server.on('backplane', (event) => void (event.type !== 'connected' && process.stderr.write(`backplane: ${JSON.stringify(event)}\n`)));
+    // Ready when the backplane is (bounded: an unreachable Redis is retried in the background).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      server.once('backplane', () => (clearTimeout(timer), resolve()));
+    });
+  }
+
   // ws /echo: every message goes back with the same type.
   server.route('/echo', () => ({
     onMessage: (connection: Connection, data: string | Buffer, isBinary: boolean) => {
       connection.send(data, { binary: isBinary });
     },
   }));
-  // ws /broadcast: every message goes to every connection on /broadcast, the sender included.
-  const room = new Set<Connection>();
+  // ws /broadcast: every message goes to every connection on /broadcast (of every process sharing
+  // the backplane), the sender included.
   server.route('/broadcast', () => ({
-    onOpen: (connection: Connection) => void room.add(connection),
-    onClose: (connection: Connection) => void room.delete(connection),
+    onOpen: (connection: Connection) => void connection.subscribe(BROADCAST_TOPIC),
     onMessage: (_connection: Connection, data: string | Buffer, isBinary: boolean) => {
-      server.broadcast(data, { binary: isBinary, filter: (client) => room.has(client) });
+      server.publish(BROADCAST_TOPIC, data, { binary: isBinary });
     },
   }));
 

@@ -13,6 +13,17 @@ export interface TargetResult {
   /** Bytes of the frame(s) written for this receiver (0 when not sent). */
   wireSize: number;
   compressed: boolean;
+  /** Handed to the backplane for a connection on another node (`sendTo`); its fate there is not reported. */
+  remote?: boolean;
+}
+
+export interface BroadcastOptions<Data> extends FanOutOptions {
+  /** Connections (or ids) that do not receive it (on every node). */
+  except?: Iterable<Connection<Data> | string>;
+  /** Only connections for which this returns true receive it (on this node only: a function does not cross the backplane). */
+  filter?: (connection: Connection<Data>) => boolean;
+  /** Return a result per receiver (on this node) instead of a count. */
+  report?: boolean;
 }
 
 export interface FanOutOptions {
@@ -44,6 +55,11 @@ export class FanOut {
 
   get payloadSize(): number {
     return this.bytes.length;
+  }
+
+  /** The message as it crosses the backplane: payload bytes and type. */
+  get payload(): { data: Buffer; binary: boolean } {
+    return { data: this.bytes, binary: this.binary };
   }
 
   /** Writes the message to one receiver; returns whether it was accepted. */
@@ -86,6 +102,28 @@ export class FanOut {
       compressed: wire !== 0 && connection.deflate !== undefined && connection.deflate.shouldCompress(this.bytes.length),
     };
   }
+}
+
+/**
+ * Sends `message` to each target not excluded by `except` or `filter`. Returns the number of
+ * receivers that accepted it, or with `report: true` a result per receiver.
+ */
+export function fanOutTo<Data>(targets: Iterable<Connection<Data>>, message: FanOut, options: BroadcastOptions<Data>): number | TargetResult[] {
+  const except = options.except === undefined ? undefined : new Set([...options.except].map((item) => (typeof item === 'string' ? item : item.id)));
+  const filter = options.filter;
+  const results: TargetResult[] | undefined = options.report ? [] : undefined;
+  let count = 0;
+  for (const connection of targets) {
+    if (except?.has(connection.id) || (filter && !filter(connection))) continue;
+    if (results) {
+      const result = message.report(connection as Connection<unknown>);
+      results.push(result);
+      if (result.success) count++;
+    } else if (message.deliver(connection as Connection<unknown>)) {
+      count++;
+    }
+  }
+  return results ?? count;
 }
 
 function join(frames: Buffer[]): Buffer {

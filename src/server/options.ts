@@ -3,6 +3,7 @@ import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { type SlowConsumerPolicy } from '../io/connection-stats.js';
 import { type OnConnection } from './admission.js';
+import { type Backplane } from './backplane.js';
 import { type PlainHttpHandler } from './plain-http.js';
 
 /** Options of a {@link WebSocketServer}. Sizes are in bytes, times in milliseconds. */
@@ -61,6 +62,12 @@ export interface ServerOptions<Data = unknown> {
   tls?: TlsOptions & SecureContextOptions;
   /** Called for every upgrade request not taken by a route; returns a handler or a refusal. */
   onConnection?: OnConnection<Data>;
+  /**
+   * Shares `publish`, `broadcast` and `sendTo` with the other servers of a cluster (one backplane
+   * instance per server). Default: a {@link MemoryBackplane} of its own (a cluster of one).
+   * `sockwave/redis` has `RedisBackplane` for processes and machines.
+   */
+  backplane?: Backplane;
   /** Answers plain HTTP requests (not upgrades) in standalone mode. Default: 426 Upgrade Required. */
   onHttpRequest?: PlainHttpHandler;
 }

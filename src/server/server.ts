@@ -18,7 +18,10 @@ import { readRequestHead } from './handshake-reader.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
 import { toPlainRequest } from './plain-http.js';
 import { ClientRegistry } from './registry.js';
-import { FanOut, type FanOutOptions, type TargetResult } from './fan-out.js';
+import { FanOut, fanOutTo, type BroadcastOptions, type FanOutOptions, type TargetResult } from './fan-out.js';
+import { type Backplane, type BackplaneEvent } from './backplane.js';
+import { deliverEnvelope, exceptIds } from './cluster-delivery.js';
+import { MemoryBackplane } from './memory-backplane.js';
 import { TopicRegistry } from './topics.js';
 import { Heartbeat } from './heartbeat.js';
 import { attachTo } from './attach.js';
@@ -32,16 +35,11 @@ export interface ServerEvents<Data> {
   error: [error: Error];
   listening: [];
   close: [];
+  /** News from the backplane: (dis)connected, messages dropped or missed. */
+  backplane: [event: BackplaneEvent];
 }
 
-export interface BroadcastOptions<Data> extends FanOutOptions {
-  /** Connections (or ids) that do not receive it. */
-  except?: Iterable<Connection<Data> | string>;
-  /** Only connections for which this returns true receive it. */
-  filter?: (connection: Connection<Data>) => boolean;
-  /** Return a result per receiver instead of a count. */
-  report?: boolean;
-}
+export type { BroadcastOptions };
 
 export interface ListenInfo {
   host: string;
@@ -79,10 +77,17 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private listener: NetServer | undefined;
   private readonly pending = new Set<Socket>();
   private closing = false;
+  private readonly backplane: Backplane;
 
   constructor(options: ServerOptions<Data> = {}) {
     super();
     this.options = options;
+    this.backplane = options.backplane ?? new MemoryBackplane();
+    this.backplane.start({
+      deliver: (envelope) => deliverEnvelope(envelope, this.clients as ClientRegistry<unknown>, this.topics),
+      presence: () => ({ connections: this.clients.size, topics: this.topics.counts() }),
+      report: (event) => void this.emit('backplane', event),
+    });
     this.paths = options.path === undefined ? undefined : new Set(typeof options.path === 'string' ? [options.path] : options.path);
     this.heartbeat = new Heartbeat(
       () => this.clients as Iterable<Connection<unknown>>,
@@ -181,16 +186,27 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   broadcast(data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
   broadcast(data: SendData, options?: BroadcastOptions<Data>): number;
   broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
-    return this.fanOut(this.clients, new FanOut(data, options), options);
+    const message = new FanOut(data, options);
+    this.backplane.publish({ kind: 'broadcast', ...message.payload, except: exceptIds(options) });
+    return fanOutTo(this.clients, message, options);
   }
 
-  /** Sends one message to the connections with these ids: a result per id (unknown ids fail). */
+  /**
+   * Sends one message to the connections with these ids: a result per id. Ids of no local
+   * connection go through the backplane to the other nodes (`remote: true`, `success`: the
+   * backplane took it); with the default backplane (a cluster of one) they fail.
+   */
   sendTo(ids: Iterable<string>, data: SendData, options: FanOutOptions = {}): TargetResult[] {
     const message = new FanOut(data, options);
     const results: TargetResult[] = [];
+    const remote: number[] = [];
     for (const id of ids) {
       const connection = this.clients.get(id);
+      if (!connection) remote.push(results.length);
       results.push(connection ? message.report(connection as Connection<unknown>) : { id, success: false, payloadSize: message.payloadSize, wireSize: 0, compressed: false });
+    }
+    if (remote.length > 0 && this.backplane.publish({ kind: 'direct', ids: remote.map((at) => results[at]!.id), ...message.payload })) {
+      for (const at of remote) results[at] = { ...results[at]!, success: true, remote: true };
     }
     return results;
   }
@@ -199,40 +215,39 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
   publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number;
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
-    return this.fanOut(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, new FanOut(data, options), options);
+    const message = new FanOut(data, options);
+    this.backplane.publish({ kind: 'topic', topic, ...message.payload, except: exceptIds(options) });
+    return fanOutTo(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, message, options);
   }
 
-  /** How many connections are subscribed to `topic`. */
+  /** How many connections of this server are subscribed to `topic`. */
   subscriberCount(topic: string): number {
     return this.topics.count(topic);
   }
 
-  private fanOut(targets: Iterable<Connection<Data>>, message: FanOut, options: BroadcastOptions<Data>): number | TargetResult[] {
-    const except = options.except === undefined ? undefined : new Set([...options.except].map((item) => (typeof item === 'string' ? item : item.id)));
-    const filter = options.filter;
-    const results: TargetResult[] | undefined = options.report ? [] : undefined;
-    let count = 0;
-    for (const connection of targets) {
-      if (except?.has(connection.id) || (filter && !filter(connection))) continue;
-      if (results) {
-        const result = message.report(connection as Connection<unknown>);
-        results.push(result);
-        if (result.success) count++;
-      } else if (message.deliver(connection as Connection<unknown>)) {
-        count++;
-      }
-    }
-    return results ?? count;
+  /** Subscribers of `topic` on every live node of the cluster (this one included). */
+  clusterSubscriberCount(topic: string): Promise<number> {
+    return this.backplane.subscriberCount(topic);
+  }
+
+  /** Open connections on every live node of the cluster (this one included). */
+  clusterConnectionCount(): Promise<number> {
+    return this.backplane.connectionCount();
   }
 
   /** @internal */
   subscribe(connection: Connection<unknown>, topic: string): boolean {
-    return this.topics.add(connection, topic);
+    return this.presenceChanged(this.topics.add(connection, topic));
   }
 
   /** @internal */
   unsubscribe(connection: Connection<unknown>, topic: string): boolean {
-    return this.topics.remove(connection, topic);
+    return this.presenceChanged(this.topics.remove(connection, topic));
+  }
+
+  private presenceChanged(changed = true): boolean {
+    if (changed) this.backplane.presenceChanged();
+    return changed;
   }
 
   /** Stops accepting new connections; open ones stay (and keep working). */
@@ -275,12 +290,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     await Promise.all(gone);
     await stopped;
     this.heartbeat.stop();
+    await this.backplane.close();
     this.emit('close');
   }
 
   /** @internal */
   connectionClosed(connection: Connection<unknown>, info: CloseInfo): void {
     this.clients.delete(connection as Connection<Data>);
+    this.presenceChanged();
     this.retired.add(connection.stats);
     this.counters.closeCodes.set(info.code, (this.counters.closeCodes.get(info.code) ?? 0) + 1);
   }
@@ -387,6 +404,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       slowConsumerCloseCode: this.options.slowConsumerCloseCode,
     });
     this.clients.add(connection);
+    this.presenceChanged();
     this.counters.connectionsTotal++;
     this.heartbeat.start();
     connection.open();
@@ -421,6 +439,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 }
 
 function ignoreError(): void {}
+
+
 
 /** With no routes and no onConnection, every upgrade is accepted (listen to the 'connection' event). */
 function acceptAll(): ConnectionSetup<never> {

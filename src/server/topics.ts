@@ -27,6 +27,13 @@ export class TopicRegistry {
     return this.topics.get(topic)?.size ?? 0;
   }
 
+  /** Subscribers per topic. */
+  counts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [topic, members] of this.topics) counts.set(topic, members.size);
+    return counts;
+  }
+
   names(): IterableIterator<string> {
     return this.topics.keys();
   }

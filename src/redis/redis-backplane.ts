@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { type Redis, type RedisOptions } from 'ioredis';
+import { BackplaneError } from '../errors.js';
+import { type Backplane, type BackplaneNode, type Envelope } from '../server/backplane.js';
+import { encodeHeader } from './envelope-codec.js';
+import { Presence } from './presence.js';
+import { PublishLog, type LogEntry } from './publish-log.js';
+import { openConnection, serverRunId } from './redis-connection.js';
+import { StreamReader } from './stream-reader.js';
+
+/** Options of a {@link RedisBackplane}. Times in milliseconds. */
+export interface RedisBackplaneOptions {
+  /** `redis://[user:password@]HOST:PORT[/DB]`. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Prefix of every key; nodes with the same prefix form one cluster. Default `sockwave`. */
+  prefix?: string;
+  /**
+   * The buffer bound: most messages of this node not yet acknowledged by Redis (kept while it is
+   * unreachable). A publish past it is not sent to other nodes and is reported ('dropped'). Default 10 000.
+   */
+  maxBuffered?: number;
+  /** Most payload bytes in that buffer. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** Acknowledged messages sent again after a Redis restart (Redis without persistence loses what it held). Default 10 000. */
+  replayWindow?: number;
+  /** About how many entries the stream keeps (how far a node that lags may fall behind). Default 100 000. */
+  streamLength?: number;
+  /** A node's presence expires this long after its last refresh (a crashed node's counts vanish). Default 10 000. */
+  presenceTtl?: number;
+  /** Longest wait between reconnection attempts. Default 1000. */
+  maxReconnectDelay?: number;
+  /** More ioredis options (TLS, password, …) for both connections. */
+  redis?: RedisOptions;
+}
+
+/** Messages XADDed and not yet answered, at most. */
+const MAX_IN_FLIGHT = 512;
+
+/**
+ * A backplane over one Redis stream (`PREFIX:bus`): every node appends what it publishes (XADD,
+ * trimmed to about `streamLength` entries) and reads what the others appended (XREAD on a second
+ * connection). Delivery: each message reaches every node once (numbered per publisher; repeats are
+ * dropped, jumps reported as 'missed'), in each publisher's order; a node skips its own messages.
+ * Presence (connections and subscribers per topic) lives in keys that expire after `presenceTtl`.
+ *
+ * @example
+ * import { RedisBackplane } from 'sockwave/redis';
+ * const server = new WebSocketServer({ port: 8080, backplane: new RedisBackplane({ url: 'redis://127.0.0.1:6379' }) });
+ */
+export class RedisBackplane implements Backplane {
+  /** This node's id: random, new for every instance (a restarted node is a new node). */
+  readonly nodeId: string;
+  private readonly url: string;
+  private readonly streamKey: string;
+  private readonly streamLength: number;
+  private readonly log: PublishLog;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private node: BackplaneNode | undefined;
+  private reader: StreamReader | undefined;
+  private presence: Presence | undefined;
+  private runId: string | undefined;
+  /** The publishing connection is ready (and resynced). */
+  private ready = false;
+  /** The reader has synced and reads. */
+  private reading = false;
+  private connected = false;
+  private epoch = 0;
+  private inFlight = 0;
+  private closed = false;
+  private dropped = 0;
+  private dropReport: NodeJS.Immediate | undefined;
+
+  constructor(private readonly options: RedisBackplaneOptions = {}) {
+    this.url = options.url ?? 'redis://127.0.0.1:6379';
+    this.nodeId = randomBytes(8).toString('hex');
+    const prefix = options.prefix ?? 'sockwave';
+    this.streamKey = `${prefix}:bus`;
+    this.streamLength = options.streamLength ?? 100_000;
+    this.log = new PublishLog({
+      maxMessages: options.maxBuffered ?? 10_000,
+      maxBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
+      replayWindow: options.replayWindow ?? 10_000,
+    });
+    const maxDelay = options.maxReconnectDelay ?? 1000;
+    // Auto-pipelining: the XADDs of one turn of the event loop go out in one write.
+    this.pub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true, enableAutoPipelining: true });
+    this.sub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true });
+    this.keys = { nodes: `${prefix}:nodes`, node: (id: string) => `${prefix}:node:${id}` };
+  }
+
+  private readonly keys: { nodes: string; node(id: string): string };
+
+  /** Messages buffered or in flight (not yet acknowledged by Redis). */
+  get buffered(): number {
+    return this.log.size;
+  }
+
+  start(node: BackplaneNode): void {
+    if (this.node) throw new BackplaneError('this RedisBackplane already serves a server: give each server its own');
+    this.node = node;
+    this.presence = new Presence(this.pub, this.keys, this.nodeId, this.options.presenceTtl ?? 10_000, () => node.presence());
+    this.reader = new StreamReader(this.sub, {
+      key: this.streamKey,
+      nodeId: this.nodeId,
+      batch: 1000,
+      block: 1000,
+      deliver: (envelope) => node.deliver(envelope),
+      report: (event) => node.report(event),
+      reading: (reading) => {
+        this.reading = reading;
+        this.linkChanged();
+      },
+    });
+    this.pub.on('ready', () => void this.resync());
+    this.pub.on('close', () => this.lost());
+    // Errors come back as 'close' and failed commands; ioredis also emits them here.
+    this.pub.on('error', () => {});
+    this.sub.on('error', () => {});
+    this.pub.connect().catch(() => undefined);
+    this.sub.connect().catch(() => undefined);
+    this.presence.start();
+    this.reader.start();
+  }
+
+  publish(envelope: Envelope): boolean {
+    if (this.closed) return this.drop();
+    const entry = this.log.add((seq) => encodeHeader(this.nodeId, seq, envelope), envelope.data);
+    if (!entry) return this.drop();
+    this.pump();
+    return true;
+  }
+
+  presenceChanged(): void {
+    this.presence?.changed();
+  }
+
+  subscriberCount(topic: string): Promise<number> {
+    return this.counter(`t:${topic}`);
+  }
+
+  connectionCount(): Promise<number> {
+    return this.counter('c');
+  }
+
+  /** Sends what is buffered (waiting up to `drainTimeout` ms while Redis is reachable), leaves the cluster, disconnects. */
+  async close(drainTimeout = 2000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const deadline = Date.now() + drainTimeout;
+    while (this.log.size > 0 && this.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const left = this.log.clear();
+    if (left > 0) this.node?.report({ type: 'dropped', count: left, reason: 'closed' });
+    await this.presence?.stop();
+    this.sub.disconnect();
+    await this.reader?.stop();
+    await this.pub.quit().catch(() => this.pub.disconnect());
+  }
+
+  private counter(field: string): Promise<number> {
+    if (!this.presence) return Promise.reject(new BackplaneError('the backplane is not started'));
+    const presence = this.presence;
+    // This node's own counts may not be written yet: write them first.
+    return presence.write().then(() => presence.sum(field));
+  }
+
+  /** Connected (again): after a Redis restart the replay window goes out again, then the buffer. */
+  private async resync(): Promise<void> {
+    const epoch = this.epoch;
+    let runId: string;
+    try {
+      runId = await serverRunId(this.pub);
+    } catch {
+      return; // Lost again: the next 'ready' retries.
+    }
+    if (epoch !== this.epoch || this.closed) return;
+    if (this.runId !== undefined && runId !== this.runId) this.log.replay();
+    this.runId = runId;
+    this.ready = true;
+    this.linkChanged();
+    void this.presence?.write();
+    this.pump();
+  }
+
+  private lost(): void {
+    this.epoch++;
+    this.inFlight = 0;
+    this.log.rewind();
+    this.ready = false;
+    this.linkChanged();
+  }
+
+  /** 'connected' once both connections work (publishing, and reading from the right place); 'disconnected' when one fails. */
+  private linkChanged(): void {
+    const connected = this.ready && this.reading;
+    if (connected === this.connected || this.closed) return;
+    this.connected = connected;
+    this.node?.report(connected ? { type: 'connected' } : { type: 'disconnected' });
+  }
+
+  private pump(): void {
+    if (!this.ready) return;
+    const epoch = this.epoch;
+    while (this.inFlight < MAX_IN_FLIGHT && this.log.hasUnsent()) {
+      const entry = this.log.takeUnsent()!;
+      this.inFlight++;
+      this.pub
+        .xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', 'h', entry.header, 'd', entry.data)
+        .then(
+          () => this.acked(epoch, entry),
+          () => this.failed(epoch, entry),
+        );
+    }
+  }
+
+  private acked(epoch: number, entry: LogEntry): void {
+    if (epoch !== this.epoch) return;
+    this.inFlight--;
+    this.log.ack(entry);
+    this.pump();
+  }
+
+  private failed(epoch: number, entry: LogEntry): void {
+    if (epoch !== this.epoch) return;
+    if (this.pub.status !== 'ready') return this.lost();
+    // Redis refused this command (not a lost connection): sending it again would fail again.
+    this.inFlight--;
+    this.log.ack(entry);
+    this.drop('rejected');
+    this.pump();
+  }
+
+  /** Counts a message other nodes will not get; reported once per turn of the event loop. */
+  private drop(reason: 'buffer-full' | 'rejected' = 'buffer-full'): false {
+    if (reason === 'rejected') {
+      this.node?.report({ type: 'dropped', count: 1, reason });
+      return false;
+    }
+    this.dropped++;
+    this.dropReport ??= setImmediate(() => {
+      this.dropReport = undefined;
+      const count = this.dropped;
+      this.dropped = 0;
+      this.node?.report({ type: 'dropped', count, reason: 'buffer-full' });
+    });
+    return false;
+  }
+}

@@ -1,0 +1,123 @@
+import { type Redis } from 'ioredis';
+import { type BackplaneEvent, type Envelope } from '../server/backplane.js';
+import { decodeHeader, toEnvelope } from './envelope-codec.js';
+import { serverRunId, waitReady } from './redis-connection.js';
+
+export interface StreamReaderOptions {
+  key: string;
+  nodeId: string;
+  /** Entries read per round trip. */
+  batch: number;
+  /** How long one XREAD blocks (ms) before it is sent again. */
+  block: number;
+  deliver: (envelope: Envelope) => void;
+  report: (event: BackplaneEvent) => void;
+  /** Reading (true: after each sync), or not (false: the connection broke). */
+  reading: (reading: boolean) => void;
+}
+
+/**
+ * Reads the cluster's stream on its own (blocking) connection and delivers what other nodes
+ * published, each message once and in each publisher's order: it remembers the last sequence
+ * number per publishing node, skips numbers already seen (messages sent again after an outage)
+ * and reports jumps as missed. After a reconnect it goes on after the last entry it read; when
+ * Redis restarted (its run id changed, the stream is new) it reads the new stream from its start.
+ */
+export class StreamReader {
+  private lastId = '$';
+  private runId: string | undefined;
+  private readonly lastSeq = new Map<string, number>();
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly options: StreamReaderOptions,
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let synced = false;
+    this.client.on('close', () => {
+      synced = false;
+      this.options.reading(false);
+    });
+    while (!this.stopped) {
+      if (!(await waitReady(this.client, () => this.stopped))) return;
+      try {
+        if (!synced) {
+          await this.sync();
+          synced = true;
+          this.options.reading(true);
+        }
+        const reply = await this.client.callBuffer('XREAD', 'COUNT', this.options.batch, 'BLOCK', this.options.block, 'STREAMS', this.options.key, this.lastId);
+        this.handle(reply);
+      } catch {
+        // The connection broke (or is being closed): wait for the next 'ready'.
+        synced = false;
+        if (this.client.status === 'ready' && !this.stopped) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
+  /** Where to read from after (re)connecting. */
+  private async sync(): Promise<void> {
+    const runId = await serverRunId(this.client);
+    if (this.runId === undefined) {
+      // A node that joins reads what is published from now on.
+      const last = await this.client.call('XREVRANGE', this.options.key, '+', '-', 'COUNT', '1');
+      this.lastId = firstEntryId(last) ?? '0-0';
+    } else if (runId !== this.runId) {
+      this.lastId = '0-0';
+    }
+    this.runId = runId;
+  }
+
+  private handle(reply: unknown): void {
+    if (!Array.isArray(reply)) return;
+    for (const stream of reply) {
+      const entries: unknown = Array.isArray(stream) ? stream[1] : undefined;
+      if (!Array.isArray(entries)) continue;
+      for (const entry of entries) {
+        if (!Array.isArray(entry) || !Buffer.isBuffer(entry[0]) || !Array.isArray(entry[1])) continue;
+        this.lastId = entry[0].toString('latin1');
+        this.entry(entry[1] as unknown[]);
+      }
+    }
+  }
+
+  private entry(fields: unknown[]): void {
+    let headerBytes: Buffer | undefined;
+    let data: Buffer | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const name = fields[i];
+      const value = fields[i + 1];
+      if (!Buffer.isBuffer(name) || !Buffer.isBuffer(value)) continue;
+      if (name.length === 1 && name[0] === 0x68) headerBytes = value;
+      else if (name.length === 1 && name[0] === 0x64) data = value;
+    }
+    const header = headerBytes && decodeHeader(headerBytes);
+    if (!header || !data || header.n === this.options.nodeId) return;
+    const last = this.lastSeq.get(header.n);
+    if (last !== undefined && header.s <= last) return;
+    if (last !== undefined && header.s > last + 1) this.options.report({ type: 'missed', node: header.n, count: header.s - last - 1 });
+    this.lastSeq.set(header.n, header.s);
+    this.options.deliver(toEnvelope(header, data));
+  }
+}
+
+function firstEntryId(reply: unknown): string | undefined {
+  if (!Array.isArray(reply) || reply.length === 0) return undefined;
+  const entry: unknown = reply[0];
+  if (!Array.isArray(entry)) return undefined;
+  const id: unknown = entry[0];
+  return typeof id === 'string' ? id : Buffer.isBuffer(id) ? id.toString('latin1') : undefined;
+}

@@ -1,0 +1,58 @@
+/**
+ * `sockwave serve --backplane redis://HOST:PORT`: two serve processes on different ports share
+ * /broadcast through a real redis-server (started by the test on a free port, killed by PID).
+ */
+import { describe, test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { closedPort, openWs, recordWs, closeWs } from '../support/net.js';
+import { run, type Cli } from '../support/cli-process.js';
+import { hasRedisServer, RedisServer } from '../support/redis-server.js';
+
+const skip = hasRedisServer() ? false : 'redis-server is not installed (.ci/run installs it)';
+
+async function serveWith(t: TestContext, backplane: string): Promise<{ cli: Cli; url: string }> {
+  const cli = run(t, ['serve', '--port', '0', '--backplane', backplane]);
+  const line = await cli.lines.next("the 'listening on' line", 15_000);
+  const match = /^listening on (ws:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+  assert.ok(match, `unexpected first line: ${JSON.stringify(line)} (stderr: ${cli.stderr()})`);
+  return { cli, url: match[1]! };
+}
+
+async function client(t: TestContext, url: string) {
+  const ws = await openWs(`${url}/broadcast`);
+  t.after(() => closeWs(ws));
+  return { ws, rec: recordWs(ws, url) };
+}
+
+describe('sockwave serve --backplane', { skip }, () => {
+  test('two serve processes on different ports share /broadcast', async (t) => {
+    const redis = await RedisServer.start(t);
+    const one = await serveWith(t, redis.url);
+    const two = await serveWith(t, redis.url);
+    assert.notEqual(one.url, two.url);
+    const a = await client(t, one.url);
+    const b = await client(t, two.url);
+    const b2 = await client(t, two.url);
+    a.ws.send('from one');
+    b.ws.send('from two');
+    for (const { rec } of [a, b, b2]) {
+      const got = (await rec.messages.take(2, 'both messages', 10_000)).map((m) => m.data.toString()).sort();
+      assert.deepEqual(got, ['from one', 'from two']);
+    }
+    b2.ws.send('last');
+    for (const { rec } of [a, b, b2]) assert.equal((await rec.messages.next('the last one, with no repeat before it', 10_000)).data.toString(), 'last');
+    one.cli.child.kill('SIGTERM');
+    assert.deepEqual(await one.cli.exited(), { code: 0, signal: null });
+  });
+
+  test('a URL that is not redis:// is a usage error; with Redis unreachable it still serves locally', async (t) => {
+    const bad = run(t, ['serve', '--port', '0', '--backplane', 'http://x']);
+    const exit = await bad.exited();
+    assert.notEqual(exit.code, 0);
+    assert.match(bad.stderr(), /redis:\/\/HOST:PORT/);
+    const nowhere = await serveWith(t, `redis://127.0.0.1:${await closedPort()}`);
+    const a = await client(t, nowhere.url);
+    a.ws.send('still served locally');
+    assert.equal((await a.rec.messages.next('the local echo of /broadcast', 10_000)).data.toString(), 'still served locally');
+  });
+});

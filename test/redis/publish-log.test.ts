@@ -1,0 +1,65 @@
+import { describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { PublishLog, type LogEntry } from '../../src/redis/publish-log.js';
+
+function log(maxMessages = 3, replayWindow = 2, maxBytes = 1000): PublishLog {
+  return new PublishLog({ maxMessages, maxBytes, replayWindow });
+}
+
+function add(l: PublishLog, text: string): LogEntry | undefined {
+  return l.add((seq) => `h${seq}`, Buffer.from(text));
+}
+
+function drain(l: PublishLog): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const entry = l.takeUnsent();
+    if (!entry) break;
+    out.push(entry.seq);
+  }
+  return out;
+}
+
+describe('PublishLog', () => {
+  test('numbers messages 1, 2, 3… and refuses past the message bound', () => {
+    const l = log();
+    assert.deepEqual([add(l, 'a')?.seq, add(l, 'b')?.seq, add(l, 'c')?.seq], [1, 2, 3]);
+    assert.equal(add(l, 'd'), undefined, 'the fourth is over the bound');
+    assert.equal(l.size, 3);
+    assert.equal(add(l, 'e'), undefined);
+    const first = l.takeUnsent()!;
+    l.ack(first);
+    assert.equal(add(l, 'f')?.seq, 4, 'a refused message takes no number: no gap for the receivers');
+  });
+
+  test('the byte bound (a lone message may exceed it, so nothing is stuck forever)', () => {
+    const l = log(10, 0, 4);
+    assert.ok(add(l, 'abc'));
+    assert.equal(add(l, 'de'), undefined);
+    const lone = log(10, 0, 4);
+    assert.ok(add(lone, 'much longer than four'));
+  });
+
+  test('rewind sends again what was in flight, in order; acks release the buffer', () => {
+    const l = log(10);
+    for (const text of ['a', 'b', 'c']) add(l, text);
+    const [one, two] = [l.takeUnsent()!, l.takeUnsent()!];
+    l.ack(one);
+    assert.equal(l.size, 2);
+    void two;
+    l.rewind();
+    assert.deepEqual(drain(l), [2, 3]);
+  });
+
+  test('replay puts the last acknowledged messages (up to the window) back before the rest', () => {
+    const l = log(10, 2);
+    for (const text of ['a', 'b', 'c', 'd']) add(l, text);
+    for (let i = 0; i < 3; i++) l.ack(l.takeUnsent()!);
+    assert.equal(l.replay(), 2);
+    assert.deepEqual(drain(l), [2, 3, 4]);
+    assert.equal(l.size, 3);
+    assert.equal(l.clear(), 3);
+    assert.equal(l.size, 0);
+    assert.equal(l.takeUnsent(), undefined);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * RedisBackplane against a real redis-server (started by the test on a free port, killed by PID):
+ * two or three servers in this process, each with its own backplane (own Redis connections), and
+ * `ws` clients on each. Cross-process runs are in cross-node.test.ts.
+ */
+import { describe, test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { type BackplaneEvent, type Connection } from '../../src/index.js';
+import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis/index.js';
+import { Redis } from 'ioredis';
+import { Queue, type StartedServer } from '../support/net.js';
+import { eventually, serve, sleep, wsClient } from '../support/server-kit.js';
+import { hasRedisServer, RedisServer } from '../support/redis-server.js';
+
+const skip = hasRedisServer() ? false : 'redis-server is not installed (.ci/run installs it)';
+
+interface Node {
+  srv: StartedServer<unknown>;
+  backplane: RedisBackplane;
+  events: Queue<BackplaneEvent>;
+}
+
+/** A server whose clients subscribe to 'room' on open; a client's text message is published to 'room'. */
+async function node(t: TestContext, redis: RedisServer, options: RedisBackplaneOptions = {}): Promise<Node> {
+  const backplane = new RedisBackplane({ url: redis.url, prefix: 'test', maxReconnectDelay: 100, ...options });
+  const events = new Queue<BackplaneEvent>();
+  const srv = await serve(t, {
+    backplane,
+    onConnection: () => ({
+      onOpen: (connection: Connection) => void connection.subscribe('room'),
+      onMessage: (_connection: Connection, data: string | Buffer) => void srv.server.publish('room', data),
+    }),
+  });
+  srv.server.on('backplane', (event) => events.push(event));
+  await waitFor(events, 'connected');
+  return { srv, backplane, events };
+}
+
+async function waitFor(events: Queue<BackplaneEvent>, type: BackplaneEvent['type']): Promise<BackplaneEvent> {
+  for (let i = 0; i < 1000; i++) {
+    const event = await events.next(`backplane event ${type}`, 10_000);
+    if (event.type === type) return event;
+  }
+  throw new Error(`no ${type} event among 1000`);
+}
+
+function texts(messages: readonly { data: Buffer }[]): string[] {
+  return messages.map((message) => message.data.toString('utf8'));
+}
+
+describe('RedisBackplane', { skip }, () => {
+  test('a publish on one node reaches every subscriber on every node once, the publisher node not twice', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    const onA = await wsClient(t, a.srv.url);
+    const onB = await wsClient(t, b.srv.url);
+    const other = await wsClient(t, b.srv.url);
+    await eventually(() => a.srv.server.subscriberCount('room') === 1 && b.srv.server.subscriberCount('room') === 2, 'subscriptions');
+    for (let i = 0; i < 20; i++) onA.ws.send(`a${i}`);
+    for (let i = 0; i < 20; i++) onB.ws.send(`b${i}`);
+    for (const client of [onA, onB, other]) {
+      const got = texts(await client.rec.messages.take(40, 'all 40 messages', 10_000));
+      assert.deepEqual(got.filter((text) => text.startsWith('a')), Array.from({ length: 20 }, (_, i) => `a${i}`));
+      assert.deepEqual(got.filter((text) => text.startsWith('b')), Array.from({ length: 20 }, (_, i) => `b${i}`));
+    }
+    // Nothing more arrives (no echo of a node's own publish): a marker sent last is the next message.
+    onB.ws.send('end');
+    for (const client of [onA, onB, other]) assert.equal((await client.rec.messages.next('the marker', 10_000)).data.toString(), 'end');
+  });
+
+  test('broadcast and sendTo reach connections on another node; except crosses nodes', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    const onA = await wsClient(t, a.srv.url);
+    const onB = await wsClient(t, b.srv.url);
+    const skipped = await wsClient(t, b.srv.url);
+    const [targetOnB, skippedOnB] = (await b.srv.connections.take(2)).map((side) => side.connection);
+    a.srv.server.broadcast('to all', { except: [skippedOnB!.id] });
+    assert.equal((await onA.rec.messages.next('broadcast on A', 10_000)).data.toString(), 'to all');
+    assert.equal((await onB.rec.messages.next('broadcast on B', 10_000)).data.toString(), 'to all');
+    const results = a.srv.server.sendTo([targetOnB!.id], Buffer.from([1, 2, 3]));
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.remote, true);
+    assert.equal(results[0]!.success, true);
+    const direct = await onB.rec.messages.next('sendTo on B', 10_000);
+    assert.equal(direct.isBinary, true);
+    assert.deepEqual([...direct.data], [1, 2, 3]);
+    a.srv.server.broadcast('last');
+    assert.equal((await skipped.rec.messages.next('the message after the one it skipped', 10_000)).data.toString(), 'last');
+    assert.equal(onA.rec.messages.pending + onB.rec.messages.pending <= 2, true);
+  });
+
+  test('cluster-wide counts of subscribers and connections, and a node that leaves disappears', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    await wsClient(t, a.srv.url);
+    await wsClient(t, b.srv.url);
+    await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.clients.size === 2, 'clients on B');
+    let subscribers = -1;
+    let connections = -1;
+    for (let i = 0; i < 100 && (subscribers !== 3 || connections !== 3); i++) {
+      subscribers = await a.srv.server.clusterSubscriberCount('room');
+      connections = await b.srv.server.clusterConnectionCount();
+      if (subscribers !== 3 || connections !== 3) await sleep(50);
+    }
+    assert.equal(subscribers, 3);
+    assert.equal(connections, 3);
+    assert.equal(await a.srv.server.clusterSubscriberCount('nobody'), 0);
+    await b.srv.close();
+    assert.equal(await a.srv.server.clusterConnectionCount(), 1, 'a closed node leaves at once');
+  });
+
+  test('Redis restarts: publishes meanwhile are buffered, then delivered once and in order', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    const onA = await wsClient(t, a.srv.url);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    for (let i = 0; i < 10; i++) a.srv.server.publish('room', `m${i}`);
+    await onB.rec.messages.take(10, 'before the restart', 10_000);
+    await redis.kill();
+    await waitFor(a.events, 'disconnected');
+    for (let i = 10; i < 30; i++) a.srv.server.publish('room', `m${i}`);
+    assert.equal(a.backplane.buffered, 20);
+    await redis.restart();
+    await waitFor(a.events, 'connected');
+    const got = texts(await onB.rec.messages.take(20, 'after the restart', 10_000));
+    assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `m${i + 10}`));
+    assert.deepEqual(texts(await onA.rec.messages.take(30, 'local', 1000)), Array.from({ length: 30 }, (_, i) => `m${i}`));
+    a.srv.server.publish('room', 'end');
+    assert.equal((await onB.rec.messages.next('the marker', 10_000)).data.toString(), 'end', 'no duplicate before it');
+  });
+
+  test('past the buffer bound, publishes are reported as dropped, never lost silently', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis, { maxBuffered: 5 });
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    await redis.kill();
+    await waitFor(a.events, 'disconnected');
+    for (let i = 0; i < 8; i++) a.srv.server.publish('room', `m${i}`);
+    const dropped = await waitFor(a.events, 'dropped');
+    assert.deepEqual(dropped, { type: 'dropped', count: 3, reason: 'buffer-full' });
+    await redis.restart();
+    assert.deepEqual(texts(await onB.rec.messages.take(5, 'the buffered five', 10_000)), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    a.srv.server.publish('room', 'end');
+    assert.equal((await onB.rec.messages.next('the marker', 10_000)).data.toString(), 'end');
+  });
+
+  test('closing a node while Redis is down reports what it could not send as dropped (closed)', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    await redis.kill();
+    await waitFor(a.events, 'disconnected');
+    for (let i = 0; i < 3; i++) a.srv.server.publish('room', `m${i}`);
+    assert.equal(a.backplane.buffered, 3);
+    await a.srv.close();
+    assert.deepEqual(await waitFor(a.events, 'dropped'), { type: 'dropped', count: 3, reason: 'closed' });
+    assert.equal(a.backplane.buffered, 0);
+  });
+
+  test('repeats (by node and sequence number) are dropped, gaps are reported as missed', async (t) => {
+    const redis = await RedisServer.start(t);
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    // Another node's entries, written straight into the stream.
+    const writer = new Redis(redis.url);
+    t.after(() => writer.disconnect());
+    const entry = (seq: number, text: string) => writer.xadd('test:bus', '*', 'h', JSON.stringify({ n: 'ghost', s: seq, k: 'topic', t: 'room', b: 0 }), 'd', text);
+    await entry(1, 'one');
+    await entry(1, 'one again');
+    await entry(2, 'two');
+    await entry(6, 'six');
+    await entry(4, 'four, late');
+    await entry(7, 'seven');
+    assert.deepEqual(texts(await onB.rec.messages.take(4, 'the four new ones', 10_000)), ['one', 'two', 'six', 'seven']);
+    assert.deepEqual(await waitFor(b.events, 'missed'), { type: 'missed', node: 'ghost', count: 3 });
+  });
+
+  test('a node that joins later gets what is published from then on; cluster counts reject while Redis is down', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    a.srv.server.publish('room', 'before');
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    a.srv.server.publish('room', 'after');
+    assert.equal((await onB.rec.messages.next('after', 10_000)).data.toString(), 'after');
+    await redis.kill();
+    await waitFor(a.events, 'disconnected');
+    await assert.rejects(a.srv.server.clusterConnectionCount(), { code: 'SW_BACKPLANE_UNAVAILABLE' });
+  });
+});
