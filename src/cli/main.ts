@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ArgumentError } from './args.js';
+import { benchCommand, BENCH_USAGE } from './bench.js';
 import { connectCommand, CONNECT_USAGE } from './connect.js';
 import { serve, SERVE_USAGE } from './serve.js';
 
@@ -8,6 +9,7 @@ const USAGE = `Usage: sockwave <command> [options]
 Commands:
   serve     run the demo server (/, /echo, /broadcast)
   connect   connect to a WebSocket URL from the terminal
+  bench     a small load test: throughput and round-trip percentiles
 
 Run 'sockwave <command> --help' for a command's options.
 `;
@@ -19,11 +21,13 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(rest);
     case 'connect':
       return connectCommand(rest);
+    case 'bench':
+      return benchCommand(rest);
     case undefined:
     case '--help':
     case '-h':
     case 'help':
-      process.stdout.write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}`);
+      process.stdout.write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}\n${BENCH_USAGE}`);
       return command === undefined ? 2 : 0;
     default:
       throw new ArgumentError(`unknown command ${command}`);
