@@ -40,7 +40,8 @@ Options:
   --help               show this help
 
 Exit status: 0 after a normal close (1000, 1001 or no status), 1 on a connection error or
-an abnormal close, 2 on a usage error.
+an abnormal close, 2 on a usage error. A close asked for with /close CODE exits 0 when the
+server answers it cleanly. Errors are one line on stderr, naming the URL.
 `;
 
 const SPEC = {

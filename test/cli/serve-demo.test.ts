@@ -6,9 +6,12 @@
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { get as httpGet } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { closeWs, recordWs, withTimeout, type WsRecord } from '../support/net.js';
 import { run, type Cli } from '../support/cli-process.js';
+import { ROOT } from '../interop/support/child.js';
 
 async function serve(t: TestContext, extra: readonly string[] = []): Promise<{ cli: Cli; port: number; url: string }> {
   const cli = run(t, ['serve', '--port', '0', ...extra]);
@@ -148,6 +151,11 @@ describe('sockwave serve: the demo and the server flags', { timeout: 60_000 }, (
       assert.equal(cli.stderr().split('\n')[0], message);
       assert.equal(cli.stdout(), '');
     }
+  });
+
+  test("'npm start' builds, then runs serve on 127.0.0.1:8080 (which prints the demo page's URL)", () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.equal(manifest.scripts['start'], 'npm run build && node dist/cli/main.js serve --port 8080');
   });
 
   test('a port in use: exit 1 with one line that suggests --port 0', async (t) => {
