@@ -6,7 +6,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openWs, closeWs, recordWs } from '../support/net.js';
@@ -22,10 +22,11 @@ async function serve(t: TestContext): Promise<string> {
 }
 
 /** `sockwave connect URL` in a pty, with its history in a fresh temporary file. */
-function connectInPty(t: TestContext, url: string, extra: readonly string[] = []): { program: PtyProgram; history: string } {
+function connectInPty(t: TestContext, url: string, extra: readonly string[] = [], previous?: readonly string[]): { program: PtyProgram; history: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sockwave-pty-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const history = join(dir, 'history');
+  if (previous) writeFileSync(history, `${previous.join('\n')}\n`);
   const program = runInPty(t, process.execPath, [MAIN, 'connect', url, ...extra], { TERM: 'xterm-256color', SOCKWAVE_HISTORY: history, NO_COLOR: '' });
   return { program, history };
 }
@@ -101,6 +102,22 @@ describe('sockwave connect in a terminal (pty)', { timeout: 60_000 }, () => {
     // Ctrl-D ends the input: after --wait (1 s) the client closes with 1000 and exits 0.
     program.type(KEY.ctrlD);
     await program.waitForLine('* closed by us: 1000', 'the normal close on exit');
+    assert.equal(await program.exited(), 0);
+  });
+
+  test('the history of an earlier session comes back with the up arrow', async (t) => {
+    const base = await serve(t);
+    const url = `${base}/echo`;
+    const { program } = connectInPty(t, url, [], ['older line', 'from last time']);
+    await program.waitForLine(`* connected to ${url}; /help for commands`, 'the connected note');
+    await program.press(KEY.up, 'the up arrow');
+    await program.waitForCursorLine('> from last time', 'the last line of the earlier session');
+    await program.press(KEY.up, 'the up arrow again');
+    await program.waitForCursorLine('> older line', 'the line before it');
+    program.type(KEY.enter);
+    await program.waitForLine('< older line', 'the recalled line sent and echoed');
+    program.type(KEY.ctrlC);
+    await program.waitForLine('* closed by us: 1000', 'Ctrl-C closes normally');
     assert.equal(await program.exited(), 0);
   });
 });
