@@ -11,6 +11,8 @@ export interface LoadPlan {
   binary: boolean;
   durationMs: number;
   deflate: boolean;
+  /** TLS options for wss:// (a CA to trust, or no certificate check). */
+  tls?: { ca?: Buffer; rejectUnauthorized?: boolean } | undefined;
   /** Called about once a second while the run lasts. */
   onProgress?: (progress: LoadProgress) => void;
 }
@@ -43,7 +45,7 @@ export interface LoadResult {
  */
 export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const opened = await Promise.allSettled(
-    Array.from({ length: plan.connections }, () => connect(plan.url, { perMessageDeflate: plan.deflate, connectTimeout: 10_000 })),
+    Array.from({ length: plan.connections }, () => connect(plan.url, { perMessageDeflate: plan.deflate, connectTimeout: 10_000, tls: plan.tls })),
   );
   const connections = opened.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
   const failed = opened.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');

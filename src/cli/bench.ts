@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { WebSocketServer } from '../server/server.js';
 import { ArgumentError, numberOption, parseArgs } from './args.js';
 import { runLoad, percentile, type LoadPlan, type LoadProgress, type LoadResult } from './bench-run.js';
@@ -20,6 +21,8 @@ Options:
                        every connection, and the sender times its own (default echo)
   --binary             send binary messages (default text)
   --deflate            offer permessage-deflate (and accept it, for the built-in server)
+  --ca FILE            trust this PEM certificate authority for wss://
+  --insecure           do not check the server's TLS certificate (testing only)
   --json               print the results as one JSON object
   --help               show this help
 
@@ -35,6 +38,8 @@ const SPEC = {
   mode: { type: 'string' },
   binary: { type: 'boolean' },
   deflate: { type: 'boolean' },
+  ca: { type: 'string' },
+  insecure: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
 } as const;
@@ -55,6 +60,11 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   const durationMs = numberOption(args, 'duration', 5) * 1000;
   if (durationMs <= 0) throw new ArgumentError('--duration must be above 0');
   const deflate = args.flags['deflate'] === true;
+  const caFile = args.values['ca'];
+  const ca = caFile === undefined ? undefined : await readFile(caFile).catch((error: NodeJS.ErrnoException) => {
+    throw new ArgumentError(`cannot read ${caFile}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+  });
+  const insecure = args.flags['insecure'] === true;
 
   let local: WebSocketServer | undefined;
   let base = args.positionals[0];
@@ -65,7 +75,8 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     base = (await local.listen()).url;
   }
   const url = targetUrl(base, mode);
-  const plan: LoadPlan = { url, mode, connections, size, binary: args.flags['binary'] === true, durationMs, deflate };
+  const tls = ca || insecure ? { ...(ca ? { ca } : {}), ...(insecure ? { rejectUnauthorized: false } : {}) } : undefined;
+  const plan: LoadPlan = { url, mode, connections, size, binary: args.flags['binary'] === true, durationMs, deflate, tls };
   const tty = process.stderr.isTTY === true;
   if (tty) plan.onProgress = (progress) => process.stderr.write(`\r\x1b[K${progressLine(progress, plan)}`);
 

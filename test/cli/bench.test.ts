@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { closedPort } from '../support/net.js';
 import { MAIN, run } from '../support/cli-process.js';
 import { runInPty } from '../support/pty.js';
+import { selfSignedCertificate } from '../interop/support/tls.js';
 
 interface Summary {
   url: string;
@@ -57,6 +58,18 @@ describe('sockwave bench', { timeout: 60_000 }, () => {
     await program.waitForLine(/^ {2}round trip {2}p50 [\d.]+ ms {2}p90 [\d.]+ ms {2}p99 [\d.]+ ms {2}max [\d.]+ ms {2}\([\d,]+ samples\)$/, 'the percentiles');
     assert.equal(await program.exited(), 0);
     assert.match(program.raw(), /\r\x1b\[Kbench 1\/3 s {2}sent [\d,]+ \([\d,]+\/s\) {2}received [\d,]+ {2}median round trip [\d.]+ ms/, 'a progress line while it ran');
+  });
+
+  test('wss:// with a self-signed certificate: --insecure runs, without it one line names the problem', async (t) => {
+    const certificate = await selfSignedCertificate(t);
+    const server = run(t, ['serve', '--port', '0', '--tls-cert', certificate.cert, '--tls-key', certificate.key]);
+    const base = /^listening on (wss:\/\/\S+)$/.exec(await server.lines.next('the listening line', 10_000))?.[1];
+    const secure = run(t, ['bench', base!, '--connections', '2', '--duration', '0.5', '--insecure', '--json']);
+    assert.deepEqual(await secure.exited(15_000), { code: 0, signal: null }, secure.stderr());
+    assert.ok((JSON.parse(secure.stdout()) as Summary).sent > 0);
+    const refused = run(t, ['bench', base!, '--duration', '0.5']);
+    assert.equal((await refused.exited()).code, 1);
+    assert.match(refused.stderr(), /^sockwave: the server's TLS certificate is self-signed \(wss:\/\/127\.0\.0\.1:\d+\/echo\)/);
   });
 
   test('a server that is not there: exit 1 with one line', async (t) => {

@@ -100,13 +100,15 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
     assert.equal(cli.stdout(), '{\n  "a": 1,\n  "b": [\n    true,\n    null\n  ]\n}\nnot json {\n');
   });
 
-  test('--subprotocol, --origin and --ping reach the server', async (t) => {
-    const srv = await wsServer(t);
+  test('--subprotocol, --origin, --deflate and --ping reach the server', async (t) => {
+    const srv = await startWsServer({ perMessageDeflate: true, handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false) });
+    t.after(() => srv.close());
     const pings = new Queue<string>();
     srv.wss.on('connection', (socket) => socket.on('ping', (payload) => pings.push(payload.toString())));
-    const cli = run(t, ['connect', srv.url, '--subprotocol', 'chat.v1', '--subprotocol', 'chat.v2', '--origin', 'https://example.test', '--ping', '0.1', '--execute', 'x', '--wait', '2']);
+    const cli = run(t, ['connect', srv.url, '--subprotocol', 'chat.v1', '--subprotocol', 'chat.v2', '--origin', 'https://example.test', '--deflate', '--ping', '0.1', '--execute', 'x', '--wait', '2']);
     const { ws, request } = await srv.connections.next('the connection');
     assert.equal(ws.protocol, 'chat.v2');
+    assert.match(ws.extensions, /^permessage-deflate/);
     assert.equal(request.headers['sec-websocket-protocol'], 'chat.v1, chat.v2');
     assert.equal(request.headers['origin'], 'https://example.test');
     await pings.next('a keep-alive ping', 5000);
