@@ -75,7 +75,7 @@ class Session {
     }
     if (!screen.interactive) {
       process.once('SIGINT', () => this.onInterrupt());
-      process.once('SIGTERM', () => this.client.close(1001, 'going away'));
+      process.once('SIGTERM', () => this.leave(1001, 'going away'));
     }
     const outcome = await this.finished;
     screen.stopReading();
@@ -164,22 +164,22 @@ class Session {
 
   /** stdin ended (or --execute sent its messages): wait for replies, then close normally. */
   private closeAfterWait(): void {
-    setTimeout(() => {
-      const connected = this.client.current !== undefined;
-      this.client.close(1000);
-      // Not connected (waiting to reconnect): there is no close handshake to wait for.
-      if (!connected) this.finish({ code: 1000, reason: '', wasClean: true, remote: false });
-    }, this.config.waitSeconds * 1000);
+    setTimeout(() => this.leave(1000, ''), this.config.waitSeconds * 1000);
   }
 
   /** Ctrl-C: close normally; a second one leaves at once. */
   private onInterrupt(): void {
     this.interrupts++;
     if (this.interrupts > 1) this.finish(new Error('interrupted'));
+    this.leave(1000, '');
+  }
+
+  /** Closes with `code`; when not connected (waiting to reconnect) there is no close handshake to wait for. */
+  private leave(code: number, reason: string): void {
     this.screen.stopReading();
     const connected = this.client.current !== undefined;
-    this.client.close(1000);
-    if (!connected) this.finish({ code: 1000, reason: '', wasClean: true, remote: false });
+    this.client.close(code, reason);
+    if (!connected) this.finish({ code, reason, wasClean: true, remote: false });
   }
 
   private report(outcome: Outcome): number {

@@ -149,6 +149,22 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
     assert.deepEqual(tunnels, [`127.0.0.1:${srv.port}`]);
   });
 
+  test('SIGTERM closes with 1001 and exits 0; stdin still open', async (t) => {
+    const srv = await wsServer(t);
+    const closes = new Queue<number>();
+    srv.wss.on('connection', (socket) => {
+      socket.on('message', (data) => socket.send(data));
+      socket.on('close', (code) => closes.push(code));
+    });
+    const cli = run(t, ['connect', srv.url], 'pipe');
+    cli.child.stdin!.write('are you there\n');
+    assert.equal(await cli.lines.next('the echo'), 'are you there');
+    process.kill(cli.child.pid!, 'SIGTERM');
+    assert.equal(await closes.next('the close at the server'), 1001);
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assert.equal(cli.stderr(), '');
+  });
+
   test('an unknown host: one line naming the host and the URL', async (t) => {
     const line = await failure(run(t, ['connect', 'ws://no-such-host.invalid/chat', '--execute', 'x']));
     assert.equal(line, 'sockwave: host not found: no-such-host.invalid (ws://no-such-host.invalid/chat)');
