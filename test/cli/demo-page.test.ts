@@ -83,6 +83,16 @@ describe('the demo page in Chromium', { timeout: 120_000 }, () => {
     await waitFor(alice, hasLogLine('bob: burst 19'), 'the burst reaches alice');
     await waitFor(alice, `Number(document.getElementById('fig-msg-in').textContent) > 0`, 'a non-zero messages-in rate');
 
+    // The chart: the messages-in line is drawn (pixels of its colour, #2f6fde, on the canvas).
+    const chartPixels = `(() => {
+      const canvas = document.getElementById('chart');
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] === 0x2f && data[i + 1] === 0x6f && data[i + 2] === 0xde) count++;
+      return count;
+    })()`;
+    await waitFor(alice, `${chartPixels} > 20`, 'the chart’s messages-in line');
+
     mkdirSync(ARTIFACTS, { recursive: true });
     const screenshot = join(ARTIFACTS, 'demo-page.png');
     await withTimeout(alice.screenshot({ path: screenshot, fullPage: true }), 'a screenshot', STEP);
