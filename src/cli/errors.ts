@@ -1,13 +1,58 @@
 import { HandshakeError, SockwaveError } from '../errors.js';
 
-/** One line a person understands, naming the URL; never a stack trace. */
+const CERTIFICATE_PROBLEMS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'has a self-signed certificate in its chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'is signed by an authority that is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'is signed by an authority that is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT: 'is signed by an authority that is not trusted',
+  CERT_HAS_EXPIRED: 'has expired',
+  CERT_NOT_YET_VALID: 'is not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'does not name this host',
+};
+
+/**
+ * One line a person understands, naming the URL; never a stack trace. Covers connection refused,
+ * an unknown host, TLS certificate problems, a non-101 answer (status and reason), a timeout.
+ */
 export function describeError(error: unknown, url: string): string {
-  if (error instanceof HandshakeError && error.status >= 200) {
-    return `the server answered ${error.status} instead of upgrading (${url})${error.body ? `: ${firstLine(error.body)}` : ''}`;
+  if (error instanceof HandshakeError && error.status >= 200 && error.status !== 101) {
+    const reason = /^unexpected server response: \d+ (.+)$/.exec(error.message)?.[1];
+    const body = error.body ? `: ${firstLine(error.body)}` : '';
+    return `the server answered ${error.status}${reason ? ` ${reason}` : ''} instead of upgrading to a WebSocket (${url})${body}`;
   }
-  if (error instanceof SockwaveError) return error.message.includes(url) ? error.message : `${error.message} (${url})`;
-  if (error instanceof SyntaxError || error instanceof TypeError) return `${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  const code = errnoCode(error);
+  if (code !== undefined) {
+    const problem = CERTIFICATE_PROBLEMS[code];
+    if (problem) return `the server's TLS certificate ${problem} (${url}); trust its authority with --ca FILE, or skip the check with --insecure`;
+    if (code === 'ECONNREFUSED') return `connection refused (${url}): is the server running?`;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found: ${hostOf(url)} (${url})`;
+  }
+  if (error instanceof SockwaveError) {
+    if (error.code === 'SW_HANDSHAKE_TIMEOUT') return `timed out waiting for the server to answer (${url})`;
+    return error.message.includes(url) ? error.message : `${error.message} (${url})`;
+  }
+  if (error instanceof Error) return error.message.includes(url) ? error.message : `${error.message} (${url})`;
+  return String(error);
+}
+
+/** The first errno-style `code` along an error's cause chain (bounded). */
+function errnoCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && !code.startsWith('SW_')) return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return url;
+  }
 }
 
 function firstLine(text: string): string {

@@ -1,16 +1,25 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { ArgumentError } from './args.js';
+import { benchCommand, BENCH_USAGE } from './bench.js';
 import { connectCommand, CONNECT_USAGE } from './connect.js';
 import { serve, SERVE_USAGE } from './serve.js';
 
 const USAGE = `Usage: sockwave <command> [options]
 
 Commands:
-  serve     run the demo server (/, /echo, /broadcast)
+  serve     run the demo server (/, /echo, /broadcast, /stats)
   connect   connect to a WebSocket URL from the terminal
+  bench     a small load test: throughput and round-trip percentiles
 
-Run 'sockwave <command> --help' for a command's options.
+Run 'sockwave <command> --help' for a command's options; 'sockwave --version' for the version.
 `;
+
+/** The version in the package's package.json (dist/cli/ → ../../package.json). */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return String(manifest.version);
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -19,11 +28,17 @@ async function main(argv: readonly string[]): Promise<number> {
       return serve(rest);
     case 'connect':
       return connectCommand(rest);
+    case 'bench':
+      return benchCommand(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(`sockwave ${version()}\n`);
+      return 0;
     case undefined:
     case '--help':
     case '-h':
     case 'help':
-      process.stdout.write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}`);
+      process.stdout.write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}\n${BENCH_USAGE}`);
       return command === undefined ? 2 : 0;
     default:
       throw new ArgumentError(`unknown command ${command}`);

@@ -1,29 +1,35 @@
 import { readFile } from 'node:fs/promises';
-import { type PlainHttpResponse } from '../server/plain-http.js';
-import { WebSocketServer } from '../server/server.js';
-import { type Connection } from '../io/connection.js';
 import { type Backplane } from '../server/backplane.js';
+import { WebSocketServer } from '../server/server.js';
 import { ArgumentError, numberOption, parseArgs, type ParsedArgs } from './args.js';
-import { demoPage } from './demo-page.js';
+import { serveDemoFiles } from './demo-page.js';
+import { installDemoRoutes } from './demo-routes.js';
 
 export const SERVE_USAGE = `Usage: sockwave serve [options]
 
-Serves the demo page at /, an echo endpoint at /echo and a broadcast room at /broadcast.
+Serves the demo page at /, an echo endpoint at /echo, a broadcast room at /broadcast and the
+server's figures (JSON, once a second) at /stats.
 
 Options:
-  --port N             TCP port (default 8080; 0 picks a free port)
-  --host H             address to listen on (default 127.0.0.1)
-  --tls-cert FILE      PEM certificate: serve wss:// (with --tls-key)
-  --tls-key FILE       PEM private key
-  --max-payload BYTES  largest message accepted (default 104857600)
-  --deflate            accept permessage-deflate (RFC 7692)
-  --subprotocol P      accept subprotocol P when a client offers it (repeatable; the client's order decides)
-  --backplane URL      share /broadcast with other serve processes through redis://HOST:PORT
-                       (needs the ioredis package)
-  --help               show this help
+  --port N               TCP port (default 8080; 0 picks a free port)
+  --host H               address to listen on (default 127.0.0.1)
+  --tls-cert FILE        PEM certificate: serve wss:// and https:// (with --tls-key)
+  --tls-key FILE         PEM private key
+  --deflate              accept permessage-deflate (RFC 7692)
+  --max-payload BYTES    largest message accepted; larger ones close with 1009 (default 104857600)
+  --max-connections N    most connections at once; past it upgrades get 503 (default: no limit)
+  --heartbeat SECONDS    ping every connection this often; one unanswered for as long is dropped
+                         (default 0: off)
+  --idle-timeout SECONDS close (1001) connections silent this long (default 0: off)
+  --subprotocol P        accept subprotocol P when a client offers it (repeatable; the client's
+                         order decides)
+  --backplane URL        share /broadcast with other serve processes through redis://HOST:PORT
+                         (needs the ioredis package)
+  --help                 show this help
 
-Prints 'listening on ws://HOST:PORT' when ready. SIGINT/SIGTERM close every connection
-with 1001, then exit 0.
+When ready, prints 'listening on ws://HOST:PORT' (wss:// with TLS), then 'demo page: URL'.
+SIGINT/SIGTERM close every connection with 1001, then exit 0.
+Exit status: 0 after SIGINT/SIGTERM, 1 if the server cannot start (port in use...), 2 on a usage error.
 `;
 
 const SPEC = {
@@ -32,18 +38,19 @@ const SPEC = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'max-payload': { type: 'string' },
+  'max-connections': { type: 'string' },
+  heartbeat: { type: 'string' },
+  'idle-timeout': { type: 'string' },
   deflate: { type: 'boolean' },
   subprotocol: { type: 'list' },
   backplane: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
-const BROADCAST_TOPIC = '/broadcast';
-
 /** `--backplane redis://HOST:PORT`: sockwave/redis, loaded only then (it needs ioredis). */
 async function openBackplane(url: string | undefined): Promise<Backplane | undefined> {
   if (url === undefined) return undefined;
-  if (!/^rediss?:\/\//.test(url)) throw new ArgumentError(`--backplane takes redis://HOST:PORT, not ${JSON.stringify(url)}`);
+  if (!/^rediss?:\/\/[^/\s]+/.test(url)) throw new ArgumentError(`--backplane needs redis://HOST:PORT, not ${JSON.stringify(url)}`);
   let redis: typeof import('../redis/index.js');
   try {
     redis = await import('../redis/index.js');
@@ -51,6 +58,13 @@ async function openBackplane(url: string | undefined): Promise<Backplane | undef
     throw new ArgumentError(`--backplane needs the ioredis package (npm install ioredis): ${error instanceof Error ? error.message : String(error)}`);
   }
   return new redis.RedisBackplane({ url, prefix: 'sockwave-serve' });
+}
+
+function integerOption(args: ParsedArgs, name: string): number | undefined {
+  if (args.values[name] === undefined) return undefined;
+  const value = numberOption(args, name, 0);
+  if (!Number.isInteger(value) || value < 1) throw new ArgumentError(`--${name} must be a whole number above 0, not ${JSON.stringify(args.values[name])}`);
+  return value;
 }
 
 export async function serve(argv: readonly string[]): Promise<number> {
@@ -63,25 +77,31 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const certFile = args.values['tls-cert'];
   const keyFile = args.values['tls-key'];
   if ((certFile === undefined) !== (keyFile === undefined)) throw new ArgumentError('--tls-cert and --tls-key go together');
+  const port = numberOption(args, 'port', 8080);
+  if (!Number.isInteger(port) || port > 65535) throw new ArgumentError(`--port must be 0–65535, not ${JSON.stringify(args.values['port'])}`);
+  const heartbeat = numberOption(args, 'heartbeat', 0) * 1000;
+  const deflate = args.flags['deflate'] === true;
+  const readPem = (file: string): Promise<Buffer> =>
+    readFile(file).catch((error: NodeJS.ErrnoException) => {
+      throw new ArgumentError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    });
+  const tls = certFile && keyFile ? { cert: await readPem(certFile), key: await readPem(keyFile) } : undefined;
   const backplane = await openBackplane(args.values['backplane']);
-  const tls = certFile && keyFile ? { cert: await readFile(certFile), key: await readFile(keyFile) } : undefined;
 
   const server = new WebSocketServer({
-    port: numberOption(args, 'port', 8080),
+    port,
     host: args.values['host'] ?? '127.0.0.1',
     maxPayload: numberOption(args, 'max-payload', 100 * 1024 * 1024),
-    perMessageDeflate: args.flags['deflate'] === true,
+    maxConnections: integerOption(args, 'max-connections'),
+    pingInterval: heartbeat,
+    pongTimeout: heartbeat > 0 ? heartbeat : undefined,
+    idleTimeout: numberOption(args, 'idle-timeout', 0) * 1000,
+    perMessageDeflate: deflate,
     protocols: args.lists['subprotocol'] ?? [],
     tls,
     backplane,
-    onHttpRequest: (request): PlainHttpResponse => {
-      if (request.path === '/' || request.path === '/index.html') {
-        return { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }, body: demoPage() };
-      }
-      return { status: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'not found\n' };
-    },
+    onHttpRequest: serveDemoFiles,
   });
-
   if (backplane) {
     // Reported on stderr: a lost Redis, and messages dropped or missed because of it.
     server.on('backplane', (event) => void (event.type !== 'connected' && process.stderr.write(`backplane: ${JSON.stringify(event)}\n`)));
@@ -91,21 +111,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
       server.once('backplane', () => (clearTimeout(timer), resolve()));
     });
   }
-
-  // ws /echo: every message goes back with the same type.
-  server.route('/echo', () => ({
-    onMessage: (connection: Connection, data: string | Buffer, isBinary: boolean) => {
-      connection.send(data, { binary: isBinary });
-    },
-  }));
-  // ws /broadcast: every message goes to every connection on /broadcast (of every process sharing
-  // the backplane), the sender included.
-  server.route('/broadcast', () => ({
-    onOpen: (connection: Connection) => void connection.subscribe(BROADCAST_TOPIC),
-    onMessage: (_connection: Connection, data: string | Buffer, isBinary: boolean) => {
-      server.publish(BROADCAST_TOPIC, data, { binary: isBinary });
-    },
-  }));
+  const routes = installDemoRoutes(server, { deflate });
 
   // Signal handlers first: a supervisor may send SIGTERM as soon as it reads the line below.
   let stopping = false;
@@ -114,11 +120,24 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const shutdown = (): void => {
     if (stopping) return;
     stopping = true;
+    routes.stop();
     void server.close({ code: 1001, reason: 'server shutting down', timeout: 3000 }).then(() => stopped(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
-  const info = await server.listen();
-  if (!stopping) process.stdout.write(`listening on ${info.url}\n`);
+  const info = await server.listen().catch((error: NodeJS.ErrnoException) => {
+    routes.stop();
+    const where = `${args.values['host'] ?? '127.0.0.1'}:${port}`;
+    if (error.code === 'EADDRINUSE') throw new Error(`port ${port} is in use (${where}); try --port 0 for a free one`);
+    if (error.code === 'EACCES') throw new Error(`not allowed to listen on ${where}`);
+    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new Error(`cannot listen on ${where}: no such local address`);
+    throw error;
+  });
+  if (!stopping) {
+    // The first line is a contract (tools parse it); the second is for people.
+    const page = new URL(info.url);
+    page.protocol = tls ? 'https:' : 'http:';
+    process.stdout.write(`listening on ${info.url}\ndemo page: ${page.href}\n`);
+  }
   return done;
 }

@@ -1,0 +1,153 @@
+import { readFile } from 'node:fs/promises';
+import { parseWebSocketUrl } from '../client/url.js';
+import { ArgumentError, numberOption, parseArgs } from './args.js';
+import { encodeLine, EncodingError, type DataMode, type Outgoing } from './message-format.js';
+
+export const CONNECT_USAGE = `Usage: sockwave connect URL [options]
+
+Lines typed (or piped) on stdin are sent as text messages; messages received are printed,
+one per line. When stdin ends, waits --wait seconds for replies, closes with 1000 and exits.
+On a terminal, the prompt has line editing and history (~/.sockwave_history, or
+$SOCKWAVE_HISTORY; empty for none), messages are marked ('<' received, '>' sent, '*' notes)
+and coloured (not with --no-color or NO_COLOR), and slash commands work:
+  /ping [TEXT]  /close [CODE [REASON]]  /quit  /help  (//TEXT sends '/TEXT')
+Piped output is exactly one message per line, with no marks or colours.
+
+Options:
+  --echo               ignore stdin; send every message received back with the same type
+  --execute MSG        send MSG (repeatable, in order) instead of reading stdin, wait --wait
+                       seconds for replies, then close with 1000 and exit
+  --wait SECONDS       after stdin ends (or --execute), wait this long for replies (default 1)
+  --header 'K: V'      add a request header (repeatable)
+  --subprotocol P      offer a subprotocol (repeatable)
+  --origin URL         send this Origin header
+  --deflate            offer permessage-deflate (RFC 7692)
+  --ca FILE            trust this PEM certificate authority for wss://
+  --insecure           do not check the server's TLS certificate (testing only)
+  --proxy URL          go through this HTTP proxy (default: $HTTPS_PROXY / $HTTP_PROXY)
+  --no-proxy           ignore the proxy environment variables
+  --timeout SECONDS    give up connecting after this long (default 10)
+  --ping SECONDS       send a ping every SECONDS; an unanswered one drops the connection
+  --reconnect          reconnect after an abnormal close or a server restart; lines typed
+                       meanwhile are sent in order once reconnected
+  --binary             send lines as binary messages (their UTF-8 bytes); write binary
+                       messages received as their raw bytes when piped
+  --base64             lines are base64, sent as binary; binary received is shown as base64
+  --hex                lines are hex ('00 ff 10' or '00ff10'), sent as binary; binary received
+                       is shown as hex
+  --json               pretty-print text messages that are JSON (over several lines)
+  --no-color           no colours on a terminal
+  --help               show this help
+
+Exit status: 0 after a normal close (1000, 1001 or no status), 1 on a connection error or
+an abnormal close, 2 on a usage error. A close asked for with /close CODE exits 0 when the
+server answers it cleanly. Errors are one line on stderr, naming the URL.
+`;
+
+const SPEC = {
+  echo: { type: 'boolean' },
+  execute: { type: 'list' },
+  wait: { type: 'string' },
+  header: { type: 'list' },
+  subprotocol: { type: 'list' },
+  origin: { type: 'string' },
+  deflate: { type: 'boolean' },
+  ca: { type: 'string' },
+  insecure: { type: 'boolean' },
+  proxy: { type: 'string' },
+  'no-proxy': { type: 'boolean' },
+  timeout: { type: 'string' },
+  reconnect: { type: 'boolean' },
+  ping: { type: 'string' },
+  binary: { type: 'boolean' },
+  base64: { type: 'boolean' },
+  hex: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+/** Everything `sockwave connect` was asked to do, checked. */
+export interface ConnectConfig {
+  url: string;
+  echo: boolean;
+  /** --execute: the messages to send, encoded; undefined to read stdin. */
+  execute: Outgoing[] | undefined;
+  waitSeconds: number;
+  pingSeconds: number;
+  timeoutSeconds: number;
+  headers: Record<string, string[]>;
+  subprotocols: string[];
+  origin: string | undefined;
+  deflate: boolean;
+  ca: Buffer | undefined;
+  insecure: boolean;
+  /** A proxy URL, false for none, undefined for the environment's. */
+  proxy: string | false | undefined;
+  reconnect: boolean;
+  mode: DataMode;
+  json: boolean;
+  colour: boolean;
+}
+
+/** Parses the arguments; undefined when --help was asked for (and printed). */
+export async function readConnectConfig(argv: readonly string[]): Promise<ConnectConfig | undefined> {
+  const args = parseArgs(argv, SPEC);
+  if (args.flags['help']) {
+    process.stdout.write(CONNECT_USAGE);
+    return undefined;
+  }
+  const url = args.positionals[0];
+  if (url === undefined) throw new ArgumentError('connect needs a URL');
+  if (args.positionals.length > 1) throw new ArgumentError(`unexpected argument ${args.positionals[1]}`);
+  try {
+    parseWebSocketUrl(url);
+  } catch (error) {
+    throw new ArgumentError(`${error instanceof Error ? error.message : String(error)}`);
+  }
+  const headers: Record<string, string[]> = {};
+  for (const line of args.lists['header'] ?? []) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new ArgumentError(`--header needs 'Name: value', not ${JSON.stringify(line)}`);
+    (headers[line.slice(0, colon).trim()] ??= []).push(line.slice(colon + 1).trim());
+  }
+  const modes = (['binary', 'base64', 'hex'] as const).filter((mode) => args.flags[mode]);
+  if (modes.length > 1) throw new ArgumentError(`--${modes[0]} and --${modes[1]} do not go together`);
+  const mode: DataMode = modes[0] ?? 'text';
+  const echo = args.flags['echo'] === true;
+  const executeLines = args.lists['execute'];
+  if (echo && executeLines) throw new ArgumentError('--echo and --execute do not go together');
+  const execute = executeLines?.map((line) => {
+    try {
+      return encodeLine(line, mode);
+    } catch (error) {
+      throw error instanceof EncodingError ? new ArgumentError(`--execute: ${error.message}`) : error;
+    }
+  });
+  if (args.values['proxy'] !== undefined && args.flags['no-proxy']) throw new ArgumentError('--proxy and --no-proxy do not go together');
+  const timeoutSeconds = numberOption(args, 'timeout', 10);
+  if (timeoutSeconds <= 0) throw new ArgumentError('--timeout must be above 0');
+  const caFile = args.values['ca'];
+  const ca = caFile === undefined ? undefined : await readFile(caFile).catch((error: NodeJS.ErrnoException) => {
+    throw new ArgumentError(`cannot read ${caFile}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+  });
+  return {
+    url,
+    echo,
+    execute,
+    waitSeconds: numberOption(args, 'wait', 1),
+    pingSeconds: numberOption(args, 'ping', 0),
+    timeoutSeconds,
+    headers,
+    subprotocols: args.lists['subprotocol'] ?? [],
+    origin: args.values['origin'],
+    deflate: args.flags['deflate'] === true,
+    ca,
+    insecure: args.flags['insecure'] === true,
+    proxy: args.flags['no-proxy'] ? false : args.values['proxy'],
+    reconnect: args.flags['reconnect'] === true,
+    mode,
+    json: args.flags['json'] === true,
+    colour: !args.flags['no-color'] && !process.env['NO_COLOR'],
+  };
+}

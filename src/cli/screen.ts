@@ -1,0 +1,175 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
+import { type Rendered } from './message-format.js';
+
+/**
+ * Where `sockwave connect` writes. On a terminal, messages are marked ('<' received, '>' sent,
+ * '*' notes) and coloured, and printed above the prompt; on a pipe, only the messages received
+ * are written, one per line, with no marks or colours (scripts parse them).
+ */
+export interface ScreenOptions {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  /** false: no colours even on a terminal (--no-color, or NO_COLOR set). */
+  colour: boolean;
+}
+
+const STYLE = { in: '36', out: '32', note: '33', error: '31', dim: '2' } as const;
+type Style = keyof typeof STYLE;
+
+/** The history file of the interactive prompt: $SOCKWAVE_HISTORY, or ~/.sockwave_history ('' for none). */
+export function historyFile(): string | undefined {
+  const configured = process.env['SOCKWAVE_HISTORY'];
+  if (configured !== undefined) return configured === '' ? undefined : configured;
+  return join(homedir(), '.sockwave_history');
+}
+
+export class Screen {
+  /** stdout is a terminal: marks and colours, notes on stdout. */
+  readonly tty: boolean;
+  private readonly colour: boolean;
+  private prompt: Interface | undefined;
+
+  constructor(private readonly options: ScreenOptions) {
+    this.tty = options.stdout.isTTY === true;
+    this.colour = this.tty && options.colour;
+  }
+
+  /** Whether lines come from a person at a terminal (line editing, history, slash commands). */
+  get interactive(): boolean {
+    return this.options.stdin.isTTY === true && this.tty;
+  }
+
+  /**
+   * Reads lines from stdin: with line editing, a '> ' prompt and a history kept across sessions
+   * when interactive; plain lines otherwise. `onEnd` runs when stdin ends (Ctrl-D on a terminal).
+   */
+  readLines(onLine: (line: string) => void, onEnd: () => void, onInterrupt: () => void): Interface {
+    if (!this.interactive) {
+      const lines = createInterface({ input: this.options.stdin, terminal: false });
+      lines.on('line', onLine);
+      lines.once('close', onEnd);
+      return lines;
+    }
+    const file = historyFile();
+    const history = file === undefined ? [] : readHistory(file);
+    const prompt = createInterface({
+      input: this.options.stdin,
+      output: this.options.stdout,
+      terminal: true,
+      history,
+      historySize: 500,
+      removeHistoryDuplicates: true,
+      prompt: this.paint('out', '> '),
+    });
+    this.prompt = prompt;
+    prompt.on('history', (lines: string[]) => {
+      if (file !== undefined) saveHistory(file, lines);
+    });
+    prompt.on('line', (line) => {
+      onLine(line);
+      if (this.prompt) prompt.prompt();
+    });
+    prompt.on('SIGINT', onInterrupt);
+    prompt.once('close', () => {
+      // Ctrl-D: the prompt goes away, so that what follows starts on a clean line.
+      if (this.prompt) {
+        clearLine(this.options.stdout, 0);
+        cursorTo(this.options.stdout, 0);
+      }
+      this.prompt = undefined;
+      onEnd();
+    });
+    prompt.prompt();
+    return prompt;
+  }
+
+  /** Stops reading stdin (the prompt disappears). */
+  stopReading(): void {
+    const prompt = this.prompt;
+    if (!prompt) return;
+    this.prompt = undefined;
+    clearLine(this.options.stdout, 0);
+    cursorTo(this.options.stdout, 0);
+    prompt.close();
+  }
+
+  /** A message received. */
+  incoming(rendered: Rendered): void {
+    if (!this.tty) {
+      if (rendered.raw) {
+        this.options.stdout.write(rendered.raw);
+        this.options.stdout.write('\n');
+      } else this.options.stdout.write(`${rendered.text}\n`);
+      return;
+    }
+    const tag = rendered.tag ? `${this.paint('dim', `(${rendered.tag})`)} ` : '';
+    this.print(`${this.paint('in', '<')} ${tag}${indent(rendered.text)}`);
+  }
+
+  /** A message sent that is not already on screen (typed lines are). */
+  outgoing(text: string, tag?: string): void {
+    if (!this.tty) return;
+    this.print(`${this.paint('out', '>')} ${tag ? `${this.paint('dim', `(${tag})`)} ` : ''}${indent(text)}`);
+  }
+
+  /** A note for a person (connected, pong, closed): the terminal only, never a pipe's stdout. */
+  note(text: string): void {
+    if (this.tty) this.print(this.paint('note', `* ${text}`));
+    else if (this.options.stderr.isTTY) this.options.stderr.write(`* ${text}\n`);
+  }
+
+  /** A problem that does not end the session (a line that could not be sent...): on stderr. */
+  warn(text: string): void {
+    if (this.prompt && this.options.stderr.isTTY) return this.print(this.paint('error', `sockwave: ${text}`));
+    this.options.stderr.write(`sockwave: ${text}\n`);
+  }
+
+  /** The error that ends the session: one line on stderr. */
+  fatal(text: string): void {
+    this.stopReading();
+    const line = `sockwave: ${text}`;
+    this.options.stderr.write(`${this.options.stderr.isTTY && this.options.colour ? `\x1b[${STYLE.error}m${line}\x1b[0m` : line}\n`);
+  }
+
+  /** Writes a line above the prompt, then puts the prompt (and what was typed) back. */
+  private print(text: string): void {
+    const out = this.options.stdout;
+    if (!this.prompt) {
+      out.write(`${text}\n`);
+      return;
+    }
+    clearLine(out, 0);
+    cursorTo(out, 0);
+    out.write(`${text}\n`);
+    this.prompt.prompt(true);
+  }
+
+  private paint(style: Style, text: string): string {
+    return this.colour ? `\x1b[${STYLE[style]}m${text}\x1b[0m` : text;
+  }
+}
+
+/** Continuation lines of a multi-line message line up under its first line. */
+function indent(text: string): string {
+  return text.replace(/\n/g, '\n  ');
+}
+
+function readHistory(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').reverse().slice(0, 500);
+  } catch {
+    return [];
+  }
+}
+
+function saveHistory(file: string, newestFirst: readonly string[]): void {
+  try {
+    writeFileSync(file, `${[...newestFirst].reverse().join('\n')}\n`, { mode: 0o600 });
+  } catch {
+    // A history that cannot be saved is not worth interrupting the session for.
+  }
+}
