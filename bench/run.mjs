@@ -84,7 +84,8 @@ async function serverRun(scenario, impl, o, nodeFlags = []) {
     const args = [...scenario.wsload(o), '-p', String(port), '-S', String(server.pid), '-T', '30'];
     const budget = (o.warmup + o.time + 60) * 1000;
     const { output } = await runPinned(LOAD_CORE, [WSLOAD, ...args], budget, { cwd: ROOT });
-    return toRun(scenario, parseResult(output), output, 'srv_cpu', 'gen_cpu');
+    const mask = /native_mask=(\d)/.exec(server.output)?.[1];
+    return toRun(scenario, impl, parseResult(output), output, 'srv_cpu', 'gen_cpu', mask);
   } finally {
     await stop(server);
   }
@@ -101,13 +102,17 @@ async function clientRun(scenario, impl, o, nodeFlags = []) {
     const { output } = await runPinned(LOAD_CORE, [process.execPath, ...nodeFlags, impl.script, ...args], budget, { env: impl.env, cwd: ROOT });
     // For a client run the measured process is the client: its CPU is reported as "srv" in the
     // CPU table (the side under test) and the echo server's as "load".
-    return toRun(scenario, parseResult(output), output, 'client_cpu', 'srv_cpu');
+    const result = parseResult(output);
+    return toRun(scenario, impl, result, output, 'client_cpu', 'srv_cpu', result?.native_mask);
   } finally {
     await stop(server);
   }
 }
 
-function toRun(scenario, result, output, testedCpuKey, otherCpuKey) {
+function toRun(scenario, impl, result, output, testedCpuKey, otherCpuKey, nativeMask) {
+  if (impl.nativeMask !== undefined && Number(nativeMask) !== impl.nativeMask) {
+    return { value: NaN, error: `${impl.id} reported native_mask=${nativeMask}, expected ${impl.nativeMask}` };
+  }
   const bad = !result || result.error || result.lost_conns > 0 || result.failed > 0 || (scenario.name === 'idle' && result.open !== result.conns);
   if (bad) {
     const why = result?.error ?? (result ? 'lost or failed connections' : 'no RESULT line');

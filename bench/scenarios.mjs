@@ -14,18 +14,21 @@
 //   deflate  start the servers with permessage-deflate on
 //   client(opts) -> client driver arguments (client scenarios)
 
-/** Server implementations (bench/servers/*.mjs); env applies to the server process. */
+/**
+ * Server implementations (bench/servers/*.mjs); env applies to the server process. `nativeMask` is
+ * what the ws process must report (native_mask=) for the run to count: the variant is really on/off.
+ */
 export const SERVER_IMPLS = [
   { id: 'sockwave', script: 'bench/servers/sockwave.mjs', env: {} },
-  { id: 'ws', script: 'bench/servers/ws.mjs', env: {} },
-  { id: 'ws-nobu', script: 'bench/servers/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1' } },
+  { id: 'ws', script: 'bench/servers/ws.mjs', env: {}, nativeMask: 1 },
+  { id: 'ws-nobu', script: 'bench/servers/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1' }, nativeMask: 0 },
 ];
 
 /** Client implementations (bench/client/*.mjs); env applies to the client process. */
 export const CLIENT_IMPLS = [
   { id: 'sockwave', script: 'bench/client/sockwave.mjs', env: {} },
-  { id: 'ws', script: 'bench/client/ws.mjs', env: {} },
-  { id: 'ws-nobu', script: 'bench/client/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1' } },
+  { id: 'ws', script: 'bench/client/ws.mjs', env: {}, nativeMask: 1 },
+  { id: 'ws-nobu', script: 'bench/client/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1' }, nativeMask: 0 },
 ];
 
 const timing = (o) => ['-t', String(o.time), '-w', String(o.warmup)];

@@ -47,7 +47,7 @@ function cpuSeconds(pid) {
  * Starts the warm-up/measure clock once every connection is open. `counter()` returns the
  * messages received so far. Prints the RESULT line and exits when the window closes.
  */
-export function measure(options, counter, label) {
+export function measure(options, counter, label, extra = '') {
   setTimeout(() => {
     const m0 = counter();
     const t0 = process.hrtime.bigint();
@@ -61,7 +61,7 @@ export function measure(options, counter, label) {
       console.log(
         `RESULT mode=client impl=${label} conns=${options.conns} inflight=${options.inflight} size=${options.size} ` +
           `binary=${options.binary ? 1 : 0} duration=${seconds.toFixed(3)} msgs=${msgs} msgs_per_s=${Math.round(msgs / seconds)} ` +
-          `client_cpu=${((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2)} srv_cpu=${srv.toFixed(2)}`,
+          `client_cpu=${((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2)} srv_cpu=${srv.toFixed(2)}${extra ? ` ${extra}` : ''}`,
       );
       process.exit(0);
     }, options.time * 1000);

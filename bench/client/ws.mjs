@@ -2,6 +2,7 @@
 // environment ws skips bufferutil (see node_modules/ws/lib/buffer-util.js).
 // Options: see common.mjs (--port --conns --inflight --size --binary --time --warmup --srv-pid).
 import WebSocket from 'ws';
+import { wsNativeMask } from '../lib/ws-native-mask.mjs';
 import { clientOptions, measure, watchdog } from './common.mjs';
 
 const options = clientOptions();
@@ -29,4 +30,4 @@ function open() {
 const sockets = await Promise.all(Array.from({ length: options.conns }, open));
 for (const ws of sockets) for (let i = 0; i < inflight; i++) ws.send(message, sendOptions);
 const label = process.env.WS_NO_BUFFER_UTIL ? 'ws-nobu' : 'ws';
-measure(options, () => received, label);
+measure(options, () => received, label, `native_mask=${wsNativeMask()}`);
