@@ -118,7 +118,9 @@ function toRun(scenario, impl, result, output, testedCpuKey, otherCpuKey, native
     const why = result?.error ?? (result ? 'lost or failed connections' : 'no RESULT line');
     return { value: NaN, error: `${why}: ${output.trim().split('\n').slice(-2).join(' | ').slice(0, 300)}` };
   }
-  return { value: result[scenario.metric], srvCpu: result[testedCpuKey], genCpu: result[otherCpuKey], raw: result };
+  // Machine CPU not used by the two processes of the run: other work on the box (noise).
+  const others = result.sys_busy - result[testedCpuKey] - result[otherCpuKey];
+  return { value: result[scenario.metric], srvCpu: result[testedCpuKey], genCpu: result[otherCpuKey], others, raw: result };
 }
 
 const implsFor = (scenario) => (scenario.kind === 'client' ? CLIENT_IMPLS : SERVER_IMPLS);
@@ -164,7 +166,7 @@ async function main() {
         const run = await runFor(scenario)(scenario, impl, o);
         (results[impl.id] ??= []).push(run);
         const shown = Number.isFinite(run.value) ? `${Math.round(run.value)} ${scenario.unit}` : `FAILED (${run.error})`;
-        const cpu = Number.isFinite(run.srvCpu) ? `  cpu tested ${run.srvCpu.toFixed(2)} other ${run.genCpu?.toFixed(2)}` : '';
+        const cpu = Number.isFinite(run.srvCpu) ? `  cpu: tested ${run.srvCpu.toFixed(2)}, peer ${run.genCpu?.toFixed(2)}, rest of machine ${run.others?.toFixed(2)}` : '';
         console.log(`${scenario.name.padEnd(10)} round ${round} ${impl.id.padEnd(9)} ${shown}${cpu}`);
       }
     }
@@ -174,7 +176,7 @@ async function main() {
   const table = resultsTable(scenarios, all);
   const cpu = cpuTable(scenarios, all);
   const loadNote = `load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}; after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`;
-  console.log(`\n${table}\n\nCPU used (share of one core; server scenarios: server / wsload, client scenarios: client / echo server):\n\n${cpu}\n`);
+  console.log(`\n${table}\n\nCPU used, medians in cores: tested side / its peer / rest of the machine (server scenarios: server / wsload; client scenarios: client / echo server; rest > 0 means other work competed):\n\n${cpu}\n`);
   console.log(loadNote);
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

@@ -87,7 +87,7 @@ export const SCENARIOS = [
   },
   {
     name: 'bcast16k',
-    title: 'broadcast 16 KiB text to 1,000, deflate',
+    title: 'broadcast 16 KiB compressible text to 1,000, deflate',
     kind: 'server',
     metric: 'msgs_per_s',
     unit: 'deliv/s',

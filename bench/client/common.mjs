@@ -43,6 +43,16 @@ function cpuSeconds(pid) {
   }
 }
 
+/** CPU seconds the whole machine was busy so far (all cores; as wsload's sys_busy), or NaN. */
+function machineBusySeconds() {
+  try {
+    const v = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * Starts the warm-up/measure clock once every connection is open. `counter()` returns the
  * messages received so far. Prints the RESULT line and exits when the window closes.
@@ -53,15 +63,17 @@ export function measure(options, counter, label, extra = '') {
     const t0 = process.hrtime.bigint();
     const cpu0 = process.cpuUsage();
     const srv0 = options.srvPid ? cpuSeconds(options.srvPid) : NaN;
+    const busy0 = machineBusySeconds();
     setTimeout(() => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const msgs = counter() - m0;
       const cpu = process.cpuUsage(cpu0);
       const srv = options.srvPid ? (cpuSeconds(options.srvPid) - srv0) / seconds : -1;
+      const busy = (machineBusySeconds() - busy0) / seconds;
       console.log(
         `RESULT mode=client impl=${label} conns=${options.conns} inflight=${options.inflight} size=${options.size} ` +
           `binary=${options.binary ? 1 : 0} duration=${seconds.toFixed(3)} msgs=${msgs} msgs_per_s=${Math.round(msgs / seconds)} ` +
-          `client_cpu=${((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2)} srv_cpu=${srv.toFixed(2)}${extra ? ` ${extra}` : ''}`,
+          `client_cpu=${((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2)} srv_cpu=${srv.toFixed(2)} sys_busy=${busy.toFixed(2)}${extra ? ` ${extra}` : ''}`,
       );
       process.exit(0);
     }, options.time * 1000);

@@ -75,17 +75,15 @@ export function resultsTable(scenarios, all) {
   return lines.join('\n');
 }
 
-/** Median CPU use (share of one core) of the measured process and of the other side, per run. */
+/** Median CPU use (cores) of the tested process, of its peer, and of the rest of the machine. */
 export function cpuTable(scenarios, all) {
   const lines = [
-    '| scenario | sockwave srv / load | ws srv / load | ws-nobu srv / load |',
+    '| scenario | sockwave | ws | ws, no bufferutil |',
     '| --- | --- | --- | --- |',
   ];
-  const pair = (runs = []) => {
-    const srv = median(runs.map((r) => r.srvCpu));
-    const gen = median(runs.map((r) => r.genCpu));
-    return `${Number.isFinite(srv) ? srv.toFixed(2) : '—'} / ${Number.isFinite(gen) ? gen.toFixed(2) : '—'}`;
-  };
+  const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+  const pair = (runs = []) =>
+    `${f(median(runs.map((r) => r.srvCpu)))} / ${f(median(runs.map((r) => r.genCpu)))} / ${f(median(runs.map((r) => r.others)))}`;
   for (const s of scenarios) {
     const results = all[s.name];
     if (!results || s.name === 'idle') continue;
