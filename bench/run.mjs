@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, killAll, parseResult, runPinned, spawnPinned, stop, waitForOutput } from './lib/proc.mjs';
-import { cpuTable, resultsTable } from './lib/report.mjs';
+import { cpuTable, median, resultsTable } from './lib/report.mjs';
 import { CLIENT_IMPLS, SERVER_IMPLS, selectScenarios } from './scenarios.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -175,7 +175,12 @@ async function main() {
   const loadAfter = loadavg();
   const table = resultsTable(scenarios, all);
   const cpu = cpuTable(scenarios, all);
-  const loadNote = `load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}; after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`;
+  const rest = median(Object.values(all).flatMap((r) => Object.values(r).flat().map((run) => run.others)));
+  const restNote = Number.isFinite(rest)
+    ? `rest of the machine (work other than the two benchmark processes): median ${rest.toFixed(2)} cores during runs` +
+      (rest > 0.3 ? ' — other work competed for the cores: figures are noisy, prefer the per-CPU-s ratios and rerun on a quiet machine' : '')
+    : '';
+  const loadNote = `${restNote}; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}; after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`;
   console.log(`\n${table}\n\nCPU used, medians in cores: tested side / its peer / rest of the machine (server scenarios: server / wsload; client scenarios: client / echo server; rest > 0 means other work competed):\n\n${cpu}\n`);
   console.log(loadNote);
 

@@ -33,6 +33,17 @@ export function ratio(results, scenario, other) {
   return o > 0 ? s / o : NaN;
 }
 
+/**
+ * The same ratio per CPU-second of the tested process (median of value ÷ its CPU use): less swayed
+ * when other work on the machine takes the core away. NaN for the memory figure.
+ */
+export function ratioPerCpu(results, scenario, other) {
+  if (scenario.better === 'lower') return NaN;
+  const perCpu = (runs = []) => median(runs.filter((r) => r.srvCpu > 0.05).map((r) => r.value / r.srvCpu));
+  const o = perCpu(results[other]);
+  return o > 0 ? perCpu(results.sockwave) / o : NaN;
+}
+
 function meets(scenario, r) {
   if (!Number.isFinite(r)) return null;
   return scenario.better === 'lower' ? r <= scenario.target : r >= scenario.target;
@@ -60,8 +71,8 @@ const ratioText = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
  */
 export function resultsTable(scenarios, all) {
   const lines = [
-    '| scenario | unit | sockwave | ws | ws, no bufferutil | sockwave ÷ ws | sockwave ÷ ws (no bu) | target | met |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | unit | sockwave | ws | ws, no bufferutil | sockwave ÷ ws | sockwave ÷ ws (no bu) | target | met | per CPU-s: ÷ ws, ÷ ws (no bu) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const s of scenarios) {
     const results = all[s.name];
@@ -69,7 +80,8 @@ export function resultsTable(scenarios, all) {
     const v = verdict(s, results);
     lines.push(
       `| ${s.title} | ${s.unit} | ${cell(results.sockwave ?? [])} | ${cell(results.ws ?? [])} | ${cell(results['ws-nobu'] ?? [])} | ` +
-        `${ratioText(ratio(results, s, 'ws'))} | ${ratioText(ratio(results, s, 'ws-nobu'))} | ${targetText(s)} | ${v.text} |`,
+        `${ratioText(ratio(results, s, 'ws'))} | ${ratioText(ratio(results, s, 'ws-nobu'))} | ${targetText(s)} | ${v.text} | ` +
+        `${ratioText(ratioPerCpu(results, s, 'ws'))}, ${ratioText(ratioPerCpu(results, s, 'ws-nobu'))} |`,
     );
   }
   return lines.join('\n');
