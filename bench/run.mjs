@@ -177,11 +177,11 @@ async function main() {
   const cpu = cpuTable(scenarios, all);
   const rest = median(Object.values(all).flatMap((r) => Object.values(r).flat().map((run) => run.others)));
   const restNote = Number.isFinite(rest)
-    ? `rest of the machine (work other than the two benchmark processes): median ${rest.toFixed(2)} cores during runs` +
-      (rest > 0.3 ? ' — other work competed for the cores: figures are noisy, prefer the per-CPU-s ratios and rerun on a quiet machine' : '')
+    ? `rest of the machine (other processes, plus interrupt/softirq time: ~0.2 cores of loopback work is the benchmark's own): median ${rest.toFixed(2)} cores during runs` +
+      (rest > 0.4 ? ' — other work competed for the cores: figures are noisy, prefer the per-CPU-s ratios and rerun on a quiet machine' : '')
     : '';
   const loadNote = `${restNote}; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}; after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`;
-  console.log(`\n${table}\n\nCPU used, medians in cores: tested side / its peer / rest of the machine (server scenarios: server / wsload; client scenarios: client / echo server; rest > 0 means other work competed):\n\n${cpu}\n`);
+  console.log(`\n${table}\n\nCPU used, medians in cores: tested side / its peer / rest of the machine (server scenarios: server / wsload; client scenarios: client / echo server; rest includes ~0.2 cores of the benchmark's own softirq network work; more means other work competed):\n\n${cpu}\n`);
   console.log(loadNote);
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
