@@ -100,8 +100,7 @@ async function clientRun(scenario, impl, o, nodeFlags = []) {
     const args = [...scenario.client(o), '--port', String(port), '--time', String(o.time), '--warmup', String(o.warmup), '--srv-pid', String(server.pid)];
     const budget = (o.warmup + o.time + 40) * 1000;
     const { output } = await runPinned(LOAD_CORE, [process.execPath, ...nodeFlags, impl.script, ...args], budget, { env: impl.env, cwd: ROOT });
-    // For a client run the measured process is the client: its CPU is reported as "srv" in the
-    // CPU table (the side under test) and the echo server's as "load".
+    // Here the tested process is the client; the echo server is its peer.
     const result = parseResult(output);
     return toRun(scenario, impl, result, output, 'client_cpu', 'srv_cpu', result?.native_mask);
   } finally {
@@ -163,7 +162,7 @@ async function main() {
     const results = (all[scenario.name] = {});
     for (let round = 1; round <= o.rounds; round++) {
       for (const impl of implsFor(scenario)) {
-        const run = await runFor(scenario)(scenario, impl, o);
+        const run = await runFor(scenario)(scenario, impl, o).catch((error) => ({ value: NaN, error: error.message }));
         (results[impl.id] ??= []).push(run);
         const shown = Number.isFinite(run.value) ? `${Math.round(run.value)} ${scenario.unit}` : `FAILED (${run.error})`;
         const cpu = Number.isFinite(run.srvCpu) ? `  cpu: tested ${run.srvCpu.toFixed(2)}, peer ${run.genCpu?.toFixed(2)}, rest of machine ${run.others?.toFixed(2)}` : '';
