@@ -6,6 +6,8 @@
 // core 1. Client scenarios: the raw-net fast echo server on core 0, the client under test on core 1.
 // For each scenario, the implementations alternate (A B C A B C ...) for N rounds; the table shows
 // medians, min–max and sockwave's ratio to each ws variant next to the target.
+// --nice N starts every benchmark process with that niceness (e.g. -5 on a shared machine; < 0
+// needs root and slows the machine's other work while it runs).
 // --profile runs the sockwave side once for the first selected scenario under
 // `node --cpu-prof --cpu-prof-dir=.bench/profiles` and prints where the profile went.
 import { execFileSync } from 'node:child_process';
@@ -14,7 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, killAll, parseResult, runPinned, spawnPinned, stop, waitForOutput } from './lib/proc.mjs';
+import { freePort, killAll, parseResult, runPinned, setNiceness, spawnPinned, stop, waitForOutput } from './lib/proc.mjs';
 import { cpuTable, median, resultsTable } from './lib/report.mjs';
 import { CLIENT_IMPLS, SERVER_IMPLS, selectScenarios } from './scenarios.mjs';
 
@@ -34,11 +36,12 @@ function options() {
       time: { type: 'string' },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      nice: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: node bench/run.mjs [--rounds N (3)] [--only a,b] [--time S (3)] [--quick] [--profile]');
+    console.log('usage: node bench/run.mjs [--rounds N (3)] [--only a,b] [--time S (3)] [--quick] [--profile] [--nice N (0)]');
     process.exit(0);
   }
   const quick = values.quick;
@@ -49,7 +52,9 @@ function options() {
     warmup: quick ? 0.5 : 1,
     only: values.only,
     profile: values.profile,
+    nice: Number(values.nice),
   };
+  if (!(Number.isInteger(o.nice) && o.nice >= -20 && o.nice <= 19)) throw new Error('--nice must be an integer in [-20, 19]');
   if (!(Number.isInteger(o.rounds) && o.rounds > 0)) throw new Error('--rounds must be a positive integer');
   if (!(o.time > 0 && o.time <= 60)) throw new Error('--time must be in (0, 60] seconds');
   return o;
@@ -149,13 +154,14 @@ async function main() {
   const scenarios = selectScenarios(o.only);
   checkSetup();
   buildWsload();
+  setNiceness(o.nice);
   if (o.profile) return profile(scenarios, o);
 
   const startedAt = new Date();
   const loadBefore = loadavg();
   console.log(`sockwave benchmark — ${startedAt.toISOString()}`);
   console.log(`${machineLine()}`);
-  console.log(`rounds ${o.rounds}, ${o.time} s per run after ${o.warmup} s warm-up; server core ${SERVER_CORE}, load core ${LOAD_CORE}\n`);
+  console.log(`rounds ${o.rounds}, ${o.time} s per run after ${o.warmup} s warm-up; server core ${SERVER_CORE}, load core ${LOAD_CORE}, nice ${o.nice}\n`);
 
   const all = {};
   for (const scenario of scenarios) {
@@ -184,7 +190,7 @@ async function main() {
   console.log(loadNote);
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const header = `${startedAt.toISOString()} — ${machineLine()}; rounds ${o.rounds}, ${o.time} s per run; ${loadNote}`;
+  const header = `${startedAt.toISOString()} — ${machineLine()}; rounds ${o.rounds}, ${o.time} s per run, nice ${o.nice}; ${loadNote}`;
   writeFileSync(join(OUT, 'last-table.md'), `${header}\n\n${table}\n\n${cpu}\n`);
   writeFileSync(join(OUT, `results-${stamp}.json`), JSON.stringify({ startedAt, options: o, loadBefore, loadAfter, results: all }, null, 2));
   console.log(`saved .bench/last-table.md and .bench/results-${stamp}.json`);

@@ -18,13 +18,19 @@ export function freePort() {
   });
 }
 
+/** Scheduling niceness of the processes we start (`--nice`; 0 = as usual, < 0 needs root). */
+let niceness = 0;
+export function setNiceness(n) {
+  niceness = n;
+}
+
 /**
  * Starts `argv` pinned to `core` (taskset) with the open-file limit raised to the hard limit.
  * `exec` keeps the PID, so the PID we hold is the real process (wsload samples its CPU and RSS).
  */
 export function spawnPinned(core, argv, { env = {}, cwd } = {}) {
-  const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec taskset -c "$0" "$@"';
-  const child = spawn('sh', ['-c', script, String(core), ...argv], {
+  const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; n=$1; shift; exec nice -n "$n" taskset -c "$0" "$@"';
+  const child = spawn('sh', ['-c', script, String(core), String(niceness), ...argv], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
