@@ -1,0 +1,105 @@
+// Turns the runs of a benchmark into figures: medians, min–max, ratios to ws and the targets,
+// as a Markdown table (printed, and saved for BENCHMARKS.md).
+
+export function median(values) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+function fmt(n) {
+  if (!Number.isFinite(n)) return '—';
+  if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (Math.abs(n) >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  if (Math.abs(n) >= 100) return String(Math.round(n));
+  return n.toFixed(2);
+}
+
+/** "median (min–max)" of one implementation's runs, plus the failed-run count if any. */
+function cell(runs) {
+  const values = runs.map((r) => r.value).filter(Number.isFinite);
+  const failed = runs.length - values.length;
+  if (values.length === 0) return `failed ×${failed}`;
+  const m = fmt(median(values));
+  const range = values.length > 1 ? ` (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})` : '';
+  return `${m}${range}${failed ? ` [${failed} failed]` : ''}`;
+}
+
+/** sockwave's median over `other`'s median; NaN if either is missing. */
+export function ratio(results, scenario, other) {
+  const s = median((results.sockwave ?? []).map((r) => r.value));
+  const o = median((results[other] ?? []).map((r) => r.value));
+  return o > 0 ? s / o : NaN;
+}
+
+/**
+ * The same ratio per CPU-second of the tested process (median of value ÷ its CPU use): less swayed
+ * when other work on the machine takes the core away. NaN for the memory figure.
+ */
+export function ratioPerCpu(results, scenario, other) {
+  if (scenario.better === 'lower') return NaN;
+  const perCpu = (runs = []) => median(runs.filter((r) => r.srvCpu > 0.05).map((r) => r.value / r.srvCpu));
+  const o = perCpu(results[other]);
+  return o > 0 ? perCpu(results.sockwave) / o : NaN;
+}
+
+function meets(scenario, r) {
+  if (!Number.isFinite(r)) return null;
+  return scenario.better === 'lower' ? r <= scenario.target : r >= scenario.target;
+}
+
+/** The verdict against both ws variants: yes only if the target holds against each. */
+export function verdict(scenario, results) {
+  if (scenario.target == null) return { text: '(no target)', met: null };
+  const checks = ['ws', 'ws-nobu'].filter((id) => results[id]).map((id) => meets(scenario, ratio(results, scenario, id)));
+  if (checks.length === 0 || checks.some((c) => c === null)) return { text: 'n/a', met: null };
+  const met = checks.every(Boolean);
+  return { text: met ? 'yes' : 'NO', met };
+}
+
+function targetText(scenario) {
+  if (scenario.target == null) return '—';
+  const x = scenario.name.startsWith('client64k') ? '≥ 1× (ws with bufferutil)' : `${scenario.better === 'lower' ? '≤' : '≥'} ${scenario.target}×`;
+  return x;
+}
+
+const ratioText = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
+
+/**
+ * The results table. `all` maps scenario name -> { implId: [{ value, srvCpu, genCpu }] }.
+ */
+export function resultsTable(scenarios, all) {
+  const lines = [
+    '| scenario | unit | sockwave | ws | ws, no bufferutil | sockwave ÷ ws | sockwave ÷ ws (no bu) | target | met | per CPU-s: ÷ ws, ÷ ws (no bu) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const s of scenarios) {
+    const results = all[s.name];
+    if (!results) continue;
+    const v = verdict(s, results);
+    lines.push(
+      `| ${s.title} | ${s.unit} | ${cell(results.sockwave ?? [])} | ${cell(results.ws ?? [])} | ${cell(results['ws-nobu'] ?? [])} | ` +
+        `${ratioText(ratio(results, s, 'ws'))} | ${ratioText(ratio(results, s, 'ws-nobu'))} | ${targetText(s)} | ${v.text} | ` +
+        `${ratioText(ratioPerCpu(results, s, 'ws'))}, ${ratioText(ratioPerCpu(results, s, 'ws-nobu'))} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Median CPU use (cores) of the tested process, of its peer, and of the rest of the machine. */
+export function cpuTable(scenarios, all) {
+  const lines = [
+    '| scenario | sockwave | ws | ws, no bufferutil |',
+    '| --- | --- | --- | --- |',
+  ];
+  const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+  const pair = (runs = []) =>
+    `${f(median(runs.map((r) => r.srvCpu)))} / ${f(median(runs.map((r) => r.genCpu)))} / ${f(median(runs.map((r) => r.others)))}`;
+  for (const s of scenarios) {
+    const results = all[s.name];
+    if (!results || s.name === 'idle') continue;
+    lines.push(`| ${s.title} | ${pair(results.sockwave)} | ${pair(results.ws)} | ${pair(results['ws-nobu'])} |`);
+  }
+  return lines.join('\n');
+}
