@@ -23,7 +23,9 @@ export type ErrorCode =
   | 'SW_SOCKET_ERROR'
   | 'SW_TIMEOUT'
   | 'SW_ABORTED'
-  | 'SW_OUTBOX_FULL';
+  | 'SW_OUTBOX_FULL'
+  | 'SW_TOO_MANY_FRAGMENTS'
+  | 'SW_RATE_LIMITED';
 
 export interface SockwaveErrorOptions {
   cause?: unknown;
