@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type PlainHttpResponse } from '../server/plain-http.js';
 import { WebSocketServer } from '../server/server.js';
+import { DEFAULT_RATE_LIMIT } from '../server/options.js';
 import { type Connection } from '../io/connection.js';
 import { ArgumentError, numberOption, parseArgs, type ParsedArgs } from './args.js';
 import { demoPage } from './demo-page.js';
@@ -14,7 +15,12 @@ Options:
   --host H             address to listen on (default 127.0.0.1)
   --tls-cert FILE      PEM certificate: serve wss:// (with --tls-key)
   --tls-key FILE       PEM private key
-  --max-payload BYTES  largest message accepted (default 104857600)
+  --max-payload BYTES  largest message accepted, inflated size included (default 104857600)
+  --max-fragments N    most frames per message (default 1024)
+  --rate-limit N       messages (pings included) per second per connection; 0 for none (default 50000)
+  --max-connections N  connections at once (default 10000)
+  --max-per-address N  connections at once from one address (default 1000)
+  --handshake-timeout MS  time to complete the upgrade request, or the TLS handshake (default 10000)
   --deflate            accept permessage-deflate (RFC 7692)
   --subprotocol P      accept subprotocol P when a client offers it (repeatable; the client's order decides)
   --backplane URL      share /broadcast through redis://HOST:PORT (not available yet)
@@ -30,6 +36,11 @@ const SPEC = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'max-payload': { type: 'string' },
+  'max-fragments': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-per-address': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
   deflate: { type: 'boolean' },
   subprotocol: { type: 'list' },
   backplane: { type: 'string' },
@@ -53,6 +64,11 @@ export async function serve(argv: readonly string[]): Promise<number> {
     port: numberOption(args, 'port', 8080),
     host: args.values['host'] ?? '127.0.0.1',
     maxPayload: numberOption(args, 'max-payload', 100 * 1024 * 1024),
+    maxFragments: numberOption(args, 'max-fragments', 1024),
+    rateLimit: { ...DEFAULT_RATE_LIMIT, messagesPerSecond: numberOption(args, 'rate-limit', 50_000) },
+    maxConnections: numberOption(args, 'max-connections', 10_000),
+    maxConnectionsPerAddress: numberOption(args, 'max-per-address', 1000),
+    handshakeTimeout: numberOption(args, 'handshake-timeout', 10_000),
     perMessageDeflate: args.flags['deflate'] === true,
     protocols: args.lists['subprotocol'] ?? [],
     tls,
