@@ -366,12 +366,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     deflate: { response: string; codec: PerMessageDeflate } | undefined,
   ): void {
     let protocol = setup.protocol;
-    if (protocol !== undefined && !request.protocols.includes(protocol)) {
-      throw new SockwaveError('SW_INVALID_ARGUMENT', `admission chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
-    }
     if (protocol === undefined && request.protocols.length > 0) {
       const supported = this.options.protocols;
       protocol = typeof supported === 'function' ? supported(request.protocols, request) : supported ? selectSubprotocol(request.protocols, supported) : undefined;
+    }
+    // RFC 6455 §4.2.2: only a protocol the client offered (which also keeps CR/LF out of the 101).
+    if (protocol !== undefined && !request.protocols.includes(protocol)) {
+      throw new SockwaveError('SW_INVALID_ARGUMENT', `the server chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
     }
     this.pending.delete(socket);
     socket.removeListener('error', ignoreError);

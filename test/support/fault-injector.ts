@@ -24,6 +24,8 @@ export class FaultyPeer {
   readonly events: PeerEvent[] = [];
   /** The HTTP response head (status line and headers). */
   responseHead = '';
+  /** Everything received while no 101 was seen (a refusal: head and body). */
+  refusal = Buffer.alloc(0);
   /** Bytes received from the server in all (head included). */
   bytesReceived = 0;
   ended = false;
@@ -78,6 +80,7 @@ export class FaultyPeer {
 
   private received(chunk: Buffer): void {
     this.bytesReceived += chunk.length;
+    if (this.status !== 101) this.refusal = Buffer.concat([this.refusal, chunk]);
     if (this.responseHead === '') {
       this.buffered = Buffer.concat([this.buffered, chunk]);
       const end = this.buffered.indexOf('\r\n\r\n');

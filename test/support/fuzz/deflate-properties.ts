@@ -5,8 +5,10 @@
  */
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { HandshakeError } from '../../../src/errors.js';
+import { deflateRawSync } from 'node:zlib';
+import { HandshakeError, ProtocolError } from '../../../src/errors.js';
 import { parseExtensionHeader } from '../../../src/handshake/extension-header.js';
+import { PerMessageDeflate } from '../../../src/extensions/permessage-deflate/codec.js';
 import { clientDeflate, serverDeflate } from '../../../src/extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflateOptions } from '../../../src/extensions/permessage-deflate/negotiation.js';
 
@@ -54,6 +56,33 @@ export function hostileExtensionHeaderProperty(): fc.IPropertyWithHooks<[string]
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
       assert.equal(error.status, 400);
+    }
+  });
+}
+
+const MAX_INFLATED = 4096;
+
+/**
+ * Compressed payloads, valid, mutated or random, and bombs: inflating one either gives at most
+ * maxPayload bytes (exactly the original, when it was not mutated) or fails with ProtocolError
+ * 1007 (corrupt) or 1009 (too big); never anything else, and the codec keeps working.
+ */
+export function hostileInflateProperty(): fc.IPropertyWithHooks<[Uint8Array, number, Array<[number, number]>, boolean]> {
+  const plain = fc.oneof(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 100_000 }).map((n) => new Uint8Array(n)));
+  return fc.property(plain, fc.integer({ min: 0, max: 9 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.boolean(), (data, level, mutations, takeover) => {
+    const params = { serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+    const codec = new PerMessageDeflate(params, 'server', {}, MAX_INFLATED);
+    const compressed = Buffer.from(deflateRawSync(data, { level, finishFlush: 2 }));
+    const wire = compressed.subarray(0, Math.max(0, compressed.length - 4));
+    for (const [at, value] of mutations) if (wire.length > 0) wire[at % wire.length] = value;
+    try {
+      const out = codec.decompressSync(Buffer.from(wire));
+      assert.ok(out.length <= MAX_INFLATED);
+      if (mutations.length === 0) assert.deepEqual(out, Buffer.from(data));
+    } catch (error) {
+      assert.ok(error instanceof ProtocolError, String(error));
+      assert.ok(error.closeCode === 1007 || error.closeCode === 1009, `close code ${error.closeCode}`);
+      if (mutations.length === 0) assert.equal(error.closeCode, 1009);
     }
   });
 }

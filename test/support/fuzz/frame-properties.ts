@@ -241,6 +241,7 @@ export function hostileSessionProperty(): fc.IPropertyWithHooks<[Uint8Array, num
     assert.ok(errors + peerCloses <= 1, 'one terminal event at most');
     const closes = parseChunks([Buffer.concat(written)], 'client', 1 << 20).filter((event) => event.kind === 'close');
     assert.ok(closes.length <= 1, 'one close frame at most');
+    for (const close of closes) assert.doesNotMatch((close as { reason: string }).reason, /\.js|\bat\b.*:\d+|node:/, 'nothing internal in a close reason');
     if (session.failure) {
       assert.equal(closes.length, 1);
       assert.equal((closes[0] as { code: number }).code, session.failure.closeCode);

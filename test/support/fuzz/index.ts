@@ -3,7 +3,7 @@
  * in `npm test`; `npm run fuzz` (fuzz/run.mjs) runs them for a million cases or more.
  */
 import { type IRawProperty } from 'fast-check';
-import { hostileExtensionHeaderProperty, negotiationRoundTripProperty } from './deflate-properties.js';
+import { hostileExtensionHeaderProperty, hostileInflateProperty, negotiationRoundTripProperty } from './deflate-properties.js';
 import { hostileParserProperty, hostileSessionProperty, roundTripProperty } from './frame-properties.js';
 import { hostileRequestProperty, responseInjectionProperty, validRequestProperty } from './handshake-properties.js';
 
@@ -22,11 +22,12 @@ function target<T extends unknown[]>(name: string, share: number, quick: number,
 
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   target('frames: serialize, chunk, parse round trip', 0.2, 150, roundTripProperty),
-  target('frames: hostile bytes to the parser', 0.3, 300, hostileParserProperty),
+  target('frames: hostile bytes to the parser', 0.27, 300, hostileParserProperty),
   target('frames: hostile bytes to the session', 0.2, 200, hostileSessionProperty),
   target('handshake: valid requests parse to what was sent', 0.05, 150, validRequestProperty),
   target('handshake: hostile request heads', 0.1, 300, hostileRequestProperty),
   target('handshake: no header injection in responses', 0.05, 150, responseInjectionProperty),
   target('deflate: negotiation round trip', 0.05, 200, negotiationRoundTripProperty),
   target('deflate: hostile extension headers', 0.05, 300, hostileExtensionHeaderProperty),
+  target('deflate: hostile compressed payloads and bombs', 0.03, 100, hostileInflateProperty),
 ];
