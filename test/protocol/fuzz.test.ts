@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { FUZZ_TARGETS } from '../support/fuzz/index.js';
 
 for (const target of FUZZ_TARGETS) {
-  test(`fuzz: ${target.name}`, () => {
-    fc.assert(target.property(), { numRuns: target.quick });
+  test(`fuzz: ${target.name}`, async () => {
+    await fc.assert(target.property(), { numRuns: target.quick });
   });
 }

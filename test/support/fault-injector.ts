@@ -12,7 +12,7 @@ import { upgradeRequest } from './net.js';
 import { asSocket, socketPair, type MemorySocket } from './memory-socket.js';
 
 export type PeerEvent =
-  | { kind: 'message'; data: Buffer; binary: boolean }
+  | { kind: 'message'; data: Buffer; binary: boolean; compressed: boolean }
   | { kind: 'ping' | 'pong'; data: Buffer }
   | { kind: 'close'; code: number; reason: string }
   | { kind: 'error'; closeCode: number };
@@ -37,9 +37,10 @@ export class FaultyPeer {
     this.end = end;
     this.serverEnd = serverEnd;
     this.parser = new FrameParser(
-      { role: 'client', maxPayload: 1 << 30 },
+      // RSV1 allowed: a test that negotiates permessage-deflate inflates `compressed` messages itself.
+      { role: 'client', maxPayload: 1 << 30, allowRsv1: true },
       {
-        onMessage: (data, binary) => void this.events.push({ kind: 'message', data: Buffer.from(data), binary }),
+        onMessage: (data, binary, compressed) => void this.events.push({ kind: 'message', data: Buffer.from(data), binary, compressed }),
         onPing: (data) => {
           this.events.push({ kind: 'ping', data: Buffer.from(data) });
           // A live peer answers pings (RFC 6455 §5.5.2); a vanished one sends nothing anyway.
