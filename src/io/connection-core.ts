@@ -14,7 +14,7 @@ import { ConnectionStats } from './connection-stats.js';
 import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus } from './connection-types.js';
 import { DeferredQueue } from './deferred-queue.js';
 import { RateLimiter } from './rate-limiter.js';
-import { limitOfError, type LimitName } from '../server/limits.js';
+import { limitOfError, type LimitName } from './limits.js';
 import { bindSocket } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
 

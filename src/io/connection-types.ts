@@ -1,7 +1,7 @@
 import { type SockwaveError } from '../errors.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import { type HeaderMap } from '../handshake/http-head.js';
-import { type LimitName } from '../server/limits.js';
+import { type LimitName } from './limits.js';
 import { type Connection } from './connection.js';
 import { type RateLimitOptions } from './rate-limiter.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';

@@ -1,5 +1,5 @@
 import { type Socket } from 'node:net';
-import { LimitCounters, type LimitEvent, type LimitName } from './limits.js';
+import { LimitCounters, type LimitEvent, type LimitName } from '../io/limits.js';
 
 /**
  * A server's bookkeeping for its limits: counts every hit, reports it through `report` (the

@@ -17,7 +17,7 @@ import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.j
 import { readRequestHead } from './handshake-reader.js';
 import { connectionLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
-import { type LimitEvent, type LimitName } from './limits.js';
+import { type LimitEvent, type LimitName } from '../io/limits.js';
 import { toPlainRequest } from './plain-http.js';
 import { ClientRegistry } from './registry.js';
 import { FanOut, type FanOutOptions, type TargetResult } from './fan-out.js';

@@ -1,6 +1,6 @@
 import { type Connection } from '../io/connection.js';
 import { ConnectionStats } from '../io/connection-stats.js';
-import { type LimitCounters, type LimitName } from './limits.js';
+import { type LimitCounters, type LimitName } from '../io/limits.js';
 
 /** A server's traffic and lifecycle figures (`server.stats()`). */
 export interface ServerStats {

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { deflateRawSync } from 'node:zlib';
 import { describe, test, type TestContext } from 'node:test';
 import { type Connection } from '../../src/io/connection.js';
-import { type LimitEvent, type LimitName } from '../../src/server/limits.js';
+import { type LimitEvent, type LimitName } from '../../src/io/limits.js';
 import { WebSocketServer } from '../../src/server/server.js';
 import { type ServerOptions } from '../../src/server/options.js';
 import { FakeClock } from '../support/fake-clock.js';

@@ -1,8 +1,9 @@
 import { type SockwaveError } from '../errors.js';
 
 /**
- * The names of a server's limits, how often each was hit (`stats().limits`), and the `limit` event
- * reporting each hit. Every limit has an option in {@link ServerOptions}; see SECURITY.md.
+ * The limits a server enforces: their names, how often each was hit (`stats().limits`), and the
+ * `limit` event reporting each hit. Each has a server option (`ServerOptions`); see SECURITY.md.
+ * Connections report their hits to their owner; the server counts and emits them.
  */
 export type LimitName =
   /** A message (or its inflated form) over `maxPayload`: closed with 1009. */
