@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'SW_TIMEOUT'
   | 'SW_ABORTED'
   | 'SW_OUTBOX_FULL'
-  | 'SW_BACKPLANE_UNAVAILABLE';
+  | 'SW_BACKPLANE_UNAVAILABLE'
+  | 'SW_TOO_MANY_FRAGMENTS'
+  | 'SW_RATE_LIMITED';
 
 export interface SockwaveErrorOptions {
   cause?: unknown;

@@ -64,6 +64,8 @@ export { type PlainHttpHandler, type PlainHttpRequest, type PlainHttpResponse } 
 export { ClientRegistry } from './server/registry.js';
 export { WebSocketServer, type BroadcastOptions, type CloseServerOptions, type ListenInfo, type ServerEvents } from './server/server.js';
 export { type ServerStats } from './server/stats.js';
+export { LIMIT_NAMES, type LimitEvent, type LimitName } from './io/limits.js';
+export { type RateLimitOptions } from './io/rate-limiter.js';
 export { type FanOutOptions, type TargetResult } from './server/fan-out.js';
 export { type Backplane, type BackplaneEvent, type BackplaneNode, type Envelope, type NodePresence } from './server/backplane.js';
 export { MemoryBackplane, MemoryBus } from './server/memory-backplane.js';

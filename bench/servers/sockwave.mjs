@@ -4,7 +4,9 @@ import { WebSocketServer } from '../../dist/index.js';
 
 const port = Number(process.argv[2] ?? 9001);
 const deflate = process.argv.includes('--deflate');
-const server = new WebSocketServer({ port, host: '127.0.0.1', perMessageDeflate: deflate });
+// The load generator opens up to 10,000 connections from one address: the default limits
+// (10,000 in all, 1,000 per address) are raised past that; every other default is kept.
+const server = new WebSocketServer({ port, host: '127.0.0.1', perMessageDeflate: deflate, maxConnections: 100_000, maxConnectionsPerAddress: 100_000 });
 server.route('/echo', () => ({ onMessage: (conn, data, isBinary) => conn.send(data, { binary: isBinary }) }));
 const room = new Set();
 server.route('/broadcast', () => ({

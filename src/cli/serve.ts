@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Backplane } from '../server/backplane.js';
 import { WebSocketServer } from '../server/server.js';
+import { DEFAULT_RATE_LIMIT } from '../server/options.js';
 import { ArgumentError, numberOption, parseArgs, type ParsedArgs } from './args.js';
 import { serveDemoFiles } from './demo-page.js';
 import { installDemoRoutes } from './demo-routes.js';
@@ -16,8 +17,14 @@ Options:
   --tls-cert FILE        PEM certificate: serve wss:// and https:// (with --tls-key)
   --tls-key FILE         PEM private key
   --deflate              accept permessage-deflate (RFC 7692)
-  --max-payload BYTES    largest message accepted; larger ones close with 1009 (default 104857600)
-  --max-connections N    most connections at once; past it upgrades get 503 (default: no limit)
+  --max-payload BYTES    largest message accepted, inflated size included; larger ones close
+                         with 1009 (default 104857600)
+  --max-fragments N      most frames per message; more close with 1008 (default 1024)
+  --rate-limit N         messages (pings included) per second per connection; past it 1008;
+                         0 for none (default 50000)
+  --max-connections N    most connections at once; past it upgrades get 503 (default 10000)
+  --max-per-address N    most connections at once from one address; past it 429 (default 1000)
+  --handshake-timeout MS time to complete the upgrade request, or the TLS handshake (default 10000)
   --heartbeat SECONDS    ping every connection this often; one unanswered for as long is dropped
                          (default 0: off)
   --idle-timeout SECONDS close (1001) connections silent this long (default 0: off)
@@ -41,6 +48,10 @@ const SPEC = {
   'max-connections': { type: 'string' },
   heartbeat: { type: 'string' },
   'idle-timeout': { type: 'string' },
+  'max-fragments': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'max-per-address': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
   deflate: { type: 'boolean' },
   subprotocol: { type: 'list' },
   backplane: { type: 'string' },
@@ -92,7 +103,11 @@ export async function serve(argv: readonly string[]): Promise<number> {
     port,
     host: args.values['host'] ?? '127.0.0.1',
     maxPayload: numberOption(args, 'max-payload', 100 * 1024 * 1024),
-    maxConnections: integerOption(args, 'max-connections'),
+    maxFragments: numberOption(args, 'max-fragments', 1024),
+    rateLimit: { ...DEFAULT_RATE_LIMIT, messagesPerSecond: numberOption(args, 'rate-limit', 50_000) },
+    maxConnections: integerOption(args, 'max-connections') ?? 10_000,
+    maxConnectionsPerAddress: numberOption(args, 'max-per-address', 1000),
+    handshakeTimeout: numberOption(args, 'handshake-timeout', 10_000),
     pingInterval: heartbeat,
     pongTimeout: heartbeat > 0 ? heartbeat : undefined,
     idleTimeout: numberOption(args, 'idle-timeout', 0) * 1000,

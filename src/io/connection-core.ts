@@ -13,6 +13,8 @@ import { type Connection } from './connection.js';
 import { ConnectionStats } from './connection-stats.js';
 import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus } from './connection-types.js';
 import { DeferredQueue } from './deferred-queue.js';
+import { RateLimiter } from './rate-limiter.js';
+import { limitOfError, type LimitName } from './limits.js';
 import { bindSocket } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -82,6 +84,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   pingSentAt = 0;
   /** @internal When bytes last arrived (coarse clock ms). */
   lastActivity = coarseClock.tick();
+  /** The rate limit on what the peer sends, if any. */
+  private readonly rate: RateLimiter | undefined;
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
     super();
@@ -101,9 +105,10 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.batcher = new WriteBatcher(socket);
     this.deflate = init.deflate;
     this.session = new ProtocolSession(
-      { role: init.role, maxPayload: init.maxPayload, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
+      { role: init.role, maxPayload: init.maxPayload, maxFragments: init.maxFragments, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
       this,
     );
+    this.rate = RateLimiter.enabled(init.rateLimit) ? new RateLimiter(init.rateLimit, Date.now()) : undefined;
     this.session.readyState = ReadyState.Connecting;
   }
 
@@ -216,6 +221,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   }
 
   private deliver(data: Buffer, binary: boolean): void {
+    if (this.rate !== undefined && !this.rate.admit(data.length, Date.now())) return this.rateExceeded();
     this.stats.messagesIn++;
     this.stats.bytesIn += data.length;
     const message = binary ? data : data.toString('utf8');
@@ -239,6 +245,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
     if (this.inbox.active) return this.inbox.push(() => this.onPing(payload));
+    if (this.rate !== undefined && !this.rate.admit(payload.length, Date.now())) return this.rateExceeded();
     this.handler?.onPing?.(this.self, payload);
     this.emit('ping', payload);
   }
@@ -263,6 +270,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onProtocolError(error: ProtocolError): void {
+    const limit = limitOfError(error);
+    if (limit !== undefined) this.limitReached(limit, error.message);
     this.reportError(error);
     // RFC 6455 §7.1.7: after the close frame, close the transport.
     this.endSocket();
@@ -334,7 +343,18 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal */
   closeTimedOut(): void {
     this.closeTimer = undefined;
+    if (!this.socket.destroyed) this.limitReached('closeTimeout', `no close from the peer within ${this.closeTimeout} ms`);
     this.socket.destroy();
+  }
+
+  /** The peer sends faster than its rate limit: fail the connection with 1008. */
+  private rateExceeded(): void {
+    this.session.failConnection(new ProtocolError(CloseCode.PolicyViolation, 'rate limit exceeded', 'SW_RATE_LIMITED'));
+  }
+
+  /** @internal A limit was hit: the owning server counts it and reports it. */
+  limitReached(limit: LimitName, detail: string): void {
+    this.owner?.limitReached(this.self as Connection<unknown>, limit, detail);
   }
 
   /** The connection as its subclass, for handler callbacks. */

@@ -1,7 +1,9 @@
 import { type SockwaveError } from '../errors.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import { type HeaderMap } from '../handshake/http-head.js';
+import { type LimitName } from './limits.js';
 import { type Connection } from './connection.js';
+import { type RateLimitOptions } from './rate-limiter.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';
 
 /** The public shapes around a {@link Connection}: events, handler, options, results. */
@@ -112,6 +114,10 @@ export interface ConnectionInit<Data> {
   slowConsumer?: SlowConsumerPolicy | undefined;
   /** Close code for the 'close' policy: 1013 (default) or 1008. */
   slowConsumerCloseCode?: number | undefined;
+  /** Most frames one received message may span (1008 past it). Default: no limit. */
+  maxFragments?: number | undefined;
+  /** Rate limit on what the peer sends (1008 past it). Default: none. */
+  rateLimit?: RateLimitOptions | false | undefined;
 }
 
 /** @internal Whoever keeps track of connections (a server): registry and topics. */
@@ -119,5 +125,7 @@ export interface ConnectionOwner {
   connectionClosed(connection: Connection<unknown>, info: CloseInfo): void;
   subscribe(connection: Connection<unknown>, topic: string): boolean;
   unsubscribe(connection: Connection<unknown>, topic: string): boolean;
+  /** A limit was hit on this connection (counted and reported by the server). */
+  limitReached(connection: Connection<unknown>, limit: LimitName, detail: string): void;
 }
 

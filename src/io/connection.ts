@@ -174,6 +174,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (buffered <= limit) return false;
     if (this.slowConsumer === 'wait' && buffered <= 2 * limit) {
       if (!this.pausedForSlowness) {
+        this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: reading paused`);
         this.pausedForSlowness = true;
         this.pauseReading(PauseReason.SlowConsumer);
         if (!this.needDrain) {
@@ -184,6 +185,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       return false;
     }
     this.stats.dropped++;
+    this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: message dropped`);
     if (this.slowConsumer === 'close') {
       this.reportError(new SockwaveError('SW_INVALID_STATE', `slow consumer: over ${limit} bytes buffered`));
       this.close(this.slowConsumerCloseCode, 'slow consumer');

@@ -27,6 +27,8 @@ export interface ReadableConnection {
   on(event: 'message', listener: (data: string | Buffer, isBinary: boolean) => void): unknown;
   on(event: 'close', listener: (info: CloseInfo) => void): unknown;
   pause(): void;
+  /** Told when the buffer fills up (a server counts it as its `receiveBuffer` limit). */
+  limitReached?(limit: 'receiveBuffer', detail: string): void;
   resume(): void;
   readonly status: string;
 }
@@ -129,6 +131,7 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
     if (!this.paused && (this.bufferedMessages >= this.maxMessages || this.bytes >= this.maxBytes)) {
       // Backpressure: stop reading until the application catches up.
       this.paused = true;
+      this.connection.limitReached?.('receiveBuffer', `pull buffer full (${this.buffer.length - this.head} messages, ${this.bytes} bytes): reading paused`);
       this.connection.pause();
     }
   }

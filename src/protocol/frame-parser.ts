@@ -18,6 +18,7 @@ import { isValidUtf8, Utf8Validator } from './utf8.js';
  * - §5.1 a server receives only masked frames, a client only unmasked ones → 1002
  * - Beyond the RFC: a message longer than `maxPayload` → 1009, decided from the frame header,
  *   before any of its payload is buffered.
+ * - Beyond the RFC: a message in more than `maxFragments` frames → 1008, decided from the header.
  * - §8.1 text must be UTF-8: checked as each byte arrives (fail fast), across fragments → 1007
  *   (compressed messages are checked by the extension after inflating them)
  * - §5.5.1/§7.4 a close payload of 1 byte or an invalid code → 1002; a reason that is not UTF-8 → 1007
@@ -43,6 +44,8 @@ export interface FrameParserOptions {
   role: 'server' | 'client';
   /** Largest message accepted, in bytes (the sum of its fragments). */
   maxPayload: number;
+  /** Most frames one data message may span. Default: no limit. */
+  maxFragments?: number;
   /** An extension (permessage-deflate) claims RSV1 on the first frame of a data message. */
   allowRsv1?: boolean;
   /** Report each frame of fragmented messages through `onFragment`. Default: when the handler has one. */
@@ -64,6 +67,7 @@ export class FrameParser {
   private readonly handler: FrameParserHandler;
   private readonly expectMask: boolean;
   private readonly maxPayload: number;
+  private readonly maxFragments: number;
   private allowRsv1: boolean;
   private readonly wantFragments: boolean;
 
@@ -96,6 +100,7 @@ export class FrameParser {
     this.handler = handler;
     this.expectMask = options.role === 'server';
     this.maxPayload = options.maxPayload;
+    this.maxFragments = options.maxFragments ?? Infinity;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.wantFragments = (options.fragments ?? true) && typeof handler.onFragment === 'function';
   }
@@ -206,6 +211,10 @@ export class FrameParser {
         if (this.messageOpcode === 0) return this.fail(CloseCode.ProtocolError, 'continuation frame with no message started');
         // RFC 7692 §6.1: RSV1 is set on the first frame of a message only.
         if (rsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set on a continuation frame');
+        // messageFrames counts the frames of this message so far.
+        if (this.messageFrames >= this.maxFragments) {
+          return this.fail(CloseCode.PolicyViolation, `message in more than ${this.maxFragments} frames`, 'SW_TOO_MANY_FRAGMENTS');
+        }
       } else {
         if (this.messageOpcode !== 0) return this.fail(CloseCode.ProtocolError, 'new data frame inside a fragmented message');
         if (rsv1 && !this.allowRsv1) return this.fail(CloseCode.ProtocolError, 'RSV1 set with no extension negotiated');
@@ -322,7 +331,7 @@ export class FrameParser {
     this.messagePieces = null;
   }
 
-  private fail(closeCode: number, message: string, code: 'SW_PROTOCOL_ERROR' | 'SW_INVALID_UTF8' | 'SW_MESSAGE_TOO_BIG' | 'SW_INVALID_CLOSE_CODE' = 'SW_PROTOCOL_ERROR'): void {
+  private fail(closeCode: number, message: string, code: 'SW_PROTOCOL_ERROR' | 'SW_INVALID_UTF8' | 'SW_MESSAGE_TOO_BIG' | 'SW_INVALID_CLOSE_CODE' | 'SW_TOO_MANY_FRAGMENTS' = 'SW_PROTOCOL_ERROR'): void {
     this.state = State.Failed;
     this.dropPieces();
     this.handler.onError(new ProtocolError(closeCode, message, code));

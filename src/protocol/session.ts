@@ -46,6 +46,8 @@ export interface SessionOptions {
   role: 'server' | 'client';
   /** Largest message accepted, in bytes. */
   maxPayload: number;
+  /** Most frames one data message may span. Default: no limit. */
+  maxFragments?: number | undefined;
   /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
   autoPong?: boolean;
   /** Key source for client masking; defaults to the CSPRNG-backed pool. */
@@ -83,6 +85,7 @@ export class ProtocolSession implements FrameParserHandler {
       {
         role: options.role,
         maxPayload: options.maxPayload,
+        ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
         allowRsv1: options.allowRsv1 ?? false,
         fragments: typeof handler.onFragment === 'function',
       },

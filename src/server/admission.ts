@@ -41,3 +41,13 @@ export type AdmissionResult<Data> = ConnectionSetup<Data> | Refusal | undefined 
 
 /** Decides, for each upgrade request, whether and how to accept it. */
 export type OnConnection<Data = unknown> = (request: UpgradeRequest) => AdmissionResult<Data> | Promise<AdmissionResult<Data>>;
+
+/** The `origins` option's verdict: requests without an Origin header (non-browser clients) pass a list. */
+export function originAllowed(
+  allowed: readonly string[] | ((origin: string | undefined, request: UpgradeRequest) => boolean) | undefined,
+  request: UpgradeRequest,
+): boolean {
+  if (allowed === undefined) return true;
+  if (typeof allowed === 'function') return allowed(request.origin, request);
+  return request.origin === undefined || allowed.includes(request.origin);
+}

@@ -55,6 +55,7 @@ export class Heartbeat {
       if (connection.status !== 'open') continue;
       if (idleTimeout > 0 && now - connection.lastActivity >= idleTimeout) {
         this.counters.idleTimeouts++;
+        connection.limitReached('idleTimeout', `nothing received for ${idleTimeout} ms`);
         connection.close(1001, 'idle timeout');
         continue;
       }
@@ -63,6 +64,7 @@ export class Heartbeat {
         if (now - connection.pingSentAt >= pongTimeout) {
           // A half-open peer: no close handshake can complete, so drop it (reported as 1006).
           this.counters.heartbeatTimeouts++;
+          connection.limitReached('pongTimeout', `ping unanswered for ${pongTimeout} ms`);
           connection.terminate();
         }
         continue;

@@ -2,6 +2,8 @@ import { type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { type SlowConsumerPolicy } from '../io/connection-stats.js';
+import { type ConnectionInit } from '../io/connection-types.js';
+import { type RateLimitOptions } from '../io/rate-limiter.js';
 import { type OnConnection } from './admission.js';
 import { type Backplane } from './backplane.js';
 import { type PlainHttpHandler } from './plain-http.js';
@@ -16,8 +18,18 @@ export interface ServerOptions<Data = unknown> {
   backlog?: number;
   /** Only these paths accept upgrades (404 for others). Default: any path. */
   path?: string | readonly string[];
-  /** Largest message accepted. Default 100 MiB. */
+  /** Largest message accepted, compressed and inflated (1009 past it). Default 100 MiB. */
   maxPayload?: number;
+  /** Most frames one received message may span (1008 past it). Default 1024. */
+  maxFragments?: number;
+  /**
+   * Per-connection limit on what each client sends (1008 past it): messages (pings included) and
+   * payload bytes per second, with bursts of up to `burst` seconds' worth. `false` turns it off.
+   * Default 50 000 messages and 256 MiB per second, burst 1 s.
+   */
+  rateLimit?: RateLimitOptions | false;
+  /** Most connections (and handshakes) at once from one remote address; past it 429. Default 1000. */
+  maxConnectionsPerAddress?: number;
   /** A client must complete its upgrade request within this time, or it is dropped. Default 10 000. */
   handshakeTimeout?: number;
   /** Largest upgrade request head; past it the answer is 431. Default 16 KiB. */
@@ -36,7 +48,7 @@ export interface ServerOptions<Data = unknown> {
    * compressed once for every receiver and no compression state outlives a message.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Most connections at once; past it upgrades are refused with 503 and Retry-After. Default: no limit. */
+  /** Most connections at once; past it upgrades are refused with 503 and Retry-After. Default 10 000. */
   maxConnections?: number;
   /** Seconds for the Retry-After header of a 503 refusal. Default 5. */
   retryAfter?: number;
@@ -75,3 +87,16 @@ export interface ServerOptions<Data = unknown> {
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+export const DEFAULT_MAX_FRAGMENTS = 1024;
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 1000;
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = { messagesPerSecond: 50_000, bytesPerSecond: 256 * 1024 * 1024, burst: 1 };
+
+/** The per-connection limits a server gives each of its connections. */
+export function connectionLimits(options: ServerOptions<unknown>): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'rateLimit'> {
+  return {
+    maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+  };
+}

@@ -11,11 +11,13 @@ import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-requ
 import { Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { Refusal, type ConnectionSetup, type OnConnection } from './admission.js';
+import { originAllowed, Refusal, type ConnectionSetup, type OnConnection } from './admission.js';
 import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import { readRequestHead } from './handshake-reader.js';
-import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
+import { connectionLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
+import { LimitGuard } from './limit-guard.js';
+import { type LimitEvent, type LimitName } from '../io/limits.js';
 import { toPlainRequest } from './plain-http.js';
 import { ClientRegistry } from './registry.js';
 import { FanOut, fanOutTo, type BroadcastOptions, type FanOutOptions, type TargetResult } from './fan-out.js';
@@ -32,6 +34,8 @@ export interface ServerEvents<Data> {
   connection: [connection: Connection<Data>, request: UpgradeRequest];
   /** A handshake was refused (status sent) or failed. */
   refused: [status: number, reason: string];
+  /** A limit was hit (it is also counted in `stats().limits`). */
+  limit: [event: LimitEvent];
   error: [error: Error];
   listening: [];
   close: [];
@@ -70,7 +74,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private readonly topics = new TopicRegistry();
   private options: ServerOptions<Data>;
   private readonly retired = new ConnectionStats();
-  private readonly counters: ServerCounters = { connectionsTotal: 0, refused: 0, heartbeatTimeouts: 0, idleTimeouts: 0, closeCodes: new Map() };
+  private readonly guard = new LimitGuard((event) => {
+    if (this.listenerCount('limit') !== 0) this.emit('limit', event);
+  });
+  private readonly counters: ServerCounters = { connectionsTotal: 0, refused: 0, heartbeatTimeouts: 0, idleTimeouts: 0, closeCodes: new Map(), limits: this.guard.counters };
   private readonly heartbeat: Heartbeat;
   private readonly routes = new Map<string, OnConnection<Data>>();
   private readonly paths: ReadonlySet<string> | undefined;
@@ -129,10 +136,16 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     const tlsOptions = this.options.tls;
     const listener: NetServer = tlsOptions
       ? // Beyond the RFC: no TLS version older than 1.2 unless asked for.
-        createTlsServer({ minVersion: 'TLSv1.2', ...tlsOptions, allowHalfOpen: true }, (socket) => this.acceptSocket(socket))
+        // A peer that stalls or vanishes in the TLS handshake is dropped after handshakeTimeout.
+        createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, ...tlsOptions, allowHalfOpen: true }, (socket) => this.acceptSocket(socket))
       : createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.acceptSocket(socket));
     // A client that fails the TLS handshake is dropped (and does not hold the listener open).
-    if (tlsOptions) listener.on('tlsClientError', (_error, socket) => socket.destroy());
+    if (tlsOptions) {
+      listener.on('tlsClientError', (error: NodeJS.ErrnoException, socket) => {
+        if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.guard.hit('handshakeTimeout', socket.remoteAddress ?? '', 'TLS handshake not completed in time');
+        socket.destroy();
+      });
+    }
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -175,6 +188,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     // Node's 'upgrade' event types the socket as a Duplex; it is the request's net/tls socket.
     const raw = socket as Socket;
     raw.on('error', ignoreError);
+    if (!this.trackAddress(raw)) return;
     void this.upgrade(raw, requestHeadOf(request), head);
   }
 
@@ -309,12 +323,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       socket.destroy();
       return;
     }
+    if (!this.trackAddress(socket)) return;
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
     readRequestHead(socket, this.options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT).then(
       ({ head, rest }) => this.upgrade(socket, head, rest),
       (error: unknown) => {
         const status = error instanceof HandshakeError ? error.status : 400;
+        if (status === 408 || status === 431) this.guard.hit(status === 408 ? 'handshakeTimeout' : 'maxHeaderBytes', socket.remoteAddress ?? '', (error as Error).message);
         if (status === 408) socket.destroy();
         else this.refuseSocket(socket, status, {}, error instanceof Error ? error.message : 'bad request');
       },
@@ -336,9 +352,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       const secure = socket instanceof TLSSocket;
       const request = toUpgradeRequest(head, offer.protocols, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, secure });
       if (this.paths && !this.paths.has(request.path)) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
-      if (!this.originAllowed(request)) return this.refuseSocket(socket, 403, {}, 'origin not allowed');
-      const max = this.options.maxConnections;
-      if (max !== undefined && this.clients.size >= max) {
+      if (!originAllowed(this.options.origins, request)) return this.refuseSocket(socket, 403, {}, 'origin not allowed');
+      const max = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+      if (this.clients.size >= max) {
+        this.guard.hit('maxConnections', socket.remoteAddress ?? '', `${max} connections open`);
         return this.refuseSocket(socket, 503, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections');
       }
       const admit = this.routes.get(request.path) ?? this.options.onConnection ?? (this.routes.size === 0 ? acceptAll : undefined);
@@ -357,13 +374,6 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     }
   }
 
-  private originAllowed(request: UpgradeRequest): boolean {
-    const allowed = this.options.origins;
-    if (allowed === undefined) return true;
-    if (typeof allowed === 'function') return allowed(request.origin, request);
-    return request.origin === undefined || allowed.includes(request.origin);
-  }
-
   private accept(
     socket: Socket,
     request: UpgradeRequest,
@@ -374,19 +384,20 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     headText: string | undefined,
   ): void {
     let protocol = setup.protocol;
-    if (protocol !== undefined && !request.protocols.includes(protocol)) {
-      throw new SockwaveError('SW_INVALID_ARGUMENT', `admission chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
-    }
     if (protocol === undefined && request.protocols.length > 0) {
       const supported = this.options.protocols;
       protocol = typeof supported === 'function' ? supported(request.protocols, request) : supported ? selectSubprotocol(request.protocols, supported) : undefined;
+    }
+    // RFC 6455 §4.2.2: only a protocol the client offered (which also keeps CR/LF out of the 101).
+    if (protocol !== undefined && !request.protocols.includes(protocol)) {
+      throw new SockwaveError('SW_INVALID_ARGUMENT', `the server chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
     }
     this.pending.delete(socket);
     socket.removeListener('error', ignoreError);
     socket.write(buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers }));
     const connection = new Connection<Data>(socket, {
       role: 'server',
-      maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      ...connectionLimits(this.options),
       autoPong: this.options.autoPong,
       closeTimeout: this.options.closeTimeout,
       highWaterMark: this.options.highWaterMark,
@@ -433,6 +444,18 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 
+  /** Counts a socket under its address; past `maxConnectionsPerAddress`, refuses it with 429. */
+  private trackAddress(socket: Socket): boolean {
+    if (this.guard.track(socket, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) return true;
+    this.refuseSocket(socket, 429, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections from this address');
+    return false;
+  }
+
+  /** @internal A connection hit a limit. */
+  limitReached(connection: Connection<unknown>, limit: LimitName, detail: string): void {
+    this.guard.hit(limit, connection.remoteAddress, detail, connection.id);
+  }
+
   private reportError(error: Error): void {
     if (this.listenerCount('error') !== 0) this.emit('error', error);
   }
@@ -446,5 +469,3 @@ function ignoreError(): void {}
 function acceptAll(): ConnectionSetup<never> {
   return {};
 }
-
-

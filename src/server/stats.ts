@@ -1,5 +1,6 @@
 import { type Connection } from '../io/connection.js';
 import { ConnectionStats } from '../io/connection-stats.js';
+import { type LimitCounters, type LimitName } from '../io/limits.js';
 
 /** A server's traffic and lifecycle figures (`server.stats()`). */
 export interface ServerStats {
@@ -25,6 +26,8 @@ export interface ServerStats {
   idleTimeouts: number;
   /** How many connections ended with each close code. */
   closeCodes: Record<number, number>;
+  /** How often each limit was hit (see the `limit` event and SECURITY.md). */
+  limits: Record<LimitName, number>;
 }
 
 /** @internal The counters a server keeps beside its connections' own. */
@@ -34,6 +37,7 @@ export interface ServerCounters {
   heartbeatTimeouts: number;
   idleTimeouts: number;
   closeCodes: Map<number, number>;
+  limits: LimitCounters;
 }
 
 /** Adds up the closed connections' totals and the live connections' counters. */
@@ -55,5 +59,6 @@ export function summarize(counters: ServerCounters, retired: ConnectionStats, li
     heartbeatTimeouts: counters.heartbeatTimeouts,
     idleTimeouts: counters.idleTimeouts,
     closeCodes: Object.fromEntries(counters.closeCodes),
+    limits: counters.limits.snapshot(),
   };
 }

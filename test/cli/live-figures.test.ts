@@ -2,11 +2,13 @@ import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { FigureSampler, summarizeRtt } from '../../src/cli/live-figures.js';
 import { type ServerStats } from '../../src/server/stats.js';
+import { LimitCounters } from '../../src/io/limits.js';
 
 function stats(overrides: Partial<ServerStats>): ServerStats {
   return {
     connections: 0, connectionsTotal: 0, refused: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0,
-    wireBytesIn: 0, wireBytesOut: 0, dropped: 0, heartbeatTimeouts: 0, idleTimeouts: 0, closeCodes: {}, ...overrides,
+    wireBytesIn: 0, wireBytesOut: 0, dropped: 0, heartbeatTimeouts: 0, idleTimeouts: 0, closeCodes: {},
+    limits: new LimitCounters().snapshot(), ...overrides,
   };
 }
 

@@ -1,0 +1,54 @@
+/**
+ * A per-connection rate limit on what the peer sends: two token buckets, one counting messages
+ * (control frames included) and one counting payload bytes. Each refills at its rate per second
+ * and holds at most `burst` seconds' worth, so short bursts pass and a sustained flood does not.
+ * One call per message, no timers.
+ */
+export interface RateLimitOptions {
+  /** Messages (and pings) per second; 0 for no limit. */
+  messagesPerSecond?: number;
+  /** Payload bytes per second; 0 for no limit. */
+  bytesPerSecond?: number;
+  /** Seconds of traffic a bucket holds (the largest burst). Default 1. */
+  burst?: number;
+}
+
+export class RateLimiter {
+  private readonly messageRate: number;
+  private readonly byteRate: number;
+  private readonly messageCapacity: number;
+  private readonly byteCapacity: number;
+  private messages: number;
+  private bytes: number;
+  private last: number;
+
+  constructor(options: RateLimitOptions, now: number) {
+    const burst = options.burst ?? 1;
+    this.messageRate = options.messagesPerSecond ?? 0;
+    this.byteRate = options.bytesPerSecond ?? 0;
+    this.messageCapacity = this.messageRate * burst;
+    this.byteCapacity = this.byteRate * burst;
+    this.messages = this.messageCapacity;
+    this.bytes = this.byteCapacity;
+    this.last = now;
+  }
+
+  /** Whether the options limit anything at all. */
+  static enabled(options: RateLimitOptions | false | undefined): options is RateLimitOptions {
+    return options !== undefined && options !== false && ((options.messagesPerSecond ?? 0) > 0 || (options.bytesPerSecond ?? 0) > 0);
+  }
+
+  /** Takes one message of `size` bytes at time `now` (ms); false when it is over the limit. */
+  admit(size: number, now: number): boolean {
+    const elapsed = now - this.last;
+    if (elapsed > 0) {
+      this.last = now;
+      this.messages = Math.min(this.messageCapacity, this.messages + (elapsed * this.messageRate) / 1000);
+      this.bytes = Math.min(this.byteCapacity, this.bytes + (elapsed * this.byteRate) / 1000);
+    }
+    let ok = true;
+    if (this.messageRate > 0 && --this.messages < 0) ok = false;
+    if (this.byteRate > 0 && (this.bytes -= size) < 0) ok = false;
+    return ok;
+  }
+}

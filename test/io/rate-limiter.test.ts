@@ -1,0 +1,39 @@
+/** The per-connection rate limiter: token buckets for messages and bytes, on a clock passed in. */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { RateLimiter } from '../../src/io/rate-limiter.js';
+
+describe('RateLimiter', () => {
+  test('a full bucket lets a burst of one second through, and not one message more', () => {
+    const limiter = new RateLimiter({ messagesPerSecond: 100 }, 0);
+    for (let i = 0; i < 100; i++) assert.equal(limiter.admit(1, 0), true, `message ${i}`);
+    assert.equal(limiter.admit(1, 0), false);
+  });
+
+  test('the bucket refills at the rate, up to `burst` seconds of it', () => {
+    const limiter = new RateLimiter({ messagesPerSecond: 10, burst: 2 }, 0);
+    for (let i = 0; i < 20; i++) assert.equal(limiter.admit(0, 0), true);
+    assert.equal(limiter.admit(0, 0), false);
+    // 500 ms later: 5 more tokens (the failed attempt took one, so 4 pass).
+    let passed = 0;
+    for (let i = 0; i < 10; i++) if (limiter.admit(0, 500)) passed++;
+    assert.equal(passed, 4);
+    // A long pause refills only up to the burst.
+    passed = 0;
+    for (let i = 0; i < 50; i++) if (limiter.admit(0, 100_000)) passed++;
+    assert.equal(passed, 20);
+  });
+
+  test('bytes are limited on their own: one large message can empty the bucket', () => {
+    const limiter = new RateLimiter({ bytesPerSecond: 1000 }, 0);
+    assert.equal(limiter.admit(900, 0), true);
+    assert.equal(limiter.admit(200, 0), false);
+  });
+
+  test('enabled() is false for no options, false, or zero rates', () => {
+    assert.equal(RateLimiter.enabled(undefined), false);
+    assert.equal(RateLimiter.enabled(false), false);
+    assert.equal(RateLimiter.enabled({ messagesPerSecond: 0, bytesPerSecond: 0 }), false);
+    assert.equal(RateLimiter.enabled({ bytesPerSecond: 1 }), true);
+  });
+});
