@@ -1,5 +1,7 @@
 import { type SecureContextOptions, type TlsOptions } from 'node:tls';
+import { SockwaveError } from '../errors.js';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
+import { selectSubprotocol } from '../handshake/subprotocols.js';
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { type SlowConsumerPolicy } from '../io/connection-stats.js';
 import { type ConnectionInit } from '../io/connection-types.js';
@@ -92,11 +94,41 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 1000;
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = { messagesPerSecond: 50_000, bytesPerSecond: 256 * 1024 * 1024, burst: 1 };
 
-/** The per-connection limits a server gives each of its connections. */
-export function connectionLimits(options: ServerOptions<unknown>): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'rateLimit'> {
+/**
+ * What a server gives each of its connections: the limits, and the settings of the close
+ * handshake, backpressure and the slow-consumer policy.
+ */
+export function connectionSettings(
+  options: ServerOptions<unknown>,
+): Pick<
+  ConnectionInit<unknown>,
+  'maxPayload' | 'maxFragments' | 'rateLimit' | 'autoPong' | 'closeTimeout' | 'highWaterMark' | 'maxBufferedAmount' | 'slowConsumer' | 'slowConsumerCloseCode'
+> {
   return {
     maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
     maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
     rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+    autoPong: options.autoPong,
+    closeTimeout: options.closeTimeout,
+    highWaterMark: options.highWaterMark,
+    maxBufferedAmount: options.maxBufferedAmount,
+    slowConsumer: options.slowConsumer,
+    slowConsumerCloseCode: options.slowConsumerCloseCode,
   };
+}
+
+/**
+ * The subprotocol of a new connection: admission's choice, else the `protocols` option's (a list
+ * in the server's order of preference, or a function). RFC 6455 §4.2.2: only one the client
+ * offered — which also keeps CR/LF out of the 101 — else SockwaveError.
+ */
+export function chooseSubprotocol(chosen: string | undefined, request: UpgradeRequest, supported: ServerOptions<unknown>['protocols']): string | undefined {
+  let protocol = chosen;
+  if (protocol === undefined && request.protocols.length > 0) {
+    protocol = typeof supported === 'function' ? supported(request.protocols, request) : supported ? selectSubprotocol(request.protocols, supported) : undefined;
+  }
+  if (protocol !== undefined && !request.protocols.includes(protocol)) {
+    throw new SockwaveError('SW_INVALID_ARGUMENT', `the server chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
+  }
+  return protocol;
 }

@@ -6,7 +6,6 @@ import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { requestHeadOf, serializeResponse, type RequestHead } from '../handshake/http-head.js';
 import { buildAcceptResponse, buildRefusalResponse, isUpgradeRequest, validateUpgradeRequest } from '../handshake/server-handshake.js';
-import { selectSubprotocol } from '../handshake/subprotocols.js';
 import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
@@ -15,13 +14,13 @@ import { originAllowed, Refusal, type ConnectionSetup, type OnConnection } from 
 import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import { readRequestHead } from './handshake-reader.js';
-import { connectionLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
+import { chooseSubprotocol, connectionSettings, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
-import { type LimitEvent, type LimitName } from '../io/limits.js';
+import { type LimitName } from '../io/limits.js';
 import { toPlainRequest } from './plain-http.js';
 import { ClientRegistry } from './registry.js';
 import { FanOut, fanOutTo, type BroadcastOptions, type FanOutOptions, type TargetResult } from './fan-out.js';
-import { type Backplane, type BackplaneEvent } from './backplane.js';
+import { type Backplane } from './backplane.js';
 import { deliverEnvelope, exceptIds } from './cluster-delivery.js';
 import { MemoryBackplane } from './memory-backplane.js';
 import { TopicRegistry } from './topics.js';
@@ -29,36 +28,9 @@ import { Heartbeat } from './heartbeat.js';
 import { attachTo } from './attach.js';
 import { ConnectionStats } from '../io/connection-stats.js';
 import { summarize, type ServerCounters, type ServerStats } from './stats.js';
+import { type CloseServerOptions, type ListenInfo, type ServerEvents } from './server-types.js';
 
-export interface ServerEvents<Data> {
-  connection: [connection: Connection<Data>, request: UpgradeRequest];
-  /** A handshake was refused (status sent) or failed. */
-  refused: [status: number, reason: string];
-  /** A limit was hit (it is also counted in `stats().limits`). */
-  limit: [event: LimitEvent];
-  error: [error: Error];
-  listening: [];
-  close: [];
-  /** News from the backplane: (dis)connected, messages dropped or missed. */
-  backplane: [event: BackplaneEvent];
-}
-
-export type { BroadcastOptions };
-
-export interface ListenInfo {
-  host: string;
-  port: number;
-  /** `ws://HOST:PORT` (or wss://), IPv6 hosts in brackets. */
-  url: string;
-}
-
-export interface CloseServerOptions {
-  /** Close code sent to every client. Default 1001 (going away). */
-  code?: number;
-  reason?: string;
-  /** Milliseconds to wait for clients to finish the close handshake before terminating them. Default 5000. */
-  timeout?: number;
-}
+export type { BroadcastOptions, CloseServerOptions, ListenInfo, ServerEvents };
 
 /**
  * A WebSocket server: standalone (it owns a `net`/`tls` listener and parses upgrade requests
@@ -383,24 +355,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     deflate: { response: string; codec: PerMessageDeflate } | undefined,
     headText: string | undefined,
   ): void {
-    let protocol = setup.protocol;
-    if (protocol === undefined && request.protocols.length > 0) {
-      const supported = this.options.protocols;
-      protocol = typeof supported === 'function' ? supported(request.protocols, request) : supported ? selectSubprotocol(request.protocols, supported) : undefined;
-    }
-    // RFC 6455 §4.2.2: only a protocol the client offered (which also keeps CR/LF out of the 101).
-    if (protocol !== undefined && !request.protocols.includes(protocol)) {
-      throw new SockwaveError('SW_INVALID_ARGUMENT', `the server chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
-    }
+    const protocol = chooseSubprotocol(setup.protocol, request, this.options.protocols);
     this.pending.delete(socket);
     socket.removeListener('error', ignoreError);
     socket.write(buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers }));
     const connection = new Connection<Data>(socket, {
       role: 'server',
-      ...connectionLimits(this.options),
-      autoPong: this.options.autoPong,
-      closeTimeout: this.options.closeTimeout,
-      highWaterMark: this.options.highWaterMark,
+      ...connectionSettings(this.options),
       url: request.url,
       // The head's text, not the header object: parsed again only if the application asks.
       headers: headText ?? request.headers,
@@ -410,9 +371,6 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       handler: setup,
       data: setup.data as Data,
       owner: this,
-      maxBufferedAmount: this.options.maxBufferedAmount,
-      slowConsumer: this.options.slowConsumer,
-      slowConsumerCloseCode: this.options.slowConsumerCloseCode,
     });
     this.clients.add(connection);
     this.presenceChanged();
@@ -462,8 +420,6 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 }
 
 function ignoreError(): void {}
-
-
 
 /** With no routes and no onConnection, every upgrade is accepted (listen to the 'connection' event). */
 function acceptAll(): ConnectionSetup<never> {
