@@ -208,7 +208,7 @@ export class RedisBackplane implements Backplane {
         .xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', 'h', entry.header, 'd', entry.data)
         .then(
           () => this.acked(epoch, entry),
-          () => this.failed(epoch, entry),
+          (error: unknown) => this.failed(epoch, entry, error),
         );
     }
   }
@@ -220,10 +220,12 @@ export class RedisBackplane implements Backplane {
     this.pump();
   }
 
-  private failed(epoch: number, entry: LogEntry): void {
+  private failed(epoch: number, entry: LogEntry, error: unknown): void {
     if (epoch !== this.epoch) return;
-    if (this.pub.status !== 'ready') return this.lost();
-    // Redis refused this command (not a lost connection): sending it again would fail again.
+    // Only a reply from Redis is a refusal; anything else (a connection breaking, its status not
+    // yet updated) is an outage: the entry stays in the log and goes again after it.
+    if (this.pub.status !== 'ready' || (error as { name?: unknown } | null)?.name !== 'ReplyError') return this.lost();
+    // Redis refused this command: sending it again would fail again.
     this.inFlight--;
     this.log.ack(entry);
     this.drop('rejected');

@@ -165,6 +165,19 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal(a.backplane.buffered, 0);
   });
 
+  test('a publish Redis refuses (a reply error, not an outage) is reported as dropped (rejected), once', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    // Make the stream key a string: XADD now answers WRONGTYPE, a refusal that would repeat.
+    const writer = new Redis(redis.url);
+    t.after(() => writer.disconnect());
+    await writer.del('test:bus');
+    await writer.set('test:bus', 'not a stream');
+    a.srv.server.publish('room', 'refused');
+    assert.deepEqual(await waitFor(a.events, 'dropped'), { type: 'dropped', count: 1, reason: 'rejected' });
+    assert.equal(a.backplane.buffered, 0, 'a refused entry is not kept to be sent again');
+  });
+
   test('repeats (by node and sequence number) are dropped, gaps are reported as missed', async (t) => {
     const redis = await RedisServer.start(t);
     const b = await node(t, redis);
