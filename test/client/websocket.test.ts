@@ -593,6 +593,8 @@ for (const kind of ['sockwave', 'ws'] as const) {
       assert.equal(ws.bufferedAmount, size);
       await until(() => ws.bufferedAmount === 0, 'bufferedAmount to fall back to 0');
       assert.equal((await peer.message('the 2 MiB message')).data.length, size);
+      // Both servers echo: take the echo while OPEN, so that the next event can only be close.
+      await rec.message('the echo of the 2 MiB message');
       ws.close();
       ws.send('abc');
       ws.send(new Uint8Array(10));
