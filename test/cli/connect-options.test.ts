@@ -6,9 +6,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
-import { createProxy } from 'proxy';
+import { startProxy } from '../support/proxy.js';
 import { Queue, startSilentServer, startWsServer, type StartedWsServer } from '../support/net.js';
 import { run, type Cli } from '../support/cli-process.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
@@ -133,17 +131,8 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
 
   test('--proxy goes through an HTTP CONNECT proxy', async (t) => {
     const { srv } = await recordingServer(t, echo);
-    const proxy = createProxy(createServer());
-    const tunnels: string[] = [];
-    proxy.on('connect', (request: IncomingMessage) => tunnels.push(request.url ?? ''));
-    proxy.listen(0, '127.0.0.1');
-    await once(proxy, 'listening');
-    t.after(() => {
-      proxy.closeAllConnections?.();
-      proxy.close();
-    });
-    const { port } = proxy.address() as { port: number };
-    const cli = run(t, ['connect', srv.url, '--proxy', `http://127.0.0.1:${port}`, '--execute', 'via proxy', '--wait', '0.5']);
+    const { url: proxyUrl, tunnels } = await startProxy(t);
+    const cli = run(t, ['connect', srv.url, '--proxy', proxyUrl, '--execute', 'via proxy', '--wait', '0.5']);
     assert.deepEqual(await cli.exited(), { code: 0, signal: null }, cli.stderr());
     assert.equal(cli.stdout(), 'via proxy\n');
     assert.deepEqual(tunnels, [`127.0.0.1:${srv.port}`]);

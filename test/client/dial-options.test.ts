@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createProxy } from 'proxy';
 import { connect, SockwaveError, WebSocketServer } from '../../src/index.js';
 import { resolveProxy } from '../../src/io/proxy.js';
+import { startProxy } from '../support/proxy.js';
 
 /** Client transport options: an HTTP CONNECT proxy (a real one, npm 'proxy'), Unix sockets, redirects. */
 
@@ -20,23 +20,6 @@ async function echoServer(t: { after(fn: () => unknown): void }, seen?: Incoming
   const info = await server.listen();
   t.after(() => server.close({ timeout: 500 }));
   return { url: `${info.url}/echo`, port: info.port, server };
-}
-
-async function startProxy(t: { after(fn: () => unknown): void }, credentials?: string): Promise<{ url: string; tunnels: string[] }> {
-  const proxy = createProxy(createServer());
-  const tunnels: string[] = [];
-  proxy.on('connect', (request: IncomingMessage) => tunnels.push(request.url ?? ''));
-  if (credentials) {
-    proxy.authenticate = (request) => request.headers['proxy-authorization'] === `Basic ${Buffer.from(credentials).toString('base64')}`;
-  }
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  t.after(() => {
-    proxy.closeAllConnections?.();
-    proxy.close();
-  });
-  const { port } = proxy.address() as { port: number };
-  return { url: `http://${credentials ? `${credentials}@` : ''}127.0.0.1:${port}`, tunnels };
 }
 
 async function echo(url: string, options: Parameters<typeof connect>[1]): Promise<string> {
