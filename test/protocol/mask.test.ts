@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { applyMask, defaultMaskKeys, RandomMaskKeys } from '../../src/protocol/mask.js';
+import { applyMask, defaultMaskKeys, maskCopy, RandomMaskKeys, SIMD_THRESHOLD } from '../../src/protocol/mask.js';
+import { simdMaskAvailable } from '../../src/protocol/mask-simd.js';
 import { mulberry32, randInt, randomBytes } from '../support/chunking.js';
 import { naiveMask } from '../support/frames.js';
 
@@ -120,5 +121,60 @@ describe('RandomMaskKeys', () => {
       seen.add(target.toString('hex'));
     }
     assert.ok(seen.size > 2990);
+  });
+});
+
+describe('applyMask and maskCopy above the SIMD threshold', () => {
+  test('equal the naive loop around the threshold and the 64 KiB block edges, at every phase and offset', () => {
+    const rng = mulberry32(2024);
+    const lengths = [SIMD_THRESHOLD - 1, SIMD_THRESHOLD, SIMD_THRESHOLD + 1, SIMD_THRESHOLD + 63, 65535, 65536, 65537, 65536 + 64, 131072 + 5];
+    for (const length of lengths) {
+      for (const phase of [0, 1, 2, 3]) {
+        const offset = randInt(rng, 0, 7);
+        const data = randomBytes(rng, length + offset).subarray(offset);
+        const key = randomBytes(rng, 4);
+        const expected = naiveMask(data, key, phase);
+        const copy = Buffer.alloc(length + 3);
+        const source = Buffer.from(data);
+        const keyWord = key.readUInt32LE(0);
+        assert.equal(maskCopy(data, 0, length, copy, 3, keyWord, phase), (phase + length) & 3);
+        assert.deepStrictEqual(data, source, 'maskCopy leaves the source as it was');
+        assert.deepStrictEqual(copy.subarray(3), expected, `maskCopy length ${length} phase ${phase}`);
+        assert.equal(applyMask(data, 0, length, key, phase), (phase + length) & 3);
+        assert.deepStrictEqual(data, expected, `applyMask length ${length} phase ${phase}`);
+      }
+    }
+  });
+
+  test('maskCopy below the threshold copies and masks like the naive loop', () => {
+    const rng = mulberry32(7);
+    for (let length = 0; length < 200; length++) {
+      const data = randomBytes(rng, length);
+      const key = randomBytes(rng, 4);
+      const phase = randInt(rng, 0, 3);
+      const out = Buffer.alloc(length + 1, 0xee);
+      maskCopy(data, 0, length, out, 1, key.readUInt32LE(0), phase);
+      assert.equal(out[0], 0xee, 'nothing written before dstStart');
+      assert.deepStrictEqual(out.subarray(1), naiveMask(data, key, phase), `length ${length}`);
+    }
+  });
+
+  test('a large range masked in pieces of random sizes equals the range masked whole', () => {
+    const rng = mulberry32(31);
+    const data = randomBytes(rng, 300_000);
+    const key = randomBytes(rng, 4);
+    const whole = naiveMask(data, key, 0);
+    const pieces = Buffer.from(data);
+    let phase = 0;
+    for (let pos = 0; pos < pieces.length; ) {
+      const end = Math.min(pieces.length, pos + randInt(rng, 1, 40_000));
+      phase = applyMask(pieces, pos, end, key, phase);
+      pos = end;
+    }
+    assert.deepStrictEqual(pieces, whole);
+  });
+
+  test('the WebAssembly SIMD module compiles on this Node.js, so the ranges above use it', () => {
+    assert.equal(simdMaskAvailable, true);
   });
 });
