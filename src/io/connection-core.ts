@@ -178,8 +178,27 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal Bytes from the socket. */
   received(chunk: Buffer): void {
     this.stats.wireBytesIn += chunk.length;
-    this.lastActivity = coarseClock.now;
-    this.session.receive(chunk);
+    // One clock read per chunk serves every message in it (the rate limit's buckets).
+    this.lastActivity = this.rate === undefined ? coarseClock.now : Date.now();
+    // Replies written while handling this read leave together, in one write, when it is done.
+    const batcher = this.batcher;
+    batcher.hold();
+    try {
+      this.session.receive(chunk);
+    } finally {
+      batcher.release();
+    }
+  }
+
+  /** @internal A whole single-frame text message, already validated and decoded. */
+  onText(text: string, byteLength: number): void {
+    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
+    if (this.session.failed) return;
+    if (this.inbox.active) {
+      this.inbox.push(() => this.onText(text, byteLength));
+      return;
+    }
+    this.deliverMessage(text, byteLength, false);
   }
 
   /** @internal */
@@ -221,10 +240,14 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   }
 
   private deliver(data: Buffer, binary: boolean): void {
-    if (this.rate !== undefined && !this.rate.admit(data.length, Date.now())) return this.rateExceeded();
+    // (toString() without arguments is Node's fast path to the UTF-8 decoder.)
+    this.deliverMessage(binary ? data : data.toString(), data.length, binary);
+  }
+
+  private deliverMessage(message: string | Buffer, size: number, binary: boolean): void {
+    if (this.rate !== undefined && !this.rate.admit(size, this.lastActivity)) return this.rateExceeded();
     this.stats.messagesIn++;
-    this.stats.bytesIn += data.length;
-    const message = binary ? data : data.toString('utf8');
+    this.stats.bytesIn += size;
     this.handler?.onMessage?.(this.self, message, binary);
     // (emit() gathers its arguments into an array even when nobody listens.)
     if (this.listenerCount('message') !== 0) this.emit('message', message, binary);
@@ -245,7 +268,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
     if (this.inbox.active) return this.inbox.push(() => this.onPing(payload));
-    if (this.rate !== undefined && !this.rate.admit(payload.length, Date.now())) return this.rateExceeded();
+    if (this.rate !== undefined && !this.rate.admit(payload.length, this.lastActivity)) return this.rateExceeded();
     this.handler?.onPing?.(this.self, payload);
     this.emit('ping', payload);
   }

@@ -93,8 +93,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
-    } else if (callback === undefined && options?.fragmentSize === undefined && this.sendSmall(data, options?.binary)) {
-      return this.afterWrite();
+    } else if (callback === undefined && options?.fragmentSize === undefined) {
+      const result = this.sendSmall(data, options?.binary);
+      if (result !== undefined) return result;
     }
     const payload = toPayload(data, options?.binary);
     const fragmentSize = options?.fragmentSize;
@@ -124,33 +125,36 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
 
   /**
    * The fast path of send() for a small string or Buffer that goes out as it is (no compression,
-   * no fragments, nothing waiting): framed straight into the shared slab. Returns false, having
+   * no fragments, nothing waiting): framed straight into the shared slab. Returns undefined, having
    * done nothing, when the general path must decide.
    */
-  private sendSmall(data: SendData, binary: boolean | undefined): boolean {
+  private sendSmall(data: SendData, binary: boolean | undefined): SendResult | undefined {
     let opcode: typeof Opcode.Text | typeof Opcode.Binary;
     let maxBytes: number;
     if (typeof data === 'string') {
       opcode = binary === true ? Opcode.Binary : Opcode.Text;
       maxBytes = data.length * 3;
-      if (data.length > SLAB_PAYLOAD_LIMIT) return false;
+      if (data.length > SLAB_PAYLOAD_LIMIT) return undefined;
     } else if (Buffer.isBuffer(data) && binary !== false) {
       opcode = Opcode.Binary;
       maxBytes = data.length;
-      if (maxBytes > SLAB_PAYLOAD_LIMIT) return false;
+      if (maxBytes > SLAB_PAYLOAD_LIMIT) return undefined;
     } else {
-      return false;
+      return undefined;
     }
-    if (this.outbox.active || !this.isSendable()) return false;
-    if (this.deflate !== undefined && this.deflate.shouldCompress(maxBytes)) return false;
-    if (this.bufferedAmount + maxBytes + 8 > this.maxBufferedAmount) return false;
+    if (this.outbox.active || !this.isSendable()) return undefined;
+    if (this.deflate !== undefined && this.deflate.shouldCompress(maxBytes)) return undefined;
+    const buffered = this.bufferedAmount;
+    if (buffered + maxBytes + 8 > this.maxBufferedAmount) return undefined;
     frameIntoSlab(opcode, data, this.session.masking);
     const frame = slabFrame;
+    const wireSize = frame.end - frame.start;
     this.stats.messagesOut++;
     this.stats.bytesOut += frame.payloadLength;
-    this.stats.wireBytesOut += frame.end - frame.start;
+    this.stats.wireBytesOut += wireSize;
     this.batcher.writeSlab(frame.buffer, frame.start, frame.end);
-    return true;
+    // The buffered amount is now `buffered + wireSize`: afterWrite() needs reading it only past the mark.
+    return buffered + wireSize <= this.highWaterMark ? 'sent' : this.afterWrite();
   }
 
   /** @internal Writes a frame already serialized (fan-out: framed once, written to many). */

@@ -1,5 +1,6 @@
 import { type Opcode } from '../protocol/opcodes.js';
 import { applyMaskWord, type MaskKeySource } from '../protocol/mask.js';
+import { encodeUtf8Into } from '../protocol/utf8.js';
 
 /**
  * Small frames are written straight into a shared slab: the header, then the payload (a string
@@ -37,11 +38,11 @@ export function frameIntoSlab(opcode: Opcode, payload: string | Buffer, maskKeys
     // Short strings: the 2-byte length form is certain, so encode first and fill the length after.
     if (payload.length * 3 < 126) {
       headerLength = maskKeys ? 6 : 2;
-      length = slab.write(payload, start + headerLength, 'utf8');
+      length = encodeUtf8Into(slab, payload, start + headerLength);
     } else {
       length = Buffer.byteLength(payload, 'utf8');
       headerLength = (length < 126 ? 2 : 4) + (maskKeys ? 4 : 0);
-      slab.write(payload, start + headerLength, 'utf8');
+      encodeUtf8Into(slab, payload, start + headerLength);
     }
   } else {
     length = payload.length;

@@ -24,9 +24,25 @@ export class WriteBatcher {
   private runEnd = 0;
   private bytes = 0;
   private scheduled = false;
+  /** Inside {@link hold}/{@link release}: the flush waits for release(), not for the next tick. */
+  private holding = false;
 
   constructor(socket: Socket) {
     this.socket = socket;
+  }
+
+  /**
+   * While the connection handles one read: what is written meanwhile leaves in one write when
+   * {@link release} is called at the end of it, with no next-tick callback scheduled.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Ends {@link hold}: writes what is pending now. */
+  release(): void {
+    this.holding = false;
+    if (this.first !== null || this.run !== null) this.flush();
   }
 
   /** Bytes accepted but not yet handed to the socket. */
@@ -45,7 +61,7 @@ export class WriteBatcher {
       this.runEnd = end;
     }
     this.bytes += end - start;
-    if (!this.scheduled) {
+    if (!this.scheduled && !this.holding) {
       this.scheduled = true;
       process.nextTick(flushBatch, this);
     }
@@ -65,7 +81,7 @@ export class WriteBatcher {
     else (this.rest ??= []).push(chunk);
     this.bytes += chunk.length;
     if (callback) (this.callbacks ??= []).push(callback);
-    if (!this.scheduled) {
+    if (!this.scheduled && !this.holding) {
       this.scheduled = true;
       process.nextTick(flushBatch, this);
     }

@@ -2,7 +2,7 @@ import { ProtocolError } from '../errors.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
 import { applyMaskWord, maskCopy } from './mask.js';
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
-import { isValidUtf8, Utf8Validator } from './utf8.js';
+import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
 
 /**
  * Incremental RFC 6455 frame parser. Feed it chunks of any size with {@link FrameParser.push}; it
@@ -30,6 +30,12 @@ import { isValidUtf8, Utf8Validator } from './utf8.js';
 export interface FrameParserHandler {
   /** A complete data message. `compressed` is set when its first frame had RSV1 (RFC 7692). */
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void;
+  /**
+   * Unless the `text` option is false: an unfragmented, uncompressed text message that arrived whole in one
+   * chunk, validated and decoded in one pass, with its size in bytes (no Buffer is made for it).
+   * Other text messages still come through `onMessage`.
+   */
+  onText?(text: string, byteLength: number): void;
   /** Each data frame of a fragmented message, as it completes (optional). */
   onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
   onPing(payload: Buffer): void;
@@ -51,6 +57,8 @@ export interface FrameParserOptions {
   allowRsv1?: boolean;
   /** Report each frame of fragmented messages through `onFragment`. Default: when the handler has one. */
   fragments?: boolean;
+  /** Report whole single-frame text messages as strings through `onText`. Default: when the handler has one. */
+  text?: boolean;
 }
 
 const enum State {
@@ -78,6 +86,7 @@ export class FrameParser {
   private readonly maxFragments: number;
   private allowRsv1: boolean;
   private readonly wantFragments: boolean;
+  private readonly wantText: boolean;
 
   private state = State.Header;
   /** Bytes of a header split across chunks (allocated the first time one is). */
@@ -114,6 +123,7 @@ export class FrameParser {
     this.maxFragments = options.maxFragments ?? Infinity;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.wantFragments = (options.fragments ?? true) && typeof handler.onFragment === 'function';
+    this.wantText = (options.text ?? true) && typeof handler.onText === 'function';
   }
 
   /** Lets an extension negotiated after construction claim RSV1. */
@@ -254,6 +264,18 @@ export class FrameParser {
 
   private payload(chunk: Buffer, start: number, end: number): void {
     const n = end - start;
+    // The common case for text: one whole frame in this chunk (a Text opcode with FIN starts and
+    // ends its message). Validated and decoded in one pass, and no Buffer made for it.
+    if (n === this.remaining && this.opcode === Opcode.Text && this.fin && this.wantText && !this.messageCompressed && this.framePiece === null && this.frameBuffer === null) {
+      if (this.masked) applyMaskWord(chunk, start, end, this.maskKey, 0);
+      this.remaining = 0;
+      this.state = State.Header;
+      this.messageOpcode = 0;
+      const text = decodeUtf8(chunk, start, end);
+      if (text === null) return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
+      this.handler.onText!(text, n);
+      return;
+    }
     let piece: Buffer;
     let assembled = this.frameBuffer;
     if (this.masked && assembled === null && this.framePiece === null && this.remaining > n && this.remaining <= ASSEMBLE_LIMIT) {

@@ -31,6 +31,8 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 export interface SessionHandler {
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void;
+  /** Whole single-frame text messages, decoded (see FrameParserHandler.onText); without it, onMessage. */
+  onText?(text: string, byteLength: number): void;
   onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
   onPing(payload: Buffer): void;
   onPong(payload: Buffer): void;
@@ -88,6 +90,7 @@ export class ProtocolSession implements FrameParserHandler {
         ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
         allowRsv1: options.allowRsv1 ?? false,
         fragments: typeof handler.onFragment === 'function',
+        text: typeof handler.onText === 'function',
       },
       this,
     );
@@ -97,6 +100,10 @@ export class ProtocolSession implements FrameParserHandler {
   /** @internal */
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
     this.handler.onMessage(data, binary, compressed);
+  }
+  /** @internal */
+  onText(text: string, byteLength: number): void {
+    this.handler.onText!(text, byteLength);
   }
   /** @internal */
   onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {

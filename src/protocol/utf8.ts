@@ -65,6 +65,43 @@ export class Utf8Validator {
   }
 }
 
+type Utf8Slice = (this: Uint8Array, start: number, end: number) => string;
+/**
+ * Node's own decoder, reached without `toString`'s argument handling (`buf.toString('utf8', a, b)`
+ * looks the encoding up on every call). Falls back to `toString` where the method is missing.
+ */
+const utf8Slice: Utf8Slice =
+  (Buffer.prototype as unknown as { utf8Slice?: Utf8Slice }).utf8Slice ??
+  function (this: Uint8Array, start: number, end: number): string {
+    return Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString('utf8', start, end);
+  };
+
+/**
+ * Decodes `bytes[start, end)` as one complete UTF-8 text, validating it in the same pass: the
+ * decoder (WHATWG) turns every invalid sequence into U+FFFD, so text without U+FFFD was valid and
+ * only text containing one is checked again. Returns null for invalid UTF-8 (RFC 6455 §8.1).
+ */
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string | null {
+  const text = utf8Slice.call(bytes, start, end);
+  if (text.indexOf('\uFFFD') !== -1 && !isUtf8(bytes.subarray(start, end))) return null;
+  return text;
+}
+
+type Utf8Write = (this: Uint8Array, text: string, offset: number, length: number) => number;
+const utf8Write: Utf8Write =
+  (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write ??
+  function (this: Uint8Array, text: string, offset: number, length: number): number {
+    return Buffer.from(this.buffer, this.byteOffset, this.byteLength).write(text, offset, length, 'utf8');
+  };
+
+/**
+ * Encodes `text` as UTF-8 into `target` from `offset`, writing whole characters only, and returns
+ * the bytes written (like `buf.write(text, offset, 'utf8')`, without its argument handling).
+ */
+export function encodeUtf8Into(target: Uint8Array, text: string, offset: number): number {
+  return utf8Write.call(target, text, offset, target.length - offset);
+}
+
 /** Validates one complete piece of text. */
 export function isValidUtf8(bytes: Uint8Array): boolean {
   return isUtf8(bytes);

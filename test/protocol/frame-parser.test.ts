@@ -861,3 +861,67 @@ describe('FrameParser: differential test against a reference parser', () => {
     }
   });
 });
+
+describe('FrameParser: text as strings (onText)', () => {
+  /** A handler with onText that records which callback each message took. */
+  function paths() {
+    const calls: Array<{ via: 'onText' | 'onMessage'; text: string; bytes: number }> = [];
+    const errors: number[] = [];
+    const handler = {
+      onMessage(data: Buffer, binary: boolean) {
+        if (!binary) calls.push({ via: 'onMessage' as const, text: data.toString(), bytes: data.length });
+      },
+      onText(text: string, bytes: number) {
+        calls.push({ via: 'onText' as const, text, bytes });
+      },
+      onPing() {},
+      onPong() {},
+      onClose() {},
+      onError(error: { closeCode: number }) {
+        errors.push(error.closeCode);
+      },
+    };
+    return { handler, calls, errors };
+  }
+
+  test('a whole single-frame text message in one chunk goes to onText with its byte length', () => {
+    const { handler, calls } = paths();
+    const parser = new FrameParser(SERVER, handler);
+    parser.push(concat(text('héllo'), text('€'), text('')));
+    assert.deepStrictEqual(calls, [
+      { via: 'onText', text: 'héllo', bytes: 6 },
+      { via: 'onText', text: '€', bytes: 3 },
+      { via: 'onMessage', text: '', bytes: 0 },
+    ]);
+  });
+
+  test('fragmented text, text split across chunks, and the text: false option go to onMessage', () => {
+    const { handler, calls } = paths();
+    const parser = new FrameParser(SERVER, handler);
+    parser.push(concat(text('frag', false), cont('ment', true)));
+    const split = text('split here');
+    parser.push(split.subarray(0, 9));
+    parser.push(split.subarray(9));
+    const off = paths();
+    new FrameParser({ ...SERVER, text: false }, off.handler).push(text('plain'));
+    assert.deepStrictEqual(calls.map((c) => [c.via, c.text]), [['onMessage', 'fragment'], ['onMessage', 'split here']]);
+    assert.deepStrictEqual(off.calls.map((c) => [c.via, c.text]), [['onMessage', 'plain']]);
+  });
+
+  test('invalid UTF-8 in a whole frame fails with 1007; a real U+FFFD is delivered', () => {
+    const bad = paths();
+    const parser = new FrameParser(SERVER, bad.handler);
+    parser.push(concat(text('ok'), clientFrame({ opcode: TEXT, payload: hex('61 ed a0 80') }), text('never')));
+    assert.deepStrictEqual(bad.calls.map((c) => c.text), ['ok']);
+    assert.deepStrictEqual(bad.errors, [1007]);
+    const good = paths();
+    new FrameParser(SERVER, good.handler).push(text('a\uFFFDb'));
+    assert.deepStrictEqual(good.calls, [{ via: 'onText', text: 'a\uFFFDb', bytes: 5 }]);
+  });
+
+  test('the client role decodes unmasked text the same way', () => {
+    const { handler, calls } = paths();
+    new FrameParser(CLIENT, handler).push(serverFrame({ opcode: TEXT, payload: 'from server 😀' }));
+    assert.deepStrictEqual(calls, [{ via: 'onText', text: 'from server 😀', bytes: 16 }]);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { isValidUtf8, Utf8Validator } from '../../src/protocol/utf8.js';
+import { decodeUtf8, encodeUtf8Into, isValidUtf8, Utf8Validator } from '../../src/protocol/utf8.js';
 import { mulberry32, randInt } from '../support/chunking.js';
 import { hex } from '../support/frames.js';
 
@@ -251,5 +251,67 @@ describe('isValidUtf8', () => {
     assert.equal(isValidUtf8(hex('c0 80')), false);
     assert.equal(isValidUtf8(hex('f4 90 80 80')), false);
     assert.equal(isValidUtf8(hex('e2 82')), false);
+  });
+});
+
+describe('decodeUtf8', () => {
+  test('returns the text for valid UTF-8 and null for invalid, agreeing with a fatal TextDecoder on random bytes', () => {
+    const rng = mulberry32(0xdec0de);
+    const interesting = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
+    // U+FFFD itself (EF BF BD) is valid text: the decoder's replacement character must not be taken for an error.
+    const points = [0x41, 0xe9, 0x7ff, 0x800, 0x20ac, 0xd7ff, 0xe000, 0xfffd, 0xffff, 0x10000, 0x10ffff];
+    let valid = 0;
+    let invalid = 0;
+    let withReplacement = 0;
+    for (let iter = 0; iter < 5000; iter++) {
+      const parts: number[] = [];
+      const count = randInt(rng, 0, 20);
+      for (let k = 0; k < count; k++) {
+        const r = rng();
+        if (r < 0.6) parts.push(...Buffer.from(String.fromCodePoint(points[randInt(rng, 0, points.length - 1)]!), 'utf8'));
+        else if (r < 0.85) parts.push(interesting[randInt(rng, 0, interesting.length - 1)]!);
+        else parts.push(randInt(rng, 0, 255));
+      }
+      const pad = randInt(rng, 0, 3);
+      const data = Buffer.concat([Buffer.alloc(pad, 0xff), Buffer.from(parts), Buffer.alloc(2, 0xff)]);
+      const end = data.length - 2;
+      const bytes = data.subarray(pad, end);
+      const expected = fatalDecode(bytes) ? bytes.toString('utf8') : null;
+      assert.equal(decodeUtf8(data, pad, end), expected, bytes.toString('hex'));
+      if (expected === null) invalid++;
+      else {
+        valid++;
+        if (expected.includes('\uFFFD')) withReplacement++;
+      }
+    }
+    assert.ok(valid > 500 && invalid > 500 && withReplacement > 100, `all outcomes exercised (${valid} valid, ${invalid} invalid, ${withReplacement} with U+FFFD)`);
+  });
+
+  test('rejects surrogates, overlongs, code points past U+10FFFF and a truncated sequence; keeps a real U+FFFD', () => {
+    for (const bad of ['ed a0 80', 'c0 80', 'e0 80 80', 'f4 90 80 80', 'e2 82', 'f0 9f 98']) {
+      const data = hex(`61 ${bad} 62`);
+      assert.equal(decodeUtf8(data, 0, data.length), null, bad);
+    }
+    const replacement = Buffer.from('a\uFFFDb');
+    assert.equal(decodeUtf8(replacement, 0, replacement.length), 'a\uFFFDb');
+    assert.equal(decodeUtf8(Buffer.alloc(0), 0, 0), '');
+  });
+});
+
+describe('encodeUtf8Into', () => {
+  test('writes what Buffer.write writes, lone surrogates included, and returns the byte count', () => {
+    for (const text of ['', 'abc', 'héllo € 😀', '\uD800 lone', 'x\uDFFF', 'a'.repeat(300)]) {
+      const ours = Buffer.alloc(1000, 0xaa);
+      const theirs = Buffer.alloc(1000, 0xaa);
+      const n = encodeUtf8Into(ours, text, 5);
+      assert.equal(n, theirs.write(text, 5, 'utf8'), text);
+      assert.deepStrictEqual(ours, theirs, text);
+    }
+  });
+
+  test('near the end of the buffer, writes whole characters only', () => {
+    const target = Buffer.alloc(6, 0);
+    assert.equal(encodeUtf8Into(target, '€€', 1), 3, 'one 3-byte character fits in 5 bytes, not two');
+    assert.deepStrictEqual(target, Buffer.from([0, 0xe2, 0x82, 0xac, 0, 0]));
   });
 });

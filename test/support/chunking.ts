@@ -55,7 +55,12 @@ export interface Recording {
 }
 
 /** A FrameParserHandler that records every event; with `fragments`, it also has onFragment. */
-export function recorder(fragments = false): Recording {
+/**
+ * A parser handler that records what it is told. With `text`, it also takes whole text messages
+ * as strings (`onText`) and records them exactly like `onMessage` would, after checking the byte
+ * length it was given: the same expectations hold with and without the parser's text path.
+ */
+export function recorder(fragments = false, text = false): Recording {
   const events: ParserEvent[] = [];
   const errors: ProtocolError[] = [];
   const handler: FrameParserHandler = {
@@ -76,6 +81,13 @@ export function recorder(fragments = false): Recording {
       events.push({ type: 'error', closeCode: error.closeCode, code: error.code });
     },
   };
+  if (text) {
+    handler.onText = (decoded, byteLength) => {
+      const data = Buffer.from(decoded, 'utf8');
+      assert.equal(byteLength, data.length, 'onText byteLength');
+      events.push({ type: 'message', data, binary: false, compressed: false });
+    };
+  }
   if (fragments) {
     handler.onFragment = (data, binary, fin, compressed) => {
       events.push({ type: 'fragment', data, binary, fin, compressed });
@@ -198,14 +210,18 @@ export function feedEachWay(
   const stream = input instanceof Uint8Array ? Buffer.from(input) : Buffer.concat(input as Uint8Array[]);
   const results: FeedResult[] = [];
   for (const mode of feed.modes ?? FEED_MODES) {
-    const rec = recorder(feed.fragments ?? false);
-    const parser = new FrameParser(options, rec.handler);
-    const chunks = mode.split(stream);
-    for (const chunk of chunks) {
-      assert.doesNotThrow(() => parser.push(chunk), `push() threw (${mode.name})`);
+    // Each way twice: whole text messages as Buffers (onMessage), then as strings (onText).
+    for (const text of [false, true]) {
+      const name = text ? `${mode.name}, text as strings` : mode.name;
+      const rec = recorder(feed.fragments ?? false, text);
+      const parser = new FrameParser(options, rec.handler);
+      const chunks = mode.split(stream);
+      for (const chunk of chunks) {
+        assert.doesNotThrow(() => parser.push(chunk), `push() threw (${name})`);
+      }
+      checkInvariants(rec.events, name);
+      results.push({ mode: name, events: rec.events, errors: rec.errors, parser, chunks });
     }
-    checkInvariants(rec.events, mode.name);
-    results.push({ mode: mode.name, events: rec.events, errors: rec.errors, parser, chunks });
   }
   return results;
 }
@@ -259,14 +275,19 @@ export function expectError(
  * first error (-1 if none): fail-fast checks assert it is the offending byte.
  */
 export function errorIndex(input: Uint8Array, options: FrameParserOptions, fragments = false): number {
-  const rec = recorder(fragments);
-  const parser = new FrameParser(options, rec.handler);
-  const copy = Buffer.from(input);
-  for (let i = 0; i < copy.length; i++) {
-    parser.push(copy.subarray(i, i + 1));
-    if (rec.errors.length > 0) return i;
-  }
-  return -1;
+  const at = (text: boolean): number => {
+    const rec = recorder(fragments, text);
+    const parser = new FrameParser(options, rec.handler);
+    const copy = Buffer.from(input);
+    for (let i = 0; i < copy.length; i++) {
+      parser.push(copy.subarray(i, i + 1));
+      if (rec.errors.length > 0) return i;
+    }
+    return -1;
+  };
+  const index = at(false);
+  assert.equal(at(true), index, 'the error is found at the same byte with text as strings');
+  return index;
 }
 
 /** Turn Buffers into plain arrays of byte values for readable deep-equal failure output on small data. */

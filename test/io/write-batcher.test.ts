@@ -1,0 +1,115 @@
+import { describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { type Socket } from 'node:net';
+import { WriteBatcher } from '../../src/io/write-batcher.js';
+
+/** The part of a socket the batcher uses, recording each write call (a corked run counts as one). */
+function fakeSocket() {
+  const writes: Buffer[][] = [];
+  let corked: Buffer[] | null = null;
+  const socket = {
+    destroyed: false,
+    writableEnded: false,
+    write(chunk: Buffer, callback?: (error?: Error | null) => void): boolean {
+      if (corked) corked.push(Buffer.from(chunk));
+      else writes.push([Buffer.from(chunk)]);
+      if (callback) queueMicrotask(() => callback(null));
+      return true;
+    },
+    cork() {
+      corked = [];
+    },
+    uncork() {
+      if (corked) writes.push(corked);
+      corked = null;
+    },
+  };
+  return { socket: socket as unknown as Socket, writes };
+}
+
+const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
+
+describe('WriteBatcher', () => {
+  test('frames written in one turn leave in one write on the next tick, in order', async () => {
+    const { socket, writes } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    batcher.write(Buffer.from('a'));
+    batcher.write(Buffer.from('bc'));
+    const slab = Buffer.from('xyzw');
+    batcher.writeSlab(slab, 0, 2);
+    batcher.writeSlab(slab, 2, 4);
+    assert.equal(batcher.pendingBytes, 7);
+    assert.equal(writes.length, 0, 'nothing is written synchronously');
+    await nextTick();
+    assert.equal(writes.length, 1);
+    assert.equal(Buffer.concat(writes[0]!).toString(), 'abcxyzw');
+    assert.equal(batcher.pendingBytes, 0);
+  });
+
+  test('while held, nothing is scheduled: the pending frames leave in one write at release()', async () => {
+    const { socket, writes } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    batcher.hold();
+    const slab = Buffer.from('0123456789');
+    batcher.writeSlab(slab, 0, 3);
+    batcher.writeSlab(slab, 3, 6);
+    batcher.write(Buffer.from('!'));
+    await nextTick();
+    await nextTick();
+    assert.equal(writes.length, 0, 'no next-tick flush while held');
+    batcher.release();
+    assert.equal(writes.length, 1, 'release() writes at once');
+    assert.equal(Buffer.concat(writes[0]!).toString(), '012345!');
+    await nextTick();
+    assert.equal(writes.length, 1, 'and nothing more later');
+  });
+
+  test('release() with nothing pending writes nothing; writes after it are scheduled again', async () => {
+    const { socket, writes } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    batcher.hold();
+    batcher.release();
+    assert.equal(writes.length, 0);
+    batcher.write(Buffer.from('late'));
+    await nextTick();
+    assert.deepEqual(writes.map((w) => Buffer.concat(w).toString()), ['late']);
+  });
+
+  test('a flush already scheduled before hold() finds the frames gone after release()', async () => {
+    const { socket, writes } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    batcher.write(Buffer.from('one'));
+    batcher.hold();
+    batcher.write(Buffer.from('two'));
+    batcher.release();
+    await nextTick();
+    assert.deepEqual(writes.map((w) => Buffer.concat(w).toString()), ['onetwo']);
+  });
+
+  test('past 16 KiB pending, frames go out corked (one writev) instead of being copied together', async () => {
+    const { socket, writes } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const big = Buffer.alloc(20_000, 1);
+    batcher.write(Buffer.from('h'));
+    batcher.write(big);
+    let called = 0;
+    batcher.write(Buffer.from('t'), () => called++);
+    await nextTick();
+    assert.equal(writes.length, 1);
+    assert.equal(writes[0]!.length, 3, 'three buffers in one corked write');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(called, 1, 'the callback ran once the write completed');
+  });
+
+  test('callbacks get an error, and nothing is written, once the socket is destroyed', async () => {
+    const { socket, writes } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const errors: Array<Error | null | undefined> = [];
+    batcher.write(Buffer.from('x'), (error) => errors.push(error));
+    (socket as unknown as { destroyed: boolean }).destroyed = true;
+    await nextTick();
+    assert.equal(writes.length, 0);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]?.message), /closed/);
+  });
+});
