@@ -163,12 +163,15 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       this.stats.dropped++;
       return 'dropped';
     }
-    if (this.overLimit(frame.length)) return 'dropped';
+    const size = frame.length;
+    const buffered = this.bufferedAmount;
+    if (buffered + size > this.maxBufferedAmount && this.overLimit(size)) return 'dropped';
     this.stats.messagesOut++;
     this.stats.bytesOut += payloadSize;
-    if (this.outbox.active) this.outbox.push(() => void this.session.sendEncoded(frame), frame.length);
+    if (this.outbox.active) this.outbox.push(() => void this.session.sendEncoded(frame), size);
     else this.session.sendEncoded(frame);
-    return this.afterWrite();
+    // The buffered amount grew by `size` either way: afterWrite() needs reading it only past the mark.
+    return buffered + size <= this.highWaterMark ? 'sent' : this.afterWrite();
   }
 
   /** Applies the slow-consumer policy when `size` more bytes would pass maxBufferedAmount. */

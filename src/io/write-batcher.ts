@@ -63,7 +63,7 @@ export class WriteBatcher {
     this.bytes += end - start;
     if (!this.scheduled && !this.holding) {
       this.scheduled = true;
-      process.nextTick(flushBatch, this);
+      scheduleFlush(this);
     }
   }
 
@@ -83,7 +83,7 @@ export class WriteBatcher {
     if (callback) (this.callbacks ??= []).push(callback);
     if (!this.scheduled && !this.holding) {
       this.scheduled = true;
-      process.nextTick(flushBatch, this);
+      scheduleFlush(this);
     }
   }
 
@@ -134,6 +134,30 @@ function concat(first: Buffer, rest: readonly Buffer[], bytes: number): Buffer {
   return out;
 }
 
-function flushBatch(batcher: WriteBatcher): void {
-  batcher.flush();
+/**
+ * Batchers waiting for the next tick, flushed by one callback for all: a broadcast to 1,000
+ * connections schedules one next-tick callback, not 1,000.
+ */
+let due: WriteBatcher[] = [];
+let spare: WriteBatcher[] = [];
+
+function scheduleFlush(batcher: WriteBatcher): void {
+  if (due.push(batcher) === 1) process.nextTick(flushDue);
+}
+
+function flushDue(): void {
+  // Flushing may schedule more (a write callback that sends): those go to the next round.
+  while (due.length !== 0) {
+    const list = due;
+    due = spare;
+    let i = 0;
+    try {
+      for (; i < list.length; i++) list[i]!.flush();
+    } finally {
+      // A callback threw (it propagates as before): the batchers after it still get flushed.
+      for (let k = i + 1; k < list.length; k++) scheduleFlush(list[k]!);
+      list.length = 0;
+      spare = list;
+    }
+  }
 }

@@ -44,10 +44,11 @@ export function applyMaskWord(buf: Uint8Array, start: number, end: number, key: 
     const rotated = rotateKey(key, phase + i - start);
     const word = LITTLE_ENDIAN ? rotated : ((rotated >>> 24) | ((rotated >>> 8) & 0xff00) | ((rotated << 8) & 0xff0000) | (rotated << 24)) >>> 0;
     const words = (end - i) >>> 2;
-    const view = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
+    const view = wordsOf(buf.buffer);
     // Unrolled by 8: twice the speed of the plain loop on V8 for large payloads.
-    let w = 0;
-    for (; w + 8 <= words; w += 8) {
+    let w = (buf.byteOffset + i) >>> 2;
+    const last = w + words;
+    for (; w + 8 <= last; w += 8) {
       view[w]! ^= word;
       view[w + 1]! ^= word;
       view[w + 2]! ^= word;
@@ -57,11 +58,31 @@ export function applyMaskWord(buf: Uint8Array, start: number, end: number, key: 
       view[w + 6]! ^= word;
       view[w + 7]! ^= word;
     }
-    for (; w < words; w++) view[w]! ^= word;
+    for (; w < last; w++) view[w]! ^= word;
     i += words << 2;
   }
   for (; i < end; i++) buf[i] ^= key >>> (((phase + i - start) & 3) << 3);
   return (phase + length) & 3;
+}
+
+/**
+ * The 32-bit view of the last buffer masked, kept: the frames of one socket read share its
+ * ArrayBuffer, so they share one view instead of making one each (a view costs more than
+ * masking a short payload). Only buffers up to 1 MiB are kept, and only while the same length.
+ */
+const VIEW_CACHE_LIMIT = 1024 * 1024;
+let viewBuffer: ArrayBufferLike | null = null;
+let viewWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordsOf(buffer: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
+  const count = buffer.byteLength >>> 2;
+  if (buffer === viewBuffer && viewWords.length === count) return viewWords;
+  const words = new Uint32Array(buffer, 0, count);
+  if (buffer.byteLength <= VIEW_CACHE_LIMIT) {
+    viewBuffer = buffer;
+    viewWords = words;
+  }
+  return words;
 }
 
 /**

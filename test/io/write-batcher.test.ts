@@ -113,3 +113,36 @@ describe('WriteBatcher', () => {
     assert.match(String(errors[0]?.message), /closed/);
   });
 });
+
+describe('WriteBatcher: many batchers in one tick', () => {
+  test('every batcher written in one turn is flushed on the next tick, each with its own write', async () => {
+    const sockets = Array.from({ length: 50 }, () => fakeSocket());
+    const batchers = sockets.map((s) => new WriteBatcher(s.socket));
+    batchers.forEach((b, i) => b.write(Buffer.from(`m${i}`)));
+    await nextTick();
+    sockets.forEach((s, i) => assert.deepEqual(s.writes.map((w) => Buffer.concat(w).toString()), [`m${i}`]));
+  });
+
+  test('a write callback that throws does not stop the other batchers from flushing', async () => {
+    const a = fakeSocket();
+    const b = fakeSocket();
+    const first = new WriteBatcher(a.socket);
+    const second = new WriteBatcher(b.socket);
+    (a.socket as unknown as { destroyed: boolean }).destroyed = true;
+    first.write(Buffer.from('x'), () => {
+      throw new Error('callback failure');
+    });
+    second.write(Buffer.from('y'));
+    const thrown = await new Promise<Error>((resolve) => {
+      const listeners = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      process.once('uncaughtException', (error) => {
+        for (const l of listeners) process.on('uncaughtException', l);
+        resolve(error);
+      });
+    });
+    assert.equal(thrown.message, 'callback failure');
+    await nextTick();
+    assert.deepEqual(b.writes.map((w) => Buffer.concat(w).toString()), ['y']);
+  });
+});
