@@ -127,7 +127,7 @@ function toRun(scenario, impl, result, output, testedCpuKey, otherCpuKey, native
   return { value: result[scenario.metric], srvCpu: result[testedCpuKey], genCpu: result[otherCpuKey], others, raw: result };
 }
 
-const implsFor = (scenario) => (scenario.kind === 'client' ? CLIENT_IMPLS : SERVER_IMPLS);
+const implsFor = (scenario) => (scenario.kind === 'client' ? CLIENT_IMPLS : SERVER_IMPLS).filter((impl) => !impl.scenarios || impl.scenarios.includes(scenario.name));
 const runFor = (scenario) => (scenario.kind === 'client' ? clientRun : serverRun);
 
 async function profile(scenarios, o) {

@@ -71,8 +71,8 @@ const ratioText = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
  */
 export function resultsTable(scenarios, all) {
   const lines = [
-    '| scenario | unit | sockwave | ws | ws, no bufferutil | sockwave ÷ ws | sockwave ÷ ws (no bu) | target | met | per CPU-s: ÷ ws, ÷ ws (no bu) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | unit | sockwave | ws | ws, no bufferutil | sockwave ÷ ws | sockwave ÷ ws (no bu) | target | met | per CPU-s: ÷ ws, ÷ ws (no bu) | floor (minimal server) | sockwave ÷ floor |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const s of scenarios) {
     const results = all[s.name];
@@ -81,7 +81,8 @@ export function resultsTable(scenarios, all) {
     lines.push(
       `| ${s.title} | ${s.unit} | ${cell(results.sockwave ?? [])} | ${cell(results.ws ?? [])} | ${cell(results['ws-nobu'] ?? [])} | ` +
         `${ratioText(ratio(results, s, 'ws'))} | ${ratioText(ratio(results, s, 'ws-nobu'))} | ${targetText(s)} | ${v.text} | ` +
-        `${ratioText(ratioPerCpu(results, s, 'ws'))}, ${ratioText(ratioPerCpu(results, s, 'ws-nobu'))} |`,
+        `${ratioText(ratioPerCpu(results, s, 'ws'))}, ${ratioText(ratioPerCpu(results, s, 'ws-nobu'))} | ` +
+        `${results.floor ? cell(results.floor) : '—'} | ${ratioText(ratio(results, s, 'floor'))} |`,
     );
   }
   return lines.join('\n');
@@ -90,8 +91,8 @@ export function resultsTable(scenarios, all) {
 /** Median CPU use (cores) of the tested process, of its peer, and of the rest of the machine. */
 export function cpuTable(scenarios, all) {
   const lines = [
-    '| scenario | sockwave | ws | ws, no bufferutil |',
-    '| --- | --- | --- | --- |',
+    '| scenario | sockwave | ws | ws, no bufferutil | floor |',
+    '| --- | --- | --- | --- | --- |',
   ];
   const f = (x) => (Number.isFinite(x) ? x.toFixed(2) : '—');
   const pair = (runs = []) =>
@@ -99,7 +100,7 @@ export function cpuTable(scenarios, all) {
   for (const s of scenarios) {
     const results = all[s.name];
     if (!results || s.name === 'idle') continue;
-    lines.push(`| ${s.title} | ${pair(results.sockwave)} | ${pair(results.ws)} | ${pair(results['ws-nobu'])} |`);
+    lines.push(`| ${s.title} | ${pair(results.sockwave)} | ${pair(results.ws)} | ${pair(results['ws-nobu'])} | ${results.floor ? pair(results.floor) : '—'} |`);
   }
   return lines.join('\n');
 }
