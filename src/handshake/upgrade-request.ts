@@ -45,21 +45,32 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return cookies;
 }
 
+/**
+ * The request as admission sees it. The query and the cookies are parsed on first use (most
+ * admissions read neither, and an upgrade should not pay for them), through own enumerable
+ * getters: spreading or serializing the request still shows them.
+ */
 export function toUpgradeRequest(
   head: RequestHead,
   protocols: readonly string[],
   remote: { address: string; port: number; secure: boolean },
 ): UpgradeRequest {
-  const q = head.target.indexOf('?');
-  const path = q === -1 ? head.target : head.target.slice(0, q);
+  const target = head.target;
+  const q = target.indexOf('?');
+  let query: URLSearchParams | undefined;
+  let cookies: Record<string, string> | undefined;
   return {
     method: head.method,
-    url: head.target,
-    path,
-    query: new URLSearchParams(q === -1 ? '' : head.target.slice(q + 1)),
+    url: target,
+    path: q === -1 ? target : target.slice(0, q),
+    get query(): URLSearchParams {
+      return (query ??= new URLSearchParams(q === -1 ? '' : target.slice(q + 1)));
+    },
     headers: head.headers,
     rawHeaders: head.rawHeaders,
-    cookies: parseCookies(head.headers['cookie']),
+    get cookies(): Record<string, string> {
+      return (cookies ??= parseCookies(head.headers['cookie']));
+    },
     protocols,
     origin: head.headers['origin'],
     remoteAddress: remote.address,

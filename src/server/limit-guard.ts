@@ -1,4 +1,3 @@
-import { type Socket } from 'node:net';
 import { LimitCounters, type LimitEvent, type LimitName } from '../io/limits.js';
 
 /**
@@ -24,22 +23,23 @@ export class LimitGuard {
   }
 
   /**
-   * Counts `socket` under its address until it closes; false (counted as a hit, socket not
-   * tracked) when the address already has `max`.
+   * Counts one more socket from `address`; false (counted as a hit, nothing counted) when the
+   * address already has `max`. Each counted socket is {@link release}d when it closes.
    */
-  track(socket: Socket, max: number): boolean {
-    const address = socket.remoteAddress ?? '';
+  track(address: string, max: number): boolean {
     const count = this.count(address);
     if (count >= max) {
       this.hit('maxConnectionsPerAddress', address, `${max} connections from this address`);
       return false;
     }
     this.perAddress.set(address, count + 1);
-    socket.once('close', () => {
-      const left = this.count(address) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
-    });
     return true;
+  }
+
+  /** A socket counted by {@link track} closed. */
+  release(address: string): void {
+    const left = this.count(address) - 1;
+    if (left <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, left);
   }
 }

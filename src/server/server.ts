@@ -55,12 +55,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private readonly paths: ReadonlySet<string> | undefined;
   private listener: NetServer | undefined;
   private readonly pending = new Set<Socket>();
+  /**
+   * The 'close' listener of every socket this server takes: one function for all of them (the
+   * socket is `this`), so a connection carries no closure of its own for its bookkeeping.
+   */
+  private readonly socketCloseListener: (this: Socket) => void;
   private closing = false;
   private readonly backplane: Backplane;
 
   constructor(options: ServerOptions<Data> = {}) {
     super();
     this.options = options;
+    const server = this;
+    this.socketCloseListener = function (this: Socket) {
+      server.socketGone(this as AddressedSocket);
+    };
     this.backplane = options.backplane ?? new MemoryBackplane();
     this.backplane.start({
       deliver: (envelope) => deliverEnvelope(envelope, this.clients as ClientRegistry<unknown>, this.topics),
@@ -297,7 +306,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     }
     if (!this.trackAddress(socket)) return;
     this.pending.add(socket);
-    socket.once('close', () => this.pending.delete(socket));
+    socket.on('close', this.socketCloseListener);
     readRequestHead(socket, this.options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT).then(
       ({ head, rest }) => this.upgrade(socket, head, rest),
       (error: unknown) => {
@@ -402,11 +411,28 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 
-  /** Counts a socket under its address; past `maxConnectionsPerAddress`, refuses it with 429. */
+  /**
+   * Counts a socket under its address until it closes (the address is kept on the socket, as the
+   * count was taken); past `maxConnectionsPerAddress`, refuses it with 429.
+   */
   private trackAddress(socket: Socket): boolean {
-    if (this.guard.track(socket, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) return true;
+    const address = socket.remoteAddress ?? '';
+    if (this.guard.track(address, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) {
+      (socket as AddressedSocket)[kCountedAddress] = address;
+      return true;
+    }
     this.refuseSocket(socket, 429, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections from this address');
     return false;
+  }
+
+  /** A socket taken by acceptSocket() closed: it is no longer pending nor counted under its address. */
+  private socketGone(socket: AddressedSocket): void {
+    this.pending.delete(socket);
+    const address = socket[kCountedAddress];
+    if (address !== undefined) {
+      socket[kCountedAddress] = undefined;
+      this.guard.release(address);
+    }
   }
 
   /** @internal A connection hit a limit. */
@@ -420,6 +446,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 }
 
 function ignoreError(): void {}
+
+const kCountedAddress = Symbol('sockwave.countedAddress');
+type AddressedSocket = Socket & { [kCountedAddress]?: string | undefined };
 
 /** With no routes and no onConnection, every upgrade is accepted (listen to the 'connection' event). */
 function acceptAll(): ConnectionSetup<never> {
