@@ -13,7 +13,7 @@ import { type Connection } from './connection.js';
 import { ConnectionStats } from './connection-stats.js';
 import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus } from './connection-types.js';
 import { DeferredQueue } from './deferred-queue.js';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { limitOfError, type LimitName } from './limits.js';
 import { bindSocket } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -70,8 +70,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   protected readonly owner: ConnectionOwner | undefined;
   /** @internal The negotiated permessage-deflate codec. */
   readonly deflate: PerMessageDeflate | undefined;
-  /** Events waiting behind an inflation running in the thread pool. */
-  protected readonly inbox = new DeferredQueue();
+  /** Events waiting behind an inflation running in the thread pool (made when the first one starts). */
+  protected inbox: DeferredQueue | undefined;
   /** Why reading is paused (PauseReason bits); 0 while reading. */
   private pauseReasons = 0;
   /** startReading() was called. */
@@ -84,8 +84,10 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   pingSentAt = 0;
   /** @internal When bytes last arrived (coarse clock ms). */
   lastActivity = coarseClock.tick();
-  /** The rate limit on what the peer sends, if any. */
-  private readonly rate: RateLimiter | undefined;
+  /** The rate limit on what the peer sends, if any (the server's options object, shared). */
+  private readonly rateLimit: RateLimitOptions | undefined;
+  /** Its buckets, made when the first message arrives: an idle connection holds none. */
+  private rate: RateLimiter | undefined;
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
     super();
@@ -108,7 +110,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
       { role: init.role, maxPayload: init.maxPayload, maxFragments: init.maxFragments, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
       this,
     );
-    this.rate = RateLimiter.enabled(init.rateLimit) ? new RateLimiter(init.rateLimit, Date.now()) : undefined;
+    this.rateLimit = RateLimiter.enabled(init.rateLimit) ? init.rateLimit : undefined;
     this.session.readyState = ReadyState.Connecting;
   }
 
@@ -179,7 +181,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   received(chunk: Buffer): void {
     this.stats.wireBytesIn += chunk.length;
     // One clock read per chunk serves every message in it (the rate limit's buckets).
-    this.lastActivity = this.rate === undefined ? coarseClock.now : Date.now();
+    this.lastActivity = this.rateLimit === undefined ? coarseClock.now : Date.now();
     // Replies written while handling this read leave together, in one write, when it is done.
     const batcher = this.batcher;
     batcher.hold();
@@ -194,7 +196,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   onText(text: string, byteLength: number): void {
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
-    if (this.inbox.active) {
+    if (this.inbox?.active === true) {
       this.inbox.push(() => this.onText(text, byteLength));
       return;
     }
@@ -205,7 +207,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
-    if (this.inbox.active) {
+    if (this.inbox?.active === true) {
       this.inbox.push(() => this.onMessage(data, binary, compressed));
       return;
     }
@@ -228,14 +230,14 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   }
 
   private inflateAsync(codec: PerMessageDeflate, data: Buffer, binary: boolean): void {
-    this.inbox.begin();
+    (this.inbox ??= new DeferredQueue()).begin();
     this.pauseReading(PauseReason.Inflate);
     codec.decompress(data, (error, inflated) => {
       if (error || inflated === undefined) this.session.failConnection(error as ProtocolError);
       else if (!binary && !isUtf8(inflated)) this.session.failConnection(invalidText());
       else this.deliver(inflated, binary);
-      this.inbox.drain();
-      if (!this.inbox.active) this.resumeReading(PauseReason.Inflate);
+      this.inbox!.drain();
+      if (!this.inbox!.active) this.resumeReading(PauseReason.Inflate);
     });
   }
 
@@ -245,7 +247,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   }
 
   private deliverMessage(message: string | Buffer, size: number, binary: boolean): void {
-    if (this.rate !== undefined && !this.rate.admit(size, this.lastActivity)) return this.rateExceeded();
+    if (this.rateLimit !== undefined && !this.admit(size)) return this.rateExceeded();
     this.stats.messagesIn++;
     this.stats.bytesIn += size;
     this.handler?.onMessage?.(this.self, message, binary);
@@ -258,7 +260,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
     if (compressed) return;
-    if (this.inbox.active) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
+    if (this.inbox?.active === true) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
     this.handler?.onFragment?.(this.self, data, binary, fin);
     this.emit('fragment', data, binary, fin);
   }
@@ -267,8 +269,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   onPing(payload: Buffer): void {
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
-    if (this.inbox.active) return this.inbox.push(() => this.onPing(payload));
-    if (this.rate !== undefined && !this.rate.admit(payload.length, this.lastActivity)) return this.rateExceeded();
+    if (this.inbox?.active === true) return this.inbox.push(() => this.onPing(payload));
+    if (this.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
     this.handler?.onPing?.(this.self, payload);
     this.emit('ping', payload);
   }
@@ -281,7 +283,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
       this.rtt = coarseClock.precise() - this.pingSentAt;
       this.pingSentAt = 0;
     }
-    if (this.inbox.active) return this.inbox.push(() => this.onPong(payload));
+    if (this.inbox?.active === true) return this.inbox.push(() => this.onPong(payload));
     this.handler?.onPong?.(this.self, payload);
     this.emit('pong', payload);
   }
@@ -352,7 +354,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   socketClosed(): void {
     const session = this.session;
     if (session.readyState === ReadyState.Closed) return;
-    if (this.inbox.active) return this.inbox.push(() => this.socketClosed());
+    if (this.inbox?.active === true) return this.inbox.push(() => this.socketClosed());
     this.beforeClosed();
     session.receiveEof();
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
@@ -368,6 +370,11 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.closeTimer = undefined;
     if (!this.socket.destroyed) this.limitReached('closeTimeout', `no close from the peer within ${this.closeTimeout} ms`);
     this.socket.destroy();
+  }
+
+  /** Takes one message of `size` bytes from the rate limit's buckets (full when first made). */
+  private admit(size: number): boolean {
+    return (this.rate ??= new RateLimiter(this.rateLimit!, this.lastActivity)).admit(size, this.lastActivity);
   }
 
   /** The peer sends faster than its rate limit: fail the connection with 1008. */

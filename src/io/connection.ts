@@ -34,8 +34,8 @@ export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, Co
 export class Connection<Data = unknown> extends ConnectionCore<Data> {
   private readonly highWaterMark: number;
   private needDrain = false;
-  /** Sends waiting behind a compression running in the thread pool. */
-  private readonly outbox = new DeferredQueue();
+  /** Sends waiting behind a compression running in the thread pool (made when the first one starts). */
+  private outbox: DeferredQueue | undefined;
   /** close() was called while sends were still waiting in the outbox. */
   private closeRequested = false;
   private topicSet: Set<string> | undefined;
@@ -57,7 +57,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
 
   /** Bytes accepted by send() and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.outbox.bytes + this.batcher.pendingBytes + this.socket.writableLength;
+    return (this.outbox?.bytes ?? 0) + this.batcher.pendingBytes + this.socket.writableLength;
   }
 
   /** The server this connection belongs to (undefined for a client connection). */
@@ -115,7 +115,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     }
     this.stats.messagesOut++;
     this.stats.bytesOut += bytes.length;
-    if (this.outbox.active) {
+    if (this.outbox?.active === true) {
       this.outbox.push(() => this.sendNow(opcode, bytes, fragmentSize, callback), bytes.length);
     } else {
       this.sendNow(opcode, bytes, fragmentSize, callback);
@@ -142,7 +142,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     } else {
       return undefined;
     }
-    if (this.outbox.active || !this.isSendable()) return undefined;
+    if (this.outbox?.active === true || !this.isSendable()) return undefined;
     if (this.deflate !== undefined && this.deflate.shouldCompress(maxBytes)) return undefined;
     const buffered = this.bufferedAmount;
     if (buffered + maxBytes + 8 > this.maxBufferedAmount) return undefined;
@@ -168,7 +168,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (buffered + size > this.maxBufferedAmount && this.overLimit(size)) return 'dropped';
     this.stats.messagesOut++;
     this.stats.bytesOut += payloadSize;
-    if (this.outbox.active) this.outbox.push(() => void this.session.sendEncoded(frame), size);
+    if (this.outbox?.active === true) this.outbox.push(() => void this.session.sendEncoded(frame), size);
     else this.session.sendEncoded(frame);
     // The buffered amount grew by `size` either way: afterWrite() needs reading it only past the mark.
     return buffered + size <= this.highWaterMark ? 'sent' : this.afterWrite();
@@ -212,13 +212,13 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     } else if (codec.isSync(bytes.length)) {
       this.writeMessage(opcode, codec.compressSync(bytes), true, fragmentSize, callback, bytes.length);
     } else {
-      this.outbox.begin();
+      (this.outbox ??= new DeferredQueue()).begin();
       codec.compress(bytes, (error, compressed) => {
         // Beyond the RFC: a compression failure sends the message uncompressed, which is always allowed.
         if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length, true);
         else this.writeMessage(opcode, compressed, true, fragmentSize, callback, bytes.length);
-        this.outbox.drain();
-        if (this.needDrain && !this.outbox.active) this.drainCheck();
+        this.outbox!.drain();
+        if (this.needDrain && this.outbox?.active !== true) this.drainCheck();
       });
     }
   }
@@ -270,7 +270,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     encodeClosePayload(code, reason); // validates now, even if the frame has to wait
     const session = this.session;
     if (session.readyState === ReadyState.Closed || session.closeSent || this.closeRequested) return;
-    if (this.outbox.active) {
+    if (this.outbox?.active === true) {
       // Messages accepted before close() go out first; nothing sent after close() is accepted.
       this.closeRequested = true;
       this.outbox.push(() => this.closeNow(code, reason));
@@ -288,7 +288,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     const payload = toPayload(data, true).bytes;
     if (payload.length > 125) throw new RangeError('a control frame payload is at most 125 bytes');
     if (!this.isSendable()) return 'dropped';
-    if (this.outbox.active) this.outbox.push(() => void this.session.sendFrame(opcode, payload, true, false));
+    if (this.outbox?.active === true) this.outbox.push(() => void this.session.sendFrame(opcode, payload, true, false));
     else this.session.sendFrame(opcode, payload, true, false);
     return this.afterWrite();
   }
@@ -317,7 +317,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       // Still above the mark. Whatever holds the bytes will call again: a compression running in
       // the thread pool when it completes, the socket's own 'drain', or a marker after the bytes
       // now waiting in the batcher or the socket.
-      if (this.outbox.active || this.socket.writableNeedDrain) return;
+      if (this.outbox?.active === true || this.socket.writableNeedDrain) return;
       this.batcher.write(EMPTY, this.drainMarker);
       return;
     }
