@@ -23,8 +23,8 @@ export const SERVER_IMPLS = [
   { id: 'ws', script: 'bench/servers/ws.mjs', env: {}, nativeMask: 1 },
   { id: 'ws-nobu', script: 'bench/servers/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1' }, nativeMask: 0 },
   // Not a rival: the least a pure-JavaScript server on `net` can do (bench/servers/minimal.mjs), to
-  // show how close sockwave gets to Node's own limit. Echo, connect and idle only.
-  { id: 'floor', script: 'bench/servers/minimal.mjs', env: {}, scenarios: ['echo16', 'echo1k', 'echo64k', 'connect', 'idle'] },
+  // show how close sockwave gets to Node's own limit. Echo, 16 B broadcast, connect and idle only.
+  { id: 'floor', script: 'bench/servers/minimal.mjs', env: {}, scenarios: ['echo16', 'echo1k', 'echo64k', 'bcast16', 'connect', 'idle'] },
 ];
 
 /** Client implementations (bench/client/*.mjs); env applies to the client process. */

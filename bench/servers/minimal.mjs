@@ -2,8 +2,9 @@
 // Hand-parsed upgrade, frames unmasked in place, every reply to one read written with one write.
 // It checks nothing a real server must check (no UTF-8 validation, no limits, no close handshake
 // beyond answering, no fragmentation): it shows how close sockwave is to Node's own limit.
-// The benchmark runs it as the 'floor' column for the echo, connect and idle scenarios.
-// Usage: node minimal.mjs PORT   (echoes on every path; no broadcast, no deflate)
+// The benchmark runs it as the 'floor' column for the echo, broadcast, connect and idle scenarios.
+// Usage: node minimal.mjs PORT   (/broadcast relays to every /broadcast connection; every other
+// path echoes; no deflate)
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 
@@ -29,7 +30,12 @@ function onData(socket, state, chunk) {
   if (!state.open) {
     const end = buf.indexOf('\r\n\r\n');
     if (end < 0) { state.rest = buf; return; }
-    const key = /sec-websocket-key:\s*(\S+)/i.exec(buf.toString('latin1', 0, end))?.[1] ?? '';
+    const head = buf.toString('latin1', 0, end);
+    const key = /sec-websocket-key:\s*(\S+)/i.exec(head)?.[1] ?? '';
+    if (head.startsWith('GET /broadcast ')) {
+      state.room = true;
+      room.add(socket);
+    }
     const accept = createHash('sha1').update(key + GUID).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
     state.open = true;
@@ -51,12 +57,18 @@ function onData(socket, state, chunk) {
     if ((b0 & 0x0f) === 8) { socket.end(Buffer.concat(out)); return; }
   }
   if (at < buf.length) state.rest = Buffer.from(buf.subarray(at));
-  if (out.length > 0) socket.write(Buffer.concat(out));
+  if (out.length === 0) return;
+  const bytes = Buffer.concat(out);
+  if (!state.room) socket.write(bytes);
+  else for (const peer of room) peer.write(bytes); // framed once, the same bytes to every receiver
 }
 
+const room = new Set();
+
 createServer({ noDelay: true }, (socket) => {
-  const state = { open: false, rest: null };
+  const state = { open: false, rest: null, room: false };
   socket.on('data', (chunk) => onData(socket, state, chunk));
+  socket.on('close', () => room.delete(socket));
   socket.on('error', () => socket.destroy());
 }).listen(port, '127.0.0.1', () => console.log(`listening on ws://127.0.0.1:${port}`));
 process.on('SIGTERM', () => process.exit(0));
