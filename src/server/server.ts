@@ -16,6 +16,7 @@ import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.j
 import { readRequestHead } from './handshake-reader.js';
 import { chooseSubprotocol, connectionSettings, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
+import { SocketTracker } from './socket-tracker.js';
 import { type LimitName } from '../io/limits.js';
 import { toPlainRequest } from './plain-http.js';
 import { ClientRegistry } from './registry.js';
@@ -54,22 +55,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private readonly routes = new Map<string, OnConnection<Data>>();
   private readonly paths: ReadonlySet<string> | undefined;
   private listener: NetServer | undefined;
-  private readonly pending = new Set<Socket>();
-  /**
-   * The 'close' listener of every socket this server takes: one function for all of them (the
-   * socket is `this`), so a connection carries no closure of its own for its bookkeeping.
-   */
-  private readonly socketCloseListener: (this: Socket) => void;
+  private readonly sockets = new SocketTracker(this.guard);
   private closing = false;
   private readonly backplane: Backplane;
 
   constructor(options: ServerOptions<Data> = {}) {
     super();
     this.options = options;
-    const server = this;
-    this.socketCloseListener = function (this: Socket) {
-      server.socketGone(this as AddressedSocket);
-    };
     this.backplane = options.backplane ?? new MemoryBackplane();
     this.backplane.start({
       deliver: (envelope) => deliverEnvelope(envelope, this.clients as ClientRegistry<unknown>, this.topics),
@@ -262,7 +254,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   async close(options: CloseServerOptions = {}): Promise<void> {
     this.closing = true;
     const stopped = this.stop();
-    for (const socket of this.pending) socket.destroy();
+    this.sockets.dropHandshakes();
     const code = options.code ?? CloseCode.GoingAway;
     const all = [...this.clients];
     const gone = all.map((connection) => new Promise<void>((resolve) => {
@@ -305,8 +297,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       return;
     }
     if (!this.trackAddress(socket)) return;
-    this.pending.add(socket);
-    socket.on('close', this.socketCloseListener);
+    this.sockets.handshakeStarted(socket);
     readRequestHead(socket, this.options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT).then(
       ({ head, rest }) => this.upgrade(socket, head, rest),
       (error: unknown) => {
@@ -365,7 +356,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     headText: string | undefined,
   ): void {
     const protocol = chooseSubprotocol(setup.protocol, request, this.options.protocols);
-    this.pending.delete(socket);
+    this.sockets.handshakeEnded(socket);
     socket.removeListener('error', ignoreError);
     socket.write(buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers }));
     const connection = new Connection<Data>(socket, {
@@ -402,7 +393,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   }
 
   private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string): void {
-    this.pending.delete(socket);
+    this.sockets.handshakeEnded(socket);
     this.counters.refused++;
     this.emit('refused', status, body);
     if (socket.destroyed) return;
@@ -411,28 +402,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 
-  /**
-   * Counts a socket under its address until it closes (the address is kept on the socket, as the
-   * count was taken); past `maxConnectionsPerAddress`, refuses it with 429.
-   */
+  /** Counts a socket under its address until it closes; past `maxConnectionsPerAddress`, refuses it with 429. */
   private trackAddress(socket: Socket): boolean {
-    const address = socket.remoteAddress ?? '';
-    if (this.guard.track(address, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) {
-      (socket as AddressedSocket)[kCountedAddress] = address;
-      return true;
-    }
+    if (this.sockets.count(socket, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) return true;
     this.refuseSocket(socket, 429, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections from this address');
     return false;
-  }
-
-  /** A socket taken by acceptSocket() closed: it is no longer pending nor counted under its address. */
-  private socketGone(socket: AddressedSocket): void {
-    this.pending.delete(socket);
-    const address = socket[kCountedAddress];
-    if (address !== undefined) {
-      socket[kCountedAddress] = undefined;
-      this.guard.release(address);
-    }
   }
 
   /** @internal A connection hit a limit. */
@@ -446,9 +420,6 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 }
 
 function ignoreError(): void {}
-
-const kCountedAddress = Symbol('sockwave.countedAddress');
-type AddressedSocket = Socket & { [kCountedAddress]?: string | undefined };
 
 /** With no routes and no onConnection, every upgrade is accepted (listen to the 'connection' event). */
 function acceptAll(): ConnectionSetup<never> {

@@ -191,3 +191,20 @@ describe('attached mode', { timeout: 60_000 }, () => {
     assert.equal(wss.clients.size, 1);
   });
 });
+
+describe('attached mode: the per-address count', { timeout: 30_000 }, () => {
+  test('a closed connection from handleUpgrade() frees its place under maxConnectionsPerAddress', async (t) => {
+    const wss = attachedServer(t, { maxConnectionsPerAddress: 2, onConnection: () => echo });
+    const http = createHttpServer();
+    http.on('upgrade', (request, socket, head) => wss.handleUpgrade(request, socket, head));
+    const port = await listen(t, http);
+    // Five connections one after another, each closed before the next: never more than one open.
+    for (let i = 0; i < 5; i++) {
+      const conn = await withTimeout(connect(`ws://127.0.0.1:${port}/`), `connection ${i + 1}`);
+      const closed = new Promise((resolve) => conn.once('close', resolve));
+      conn.close(1000);
+      await withTimeout(closed, `connection ${i + 1} to close`);
+    }
+    assert.equal(wss.stats().limits.maxConnectionsPerAddress, 0, 'no refusal for the address');
+  });
+});

@@ -1,0 +1,56 @@
+import { type Socket } from 'node:net';
+import { type LimitGuard } from './limit-guard.js';
+
+const kCountedAddress = Symbol('sockwave.countedAddress');
+type CountedSocket = Socket & { [kCountedAddress]?: string | undefined };
+
+/**
+ * The sockets a server has taken, before and after they become connections: each is counted under
+ * its remote address from arrival to close (`maxConnectionsPerAddress`), and those still in their
+ * handshake are kept for `close()` to drop. One close listener function serves every socket, so a
+ * socket carries no closure of its own for this bookkeeping; the address it was counted under
+ * rides on the socket.
+ */
+export class SocketTracker {
+  private readonly handshaking = new Set<Socket>();
+  private readonly onClose: (this: Socket) => void;
+
+  constructor(private readonly guard: LimitGuard) {
+    const tracker = this;
+    this.onClose = function (this: Socket) {
+      tracker.closed(this as CountedSocket);
+    };
+  }
+
+  /** Counts `socket` under its address until it closes; false (nothing counted) when the address already has `max`. */
+  count(socket: Socket, max: number): boolean {
+    const address = socket.remoteAddress ?? '';
+    if (!this.guard.track(address, max)) return false;
+    (socket as CountedSocket)[kCountedAddress] = address;
+    socket.on('close', this.onClose);
+    return true;
+  }
+
+  /** `socket` is reading its upgrade request: `dropHandshakes()` ends it. */
+  handshakeStarted(socket: Socket): void {
+    this.handshaking.add(socket);
+  }
+
+  /** `socket` became a connection or was refused. */
+  handshakeEnded(socket: Socket): void {
+    this.handshaking.delete(socket);
+  }
+
+  /** Destroys every socket still in its handshake (the server is closing). */
+  dropHandshakes(): void {
+    for (const socket of this.handshaking) socket.destroy();
+  }
+
+  private closed(socket: CountedSocket): void {
+    this.handshaking.delete(socket);
+    const address = socket[kCountedAddress];
+    if (address === undefined) return;
+    socket[kCountedAddress] = undefined;
+    this.guard.release(address);
+  }
+}
