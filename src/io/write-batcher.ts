@@ -61,10 +61,7 @@ export class WriteBatcher {
       this.runEnd = end;
     }
     this.bytes += end - start;
-    if (!this.scheduled && !this.holding) {
-      this.scheduled = true;
-      scheduleFlush(this);
-    }
+    this.schedule();
   }
 
   /** The run becomes one slice, in order with the rest. */
@@ -81,10 +78,14 @@ export class WriteBatcher {
     else (this.rest ??= []).push(chunk);
     this.bytes += chunk.length;
     if (callback) (this.callbacks ??= []).push(callback);
-    if (!this.scheduled && !this.holding) {
-      this.scheduled = true;
-      scheduleFlush(this);
-    }
+    this.schedule();
+  }
+
+  /** Makes sure a flush will come: on the next tick, or at release() while held. */
+  private schedule(): void {
+    if (this.scheduled || this.holding) return;
+    this.scheduled = true;
+    scheduleFlush(this);
   }
 
   /** Hands everything pending to the socket now. */
@@ -146,7 +147,7 @@ function scheduleFlush(batcher: WriteBatcher): void {
 }
 
 function flushDue(): void {
-  // Flushing may schedule more (a write callback that sends): those go to the next round.
+  // Flushing may schedule more (a write callback that sends): the loop takes them too.
   while (due.length !== 0) {
     const list = due;
     due = spare;
