@@ -91,6 +91,11 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
     super();
+    // EventEmitter gives every instance a dictionary of listeners (about 180 bytes) up front; most
+    // server connections never get a listener (handler objects need none). Node's EventEmitter
+    // makes the dictionary on the first on()/once() when `_events` is undefined, and every other
+    // method accepts undefined, so an idle connection carries none.
+    (this as unknown as { _events: object | undefined })._events = undefined;
     this.id = `${idPrefix}.${(idCounter++).toString(36)}`;
     this.role = init.role;
     this.url = init.url;

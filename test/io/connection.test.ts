@@ -3,7 +3,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { connect, ProtocolError, SockwaveError, type CloseInfo, type Connection, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
+import { connect, ProtocolError, SockwaveError, WebSocketServer, type CloseInfo, type Connection, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
 import { serverFrame, rawFrame } from '../support/frames.js';
 import {
   BINARY_SIZES,
@@ -485,5 +485,32 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assert.equal(closePayload(frame.payload).code, 1009);
     const error = await rec.errors.next('the error event');
     assert.equal(error.code, 'SW_MESSAGE_TOO_BIG');
+  });
+
+  test('a connection nobody listens to carries no listener table; listeners added later all work', async (t) => {
+    const opened = deferred<Connection>();
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, onConnection: () => ({ onOpen: (conn) => opened.resolve(conn) }) });
+    const { url } = await server.listen();
+    t.after(() => server.close({ timeout: 100 }));
+    const client = await withTimeout(connect(url), 'connect()');
+    t.after(() => client.terminate());
+    const conn = await withTimeout(opened.promise, 'the server-side open');
+    // The memory an idle connection saves: EventEmitter's per-instance dictionary is made on first use.
+    assert.equal((conn as unknown as { _events: unknown })._events, undefined);
+    assert.equal(conn.listenerCount('message'), 0);
+    assert.deepEqual(conn.eventNames(), []);
+    conn.removeAllListeners('message');
+    conn.off('message', () => {});
+    const once = deferred<string>();
+    const every: string[] = [];
+    conn.once('message', (data) => once.resolve(String(data)));
+    conn.on('message', (data) => every.push(String(data)));
+    assert.equal(conn.listenerCount('message'), 2);
+    client.send('first');
+    assert.equal(await withTimeout(once.promise, 'the once listener'), 'first');
+    client.send('second');
+    await withTimeout(new Promise<void>((resolve) => conn.once('message', () => resolve())), 'the second message');
+    assert.deepEqual(every, ['first', 'second']);
+    assert.equal(conn.listenerCount('message'), 1);
   });
 });
