@@ -59,7 +59,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal */
   readonly session: ProtocolSession;
   protected readonly socket: Socket;
-  protected readonly batcher: WriteBatcher;
+  /** Made with the first write or read: an idle connection carries none. */
+  private writeBatcher: WriteBatcher | undefined;
   protected handler: ConnectionHandler<Data> | undefined;
   private readonly closeTimeout: number;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -109,7 +110,6 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.closeTimeout = init.closeTimeout ?? 5000;
     this.socket = socket;
     this.owner = init.owner;
-    this.batcher = new WriteBatcher(socket);
     this.deflate = init.deflate;
     this.session = new ProtocolSession(
       { role: init.role, maxPayload: init.maxPayload, maxFragments: init.maxFragments, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
@@ -174,6 +174,16 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.terminated = true;
     this.session.readyState = ReadyState.Closing;
     this.socket.destroy();
+  }
+
+  /** Collects what is written for one write per read (see {@link WriteBatcher}). */
+  protected get batcher(): WriteBatcher {
+    return (this.writeBatcher ??= new WriteBatcher(this.socket));
+  }
+
+  /** Bytes written and not yet handed to the socket. */
+  protected get batchedBytes(): number {
+    return this.writeBatcher?.pendingBytes ?? 0;
   }
 
   /** @internal */
@@ -328,7 +338,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   private endSocket(): void {
     if (this.ended) return;
     this.ended = true;
-    this.batcher.flush();
+    this.writeBatcher?.flush();
     this.socket.end();
     this.armCloseTimer();
   }
@@ -344,7 +354,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     // The peer sent FIN. Reply with ours after anything still pending (a close echo, say).
     if (!this.ended) {
       this.ended = true;
-      this.batcher.flush();
+      this.writeBatcher?.flush();
       this.socket.end();
     }
   }

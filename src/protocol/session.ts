@@ -73,7 +73,11 @@ export class ProtocolSession implements FrameParserHandler {
   failure: ProtocolError | undefined;
 
   readonly role: 'server' | 'client';
-  private readonly parser: FrameParser;
+  /** Made when the first bytes arrive: an idle connection carries none. */
+  private parser: FrameParser | undefined;
+  private readonly maxPayload: number;
+  private readonly maxFragments: number | undefined;
+  private allowRsv1: boolean;
   private readonly handler: SessionHandler;
   private readonly maskKeys: MaskKeySource | false;
   autoPong: boolean;
@@ -83,17 +87,24 @@ export class ProtocolSession implements FrameParserHandler {
     this.handler = handler;
     this.autoPong = options.autoPong ?? true;
     this.maskKeys = options.role === 'client' ? (options.maskKeys ?? defaultMaskKeys) : false;
-    this.parser = new FrameParser(
+    this.maxPayload = options.maxPayload;
+    this.maxFragments = options.maxFragments;
+    this.allowRsv1 = options.allowRsv1 ?? false;
+  }
+
+  private startParser(): FrameParser {
+    const handler = this.handler;
+    return (this.parser = new FrameParser(
       {
-        role: options.role,
-        maxPayload: options.maxPayload,
-        ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
-        allowRsv1: options.allowRsv1 ?? false,
+        role: this.role,
+        maxPayload: this.maxPayload,
+        ...(this.maxFragments === undefined ? {} : { maxFragments: this.maxFragments }),
+        allowRsv1: this.allowRsv1,
         fragments: typeof handler.onFragment === 'function',
         text: typeof handler.onText === 'function',
       },
       this,
-    );
+    ));
   }
 
   // FrameParserHandler: the parser reports to the session, which keeps the close handshake's state.
@@ -144,12 +155,16 @@ export class ProtocolSession implements FrameParserHandler {
 
   /** Lets a negotiated extension claim RSV1. */
   setAllowRsv1(allow: boolean): void {
-    this.parser.setAllowRsv1(allow);
+    this.allowRsv1 = allow;
+    this.parser?.setAllowRsv1(allow);
   }
 
   /** Feeds bytes received from the transport. */
   receive(chunk: Buffer): void {
-    if (!this.parser.stopped) this.parser.push(chunk);
+    // A failed connection reads nothing more (its parser, if it has one, is stopped too).
+    if (this.failure !== undefined) return;
+    const parser = this.parser ?? this.startParser();
+    if (!parser.stopped) parser.push(chunk);
   }
 
   /** The transport closed. */
@@ -217,7 +232,7 @@ export class ProtocolSession implements FrameParserHandler {
    */
   failConnection(error: ProtocolError): void {
     if (this.failure !== undefined) return;
-    this.parser.stop();
+    this.parser?.stop();
     this.fail(error);
   }
 

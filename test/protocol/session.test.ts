@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { type ProtocolError } from '../../src/errors.js';
+import { ProtocolError } from '../../src/errors.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
 import { type MaskKeySource } from '../../src/protocol/mask.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
@@ -131,6 +131,28 @@ describe('ProtocolSession: messages', () => {
     const frame = serverFrame({ opcode: Opcode.Text, payload: 'fan-out' });
     assert.equal(h.session.sendEncoded(frame), true);
     assert.deepStrictEqual(h.writes, [frame]);
+  });
+
+  test('setAllowRsv1 applies both before and after the first bytes arrive', () => {
+    const h = makeSession({ role: 'server' });
+    h.session.receive(clientFrame({ opcode: Opcode.Text, payload: 'first' }));
+    h.session.setAllowRsv1(true);
+    h.session.receive(clientFrame({ opcode: Opcode.Binary, payload: Buffer.from([7]), rsv1: true }));
+    assert.deepStrictEqual(h.events, [msg('first'), { type: 'message', data: Buffer.from([7]), binary: true, compressed: true }]);
+    const late = makeSession({ role: 'server', allowRsv1: true });
+    late.session.setAllowRsv1(false);
+    late.session.receive(clientFrame({ opcode: Opcode.Binary, payload: Buffer.from([7]), rsv1: true }));
+    assert.equal(late.session.failure?.closeCode, 1002);
+  });
+
+  test('a connection failed from outside before any bytes arrived reads none afterwards', () => {
+    const h = makeSession({ role: 'server' });
+    h.session.failConnection(new ProtocolError(1007, 'an extension found bad data'));
+    const written = h.writes.length;
+    h.session.receive(clientFrame({ opcode: Opcode.Text, payload: 'ignored' }));
+    h.session.receive(clientFrame({ opcode: Opcode.Ping, payload: 'ignored' }));
+    assert.deepStrictEqual(h.events, [{ type: 'protocolError', closeCode: 1007, writesSoFar: 1 }]);
+    assert.equal(h.writes.length, written);
   });
 
   test('setAllowRsv1 lets the session accept compressed messages', () => {
