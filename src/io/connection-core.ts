@@ -25,6 +25,26 @@ import { WriteBatcher } from './write-batcher.js';
  * handshake's timers. {@link Connection} adds the sending API on top.
  */
 
+/** A connection's yes/no state, as bits of one number (one field instead of eight per connection). */
+export const enum Flag {
+  /** open() ran. */
+  Started = 1,
+  /** Our FIN was sent (socket.end()). */
+  Ended = 2,
+  /** The socket reported an error. */
+  SocketError = 4,
+  /** terminate() was called. */
+  Terminated = 8,
+  /** startReading() was called. */
+  Reading = 16,
+  /** A drain marker is pending: 'drain' is due once the buffered amount falls under the mark. */
+  NeedDrain = 32,
+  /** close() was called while sends were still waiting in the outbox. */
+  CloseRequested = 64,
+  /** Reading is paused because the peer does not read (slow-consumer policy 'wait'). */
+  PausedForSlowness = 128,
+}
+
 /** Why a connection stopped reading from its socket. */
 export const enum PauseReason {
   /** A large message is being inflated in the thread pool. */
@@ -64,10 +84,6 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   protected handler: ConnectionHandler<Data> | undefined;
   private readonly closeTimeout: number;
   private closeTimer: NodeJS.Timeout | undefined;
-  private started = false;
-  private ended = false;
-  private socketError = false;
-  private terminated = false;
   protected readonly owner: ConnectionOwner | undefined;
   /** @internal The negotiated permessage-deflate codec. */
   readonly deflate: PerMessageDeflate | undefined;
@@ -75,10 +91,10 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   protected inbox: DeferredQueue | undefined;
   /** Why reading is paused (PauseReason bits); 0 while reading. */
   private pauseReasons = 0;
-  /** startReading() was called. */
-  private reading = false;
-  /** Traffic counters. */
-  readonly stats = new ConnectionStats();
+  /** {@link Flag} bits. */
+  protected flags = 0;
+  /** Made with the first message or frame: an idle connection carries none. */
+  private statsSlot: ConnectionStats | undefined;
   /** Round-trip time of the last answered heartbeat ping, in milliseconds. */
   rtt: number | undefined;
   /** @internal When the unanswered heartbeat ping was sent (coarse clock ms), 0 if none. */
@@ -135,6 +151,16 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     return STATUS[this.session.readyState]!;
   }
 
+  /** Traffic counters. */
+  get stats(): ConnectionStats {
+    return (this.statsSlot ??= new ConnectionStats());
+  }
+
+  /** @internal The traffic counters, if there was traffic to count. */
+  get statsIfAny(): ConnectionStats | undefined {
+    return this.statsSlot;
+  }
+
   /** Replaces the handler object. */
   setHandler(handler: ConnectionHandler<Data> | undefined): void {
     this.handler = handler;
@@ -145,8 +171,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
    * (leaving it paused) and reports `open`. Reading starts with {@link Connection.startReading}.
    */
   open(): void {
-    if (this.started) return;
-    this.started = true;
+    if ((this.flags & Flag.Started) !== 0) return;
+    this.flags |= Flag.Started;
     const socket = this.socket;
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
@@ -163,7 +189,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal Processes `head` (bytes that came with the handshake), then reads the socket. */
   startReading(head?: Buffer): void {
-    this.reading = true;
+    this.flags |= Flag.Reading;
     if (head !== undefined && head.length !== 0 && !this.socket.destroyed) this.received(head);
     if (this.pauseReasons === 0) this.socket.resume();
   }
@@ -171,7 +197,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** Drops the connection at once, without a close handshake. */
   terminate(): void {
     if (this.session.readyState === ReadyState.Closed) return;
-    this.terminated = true;
+    this.flags |= Flag.Terminated;
     this.session.readyState = ReadyState.Closing;
     this.socket.destroy();
   }
@@ -336,8 +362,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** Flushes what is pending, sends FIN, and destroys the socket if the peer does not close in time. */
   private endSocket(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if ((this.flags & Flag.Ended) !== 0) return;
+    this.flags |= Flag.Ended;
     this.writeBatcher?.flush();
     this.socket.end();
     this.armCloseTimer();
@@ -352,8 +378,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal */
   socketEnded(): void {
     // The peer sent FIN. Reply with ours after anything still pending (a close echo, say).
-    if (!this.ended) {
-      this.ended = true;
+    if ((this.flags & Flag.Ended) === 0) {
+      this.flags |= Flag.Ended;
       this.writeBatcher?.flush();
       this.socket.end();
     }
@@ -361,7 +387,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   socketErrored(error: Error): void {
-    this.socketError = true;
+    this.flags |= Flag.SocketError;
     this.reportError(new SockwaveError('SW_SOCKET_ERROR', error.message, { cause: error }));
   }
 
@@ -374,7 +400,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     session.receiveEof();
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
-    const info = describeClose(session, this.terminated, this.socketError);
+    const info = describeClose(session, (this.flags & Flag.Terminated) !== 0, (this.flags & Flag.SocketError) !== 0);
     this.owner?.connectionClosed(this.self as Connection<unknown>, info);
     this.handler?.onClose?.(this.self, info);
     this.emit('close', info);
@@ -430,7 +456,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   protected resumeReading(reason: PauseReason): void {
     if ((this.pauseReasons & reason) === 0) return;
     this.pauseReasons &= ~reason;
-    if (this.pauseReasons === 0 && this.reading && !this.socket.destroyed) this.socket.resume();
+    if (this.pauseReasons === 0 && (this.flags & Flag.Reading) !== 0 && !this.socket.destroyed) this.socket.resume();
   }
 
   private get self(): Connection<Data> {

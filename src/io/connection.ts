@@ -4,7 +4,7 @@ import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { ReadyState } from '../protocol/session.js';
 import { type Socket } from 'node:net';
-import { ConnectionCore, PauseReason } from './connection-core.js';
+import { ConnectionCore, Flag, PauseReason } from './connection-core.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';
 import {
   type CloseInfo,
@@ -33,16 +33,12 @@ export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, Co
  */
 export class Connection<Data = unknown> extends ConnectionCore<Data> {
   private readonly highWaterMark: number;
-  private needDrain = false;
   /** Sends waiting behind a compression running in the thread pool (made when the first one starts). */
   private outbox: DeferredQueue | undefined;
-  /** close() was called while sends were still waiting in the outbox. */
-  private closeRequested = false;
   private topicSet: Set<string> | undefined;
   private readonly maxBufferedAmount: number;
   private readonly slowConsumer: SlowConsumerPolicy;
   private readonly slowConsumerCloseCode: number;
-  private pausedForSlowness = false;
   private reader: MessageReader | undefined;
 
 
@@ -180,12 +176,12 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     const limit = this.maxBufferedAmount;
     if (buffered <= limit) return false;
     if (this.slowConsumer === 'wait' && buffered <= 2 * limit) {
-      if (!this.pausedForSlowness) {
+      if ((this.flags & Flag.PausedForSlowness) === 0) {
         this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: reading paused`);
-        this.pausedForSlowness = true;
+        this.flags |= Flag.PausedForSlowness;
         this.pauseReading(PauseReason.SlowConsumer);
-        if (!this.needDrain) {
-          this.needDrain = true;
+        if ((this.flags & Flag.NeedDrain) === 0) {
+          this.flags |= Flag.NeedDrain;
           this.batcher.write(EMPTY, this.drainMarker);
         }
       }
@@ -201,7 +197,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   }
 
   private isSendable(): boolean {
-    return this.session.readyState === ReadyState.Open && !this.session.closeSent && !this.closeRequested;
+    return this.session.readyState === ReadyState.Open && !this.session.closeSent && (this.flags & Flag.CloseRequested) === 0;
   }
 
   /** Compresses when negotiated and worth it (in the thread pool for large messages), then frames. */
@@ -218,7 +214,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
         if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length, true);
         else this.writeMessage(opcode, compressed, true, fragmentSize, callback, bytes.length);
         this.outbox!.drain();
-        if (this.needDrain && this.outbox?.active !== true) this.drainCheck();
+        if ((this.flags & Flag.NeedDrain) !== 0 && this.outbox?.active !== true) this.drainCheck();
       });
     }
   }
@@ -269,10 +265,10 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   close(code?: number, reason = ''): void {
     encodeClosePayload(code, reason); // validates now, even if the frame has to wait
     const session = this.session;
-    if (session.readyState === ReadyState.Closed || session.closeSent || this.closeRequested) return;
+    if (session.readyState === ReadyState.Closed || session.closeSent || (this.flags & Flag.CloseRequested) !== 0) return;
     if (this.outbox?.active === true) {
       // Messages accepted before close() go out first; nothing sent after close() is accepted.
-      this.closeRequested = true;
+      this.flags |= Flag.CloseRequested;
       this.outbox.push(() => this.closeNow(code, reason));
       return;
     }
@@ -295,8 +291,8 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
 
   private afterWrite(): SendResult {
     if (this.bufferedAmount <= this.highWaterMark) return 'sent';
-    if (!this.needDrain) {
-      this.needDrain = true;
+    if ((this.flags & Flag.NeedDrain) === 0) {
+      this.flags |= Flag.NeedDrain;
       // A marker after everything sent so far: once it is written, see whether we are under the mark.
       this.batcher.write(EMPTY, this.drainMarker);
     }
@@ -312,7 +308,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   }
 
   private drainCheck(): void {
-    if (!this.needDrain || this.session.readyState === ReadyState.Closed) return;
+    if ((this.flags & Flag.NeedDrain) === 0 || this.session.readyState === ReadyState.Closed) return;
     if (this.bufferedAmount > this.highWaterMark) {
       // Still above the mark. Whatever holds the bytes will call again: a compression running in
       // the thread pool when it completes, the socket's own 'drain', or a marker after the bytes
@@ -321,9 +317,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       this.batcher.write(EMPTY, this.drainMarker);
       return;
     }
-    this.needDrain = false;
-    if (this.pausedForSlowness) {
-      this.pausedForSlowness = false;
+    this.flags &= ~Flag.NeedDrain;
+    if ((this.flags & Flag.PausedForSlowness) !== 0) {
+      this.flags &= ~Flag.PausedForSlowness;
       this.resumeReading(PauseReason.SlowConsumer);
     }
     this.handler?.onDrain?.(this);

@@ -285,7 +285,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   connectionClosed(connection: Connection<unknown>, info: CloseInfo): void {
     this.clients.delete(connection as Connection<Data>);
     this.presenceChanged();
-    this.retired.add(connection.stats);
+    const counted = connection.statsIfAny;
+    if (counted !== undefined) this.retired.add(counted);
     this.counters.closeCodes.set(info.code, (this.counters.closeCodes.get(info.code) ?? 0) + 1);
   }
 

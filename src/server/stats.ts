@@ -44,7 +44,10 @@ export interface ServerCounters {
 export function summarize(counters: ServerCounters, retired: ConnectionStats, live: Iterable<Connection<unknown>>, open: number): ServerStats {
   const totals = new ConnectionStats();
   totals.add(retired);
-  for (const connection of live) totals.add(connection.stats);
+  for (const connection of live) {
+    const counted = connection.statsIfAny;
+    if (counted !== undefined) totals.add(counted);
+  }
   return {
     connections: open,
     connectionsTotal: counters.connectionsTotal,

@@ -487,7 +487,7 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assert.equal(error.code, 'SW_MESSAGE_TOO_BIG');
   });
 
-  test('a connection nobody listens to carries no listener table; listeners added later all work', async (t) => {
+  test('an idle connection carries no listener table and no counters; both appear when needed', async (t) => {
     const opened = deferred<Connection>();
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0, onConnection: () => ({ onOpen: (conn) => opened.resolve(conn) }) });
     const { url } = await server.listen();
@@ -497,6 +497,10 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     const conn = await withTimeout(opened.promise, 'the server-side open');
     // The memory an idle connection saves: EventEmitter's per-instance dictionary is made on first use.
     assert.equal((conn as unknown as { _events: unknown })._events, undefined);
+    // Nor traffic counters until there is traffic (server.stats() counts it as zero meanwhile).
+    assert.equal(conn.statsIfAny, undefined);
+    assert.equal(server.stats().messagesIn, 0);
+    assert.equal(conn.statsIfAny, undefined);
     assert.equal(conn.listenerCount('message'), 0);
     assert.deepEqual(conn.eventNames(), []);
     conn.removeAllListeners('message');
@@ -512,5 +516,7 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     await withTimeout(new Promise<void>((resolve) => conn.once('message', () => resolve())), 'the second message');
     assert.deepEqual(every, ['first', 'second']);
     assert.equal(conn.listenerCount('message'), 1);
+    assert.equal(conn.stats.messagesIn, 2);
+    assert.equal(server.stats().messagesIn, 2);
   });
 });
