@@ -17,6 +17,7 @@ import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { limitOfError, type LimitName } from './limits.js';
 import { bindSocket } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
+import { Flag, PauseReason } from './connection-flags.js';
 
 /**
  * The transport half of a connection, for both roles: binds the sans-I/O {@link ProtocolSession}
@@ -24,36 +25,6 @@ import { WriteBatcher } from './write-batcher.js';
  * order), writes what the session produces through the {@link WriteBatcher}, and runs the close
  * handshake's timers. {@link Connection} adds the sending API on top.
  */
-
-/** A connection's yes/no state, as bits of one number (one field instead of eight per connection). */
-export const enum Flag {
-  /** open() ran. */
-  Started = 1,
-  /** Our FIN was sent (socket.end()). */
-  Ended = 2,
-  /** The socket reported an error. */
-  SocketError = 4,
-  /** terminate() was called. */
-  Terminated = 8,
-  /** startReading() was called. */
-  Reading = 16,
-  /** A drain marker is pending: 'drain' is due once the buffered amount falls under the mark. */
-  NeedDrain = 32,
-  /** close() was called while sends were still waiting in the outbox. */
-  CloseRequested = 64,
-  /** Reading is paused because the peer does not read (slow-consumer policy 'wait'). */
-  PausedForSlowness = 128,
-}
-
-/** Why a connection stopped reading from its socket. */
-export const enum PauseReason {
-  /** A large message is being inflated in the thread pool. */
-  Inflate = 1,
-  /** The peer does not read what we send (slow-consumer policy 'wait'). */
-  SlowConsumer = 2,
-  /** The application asked (`pause()`, or a pull reader whose buffer is full). */
-  Application = 4,
-}
 
 const idPrefix = randomBytes(4).toString('hex');
 let idCounter = 0;
@@ -428,7 +399,6 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.owner?.limitReached(this.self as Connection<unknown>, limit, detail);
   }
 
-  /** The connection as its subclass, for handler callbacks. */
   /**
    * Stops reading from the peer (TCP flow control then slows it down) until `resume()`. Messages
    * already received are still delivered.
@@ -459,6 +429,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     if (this.pauseReasons === 0 && (this.flags & Flag.Reading) !== 0 && !this.socket.destroyed) this.socket.resume();
   }
 
+  /** The connection as its subclass, for handler callbacks. */
   private get self(): Connection<Data> {
     return this as unknown as Connection<Data>;
   }

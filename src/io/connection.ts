@@ -4,7 +4,8 @@ import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { ReadyState } from '../protocol/session.js';
 import { type Socket } from 'node:net';
-import { ConnectionCore, Flag, PauseReason } from './connection-core.js';
+import { ConnectionCore } from './connection-core.js';
+import { Flag, PauseReason } from './connection-flags.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';
 import {
   type CloseInfo,

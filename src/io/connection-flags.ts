@@ -1,0 +1,31 @@
+/** The bit sets a connection keeps its state in: one number each instead of a field per bit. */
+
+/** A connection's yes/no state, as bits of one number (one field instead of eight per connection). */
+export const enum Flag {
+  /** open() ran. */
+  Started = 1,
+  /** Our FIN was sent (socket.end()). */
+  Ended = 2,
+  /** The socket reported an error. */
+  SocketError = 4,
+  /** terminate() was called. */
+  Terminated = 8,
+  /** startReading() was called. */
+  Reading = 16,
+  /** A drain marker is pending: 'drain' is due once the buffered amount falls under the mark. */
+  NeedDrain = 32,
+  /** close() was called while sends were still waiting in the outbox. */
+  CloseRequested = 64,
+  /** Reading is paused because the peer does not read (slow-consumer policy 'wait'). */
+  PausedForSlowness = 128,
+}
+
+/** Why a connection stopped reading from its socket. */
+export const enum PauseReason {
+  /** A large message is being inflated in the thread pool. */
+  Inflate = 1,
+  /** The peer does not read what we send (slow-consumer policy 'wait'). */
+  SlowConsumer = 2,
+  /** The application asked (`pause()`, or a pull reader whose buffer is full). */
+  Application = 4,
+}
