@@ -300,7 +300,6 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return 'backpressure';
   }
 
-  /** Called when the bytes sent before the drain marker reached the OS. */
   /** The drain marker's callback, made the first time backpressure needs one. */
   private drainMarkerCallback: (() => void) | undefined;
 
@@ -308,6 +307,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return (this.drainMarkerCallback ??= () => this.drainCheck());
   }
 
+  /** Called when the bytes sent before the drain marker reached the OS. */
   private drainCheck(): void {
     if ((this.flags & Flag.NeedDrain) === 0 || this.session.readyState === ReadyState.Closed) return;
     if (this.bufferedAmount > this.highWaterMark) {
