@@ -10,12 +10,13 @@ const server = new WebSocketServer({ port, host: '127.0.0.1', perMessageDeflate:
 // One handler object for every /echo connection (the handler-object style needs no closure per connection).
 const echo = { onMessage: (conn, data, isBinary) => conn.send(data, { binary: isBinary }) };
 server.route('/echo', () => echo);
-const room = new Set();
-server.route('/broadcast', () => ({
-  onOpen: (conn) => room.add(conn),
-  onClose: (conn) => room.delete(conn),
-  onMessage: (_conn, data, isBinary) => server.broadcast(data, { binary: isBinary, filter: (c) => room.has(c) }),
-}));
+// /broadcast through a topic, as the CLI's /broadcast does: one shared handler, and publish()
+// frames each message once and writes the same bytes to every subscriber.
+const relay = {
+  onOpen: (conn) => conn.subscribe('/broadcast'),
+  onMessage: (_conn, data, isBinary) => server.publish('/broadcast', data, { binary: isBinary }),
+};
+server.route('/broadcast', () => relay);
 await server.listen();
 console.log(`listening on ws://127.0.0.1:${port}`);
 process.on('SIGTERM', () => process.exit(0));

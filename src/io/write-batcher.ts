@@ -18,10 +18,16 @@ export class WriteBatcher {
   private first: Buffer | null = null;
   private rest: Buffer[] | null = null;
   private callbacks: WriteCallback[] | null = null;
-  /** A run of frames side by side in a slab, not yet sliced: `run[runStart, runEnd)`. */
-  private run: Buffer | null = null;
+  /**
+   * The pending tail: chunks lying side by side in one piece of memory (frames framed in place in
+   * a slab, see frame-slab.ts, or successive broadcasts framed there), kept as the byte range
+   * `run[runStart, runEnd)` and made one Buffer only when something else follows or the flush
+   * comes. `runWhole` is the chunk itself while the run is a single chunk (no new view needed).
+   */
+  private run: ArrayBufferLike | null = null;
   private runStart = 0;
   private runEnd = 0;
+  private runWhole: Buffer | null = null;
   private bytes = 0;
   private scheduled = false;
   /** Inside {@link hold}/{@link release}: the flush waits for release(), not for the next tick. */
@@ -52,30 +58,41 @@ export class WriteBatcher {
 
   /** Adds `slab[start, end)` (a frame framed in place, see frame-slab.ts), joining the run it continues. */
   writeSlab(slab: Buffer, start: number, end: number): void {
-    if (this.run === slab && this.runEnd === start) {
-      this.runEnd = end;
-    } else {
-      if (this.run !== null) this.endRun();
-      this.run = slab;
-      this.runStart = start;
-      this.runEnd = end;
-    }
+    this.append(slab.buffer, slab.byteOffset + start, slab.byteOffset + end, null);
     this.bytes += end - start;
     this.schedule();
   }
 
-  /** The run becomes one slice, in order with the rest. */
+  /** Adds `memory[start, end)` to the run when it begins where the run ends; else starts a new run. */
+  private append(memory: ArrayBufferLike, start: number, end: number, whole: Buffer | null): void {
+    if (this.run === memory && this.runEnd === start) {
+      this.runEnd = end;
+      this.runWhole = null;
+    } else {
+      if (this.run !== null) this.endRun();
+      this.run = memory;
+      this.runStart = start;
+      this.runEnd = end;
+      this.runWhole = whole;
+    }
+  }
+
+  /** The run becomes one Buffer, in order with the rest. */
   private endRun(): void {
-    const slice = this.run!.subarray(this.runStart, this.runEnd);
+    const slice = this.runWhole ?? Buffer.from(this.run!, this.runStart, this.runEnd - this.runStart);
     this.run = null;
+    this.runWhole = null;
     if (this.first === null) this.first = slice;
     else (this.rest ??= []).push(slice);
   }
 
+  /**
+   * Adds a chunk. One that starts where the previous one ended in the same memory (a broadcast
+   * framed in the slab right after the previous broadcast) joins it: they leave as one view of
+   * that memory, not copied together.
+   */
   write(chunk: Buffer, callback?: WriteCallback): void {
-    if (this.run !== null) this.endRun();
-    if (this.first === null) this.first = chunk;
-    else (this.rest ??= []).push(chunk);
+    this.append(chunk.buffer, chunk.byteOffset, chunk.byteOffset + chunk.length, chunk);
     this.bytes += chunk.length;
     if (callback) (this.callbacks ??= []).push(callback);
     this.schedule();

@@ -2,6 +2,7 @@ import { type Connection } from '../io/connection.js';
 import { toPayload, type SendData } from '../io/payload.js';
 import { encodeMessage } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
+import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from '../io/frame-slab.js';
 
 /** The outcome of a message for one receiver of a fan-out (the seed plugin's per-target report). */
 export interface TargetResult {
@@ -87,8 +88,22 @@ export class FanOut {
       }
       return connection.sendEncoded(frame, bytes.length) === 'dropped' ? 0 : frame.length;
     }
-    const frame = (this.plain ??= join(encodeMessage(this.opcode, bytes, { fragmentSize: this.fragmentSize })));
+    const frame = (this.plain ??= this.framePlain());
     return connection.sendEncoded(frame, bytes.length) === 'dropped' ? 0 : frame.length;
+  }
+
+  /**
+   * The uncompressed frame(s). A small message is framed in the shared slab, where successive
+   * broadcasts land side by side: a receiver getting several in one turn writes them as one view
+   * of the slab (see WriteBatcher), not copied together for each receiver.
+   */
+  private framePlain(): Buffer {
+    const bytes = this.bytes;
+    if (this.fragmentSize === undefined && bytes.length <= SLAB_PAYLOAD_LIMIT) {
+      frameIntoSlab(this.opcode, bytes, null);
+      return slabFrame.buffer.subarray(slabFrame.start, slabFrame.end);
+    }
+    return join(encodeMessage(this.opcode, bytes, { fragmentSize: this.fragmentSize }));
   }
 
   /** Writes to one receiver and describes what happened. */

@@ -6,11 +6,14 @@ import { WriteBatcher } from '../../src/io/write-batcher.js';
 /** The part of a socket the batcher uses, recording each write call (a corked run counts as one). */
 function fakeSocket() {
   const writes: Buffer[][] = [];
+  /** The chunks as handed over (not copied), to see which memory they view. */
+  const handed: Buffer[] = [];
   let corked: Buffer[] | null = null;
   const socket = {
     destroyed: false,
     writableEnded: false,
     write(chunk: Buffer, callback?: (error?: Error | null) => void): boolean {
+      handed.push(chunk);
       if (corked) corked.push(Buffer.from(chunk));
       else writes.push([Buffer.from(chunk)]);
       if (callback) queueMicrotask(() => callback(null));
@@ -24,7 +27,7 @@ function fakeSocket() {
       corked = null;
     },
   };
-  return { socket: socket as unknown as Socket, writes };
+  return { socket: socket as unknown as Socket, writes, handed };
 }
 
 const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
@@ -44,6 +47,37 @@ describe('WriteBatcher', () => {
     assert.equal(writes.length, 1);
     assert.equal(Buffer.concat(writes[0]!).toString(), 'abcxyzw');
     assert.equal(batcher.pendingBytes, 0);
+  });
+
+  test('chunks that continue one another in memory leave as one view of that memory, not copied together', async () => {
+    const { socket, writes, handed } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const memory = Buffer.from('frame1frame2frame3');
+    batcher.write(memory.subarray(0, 6));
+    batcher.write(memory.subarray(6, 12));
+    batcher.writeSlab(memory, 12, 18);
+    await nextTick();
+    assert.equal(writes.length, 1);
+    assert.equal(writes[0]!.toString(), 'frame1frame2frame3');
+    assert.equal(handed[0]!.buffer, memory.buffer, 'the write views the chunks\' own memory');
+    assert.equal(handed[0]!.byteOffset, memory.byteOffset);
+    assert.equal(handed[0]!.length, 18);
+  });
+
+  test('a single chunk is written as itself; chunks of one memory out of order are kept apart, in write order', async () => {
+    const { socket, writes, handed } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const memory = Buffer.from('abcdef');
+    const only = memory.subarray(2, 4);
+    batcher.write(only);
+    await nextTick();
+    assert.equal(handed[0], only, 'no new view for a chunk alone');
+    batcher.write(memory.subarray(3, 6));
+    batcher.write(memory.subarray(0, 3));
+    batcher.write(memory.subarray(4, 6));
+    await nextTick();
+    assert.equal(writes.length, 2);
+    assert.equal(Buffer.concat(writes[1]!).toString(), 'defabcef');
   });
 
   test('while held, nothing is scheduled: the pending frames leave in one write at release()', async () => {

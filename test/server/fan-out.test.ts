@@ -181,6 +181,33 @@ describe('broadcast and sendTo', { timeout: 60_000 }, () => {
     assert.equal(a.rec.messages.history.length, 0);
   });
 
+  test('small broadcasts of one turn are framed side by side once: each receiver writes them all as one view of the same memory', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const peers = await rawPeers(t, srv, 2);
+    const handed = peers.map(({ connection }) => {
+      // The socket under the connection, spied on: what the connection hands it, uncopied.
+      const socket = (connection as unknown as { socket: { write(chunk: Buffer, ...rest: unknown[]): boolean } }).socket;
+      const chunks: Buffer[] = [];
+      const write = socket.write.bind(socket);
+      socket.write = (chunk: Buffer, ...rest: unknown[]) => {
+        chunks.push(chunk);
+        return write(chunk, ...rest);
+      };
+      return chunks;
+    });
+    for (const text of ['one', 'two', 'three']) assert.equal(srv.server.broadcast(text), 2);
+    for (const { peer } of peers) {
+      const frames = await peer.frames.take(3, 'the three broadcasts');
+      assert.deepEqual(frames.map((frame) => frame.payload.toString()), ['one', 'two', 'three']);
+    }
+    const [a, b] = handed as [Buffer[], Buffer[]];
+    assert.equal(a.length, 1, 'one write per receiver');
+    assert.equal(b.length, 1);
+    assert.equal(a[0]!.length, 2 + 3 + 2 + 3 + 2 + 5);
+    assert.equal(a[0]!.buffer, b[0]!.buffer, 'both receivers were given the same memory');
+    assert.equal(a[0]!.byteOffset, b[0]!.byteOffset);
+  });
+
   test('sendTo(ids) sends to the listed connections in order, and an unknown id gets success false', async (t) => {
     const srv = await serve(t, { onConnection: () => ({}) });
     const clients = [await wsClient(t, srv.url), await wsClient(t, srv.url), await wsClient(t, srv.url)];
