@@ -16,7 +16,9 @@ export interface RequestHead {
   version: string;
   headers: HeaderMap;
   /** Every header line as [name lower-cased, value], in order (repeated keys kept apart). */
-  rawHeaders: Array<[string, string]>;
+  readonly rawHeaders: Array<[string, string]>;
+  /** More than one Host line (RFC 9112 §3.2: a bad request). */
+  duplicateHost: boolean;
   /** The head as received (latin1), when it was parsed from bytes: {@link parseHeaderText} rebuilds `headers`. */
   text?: string;
 }
@@ -35,6 +37,12 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: visible characters, spaces and tabs, obs-text; never CR, LF or NUL. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
+/**
+ * A whole block of well-formed header lines up to the blank line (from `lastIndex`): one pass of
+ * the regular expression engine checks every name and value, and the lines are then cut with
+ * indexOf alone. A block it rejects goes through the line-by-line parser, which says what is wrong.
+ */
+const HEADER_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*\r\n$/y;
 
 export function isToken(value: string): boolean {
   return TOKEN.test(value);
@@ -66,9 +74,10 @@ function addHeader(headers: HeaderMap, rawHeaders: Array<[string, string]>, name
   headers[name] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
 }
 
-function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Array<[string, string]> } {
+function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Array<[string, string]>; duplicateHost: boolean } {
   const headers: HeaderMap = Object.create(null) as HeaderMap;
   const rawHeaders: Array<[string, string]> = [];
+  let duplicateHost = false;
   for (const line of lines) {
     if (line === '') continue;
     // RFC 9112 §5.2: obsolete line folding is rejected.
@@ -80,22 +89,101 @@ function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Ar
     // RFC 9112 §5.1: strip optional whitespace (spaces and tabs only); a bare CR or LF is invalid.
     const value = line.slice(colon + 1).replace(OWS_EDGES, '');
     if (!isSafeHeaderValue(value)) throw bad('invalid header value');
-    addHeader(headers, rawHeaders, name.toLowerCase(), value);
+    const lower = name.toLowerCase();
+    if (lower === 'host' && headers['host'] !== undefined) duplicateHost = true;
+    addHeader(headers, rawHeaders, lower, value);
   }
-  return { headers, rawHeaders };
+  return { headers, rawHeaders, duplicateHost };
 }
 
-/** Parses a request head (the bytes up to and including the blank line). Throws HandshakeError(400). */
-export function parseRequestHead(head: Buffer): RequestHead {
-  const text = head.toString('latin1');
-  const lines = text.split('\r\n');
-  const requestLine = lines.shift() ?? '';
-  const parts = requestLine.split(' ');
+/**
+ * Reads the header lines of `text` from `from` up to the blank line, which {@link HEADER_BLOCK}
+ * has checked: into `headers` (joined, see {@link addHeader}) or `pairs`. Returns whether Host
+ * came more than once.
+ */
+function readCheckedLines(text: string, from: number, headers: HeaderMap | null, pairs: Array<[string, string]> | null): boolean {
+  let duplicateHost = false;
+  let at = from;
+  for (;;) {
+    const end = text.indexOf('\r\n', at);
+    if (end === at) return duplicateHost;
+    const colon = text.indexOf(':', at);
+    const name = text.slice(at, colon).toLowerCase();
+    // RFC 9112 §5.1: optional whitespace (spaces and tabs) around the value is not part of it.
+    let start = colon + 1;
+    let stop = end;
+    let code = text.charCodeAt(start);
+    while (start < stop && (code === 0x20 || code === 0x09)) code = text.charCodeAt(++start);
+    code = text.charCodeAt(stop - 1);
+    while (stop > start && (code === 0x20 || code === 0x09)) code = text.charCodeAt(--stop - 1);
+    const value = text.slice(start, stop);
+    if (pairs !== null) pairs.push([name, value]);
+    if (headers !== null) {
+      const previous = headers[name];
+      if (previous === undefined) {
+        headers[name] = value;
+      } else {
+        headers[name] = `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
+        if (name === 'host') duplicateHost = true;
+      }
+    }
+    at = end + 2;
+  }
+}
+
+/** A request head parsed from bytes: `rawHeaders` is read again from the text only if asked for. */
+class ParsedRequestHead implements RequestHead {
+  private pairs: Array<[string, string]> | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly target: string,
+    readonly version: string,
+    readonly headers: HeaderMap,
+    readonly duplicateHost: boolean,
+    readonly text: string,
+    private readonly linesAt: number,
+  ) {}
+
+  get rawHeaders(): Array<[string, string]> {
+    if (this.pairs === undefined) readCheckedLines(this.text, this.linesAt, null, (this.pairs = []));
+    return this.pairs;
+  }
+}
+
+/** A well-formed request line: a token, a target without spaces or controls, an HTTP version. */
+const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^\x00-\x20\x7f]+ HTTP\/\d\.\d$/;
+
+function parseRequestLine(line: string): [method: string, target: string, version: string] {
+  if (REQUEST_LINE.test(line)) {
+    const first = line.indexOf(' ');
+    const second = line.indexOf(' ', first + 1);
+    return [line.slice(0, first), line.slice(first + 1, second), line.slice(second + 1)];
+  }
+  // Something is wrong with it: the checks one by one, to say what.
+  const parts = line.split(' ');
   if (parts.length !== 3) throw bad('malformed request line');
   const [method, target, version] = parts as [string, string, string];
   if (!isToken(method)) throw bad('invalid method');
   if (!/^HTTP\/\d\.\d$/.test(version)) throw bad('invalid HTTP version');
   if (target === '' || /[\x00-\x20\x7f]/.test(target)) throw bad('invalid request target');
+  return parts as [string, string, string];
+}
+
+/** Parses a request head (the bytes up to and including the blank line). Throws HandshakeError(400). */
+export function parseRequestHead(head: Buffer): RequestHead {
+  const text = head.toString('latin1');
+  const lineEnd = text.indexOf('\r\n');
+  HEADER_BLOCK.lastIndex = lineEnd + 2;
+  if (lineEnd !== -1 && HEADER_BLOCK.test(text)) {
+    const [method, target, version] = parseRequestLine(text.slice(0, lineEnd));
+    const headers = Object.create(null) as HeaderMap;
+    const duplicateHost = readCheckedLines(text, lineEnd + 2, headers, null);
+    return new ParsedRequestHead(method, target, version, headers, duplicateHost, text, lineEnd + 2);
+  }
+  // Something is malformed: line by line, to say what.
+  const lines = text.split('\r\n');
+  const [method, target, version] = parseRequestLine(lines.shift() ?? '');
   return { method, target, version, ...parseHeaderLines(lines), text };
 }
 
@@ -105,6 +193,13 @@ export function parseRequestHead(head: Buffer): RequestHead {
  * someone asks.
  */
 export function parseHeaderText(text: string): HeaderMap {
+  const lineEnd = text.indexOf('\r\n');
+  HEADER_BLOCK.lastIndex = lineEnd + 2;
+  if (lineEnd !== -1 && HEADER_BLOCK.test(text)) {
+    const headers = Object.create(null) as HeaderMap;
+    readCheckedLines(text, lineEnd + 2, headers, null);
+    return headers;
+  }
   const lines = text.split('\r\n');
   lines.shift();
   return parseHeaderLines(lines).headers;
@@ -136,7 +231,10 @@ export function splitList(value: string | undefined): string[] {
 
 /** Whether a comma-separated header contains `token`, compared case-insensitively. */
 export function listHasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
   const wanted = token.toLowerCase();
+  // The usual case, the token alone (`Upgrade: websocket`), needs no splitting.
+  if (value.length === wanted.length && value.toLowerCase() === wanted) return true;
   return splitList(value).some((item) => item.toLowerCase() === wanted);
 }
 
@@ -202,6 +300,11 @@ export function serializeResponse(status: number, headers: Readonly<Record<strin
 export function requestHeadOf(request: { method?: string | undefined; url?: string | undefined; httpVersion: string; rawHeaders: string[] }): RequestHead {
   const rawHeaders: Array<[string, string]> = [];
   const headers: HeaderMap = Object.create(null) as HeaderMap;
-  for (let i = 0; i < request.rawHeaders.length; i += 2) addHeader(headers, rawHeaders, request.rawHeaders[i]!.toLowerCase(), request.rawHeaders[i + 1]!);
-  return { method: request.method ?? 'GET', target: request.url ?? '/', version: `HTTP/${request.httpVersion}`, headers, rawHeaders };
+  let duplicateHost = false;
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!.toLowerCase();
+    if (name === 'host' && headers['host'] !== undefined) duplicateHost = true;
+    addHeader(headers, rawHeaders, name, request.rawHeaders[i + 1]!);
+  }
+  return { method: request.method ?? 'GET', target: request.url ?? '/', version: `HTTP/${request.httpVersion}`, headers, rawHeaders, duplicateHost };
 }

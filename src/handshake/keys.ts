@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
 
 /** RFC 6455 §1.3: the GUID appended to the key before hashing. */
@@ -17,5 +18,8 @@ export function generateKey(): string {
 
 /** RFC 6455 §4.2.2 step 5.4: base64(SHA-1(key + GUID)). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
+  return oneShotHash !== undefined ? oneShotHash('sha1', key + WEBSOCKET_GUID, 'base64') : createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
+
+/** `crypto.hash()` (Node 20.12 and later): one call, no Hash object. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;

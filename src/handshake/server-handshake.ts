@@ -1,5 +1,5 @@
 import { HandshakeError } from '../errors.js';
-import { listHasToken, mergeHeaders, serializeResponse, type RequestHead } from './http-head.js';
+import { isSafeHeaderValue, listHasToken, mergeHeaders, serializeResponse, type RequestHead } from './http-head.js';
 
 /** Headers the handshake itself sets on a 101; callers' extra headers cannot replace them. */
 const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
@@ -37,7 +37,7 @@ export function validateUpgradeRequest(head: RequestHead): UpgradeOffer {
   // Item 2: a Host header.
   if (!headers['host']) throw new HandshakeError(400, 'missing Host header');
   // RFC 9112 §3.2: more than one Host line is a bad request.
-  if (head.rawHeaders.filter(([name]) => name === 'host').length > 1) throw new HandshakeError(400, 'more than one Host header');
+  if (head.duplicateHost) throw new HandshakeError(400, 'more than one Host header');
   // Items 3 and 4: Upgrade and Connection are token lists, compared case-insensitively.
   if (!listHasToken(headers['upgrade'], 'websocket')) throw new HandshakeError(400, 'Upgrade header must include "websocket"');
   if (!listHasToken(headers['connection'], 'upgrade')) throw new HandshakeError(400, 'Connection header must include "Upgrade"');
@@ -63,6 +63,13 @@ export interface AcceptOptions {
 
 /** The 101 response that completes the handshake (RFC 6455 §4.2.2 step 5). */
 export function buildAcceptResponse(key: string, options: AcceptOptions = {}): Buffer {
+  if (options.headers === undefined) {
+    // The common answer, written straight: no header object to build, merge and walk.
+    let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
+    if (options.protocol !== undefined) head += `Sec-WebSocket-Protocol: ${safeValue(options.protocol)}\r\n`;
+    if (options.extensions !== undefined) head += `Sec-WebSocket-Extensions: ${safeValue(options.extensions)}\r\n`;
+    return Buffer.from(`${head}\r\n`, 'latin1');
+  }
   const headers: Record<string, string | readonly string[]> = {
     Upgrade: 'websocket',
     Connection: 'Upgrade',
@@ -72,6 +79,11 @@ export function buildAcceptResponse(key: string, options: AcceptOptions = {}): B
   if (options.extensions !== undefined) headers['Sec-WebSocket-Extensions'] = options.extensions;
   mergeHeaders(headers, options.headers, HANDSHAKE_HEADERS);
   return serializeResponse(101, headers);
+}
+
+function safeValue(value: string): string {
+  if (!isSafeHeaderValue(value)) throw new TypeError('invalid header value');
+  return value;
 }
 
 /**

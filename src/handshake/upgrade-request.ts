@@ -46,9 +46,9 @@ export function parseCookies(header: string | undefined): Record<string, string>
 }
 
 /**
- * The request as admission sees it. The query and the cookies are parsed on first use (most
- * admissions read neither, and an upgrade should not pay for them), through own enumerable
- * getters: spreading or serializing the request still shows them.
+ * The request as admission sees it. The query, the cookies and the raw header lines are made on
+ * first use (most admissions read none of them, and an upgrade should not pay for them), through
+ * own enumerable getters: spreading or serializing the request still shows them.
  */
 export function toUpgradeRequest(
   head: RequestHead,
@@ -67,7 +67,9 @@ export function toUpgradeRequest(
       return (query ??= new URLSearchParams(q === -1 ? '' : target.slice(q + 1)));
     },
     headers: head.headers,
-    rawHeaders: head.rawHeaders,
+    get rawHeaders(): ReadonlyArray<readonly [string, string]> {
+      return head.rawHeaders;
+    },
     get cookies(): Record<string, string> {
       return (cookies ??= parseCookies(head.headers['cookie']));
     },

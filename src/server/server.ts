@@ -10,10 +10,10 @@ import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-requ
 import { Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { originAllowed, Refusal, type ConnectionSetup, type OnConnection } from './admission.js';
+import { originAllowed, Refusal, type AdmissionResult, type ConnectionSetup, type OnConnection } from './admission.js';
 import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
-import { readRequestHead } from './handshake-reader.js';
+import { HeadReader } from './handshake-reader.js';
 import { chooseSubprotocol, connectionSettings, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
 import { SocketTracker } from './socket-tracker.js';
@@ -46,6 +46,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   readonly clients = new ClientRegistry<Data>();
   private readonly topics = new TopicRegistry();
   private options: ServerOptions<Data>;
+  /** What every connection gets from the options (made once; listen() overrides none of it). */
+  private settings: ReturnType<typeof connectionSettings> | undefined;
   private readonly retired = new ConnectionStats();
   private readonly guard = new LimitGuard((event) => {
     if (this.listenerCount('limit') !== 0) this.emit('limit', event);
@@ -56,6 +58,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private readonly paths: ReadonlySet<string> | undefined;
   private listener: NetServer | undefined;
   private readonly sockets = new SocketTracker(this.guard);
+  private readonly heads: HeadReader;
   private closing = false;
   private readonly backplane: Backplane;
 
@@ -68,6 +71,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       presence: () => ({ connections: this.clients.size, topics: this.topics.counts() }),
       report: (event) => void this.emit('backplane', event),
     });
+    this.heads = new HeadReader(
+      { headRead: (socket, head, rest) => this.upgrade(socket, head, rest), headFailed: (socket, error) => this.headFailed(socket, error) },
+      options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+      options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+    );
     this.paths = options.path === undefined ? undefined : new Set(typeof options.path === 'string' ? [options.path] : options.path);
     this.heartbeat = new Heartbeat(
       () => this.clients as Iterable<Connection<unknown>>,
@@ -162,7 +170,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     const raw = socket as Socket;
     raw.on('error', ignoreError);
     if (!this.trackAddress(raw)) return;
-    void this.upgrade(raw, requestHeadOf(request), head);
+    this.upgrade(raw, requestHeadOf(request), head);
   }
 
   /**
@@ -299,20 +307,26 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     }
     if (!this.trackAddress(socket)) return;
     this.sockets.handshakeStarted(socket);
-    readRequestHead(socket, this.options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT).then(
-      ({ head, rest }) => this.upgrade(socket, head, rest),
-      (error: unknown) => {
-        const status = error instanceof HandshakeError ? error.status : 400;
-        if (status === 408 || status === 431) this.guard.hit(status === 408 ? 'handshakeTimeout' : 'maxHeaderBytes', socket.remoteAddress ?? '', (error as Error).message);
-        if (status === 408) socket.destroy();
-        else this.refuseSocket(socket, status, {}, error instanceof Error ? error.message : 'bad request');
-      },
-    );
+    this.heads.read(socket);
   }
 
-  private async upgrade(socket: Socket, head: RequestHead, rest: Buffer): Promise<void> {
+  private headFailed(socket: Socket, error: HandshakeError): void {
+    const status = error.status;
+    if (status === 408 || status === 431) this.guard.hit(status === 408 ? 'handshakeTimeout' : 'maxHeaderBytes', socket.remoteAddress ?? '', error.message);
+    if (status === 408) socket.destroy();
+    else this.refuseSocket(socket, status, {}, error.message);
+  }
+
+  /**
+   * Answers an upgrade request: validates it, asks admission, and accepts or refuses. All in the
+   * same turn when admission answers synchronously (no promise on the way).
+   */
+  private upgrade(socket: Socket, head: RequestHead, rest: Buffer): void {
     try {
-      if (!isUpgradeRequest(head)) return await this.plainRequest(socket, head);
+      if (!isUpgradeRequest(head)) {
+        this.plainRequest(socket, head).catch((error: unknown) => this.upgradeFailed(socket, error));
+        return;
+      }
       let offer;
       let deflate;
       try {
@@ -333,18 +347,43 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       }
       const admit = this.routes.get(request.path) ?? this.options.onConnection ?? (this.routes.size === 0 ? acceptAll : undefined);
       if (!admit) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
-      let setup = admit(request);
-      if (setup instanceof Promise) setup = await setup;
+      const setup = admit(request);
+      if (!(setup instanceof Promise)) return this.admitted(socket, request, offer.key, setup, rest, deflate, head.text);
+      setup.then(
+        (result) => this.admitted(socket, request, offer.key, result, rest, deflate, head.text),
+        (error: unknown) => this.upgradeFailed(socket, error),
+      );
+    } catch (error) {
+      this.upgradeFailed(socket, error);
+    }
+  }
+
+  /** Admission has answered: accept or refuse, unless the socket or the server went meanwhile. */
+  private admitted(
+    socket: Socket,
+    request: UpgradeRequest,
+    key: string,
+    setup: AdmissionResult<Data>,
+    rest: Buffer,
+    deflate: { response: string; codec: PerMessageDeflate } | undefined,
+    headText: string | undefined,
+  ): void {
+    try {
       if (socket.destroyed || this.closing) {
         socket.destroy();
         return;
       }
       if (setup instanceof Refusal) return this.refuseSocket(socket, setup.status, setup.headers, setup.body);
-      this.accept(socket, request, offer.key, setup ?? {}, rest, deflate, head.text);
+      this.accept(socket, request, key, setup ?? {}, rest, deflate, headText);
     } catch (error) {
-      this.reportError(error instanceof Error ? error : new Error(String(error)));
-      this.refuseSocket(socket, 500, {}, 'internal server error');
+      this.upgradeFailed(socket, error);
     }
+  }
+
+  /** Admission or an application callback threw: reported, and the request answered 500. */
+  private upgradeFailed(socket: Socket, error: unknown): void {
+    this.reportError(error instanceof Error ? error : new Error(String(error)));
+    this.refuseSocket(socket, 500, {}, 'internal server error');
   }
 
   private accept(
@@ -360,9 +399,18 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     this.sockets.handshakeEnded(socket);
     socket.removeListener('error', ignoreError);
     socket.write(buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers }));
+    const settings = (this.settings ??= connectionSettings(this.options));
     const connection = new Connection<Data>(socket, {
       role: 'server',
-      ...connectionSettings(this.options),
+      maxPayload: settings.maxPayload,
+      maxFragments: settings.maxFragments,
+      rateLimit: settings.rateLimit,
+      autoPong: settings.autoPong,
+      closeTimeout: settings.closeTimeout,
+      highWaterMark: settings.highWaterMark,
+      maxBufferedAmount: settings.maxBufferedAmount,
+      slowConsumer: settings.slowConsumer,
+      slowConsumerCloseCode: settings.slowConsumerCloseCode,
       url: request.url,
       // The head's text, not the header object: parsed again only if the application asks.
       headers: headText ?? request.headers,

@@ -7,6 +7,7 @@ import {
   isSafeHeaderValue,
   isToken,
   listHasToken,
+  parseHeaderText,
   parseRequestHead,
   parseResponseHead,
   serializeResponse,
@@ -120,6 +121,25 @@ describe('parseRequestHead', () => {
     assert.equal(parsed.headers['x-b'], 'spaced  out');
     assert.equal(parsed.headers['x-empty'], '');
     assert.equal(parsed.headers['x-blank'], '');
+  });
+
+  test('cuts a value at the line end only: colons after the first stay in it, tabs around it go', () => {
+    const parsed = parseRequestHead(request('GET / HTTP/1.1', 'X-Url:\thttp://a.example:8080/b?c=d:e\t', 'X-Colon::', 'X-Inner: a \t b'));
+    assert.equal(parsed.headers['x-url'], 'http://a.example:8080/b?c=d:e');
+    assert.equal(parsed.headers['x-colon'], ':');
+    assert.equal(parsed.headers['x-inner'], 'a \t b');
+    assert.deepEqual(parsed.rawHeaders[0], ['x-url', 'http://a.example:8080/b?c=d:e']);
+  });
+
+  test('duplicateHost is set by a second Host line only', () => {
+    assert.equal(parseRequestHead(request('GET / HTTP/1.1', 'Host: a', 'X-Host: b', 'Hosts: c')).duplicateHost, false);
+    assert.equal(parseRequestHead(request('GET / HTTP/1.1', 'Host: a', 'HOST: b')).duplicateHost, true);
+    assert.equal(parseRequestHead(request('GET / HTTP/1.1', 'X: 1', 'host: a', 'host: a')).headers['host'], 'a, a');
+  });
+
+  test('parseHeaderText gives the headers parseRequestHead gave for the same head', () => {
+    const parsed = parseRequestHead(request('GET / HTTP/1.1', 'Host: x', 'Cookie: a=1', 'X-B: \t y ', 'cookie: b=2', 'Accept: 1', 'ACCEPT: 2'));
+    assert.deepEqual({ ...parseHeaderText(parsed.text!) }, { ...parsed.headers });
   });
 
   test('joins repeated headers with ", " and cookies with "; "', () => {

@@ -242,6 +242,12 @@ describe('buildAcceptResponse', () => {
     assert.deepEqual(parsed.rawHeaders.filter(([name]) => name === 'set-cookie'), [['set-cookie', 'a=1'], ['set-cookie', 'b=2']]);
   });
 
+  test('the answer without extra headers is byte for byte the one built with an empty header object', () => {
+    for (const options of [{}, { protocol: 'chat' }, { extensions: 'permessage-deflate; server_no_context_takeover' }, { protocol: 'v2.chat', extensions: 'permessage-deflate' }]) {
+      assert.equal(buildAcceptResponse(KEY, options).toString('latin1'), buildAcceptResponse(KEY, { ...options, headers: {} }).toString('latin1'), JSON.stringify(options));
+    }
+  });
+
   test('computes the accept hash of the key it is given', () => {
     const key = 'AAAAAAAAAAAAAAAAAAAAAA==';
     const parsed = parseResponseHead(buildAcceptResponse(key));

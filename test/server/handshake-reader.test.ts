@@ -1,0 +1,116 @@
+/**
+ * The standalone server's request-head reader on in-memory sockets and a fake clock: heads split
+ * across chunks, the size limit, a client that leaves, and the one timer that drops every socket
+ * too slow to send its head, each at its own deadline.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test, type TestContext } from 'node:test';
+import { type Socket } from 'node:net';
+import { type HandshakeError } from '../../src/errors.js';
+import { type RequestHead } from '../../src/handshake/http-head.js';
+import { HeadReader } from '../../src/server/handshake-reader.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { asSocket, socketPair } from '../support/memory-socket.js';
+
+type Outcome = { socket: Socket; head?: RequestHead; rest?: Buffer; error?: HandshakeError };
+
+function reader(maxHeaderBytes = 1024, timeout = 5000) {
+  const outcomes: Outcome[] = [];
+  const heads = new HeadReader(
+    {
+      headRead: (socket, head, rest) => outcomes.push({ socket, head, rest }),
+      headFailed: (socket, error) => outcomes.push({ socket, error }),
+    },
+    maxHeaderBytes,
+    timeout,
+  );
+  return { heads, outcomes };
+}
+
+function open(t: TestContext) {
+  const { client, server } = socketPair();
+  client.on('error', () => {});
+  server.on('error', () => {});
+  t.after(() => {
+    client.destroy();
+    server.destroy();
+  });
+  return { client, socket: asSocket(server) };
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const REQUEST = 'GET /chat?x=1 HTTP/1.1\r\nHost: example\r\nUpgrade: websocket\r\n\r\n';
+
+describe('HeadReader', () => {
+  test('a head split across chunks is read once, with the bytes after it, and the socket is left paused without its listeners', async (t) => {
+    const { heads, outcomes } = reader();
+    const { client, socket } = open(t);
+    const listeners = socket.listenerCount('data');
+    heads.read(socket);
+    client.write(REQUEST.slice(0, 17));
+    await tick();
+    assert.equal(outcomes.length, 0);
+    client.write(Buffer.concat([Buffer.from(REQUEST.slice(17)), Buffer.from([0x81, 0x00])]));
+    await tick();
+    assert.equal(outcomes.length, 1);
+    assert.equal(outcomes[0]!.head!.target, '/chat?x=1');
+    assert.equal(outcomes[0]!.head!.headers['host'], 'example');
+    assert.deepEqual([...outcomes[0]!.rest!], [0x81, 0x00]);
+    assert.equal(socket.isPaused(), true);
+    assert.equal(socket.listenerCount('data'), listeners);
+    assert.equal(heads.size, 0);
+  });
+
+  test('a head past maxHeaderBytes fails with 431, a malformed one with 400, and the sink hears once', async (t) => {
+    const { heads, outcomes } = reader(64);
+    const big = open(t);
+    heads.read(big.socket);
+    big.client.write(`GET / HTTP/1.1\r\nX-Big: ${'a'.repeat(100)}`);
+    const bad = open(t);
+    heads.read(bad.socket);
+    bad.client.write('GET / HTTP/1.1\r\n Folded: x\r\n\r\n');
+    await tick();
+    big.client.write('more\r\n\r\n');
+    await tick();
+    assert.deepEqual(outcomes.map((o) => [o.socket === big.socket ? 'big' : 'bad', o.error?.status]), [['big', 431], ['bad', 400]]);
+    assert.match(outcomes[1]!.error!.message, /fold/);
+  });
+
+  test('a client that closes before its head is complete fails with 400', async (t) => {
+    const { heads, outcomes } = reader();
+    const { client, socket } = open(t);
+    heads.read(socket);
+    client.end('GET / HTTP/1.1\r\n');
+    await tick();
+    await tick();
+    assert.equal(outcomes.length, 1);
+    assert.equal(outcomes[0]!.error!.status, 400);
+  });
+
+  test('one timer drops each socket too slow to send its head at its own deadline, and spares those whose head came', async (t) => {
+    const clock = FakeClock.install(t);
+    const { heads, outcomes } = reader(1024, 5000);
+    const early = open(t);
+    heads.read(early.socket);
+    await clock.advance(2000);
+    const late = open(t);
+    heads.read(late.socket);
+    const done = open(t);
+    heads.read(done.socket);
+    done.client.write(REQUEST);
+    await clock.advance(2900); // 4900 ms after the first
+    assert.deepEqual(outcomes.map((o) => o.socket === done.socket), [true], 'only the finished head so far');
+    await clock.advance(200); // 5100
+    assert.equal(outcomes.length, 2);
+    assert.equal(outcomes[1]!.socket, early.socket);
+    assert.equal(outcomes[1]!.error!.status, 408);
+    assert.equal(outcomes[1]!.error!.code, 'SW_HANDSHAKE_TIMEOUT');
+    await clock.advance(1800); // 6900: the late one has 100 ms left
+    assert.equal(outcomes.length, 2);
+    await clock.advance(200); // 7100
+    assert.equal(outcomes.length, 3);
+    assert.equal(outcomes[2]!.socket, late.socket);
+    assert.equal(outcomes[2]!.error!.status, 408);
+    assert.equal(heads.size, 0);
+  });
+});
