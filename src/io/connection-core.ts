@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Socket } from 'node:net';
 import { ProtocolError, SockwaveError } from '../errors.js';
@@ -9,11 +8,13 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { ProtocolSession, ReadyState, type SessionHandler } from '../protocol/session.js';
 import { describeClose } from './close-info.js';
 import { coarseClock } from './coarse-clock.js';
+import { idOf, nextSerial } from './connection-id.js';
 import { type Connection } from './connection.js';
 import { ConnectionStats } from './connection-stats.js';
 import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus } from './connection-types.js';
 import { DeferredQueue } from './deferred-queue.js';
-import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
+import { RateLimiter } from './rate-limiter.js';
+import { resolveSettings, type ConnectionSettings } from './connection-settings.js';
 import { limitOfError, type LimitName } from './limits.js';
 import { bindSocket } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -26,14 +27,12 @@ import { Flag, PauseReason } from './connection-flags.js';
  * handshake's timers. {@link Connection} adds the sending API on top.
  */
 
-const idPrefix = randomBytes(4).toString('hex');
-let idCounter = 0;
 
 const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
 
 export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> implements SessionHandler {
-  /** Unique across processes (a random per-process prefix and a counter). */
-  readonly id: string;
+  /** @internal The counter behind {@link id} (see connection-id.ts). */
+  readonly serial: number;
   readonly role: 'server' | 'client';
   readonly url: string;
   /** The headers, or the request head's text until they are first read. */
@@ -53,7 +52,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** Made with the first write or read: an idle connection carries none. */
   private writeBatcher: WriteBatcher | undefined;
   protected handler: ConnectionHandler<Data> | undefined;
-  private readonly closeTimeout: number;
+  /** Timeouts, limits and policies: the server's one object for all its connections. */
+  protected readonly settings: ConnectionSettings;
   private closeTimer: NodeJS.Timeout | undefined;
   protected readonly owner: ConnectionOwner | undefined;
   /** @internal The negotiated permessage-deflate codec. */
@@ -72,8 +72,6 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   pingSentAt = 0;
   /** @internal When bytes last arrived (coarse clock ms). */
   lastActivity = coarseClock.tick();
-  /** The rate limit on what the peer sends, if any (the server's options object, shared). */
-  private readonly rateLimit: RateLimitOptions | undefined;
   /** Its buckets, made when the first message arrives: an idle connection holds none. */
   private rate: RateLimiter | undefined;
 
@@ -84,7 +82,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     // makes the dictionary on the first on()/once() when `_events` is undefined, and every other
     // method accepts undefined, so an idle connection carries none.
     (this as unknown as { _events: object | undefined })._events = undefined;
-    this.id = `${idPrefix}.${(idCounter++).toString(36)}`;
+    this.serial = nextSerial();
     this.role = init.role;
     this.url = init.url;
     this.headerSource = init.headers;
@@ -94,7 +92,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.remotePort = socket.remotePort ?? 0;
     this.data = init.data as Data;
     this.handler = init.handler;
-    this.closeTimeout = init.closeTimeout ?? 5000;
+    this.settings = init.settings ?? resolveSettings(init);
     this.socket = socket;
     this.owner = init.owner;
     this.deflate = init.deflate;
@@ -102,8 +100,12 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
       { role: init.role, maxPayload: init.maxPayload, maxFragments: init.maxFragments, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
       this,
     );
-    this.rateLimit = RateLimiter.enabled(init.rateLimit) ? init.rateLimit : undefined;
     this.session.readyState = ReadyState.Connecting;
+  }
+
+  /** Unique across processes (a random per-process prefix and a counter), made when read. */
+  get id(): string {
+    return idOf(this.serial);
   }
 
   /** Server: the request's headers. Client: the response's headers. Names are lower-case. */
@@ -193,7 +195,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   received(chunk: Buffer): void {
     this.stats.wireBytesIn += chunk.length;
     // One clock read per chunk serves every message in it (the rate limit's buckets).
-    this.lastActivity = this.rateLimit === undefined ? coarseClock.now : Date.now();
+    this.lastActivity = this.settings.rateLimit === undefined ? coarseClock.now : Date.now();
     // Replies written while handling this read leave together, in one write, when it is done.
     const batcher = this.batcher;
     batcher.hold();
@@ -259,7 +261,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   }
 
   private deliverMessage(message: string | Buffer, size: number, binary: boolean): void {
-    if (this.rateLimit !== undefined && !this.admit(size)) return this.rateExceeded();
+    if (this.settings.rateLimit !== undefined && !this.admit(size)) return this.rateExceeded();
     this.stats.messagesIn++;
     this.stats.bytesIn += size;
     this.handler?.onMessage?.(this.self, message, binary);
@@ -282,7 +284,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
     if (this.inbox?.active === true) return this.inbox.push(() => this.onPing(payload));
-    if (this.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
+    if (this.settings.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
     this.handler?.onPing?.(this.self, payload);
     this.emit('ping', payload);
   }
@@ -327,7 +329,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
-    this.closeTimer = setTimeout(closeTimedOut, this.closeTimeout, this);
+    this.closeTimer = setTimeout(closeTimedOut, this.settings.closeTimeout, this);
     this.closeTimer.unref?.();
   }
 
@@ -380,13 +382,13 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal */
   closeTimedOut(): void {
     this.closeTimer = undefined;
-    if (!this.socket.destroyed) this.limitReached('closeTimeout', `no close from the peer within ${this.closeTimeout} ms`);
+    if (!this.socket.destroyed) this.limitReached('closeTimeout', `no close from the peer within ${this.settings.closeTimeout} ms`);
     this.socket.destroy();
   }
 
   /** Takes one message of `size` bytes from the rate limit's buckets (full when first made). */
   private admit(size: number): boolean {
-    return (this.rate ??= new RateLimiter(this.rateLimit!, this.lastActivity)).admit(size, this.lastActivity);
+    return (this.rate ??= new RateLimiter(this.settings.rateLimit!, this.lastActivity)).admit(size, this.lastActivity);
   }
 
   /** The peer sends faster than its rate limit: fail the connection with 1008. */

@@ -5,6 +5,7 @@ import { type LimitName } from './limits.js';
 import { type Connection } from './connection.js';
 import { type RateLimitOptions } from './rate-limiter.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';
+import { type ConnectionSettings } from './connection-settings.js';
 
 /** The public shapes around a {@link Connection}: events, handler, options, results. */
 
@@ -118,6 +119,8 @@ export interface ConnectionInit<Data> {
   maxFragments?: number | undefined;
   /** Rate limit on what the peer sends (1008 past it). Default: none. */
   rateLimit?: RateLimitOptions | false | undefined;
+  /** @internal The settings above, resolved once and shared (a server's connections); replaces them. */
+  settings?: ConnectionSettings | undefined;
 }
 
 /** @internal Whoever keeps track of connections (a server): registry and topics. */

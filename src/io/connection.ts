@@ -1,12 +1,10 @@
 import { SockwaveError } from '../errors.js';
-import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
+import { encodeClosePayload } from '../protocol/close-codes.js';
 import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { ReadyState } from '../protocol/session.js';
-import { type Socket } from 'node:net';
 import { ConnectionCore } from './connection-core.js';
 import { Flag, PauseReason } from './connection-flags.js';
-import { type SlowConsumerPolicy } from './connection-stats.js';
 import {
   type CloseInfo,
   type ConnectionEvents,
@@ -33,24 +31,10 @@ export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, Co
  * frames, the close handshake's start, and topic subscriptions.
  */
 export class Connection<Data = unknown> extends ConnectionCore<Data> {
-  private readonly highWaterMark: number;
   /** Sends waiting behind a compression running in the thread pool (made when the first one starts). */
   private outbox: DeferredQueue | undefined;
   private topicSet: Set<string> | undefined;
-  private readonly maxBufferedAmount: number;
-  private readonly slowConsumer: SlowConsumerPolicy;
-  private readonly slowConsumerCloseCode: number;
   private reader: MessageReader | undefined;
-
-
-  constructor(socket: Socket, init: ConnectionInit<Data>) {
-    super(socket, init);
-    this.highWaterMark = init.highWaterMark ?? 1024 * 1024;
-    // A server protects itself from slow readers; a client's sends are its own to pace.
-    this.maxBufferedAmount = init.maxBufferedAmount ?? (init.role === 'server' ? 16 * 1024 * 1024 : Infinity);
-    this.slowConsumer = init.slowConsumer ?? 'close';
-    this.slowConsumerCloseCode = init.slowConsumerCloseCode ?? CloseCode.TryAgainLater;
-  }
 
   /** Bytes accepted by send() and not yet handed to the operating system. */
   get bufferedAmount(): number {
@@ -142,7 +126,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (this.outbox?.active === true || !this.isSendable()) return undefined;
     if (this.deflate !== undefined && this.deflate.shouldCompress(maxBytes)) return undefined;
     const buffered = this.bufferedAmount;
-    if (buffered + maxBytes + 8 > this.maxBufferedAmount) return undefined;
+    if (buffered + maxBytes + 8 > this.settings.maxBufferedAmount) return undefined;
     frameIntoSlab(opcode, data, this.session.masking);
     const frame = slabFrame;
     const wireSize = frame.end - frame.start;
@@ -151,7 +135,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     this.stats.wireBytesOut += wireSize;
     this.batcher.writeSlab(frame.buffer, frame.start, frame.end);
     // The buffered amount is now `buffered + wireSize`: afterWrite() needs reading it only past the mark.
-    return buffered + wireSize <= this.highWaterMark ? 'sent' : this.afterWrite();
+    return buffered + wireSize <= this.settings.highWaterMark ? 'sent' : this.afterWrite();
   }
 
   /** @internal Writes a frame already serialized (fan-out: framed once, written to many). */
@@ -162,21 +146,21 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     }
     const size = frame.length;
     const buffered = this.bufferedAmount;
-    if (buffered + size > this.maxBufferedAmount && this.overLimit(size)) return 'dropped';
+    if (buffered + size > this.settings.maxBufferedAmount && this.overLimit(size)) return 'dropped';
     this.stats.messagesOut++;
     this.stats.bytesOut += payloadSize;
     if (this.outbox?.active === true) this.outbox.push(() => void this.session.sendEncoded(frame), size);
     else this.session.sendEncoded(frame);
     // The buffered amount grew by `size` either way: afterWrite() needs reading it only past the mark.
-    return buffered + size <= this.highWaterMark ? 'sent' : this.afterWrite();
+    return buffered + size <= this.settings.highWaterMark ? 'sent' : this.afterWrite();
   }
 
   /** Applies the slow-consumer policy when `size` more bytes would pass maxBufferedAmount. */
   private overLimit(size: number): boolean {
     const buffered = this.bufferedAmount + size;
-    const limit = this.maxBufferedAmount;
+    const limit = this.settings.maxBufferedAmount;
     if (buffered <= limit) return false;
-    if (this.slowConsumer === 'wait' && buffered <= 2 * limit) {
+    if (this.settings.slowConsumer === 'wait' && buffered <= 2 * limit) {
       if ((this.flags & Flag.PausedForSlowness) === 0) {
         this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: reading paused`);
         this.flags |= Flag.PausedForSlowness;
@@ -190,9 +174,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     }
     this.stats.dropped++;
     this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: message dropped`);
-    if (this.slowConsumer === 'close') {
+    if (this.settings.slowConsumer === 'close') {
       this.reportError(new SockwaveError('SW_INVALID_STATE', `slow consumer: over ${limit} bytes buffered`));
-      this.close(this.slowConsumerCloseCode, 'slow consumer');
+      this.close(this.settings.slowConsumerCloseCode, 'slow consumer');
     }
     return true;
   }
@@ -291,7 +275,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   }
 
   private afterWrite(): SendResult {
-    if (this.bufferedAmount <= this.highWaterMark) return 'sent';
+    if (this.bufferedAmount <= this.settings.highWaterMark) return 'sent';
     if ((this.flags & Flag.NeedDrain) === 0) {
       this.flags |= Flag.NeedDrain;
       // A marker after everything sent so far: once it is written, see whether we are under the mark.
@@ -310,7 +294,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /** Called when the bytes sent before the drain marker reached the OS. */
   private drainCheck(): void {
     if ((this.flags & Flag.NeedDrain) === 0 || this.session.readyState === ReadyState.Closed) return;
-    if (this.bufferedAmount > this.highWaterMark) {
+    if (this.bufferedAmount > this.settings.highWaterMark) {
       // Still above the mark. Whatever holds the bytes will call again: a compression running in
       // the thread pool when it completes, the socket's own 'drain', or a marker after the bytes
       // now waiting in the batcher or the socket.

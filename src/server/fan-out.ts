@@ -1,4 +1,5 @@
 import { type Connection } from '../io/connection.js';
+import { serialOf } from '../io/connection-id.js';
 import { toPayload, type SendData } from '../io/payload.js';
 import { encodeMessage } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
@@ -124,12 +125,13 @@ export class FanOut {
  * receivers that accepted it, or with `report: true` a result per receiver.
  */
 export function fanOutTo<Data>(targets: Iterable<Connection<Data>>, message: FanOut, options: BroadcastOptions<Data>): number | TargetResult[] {
-  const except = options.except === undefined ? undefined : new Set([...options.except].map((item) => (typeof item === 'string' ? item : item.id)));
+  // By serial number: no id string is made per receiver.
+  const except = options.except === undefined ? undefined : new Set([...options.except].map((item) => (typeof item === 'string' ? serialOf(item) : item.serial)));
   const filter = options.filter;
   const results: TargetResult[] | undefined = options.report ? [] : undefined;
   let count = 0;
   for (const connection of targets) {
-    if (except?.has(connection.id) || (filter && !filter(connection))) continue;
+    if (except?.has(connection.serial) || (filter && !filter(connection))) continue;
     if (results) {
       const result = message.report(connection as Connection<unknown>);
       results.push(result);

@@ -5,6 +5,7 @@ import { selectSubprotocol } from '../handshake/subprotocols.js';
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { type SlowConsumerPolicy } from '../io/connection-stats.js';
 import { type ConnectionInit } from '../io/connection-types.js';
+import { resolveSettings, type ConnectionSettings } from '../io/connection-settings.js';
 import { type RateLimitOptions } from '../io/rate-limiter.js';
 import { type OnConnection } from './admission.js';
 import { type Backplane } from './backplane.js';
@@ -95,25 +96,26 @@ export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 1000;
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = { messagesPerSecond: 50_000, bytesPerSecond: 256 * 1024 * 1024, burst: 1 };
 
 /**
- * What a server gives each of its connections: the limits, and the settings of the close
- * handshake, backpressure and the slow-consumer policy.
+ * What a server gives each of its connections: the limits the frame parser applies, and the
+ * settings of the close handshake, backpressure and the slow-consumer policy, resolved once and
+ * shared by all of them.
  */
 export function connectionSettings(
   options: ServerOptions<unknown>,
-): Pick<
-  ConnectionInit<unknown>,
-  'maxPayload' | 'maxFragments' | 'rateLimit' | 'autoPong' | 'closeTimeout' | 'highWaterMark' | 'maxBufferedAmount' | 'slowConsumer' | 'slowConsumerCloseCode'
-> {
+): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { shared: ConnectionSettings } {
   return {
     maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
     maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
-    rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
     autoPong: options.autoPong,
-    closeTimeout: options.closeTimeout,
-    highWaterMark: options.highWaterMark,
-    maxBufferedAmount: options.maxBufferedAmount,
-    slowConsumer: options.slowConsumer,
-    slowConsumerCloseCode: options.slowConsumerCloseCode,
+    shared: resolveSettings({
+      role: 'server',
+      rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+      closeTimeout: options.closeTimeout,
+      highWaterMark: options.highWaterMark,
+      maxBufferedAmount: options.maxBufferedAmount,
+      slowConsumer: options.slowConsumer,
+      slowConsumerCloseCode: options.slowConsumerCloseCode,
+    }),
   };
 }
 

@@ -292,6 +292,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   /** @internal */
   connectionClosed(connection: Connection<unknown>, info: CloseInfo): void {
     this.clients.delete(connection as Connection<Data>);
+    this.sockets.release(connection.remoteAddress);
     this.presenceChanged();
     const counted = connection.statsIfAny;
     if (counted !== undefined) this.retired.add(counted);
@@ -396,21 +397,18 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     headText: string | undefined,
   ): void {
     const protocol = chooseSubprotocol(setup.protocol, request, this.options.protocols);
-    this.sockets.handshakeEnded(socket);
+    // Built before the hand-over: a bad extra header throws here, and the socket is refused (500).
+    const response = buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers });
+    this.sockets.handOver(socket);
     socket.removeListener('error', ignoreError);
-    socket.write(buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers }));
-    const settings = (this.settings ??= connectionSettings(this.options));
+    socket.write(response);
+    const options = (this.settings ??= connectionSettings(this.options));
     const connection = new Connection<Data>(socket, {
       role: 'server',
-      maxPayload: settings.maxPayload,
-      maxFragments: settings.maxFragments,
-      rateLimit: settings.rateLimit,
-      autoPong: settings.autoPong,
-      closeTimeout: settings.closeTimeout,
-      highWaterMark: settings.highWaterMark,
-      maxBufferedAmount: settings.maxBufferedAmount,
-      slowConsumer: settings.slowConsumer,
-      slowConsumerCloseCode: settings.slowConsumerCloseCode,
+      maxPayload: options.maxPayload,
+      maxFragments: options.maxFragments,
+      autoPong: options.autoPong,
+      settings: options.shared,
       url: request.url,
       // The head's text, not the header object: parsed again only if the application asks.
       headers: headText ?? request.headers,

@@ -9,7 +9,7 @@ type CountedSocket = Socket & { [kCountedAddress]?: string | undefined };
  * its remote address from arrival to close (`maxConnectionsPerAddress`), and those still in their
  * handshake are kept for `close()` to drop. One close listener function serves every socket, so a
  * socket carries no closure of its own for this bookkeeping; the address it was counted under
- * rides on the socket.
+ * rides on the socket. Once the socket is a connection, the connection's close releases it.
  */
 export class SocketTracker {
   private readonly handshaking = new Set<Socket>();
@@ -36,9 +36,34 @@ export class SocketTracker {
     this.handshaking.add(socket);
   }
 
-  /** `socket` became a connection or was refused. */
+  /** `socket` was refused (it stays counted until it closes). */
   handshakeEnded(socket: Socket): void {
     this.handshaking.delete(socket);
+  }
+
+  /**
+   * `socket` became a connection: from now on its connection's close releases its count, through
+   * {@link release}, and the socket carries one close listener (the connection's), not two.
+   */
+  handOver(socket: Socket): void {
+    this.handshaking.delete(socket);
+    const counted = socket as CountedSocket;
+    const address = counted[kCountedAddress];
+    if (address === undefined) return;
+    socket.removeListener('close', this.onClose);
+    counted[kCountedAddress] = undefined;
+    // The connection is released under the address it reports: the same string, read from the
+    // same socket (re-counted in the unlikely case the socket's address changed meanwhile).
+    const current = socket.remoteAddress ?? '';
+    if (current !== address) {
+      this.guard.release(address);
+      this.guard.track(current, Infinity);
+    }
+  }
+
+  /** A connection handed over by {@link handOver} closed. */
+  release(address: string): void {
+    this.guard.release(address);
   }
 
   /** Destroys every socket still in its handshake (the server is closing). */

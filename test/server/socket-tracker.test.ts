@@ -63,6 +63,33 @@ describe('SocketTracker', () => {
     assert.equal(upgraded.destroyed, false);
   });
 
+  test('handOver(): the socket loses its close listener and dropHandshakes() spares it; release() frees its place', () => {
+    const guard = new LimitGuard(() => {});
+    const tracker = new SocketTracker(guard);
+    const socket = fakeSocket('10.0.0.6');
+    tracker.count(socket, 5);
+    tracker.handshakeStarted(socket);
+    tracker.handOver(socket);
+    assert.equal(socket.listenerCount('close'), 0);
+    tracker.dropHandshakes();
+    assert.equal(socket.destroyed, false);
+    socket.emit('close');
+    assert.equal(guard.count('10.0.0.6'), 1, 'its close no longer releases: its connection does');
+    tracker.release('10.0.0.6');
+    assert.equal(guard.count('10.0.0.6'), 0);
+  });
+
+  test('handOver() of a socket that reports another address by then moves its count there', () => {
+    const guard = new LimitGuard(() => {});
+    const tracker = new SocketTracker(guard);
+    const socket = fakeSocket(undefined);
+    tracker.count(socket, 5);
+    socket.remoteAddress = '10.0.0.7';
+    tracker.handOver(socket);
+    assert.equal(guard.count(''), 0);
+    assert.equal(guard.count('10.0.0.7'), 1);
+  });
+
   test('one close listener function serves every socket (no closure per socket)', () => {
     const tracker = new SocketTracker(new LimitGuard(() => {}));
     const x = fakeSocket('10.0.0.4');
