@@ -187,6 +187,12 @@ export function parseRequestHead(head: Buffer): RequestHead {
   return { method, target, version, ...parseHeaderLines(lines), text };
 }
 
+/** The request target of a request head that {@link parseRequestHead} accepted. */
+export function requestTarget(text: string): string {
+  const first = text.indexOf(' ');
+  return text.slice(first + 1, text.indexOf(' ', first + 1));
+}
+
 /**
  * The headers of a request head that {@link parseRequestHead} accepted, parsed again from its
  * text: a connection keeps that one string rather than a header object, and parses it only if

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { type Socket } from 'node:net';
 import { ProtocolError, SockwaveError } from '../errors.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
-import { parseHeaderText, type HeaderMap } from '../handshake/http-head.js';
+import { parseHeaderText, requestTarget, type HeaderMap } from '../handshake/http-head.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ProtocolSession, ReadyState, type SessionHandler } from '../protocol/session.js';
 import { describeClose } from './close-info.js';
@@ -33,16 +33,14 @@ const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'c
 export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> implements SessionHandler {
   /** @internal The counter behind {@link id} (see connection-id.ts). */
   readonly serial: number;
-  readonly role: 'server' | 'client';
-  readonly url: string;
+  /** The URL (client) or the request target (server), unless still inside {@link headerSource}'s text. */
+  private urlSlot: string | undefined;
   /** The headers, or the request head's text until they are first read. */
   private headerSource: Readonly<HeaderMap> | string;
   /** The negotiated subprotocol ('' when none). */
   readonly protocol: string;
   /** The negotiated extensions header ('' when none). */
   readonly extensions: string;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
   /** Whatever the application attached (for servers: what admission computed). */
   data: Data;
 
@@ -83,13 +81,11 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     // method accepts undefined, so an idle connection carries none.
     (this as unknown as { _events: object | undefined })._events = undefined;
     this.serial = nextSerial();
-    this.role = init.role;
-    this.url = init.url;
+    // A request head's text holds the target: it is cut out only if someone reads `url`.
+    this.urlSlot = typeof init.headers === 'string' ? undefined : init.url;
     this.headerSource = init.headers;
     this.protocol = init.protocol ?? '';
     this.extensions = init.extensions ?? '';
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
     this.data = init.data as Data;
     this.handler = init.handler;
     this.settings = init.settings ?? resolveSettings(init);
@@ -108,10 +104,29 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     return idOf(this.serial);
   }
 
+  get role(): 'server' | 'client' {
+    return this.session.role;
+  }
+
+  /** Client: the URL connected to. Server: the request target (path and query). */
+  get url(): string {
+    return this.urlSlot ?? requestTarget(this.headerSource as string);
+  }
+
+  /** The peer's address (the socket's, which Node keeps after it closes). */
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? '';
+  }
+
+  get remotePort(): number {
+    return this.socket.remotePort ?? 0;
+  }
+
   /** Server: the request's headers. Client: the response's headers. Names are lower-case. */
   get headers(): Readonly<HeaderMap> {
     const source = this.headerSource;
     if (typeof source !== 'string') return source;
+    this.urlSlot ??= requestTarget(source);
     return (this.headerSource = parseHeaderText(source));
   }
 

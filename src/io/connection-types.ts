@@ -98,7 +98,8 @@ export interface ConnectionInit<Data> {
   url: string;
   /**
    * Server: the request's headers. Client: the response's headers. A string is a request head
-   * as received, parsed only when `connection.headers` is read (idle connections stay small).
+   * as received, parsed only when `connection.headers` is read (idle connections stay small);
+   * its target is then the connection's `url`.
    */
   headers: HeaderMap | string;
   protocol?: string | undefined;

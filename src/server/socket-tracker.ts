@@ -1,24 +1,23 @@
 import { type Socket } from 'node:net';
 import { type LimitGuard } from './limit-guard.js';
 
-const kCountedAddress = Symbol('sockwave.countedAddress');
-type CountedSocket = Socket & { [kCountedAddress]?: string | undefined };
-
 /**
  * The sockets a server has taken, before and after they become connections: each is counted under
  * its remote address from arrival to close (`maxConnectionsPerAddress`), and those still in their
  * handshake are kept for `close()` to drop. One close listener function serves every socket, so a
- * socket carries no closure of its own for this bookkeeping; the address it was counted under
- * rides on the socket. Once the socket is a connection, the connection's close releases it.
+ * socket carries no closure of its own for this bookkeeping, and no property: the address it was
+ * counted under is kept here. Once the socket is a connection, the connection's close releases it.
  */
 export class SocketTracker {
   private readonly handshaking = new Set<Socket>();
+  /** Counted sockets not yet handed over to a connection, and the address each was counted under. */
+  private readonly counted = new Map<Socket, string>();
   private readonly onClose: (this: Socket) => void;
 
   constructor(private readonly guard: LimitGuard) {
     const tracker = this;
     this.onClose = function (this: Socket) {
-      tracker.closed(this as CountedSocket);
+      tracker.closed(this);
     };
   }
 
@@ -26,7 +25,7 @@ export class SocketTracker {
   count(socket: Socket, max: number): boolean {
     const address = socket.remoteAddress ?? '';
     if (!this.guard.track(address, max)) return false;
-    (socket as CountedSocket)[kCountedAddress] = address;
+    this.counted.set(socket, address);
     socket.on('close', this.onClose);
     return true;
   }
@@ -47,11 +46,10 @@ export class SocketTracker {
    */
   handOver(socket: Socket): void {
     this.handshaking.delete(socket);
-    const counted = socket as CountedSocket;
-    const address = counted[kCountedAddress];
+    const address = this.counted.get(socket);
     if (address === undefined) return;
+    this.counted.delete(socket);
     socket.removeListener('close', this.onClose);
-    counted[kCountedAddress] = undefined;
     // The connection is released under the address it reports: the same string, read from the
     // same socket (re-counted in the unlikely case the socket's address changed meanwhile).
     const current = socket.remoteAddress ?? '';
@@ -71,11 +69,11 @@ export class SocketTracker {
     for (const socket of this.handshaking) socket.destroy();
   }
 
-  private closed(socket: CountedSocket): void {
+  private closed(socket: Socket): void {
     this.handshaking.delete(socket);
-    const address = socket[kCountedAddress];
+    const address = this.counted.get(socket);
     if (address === undefined) return;
-    socket[kCountedAddress] = undefined;
+    this.counted.delete(socket);
     this.guard.release(address);
   }
 }

@@ -9,6 +9,7 @@ import {
   listHasToken,
   parseHeaderText,
   parseRequestHead,
+  requestTarget,
   parseResponseHead,
   serializeResponse,
   splitList,
@@ -135,6 +136,13 @@ describe('parseRequestHead', () => {
     assert.equal(parseRequestHead(request('GET / HTTP/1.1', 'Host: a', 'X-Host: b', 'Hosts: c')).duplicateHost, false);
     assert.equal(parseRequestHead(request('GET / HTTP/1.1', 'Host: a', 'HOST: b')).duplicateHost, true);
     assert.equal(parseRequestHead(request('GET / HTTP/1.1', 'X: 1', 'host: a', 'host: a')).headers['host'], 'a, a');
+  });
+
+  test('requestTarget gives the target parseRequestHead gave for the same head', () => {
+    for (const target of ['/', '/echo', '/chat?room=1&x=%20y', 'http://example.com:80/a?b', '*']) {
+      const parsed = parseRequestHead(request(`GET ${target} HTTP/1.1`, 'Host: x'));
+      assert.equal(requestTarget(parsed.text!), parsed.target);
+    }
   });
 
   test('parseHeaderText gives the headers parseRequestHead gave for the same head', () => {

@@ -50,3 +50,37 @@ test('a server with routes refuses a path none of them serves with 404', async (
   client.on('error', () => {});
   client.terminate();
 });
+
+test('a connection knows its url, role and peer, before and after its headers are read, and after it closes', async (t) => {
+  for (const attached of [false, true]) {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    let base: string;
+    if (attached) {
+      const http = createServer();
+      wss.attach(http);
+      http.listen(0, '127.0.0.1');
+      await once(http, 'listening');
+      t.after(() => http.close());
+      base = `ws://127.0.0.1:${(http.address() as { port: number }).port}`;
+    } else {
+      base = (await wss.listen()).url;
+    }
+    t.after(() => wss.close({ timeout: 500 }));
+    const opened = once(wss, 'connection') as Promise<[Connection]>;
+    const client = new WebSocket(`${base}/rooms/7?x=1&y=%20`, { headers: { 'X-Trace': 'abc' } });
+    await once(client, 'open');
+    const [connection] = await opened;
+    const where = attached ? 'attached' : 'standalone';
+    assert.equal(connection.role, 'server');
+    assert.equal(connection.url, '/rooms/7?x=1&y=%20', where);
+    assert.equal(connection.headers['x-trace'], 'abc', where);
+    assert.equal(connection.url, '/rooms/7?x=1&y=%20', `${where}, after the headers were read`);
+    assert.equal(connection.remoteAddress, '127.0.0.1');
+    assert.equal(connection.remotePort, (client as unknown as { _socket: { localPort: number } })._socket.localPort);
+    const port = connection.remotePort;
+    client.close();
+    await once(connection, 'close');
+    assert.equal(connection.remoteAddress, '127.0.0.1', 'still known once closed');
+    assert.equal(connection.remotePort, port);
+  }
+});
