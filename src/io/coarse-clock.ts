@@ -4,6 +4,12 @@
  */
 export const coarseClock = {
   now: Date.now(),
+  /**
+   * When this process started counting: times stored per connection are kept relative to it, so
+   * that they are small integers (a field holding a small integer costs nothing more, where a
+   * full millisecond timestamp needs a heap number of its own).
+   */
+  epoch: Date.now(),
   /** Refreshes `now` and returns it. */
   tick(): number {
     this.now = Date.now();

@@ -60,15 +60,6 @@ export interface SessionOptions {
 
 export class ProtocolSession implements FrameParserHandler {
   readyState: ReadyState = ReadyState.Open;
-  /** The close frame we sent (code undefined: an empty close payload). */
-  closeSent = false;
-  sentCloseCode: number | undefined;
-  /** The peer's close frame: code 1005 when it carried none. */
-  closeReceived = false;
-  receivedCloseCode: number = CloseCode.Abnormal;
-  receivedCloseReason = '';
-  /** True when the peer's close frame arrived before we sent ours. */
-  closedByPeer = false;
   /** Set when the connection was failed because of a protocol violation. */
   failure: ProtocolError | undefined;
 
@@ -77,19 +68,58 @@ export class ProtocolSession implements FrameParserHandler {
   private parser: FrameParser | undefined;
   private readonly maxPayload: number;
   private readonly maxFragments: number | undefined;
-  private allowRsv1: boolean;
   private readonly handler: SessionHandler;
   private readonly maskKeys: MaskKeySource | false;
-  autoPong: boolean;
+  /** {@link Bit}s: the close handshake's progress and two settings, in one field (an idle session stays small). */
+  private bits: number;
+  /** The close frames' codes and reason, made with the first close frame. */
+  private closing: CloseRecord | undefined;
 
   constructor(options: SessionOptions, handler: SessionHandler) {
     this.role = options.role;
     this.handler = handler;
-    this.autoPong = options.autoPong ?? true;
     this.maskKeys = options.role === 'client' ? (options.maskKeys ?? defaultMaskKeys) : false;
     this.maxPayload = options.maxPayload;
     this.maxFragments = options.maxFragments;
-    this.allowRsv1 = options.allowRsv1 ?? false;
+    this.bits = (options.autoPong ?? true ? Bit.AutoPong : 0) | (options.allowRsv1 === true ? Bit.AllowRsv1 : 0);
+  }
+
+  /** We sent a close frame. */
+  get closeSent(): boolean {
+    return (this.bits & Bit.CloseSent) !== 0;
+  }
+
+  /** The code of the close frame we sent (undefined: an empty close payload, or none sent). */
+  get sentCloseCode(): number | undefined {
+    return this.closing?.sentCode;
+  }
+
+  /** The peer's close frame arrived. */
+  get closeReceived(): boolean {
+    return (this.bits & Bit.CloseReceived) !== 0;
+  }
+
+  /** The peer's close code: 1005 when its close frame carried none, 1006 until one arrives. */
+  get receivedCloseCode(): number {
+    return this.closing?.receivedCode ?? CloseCode.Abnormal;
+  }
+
+  get receivedCloseReason(): string {
+    return this.closing?.receivedReason ?? '';
+  }
+
+  /** True when the peer's close frame arrived before we sent ours. */
+  get closedByPeer(): boolean {
+    return (this.bits & Bit.ClosedByPeer) !== 0;
+  }
+
+  /** Answer pings with pongs automatically. */
+  get autoPong(): boolean {
+    return (this.bits & Bit.AutoPong) !== 0;
+  }
+
+  set autoPong(on: boolean) {
+    this.bits = on ? this.bits | Bit.AutoPong : this.bits & ~Bit.AutoPong;
   }
 
   private startParser(): FrameParser {
@@ -99,7 +129,7 @@ export class ProtocolSession implements FrameParserHandler {
         role: this.role,
         maxPayload: this.maxPayload,
         ...(this.maxFragments === undefined ? {} : { maxFragments: this.maxFragments }),
-        allowRsv1: this.allowRsv1,
+        allowRsv1: (this.bits & Bit.AllowRsv1) !== 0,
         fragments: typeof handler.onFragment === 'function',
         text: typeof handler.onText === 'function',
       },
@@ -155,7 +185,7 @@ export class ProtocolSession implements FrameParserHandler {
 
   /** Lets a negotiated extension claim RSV1. */
   setAllowRsv1(allow: boolean): void {
-    this.allowRsv1 = allow;
+    this.bits = allow ? this.bits | Bit.AllowRsv1 : this.bits & ~Bit.AllowRsv1;
     this.parser?.setAllowRsv1(allow);
   }
 
@@ -208,18 +238,19 @@ export class ProtocolSession implements FrameParserHandler {
     const payload = encodeClosePayload(code, reason);
     if (this.closeSent) return false;
     this.sendFrame(Opcode.Close, payload, true, false);
-    this.closeSent = true;
-    this.sentCloseCode = code;
+    this.bits |= Bit.CloseSent;
+    (this.closing ??= new CloseRecord()).sentCode = code;
     if (this.readyState === ReadyState.Open) this.readyState = ReadyState.Closing;
     return true;
   }
 
   private peerClose(code: number, reason: string): void {
-    this.closeReceived = true;
-    this.receivedCloseCode = code;
-    this.receivedCloseReason = reason;
+    this.bits |= Bit.CloseReceived;
+    const record = (this.closing ??= new CloseRecord());
+    record.receivedCode = code;
+    record.receivedReason = reason;
     if (!this.closeSent) {
-      this.closedByPeer = true;
+      this.bits |= Bit.ClosedByPeer;
       // RFC 6455 §5.5.1: answer with a close frame, echoing the status code received.
       this.close(code === CloseCode.NoStatus ? undefined : code);
     }
@@ -242,6 +273,21 @@ export class ProtocolSession implements FrameParserHandler {
     if (!this.closeSent) this.close(error.closeCode, truncateReason(error.message));
     this.handler.onProtocolError(error);
   }
+}
+
+const enum Bit {
+  CloseSent = 1,
+  CloseReceived = 2,
+  ClosedByPeer = 4,
+  AutoPong = 8,
+  AllowRsv1 = 16,
+}
+
+/** The close frames' details, kept once the close handshake starts. */
+class CloseRecord {
+  sentCode: number | undefined = undefined;
+  receivedCode: number = CloseCode.Abnormal;
+  receivedReason = '';
 }
 
 /** Cuts a reason to at most 123 UTF-8 bytes, on a character boundary. */

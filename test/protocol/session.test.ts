@@ -195,6 +195,22 @@ describe('ProtocolSession: ping and pong', () => {
     h.session.autoPong = false;
     h.session.receive(clientFrame({ opcode: Opcode.Ping, payload: 'y' }));
     assert.equal(h.writes.length, 0, 'turned off at run time');
+    h.session.autoPong = true;
+    assert.equal(h.session.autoPong, true);
+    h.session.receive(clientFrame({ opcode: Opcode.Ping, payload: 'z' }));
+    assert.equal(h.writes.length, 1, 'and on again');
+  });
+
+  test('before any close frame: nothing sent or received, code 1006, no reason; setAllowRsv1 leaves autoPong alone', () => {
+    const h = makeSession({ role: 'server', autoPong: false });
+    assert.deepEqual(
+      [h.session.closeSent, h.session.closeReceived, h.session.closedByPeer, h.session.sentCloseCode, h.session.receivedCloseCode, h.session.receivedCloseReason],
+      [false, false, false, undefined, 1006, ''],
+    );
+    h.session.setAllowRsv1(true);
+    assert.equal(h.session.autoPong, false);
+    h.session.close(1000);
+    assert.deepEqual([h.session.closeSent, h.session.sentCloseCode, h.session.closeReceived], [true, 1000, false]);
   });
 
   test('does not answer a ping after our close frame was sent', () => {
