@@ -86,8 +86,10 @@ async function serverRun(scenario, impl, o, nodeFlags = []) {
   const server = spawnPinned(SERVER_CORE, argv, { env: impl.env, cwd: ROOT });
   try {
     await waitForOutput(server, /listening/, 15_000);
-    const args = [...scenario.wsload(o), '-p', String(port), '-S', String(server.pid), '-T', '30'];
     const budget = (o.warmup + o.time + 60) * 1000;
+    // Scenarios without a timed warm-up of their own (connect) get an unmeasured run first.
+    if (scenario.warm) await runPinned(LOAD_CORE, [WSLOAD, ...scenario.warm(o), '-p', String(port), '-T', '30'], budget, { cwd: ROOT });
+    const args = [...scenario.wsload(o), '-p', String(port), '-S', String(server.pid), '-T', '30'];
     const { output } = await runPinned(LOAD_CORE, [WSLOAD, ...args], budget, { cwd: ROOT });
     const mask = /native_mask=(\d)/.exec(server.output)?.[1];
     return toRun(scenario, impl, parseResult(output), output, 'srv_cpu', 'gen_cpu', mask);
