@@ -15,6 +15,10 @@ export const coarseClock = {
     this.now = Date.now();
     return this.now;
   },
+  /** Milliseconds on a clock that never jumps (wall-clock changes do not move it): for deadlines. */
+  monotonic(): number {
+    return performance.now();
+  },
   /** The current time in milliseconds with sub-millisecond precision (for round-trip times). */
   precise(): number {
     return performance.timeOrigin + performance.now();

@@ -18,7 +18,7 @@ import { resolveSettings, type ConnectionSettings } from './connection-settings.
 import { limitOfError, type LimitName } from './limits.js';
 import { bindSocket } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
-import { Flag, PauseReason } from './connection-flags.js';
+import { Flag, PAUSED, PauseReason } from './connection-flags.js';
 
 /**
  * The transport half of a connection, for both roles: binds the sans-I/O {@link ProtocolSession}
@@ -66,9 +66,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   readonly deflate: PerMessageDeflate | undefined;
   /** Events waiting behind an inflation running in the thread pool (made when the first one starts). */
   protected inbox: DeferredQueue | undefined;
-  /** Why reading is paused (PauseReason bits); 0 while reading. */
-  private pauseReasons = 0;
-  /** {@link Flag} bits. */
+  /** {@link Flag} bits, and the {@link PauseReason} bits of why reading is paused (none while reading). */
   protected flags = 0;
   /** Made with the first message or frame: an idle connection carries none. */
   private statsSlot: ConnectionStats | undefined;
@@ -98,6 +96,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.handler = init.handler;
     this.settings = init.settings ?? resolveSettings(init);
     this.socket = socket;
+    // Node keeps the peer's address once it was read while the socket was open: read it now, so
+    // that remoteAddress and remotePort still answer after the socket closes.
+    void socket.remoteAddress;
     this.owner = init.owner;
     this.deflate = init.deflate;
     this.session = new ProtocolSession(
@@ -117,6 +118,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     return this.activityAt + coarseClock.epoch;
   }
 
+  /** Which end of the connection this is. */
   get role(): 'server' | 'client' {
     return this.session.role;
   }
@@ -131,6 +133,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     return this.socket.remoteAddress ?? '';
   }
 
+  /** The peer's port. */
   get remotePort(): number {
     return this.socket.remotePort ?? 0;
   }
@@ -192,7 +195,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   startReading(head?: Buffer): void {
     this.flags |= Flag.Reading;
     if (head !== undefined && head.length !== 0 && !this.socket.destroyed) this.received(head);
-    if (this.pauseReasons === 0) this.socket.resume();
+    if ((this.flags & PAUSED) === 0) this.socket.resume();
   }
 
   /** Drops the connection at once, without a close handshake. */
@@ -445,19 +448,19 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** True while reading is paused, for any reason. */
   get isPaused(): boolean {
-    return this.pauseReasons !== 0;
+    return (this.flags & PAUSED) !== 0;
   }
 
   /** Pauses reading for one more reason; reading resumes once every reason is gone. */
   protected pauseReading(reason: PauseReason): void {
-    if (this.pauseReasons === 0) this.socket.pause();
-    this.pauseReasons |= reason;
+    if ((this.flags & PAUSED) === 0) this.socket.pause();
+    this.flags |= reason;
   }
 
   protected resumeReading(reason: PauseReason): void {
-    if ((this.pauseReasons & reason) === 0) return;
-    this.pauseReasons &= ~reason;
-    if (this.pauseReasons === 0 && (this.flags & Flag.Reading) !== 0 && !this.socket.destroyed) this.socket.resume();
+    if ((this.flags & reason) === 0) return;
+    this.flags &= ~reason;
+    if ((this.flags & PAUSED) === 0 && (this.flags & Flag.Reading) !== 0 && !this.socket.destroyed) this.socket.resume();
   }
 
   /** The connection as its subclass, for handler callbacks. */

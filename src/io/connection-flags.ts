@@ -20,12 +20,15 @@ export const enum Flag {
   PausedForSlowness = 128,
 }
 
-/** Why a connection stopped reading from its socket. */
+/** Why a connection stopped reading from its socket: bits of the same number as {@link Flag}. */
 export const enum PauseReason {
   /** A large message is being inflated in the thread pool. */
-  Inflate = 1,
+  Inflate = 256,
   /** The peer does not read what we send (slow-consumer policy 'wait'). */
-  SlowConsumer = 2,
+  SlowConsumer = 512,
   /** The application asked (`pause()`, or a pull reader whose buffer is full). */
-  Application = 4,
+  Application = 1024,
 }
+
+/** Every {@link PauseReason} bit: reading is paused while any is set. */
+export const PAUSED = PauseReason.Inflate | PauseReason.SlowConsumer | PauseReason.Application;

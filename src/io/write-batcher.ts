@@ -9,6 +9,12 @@ import { type Socket } from 'node:net';
 
 /** Up to this many pending bytes are copied into one buffer; past it, frames go out by writev. */
 const CONCAT_LIMIT = 16 * 1024;
+/**
+ * A chunk under this size that views a piece of memory at least twice its size (a frame in a
+ * 64 KiB slab, a slice of Node's buffer pool) is copied out before it waits in a socket's queue:
+ * a slow reader's backlog then holds its own bytes, not every slab its frames touch.
+ */
+const PIN_LIMIT = 16 * 1024;
 
 export type WriteCallback = (error?: Error | null) => void;
 
@@ -119,6 +125,8 @@ export class WriteBatcher {
     this.callbacks = null;
     this.bytes = 0;
     const socket = this.socket;
+    // Something is already waiting in the socket's queue: what we write now waits behind it.
+    const queued = socket.writableLength !== 0;
     if (socket.destroyed || socket.writableEnded) {
       if (callbacks) {
         const error = new Error('the socket is closed');
@@ -130,26 +138,34 @@ export class WriteBatcher {
       for (const callback of callbacks) callback(error);
     };
     if (rest === null) {
-      socket.write(first, done);
+      socket.write(queued ? unpinned(first) : first, done);
     } else if (bytes <= CONCAT_LIMIT) {
-      socket.write(concat(first, rest, bytes), done);
+      socket.write(concat(first, rest, bytes, queued), done);
     } else {
       socket.cork();
-      socket.write(first);
+      socket.write(queued ? unpinned(first) : first);
       const last = rest.length - 1;
-      for (let i = 0; i < last; i++) socket.write(rest[i]!);
-      socket.write(rest[last]!, done);
+      for (let i = 0; i < last; i++) socket.write(queued ? unpinned(rest[i]!) : rest[i]!);
+      socket.write(queued ? unpinned(rest[last]!) : rest[last]!, done);
       socket.uncork();
     }
   }
 }
 
-/** `first` then `rest`, copied into one new buffer of `bytes` bytes. */
-function concat(first: Buffer, rest: readonly Buffer[], bytes: number): Buffer {
-  const out = Buffer.allocUnsafe(bytes);
+/** `first` then `rest`, copied into one new buffer of `bytes` bytes (of its own memory when it will wait in a queue). */
+function concat(first: Buffer, rest: readonly Buffer[], bytes: number, queued: boolean): Buffer {
+  const out = queued ? Buffer.allocUnsafeSlow(bytes) : Buffer.allocUnsafe(bytes);
   let at = first.copy(out, 0);
   for (let i = 0; i < rest.length; i++) at += rest[i]!.copy(out, at);
   return out;
+}
+
+/** `chunk`, or a copy of it in memory of its own when it is a small view of a much larger piece. */
+function unpinned(chunk: Buffer): Buffer {
+  if (chunk.length >= PIN_LIMIT || chunk.buffer.byteLength < 2 * chunk.length) return chunk;
+  const copy = Buffer.allocUnsafeSlow(chunk.length);
+  chunk.copy(copy);
+  return copy;
 }
 
 /**

@@ -104,6 +104,7 @@ export class ProtocolSession implements FrameParserHandler {
     return this.closing?.receivedCode ?? CloseCode.Abnormal;
   }
 
+  /** The reason in the peer's close frame ('' when none arrived or it had none). */
   get receivedCloseReason(): string {
     return this.closing?.receivedReason ?? '';
   }

@@ -1,6 +1,7 @@
 import { type Socket } from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { findHeadEnd, parseRequestHead, type RequestHead } from '../handshake/http-head.js';
+import { coarseClock } from '../io/coarse-clock.js';
 
 /** What becomes of a socket whose request head was read, or could not be. */
 export interface HeadSink {
@@ -55,7 +56,7 @@ export class HeadReader {
 
   /** Starts reading the request head of `socket`; the sink hears of it once. */
   read(socket: Socket): void {
-    this.reading.set(socket, { buffered: EMPTY, deadline: Date.now() + this.timeout });
+    this.reading.set(socket, { buffered: EMPTY, deadline: coarseClock.monotonic() + this.timeout });
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
@@ -104,14 +105,22 @@ export class HeadReader {
     this.timer.unref();
   }
 
-  /** Drops every socket past its deadline (the oldest first), then waits for the next one's. */
+  /**
+   * Drops every socket past its deadline (the oldest first), then waits for the next one's. The
+   * deadlines are on the monotonic clock: setting the wall clock neither delays nor hastens them.
+   */
   private expire(): void {
     this.timer = undefined;
-    const now = Date.now();
-    for (const [socket, reading] of this.reading) {
-      const left = reading.deadline - now;
-      if (left > 0) return this.arm(left);
-      this.fail(socket, new HandshakeError(408, 'handshake timeout', {}, '', 'SW_HANDSHAKE_TIMEOUT'));
+    const now = coarseClock.monotonic();
+    try {
+      for (const [socket, reading] of this.reading) {
+        if (reading.deadline > now) break;
+        this.fail(socket, new HandshakeError(408, 'handshake timeout', {}, '', 'SW_HANDSHAKE_TIMEOUT'));
+      }
+    } finally {
+      // Also when a listener of what fail() reports threw: the sockets after it keep their timer.
+      const next = this.reading.values().next();
+      if (!next.done && this.timer === undefined) this.arm(Math.max(1, next.value.deadline - now));
     }
   }
 }

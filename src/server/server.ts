@@ -399,7 +399,6 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     const protocol = chooseSubprotocol(setup.protocol, request, this.options.protocols);
     // Built before the hand-over: a bad extra header throws here, and the socket is refused (500).
     const response = buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers });
-    this.sockets.handOver(socket);
     socket.removeListener('error', ignoreError);
     socket.write(response);
     const options = (this.settings ??= connectionSettings(this.options));
@@ -423,6 +422,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     this.presenceChanged();
     this.counters.connectionsTotal++;
     this.heartbeat.start();
+    // From here the connection's close releases the socket's per-address count: handed over only
+    // now, so that had anything above thrown, the socket's own close still releases it, and once
+    // open() has bound the connection to the socket (before it runs onOpen).
+    this.sockets.handOver(socket);
     connection.open();
     this.emit('connection', connection, request);
     connection.startReading(rest);

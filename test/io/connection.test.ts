@@ -520,3 +520,17 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assert.equal(server.stats().messagesIn, 2);
   });
 });
+
+test('a client connection still knows its peer after the socket closed, and its url and role', async (t) => {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const { url, port } = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  const client = await connect(`${url}/a?b=1`);
+  assert.equal(client.role, 'client');
+  assert.equal(client.url, `${url}/a?b=1`);
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  client.close(1000);
+  await closed;
+  assert.equal(client.remoteAddress, '127.0.0.1');
+  assert.equal(client.remotePort, port);
+});

@@ -12,6 +12,8 @@ function fakeSocket() {
   const socket = {
     destroyed: false,
     writableEnded: false,
+    /** Bytes waiting in the socket's own queue (a slow reader's backlog). */
+    writableLength: 0,
     write(chunk: Buffer, callback?: (error?: Error | null) => void): boolean {
       handed.push(chunk);
       if (corked) corked.push(Buffer.from(chunk));
@@ -27,7 +29,7 @@ function fakeSocket() {
       corked = null;
     },
   };
-  return { socket: socket as unknown as Socket, writes, handed };
+  return { socket: socket as unknown as Socket, writes, handed, fake: socket };
 }
 
 const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
@@ -62,6 +64,27 @@ describe('WriteBatcher', () => {
     assert.equal(handed[0]!.buffer, memory.buffer, 'the write views the chunks\' own memory');
     assert.equal(handed[0]!.byteOffset, memory.byteOffset);
     assert.equal(handed[0]!.length, 18);
+  });
+
+  test('behind a backlog, small views of a slab are copied out (a slow reader holds its own bytes, not the slab); large chunks are not', async () => {
+    const { socket, writes, handed, fake } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const slab = Buffer.alloc(64 * 1024, 7);
+    fake.writableLength = 100;
+    batcher.writeSlab(slab, 10, 30);
+    await nextTick();
+    assert.equal(handed[0]!.length, 20);
+    assert.notEqual(handed[0]!.buffer, slab.buffer, 'a copy of its own');
+    assert.equal(handed[0]!.buffer.byteLength, 20);
+    const big = Buffer.alloc(20_000, 1);
+    batcher.write(big);
+    await nextTick();
+    assert.equal(handed[1], big, 'a large chunk is written as it is');
+    fake.writableLength = 0;
+    batcher.writeSlab(slab, 40, 60);
+    await nextTick();
+    assert.equal(handed[2]!.buffer, slab.buffer, 'with no backlog, the view itself');
+    assert.equal(writes.length, 3);
   });
 
   test('a single chunk is written as itself; chunks of one memory out of order are kept apart, in write order', async () => {

@@ -114,3 +114,28 @@ describe('HeadReader', () => {
     assert.equal(heads.size, 0);
   });
 });
+
+test('HeadReader: when what a timeout reports throws, the sockets after it still time out', async (t) => {
+  const clock = FakeClock.install(t);
+  const failed: Socket[] = [];
+  const heads = new HeadReader(
+    {
+      headRead: () => {},
+      headFailed: (socket) => {
+        failed.push(socket);
+        if (failed.length === 1) throw new Error('a listener bug');
+      },
+    },
+    1024,
+    1000,
+  );
+  const first = open(t);
+  const second = open(t);
+  heads.read(first.socket);
+  heads.read(second.socket);
+  // The fake clock's tick() rethrows what the timer threw (a real timer would make it uncaught).
+  await assert.rejects(clock.advance(1100), /a listener bug/);
+  await clock.advance(100);
+  assert.deepEqual(failed, [first.socket, second.socket]);
+  assert.equal(heads.size, 0);
+});

@@ -13,6 +13,9 @@ import { type ServerOptions } from '../../src/server/options.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { FaultyPeer } from '../support/fault-injector.js';
 import { clientFrame } from '../support/frames.js';
+import WebSocket from 'ws';
+import { withTimeout } from '../support/net.js';
+import { eventually, refusedWs, serve, wsClient } from '../support/server-kit.js';
 
 interface Harness {
   server: WebSocketServer<unknown>;
@@ -216,5 +219,29 @@ describe('server limits: each one answered, counted in stats().limits and report
     await clock.advance(200);
     await peer.until(() => connection.status === 'closed', 'the connection to be dropped');
     assertHit(h, 'closeTimeout');
+  });
+});
+
+describe('per-address count after a failed accept', { timeout: 30_000 }, () => {
+  test('a connection whose onOpen throws frees its place under maxConnectionsPerAddress once, not twice', async (t) => {
+    let throwOnOpen = false;
+    const srv = await serve(t, {
+      maxConnectionsPerAddress: 2,
+      onConnection: () => ({
+        onOpen: () => {
+          if (throwOnOpen) throw new Error('application bug in onOpen');
+        },
+      }),
+    });
+    srv.server.on('error', () => {});
+    await wsClient(t, srv.url);
+    throwOnOpen = true;
+    const failing = new WebSocket(srv.url);
+    failing.on('error', () => {});
+    await withTimeout(new Promise((resolve) => failing.once('close', resolve)), 'the failing connection to close');
+    throwOnOpen = false;
+    await eventually(() => srv.server.clients.size === 1, 'the failed connection to leave the registry');
+    await wsClient(t, srv.url);
+    assert.equal((await refusedWs(srv.url)).status, 429, 'the address has two open connections again, so a third is refused');
   });
 });

@@ -9,11 +9,13 @@ import { coarseClock } from '../../src/io/coarse-clock.js';
 export class FakeClock {
   private readonly t: TestContext;
   private readonly realPrecise = coarseClock.precise;
+  private readonly realMonotonic = coarseClock.monotonic;
 
   private constructor(t: TestContext, start: number) {
     this.t = t;
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: start });
     coarseClock.precise = () => Date.now();
+    coarseClock.monotonic = () => Date.now();
     coarseClock.tick();
     t.after(() => this.uninstall());
   }
@@ -38,6 +40,7 @@ export class FakeClock {
 
   private uninstall(): void {
     coarseClock.precise = this.realPrecise;
+    coarseClock.monotonic = this.realMonotonic;
     this.t.mock.timers.reset();
     coarseClock.tick();
   }
