@@ -28,14 +28,6 @@ import { Flag, PAUSED, PauseReason } from './connection-flags.js';
  */
 
 
-/**
- * `time` (ms) after the coarse clock's epoch, as a small integer where it fits: Math.floor gives
- * V8 a small integer, where a plain subtraction gives a heap number (16 B on every connection).
- */
-function sinceEpoch(time: number): number {
-  return Math.floor(time - coarseClock.epoch);
-}
-
 const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
 
 export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> implements SessionHandler {
@@ -75,7 +67,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal When the unanswered heartbeat ping was sent (coarse clock ms), 0 if none. */
   pingSentAt = 0;
   /** When bytes last arrived, in ms after {@link coarseClock.epoch} (see {@link lastActivity}). */
-  private activityAt = sinceEpoch(coarseClock.tick());
+  private activityAt = coarseClock.sinceEpoch(coarseClock.tick());
   /** Its buckets, made when the first message arrives: an idle connection holds none. */
   private rate: RateLimiter | undefined;
 
@@ -226,7 +218,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   received(chunk: Buffer): void {
     this.stats.wireBytesIn += chunk.length;
     // One clock read per chunk serves every message in it (the rate limit's buckets).
-    this.activityAt = sinceEpoch(this.settings.rateLimit === undefined ? coarseClock.now : Date.now());
+    this.activityAt = coarseClock.sinceEpoch(this.settings.rateLimit === undefined ? coarseClock.now : Date.now());
     // Replies written while handling this read leave together, in one write, when it is done.
     const batcher = this.batcher;
     batcher.hold();
