@@ -131,6 +131,14 @@ function readCheckedLines(text: string, from: number, headers: HeaderMap | null,
   }
 }
 
+/** Where the header lines of `text` start, when its whole header block is well formed ({@link HEADER_BLOCK}); else -1. */
+function checkedLinesAt(text: string): number {
+  const lineEnd = text.indexOf('\r\n');
+  if (lineEnd === -1) return -1;
+  HEADER_BLOCK.lastIndex = lineEnd + 2;
+  return HEADER_BLOCK.test(text) ? lineEnd + 2 : -1;
+}
+
 /** A request head parsed from bytes: `rawHeaders` is read again from the text only if asked for. */
 class ParsedRequestHead implements RequestHead {
   private pairs: Array<[string, string]> | undefined;
@@ -173,13 +181,12 @@ function parseRequestLine(line: string): [method: string, target: string, versio
 /** Parses a request head (the bytes up to and including the blank line). Throws HandshakeError(400). */
 export function parseRequestHead(head: Buffer): RequestHead {
   const text = head.toString('latin1');
-  const lineEnd = text.indexOf('\r\n');
-  HEADER_BLOCK.lastIndex = lineEnd + 2;
-  if (lineEnd !== -1 && HEADER_BLOCK.test(text)) {
-    const [method, target, version] = parseRequestLine(text.slice(0, lineEnd));
+  const linesAt = checkedLinesAt(text);
+  if (linesAt !== -1) {
+    const [method, target, version] = parseRequestLine(text.slice(0, linesAt - 2));
     const headers = Object.create(null) as HeaderMap;
-    const duplicateHost = readCheckedLines(text, lineEnd + 2, headers, null);
-    return new ParsedRequestHead(method, target, version, headers, duplicateHost, text, lineEnd + 2);
+    const duplicateHost = readCheckedLines(text, linesAt, headers, null);
+    return new ParsedRequestHead(method, target, version, headers, duplicateHost, text, linesAt);
   }
   // Something is malformed: line by line, to say what.
   const lines = text.split('\r\n');
@@ -199,11 +206,10 @@ export function requestTarget(text: string): string {
  * someone asks.
  */
 export function parseHeaderText(text: string): HeaderMap {
-  const lineEnd = text.indexOf('\r\n');
-  HEADER_BLOCK.lastIndex = lineEnd + 2;
-  if (lineEnd !== -1 && HEADER_BLOCK.test(text)) {
+  const linesAt = checkedLinesAt(text);
+  if (linesAt !== -1) {
     const headers = Object.create(null) as HeaderMap;
-    readCheckedLines(text, lineEnd + 2, headers, null);
+    readCheckedLines(text, linesAt, headers, null);
     return headers;
   }
   const lines = text.split('\r\n');
