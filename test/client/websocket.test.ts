@@ -8,9 +8,8 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type RawData, type WebSocket as WsSocket } from 'ws';
 import { HandshakeError, ProtocolError, SockwaveError, refuse, type ServerOptions } from '../../src/index.js';
@@ -25,6 +24,7 @@ import {
   deferred,
   recordWs,
   startServer,
+  startRawWsServer,
   startSilentServer,
   startWsServer,
   withTimeout,
@@ -252,8 +252,6 @@ async function wsKit(t: TestContext, supported?: readonly string[]): Promise<Kit
   return { name: 'ws', url: `${srv.url}/echo`, peer: () => peers.next('the ws server-side connection') };
 }
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
 /**
  * A scripted server: answers every upgrade with a valid 101 (with `protocol` as
  * Sec-WebSocket-Protocol when given), followed by `after101`; then destroys the socket when
@@ -264,17 +262,10 @@ async function rawServer(
   t: TestContext,
   script: { after101?: Buffer; destroy?: boolean; reset?: boolean; protocol?: string; endAfterEcho?: number } = {},
 ): Promise<{ url: string; connections: Queue<Socket> }> {
-  const open = new Set<Socket>();
-  const connections = new Queue<Socket>();
-  const server = createNetServer((socket) => {
-    socket.on('error', () => {});
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.removeListener('data', onData);
+  const raw = await startRawWsServer(script.after101, {
+    paused: false,
+    headers: script.protocol === undefined ? [] : [`Sec-WebSocket-Protocol: ${script.protocol}`],
+    upgraded: (socket) => {
       let got = 0;
       socket.on('data', (chunk: Buffer) => {
         got += chunk.length;
@@ -282,28 +273,12 @@ async function rawServer(
         if (script.endAfterEcho !== undefined && got >= 8) setTimeout(() => socket.end(), script.endAfterEcho);
       });
       socket.on('end', () => socket.end());
-      const key = /\r\nsec-websocket-key:\s*([^\r]+)\r\n/i.exec(head)?.[1]?.trim() ?? '';
-      const accept = createHash('sha1').update(key + GUID).digest('base64');
-      const protocol = script.protocol === undefined ? '' : `Sec-WebSocket-Protocol: ${script.protocol}\r\n`;
-      const response = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${protocol}\r\n`;
-      socket.write(Buffer.concat([Buffer.from(response, 'latin1'), script.after101 ?? Buffer.alloc(0)]));
       if (script.destroy) setTimeout(() => socket.destroy(), 20);
       if (script.reset) setTimeout(() => socket.resetAndDestroy(), 20);
-      connections.push(socket);
-    };
-    socket.on('data', onData);
+    },
   });
-  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve())), 'the raw server to listen');
-  t.after(() =>
-    withTimeout(
-      new Promise<void>((resolve) => {
-        for (const socket of open) socket.destroy();
-        server.close(() => resolve());
-      }),
-      'the raw server to close',
-    ),
-  );
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, connections };
+  t.after(() => raw.close());
+  return { url: `${raw.url}/`, connections: raw.sockets };
 }
 
 /** An unmasked server frame. */

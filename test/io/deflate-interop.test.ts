@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import WebSocket from 'ws';
@@ -23,6 +23,7 @@ import {
   RawClient,
   record,
   recordWs,
+  startRawWsServer,
   startServer,
   startWsServer,
   upgradeRequest,
@@ -284,34 +285,9 @@ async function rawClient(t: TestContext, port: number, offer: string | undefined
 
 /** A TCP server answering every upgrade with a 101 carrying `extensions`; hands over the sockets paused. */
 async function rawDeflateServer(t: TestContext, extensions: string, after101: Buffer = Buffer.alloc(0)): Promise<{ url: string; sockets: Queue<Socket> }> {
-  const open = new Set<Socket>();
-  const sockets = new Queue<Socket>();
-  const server = createNetServer((socket) => {
-    socket.on('error', () => {});
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.removeListener('data', onData);
-      socket.pause();
-      const key = /\r\nsec-websocket-key:\s*([^\r]+)\r\n/i.exec(head)?.[1]?.trim() ?? '';
-      const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptFor(key)}`, `Sec-WebSocket-Extensions: ${extensions}`];
-      socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), after101]));
-      sockets.push(socket);
-    };
-    socket.on('data', onData);
-  });
-  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve())), 'the raw server to listen');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of open) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
+  const raw = await startRawWsServer(after101, { headers: [`Sec-WebSocket-Extensions: ${extensions}`] });
+  t.after(() => raw.close());
+  return { url: raw.url, sockets: raw.sockets };
 }
 
 /** Reads the frames of one message: [frames], the payload joined. */

@@ -643,12 +643,25 @@ export async function rawUpgrade(port: number, path = '/'): Promise<RawClient> {
   return client;
 }
 
+/** How {@link startRawWsServer} answers and hands over each upgraded socket. */
+export interface RawWsServerScript {
+  /** Header lines added to the 101, e.g. `Sec-WebSocket-Extensions: permessage-deflate`. */
+  headers?: string[];
+  /** Hand the socket over paused (default), or flowing for a test that reads with listeners. */
+  paused?: boolean;
+  /** Called with each socket just before the 101 is written (to add listeners, timers). */
+  upgraded?: (socket: Socket) => void;
+}
+
 /**
  * A TCP server that completes the WebSocket opening handshake by hand (valid 101, written together
- * with `after101` when given), then hands the socket to the test, paused: it reads nothing more
- * until the test resumes it.
+ * with `after101` when given), then hands the socket to the test, paused unless the script says
+ * otherwise: it reads nothing more until the test resumes it.
  */
-export async function startRawWsServer(after101: Buffer = Buffer.alloc(0)): Promise<{
+export async function startRawWsServer(
+  after101: Buffer = Buffer.alloc(0),
+  script: RawWsServerScript = {},
+): Promise<{
   port: number;
   url: string;
   sockets: Queue<Socket>;
@@ -666,10 +679,11 @@ export async function startRawWsServer(after101: Buffer = Buffer.alloc(0)): Prom
       const end = head.indexOf('\r\n\r\n');
       if (end === -1) return;
       socket.removeListener('data', onData);
-      socket.pause();
+      if (script.paused !== false) socket.pause();
+      script.upgraded?.(socket);
       const key = /\r\nsec-websocket-key:\s*([^\r]+)\r\n/i.exec(head)?.[1]?.trim() ?? '';
-      const response = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
-      socket.write(Buffer.concat([Buffer.from(response, 'latin1'), after101]));
+      const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptFor(key)}`, ...(script.headers ?? [])];
+      socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), after101]));
       sockets.push(socket);
     };
     socket.on('data', onData);
