@@ -1,68 +1,28 @@
 /**
  * End to end over real sockets: sockwave's server against the `ws` package's client.
  */
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { refuse, WebSocketServer, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
+import { refuse, WebSocketServer, type ConnectionHandler } from '../../src/index.js';
 import {
   BINARY_SIZES,
   MULTIBYTE_TEXTS,
   RawClient,
-  closeWs,
-  openWs,
   closePayload,
   payloadBytes,
   rawUpgrade,
-  recordWs,
   sha256,
-  startServer,
   upgradeRequest,
   withTimeout,
-  type StartedServer,
-  type WsRecord,
 } from '../support/net.js';
+import { refusedWs, serve as server, wsClient } from '../support/server-kit.js';
 
 const echo: ConnectionHandler = {
   onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
 };
-
-async function server<Data = unknown>(t: TestContext, options: ServerOptions<Data>): Promise<StartedServer<Data>> {
-  const srv = await startServer<Data>(options);
-  t.after(() => srv.close());
-  return srv;
-}
-
-async function wsClient(t: TestContext, url: string, protocols?: string[], options?: WebSocket.ClientOptions): Promise<{ ws: WebSocket; rec: WsRecord }> {
-  const ws = await openWs(url, protocols, options);
-  t.after(() => closeWs(ws));
-  return { ws, rec: recordWs(ws) };
-}
-
-/** Opens a ws client that must be refused: resolves with the HTTP response it got. */
-async function refusedWs(url: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
-  const ws = new WebSocket(url);
-  ws.on('error', () => {});
-  try {
-    return await withTimeout(
-      new Promise((resolve, reject) => {
-        ws.once('open', () => reject(new Error('the connection was accepted')));
-        ws.once('unexpected-response', (_request, response) => {
-          let body = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (body += chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
-          response.on('error', reject);
-        });
-      }),
-      'the refusal',
-    );
-  } finally {
-    ws.terminate();
-  }
-}
 
 describe('sockwave server ↔ ws client (real sockets)', { timeout: 60_000 }, () => {
   test('text with multibyte UTF-8 and emoji from a ws client is received as text and echoed as text', async (t) => {
