@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Queue, deferred, withTimeout } from './net.js';
+import { captureOutput } from './child-output.js';
+import { deferred, withTimeout, type Queue } from './net.js';
 
 /** The sockwave CLI as a child process, for the CLI tests. */
 
@@ -24,22 +25,8 @@ export interface Cli {
 export function run(t: TestContext, args: readonly string[], stdin: 'pipe' | 'ignore' = 'ignore'): Cli {
   assert.ok(existsSync(MAIN), `${MAIN} is missing: run 'npm run build' first`);
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let partial = '';
-  const lines = new Queue<string>();
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    out += chunk;
-    partial += chunk;
-    let newline: number;
-    while ((newline = partial.indexOf('\n')) !== -1) {
-      lines.push(partial.slice(0, newline));
-      partial = partial.slice(newline + 1);
-    }
-  });
-  child.stderr!.on('data', (chunk: string) => (err += chunk));
+  const output = captureOutput(child);
+  const { lines } = output;
   child.stdin?.on('error', () => {});
   const exit = deferred<{ code: number | null; signal: NodeJS.Signals | null }>();
   child.once('exit', (code, signal) => exit.resolve({ code, signal }));
@@ -53,8 +40,8 @@ export function run(t: TestContext, args: readonly string[], stdin: 'pipe' | 'ig
   return {
     child,
     lines,
-    stdout: () => out,
-    stderr: () => err,
-    exited: (ms = 10_000) => withTimeout(exit.promise, `sockwave ${args.join(' ')} to exit (stderr: ${err.trim()})`, ms),
+    stdout: output.stdout,
+    stderr: output.stderr,
+    exited: (ms = 10_000) => withTimeout(exit.promise, `sockwave ${args.join(' ')} to exit (stderr: ${output.stderr().trim()})`, ms),
   };
 }

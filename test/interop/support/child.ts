@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Queue, deferred, withTimeout } from '../../support/net.js';
+import { captureOutput } from '../../support/child-output.js';
+import { deferred, withTimeout, type Queue } from '../../support/net.js';
 
 /** The package root (this file is build/test/interop/support/child.js once compiled). */
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -37,25 +38,11 @@ export interface Process {
 export function spawnProcess(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; t?: TestContext } = {}): Process {
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const label = [command, ...args].join(' ');
-  let out = '';
-  let err = '';
-  let partial = '';
-  const lines = new Queue<string>();
+  const output = captureOutput(child);
+  const { lines } = output;
   const exit = deferred<Exit>();
   exit.promise.catch(() => {});
   let exitInfo: Exit | undefined;
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    out += chunk;
-    partial += chunk;
-    let newline: number;
-    while ((newline = partial.indexOf('\n')) !== -1) {
-      lines.push(partial.slice(0, newline));
-      partial = partial.slice(newline + 1);
-    }
-  });
-  child.stderr!.on('data', (chunk: string) => (err += chunk));
   child.once('exit', (code, signal) => {
     exitInfo = { code, signal };
     exit.resolve(exitInfo);
@@ -77,8 +64,8 @@ export function spawnProcess(command: string, args: readonly string[], options: 
   return {
     child,
     lines,
-    stdout: () => out,
-    stderr: () => err,
+    stdout: output.stdout,
+    stderr: output.stderr,
     exited,
     terminate(ms = 5000) {
       if (exitInfo === undefined && child.pid !== undefined) {
