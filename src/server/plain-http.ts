@@ -1,4 +1,4 @@
-import { type RequestHead } from '../handshake/http-head.js';
+import { serializeResponse, type RequestHead } from '../handshake/http-head.js';
 
 /** A plain (non-upgrade) HTTP request reaching a standalone server. */
 export interface PlainHttpRequest {
@@ -20,4 +20,12 @@ export type PlainHttpHandler = (request: PlainHttpRequest) => PlainHttpResponse 
 export function toPlainRequest(head: RequestHead): PlainHttpRequest {
   const q = head.target.indexOf('?');
   return { method: head.method, url: head.target, path: q === -1 ? head.target : head.target.slice(0, q), headers: head.headers };
+}
+
+/** The bytes of `response`, closing the connection after it (no body for a HEAD request). */
+export function serializePlainResponse(response: PlainHttpResponse, method: string): Buffer {
+  const body = response.body ?? '';
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const headers = { ...response.headers, 'Content-Length': String(bytes.length), Connection: 'close' };
+  return serializeResponse(response.status, headers, method === 'HEAD' ? '' : bytes);
 }

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { type Duplex } from 'node:stream';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import { type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { HandshakeError, SockwaveError } from '../errors.js';
-import { requestHeadOf, serializeResponse, type RequestHead } from '../handshake/http-head.js';
+import { requestHeadOf, type RequestHead } from '../handshake/http-head.js';
 import { buildAcceptResponse, buildRefusalResponse, isUpgradeRequest, validateUpgradeRequest } from '../handshake/server-handshake.js';
 import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
@@ -18,7 +18,9 @@ import { chooseSubprotocol, connectionSettings, DEFAULT_HANDSHAKE_TIMEOUT, DEFAU
 import { LimitGuard } from './limit-guard.js';
 import { SocketTracker } from './socket-tracker.js';
 import { type LimitName } from '../io/limits.js';
-import { toPlainRequest } from './plain-http.js';
+import { serializePlainResponse, toPlainRequest } from './plain-http.js';
+import { closeGracefully } from './graceful-close.js';
+import { createListener } from './listener.js';
 import { ClientRegistry } from './registry.js';
 import { FanOut, fanOutTo, type BroadcastOptions, type FanOutOptions, type TargetResult } from './fan-out.js';
 import { type Backplane } from './backplane.js';
@@ -114,19 +116,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     if (this.listener) throw new SockwaveError('SW_INVALID_STATE', 'the server is already listening');
     this.options = { ...this.options, ...overrides };
     this.closing = false;
-    const tlsOptions = this.options.tls;
-    const listener: NetServer = tlsOptions
-      ? // Beyond the RFC: no TLS version older than 1.2 unless asked for.
-        // A peer that stalls or vanishes in the TLS handshake is dropped after handshakeTimeout.
-        createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, ...tlsOptions, allowHalfOpen: true }, (socket) => this.acceptSocket(socket))
-      : createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.acceptSocket(socket));
-    // A client that fails the TLS handshake is dropped (and does not hold the listener open).
-    if (tlsOptions) {
-      listener.on('tlsClientError', (error: NodeJS.ErrnoException, socket) => {
-        if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.guard.hit('handshakeTimeout', socket.remoteAddress ?? '', 'TLS handshake not completed in time');
-        socket.destroy();
-      });
-    }
+    const listener = createListener(
+      this.options.tls,
+      this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+      (socket) => this.acceptSocket(socket),
+      (address) => this.guard.hit('handshakeTimeout', address, 'TLS handshake not completed in time'),
+    );
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
@@ -263,26 +258,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     this.closing = true;
     const stopped = this.stop();
     this.sockets.dropHandshakes();
-    const code = options.code ?? CloseCode.GoingAway;
-    const all = [...this.clients];
-    const gone = all.map((connection) => new Promise<void>((resolve) => {
-      if (connection.status === 'closed') return resolve();
-      connection.once('close', () => resolve());
-    }));
-    for (const connection of all) connection.close(code, options.reason ?? '');
-    const timeout = options.timeout ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(gone),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          for (const connection of all) connection.terminate();
-          resolve();
-        }, timeout);
-      }),
-    ]);
-    clearTimeout(timer);
-    await Promise.all(gone);
+    await closeGracefully([...this.clients], options.code ?? CloseCode.GoingAway, options.reason ?? '', options.timeout ?? 5000);
     await stopped;
     this.heartbeat.stop();
     await this.backplane.close();
@@ -435,11 +411,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     const handler = this.options.onHttpRequest;
     if (!handler) return this.refuseSocket(socket, 426, {}, 'this is a WebSocket endpoint: upgrade required');
     const response = await handler(toPlainRequest(head));
-    if (socket.destroyed) return;
-    const body = response.body ?? '';
-    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    const headers = { ...response.headers, 'Content-Length': String(bytes.length), Connection: 'close' };
-    socket.end(serializeResponse(response.status, headers, head.method === 'HEAD' ? '' : bytes));
+    if (!socket.destroyed) socket.end(serializePlainResponse(response, head.method));
   }
 
   private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string): void {
