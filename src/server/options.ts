@@ -102,12 +102,12 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = { messagesPerSecon
  */
 export function connectionSettings(
   options: ServerOptions<unknown>,
-): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { shared: ConnectionSettings } {
+): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { settings: ConnectionSettings } {
   return {
     maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
     maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
     autoPong: options.autoPong,
-    shared: resolveSettings({
+    settings: resolveSettings({
       role: 'server',
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
       closeTimeout: options.closeTimeout,

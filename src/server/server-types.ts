@@ -11,6 +11,12 @@ export interface ServerEvents<Data> {
   refused: [status: number, reason: string];
   /** A limit was hit (it is also counted in `stats().limits`). */
   limit: [event: LimitEvent];
+  /**
+   * The listener failed, or application code threw while a connection was being set up: an
+   * admission function before the 101 (the request is answered 500), or after it `onOpen`, a
+   * `connection` listener or a handler of the bytes that came with the request (that connection is
+   * closed with 1011). Reported only when something listens for it.
+   */
   error: [error: Error];
   listening: [];
   close: [];

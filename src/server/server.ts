@@ -357,7 +357,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     }
   }
 
-  /** Admission or an application callback threw: reported, and the request answered 500. */
+  /** Admission or an application callback threw before the 101: reported, and the request answered 500. */
   private upgradeFailed(socket: Socket, error: unknown): void {
     this.reportError(error instanceof Error ? error : new Error(String(error)));
     this.refuseSocket(socket, 500, {}, 'internal server error');
@@ -377,34 +377,47 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     const response = buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers });
     socket.removeListener('error', ignoreError);
     socket.write(response);
-    const options = (this.settings ??= connectionSettings(this.options));
-    const connection = new Connection<Data>(socket, {
-      role: 'server',
-      maxPayload: options.maxPayload,
-      maxFragments: options.maxFragments,
-      autoPong: options.autoPong,
-      settings: options.shared,
-      url: request.url,
-      // The head's text, not the header object: parsed again only if the application asks.
-      headers: headText ?? request.headers,
-      protocol,
-      extensions: deflate?.response,
-      deflate: deflate?.codec,
-      handler: setup,
-      data: setup.data as Data,
-      owner: this,
-    });
-    this.clients.add(connection);
-    this.presenceChanged();
-    this.counters.connectionsTotal++;
-    this.heartbeat.start();
-    // From here the connection's close releases the socket's per-address count: handed over only
-    // now, so that had anything above thrown, the socket's own close still releases it, and once
-    // open() has bound the connection to the socket (before it runs onOpen).
-    this.sockets.handOver(socket);
-    connection.open();
-    this.emit('connection', connection, request);
-    connection.startReading(rest);
+    let connection: Connection<Data> | undefined;
+    try {
+      connection = new Connection<Data>(socket, {
+        // The limits, and the settings every connection of this server shares.
+        ...(this.settings ??= connectionSettings(this.options)),
+        role: 'server',
+        url: request.url,
+        // The head's text, not the header object: parsed again only if the application asks.
+        headers: headText ?? request.headers,
+        protocol,
+        extensions: deflate?.response,
+        deflate: deflate?.codec,
+        handler: setup,
+        data: setup.data as Data,
+        owner: this,
+      });
+      this.clients.add(connection);
+      this.presenceChanged();
+      this.counters.connectionsTotal++;
+      this.heartbeat.start();
+      // From here the connection's close releases the socket's per-address count: handed over only
+      // now, so that had anything above thrown, the socket's own close still releases it, and once
+      // open() has bound the connection to the socket (before it runs onOpen).
+      this.sockets.handOver(socket);
+      connection.open();
+      this.emit('connection', connection, request);
+      connection.startReading(rest);
+    } catch (error) {
+      // The 101 is out: the socket speaks WebSocket now, so a throw from onOpen, a 'connection'
+      // listener or a handler of the bytes that came with the request ends it with 1011, never
+      // with an HTTP answer.
+      this.reportError(error instanceof Error ? error : new Error(String(error)));
+      if (connection !== undefined && connection.status !== 'connecting') {
+        connection.close(CloseCode.InternalError, 'internal server error');
+        // Read on, for the peer's close frame (the bytes that came with the request are dropped).
+        connection.startReading();
+      } else {
+        if (connection !== undefined) this.clients.delete(connection);
+        socket.destroy();
+      }
+    }
   }
 
   private async plainRequest(socket: Socket, head: RequestHead): Promise<void> {

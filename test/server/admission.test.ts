@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ProtocolError, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame, rawFrame } from '../support/frames.js';
 import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout } from '../support/net.js';
-import { refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
+import { eventually, refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
 
 const echo: ConnectionHandler = {
   onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
@@ -184,6 +184,53 @@ describe('admission: onConnection', { timeout: 60_000 }, () => {
     const { ws, rec } = await wsClient(t, `${srv.url}/fine`);
     ws.send('still here');
     assert.equal((await rec.messages.next('the echo')).data.toString(), 'still here');
+  });
+
+  test('after the 101, a throwing onOpen or connection listener ends that connection with 1011, never with an HTTP answer, and is reported', async (t) => {
+    let throwIn: 'onOpen' | 'listener' | undefined;
+    const srv = await serve(t, {
+      onConnection: () => ({
+        ...echo,
+        onOpen: () => {
+          if (throwIn === 'onOpen') throw new Error('onOpen exploded');
+        },
+      }),
+    });
+    srv.server.on('connection', () => {
+      if (throwIn === 'listener') throw new Error('listener exploded');
+    });
+    const refusedEvents: number[] = [];
+    srv.server.on('refused', (status) => refusedEvents.push(status));
+    for (const where of ['onOpen', 'listener'] as const) {
+      throwIn = where;
+      const { rec } = await wsClient(t, srv.url);
+      const closed = await rec.closed();
+      assert.equal(closed.code, 1011, `the close code after a throw in ${where}`);
+      assert.equal((await srv.errors.next(`the server error from ${where}`)).message, `${where} exploded`);
+      assert.equal(rec.errors.pending, 0, 'the client saw a clean WebSocket close, no garbage after the 101');
+    }
+    // A handler throwing for a frame that came in the same packet as the request: 1011 too.
+    const early = await serve(t, {
+      onConnection: () => ({
+        onMessage: () => {
+          throw new Error('onMessage exploded');
+        },
+      }),
+    });
+    const raw = await RawClient.connect(early.port);
+    t.after(() => raw.destroy());
+    const key = randomBytes(16).toString('base64');
+    raw.write(Buffer.concat([Buffer.from(upgradeRequest({ key })), clientFrame({ opcode: 0x1, payload: 'early' })]));
+    assert.equal((await raw.readResponse()).status, 101);
+    const frame = await raw.readFrame();
+    assert.deepEqual([frame.opcode, frame.payload.readUInt16BE(0)], [0x8, 1011], 'a close frame with 1011 right after the 101');
+    assert.equal((await early.errors.next('the server error from onMessage')).message, 'onMessage exploded');
+    assert.deepEqual(refusedEvents, [], 'an accepted connection is not counted as refused');
+    throwIn = undefined;
+    const { ws, rec } = await wsClient(t, srv.url);
+    ws.send('still here');
+    assert.equal((await rec.messages.next('the echo')).data.toString(), 'still here');
+    await eventually(() => srv.server.clients.size === 1, 'the failed connections to leave the registry');
   });
 
   test('the handler callbacks fire: onOpen, onMessage, onFragment, onPing, onPong, and onClose with the code and reason', async (t) => {
