@@ -67,11 +67,16 @@ function bad(message: string): HandshakeError {
   return new HandshakeError(400, message);
 }
 
-/** Records one header line: kept apart in `rawHeaders`, joined in `headers` (RFC 9110 §5.3). */
-function addHeader(headers: HeaderMap, rawHeaders: Array<[string, string]>, name: string, value: string): void {
-  rawHeaders.push([name, value]);
+/**
+ * Records one header line: kept apart in `rawHeaders`, joined in `headers` (RFC 9110 §5.3), either
+ * of them when given. Returns whether `headers` had the name already (a repeated Host is an error).
+ */
+function addHeader(headers: HeaderMap | null, rawHeaders: Array<[string, string]> | null, name: string, value: string): boolean {
+  if (rawHeaders !== null) rawHeaders.push([name, value]);
+  if (headers === null) return false;
   const previous = headers[name];
   headers[name] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
+  return previous !== undefined;
 }
 
 function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Array<[string, string]>; duplicateHost: boolean } {
@@ -90,8 +95,7 @@ function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Ar
     const value = line.slice(colon + 1).replace(OWS_EDGES, '');
     if (!isSafeHeaderValue(value)) throw bad('invalid header value');
     const lower = name.toLowerCase();
-    if (lower === 'host' && headers['host'] !== undefined) duplicateHost = true;
-    addHeader(headers, rawHeaders, lower, value);
+    if (addHeader(headers, rawHeaders, lower, value) && lower === 'host') duplicateHost = true;
   }
   return { headers, rawHeaders, duplicateHost };
 }
@@ -116,17 +120,7 @@ function readCheckedLines(text: string, from: number, headers: HeaderMap | null,
     while (start < stop && (code === 0x20 || code === 0x09)) code = text.charCodeAt(++start);
     code = text.charCodeAt(stop - 1);
     while (stop > start && (code === 0x20 || code === 0x09)) code = text.charCodeAt(--stop - 1);
-    const value = text.slice(start, stop);
-    if (pairs !== null) pairs.push([name, value]);
-    if (headers !== null) {
-      const previous = headers[name];
-      if (previous === undefined) {
-        headers[name] = value;
-      } else {
-        headers[name] = `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
-        if (name === 'host') duplicateHost = true;
-      }
-    }
+    if (addHeader(headers, pairs, name, text.slice(start, stop)) && name === 'host') duplicateHost = true;
     at = end + 2;
   }
 }
@@ -224,7 +218,8 @@ export function parseResponseHead(head: Buffer): ResponseHead {
   const match = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(statusLine);
   if (!match) throw new HandshakeError(0, 'the server did not answer with HTTP');
   try {
-    return { version: match[1]!, status: Number(match[2]), statusText: match[3] ?? '', ...parseHeaderLines(lines) };
+    const { headers, rawHeaders } = parseHeaderLines(lines);
+    return { version: match[1]!, status: Number(match[2]), statusText: match[3] ?? '', headers, rawHeaders };
   } catch (error) {
     throw new HandshakeError(0, `malformed HTTP response: ${(error as Error).message}`, {}, '', 'SW_HANDSHAKE_FAILED', { cause: error });
   }
@@ -315,8 +310,7 @@ export function requestHeadOf(request: { method?: string | undefined; url?: stri
   let duplicateHost = false;
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i]!.toLowerCase();
-    if (name === 'host' && headers['host'] !== undefined) duplicateHost = true;
-    addHeader(headers, rawHeaders, name, request.rawHeaders[i + 1]!);
+    if (addHeader(headers, rawHeaders, name, request.rawHeaders[i + 1]!) && name === 'host') duplicateHost = true;
   }
   return { method: request.method ?? 'GET', target: request.url ?? '/', version: `HTTP/${request.httpVersion}`, headers, rawHeaders, duplicateHost };
 }

@@ -117,7 +117,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** Client: the URL connected to. Server: the request target (path and query). */
   get url(): string {
-    return this.urlSlot ?? requestTarget(this.headerSource as string);
+    return (this.urlSlot ??= requestTarget(this.headerSource as string));
   }
 
   /** The peer's address (the socket's, which Node keeps after it closes). */
