@@ -284,20 +284,28 @@ export function mergeHeaders(
 }
 
 /**
+ * The `name: value` line of one header (a line per item of a list), ending in CRLF. The name must
+ * be a token and the values free of CR/LF: a TypeError otherwise (no header injection).
+ */
+export function headerLines(name: string, value: HeaderValues): string {
+  if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+  let lines = '';
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const text = String(item);
+    if (!isSafeHeaderValue(text)) throw new TypeError(`invalid value for header ${name}`);
+    lines += `${name}: ${text}\r\n`;
+  }
+  return lines;
+}
+
+/**
  * Serializes a response head and body. Header names must be tokens and values must be free of CR/LF
  * (a TypeError otherwise: no header injection through user-supplied values).
  */
 export function serializeResponse(status: number, headers: Readonly<Record<string, HeaderValues>>, body: Buffer | string = ''): Buffer {
   if (!Number.isInteger(status) || status < 100 || status > 599) throw new RangeError(`invalid HTTP status ${status}`);
   let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
-  for (const [name, value] of Object.entries(headers)) {
-    if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
-    for (const item of Array.isArray(value) ? value : [value]) {
-      const text = String(item);
-      if (!isSafeHeaderValue(text)) throw new TypeError(`invalid value for header ${name}`);
-      head += `${name}: ${text}\r\n`;
-    }
-  }
+  for (const [name, value] of Object.entries(headers)) head += headerLines(name, value);
   head += '\r\n';
   const bodyBytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   return bodyBytes.length === 0 ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), bodyBytes]);

@@ -1,5 +1,5 @@
 import { HandshakeError } from '../errors.js';
-import { isSafeHeaderValue, listHasToken, mergeHeaders, serializeResponse, type RequestHead } from './http-head.js';
+import { headerLines, listHasToken, mergeHeaders, serializeResponse, type RequestHead } from './http-head.js';
 
 /** Headers the handshake itself sets on a 101; callers' extra headers cannot replace them. */
 const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
@@ -66,8 +66,8 @@ export function buildAcceptResponse(key: string, options: AcceptOptions = {}): B
   if (options.headers === undefined) {
     // The common answer, written straight: no header object to build, merge and walk.
     let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
-    if (options.protocol !== undefined) head += `Sec-WebSocket-Protocol: ${safeValue(options.protocol)}\r\n`;
-    if (options.extensions !== undefined) head += `Sec-WebSocket-Extensions: ${safeValue(options.extensions)}\r\n`;
+    if (options.protocol !== undefined) head += headerLines('Sec-WebSocket-Protocol', options.protocol);
+    if (options.extensions !== undefined) head += headerLines('Sec-WebSocket-Extensions', options.extensions);
     return Buffer.from(`${head}\r\n`, 'latin1');
   }
   const headers: Record<string, string | readonly string[]> = {
@@ -79,11 +79,6 @@ export function buildAcceptResponse(key: string, options: AcceptOptions = {}): B
   if (options.extensions !== undefined) headers['Sec-WebSocket-Extensions'] = options.extensions;
   mergeHeaders(headers, options.headers, HANDSHAKE_HEADERS);
   return serializeResponse(101, headers);
-}
-
-function safeValue(value: string): string {
-  if (!isSafeHeaderValue(value)) throw new TypeError('invalid header value');
-  return value;
 }
 
 /**
