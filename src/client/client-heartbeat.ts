@@ -1,22 +1,31 @@
 import { type Connection } from '../io/connection.js';
 
 /**
- * A client's heartbeat: ping every `interval` ms; a ping unanswered for `timeout` ms means a dead
+ * A client's heartbeat: a ping every `interval` ms; a ping unanswered for `timeout` ms means a dead
  * peer (a half-open TCP connection), and the connection is dropped (1006) so that reconnection,
  * when on, can begin. The connection records the pong (pingSentAt back to 0, rtt updated).
  * Returns the function that stops it. An interval of 0 or less starts nothing.
+ *
+ * One timer ticks at the finer of the two periods (at most half the timeout, so that a missing
+ * pong is found within 1.5 × timeout); a tick pings only once `interval` has passed since the last
+ * ping.
  */
 export function startClientHeartbeat(connection: Connection, interval: number, timeout: number): () => void {
   if (interval <= 0) return () => {};
+  const tick = Math.max(10, Math.min(interval, timeout / 2));
+  let lastPingAt = performance.now();
   const timer = setInterval(() => {
-    const now = performance.timeOrigin + performance.now();
+    const now = performance.now();
     if (connection.pingSentAt !== 0) {
-      if (now - connection.pingSentAt >= timeout) connection.terminate();
+      if (performance.timeOrigin + now - connection.pingSentAt >= timeout) connection.terminate();
       return;
     }
-    connection.pingSentAt = now;
+    // Half a tick of slack: a timer that fires a little early still pings on its tick.
+    if (now - lastPingAt + tick / 2 < interval) return;
+    lastPingAt = now;
+    connection.pingSentAt = performance.timeOrigin + now;
     connection.ping();
-  }, Math.max(10, Math.min(interval, timeout / 2)));
+  }, tick);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -1,0 +1,56 @@
+/**
+ * The client heartbeat over real sockets on 127.0.0.1: pings are spaced by the interval even when
+ * the pong timeout is shorter (the timer ticks faster than the interval then), a pong clears the
+ * pending ping and records the round trip, and a peer that never answers is dropped (1006).
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { connect, type CloseInfo } from '../../src/index.js';
+import { startClientHeartbeat } from '../../src/client/client-heartbeat.js';
+import { nextEvent, startRawWsServer } from '../support/net.js';
+import { serve } from '../support/server-kit.js';
+
+describe('client heartbeat', () => {
+  test('pings once per interval, not once per tick, when the pong timeout is shorter than the interval', async (t) => {
+    const srv = await serve(t);
+    let pings = 0;
+    srv.server.on('connection', (connection) => connection.on('ping', () => pings++));
+    const conn = await connect(srv.url);
+    t.after(() => conn.terminate());
+    // interval 400 ms, timeout 200 ms: the timer ticks every 100 ms, and must still ping only
+    // every 400 ms (about 2 pings in 1 s; pinging on every answered tick would make about 9).
+    const stop = startClientHeartbeat(conn, 400, 200);
+    t.after(stop);
+    await delay(1000);
+    stop();
+    assert.ok(pings >= 1 && pings <= 3, `${pings} pings in 1 s with a 400 ms interval`);
+    assert.ok(conn.rtt !== undefined && conn.rtt >= 0, 'the pong recorded a round-trip time');
+    assert.equal(conn.status, 'open', 'answered pings keep the connection');
+  });
+
+  test('a peer that never answers a ping is dropped with 1006', async (t) => {
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const conn = await connect(raw.url);
+    t.after(() => conn.terminate());
+    const closed = nextEvent<[CloseInfo]>(conn, 'close', 'the close after the missing pong');
+    const stop = startClientHeartbeat(conn, 30, 120);
+    t.after(stop);
+    const [info] = await closed;
+    assert.equal(info.code, 1006);
+  });
+
+  test('an interval of 0 sends no ping', async (t) => {
+    const srv = await serve(t);
+    let pings = 0;
+    srv.server.on('connection', (connection) => connection.on('ping', () => pings++));
+    const conn = await connect(srv.url);
+    t.after(() => conn.terminate());
+    const stop = startClientHeartbeat(conn, 0, 10);
+    await delay(100);
+    stop();
+    assert.equal(pings, 0);
+    assert.equal(conn.pingSentAt, 0);
+  });
+});
