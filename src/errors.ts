@@ -4,8 +4,9 @@
  * Two families, as h11 splits them:
  * - the peer sent something wrong: {@link ProtocolError} (carries the close code to answer with) and
  *   {@link HandshakeError} (carries the HTTP status seen or to answer with);
- * - the caller used the API wrongly: {@link UsageError} (and the standard `TypeError`/`RangeError`
- *   where the WHATWG WebSocket API demands them).
+ * - the caller used the API wrongly: {@link UsageError}, a {@link SockwaveError} with code
+ *   `SW_INVALID_STATE` or `SW_INVALID_ARGUMENT`, or the standard `TypeError`/`RangeError`/
+ *   `SyntaxError` for an argument of the wrong type or range.
  */
 
 /** Stable error codes. Never renamed once published. */
@@ -32,7 +33,11 @@ export interface SockwaveErrorOptions {
   cause?: unknown;
 }
 
-/** Base class of every error sockwave throws, rejects with, or reports in an error event. */
+/**
+ * Base class of sockwave's own errors: what it rejects with or reports in an error event, and what
+ * it throws for a wrong state. Arguments of the wrong type or range throw the standard
+ * TypeError/RangeError/SyntaxError instead.
+ */
 export class SockwaveError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: SockwaveErrorOptions) {
@@ -95,7 +100,10 @@ export class ConnectionClosedError extends SockwaveError {
   }
 }
 
-/** The caller used the API wrongly (bad argument, wrong state). Nothing was sent. */
+/**
+ * The caller used the API wrongly (bad argument, wrong state). Nothing was sent. Some misuse is
+ * reported as a plain {@link SockwaveError} with the same codes; test `code`, not the class.
+ */
 export class UsageError extends SockwaveError {
   constructor(code: 'SW_INVALID_STATE' | 'SW_INVALID_ARGUMENT', message: string, options?: SockwaveErrorOptions) {
     super(code, message, options);

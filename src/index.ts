@@ -7,6 +7,7 @@ export { tryConnect, type ConnectResult } from './client/try-connect.js';
 export {
   WebSocket,
   type BinaryType,
+  type WebSocketCloseEvent,
   type WebSocketEventHandler,
   type WebSocketEventListener,
   type WebSocketEventMap,

@@ -61,7 +61,9 @@ const BODY_WAIT = 250;
 /**
  * Opens a client connection: resolves once the handshake succeeded (the connection is open),
  * rejects with {@link HandshakeError} (a non-101 status with its headers and the start of the body,
- * or an invalid answer) or {@link SockwaveError} (network, TLS, timeout, abort).
+ * or an invalid answer) or {@link SockwaveError} (network, TLS, timeout, abort). Invalid arguments
+ * throw at once: SyntaxError (URL, subprotocols), TypeError (headers, path), RangeError (deflate
+ * window bits).
  *
  * @example
  * const conn = await connect('ws://127.0.0.1:8080/echo');

@@ -38,12 +38,18 @@ export interface WebSocketMessageEvent extends MessageEvent {
   readonly data: WebSocketMessageData;
 }
 
+/**
+ * The `close` event: a `CloseEvent`. With `reconnect`, when another attempt will follow, it also
+ * has `willReconnect` (true) and `waitTime` (ms until that attempt); both are absent otherwise.
+ */
+export type WebSocketCloseEvent = CloseEvent & { readonly willReconnect?: boolean; readonly waitTime?: number };
+
 /** The events of a {@link WebSocket}. */
 export interface WebSocketEventMap {
   open: Event;
   message: WebSocketMessageEvent;
   error: WebSocketErrorEvent;
-  close: CloseEvent;
+  close: WebSocketCloseEvent;
 }
 
 /** An event listener: a function (called with the WebSocket as `this`) or an object with handleEvent. */

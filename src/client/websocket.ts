@@ -12,6 +12,7 @@ import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
 import { BINARY_TYPES, domException, FAILED_CLOSE, readBlob, splitSecondArgument, toArrayBuffer, toError } from './websocket-support.js';
 import {
   type BinaryType,
+  type WebSocketCloseEvent,
   type WebSocketEventHandler,
   type WebSocketEventListener,
   type WebSocketEventMap,
@@ -28,6 +29,7 @@ type DomListener = Parameters<EventTarget['addEventListener']>[1];
 
 export type {
   BinaryType,
+  WebSocketCloseEvent,
   WebSocketEventHandler,
   WebSocketEventListener,
   WebSocketEventMap,
@@ -68,7 +70,8 @@ const CLOSED = 3;
  * connection that drops (or an attempt that fails) fires `error` when it failed and `close` as
  * usual, the close event's `willReconnect` (non-enumerable) is true, and the WebSocket goes back to
  * CONNECTING and fires `open` again once reconnected, with backoff and jitter. Meanwhile send()
- * does not throw: messages wait in a bounded outbox (`outbox` option) and go out first, in order.
+ * does not throw InvalidStateError: messages wait in a bounded outbox (`outbox` option) and go out
+ * first, in order (a full outbox throws OutboxFullError under its default policy, 'reject').
  * `pingInterval`/`pongTimeout` detect a dead peer. close() stops it all.
  *
  * @example
@@ -257,11 +260,11 @@ export class WebSocket extends EventHandlerTarget {
     this.setEventHandler('error', handler);
   }
 
-  get onclose(): WebSocketEventHandler<CloseEvent> {
-    return this.getEventHandler('close') as WebSocketEventHandler<CloseEvent>;
+  get onclose(): WebSocketEventHandler<WebSocketCloseEvent> {
+    return this.getEventHandler('close') as WebSocketEventHandler<WebSocketCloseEvent>;
   }
 
-  set onclose(handler: WebSocketEventHandler<CloseEvent>) {
+  set onclose(handler: WebSocketEventHandler<WebSocketCloseEvent>) {
     this.setEventHandler('close', handler);
   }
 
@@ -291,7 +294,8 @@ export class WebSocket extends EventHandlerTarget {
 
   /**
    * Sends a message: a string as text; an ArrayBuffer, a view's bytes or a Blob as binary. Throws
-   * an "InvalidStateError" DOMException while CONNECTING. Once CLOSING or CLOSED nothing is sent,
+   * an "InvalidStateError" DOMException while CONNECTING, unless reconnection is on: then the
+   * message waits in the outbox (see the class). Once CLOSING or CLOSED nothing is sent,
    * but bufferedAmount still grows. A Blob is read first; whatever is sent after it waits for it.
    */
   send(data: WebSocketSendData): void {

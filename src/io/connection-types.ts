@@ -38,7 +38,10 @@ export interface ConnectionHandler<Data = unknown> {
   onOpen?(connection: Connection<Data>): void;
   /** Text arrives as a string, binary as a Buffer. */
   onMessage?(connection: Connection<Data>, data: string | Buffer, isBinary: boolean): void;
-  /** Each frame of a fragmented message as it arrives (the whole message still comes to onMessage). */
+  /**
+   * Each frame of a fragmented, uncompressed message as it arrives (the whole message still comes
+   * to onMessage). A compressed message comes only whole, to onMessage.
+   */
   onFragment?(connection: Connection<Data>, data: Buffer, isBinary: boolean, fin: boolean): void;
   onPing?(connection: Connection<Data>, payload: Buffer): void;
   onPong?(connection: Connection<Data>, payload: Buffer): void;
@@ -54,7 +57,10 @@ export type SendResult =
   | 'sent'
   /** Accepted, but the send buffer is past the high-water mark: wait for `drain`. */
   | 'backpressure'
-  /** Not accepted: the connection is closing or closed. Nothing was sent. */
+  /**
+   * Not accepted: the connection is closing or closed, or the message would take the send buffer
+   * past `maxBufferedAmount` (the slow-consumer policy applies). Nothing was sent.
+   */
   | 'dropped';
 
 /** What one send put on the wire, given to its completion callback (the seed API's report). */

@@ -1,7 +1,7 @@
 /**
  * The backplane: how the servers of one cluster (processes on one machine, machines behind a load
  * balancer) share `publish(topic)`, `broadcast` and `sendTo(ids)`. A server hands every such
- * message to its backplane after delivering it to its own clients; the backplane carries it to the
+ * message to its backplane, then delivers it to its own clients; the backplane carries it to the
  * other nodes, each of which frames it once and fans it out to its own clients.
  *
  * The default is {@link MemoryBackplane} (one process, no set-up). `sockwave/redis` has a Redis one.

@@ -37,7 +37,11 @@ export interface ServerOptions<Data = unknown> {
   handshakeTimeout?: number;
   /** Largest upgrade request head; past it the answer is 431. Default 16 KiB. */
   maxHeaderBytes?: number;
-  /** Subprotocols supported in order of preference, or a function choosing one of those offered. */
+  /**
+   * Subprotocols supported: the first one the client offered that is on this list is chosen (the
+   * client's order is the preference, this list's order does not matter). Or a function choosing
+   * one of those offered.
+   */
   protocols?: readonly string[] | ((offered: readonly string[], request: UpgradeRequest) => string | undefined);
   /** Answer pings automatically. Default true. */
   autoPong?: boolean;
@@ -53,7 +57,7 @@ export interface ServerOptions<Data = unknown> {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Most connections at once; past it upgrades are refused with 503 and Retry-After. Default 10 000. */
   maxConnections?: number;
-  /** Seconds for the Retry-After header of a 503 refusal. Default 5. */
+  /** Seconds for the Retry-After header of a 503 (maxConnections) or 429 (maxConnectionsPerAddress) refusal. Default 5. */
   retryAfter?: number;
   /**
    * Origin allow-list: upgrade requests whose Origin header is not listed (or for which the

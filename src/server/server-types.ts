@@ -7,7 +7,10 @@ import { type BackplaneEvent } from './backplane.js';
 
 export interface ServerEvents<Data> {
   connection: [connection: Connection<Data>, request: UpgradeRequest];
-  /** A handshake was refused (status sent) or failed. */
+  /**
+   * A request was refused with an HTTP status (plain HTTP requests answered 426 included). A
+   * handshake that timed out is dropped without an answer: it is a `limit` (handshakeTimeout).
+   */
   refused: [status: number, reason: string];
   /** A limit was hit (it is also counted in `stats().limits`). */
   limit: [event: LimitEvent];

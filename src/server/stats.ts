@@ -8,7 +8,7 @@ export interface ServerStats {
   connections: number;
   /** Connections accepted since the server was created. */
   connectionsTotal: number;
-  /** Upgrade requests refused (any status). */
+  /** Requests refused with an HTTP status (plain HTTP requests answered 426 included); timed-out handshakes count under `limits.handshakeTimeout`. */
   refused: number;
   messagesIn: number;
   messagesOut: number;

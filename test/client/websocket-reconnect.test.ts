@@ -10,7 +10,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OutboxFullError, WebSocketServer, type Connection, type ServerOptions } from '../../src/index.js';
 import { type CloseEvent, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
-import { WebSocket, type WebSocketOptions } from '../../src/client/websocket.js';
+import { WebSocket, type WebSocketCloseEvent, type WebSocketOptions } from '../../src/client/websocket.js';
 import { Queue, closedPort, startRawWsServer, withTimeout } from '../support/net.js';
 import { eventually } from '../support/server-kit.js';
 
@@ -60,7 +60,8 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     const close = await next(events, 'close');
     assert.equal((close.event as CloseEvent).code, 1006);
     assert.equal(close.readyState, WebSocket.CLOSED);
-    assert.equal((close.event as unknown as { willReconnect?: boolean }).willReconnect, undefined);
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, undefined);
+    assert.equal((close.event as WebSocketCloseEvent).waitTime, undefined);
     await delay(200);
     assert.equal(srv.connections.length, 1, 'a reconnection was attempted');
     assert.equal(ws.readyState, WebSocket.CLOSED);
@@ -74,6 +75,9 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     const port = await closedPort();
     const first = await listenOn(t, port);
     const { ws, events } = open(t, first.url, { reconnect: FAST });
+    // The handler attribute's event is typed with the reconnection fields (no cast needed).
+    const handlerSaw: [boolean | undefined, number | undefined][] = [];
+    ws.onclose = (event) => handlerSaw.push([event.willReconnect, event.waitTime]);
     await next(events, 'open');
     let sent = 0;
     let sentWhileConnecting = 0;
@@ -91,7 +95,10 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     assert.equal((close.event as CloseEvent).code, 1001);
     assert.equal((close.event as CloseEvent).reason, 'restarting');
     assert.equal(close.readyState, WebSocket.CONNECTING, 'a reconnecting WebSocket is CONNECTING when its close event fires');
-    assert.equal((close.event as unknown as { willReconnect: boolean }).willReconnect, true);
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, true);
+    const wait = (close.event as WebSocketCloseEvent).waitTime;
+    assert.ok(wait !== undefined && wait >= 0 && wait <= FAST.maxDelay, `waitTime ${wait}`);
+    assert.deepEqual(handlerSaw[0], [true, wait]);
     await delay(100);
     const second = await listenOn(t, port);
     // Attempts made while no server listened failed: error and close (still CONNECTING) each.
@@ -175,7 +182,7 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     await raw.sockets.next('the first connection');
     const close = await next(events, 'close', 'the close after the missing pong');
     assert.equal((close.event as CloseEvent).code, 1006);
-    assert.equal((close.event as unknown as { willReconnect: boolean }).willReconnect, true);
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, true);
     await raw.sockets.next('the reconnection');
     await next(events, 'open', 'the open after reconnecting');
   });

@@ -28,7 +28,11 @@ export interface PerMessageDeflateOptions {
   level?: number;
   /** zlib memLevel 1–9. Default 8. */
   memLevel?: number;
-  /** Compression jobs run at once per process (a queue beyond). Default 10. */
+  /**
+   * Compression and decompression jobs on the thread pool at once, in the whole process (a queue
+   * beyond). Only messages over 256 KiB go there; smaller ones are done synchronously. The value
+   * of the first connection to use the thread pool applies to the whole process. Default 10.
+   */
   concurrency?: number;
 }
 
