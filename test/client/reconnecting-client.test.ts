@@ -135,7 +135,8 @@ interface SendLog {
 }
 
 /** Sends "0", "1", ... "total-1" every `every` ms; `log` grows as it goes; `done` settles at the end. */
-function startSending(t: TestContext, client: WebSocketClient, total: number, every = 2): { log: SendLog[]; done: Promise<void> } {
+function startSending(t: TestContext, tracked: Tracked, total: number, every = 2): { log: SendLog[]; done: Promise<void> } {
+  const { client } = tracked;
   const log: SendLog[] = [];
   let timer: NodeJS.Timeout | undefined;
   const done = new Promise<void>((resolve, reject) => {
@@ -146,6 +147,10 @@ function startSending(t: TestContext, client: WebSocketClient, total: number, ev
         log.push({ n, status, result: client.send(String(n)) });
       } catch (error) {
         clearInterval(timer);
+        // Say why the client gave up: the failure may surface later, as a timeout of the test.
+        const errors = tracked.errors.history.map((e) => ({ reason: e.reason, httpStatus: e.httpStatus, waitTime: e.waitTime }));
+        const closes = tracked.closes.history.map((c) => ({ code: c.code, reason: c.reason, willReconnect: c.willReconnect }));
+        t.diagnostic(`send ${n} threw (${(error as Error).message}); errors ${JSON.stringify(errors)}; closes ${JSON.stringify(closes)}`);
         reject(error as Error);
         return;
       }
@@ -155,6 +160,8 @@ function startSending(t: TestContext, client: WebSocketClient, total: number, ev
       }
     }, every);
   });
+  // Awaited by the test when it gets there; not an unhandled rejection before that.
+  done.catch(() => {});
   t.after(() => clearInterval(timer));
   return { log, done };
 }
@@ -176,7 +183,7 @@ describe('reconnecting client: server restarts while sending', { timeout: 60_000
     const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 20, maxDelay: 200 } });
     await c.opens.next('the first open');
 
-    const sender = startSending(t, c.client, TOTAL);
+    const sender = startSending(t, c, TOTAL);
     await waitUntil(() => sender.log.length >= TOTAL / 3, `${TOTAL / 3} messages were sent`);
     await withTimeout(first.server.close({ code: 1001, reason: 'restarting', timeout: 2000 }), 'the first server to close');
     await delay(300);
@@ -213,7 +220,7 @@ describe('reconnecting client: server restarts while sending', { timeout: 60_000
     const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 20, maxDelay: 200 } });
     await c.opens.next('the first open');
 
-    const sender = startSending(t, c.client, TOTAL);
+    const sender = startSending(t, c, TOTAL);
     await waitUntil(() => sender.log.length >= TOTAL / 3, `${TOTAL / 3} messages were sent`);
     await srv.server.stop();
     for (const connection of srv.server.clients) connection.terminate();
