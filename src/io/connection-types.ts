@@ -23,6 +23,10 @@ export interface CloseInfo {
 }
 
 export interface ConnectionEvents {
+  /**
+   * Emitted as the connection opens, before a `connection` listener or `connect()` hands it out:
+   * only a handler object's `onOpen` (or a listener added by it) sees the opening.
+   */
   open: [];
   message: [data: string | Buffer, isBinary: boolean];
   fragment: [data: Buffer, isBinary: boolean, fin: boolean];
