@@ -11,7 +11,7 @@ import { dial } from '../io/dial.js';
 import { resolveProxy } from '../io/proxy.js';
 import { clientDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
-import { parseWebSocketUrl } from './url.js';
+import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
 
 /** Options of {@link connect}. Sizes are in bytes, times in milliseconds. */
 export interface ClientOptions<Data = unknown> {
@@ -79,13 +79,19 @@ export function connect<Data = unknown>(url: string | URL, options: ClientOption
     if (location === undefined) throw error;
     const from = parseWebSocketUrl(url);
     const to = parseWebSocketUrl(new URL(location, from.href.replace(/^ws/, 'http')));
-    // Credentials do not follow a redirect to another host.
-    const headers = to.hostHeader === from.hostHeader ? options.headers : withoutCredentials(options.headers);
-    return connect(to.href, { ...options, headers, maxRedirects: redirects - 1 });
+    return connect(to.href, { ...options, headers: redirectHeaders(from, to, options.headers), maxRedirects: redirects - 1 });
   });
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * @internal The headers a redirected handshake sends: credentials (Authorization, Cookie) follow
+ * only to the same host and never from wss: down to ws:, where they would cross in plain text.
+ */
+export function redirectHeaders(from: ParsedWebSocketUrl, to: ParsedWebSocketUrl, headers: ClientOptions['headers']): ClientOptions['headers'] {
+  return to.hostHeader === from.hostHeader && (to.secure || !from.secure) ? headers : withoutCredentials(headers);
+}
 
 function withoutCredentials(headers: ClientOptions['headers']): ClientOptions['headers'] {
   if (!headers) return headers;

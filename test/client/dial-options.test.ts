@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, SockwaveError, WebSocketServer } from '../../src/index.js';
 import { resolveProxy } from '../../src/io/proxy.js';
+import { redirectHeaders } from '../../src/client/connect.js';
+import { parseWebSocketUrl } from '../../src/client/url.js';
 import { startProxy } from '../support/proxy.js';
 
 /** Client transport options: an HTTP CONNECT proxy (a real one, npm 'proxy'), Unix sockets, redirects. */
@@ -102,4 +104,16 @@ test('follows redirects when allowed (up to maxRedirects), and reports the 3xx o
   const notFollowed = await connect(`${base}/r?hops=1`, { proxy: false }).catch((error: unknown) => error);
   assert.equal((notFollowed as { status?: number }).status, 307);
   assert.equal((notFollowed as { headers: Record<string, string> }).headers['location'], target.url.replace(/^ws/, 'http'));
+});
+
+test('credentials follow a redirect only to the same host, and never from wss: down to ws:', () => {
+  const headers = { Authorization: 'Bearer secret', Cookie: 'sid=1', 'X-Trace': 'a' };
+  const plain = { 'X-Trace': 'a' };
+  const at = (url: string) => parseWebSocketUrl(url);
+  assert.deepEqual(redirectHeaders(at('ws://a.test/x'), at('ws://a.test/y'), headers), headers);
+  assert.deepEqual(redirectHeaders(at('wss://a.test/x'), at('wss://a.test/y'), headers), headers);
+  assert.deepEqual(redirectHeaders(at('ws://a.test/x'), at('wss://a.test/y'), headers), headers, 'an upgrade to TLS keeps them');
+  assert.deepEqual(redirectHeaders(at('wss://a.test/x'), at('ws://a.test/y'), headers), plain, 'a downgrade to plain text drops them');
+  assert.deepEqual(redirectHeaders(at('ws://a.test/x'), at('ws://b.test/y'), headers), plain, 'another host drops them');
+  assert.deepEqual(redirectHeaders(at('ws://a.test:1/x'), at('ws://a.test:2/y'), headers), plain, 'another port drops them');
 });
