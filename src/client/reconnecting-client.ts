@@ -1,6 +1,7 @@
 import { SockwaveError, UsageError } from '../errors.js';
 import { type CloseInfo, type Connection, type SendResult } from '../io/connection.js';
 import { toPayload, type SendData } from '../io/payload.js';
+import { encodeClosePayload } from '../protocol/close-codes.js';
 import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect, type ClientOptions } from './connect.js';
 import { Outbox, type OutboxEntry, type OutboxOptions } from './outbox.js';
@@ -83,6 +84,10 @@ export class WebSocketClient {
     this.target = typeof target === 'function' ? target : () => ({ url: target });
     this.retry = new RetryPolicy(options.reconnect, true);
     this.outbox = new Outbox(options.outbox);
+    if (options.signal?.aborted) {
+      this.state = 'closed';
+      return;
+    }
     options.signal?.addEventListener('abort', () => this.close(), { once: true });
     void this.attempt();
   }
@@ -138,14 +143,20 @@ export class WebSocketClient {
     return this.connection?.ping(payload) ?? 'dropped';
   }
 
-  /** Closes for good: no more reconnection. */
+  /**
+   * Closes for good: no more reconnection. What is still queued in the outbox (the client was not
+   * connected) is reported through onError, not sent. Throws RangeError, changing nothing, for a
+   * code that may not be sent or a reason over 123 bytes.
+   */
   close(code = 1000, reason = ''): void {
     if (this.state === 'closed') return;
+    encodeClosePayload(code, reason);
     this.state = 'closed';
     clearTimeout(this.timer);
     this.stopHeartbeat();
     this.attemptAbort?.abort();
     if (this.connection && this.connection.status !== 'closed') this.connection.close(code, reason);
+    this.rejectOutbox('the client was closed');
   }
 
   private async attempt(): Promise<void> {
@@ -159,9 +170,9 @@ export class WebSocketClient {
     if (this.isClosed()) return;
     this.attemptAbort = new AbortController();
     const signal = this.attemptAbort.signal;
-    let connection: Connection;
+    let pending: Promise<Connection>;
     try {
-      connection = await connect(target.url, {
+      pending = connect(target.url, {
         ...this.options,
         headers: target.headers ?? this.options.headers,
         protocols: target.protocols ?? this.options.protocols,
@@ -174,6 +185,13 @@ export class WebSocketClient {
           onError: (_conn, error) => this.report(error, undefined, undefined),
         },
       });
+    } catch (error) {
+      // An invalid URL, header or option throws at once, and would throw again on every attempt.
+      return this.failed(error as Error, true);
+    }
+    let connection: Connection;
+    try {
+      connection = await pending;
     } catch (error) {
       return this.failed(error as Error);
     }
@@ -215,24 +233,28 @@ export class WebSocketClient {
     this.connection = undefined;
     this.stopHeartbeat();
     const wait = this.state !== 'closed' ? this.retry.afterClose(info.code) : undefined;
+    // onClose sees the status that follows: reconnecting, or closed for good.
+    if (!this.isClosed()) this.state = wait === undefined ? 'closed' : 'reconnecting';
     this.options.onClose?.(this, { ...info, willReconnect: wait !== undefined, waitTime: wait });
     // onClose may have called close(): then there is nothing more to schedule.
     if (wait === undefined || this.isClosed()) {
       this.state = 'closed';
-      this.rejectOutbox();
+      this.rejectOutbox('the client gave up reconnecting');
       return;
     }
     this.schedule(wait);
   }
 
-  private failed(error: Error): void {
+  private failed(error: Error, final = false): void {
     if (this.state === 'closed') return;
-    const { wait, httpStatus } = this.retry.afterFailure(error);
+    const retry = this.retry.afterFailure(error);
+    const wait = final ? undefined : retry.wait;
+    const httpStatus = retry.httpStatus;
     this.report(error, httpStatus, wait);
     // onError may have called close(): then there is nothing more to schedule.
     if (wait === undefined || this.isClosed()) {
       this.state = 'closed';
-      this.rejectOutbox();
+      this.rejectOutbox('the client gave up reconnecting');
       return;
     }
     this.schedule(wait);
@@ -254,10 +276,10 @@ export class WebSocketClient {
   }
 
   /** Giving up (or closed for good): what is still queued will never be sent, and is reported. */
-  private rejectOutbox(): void {
+  private rejectOutbox(why: string): void {
     const lost = this.outbox.drain();
     if (lost.length > 0) {
-      this.report(new SockwaveError('SW_OUTBOX_FULL', `${lost.length} queued messages were not sent: the client gave up reconnecting`), undefined, undefined);
+      this.report(new SockwaveError('SW_OUTBOX_FULL', `${lost.length} queued messages were not sent: ${why}`), undefined, undefined);
     }
   }
 }

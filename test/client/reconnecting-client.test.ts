@@ -780,3 +780,69 @@ describe('reconnecting client: info()', { timeout: 30_000 }, () => {
     assert.equal(srv.connections.history.length, 1);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('reconnecting client: ending it, and arguments that cannot work', { timeout: 30_000 }, () => {
+  test('a signal already aborted: the client is closed at once and never connects', async (t) => {
+    const srv = await listenOn(t, 0);
+    const c = track(t, `${srv.url}/`, { signal: AbortSignal.abort() });
+    assert.equal(c.client.status, 'closed');
+    await delay(200);
+    assert.equal(srv.connections.history.length, 0, 'it connected');
+    assert.equal(c.opens.history.length, 0);
+  });
+
+  test('close() with a code that may not be sent throws RangeError and changes nothing', async (t) => {
+    const srv = await listenOn(t, 0);
+    const c = track(t, `${srv.url}/`);
+    await c.opens.next('the open');
+    const server = await srv.connections.next('the server side');
+    const serverClose = new Promise<number>((resolve) => server.connection.once('close', (info) => resolve(info.code)));
+    assert.throws(() => c.client.close(1006), RangeError);
+    assert.throws(() => c.client.close(1000, 'x'.repeat(124)), RangeError);
+    assert.equal(c.client.status, 'open');
+    assert.equal(c.client.send('still here'), 'sent');
+    assert.equal(String((await srv.messages.next('the message')).data), 'still here');
+    c.client.close(4001, 'done');
+    assert.equal(await withTimeout(serverClose, 'the close at the server'), 4001);
+    assert.equal(c.client.status, 'closed');
+  });
+
+  test('close() while disconnected reports what the outbox still held (nothing is dropped silently)', async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 50, maxDelay: 100 } });
+    assert.equal(c.client.send('a'), 'queued');
+    assert.equal(c.client.send('b'), 'queued');
+    c.client.close();
+    const reported = c.errors.history.find((info) => info.error instanceof SockwaveError && info.error.code === 'SW_OUTBOX_FULL');
+    assert.ok(reported, `no report of the queued messages; errors: ${c.errors.history.map((e) => e.reason).join(' | ')}`);
+    assert.match(reported.reason, /2 queued messages were not sent: the client was closed/);
+    assert.equal(c.client.info()['outbox'] && (c.client.info()['outbox'] as { messages: number }).messages, 0);
+  });
+
+  test('onClose sees the status that follows: reconnecting after 1001, closed after 1000', async (t) => {
+    const closeWith = [1001, 1000];
+    const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(closeWith.shift()!) }) });
+    const statuses: string[] = [];
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 20, maxDelay: 50 }, onClose: (client) => void statuses.push(client.status) });
+    const first = await c.closes.next('the 1001 close');
+    const second = await c.closes.next('the 1000 close');
+    assert.deepEqual([first.code, second.code], [1001, 1000]);
+    assert.deepEqual(statuses, ['reconnecting', 'closed']);
+  });
+
+  test('an invalid URL or header is reported once and ends the client (every attempt would fail alike)', async (t) => {
+    for (const [target, options] of [
+      ['ftp://127.0.0.1/', {}],
+      ['ws://127.0.0.1:1/', { headers: { 'bad header': 'x' } }],
+    ] as const) {
+      const c = track(t, target, { reconnect: { minDelay: 5, maxDelay: 10 }, ...options });
+      await c.errors.next(`the error for ${target}`);
+      await delay(150);
+      assert.equal(c.errors.history.length, 1, `${target}: ${c.errors.history.length} errors`);
+      assert.equal(c.errors.history[0]!.waitTime, undefined);
+      assert.equal(c.client.status, 'closed');
+    }
+  });
+});
