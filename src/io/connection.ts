@@ -3,6 +3,7 @@ import { encodeClosePayload } from '../protocol/close-codes.js';
 import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { ReadyState } from '../protocol/session.js';
+import { describeClose } from './close-info.js';
 import { ConnectionCore } from './connection-core.js';
 import { Flag, PauseReason } from './connection-flags.js';
 import {
@@ -334,6 +335,12 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /** True when `nextMessage()` would resolve at once. */
   get hasBufferedMessage(): boolean {
     return this.reader?.hasBufferedMessage ?? false;
+  }
+
+  /** @internal How the connection ended, once it has (what its `close` event reported). */
+  get closeInfo(): CloseInfo | undefined {
+    if (this.status !== 'closed') return undefined;
+    return describeClose(this.session, (this.flags & Flag.Terminated) !== 0, (this.flags & Flag.SocketError) !== 0);
   }
 
   /** The pull-style reader of this connection (created on first use, with these limits). */

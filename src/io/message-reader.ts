@@ -31,6 +31,8 @@ export interface ReadableConnection {
   limitReached?(limit: 'receiveBuffer', detail: string): void;
   resume(): void;
   readonly status: string;
+  /** How it ended, once closed. */
+  readonly closeInfo?: CloseInfo;
 }
 
 interface Waiter {
@@ -62,7 +64,7 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
     this.maxBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
     connection.on('message', (data, isBinary) => this.push({ data, isBinary }));
     connection.on('close', (info) => this.close(info));
-    if (connection.status === 'closed') this.close({ code: 1006, reason: '', wasClean: false, remote: false });
+    if (connection.status === 'closed') this.close(connection.closeInfo ?? { code: 1006, reason: '', wasClean: false, remote: false });
   }
 
   /** True when a message can be returned without waiting. */

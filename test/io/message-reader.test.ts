@@ -104,3 +104,19 @@ test('messages buffered before an abnormal close are still returned, then iterat
   assert.equal(thrown.closeCode, 1006);
   assert.equal(thrown.wasClean, false);
 });
+
+test('a reader made after a clean close reports that close (1000, clean), not 1006, and for await ends', async (t) => {
+  const url = await server(t, (conn) => conn.close(1000, 'bye'));
+  const conn = await connect(url);
+  const [info] = (await within(new Promise((resolve) => conn.once('close', (...args) => resolve(args))), 5000, 'the close')) as [{ code: number; wasClean: boolean }];
+  assert.deepEqual([info.code, info.wasClean], [1000, true]);
+  const error = await conn.nextMessage().then(
+    () => assert.fail('a message after the close'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ConnectionClosedError, String(error));
+  assert.deepEqual([error.closeCode, error.reason, error.wasClean], [1000, 'bye', true]);
+  const seen: unknown[] = [];
+  for await (const message of conn) seen.push(message);
+  assert.deepEqual(seen, [], 'for await over a cleanly closed connection ends without a message or an error');
+});
