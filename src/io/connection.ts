@@ -194,8 +194,12 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     } else if (codec.isSync(bytes.length)) {
       this.writeMessage(opcode, codec.compressSync(bytes), true, fragmentSize, callback, bytes.length);
     } else {
-      (this.outbox ??= new DeferredQueue()).begin();
+      const outbox = (this.outbox ??= new DeferredQueue());
+      outbox.begin();
+      // While it is being compressed, the message counts in bufferedAmount (backpressure, limits).
+      outbox.bytes += bytes.length;
       codec.compress(bytes, (error, compressed) => {
+        outbox.bytes -= bytes.length;
         // Beyond the RFC: a compression failure sends the message uncompressed, which is always allowed.
         if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length, true);
         else this.writeMessage(opcode, compressed, true, fragmentSize, callback, bytes.length);
