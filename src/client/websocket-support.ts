@@ -52,3 +52,8 @@ export function domException(error: unknown, name: 'SyntaxError'): DOMException 
   const message = error instanceof Error ? error.message : String(error);
   return new DOMException(message, name);
 }
+
+/** The error of a handshake that options.signal aborted (as connect() reports it). */
+export function abortError(reason: unknown): SockwaveError {
+  return new SockwaveError('SW_HANDSHAKE_FAILED', 'the connection attempt was aborted', { cause: reason });
+}

@@ -9,7 +9,7 @@ import { OrderedSender } from './ordered-sender.js';
 import { RetryPolicy } from './retry-policy.js';
 import { CloseEvent, createErrorEvent, toClampedUnsignedShort, toUSVString, type WebSocketErrorEvent } from './dom-events.js';
 import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
-import { BINARY_TYPES, domException, FAILED_CLOSE, readBlob, splitSecondArgument, toArrayBuffer, toError } from './websocket-support.js';
+import { abortError, BINARY_TYPES, domException, FAILED_CLOSE, readBlob, splitSecondArgument, toArrayBuffer, toError } from './websocket-support.js';
 import {
   type BinaryType,
   type WebSocketCloseEvent,
@@ -71,8 +71,12 @@ const CLOSED = 3;
  * usual, the close event's `willReconnect` (non-enumerable) is true, and the WebSocket goes back to
  * CONNECTING and fires `open` again once reconnected, with backoff and jitter. Meanwhile send()
  * does not throw InvalidStateError: messages wait in a bounded outbox (`outbox` option) and go out
- * first, in order (a full outbox throws OutboxFullError under its default policy, 'reject').
- * `pingInterval`/`pongTimeout` detect a dead peer. close() stops it all.
+ * first, in order (a full outbox throws OutboxFullError under its default policy, 'reject'); what
+ * was sent while a connection was ending and no next connection takes (its close was final) is
+ * not sent, as a send() while CLOSING: counted in bufferedAmount, no error.
+ * `pingInterval`/`pongTimeout` detect a dead peer. close() stops it all; so does `signal`: it
+ * aborts the opening handshake under way, and once it is aborted no further attempt is made (between
+ * attempts the WebSocket fails at once: `error`, then `close` 1006).
  *
  * @example
  * const ws = new WebSocket('ws://127.0.0.1:8080/echo');
@@ -119,6 +123,8 @@ export class WebSocket extends EventHandlerTarget {
   readonly #sender: OrderedSender;
   /** Message events queued and not yet dispatched. */
   #messageTasks = 0;
+  /** options.signal, and how to stop listening to it (listened to while CONNECTING). */
+  readonly #signal: AbortSignal | undefined;
   #releaseSignal: (() => void) | undefined;
   /** Opt-in reconnection: the policy, the attempt's arguments, the pending timer, the heartbeat. */
   readonly #retry: RetryPolicy;
@@ -130,7 +136,7 @@ export class WebSocket extends EventHandlerTarget {
   #attemptInFlight = false;
   /** The current connection reached OPEN (its end is a drop, not a failed attempt). */
   #wasOpened = false;
-  /** close() was called: the end is wanted, no reconnection. */
+  /** close() was called: the end is wanted, no reconnection. (An aborted signal stops reconnection too.) */
   #closeRequested = false;
 
   /**
@@ -145,12 +151,17 @@ export class WebSocket extends EventHandlerTarget {
     this.#retry = new RetryPolicy(reconnect, false);
     this.#sender = new OrderedSender(
       {
-        blobUnreadable: (error) => this.#fail(new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: error })),
+        // Nothing after the Blob can go out in order: it is dropped with it.
+        blobUnreadable: (error) => {
+          this.#sender.clear();
+          this.#fail(new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: error }));
+        },
         sent: (size) => (this.#bufferedAmount -= size),
       },
       outbox,
     );
     this.#attempt = { protocols: [], options };
+    this.#signal = options.signal;
     this.#heartbeat = { interval: pingInterval ?? 0, timeout: pongTimeout ?? 10_000 };
 
     // 1. Let baseURL be this's relevant settings object's API base URL.
@@ -317,7 +328,8 @@ export class WebSocket extends EventHandlerTarget {
 
     // 1. If this's ready state is CONNECTING, then throw an "InvalidStateError" DOMException.
     //    (sockwave: a reconnecting WebSocket queues instead, while CONNECTING and while a closing
-    //    handshake it did not ask for ends the connection: those messages go to the next one.)
+    //    handshake it did not ask for ends the connection: those messages go to the next one; when
+    //    no next one follows, they are not sent, as a send() while CLOSING.)
     const readyState = this.#state();
     const connectionEnding = readyState === CLOSING || (readyState === OPEN && this.#connection?.status !== 'open');
     const queue = this.#retry.options.enabled && !this.#closeRequested && (readyState === CONNECTING || connectionEnding);
@@ -392,11 +404,7 @@ export class WebSocket extends EventHandlerTarget {
         return;
       }
       // A reconnecting WebSocket between attempts: no attempt to abandon, only the wait.
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-      this.#failure ??= error;
-      this.#sender.clear();
-      this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+      this.#endBetweenAttempts(error);
       return;
     }
 
@@ -418,20 +426,12 @@ export class WebSocket extends EventHandlerTarget {
 
   #establish(): void {
     const { protocols, options } = this.#attempt;
-    const userSignal = options.signal;
     const signal = this.#abort.signal;
     this.#attemptInFlight = true;
     this.#wasOpened = false;
     // connect() validates its options first and throws for bad ones (headers, TLS, deflate).
     const attempt = connect(this.#url.href, { ...options, protocols, signal });
-    if (userSignal !== undefined) {
-      const onAbort = (): void => this.#abort.abort(userSignal.reason);
-      if (userSignal.aborted) onAbort();
-      else {
-        userSignal.addEventListener('abort', onAbort, { once: true });
-        this.#releaseSignal = () => userSignal.removeEventListener('abort', onAbort);
-      }
-    }
+    this.#watchSignal();
     attempt.then(
       (connection) => {
         this.#attemptInFlight = false;
@@ -441,7 +441,6 @@ export class WebSocket extends EventHandlerTarget {
         // The handshake failed (network, TLS, timeout, non-101, invalid answer, abort):
         // fail the WebSocket connection; the connection is closed, never established.
         this.#attemptInFlight = false;
-        this.#releaseSignal?.();
         this.#failure ??= toError(error);
         this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
       },
@@ -530,59 +529,117 @@ export class WebSocket extends EventHandlerTarget {
   /** When the WebSocket connection is closed, possibly cleanly, queue a task to run these steps: */
   #connectionClosed(info: CloseInfo): void {
     if (this.#readyState === CLOSED) return;
-    this.#releaseSignal?.();
     this.#stopHeartbeat();
     this.#sender.detach();
-    if (this.#reconnectAfter(info)) return;
+    // (A failed connection received no close frame the standard counts: 1006, no reason.)
+    const failure = this.#failure;
+    const closed = failure === undefined ? info : FAILED_CLOSE;
+    let wait = this.#nextAttemptWait(closed, failure);
     // 1. Change the ready state to CLOSED (3).
-    this.#readyState = CLOSED;
-    const lost = this.#sender.clear().length;
-    if (lost > 0 && this.#failure === undefined && this.#retry.options.enabled) {
-      this.#failure = new SockwaveError('SW_OUTBOX_FULL', `${lost} queued messages were not sent: the WebSocket gave up reconnecting`);
-    }
+    //    (sockwave, reconnection on: when another attempt is to follow, to CONNECTING instead, so
+    //    that sends queue, from the handlers too.)
+    if (wait === undefined) this.#closedForGood();
+    else this.#prepareNextAttempt();
     // 2. If the user agent was required to fail the WebSocket connection, or if the WebSocket
     //    connection was closed after being flagged as full, fire an event named error at the
     //    WebSocket object. (sockwave's client never refuses a send, so never "flagged as full".)
-    const failure = this.#failure;
     if (failure !== undefined) this.dispatchEvent(createErrorEvent(failure));
+    // (A close() in the error handler, or the signal aborted there: this close is the last one.)
+    if (wait !== undefined && this.#noMoreAttempts()) {
+      wait = undefined;
+      this.#closedForGood();
+    }
     // 3. Fire an event named close at the WebSocket object, using CloseEvent, with the wasClean
     //    attribute initialized to true if the connection closed cleanly and false otherwise, the
     //    code attribute initialized to the WebSocket connection close code, and the reason
     //    attribute initialized to the result of applying UTF-8 decode without BOM to the
     //    WebSocket connection close reason.
-    //    (A failed connection received no close frame the standard counts: 1006, no reason.)
-    const closed = failure === undefined ? info : FAILED_CLOSE;
-    this.dispatchEvent(new CloseEvent('close', { wasClean: closed.wasClean, code: closed.code, reason: closed.reason }));
+    //    (sockwave: with willReconnect and waitTime when another attempt follows.)
+    const event = new CloseEvent('close', { wasClean: closed.wasClean, code: closed.code, reason: closed.reason });
+    if (wait !== undefined) Object.defineProperties(event, { willReconnect: { value: true }, waitTime: { value: wait } });
+    this.dispatchEvent(event);
+    if (wait !== undefined) this.#scheduleAttempt(wait);
   }
 
   /**
    * (sockwave, reconnection on) If the connection that ended, or the attempt that failed, is to
-   * be followed by another: reports it (`error` when it failed, then `close` with `willReconnect`
-   * and `waitTime`), goes back to CONNECTING (so that sends queue, from the close handler too) and
-   * schedules the next attempt. Returns false when the WebSocket is to close for good.
+   * be followed by another: the wait before it. Undefined when the WebSocket is to close for good
+   * (reconnection off, close() called, the signal aborted, or the retry policy says so).
    */
-  #reconnectAfter(info: CloseInfo): boolean {
-    if (!this.#retry.options.enabled || this.#closeRequested) return false;
-    const failure = this.#failure;
-    const closed = failure === undefined ? info : FAILED_CLOSE;
-    const wait = this.#wasOpened ? this.#retry.afterClose(closed.code) : this.#retry.afterFailure(failure ?? new SockwaveError('SW_HANDSHAKE_FAILED', 'the connection failed')).wait;
-    if (wait === undefined) return false;
+  #nextAttemptWait(closed: CloseInfo, failure: Error | undefined): number | undefined {
+    if (!this.#retry.options.enabled || this.#noMoreAttempts()) return undefined;
+    if (this.#wasOpened) return this.#retry.afterClose(closed.code);
+    return this.#retry.afterFailure(failure ?? new SockwaveError('SW_HANDSHAKE_FAILED', 'the connection failed')).wait;
+  }
+
+  /** (sockwave) Back to CONNECTING, with nothing of the connection that ended. */
+  #prepareNextAttempt(): void {
     this.#readyState = CONNECTING;
     this.#connection = undefined;
     this.#failure = undefined;
     this.#protocol = '';
     this.#extensions = '';
     this.#abort = new AbortController();
-    if (failure !== undefined) this.dispatchEvent(createErrorEvent(failure));
-    const event = new CloseEvent('close', { wasClean: closed.wasClean, code: closed.code, reason: closed.reason });
-    Object.defineProperties(event, { willReconnect: { value: true }, waitTime: { value: wait } });
-    this.dispatchEvent(event);
-    // A close() from a handler ended it already.
-    if (!this.#closeRequested) this.#retryTimer = setTimeout(() => {
+    // (The wait is CONNECTING: the signal ends it.)
+    this.#watchSignal();
+  }
+
+  /** CLOSED: what still waits to be sent never will be (bufferedAmount keeps counting it). */
+  #closedForGood(): void {
+    this.#readyState = CLOSED;
+    this.#sender.clear();
+    this.#releaseSignal?.();
+  }
+
+  /** (sockwave) Once the close event that announced it was dispatched: the next attempt, after `wait`. */
+  #scheduleAttempt(wait: number): void {
+    // A close() from the close handler, or the signal aborted there, ended it already.
+    if (this.#noMoreAttempts()) return;
+    this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#establish();
     }, wait);
-    return true;
+  }
+
+  /**
+   * (sockwave) A reconnecting WebSocket between attempts is closed (close(), or the signal
+   * aborted): no attempt to abandon, only the wait. The WebSocket fails: error, then close 1006.
+   */
+  #endBetweenAttempts(error: Error): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#failure ??= error;
+    this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+  }
+
+  /** (sockwave) No attempt is to follow: close() was called, or options.signal aborted. */
+  #noMoreAttempts(): boolean {
+    return this.#closeRequested || this.#signal?.aborted === true;
+  }
+
+  /**
+   * (sockwave) options.signal, listened to while CONNECTING (during a handshake and between
+   * attempts); an open connection does not need it: its end reads signal.aborted.
+   */
+  #watchSignal(): void {
+    const signal = this.#signal;
+    if (signal === undefined || this.#releaseSignal !== undefined) return;
+    const onAbort = (): void => this.#signalAborted(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#releaseSignal = () => {
+      signal.removeEventListener('abort', onAbort);
+      this.#releaseSignal = undefined;
+    };
+    if (signal.aborted) onAbort();
+  }
+
+  /**
+   * (sockwave) options.signal aborted: the handshake under way is aborted (its failure is reported
+   * as usual, and no attempt follows it); between attempts, the wait ends (error, close 1006).
+   */
+  #signalAborted(reason: unknown): void {
+    if (this.#attemptInFlight) this.#abort.abort(reason);
+    else if (this.#readyState === CONNECTING && this.#connection === undefined) this.#endBetweenAttempts(abortError(reason));
   }
 
   /**
@@ -601,7 +658,8 @@ export class WebSocket extends EventHandlerTarget {
   /** Fail the WebSocket connection (RFC 6455 §7.1.7): drop the attempt or the transport. */
   #fail(error: Error): void {
     this.#failure ??= error;
-    this.#sender.clear();
+    // (What waits to be sent stays: a reconnecting WebSocket sends it on the next connection; the
+    // close that is final clears it.)
     if (this.#connection !== undefined) this.#connection.terminate();
     else this.#abort.abort(error);
   }

@@ -2,7 +2,8 @@
  * The standard WebSocket class with reconnection (opt-in; off by default, as in browsers), over
  * real sockets on 127.0.0.1: a server restart while sending (every message exactly once, in
  * order), the events and readyState around a drop, the codes that stop it, close() between
- * attempts, the outbox bound, and the heartbeat finding a dead peer.
+ * attempts and in the error handler, options.signal, the outbox bound and what it keeps across a
+ * failed attempt, a clean close from the server, and the heartbeat finding a dead peer.
  */
 import { strict as assert } from 'node:assert';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { OutboxFullError, WebSocketServer, type Connection, type ServerOptions } from '../../src/index.js';
 import { type CloseEvent, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
 import { WebSocket, type WebSocketCloseEvent, type WebSocketOptions } from '../../src/client/websocket.js';
-import { Queue, closedPort, startRawWsServer, withTimeout } from '../support/net.js';
+import { Queue, closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
 import { eventually } from '../support/server-kit.js';
 
 interface Seen {
@@ -50,6 +51,20 @@ async function listenOn(t: TestContext, port: number, options: ServerOptions = {
 }
 
 const FAST = { minDelay: 20, maxDelay: 100 };
+
+/**
+ * The end of a WebSocket that failed for good: error, then close 1006, both with readyState
+ * CLOSED, the close announcing no further attempt.
+ */
+async function failedForGood(events: Queue<Seen>, label: string): Promise<WebSocketErrorEvent> {
+  const error = await next(events, 'error', `${label}: the error event`);
+  assert.equal(error.readyState, WebSocket.CLOSED, `${label}: readyState at the error event`);
+  const close = await next(events, 'close', `${label}: the close event`);
+  assert.equal(close.readyState, WebSocket.CLOSED, `${label}: readyState at the close event`);
+  assert.equal((close.event as CloseEvent).code, 1006);
+  assert.equal((close.event as WebSocketCloseEvent).willReconnect, undefined, `${label}: the close event announces another attempt`);
+  return error.event as WebSocketErrorEvent;
+}
 
 describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
   test('off by default: a drop closes for good (1006, CLOSED), and no new connection is made', async (t) => {
@@ -159,6 +174,140 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     const count = attempts;
     await delay(200);
     assert.equal(attempts, count, 'an attempt was made after close()');
+  });
+
+  test('options.signal, already aborted or aborted during the handshake: error, close 1006 (CLOSED), and no further attempt', async (t) => {
+    for (const when of ['already aborted', 'aborted during the handshake'] as const) {
+      const silent = await startSilentServer();
+      t.after(() => silent.close());
+      const controller = new AbortController();
+      if (when === 'already aborted') controller.abort();
+      const { ws, events } = open(t, `ws://127.0.0.1:${silent.port}/`, { reconnect: FAST, signal: controller.signal });
+      if (when === 'aborted during the handshake') {
+        await silent.sockets.next(`${when}: the TCP connection`);
+        controller.abort();
+      }
+      const error = await failedForGood(events, when);
+      assert.match(error.error?.message ?? '', /aborted/);
+      const attempts = silent.sockets.history.length;
+      await delay(4 * FAST.maxDelay);
+      assert.equal(silent.sockets.history.length, attempts, `${when}: an attempt was made after the abort`);
+      assert.equal(events.history.length, 2, `${when}: events after the close: ${events.history.map((e) => e.type).join(', ')}`);
+      assert.equal(ws.readyState, WebSocket.CLOSED);
+    }
+  });
+
+  test('options.signal aborted after a drop (in the close handler or during the wait), or while open: it ends for good', async (t) => {
+    for (const when of ['in the close handler', 'during the wait', 'while open'] as const) {
+      const srv = await listenOn(t, 0);
+      const controller = new AbortController();
+      const { ws, events } = open(t, srv.url, { reconnect: { minDelay: 300, maxDelay: 300 }, signal: controller.signal });
+      await next(events, 'open', `${when}: the open event`);
+      if (when === 'in the close handler') ws.addEventListener('close', () => controller.abort(), { once: true });
+      if (when === 'while open') controller.abort();
+      srv.connections[0]!.terminate();
+      if (when === 'while open') {
+        // The open connection was not affected; its end is final: a drop reports no error.
+        const close = await next(events, 'close', `${when}: the close event`);
+        assert.equal(close.readyState, WebSocket.CLOSED);
+        assert.equal((close.event as WebSocketCloseEvent).willReconnect, undefined, `${when}: the close event announces another attempt`);
+      } else {
+        // The drop was announced with another attempt to come; the abort cancels it.
+        const drop = await next(events, 'close', `${when}: the close event of the drop`);
+        assert.equal((drop.event as WebSocketCloseEvent).willReconnect, true);
+        if (when === 'during the wait') controller.abort();
+        const error = await failedForGood(events, when);
+        assert.match(error.error?.message ?? '', /aborted/);
+      }
+      const seen = events.history.length;
+      await delay(500);
+      assert.equal(srv.connections.length, 1, `${when}: a reconnection was attempted`);
+      assert.equal(events.history.length, seen, `${when}: events after the end: ${events.history.map((e) => e.type).join(', ')}`);
+      assert.equal(ws.readyState, WebSocket.CLOSED);
+    }
+  });
+
+  test('close() in the error handler of a failed attempt: that attempt\'s close is the last event (CLOSED, 1006), once', async (t) => {
+    const port = await closedPort();
+    const { ws, events } = open(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 50, maxDelay: 50 } });
+    let readyStateAfterClose: number | undefined;
+    ws.addEventListener(
+      'error',
+      () => {
+        ws.close();
+        readyStateAfterClose = ws.readyState;
+      },
+      { once: true },
+    );
+    const error = await next(events, 'error');
+    assert.equal(error.readyState, WebSocket.CONNECTING, 'the failed attempt was to be followed by another');
+    assert.equal(readyStateAfterClose, WebSocket.CLOSING);
+    const close = await next(events, 'close');
+    assert.equal(close.readyState, WebSocket.CLOSED);
+    assert.equal((close.event as CloseEvent).code, 1006);
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, undefined, 'the close event announces another attempt');
+    await delay(200);
+    assert.deepEqual(
+      events.history.map((e) => e.type),
+      ['error', 'close'],
+    );
+    assert.equal(ws.readyState, WebSocket.CLOSED);
+  });
+
+  test('an attempt failed after its handshake (no subprotocol selected): what was queued is kept and sent, in order, on the next connection', async (t) => {
+    let handshakes = 0;
+    // The first handshake selects no subprotocol (the WebSocket fails that attempt, as the
+    // standard says); the next ones select 'chat'.
+    const srv = await listenOn(t, 0, { onConnection: () => (++handshakes === 1 ? {} : { protocol: 'chat' }) });
+    const { ws, events } = open(t, srv.url, { protocols: ['chat'], reconnect: FAST });
+    ws.send('one');
+    ws.send('two');
+    const error = await next(events, 'error', 'the error of the failed attempt');
+    assert.match((error.event as WebSocketErrorEvent).error?.message ?? '', /selected none of the subprotocols/);
+    const close = await next(events, 'close', 'the close of the failed attempt');
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, true);
+    ws.send('three');
+    await next(events, 'open', 'the open after reconnecting');
+    assert.equal(ws.protocol, 'chat');
+    await eventually(() => srv.texts.length >= 3, 'the queued messages to arrive');
+    assert.deepEqual(srv.texts, ['one', 'two', 'three']);
+    assert.equal(srv.connections.length, 2);
+    await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
+  });
+
+  test('a clean close from the server (1000) while onmessage replies: close 1000 with its reason, clean, no error', async (t) => {
+    // The message and the close frame come together, right behind the 101: the reply is sent while
+    // the closing handshake is under way. The server closes TCP once the client answered.
+    const after101 = Buffer.concat([Buffer.from([0x81, 5]), Buffer.from('hello'), Buffer.from([0x88, 5, 0x03, 0xe8]), Buffer.from('bye')]);
+    const raw = await startRawWsServer(after101, {
+      paused: false,
+      upgraded: (socket) => {
+        socket.on('data', () => socket.end());
+        socket.on('end', () => socket.end());
+      },
+    });
+    t.after(() => raw.close());
+    const { ws, events } = open(t, raw.url, { reconnect: FAST });
+    const replies: number[] = [];
+    ws.onmessage = () => {
+      ws.send('reply');
+      replies.push(ws.readyState);
+    };
+    await next(events, 'open');
+    const close = await next(events, 'close', 'the close event (no error before it)');
+    assert.deepEqual(replies, [WebSocket.OPEN]);
+    const { code, reason, wasClean } = close.event as CloseEvent;
+    assert.deepEqual({ code, reason, wasClean }, { code: 1000, reason: 'bye', wasClean: true });
+    assert.equal(close.readyState, WebSocket.CLOSED);
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, undefined);
+    // As a send() while CLOSING: not sent, counted, not an error.
+    assert.equal(ws.bufferedAmount, 'reply'.length);
+    await delay(200);
+    assert.equal(raw.sockets.history.length, 1, 'a reconnection was attempted');
+    assert.deepEqual(
+      events.history.map((e) => e.type),
+      ['open', 'close'],
+    );
   });
 
   test("the outbox is bounded: policy 'reject' throws OutboxFullError, and nothing already accepted is lost", async (t) => {
