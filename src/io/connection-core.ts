@@ -64,7 +64,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   private statsSlot: ConnectionStats | undefined;
   /** Round-trip time of the last answered heartbeat ping, in milliseconds. */
   rtt: number | undefined;
-  /** @internal When the unanswered heartbeat ping was sent (coarse clock ms), 0 if none. */
+  /** @internal When the unanswered heartbeat ping was sent (`coarseClock.precise()` ms), 0 if none. */
   pingSentAt = 0;
   /** When bytes last arrived, in ms after {@link coarseClock.epoch} (see {@link lastActivity}). */
   private activityAt = coarseClock.sinceEpoch(coarseClock.tick());
@@ -217,8 +217,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal Bytes from the socket. */
   received(chunk: Buffer): void {
     this.stats.wireBytesIn += chunk.length;
-    // One clock read per chunk serves every message in it (the rate limit's buckets).
-    this.activityAt = coarseClock.sinceEpoch(this.settings.rateLimit === undefined ? coarseClock.now : Date.now());
+    // One clock read per chunk serves every message in it (the rate limit's buckets). The coarse
+    // clock's scale, which the heartbeat compares with: monotonic, never the wall clock.
+    this.activityAt = coarseClock.sinceEpoch(this.settings.rateLimit === undefined ? coarseClock.now : coarseClock.precise());
     // Replies written while handling this read leave together, in one write, when it is done.
     const batcher = this.batcher;
     batcher.hold();

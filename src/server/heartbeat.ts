@@ -48,7 +48,10 @@ export class Heartbeat {
     this.timer = undefined;
   }
 
-  /** @internal One pass over the connections (exposed for tests driving time by hand). */
+  /**
+   * @internal One pass over the connections (exposed for tests driving time by hand). `now`,
+   * `lastActivity` and `pingSentAt` are all on the coarse clock's monotonic scale.
+   */
   tick(now = coarseClock.tick()): void {
     const { pingInterval, pongTimeout, idleTimeout } = this.options;
     for (const connection of this.connections()) {

@@ -117,3 +117,38 @@ describe('idleTimeout', { timeout: 60_000 }, () => {
     },
   );
 });
+
+describe('heartbeat deadlines and the wall clock', { timeout: 60_000 }, () => {
+  /** Moves `Date.now()` (the wall clock only; the monotonic clock goes on) by `ms`, until the test ends. */
+  function stepWallClock(t: { after(fn: () => void): void }, ms: number): void {
+    const real = Date.now;
+    Date.now = () => real() + ms;
+    t.after(() => {
+      Date.now = real;
+    });
+  }
+
+  test('a dead peer is terminated after pongTimeout even when the wall clock steps back meanwhile', async (t) => {
+    const srv = await serve(t, { pingInterval: 100, pongTimeout: 300, onConnection: () => ({}) });
+    const { rec } = await wsClient(t, srv.url, undefined, { autoPong: false });
+    await rec.pings.next('a heartbeat ping');
+    const pinged = performance.now();
+    stepWallClock(t, -5000);
+    assert.equal((await rec.closed(8000)).code, 1006);
+    const waited = performance.now() - pinged;
+    // About 300 ms; on the wall clock it would be about 5300 ms.
+    assert.ok(waited < 2500, `terminated ${Math.round(waited)} ms after the ping (pongTimeout 300)`);
+    assert.equal(srv.server.stats().heartbeatTimeouts, 1);
+  });
+
+  test('a wall clock stepping forward does not make a connection idle', async (t) => {
+    const srv = await serve(t, { idleTimeout: 3000, onConnection: () => ({}) });
+    const { rec } = await wsClient(t, srv.url);
+    await srv.connections.next('the server-side connection');
+    stepWallClock(t, 60_000);
+    await sleep(800);
+    assert.equal(srv.server.clients.size, 1, 'still open');
+    assert.equal(srv.server.stats().idleTimeouts, 0);
+    assert.equal(rec.messages.pending, 0);
+  });
+});
