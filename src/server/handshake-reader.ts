@@ -27,11 +27,21 @@ interface Reading {
  * same for every socket, so arrival order is deadline order: the timer waits for the oldest
  * socket still reading, and when it fires, drops every socket past its deadline and waits for
  * the next oldest.
+ *
+ * A TLS socket's time runs from its TCP arrival, before its TLS handshake, which completes in no
+ * particular order: once such a socket breaks the order, each pass looks at every socket still
+ * reading (and passes are at least a hundredth of the timeout apart), until none is left.
  */
 export class HeadReader {
   /** Sockets still reading, in arrival (and so deadline) order. */
   private readonly reading = new Map<Socket, Reading>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (monotonic clock). */
+  private timerAt = 0;
+  /** The latest deadline given since the reader was last empty. */
+  private latest = 0;
+  /** Some socket's deadline is earlier than one given before it: `reading` is not in deadline order. */
+  private unordered = false;
   private readonly onData: (this: Socket, chunk: Buffer) => void;
   private readonly onEnd: (this: Socket) => void;
 
@@ -54,13 +64,24 @@ export class HeadReader {
     return this.reading.size;
   }
 
-  /** Starts reading the request head of `socket`; the sink hears of it once. */
-  read(socket: Socket): void {
-    this.reading.set(socket, { buffered: EMPTY, deadline: coarseClock.monotonic() + this.timeout });
+  /**
+   * Starts reading the request head of `socket`; the sink hears of it once. Its time runs from
+   * `since` (monotonic clock; default now): a TLS socket's from its TCP arrival.
+   */
+  read(socket: Socket, since?: number): void {
+    const now = coarseClock.monotonic();
+    const deadline = (since ?? now) + this.timeout;
+    this.reading.set(socket, { buffered: EMPTY, deadline });
+    if (deadline < this.latest) this.unordered = true;
+    else this.latest = deadline;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
-    if (this.timer === undefined) this.arm(this.timeout);
+    if (this.timer === undefined) this.arm(deadline - now, now);
+    else if (deadline < this.timerAt) {
+      clearTimeout(this.timer);
+      this.arm(deadline - now, now);
+    }
   }
 
   private received(socket: Socket, chunk: Buffer): void {
@@ -94,14 +115,20 @@ export class HeadReader {
   /** Takes the reader's listeners off `socket`, leaving it paused. */
   private stop(socket: Socket): void {
     this.reading.delete(socket);
+    if (this.reading.size === 0) {
+      this.latest = 0;
+      this.unordered = false;
+    }
     socket.removeListener('data', this.onData);
     socket.removeListener('end', this.onEnd);
     socket.removeListener('close', this.onEnd);
     socket.pause();
   }
 
-  private arm(delay: number): void {
-    this.timer = setTimeout(() => this.expire(), delay);
+  private arm(delay: number, now: number): void {
+    const wait = Math.max(1, delay);
+    this.timerAt = now + wait;
+    this.timer = setTimeout(() => this.expire(), wait);
     this.timer.unref();
   }
 
@@ -112,15 +139,23 @@ export class HeadReader {
   private expire(): void {
     this.timer = undefined;
     const now = coarseClock.monotonic();
+    const unordered = this.unordered;
     try {
       for (const [socket, reading] of this.reading) {
-        if (reading.deadline > now) break;
+        if (reading.deadline > now) {
+          if (unordered) continue;
+          break;
+        }
         this.fail(socket, new HandshakeError(408, 'handshake timeout', {}, '', 'SW_HANDSHAKE_TIMEOUT'));
       }
     } finally {
       // Also when a listener of what fail() reports threw: the sockets after it keep their timer.
-      const next = this.reading.values().next();
-      if (!next.done && this.timer === undefined) this.arm(Math.max(1, next.value.deadline - now));
+      if (this.reading.size !== 0 && this.timer === undefined) {
+        let next = Infinity;
+        if (this.unordered) for (const reading of this.reading.values()) next = Math.min(next, reading.deadline);
+        else next = this.reading.values().next().value!.deadline;
+        this.arm(this.unordered ? Math.max(next - now, this.timeout / 100) : next - now, now);
+      }
     }
   }
 }

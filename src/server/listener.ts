@@ -1,18 +1,54 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import { coarseClock } from '../io/coarse-clock.js';
+
+/** What a listener tells its server. */
+export interface ListenerSink {
+  /**
+   * A socket whose first bytes are the request: plain TCP, or TLS once its handshake is done. For
+   * TLS, `arrival` is the TCP socket under it and when it arrived (monotonic clock), as it was
+   * told to {@link tcpArrived}.
+   */
+  accept(socket: Socket, arrival?: { raw: Socket; at: number }): void;
+  /** TLS only: a TCP connection arrived and starts its TLS handshake; false when it was dropped. */
+  tcpArrived(raw: Socket): boolean;
+  /** TLS only: a TLS handshake was not completed within `handshakeTimeout`. */
+  tlsHandshakeTimedOut(address: string): void;
+}
 
 /**
  * The standalone server's listening socket: plain TCP, or TLS when `tls` is given. Every accepted
- * socket goes to `accept`; a client that fails the TLS handshake is dropped (after telling
- * `tlsHandshakeTimedOut` when it stalled), so that it does not hold the listener open.
+ * socket goes to `sink.accept`; a client that fails the TLS handshake is dropped (after telling
+ * the sink when it stalled), so that it does not hold the listener open. With TLS, the sink hears
+ * of each TCP connection on arrival too, so that sockets still in their TLS handshake are counted
+ * per address, and `handshakeTimeout` runs from arrival across the TLS handshake and the request.
  */
-export function createListener(tls: TlsOptions | undefined, handshakeTimeout: number, accept: (socket: Socket) => void, tlsHandshakeTimedOut: (address: string) => void): NetServer {
-  if (!tls) return createNetServer({ allowHalfOpen: true, noDelay: true }, accept);
+export function createListener(tls: TlsOptions | undefined, handshakeTimeout: number, sink: ListenerSink): NetServer {
+  if (!tls) return createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => sink.accept(socket));
   // Beyond the RFC: no TLS version older than 1.2 unless asked for.
   // A peer that stalls or vanishes in the TLS handshake is dropped after handshakeTimeout.
-  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout, ...tls, allowHalfOpen: true }, accept);
+  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout, ...tls, allowHalfOpen: true });
+  // TCP sockets in their TLS handshake, by remote address and port: a TLS socket reports the same
+  // pair as the TCP socket under it, which Node's API does not otherwise give.
+  const handshaking = new Map<string, { raw: Socket; at: number }>();
+  // Added after Node's own 'connection' listener, which has already wrapped the socket in TLS.
+  listener.on('connection', (raw: Socket) => {
+    const at = coarseClock.monotonic();
+    if (!sink.tcpArrived(raw)) return;
+    const key = `${raw.remoteAddress ?? ''}|${raw.remotePort ?? 0}`;
+    handshaking.set(key, { raw, at });
+    raw.once('close', () => {
+      if (handshaking.get(key)?.raw === raw) handshaking.delete(key);
+    });
+  });
+  listener.on('secureConnection', (socket: TLSSocket) => {
+    const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
+    const arrival = handshaking.get(key);
+    handshaking.delete(key);
+    sink.accept(socket, arrival);
+  });
   listener.on('tlsClientError', (error: NodeJS.ErrnoException, socket) => {
-    if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') tlsHandshakeTimedOut(socket.remoteAddress ?? '');
+    if (error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') sink.tlsHandshakeTimedOut(socket.remoteAddress ?? '');
     socket.destroy();
   });
   return listener;

@@ -31,9 +31,16 @@ export interface ServerOptions<Data = unknown> {
    * Default 50 000 messages and 256 MiB per second, burst 1 s.
    */
   rateLimit?: RateLimitOptions | false;
-  /** Most connections (and handshakes) at once from one remote address; past it 429. Default 1000. */
+  /**
+   * Most connections (and handshakes, TLS handshakes included) at once from one remote address;
+   * past it 429 (with `tls`, a socket still in its TLS handshake is dropped unanswered). Default 1000.
+   */
   maxConnectionsPerAddress?: number;
-  /** A client must complete its upgrade request within this time, or it is dropped. Default 10 000. */
+  /**
+   * A client must complete its upgrade request within this time, or it is dropped. With `tls`, the
+   * time runs from the TCP connection and covers the TLS handshake and the request together.
+   * Default 10 000.
+   */
   handshakeTimeout?: number;
   /** Largest upgrade request head; past it the answer is 431. Default 16 KiB. */
   maxHeaderBytes?: number;

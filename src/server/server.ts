@@ -116,20 +116,26 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     if (this.listener) throw new SockwaveError('SW_INVALID_STATE', 'the server is already listening');
     this.options = { ...this.options, ...overrides };
     this.closing = false;
-    const listener = createListener(
-      this.options.tls,
-      this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
-      (socket) => this.acceptSocket(socket),
-      (address) => this.guard.hit('handshakeTimeout', address, 'TLS handshake not completed in time'),
-    );
-    this.listener = listener;
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen({ port: this.options.port ?? 0, host: this.options.host, backlog: this.options.backlog }, () => {
-        listener.removeListener('error', reject);
-        resolve();
-      });
+    const listener = createListener(this.options.tls, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, {
+      accept: (socket, arrival) => this.acceptSocket(socket, arrival),
+      tcpArrived: (raw) => this.tcpArrived(raw),
+      tlsHandshakeTimedOut: (address) => this.guard.hit('handshakeTimeout', address, 'TLS handshake not completed in time'),
     });
+    // Set before listening, so that a second listen() meanwhile is refused; cleared if it fails
+    // (EADDRINUSE...), so that the server can listen again.
+    this.listener = listener;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listener.once('error', reject);
+        listener.listen({ port: this.options.port ?? 0, host: this.options.host, backlog: this.options.backlog }, () => {
+          listener.removeListener('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      if (this.listener === listener) this.listener = undefined;
+      throw error;
+    }
     listener.on('error', (error) => this.reportError(error));
     this.heartbeat.start();
     this.emit('listening');
@@ -275,16 +281,40 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     this.counters.closeCodes.set(info.code, (this.counters.closeCodes.get(info.code) ?? 0) + 1);
   }
 
-  /** @internal Takes a raw socket whose first bytes are an HTTP request (standalone or attached mode). */
-  acceptSocket(socket: Socket): void {
+  /**
+   * @internal Takes a raw socket whose first bytes are an HTTP request (standalone or attached
+   * mode). A TLS socket of this server's own listener comes with the TCP socket under it, counted
+   * since its arrival (see {@link tcpArrived}), and its handshake time runs from then.
+   */
+  acceptSocket(socket: Socket, arrival?: { raw: Socket; at: number }): void {
     socket.on('error', ignoreError);
     if (this.closing) {
       socket.destroy();
       return;
     }
-    if (!this.trackAddress(socket)) return;
-    this.sockets.handshakeStarted(socket);
-    this.heads.read(socket);
+    if (arrival === undefined) {
+      if (!this.trackAddress(socket)) return;
+      this.sockets.handshakeStarted(socket);
+    } else if (!this.sockets.transfer(arrival.raw, socket)) {
+      socket.destroy();
+      return;
+    }
+    this.heads.read(socket, arrival?.at);
+  }
+
+  /**
+   * A TCP connection reached this server's TLS listener: counted under its address from now on,
+   * and in its handshake (for close()). Past `maxConnectionsPerAddress` it is dropped at once (a
+   * limit hit, no answer): no HTTP answer can reach a client before its TLS handshake.
+   */
+  private tcpArrived(raw: Socket): boolean {
+    raw.on('error', ignoreError);
+    if (this.closing || !this.sockets.count(raw, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) {
+      raw.destroy();
+      return false;
+    }
+    this.sockets.handshakeStarted(raw);
+    return true;
   }
 
   private headFailed(socket: Socket, error: HandshakeError): void {
@@ -317,11 +347,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       const request = toUpgradeRequest(head, offer.protocols, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, secure });
       if (this.paths && !this.paths.has(request.path)) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
       if (!originAllowed(this.options.origins, request)) return this.refuseSocket(socket, 403, {}, 'origin not allowed');
-      const max = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-      if (this.clients.size >= max) {
-        this.guard.hit('maxConnections', socket.remoteAddress ?? '', `${max} connections open`);
-        return this.refuseSocket(socket, 503, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections');
-      }
+      if (this.refusedAsFull(socket)) return;
       const admit = this.routes.get(request.path) ?? this.options.onConnection ?? (this.routes.size === 0 ? acceptAll : undefined);
       if (!admit) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
       const setup = admit(request);
@@ -351,10 +377,21 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
         return;
       }
       if (setup instanceof Refusal) return this.refuseSocket(socket, setup.status, setup.headers, setup.body);
+      // Again: other upgrades may have been accepted while an async admission was pending.
+      if (this.refusedAsFull(socket)) return;
       this.accept(socket, request, key, setup ?? {}, rest, deflate, headText);
     } catch (error) {
       this.upgradeFailed(socket, error);
     }
+  }
+
+  /** At `maxConnections`: refuses the upgrade with 503 and Retry-After, and says so. */
+  private refusedAsFull(socket: Socket): boolean {
+    const max = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (this.clients.size < max) return false;
+    this.guard.hit('maxConnections', socket.remoteAddress ?? '', `${max} connections open`);
+    this.refuseSocket(socket, 503, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections');
+    return true;
   }
 
   /** Admission or an application callback threw before the 101: reported, and the request answered 500. */
@@ -429,16 +466,31 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     const handler = this.options.onHttpRequest;
     if (!handler) return this.refuseSocket(socket, 426, {}, 'this is a WebSocket endpoint: upgrade required');
     const response = await handler(toPlainRequest(head));
-    if (!socket.destroyed) socket.end(serializePlainResponse(response, head.method));
+    const bytes = serializePlainResponse(response, head.method);
+    // Answered like a refusal: no longer a handshake, and still counted under its address until
+    // it closes, which endAnswered() bounds.
+    this.sockets.handshakeEnded(socket);
+    this.endAnswered(socket, bytes);
   }
 
   private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string): void {
+    // Built first: a header value the head cannot carry (CR/LF) throws here, before this refusal
+    // is counted or reported, and the caller answers 500 instead (counted and reported once).
+    const response = buildRefusalResponse(status, headers, body);
     this.sockets.handshakeEnded(socket);
     this.counters.refused++;
     this.emit('refused', status, body);
+    this.endAnswered(socket, response);
+  }
+
+  /**
+   * Sends the last bytes of an HTTP answer and ends the socket; destroys it 2 s later if it is still
+   * there (a peer that never reads its answer, or keeps its side open), which releases its place
+   * under `maxConnectionsPerAddress`.
+   */
+  private endAnswered(socket: Socket, response: Buffer): void {
     if (socket.destroyed) return;
-    socket.end(buildRefusalResponse(status, headers, body));
-    // Do not wait forever for a peer that never reads its refusal.
+    socket.end(response);
     setTimeout(() => socket.destroy(), 2000).unref();
   }
 

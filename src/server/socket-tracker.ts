@@ -41,6 +41,22 @@ export class SocketTracker {
   }
 
   /**
+   * `to` carries on for `from` (a TLS socket, for the TCP socket under it, counted on arrival):
+   * counted under the same address, and in its handshake if `from` was. False when `from` is not
+   * counted (it closed meanwhile).
+   */
+  transfer(from: Socket, to: Socket): boolean {
+    const address = this.counted.get(from);
+    if (address === undefined) return false;
+    this.counted.delete(from);
+    from.removeListener('close', this.onClose);
+    this.counted.set(to, address);
+    to.on('close', this.onClose);
+    if (this.handshaking.delete(from)) this.handshaking.add(to);
+    return true;
+  }
+
+  /**
    * `socket` became a connection: from now on its connection's close releases its count, through
    * {@link release}, and the socket carries one close listener (the connection's), not two.
    */

@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
+import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
 import { ProtocolError, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame, rawFrame } from '../support/frames.js';
@@ -327,6 +328,43 @@ describe('server options that decide admission', { timeout: 60_000 }, () => {
     ws.send('in');
     assert.equal((await rec.messages.next('the echo')).data.toString(), 'in');
     assert.equal(srv.server.clients.size, 2);
+  });
+
+  test('maxConnections holds with an async onConnection: upgrades admitted together past the limit get 503, Retry-After and a limit event', async (t) => {
+    const gate = deferred<void>();
+    let asked = 0;
+    const srv = await serve(t, {
+      maxConnections: 2,
+      onConnection: async () => {
+        asked++;
+        await gate.promise;
+        return {};
+      },
+    });
+    const limits: string[] = [];
+    srv.server.on('limit', (event) => limits.push(event.limit));
+    const outcomes = Array.from({ length: 5 }, () => {
+      const ws = new WebSocket(srv.url);
+      ws.on('error', () => {});
+      t.after(() => closeWs(ws));
+      return withTimeout(
+        new Promise<{ status: number; retryAfter?: string | undefined }>((resolve) => {
+          ws.once('open', () => resolve({ status: 101 }));
+          ws.once('unexpected-response', (_request, response) => resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] }));
+        }),
+        'the outcome of an upgrade',
+      );
+    });
+    // Every request is in admission before any of them is admitted.
+    await eventually(() => asked === 5, 'five pending admissions');
+    gate.resolve();
+    const results = await Promise.all(outcomes);
+    assert.deepEqual(results.map((result) => result.status).sort(), [101, 101, 503, 503, 503]);
+    for (const result of results) if (result.status === 503) assert.equal(result.retryAfter, '5');
+    assert.equal(srv.server.clients.size, 2);
+    assert.deepEqual(limits, ['maxConnections', 'maxConnections', 'maxConnections']);
+    assert.equal(srv.server.stats().limits.maxConnections, 3);
+    assert.equal(srv.server.stats().refused, 3);
   });
 
   test('maxConnections: retryAfter sets the Retry-After seconds', async (t) => {

@@ -115,6 +115,32 @@ describe('HeadReader', () => {
   });
 });
 
+test('HeadReader: a socket whose time started earlier (TLS: at its TCP arrival) is dropped at its own deadline, even behind later ones', async (t) => {
+  const clock = FakeClock.install(t);
+  const { heads, outcomes } = reader(1024, 1000);
+  const plain = open(t);
+  heads.read(plain.socket);
+  await clock.advance(600);
+  // Its TLS handshake took 600 ms: 400 ms left for its head.
+  const tls = open(t);
+  heads.read(tls.socket, Date.now() - 600);
+  await clock.advance(300); // 900
+  assert.equal(outcomes.length, 0);
+  await clock.advance(200); // 1100: both are past their deadlines (1000 each)
+  assert.deepEqual(new Set(outcomes.map((o) => o.socket)), new Set([plain.socket, tls.socket]));
+  const third = open(t);
+  heads.read(third.socket); // 1100 + 1000
+  const fourth = open(t);
+  heads.read(fourth.socket, Date.now() - 900); // 1100 + 100: behind the third, due first
+  await clock.advance(150); // 1250
+  assert.equal(outcomes.at(-1)!.socket, fourth.socket);
+  assert.equal(outcomes.at(-1)!.error!.status, 408);
+  assert.equal(heads.size, 1);
+  await clock.advance(900); // 2150
+  assert.equal(outcomes.at(-1)!.socket, third.socket);
+  assert.equal(heads.size, 0);
+});
+
 test('HeadReader: when what a timeout reports throws, the sockets after it still time out', async (t) => {
   const clock = FakeClock.install(t);
   const failed: Socket[] = [];

@@ -4,6 +4,8 @@
  * (stop, close with a timeout, no accepted message lost).
  */
 import { strict as assert } from 'node:assert';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import {
@@ -93,6 +95,21 @@ describe('listening', { timeout: 60_000 }, () => {
     assert.equal(server.clients.size, 2);
   });
 
+  test('a listen() that fails (EADDRINUSE) leaves the server able to listen again', async (t) => {
+    const blocker = createNetServer();
+    await withTimeout(new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve())), 'the blocking server to listen');
+    t.after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const busy = (blocker.address() as AddressInfo).port;
+    const server = ownServer(t, { host: '127.0.0.1', port: busy, onConnection: () => ({ ...echo }) });
+    await assert.rejects(withTimeout(server.listen(), 'listen() on a busy port'), (error: NodeJS.ErrnoException) => error.code === 'EADDRINUSE');
+    assert.equal(server.address(), undefined);
+    const info = await withTimeout(server.listen({ port: 0 }), 'listen() again on a free port');
+    assert.notEqual(info.port, busy);
+    assert.deepEqual(server.address(), info);
+    const { ws } = await wsClient(t, info.url);
+    await echoes(ws, 'listening after a failed listen()');
+  });
+
   test("host '::1': listens on the IPv6 loopback with a bracketed url", async (t) => {
     if (!(await hasIpv6Loopback())) return t.skip('no IPv6 loopback on this machine');
     const requests = new Queue<UpgradeRequest>();
@@ -179,6 +196,81 @@ describe('listening', { timeout: 60_000 }, () => {
     assert.equal(run.timedOut, false, `server.close() did not resolve; output: ${run.output}`);
     assert.match(run.output, /closed/);
     assert.equal(run.code, 0, run.output);
+  });
+
+  test('tls: handshakeTimeout covers the TLS handshake and the request head together, from the TCP connection', async (t) => {
+    const pair = selfSigned();
+    if (!pair) return t.skip('openssl is not available');
+    const server = ownServer(t, { host: '127.0.0.1', port: 0, tls: { cert: pair.cert, key: pair.key }, handshakeTimeout: 1000, onConnection: () => ({}) });
+    const { port } = await server.listen();
+    const raw = netConnect({ host: '127.0.0.1', port });
+    raw.on('error', () => {});
+    t.after(() => raw.destroy());
+    await withTimeout(new Promise<void>((resolve) => raw.once('connect', () => resolve())), 'the TCP connection');
+    const arrived = performance.now();
+    await sleep(700);
+    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false });
+    secure.on('error', () => {});
+    const closed = new Promise<void>((resolve) => secure.once('close', () => resolve()));
+    await withTimeout(new Promise<void>((resolve) => secure.once('secureConnect', () => resolve())), 'the TLS handshake');
+    secure.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await withTimeout(closed, 'the server to drop the slow client', 5000);
+    const elapsed = performance.now() - arrived;
+    // Dropped about 1000 ms after the TCP connection; restarting the clock after the TLS
+    // handshake would take about 1700 ms.
+    assert.ok(elapsed < 1500, `dropped ${Math.round(elapsed)} ms after the TCP connection (handshakeTimeout 1000)`);
+    assert.equal(server.stats().limits.handshakeTimeout, 1);
+  });
+
+  test('tls: sockets still in their TLS handshake count under maxConnectionsPerAddress', async (t) => {
+    const pair = selfSigned();
+    if (!pair) return t.skip('openssl is not available');
+    const server = ownServer(t, { host: '127.0.0.1', port: 0, tls: { cert: pair.cert, key: pair.key }, maxConnectionsPerAddress: 2, onConnection: () => ({}) });
+    const limits: string[] = [];
+    server.on('limit', (event) => limits.push(event.limit));
+    const { port, url } = await server.listen();
+    const idle = await Promise.all(
+      [0, 1].map(async () => {
+        const socket = netConnect({ host: '127.0.0.1', port });
+        socket.on('error', () => {});
+        t.after(() => socket.destroy());
+        await withTimeout(new Promise<void>((resolve) => socket.once('connect', () => resolve())), 'an idle TCP connection');
+        return socket;
+      }),
+    );
+    // The two idle sockets never start TLS (accepted before the third, in order): a third socket
+    // from the address is one too many, dropped without an answer since it has no TLS yet.
+    const third = new WebSocket(url, { ca: pair.cert });
+    third.on('error', () => {});
+    t.after(() => closeWs(third));
+    const outcome = await withTimeout(
+      new Promise<string>((resolve) => {
+        third.once('open', () => resolve('open'));
+        third.once('error', () => resolve('dropped'));
+        third.once('unexpected-response', (_request, response) => resolve(String(response.statusCode)));
+      }),
+      'the third client',
+    );
+    assert.equal(outcome, 'dropped');
+    assert.deepEqual(limits, ['maxConnectionsPerAddress']);
+    // Once they are gone (reset: a FIN alone is not seen before the TLS handshake, and such a
+    // socket keeps its place until handshakeTimeout), there is room again.
+    for (const socket of idle) socket.resetAndDestroy();
+    let opened = false;
+    for (let attempt = 0; attempt < 20 && !opened; attempt++) {
+      const ws = new WebSocket(url, { ca: pair.cert });
+      ws.on('error', () => {});
+      t.after(() => closeWs(ws));
+      opened = await withTimeout(
+        new Promise<boolean>((resolve) => {
+          ws.once('open', () => resolve(true));
+          ws.once('error', () => resolve(false));
+        }),
+        'a client once the idle sockets are gone',
+      );
+      if (!opened) await sleep(50);
+    }
+    assert.ok(opened, 'a client gets in once the idle sockets have closed');
   });
 
   test('listen({ tls }) after stop() turns a ws:// server into a wss:// one', async (t) => {

@@ -4,6 +4,7 @@
  * the fake clock.
  */
 import { strict as assert } from 'node:assert';
+import { createConnection } from 'node:net';
 import { deflateRawSync } from 'node:zlib';
 import { describe, test, type TestContext } from 'node:test';
 import { type Connection } from '../../src/io/connection.js';
@@ -14,8 +15,8 @@ import { FakeClock } from '../support/fake-clock.js';
 import { FaultyPeer } from '../support/fault-injector.js';
 import { clientFrame } from '../support/frames.js';
 import WebSocket from 'ws';
-import { withTimeout } from '../support/net.js';
-import { eventually, refusedWs, serve, wsClient } from '../support/server-kit.js';
+import { closeWs, withTimeout } from '../support/net.js';
+import { eventually, refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
 
 interface Harness {
   server: WebSocketServer<unknown>;
@@ -243,5 +244,43 @@ describe('per-address count after a failed accept', { timeout: 30_000 }, () => {
     await eventually(() => srv.server.clients.size === 1, 'the failed connection to leave the registry');
     await wsClient(t, srv.url);
     assert.equal((await refusedWs(srv.url)).status, 429, 'the address has two open connections again, so a third is refused');
+  });
+});
+
+describe('per-address count of plain HTTP requests', { timeout: 30_000 }, () => {
+  test('a socket answered by onHttpRequest whose peer keeps its side open is dropped in time, and frees its place under maxConnectionsPerAddress', async (t) => {
+    const srv = await serve(t, { maxConnectionsPerAddress: 1, onHttpRequest: () => ({ status: 200, body: 'hello' }) });
+    const held = createConnection({ host: '127.0.0.1', port: srv.port, allowHalfOpen: true });
+    held.on('error', () => {});
+    t.after(() => held.destroy());
+    const answered = new Promise<string>((resolve) => {
+      let text = '';
+      held.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      // The server's FIN: the answer is complete, and this side stays open (half-open).
+      held.on('end', () => resolve(text));
+    });
+    held.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    assert.match(await withTimeout(answered, 'the plain HTTP answer'), /^HTTP\/1\.1 200 /);
+    assert.equal((await refusedWs(srv.url)).status, 429, 'the held socket still counts');
+    // Refusals are dropped 2 s after their answer: the same bound frees the held socket's place.
+    const outcomes: string[] = [];
+    const deadline = Date.now() + 6000;
+    while (outcomes.at(-1) !== 'open' && Date.now() < deadline) {
+      const ws = new WebSocket(srv.url);
+      ws.on('error', () => {});
+      t.after(() => closeWs(ws));
+      const outcome = await withTimeout(
+        new Promise<string>((resolve) => {
+          ws.once('open', () => resolve('open'));
+          ws.once('unexpected-response', (_request, response) => resolve(String(response.statusCode)));
+          ws.once('error', (error) => resolve(error.message));
+        }),
+        'the outcome of an upgrade',
+      );
+      outcomes.push(outcome);
+      await closeWs(ws);
+      if (outcome !== 'open') await sleep(200);
+    }
+    assert.equal(outcomes.at(-1), 'open', `a WebSocket client gets in once the plain HTTP socket is dropped (got ${outcomes.join(', ')})`);
   });
 });

@@ -53,6 +53,28 @@ describe('security review', () => {
     assert.ok(!headerNames(second.responseHead).includes('x-injected'), second.responseHead);
   });
 
+  for (const asynchronous of [false, true]) {
+    test(`a refusal whose header is invalid (${asynchronous ? 'async' : 'sync'} admission) is counted and reported once, as the 500 the peer gets`, async (t) => {
+      const srv = server(t, {
+        onConnection: () => {
+          const refusal = refuse(401, { headers: { 'X-Why': 'a\r\nInjected: yes' } });
+          return asynchronous ? Promise.resolve(refusal) : refusal;
+        },
+      });
+      const refused: Array<[number, string]> = [];
+      srv.on('refused', (status, reason) => refused.push([status, reason]));
+      const errors: Error[] = [];
+      srv.on('error', (error) => errors.push(error));
+      const peer = await FaultyPeer.connect(srv);
+      await peer.until(() => peer.closed || peer.ended, 'the end of the response');
+      assert.equal(peer.status, 500);
+      assert.ok(!headerNames(peer.responseHead).includes('injected'), peer.responseHead);
+      assert.deepEqual(refused, [[500, 'internal server error']]);
+      assert.equal(srv.stats().refused, 1);
+      assert.equal(errors.length, 1);
+    });
+  }
+
   test('an admission function that throws: the peer gets a bare 500, without the message or a stack', async (t) => {
     const errors: Error[] = [];
     const srv = server(t, {
