@@ -110,12 +110,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   /**
    * Starts listening (standalone mode). After `stop()`, it may listen again, with changed
-   * `port`, `host`, `backlog` or `tls`.
+   * `port`, `host`, `backlog` or `tls`. After `close()` it may not (SW_INVALID_STATE): close()
+   * ends the server for good, its backplane included.
    */
   async listen(overrides: Pick<ServerOptions<Data>, 'port' | 'host' | 'backlog' | 'tls'> = {}): Promise<ListenInfo> {
+    if (this.closing) throw new SockwaveError('SW_INVALID_STATE', 'the server was closed: close() ends it for good (stop() only stops accepting)');
     if (this.listener) throw new SockwaveError('SW_INVALID_STATE', 'the server is already listening');
     this.options = { ...this.options, ...overrides };
-    this.closing = false;
     const listener = createListener(this.options.tls, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, {
       accept: (socket, arrival) => this.acceptSocket(socket, arrival),
       tcpArrived: (raw) => this.tcpArrived(raw),
@@ -258,7 +259,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   /**
    * Graceful shutdown: stops accepting, sends a close frame (default 1001) to every client, waits
-   * up to `timeout` for them to finish, then terminates the rest. Resolves when all are gone.
+   * up to `timeout` for them to finish, then terminates the rest, and leaves the backplane's
+   * cluster. Resolves when all are gone. The server cannot listen again afterwards.
    */
   async close(options: CloseServerOptions = {}): Promise<void> {
     this.closing = true;

@@ -95,6 +95,14 @@ describe('listening', { timeout: 60_000 }, () => {
     assert.equal(server.clients.size, 2);
   });
 
+  test('listen() after close() is refused (SW_INVALID_STATE): close() ended the server and its backplane for good', async (t) => {
+    const server = ownServer(t, { host: '127.0.0.1', port: 0, onConnection: () => ({ ...echo }) });
+    await server.listen();
+    await withTimeout(server.close({ timeout: 500 }), 'close()');
+    await assert.rejects(server.listen(), (error: unknown) => error instanceof SockwaveError && error.code === 'SW_INVALID_STATE' && /close\(\) ends it for good/.test(error.message));
+    assert.equal(server.address(), undefined);
+  });
+
   test('a listen() that fails (EADDRINUSE) leaves the server able to listen again', async (t) => {
     const blocker = createNetServer();
     await withTimeout(new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve())), 'the blocking server to listen');
