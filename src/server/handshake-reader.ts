@@ -12,6 +12,8 @@ export interface HeadSink {
    * finish in time (408, code SW_HANDSHAKE_TIMEOUT). The socket is paused.
    */
   headFailed(socket: Socket, error: HandshakeError): void;
+  /** The client closed without sending a byte (a port probe, a health check): nothing to answer. */
+  headAbandoned(socket: Socket): void;
 }
 
 /** A socket still sending its head: what came so far, and when its time is up. */
@@ -55,7 +57,7 @@ export class HeadReader {
       reader.received(this, chunk);
     };
     this.onEnd = function (this: Socket) {
-      reader.fail(this, new HandshakeError(400, 'the client closed before completing its request'));
+      reader.ended(this);
     };
   }
 
@@ -104,6 +106,15 @@ export class HeadReader {
     }
     this.stop(socket);
     this.sink.headRead(socket, head, buffered.subarray(end));
+  }
+
+  /** The client closed before its head was complete: a refusal (400) if it had begun one. */
+  private ended(socket: Socket): void {
+    const reading = this.reading.get(socket);
+    if (reading === undefined) return;
+    if (reading.buffered.length !== 0) return this.fail(socket, new HandshakeError(400, 'the client closed before completing its request'));
+    this.stop(socket);
+    this.sink.headAbandoned(socket);
   }
 
   private fail(socket: Socket, error: HandshakeError): void {

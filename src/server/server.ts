@@ -74,7 +74,15 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       report: (event) => void this.emit('backplane', event),
     });
     this.heads = new HeadReader(
-      { headRead: (socket, head, rest) => this.upgrade(socket, head, rest), headFailed: (socket, error) => this.headFailed(socket, error) },
+      {
+        headRead: (socket, head, rest) => this.upgrade(socket, head, rest),
+        headFailed: (socket, error) => this.headFailed(socket, error),
+        // Nothing was asked: not a refusal (not counted, no 'refused' event).
+        headAbandoned: (socket) => {
+          this.sockets.handshakeEnded(socket);
+          socket.destroy();
+        },
+      },
       options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
       options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
     );

@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
+import { connect as netConnect } from 'node:net';
 import { ProtocolError, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame, rawFrame } from '../support/frames.js';
 import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout } from '../support/net.js';
@@ -499,5 +500,29 @@ describe('server options that decide admission', { timeout: 60_000 }, () => {
     assert.equal(refused.status, 431);
     await wsClient(t, srv.url, undefined, { headers: { 'X-Small': 'x'.repeat(256) } });
     assert.equal(srv.server.clients.size, 1);
+  });
+});
+
+describe('connections that ask nothing', { timeout: 60_000 }, () => {
+  test("a TCP connection closed without a byte (a port probe) is not a refusal; one closed mid-request is (400)", async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const refused: number[] = [];
+    srv.server.on('refused', (status) => refused.push(status));
+    const probe = netConnect(srv.port, '127.0.0.1');
+    probe.on('error', () => {});
+    await new Promise<void>((resolve) => probe.once('connect', () => resolve()));
+    probe.end();
+    await new Promise<void>((resolve) => probe.once('close', () => resolve()));
+    await sleep(100);
+    assert.deepEqual(refused, [], 'a probe was reported as refused');
+    assert.equal(srv.server.stats().refused, 0);
+    const partial = netConnect(srv.port, '127.0.0.1');
+    partial.on('error', () => {});
+    partial.on('data', () => {});
+    await new Promise<void>((resolve) => partial.once('connect', () => resolve()));
+    partial.end('GET / HTTP/1.1\r\n');
+    await eventually(() => refused.length === 1, 'the refusal of the half request');
+    assert.deepEqual(refused, [400]);
+    assert.equal(srv.server.stats().refused, 1);
   });
 });

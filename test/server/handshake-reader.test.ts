@@ -12,7 +12,7 @@ import { HeadReader } from '../../src/server/handshake-reader.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { asSocket, socketPair } from '../support/memory-socket.js';
 
-type Outcome = { socket: Socket; head?: RequestHead; rest?: Buffer; error?: HandshakeError };
+type Outcome = { socket: Socket; head?: RequestHead; rest?: Buffer; error?: HandshakeError; abandoned?: true };
 
 function reader(maxHeaderBytes = 1024, timeout = 5000) {
   const outcomes: Outcome[] = [];
@@ -20,6 +20,7 @@ function reader(maxHeaderBytes = 1024, timeout = 5000) {
     {
       headRead: (socket, head, rest) => outcomes.push({ socket, head, rest }),
       headFailed: (socket, error) => outcomes.push({ socket, error }),
+      headAbandoned: (socket) => outcomes.push({ socket, abandoned: true }),
     },
     maxHeaderBytes,
     timeout,
@@ -87,6 +88,17 @@ describe('HeadReader', () => {
     assert.equal(outcomes[0]!.error!.status, 400);
   });
 
+  test('a client that closes without sending a byte is abandoned, not failed (nothing to answer)', async (t) => {
+    const { heads, outcomes } = reader();
+    const { client, socket } = open(t);
+    heads.read(socket);
+    client.end();
+    await tick();
+    await tick();
+    assert.deepEqual(outcomes.map((o) => [o.abandoned === true, o.error?.status]), [[true, undefined]]);
+    assert.equal(heads.size, 0);
+  });
+
   test('one timer drops each socket too slow to send its head at its own deadline, and spares those whose head came', async (t) => {
     const clock = FakeClock.install(t);
     const { heads, outcomes } = reader(1024, 5000);
@@ -151,6 +163,7 @@ test('HeadReader: when what a timeout reports throws, the sockets after it still
         failed.push(socket);
         if (failed.length === 1) throw new Error('a listener bug');
       },
+      headAbandoned: () => {},
     },
     1024,
     1000,
