@@ -141,5 +141,7 @@ export interface ConnectionOwner {
   unsubscribe(connection: Connection<unknown>, topic: string): boolean;
   /** A limit was hit on this connection (counted and reported by the server). */
   limitReached(connection: Connection<unknown>, limit: LimitName, detail: string): void;
+  /** A message was dropped on this connection after its close (its totals were already counted). */
+  droppedAfterClose(): void;
 }
 

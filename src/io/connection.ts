@@ -85,7 +85,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       throw new RangeError('fragmentSize must be a positive integer');
     }
     if (!this.isSendable()) {
-      this.stats.dropped++;
+      this.countDrop();
       if (callback) queueMicrotask(() => callback(new SockwaveError('SW_INVALID_STATE', 'the connection is not open')));
       return 'dropped';
     }
@@ -142,7 +142,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /** @internal Writes a frame already serialized (fan-out: framed once, written to many). */
   sendEncoded(frame: Buffer, payloadSize: number): SendResult {
     if (!this.isSendable()) {
-      this.stats.dropped++;
+      this.countDrop();
       return 'dropped';
     }
     const size = frame.length;
@@ -154,6 +154,12 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     else this.session.sendEncoded(frame);
     // The buffered amount grew by `size` either way: afterWrite() needs reading it only past the mark.
     return buffered + size <= this.settings.highWaterMark ? 'sent' : this.afterWrite();
+  }
+
+  /** A message not sent because the connection is not open; after the close, the server counts it too. */
+  private countDrop(): void {
+    this.stats.dropped++;
+    if (this.status === 'closed') this.owner?.droppedAfterClose();
   }
 
   /** Applies the slow-consumer policy when `size` more bytes would pass maxBufferedAmount. */

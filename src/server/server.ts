@@ -282,6 +282,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   }
 
   /** @internal */
+  droppedAfterClose(): void {
+    this.retired.dropped++;
+  }
+
+  /** @internal */
   connectionClosed(connection: Connection<unknown>, info: CloseInfo): void {
     this.clients.delete(connection as Connection<Data>);
     this.sockets.release(connection.remoteAddress);

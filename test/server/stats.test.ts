@@ -75,6 +75,18 @@ describe('server.stats()', { timeout: 60_000 }, () => {
     assert.equal(stats.dropped, 0);
   });
 
+  test('a send on a connection that has closed counts as dropped in the server totals too', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const { ws } = await wsClient(t, srv.url);
+    const side = await srv.connections.next('the server side');
+    ws.terminate();
+    await eventually(() => side.connection.status === 'closed', 'the close at the server');
+    assert.equal(side.connection.send('too late'), 'dropped');
+    assert.equal(side.connection.send(Buffer.alloc(3)), 'dropped');
+    assert.equal(side.connection.stats.dropped, 2);
+    assert.equal(srv.server.stats().dropped, 2);
+  });
+
   test('the totals keep the traffic of connections that have closed', async (t) => {
     const srv = await serve(t, { onConnection: () => ({ onMessage: (c, data) => void c.send(data) }) });
     const { ws, rec } = await wsClient(t, srv.url);
