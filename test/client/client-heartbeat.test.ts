@@ -4,26 +4,33 @@
  * pending ping and records the round trip, and a peer that never answers is dropped (1006).
  */
 import { strict as assert } from 'node:assert';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { connect, type CloseInfo } from '../../src/index.js';
+import { connect, type CloseInfo, type Connection } from '../../src/index.js';
 import { startClientHeartbeat } from '../../src/client/client-heartbeat.js';
 import { nextEvent, startRawWsServer } from '../support/net.js';
 import { serve } from '../support/server-kit.js';
 
+/** A client connection to a sockwave server that counts the pings it receives (answering them). */
+async function pingCountingPeer(t: TestContext): Promise<{ conn: Connection; pings: () => number }> {
+  const srv = await serve(t);
+  let pings = 0;
+  srv.server.on('connection', (connection) => connection.on('ping', () => pings++));
+  const conn = await connect(srv.url);
+  t.after(() => conn.terminate());
+  return { conn, pings: () => pings };
+}
+
 describe('client heartbeat', () => {
   test('pings once per interval, not once per tick, when the pong timeout is shorter than the interval', async (t) => {
-    const srv = await serve(t);
-    let pings = 0;
-    srv.server.on('connection', (connection) => connection.on('ping', () => pings++));
-    const conn = await connect(srv.url);
-    t.after(() => conn.terminate());
+    const { conn, pings: count } = await pingCountingPeer(t);
     // interval 400 ms, timeout 200 ms: the timer ticks every 100 ms, and must still ping only
     // every 400 ms (about 2 pings in 1 s; pinging on every answered tick would make about 9).
     const stop = startClientHeartbeat(conn, 400, 200);
     t.after(stop);
     await delay(1000);
     stop();
+    const pings = count();
     assert.ok(pings >= 1 && pings <= 3, `${pings} pings in 1 s with a 400 ms interval`);
     assert.ok(conn.rtt !== undefined && conn.rtt >= 0, 'the pong recorded a round-trip time');
     assert.equal(conn.status, 'open', 'answered pings keep the connection');
@@ -42,15 +49,11 @@ describe('client heartbeat', () => {
   });
 
   test('an interval of 0 sends no ping', async (t) => {
-    const srv = await serve(t);
-    let pings = 0;
-    srv.server.on('connection', (connection) => connection.on('ping', () => pings++));
-    const conn = await connect(srv.url);
-    t.after(() => conn.terminate());
+    const { conn, pings } = await pingCountingPeer(t);
     const stop = startClientHeartbeat(conn, 0, 10);
     await delay(100);
     stop();
-    assert.equal(pings, 0);
+    assert.equal(pings(), 0);
     assert.equal(conn.pingSentAt, 0);
   });
 });
