@@ -1,3 +1,4 @@
+import { type Socket } from 'node:net';
 import { serializeResponse, type RequestHead } from '../handshake/http-head.js';
 
 /** A plain (non-upgrade) HTTP request reaching a standalone server. */
@@ -28,4 +29,15 @@ export function serializePlainResponse(response: PlainHttpResponse, method: stri
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const headers = { ...response.headers, 'Content-Length': String(bytes.length), Connection: 'close' };
   return serializeResponse(response.status, headers, method === 'HEAD' ? '' : bytes);
+}
+
+/**
+ * Sends the last bytes of an HTTP answer (a refusal, or onHttpRequest's response) and ends the
+ * socket; destroys it 2 s later if it is still there (a peer that never reads its answer, or keeps
+ * its side open), which releases its place under `maxConnectionsPerAddress`.
+ */
+export function endAnswered(socket: Socket, response: Buffer): void {
+  if (socket.destroyed) return;
+  socket.end(response);
+  setTimeout(() => socket.destroy(), 2000).unref();
 }

@@ -18,7 +18,7 @@ import { chooseSubprotocol, connectionSettings, DEFAULT_HANDSHAKE_TIMEOUT, DEFAU
 import { LimitGuard } from './limit-guard.js';
 import { SocketTracker } from './socket-tracker.js';
 import { type LimitName } from '../io/limits.js';
-import { serializePlainResponse, toPlainRequest } from './plain-http.js';
+import { endAnswered, serializePlainResponse, toPlainRequest } from './plain-http.js';
 import { closeGracefully } from './graceful-close.js';
 import { createListener } from './listener.js';
 import { ClientRegistry } from './registry.js';
@@ -485,7 +485,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     // Answered like a refusal: no longer a handshake, and still counted under its address until
     // it closes, which endAnswered() bounds.
     this.sockets.handshakeEnded(socket);
-    this.endAnswered(socket, bytes);
+    endAnswered(socket, bytes);
   }
 
   private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string): void {
@@ -495,18 +495,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     this.sockets.handshakeEnded(socket);
     this.counters.refused++;
     this.emit('refused', status, body);
-    this.endAnswered(socket, response);
-  }
-
-  /**
-   * Sends the last bytes of an HTTP answer and ends the socket; destroys it 2 s later if it is still
-   * there (a peer that never reads its answer, or keeps its side open), which releases its place
-   * under `maxConnectionsPerAddress`.
-   */
-  private endAnswered(socket: Socket, response: Buffer): void {
-    if (socket.destroyed) return;
-    socket.end(response);
-    setTimeout(() => socket.destroy(), 2000).unref();
+    endAnswered(socket, response);
   }
 
   /** Counts a socket under its address until it closes; past `maxConnectionsPerAddress`, refuses it with 429. */
