@@ -14,8 +14,12 @@ export type Outgoing =
   | { kind: 'close'; code: number | undefined; reason: string };
 
 export interface OrderedSenderHooks {
-  /** A Blob could not be read: the message cannot be sent, so the connection must fail. */
-  blobUnreadable(error: unknown): void;
+  /**
+   * A Blob could not be read: that message cannot be sent, so the connection must fail. The Blob
+   * is already out of the queue; what was queued after it is still there. `attached`: whether a
+   * connection was attached when the read failed (a reconnecting WebSocket may be between two).
+   */
+  blobUnreadable(error: unknown, size: number, attached: boolean): void;
   /** `size` bytes of application data were handed to the network. */
   sent(size: number): void;
 }
@@ -97,7 +101,10 @@ export class OrderedSender {
           const read = await item.read;
           if (this.#queue[0] !== item) break; // cleared meanwhile (the connection failed)
           if (!read.ok) {
-            this.#hooks.blobUnreadable(read.error);
+            this.#queue.shift();
+            this.#queuedBytes -= item.size;
+            // The connection is failing now: what follows the Blob waits (for the next connection, or for clear()).
+            this.#hooks.blobUnreadable(read.error, item.size, this.#connection !== undefined);
             break;
           }
           item = { kind: 'message', data: read.bytes, size: item.size };

@@ -151,10 +151,22 @@ export class WebSocket extends EventHandlerTarget {
     this.#retry = new RetryPolicy(reconnect, false);
     this.#sender = new OrderedSender(
       {
-        // Nothing after the Blob can go out in order: it is dropped with it.
-        blobUnreadable: (error) => {
-          this.#sender.clear();
-          this.#fail(new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: error }));
+        blobUnreadable: (error, size, attached) => {
+          const failure = new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: error });
+          if (this.#retry.options.enabled) {
+            // (sockwave, reconnection on) The Blob alone is lost, reported and no longer counted,
+            // as a message dropped from a full outbox; what was sent after it waits for the next
+            // connection.
+            this.#bufferedAmount -= size;
+            if (!attached) {
+              this.#queueTask(() => this.dispatchEvent(createErrorEvent(failure)));
+              return;
+            }
+          } else {
+            // The connection fails for good: nothing after the Blob goes out (bufferedAmount keeps counting it).
+            this.#sender.clear();
+          }
+          this.#failAfterSent(failure);
         },
         sent: (size) => (this.#bufferedAmount -= size),
       },
@@ -308,6 +320,9 @@ export class WebSocket extends EventHandlerTarget {
    * an "InvalidStateError" DOMException while CONNECTING, unless reconnection is on: then the
    * message waits in the outbox (see the class). Once CLOSING or CLOSED nothing is sent,
    * but bufferedAmount still grows. A Blob is read first; whatever is sent after it waits for it.
+   * A Blob that cannot be read fails the connection (error, then close 1006; the server gets what
+   * was sent before it, then close 1011); with reconnection on, only the Blob is lost, and what
+   * was sent after it goes out on the next connection.
    */
   send(data: WebSocketSendData): void {
     // (WebIDL: (BufferSource or Blob or USVString). Anything else becomes a string.)
@@ -662,6 +677,18 @@ export class WebSocket extends EventHandlerTarget {
     // close that is final clears it.)
     if (this.#connection !== undefined) this.#connection.terminate();
     else this.#abort.abort(error);
+  }
+
+  /**
+   * Fail the WebSocket connection because of what was to be sent (a Blob that cannot be read):
+   * what was sent before it still goes out, then a close frame with 1011 tells the server why.
+   * The WebSocket reports the failure as any other: error, then close 1006.
+   */
+  #failAfterSent(error: Error): void {
+    this.#failure ??= error;
+    const connection = this.#connection;
+    if (connection === undefined || connection.status !== 'open') this.#fail(error);
+    else connection.close(1011, 'a Blob passed to send() could not be read');
   }
 
   /** The WebSocket task source: each event in its own task, microtasks running between them. */

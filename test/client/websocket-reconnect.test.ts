@@ -275,6 +275,35 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
   });
 
+  test('an unreadable Blob fails the connection: the Blob alone is lost; what was sent after it goes out, in order, on the next connection', async (t) => {
+    const srv = await listenOn(t, 0);
+    const serverSaw: Array<[number, string]> = [];
+    srv.server.on('connection', (connection) => connection.on('close', (info) => serverSaw.push([info.code, info.reason])));
+    const { ws, events } = open(t, srv.url, { reconnect: FAST });
+    await next(events, 'open');
+    class UnreadableBlob extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return Promise.reject(new Error('gone'));
+      }
+    }
+    ws.send('before');
+    ws.send(new UnreadableBlob(['12345']));
+    ws.send('after 1');
+    ws.send('after 2');
+    const error = await next(events, 'error', 'the error for the Blob');
+    assert.equal((error.event as WebSocketErrorEvent).error?.message, 'a Blob passed to send() could not be read');
+    const close = await next(events, 'close', 'the close of the failed connection');
+    assert.deepEqual([(close.event as CloseEvent).code, (close.event as WebSocketCloseEvent).willReconnect], [1006, true]);
+    await next(events, 'open', 'the open after reconnecting');
+    await eventually(() => srv.texts.length >= 3, 'the messages after the Blob to arrive');
+    // What was sent before the Blob went out first, then a close frame saying why.
+    assert.deepEqual(srv.texts, ['before', 'after 1', 'after 2']);
+    assert.deepEqual(serverSaw, [[1011, 'a Blob passed to send() could not be read']]);
+    assert.equal(srv.connections.length, 2);
+    // The Blob's 5 bytes are no longer counted: it will never be sent.
+    await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
+  });
+
   test('a clean close from the server (1000) while onmessage replies: close 1000 with its reason, clean, no error', async (t) => {
     // The message and the close frame come together, right behind the 101: the reply is sent while
     // the closing handshake is under way. The server closes TCP once the client answered.

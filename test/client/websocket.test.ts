@@ -751,7 +751,7 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     assert.equal(Buffer.concat(received).length, 8);
   });
 
-  test('a Blob that cannot be read fails the connection: error, close 1006, and nothing after it is sent', async (t) => {
+  test('a Blob that cannot be read fails the connection: what was sent before it goes out, then close 1011; error, close 1006, and nothing after it is sent', async (t) => {
     const server = await sockwaveKit(t);
     const { ws, rec } = await open(t, server.url);
     const peer = await server.peer();
@@ -760,14 +760,18 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
         return Promise.reject(new Error('gone'));
       }
     }
+    ws.send('before the unreadable blob');
     ws.send(new UnreadableBlob(['x']));
     ws.send('after the unreadable blob');
+    assert.equal((await rec.message('the echo of what was sent before the Blob')).data, 'before the unreadable blob');
     const error = await rec.next('error');
     assert.equal((error.event as WebSocketErrorEvent).error?.message, 'a Blob passed to send() could not be read');
     const close = await rec.close();
     assert.deepEqual([close.code, close.wasClean], [1006, false]);
-    await peer.closed();
+    assert.deepEqual(await peer.closed(), { code: 1011, reason: 'a Blob passed to send() could not be read' });
+    assert.equal(String((await peer.message()).data), 'before the unreadable blob');
     assert.equal(peer.pendingMessages(), 0);
+    assert.equal(ws.bufferedAmount, 1 + 'after the unreadable blob'.length, 'what was not sent stays counted');
   });
 
   test('Node does not crash when nobody listens to error (refused, protocol error, dropped connection)', async (t) => {
