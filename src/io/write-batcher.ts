@@ -134,8 +134,14 @@ export class WriteBatcher {
       }
       return;
     }
+    // Whether write() handed every byte to the operating system before returning.
+    let written = false;
     const done = callbacks === null ? undefined : (error?: Error | null) => {
-      for (const callback of callbacks) callback(error);
+      // Node reports a write that the socket's destruction cut short as a success (its callback
+      // gets null: stream_base_commons onWriteComplete). Unless write() finished it at once, a
+      // callback that finds the socket destroyed reports bytes that never left: an error.
+      const failure = error ?? (!written && socket.destroyed ? new Error('the socket was closed before the data was sent') : null);
+      for (const callback of callbacks) callback(failure);
     };
     if (rest === null) {
       socket.write(queued ? unpinned(first) : first, done);
@@ -149,6 +155,9 @@ export class WriteBatcher {
       socket.write(queued ? unpinned(rest[last]!) : rest[last]!, done);
       socket.uncork();
     }
+    // Nothing was waiting before, and nothing waits now: the kernel took it all (the callback
+    // still comes, on the next tick).
+    if (done !== undefined) written = !queued && socket.writableLength === 0;
   }
 }
 

@@ -712,6 +712,19 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     assert.deepEqual(rec.types(), ['open', 'close']);
   });
 
+  test('a reset while a message is still on its way: bufferedAmount keeps counting the bytes that were not sent', async (t) => {
+    // The server never reads, then resets: 32 MiB cannot all have left (the kernel buffers hold far less).
+    const raw = await startRawWsServer(undefined, { upgraded: (socket) => setTimeout(() => socket.resetAndDestroy(), 100) });
+    t.after(() => raw.close());
+    const { ws, rec } = create(t, `${raw.url}/`);
+    await rec.next('open');
+    const size = 32 * 1024 * 1024;
+    ws.send(new Uint8Array(size));
+    const close = await rec.close();
+    assert.deepEqual([close.code, close.wasClean], [1006, false]);
+    assert.equal(ws.bufferedAmount, size);
+  });
+
   test('the server starts the closing handshake: CLOSING once the messages before its close frame were dispatched', async (t) => {
     // The close frame comes right behind a message, and the server closes TCP only 200 ms after
     // the client's answer: in between, the closing handshake has started, the close event not.

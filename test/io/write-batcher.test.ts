@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { WriteBatcher } from '../../src/io/write-batcher.js';
 
 /** The part of a socket the batcher uses, recording each write call (a corked run counts as one). */
@@ -33,6 +33,21 @@ function fakeSocket() {
 }
 
 const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
+
+/** A real TCP connection on 127.0.0.1 whose far end never reads. */
+async function stalledPair(): Promise<{ socket: Socket; server: Server }> {
+  const server = createServer((peer) => peer.pause());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.on('error', () => {});
+  return { socket, server };
+}
+
+/** The write callback's argument, once it comes. */
+function callbackResult(batcher: WriteBatcher, chunk: Buffer): Promise<Error | null | undefined> {
+  return new Promise((resolve) => batcher.write(chunk, resolve));
+}
 
 describe('WriteBatcher', () => {
   test('frames written in one turn leave in one write on the next tick, in order', async () => {
@@ -168,6 +183,38 @@ describe('WriteBatcher', () => {
     assert.equal(writes.length, 0);
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]?.message), /closed/);
+  });
+});
+
+describe('WriteBatcher: over a real socket', { timeout: 30_000 }, () => {
+  test('bytes still on their way when the socket is destroyed are reported as not sent (Node calls back with null)', async () => {
+    const { socket, server } = await stalledPair();
+    try {
+      const batcher = new WriteBatcher(socket);
+      // Far more than the two kernel buffers hold: the write stays in flight.
+      const result = callbackResult(batcher, Buffer.alloc(64 * 1024 * 1024));
+      await nextTick();
+      assert.ok(socket.writableLength > 0, 'the write is still in flight');
+      socket.destroy();
+      const error = await result;
+      assert.match(String(error?.message), /closed before the data was sent/);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('bytes the kernel took during write() are reported as sent, even if the socket is destroyed before the callback', async () => {
+    const { socket, server } = await stalledPair();
+    try {
+      const batcher = new WriteBatcher(socket);
+      const result = callbackResult(batcher, Buffer.from('small'));
+      batcher.flush();
+      assert.equal(socket.writableLength, 0, 'the kernel took it at once');
+      socket.destroy();
+      assert.equal(await result, null);
+    } finally {
+      server.close();
+    }
   });
 });
 
