@@ -134,15 +134,9 @@ export class WriteBatcher {
       }
       return;
     }
-    // Whether write() handed every byte to the operating system before returning.
-    let written = false;
-    const done = callbacks === null ? undefined : (error?: Error | null) => {
-      // Node reports a write that the socket's destruction cut short as a success (its callback
-      // gets null: stream_base_commons onWriteComplete). Unless write() finished it at once, a
-      // callback that finds the socket destroyed reports bytes that never left: an error.
-      const failure = error ?? (!written && socket.destroyed ? new Error('the socket was closed before the data was sent') : null);
-      for (const callback of callbacks) callback(failure);
-    };
+    // (Made only when someone waits for the write: flush() itself allocates nothing for it.)
+    const completion = callbacks === null ? undefined : new Completion(socket, callbacks);
+    const done = completion?.callback;
     if (rest === null) {
       socket.write(queued ? unpinned(first) : first, done);
     } else if (bytes <= CONCAT_LIMIT) {
@@ -157,7 +151,24 @@ export class WriteBatcher {
     }
     // Nothing was waiting before, and nothing waits now: the kernel took it all (the callback
     // still comes, on the next tick).
-    if (done !== undefined) written = !queued && socket.writableLength === 0;
+    if (completion !== undefined) completion.written = !queued && socket.writableLength === 0;
+  }
+}
+
+/** The callbacks of one flush, called when its write completes. */
+class Completion {
+  /** Whether write() handed every byte to the operating system before returning. */
+  written = false;
+  readonly callback: WriteCallback;
+
+  constructor(socket: Socket, callbacks: readonly WriteCallback[]) {
+    this.callback = (error) => {
+      // Node reports a write that the socket's destruction cut short as a success (its callback
+      // gets null: stream_base_commons onWriteComplete). Unless write() finished it at once, a
+      // callback that finds the socket destroyed reports bytes that never left: an error.
+      const failure = error ?? (!this.written && socket.destroyed ? new Error('the socket was closed before the data was sent') : null);
+      for (const callback of callbacks) callback(failure);
+    };
   }
 }
 
