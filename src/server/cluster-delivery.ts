@@ -25,3 +25,12 @@ export function deliverEnvelope(envelope: Envelope, clients: ClientRegistry<unkn
 export function exceptIds<Data>(options: BroadcastOptions<Data>): string[] | undefined {
   return options.except === undefined ? undefined : [...options.except].map((item) => (typeof item === 'string' ? item : item.id));
 }
+
+/**
+ * `options` with `except` replaced by the ids already read from it: `except` may be an iterable
+ * that can be read only once (a generator, `map.keys()`), and both the backplane and the local
+ * fan-out need it.
+ */
+export function readOnce<Data>(options: BroadcastOptions<Data>, except: string[] | undefined): BroadcastOptions<Data> {
+  return except === undefined ? options : { ...options, except };
+}

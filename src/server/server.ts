@@ -24,7 +24,7 @@ import { createListener } from './listener.js';
 import { ClientRegistry } from './registry.js';
 import { FanOut, fanOutTo, type BroadcastOptions, type FanOutOptions, type TargetResult } from './fan-out.js';
 import { type Backplane } from './backplane.js';
-import { deliverEnvelope, exceptIds } from './cluster-delivery.js';
+import { deliverEnvelope, exceptIds, readOnce } from './cluster-delivery.js';
 import { MemoryBackplane } from './memory-backplane.js';
 import { TopicRegistry } from './topics.js';
 import { Heartbeat } from './heartbeat.js';
@@ -192,8 +192,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   broadcast(data: SendData, options?: BroadcastOptions<Data>): number;
   broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut(data, options);
-    this.backplane.publish({ kind: 'broadcast', ...message.payload, except: exceptIds(options) });
-    return fanOutTo(this.clients, message, options);
+    const except = exceptIds(options);
+    this.backplane.publish({ kind: 'broadcast', ...message.payload, except });
+    return fanOutTo(this.clients, message, readOnce(options, except));
   }
 
   /**
@@ -221,8 +222,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number;
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut(data, options);
-    this.backplane.publish({ kind: 'topic', topic, ...message.payload, except: exceptIds(options) });
-    return fanOutTo(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, message, options);
+    const except = exceptIds(options);
+    this.backplane.publish({ kind: 'topic', topic, ...message.payload, except });
+    return fanOutTo(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, message, readOnce(options, except));
   }
 
   /** How many connections of this server are subscribed to `topic`. */
