@@ -124,7 +124,7 @@ export class RedisBackplane implements Backplane {
   }
 
   publish(envelope: Envelope): boolean {
-    if (this.closed) return this.drop();
+    if (this.closed) return this.drop('closed');
     const entry = this.log.add((seq) => encodeHeader(this.nodeId, seq, envelope), envelope.data);
     if (!entry) return this.drop();
     this.pump();
@@ -232,9 +232,13 @@ export class RedisBackplane implements Backplane {
     this.pump();
   }
 
-  /** Counts a message other nodes will not get; reported once per turn of the event loop. */
-  private drop(reason: 'buffer-full' | 'rejected' = 'buffer-full'): false {
-    if (reason === 'rejected') {
+  /**
+   * Counts a message other nodes will not get: one Redis refused, or one published after close()
+   * (each reported at once), or one the full buffer could not take (reported once per turn of
+   * the event loop).
+   */
+  private drop(reason: 'buffer-full' | 'rejected' | 'closed' = 'buffer-full'): false {
+    if (reason !== 'buffer-full') {
       this.node?.report({ type: 'dropped', count: 1, reason });
       return false;
     }

@@ -153,7 +153,7 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal((await onB.rec.messages.next('the marker', 10_000)).data.toString(), 'end');
   });
 
-  test('closing a node while Redis is down reports what it could not send as dropped (closed)', async (t) => {
+  test('closing a node while Redis is down reports what it could not send, and what is published after, as dropped (closed)', async (t) => {
     const redis = await RedisServer.start(t);
     const a = await node(t, redis);
     await redis.kill();
@@ -163,6 +163,9 @@ describe('RedisBackplane', { skip }, () => {
     await a.srv.close();
     assert.deepEqual(await waitFor(a.events, 'dropped'), { type: 'dropped', count: 3, reason: 'closed' });
     assert.equal(a.backplane.buffered, 0);
+    // A publish after close() is dropped for that reason too, not as if the buffer were full.
+    a.srv.server.publish('room', 'after close');
+    assert.deepEqual(await waitFor(a.events, 'dropped'), { type: 'dropped', count: 1, reason: 'closed' });
   });
 
   test('a publish Redis refuses (a reply error, not an outage) is reported as dropped (rejected), once', async (t) => {
