@@ -1,4 +1,5 @@
 import { type IncomingMessage, Server as HttpServer } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import { type Server as NetServer, type Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
@@ -12,7 +13,7 @@ export interface UpgradeTarget {
   acceptSocket(socket: Socket): void;
 }
 
-const byHttpServer = new WeakMap<HttpServer, UpgradeTarget[]>();
+const byHttpServer = new WeakMap<HttpServer | HttpsServer, UpgradeTarget[]>();
 
 /**
  * Attaches a WebSocket server to an existing server:
@@ -23,7 +24,8 @@ const byHttpServer = new WeakMap<HttpServer, UpgradeTarget[]>();
  *   a WebSocket upgrade.
  */
 export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget): void {
-  if (server instanceof HttpServer) {
+  // (An https.Server is a tls.Server, not an http.Server: both are HTTP servers here.)
+  if (server instanceof HttpServer || server instanceof HttpsServer) {
     let targets = byHttpServer.get(server);
     if (targets === undefined) {
       const list: UpgradeTarget[] = (targets = []);

@@ -99,8 +99,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     return this.paths;
   }
 
-  /** Whether an upgrade for `path` is this server's (its `path` option, or one of its routes). */
+  /**
+   * Whether an upgrade for `path` is this server's (its `path` option, or one of its routes).
+   * Never once closed: a server attached in its place on the same HTTP server takes the path.
+   */
   servesPath(path: string): boolean {
+    if (this.closing) return false;
     if (this.paths) return this.paths.has(path);
     return this.routes.size === 0 || this.routes.has(path) || this.options.onConnection !== undefined;
   }
@@ -172,13 +176,16 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   }
 
   /**
-   * Takes over an upgrade request from an `http`/`https` server's 'upgrade' event.
+   * Takes over an upgrade request from an `http`/`https` server's 'upgrade' event. Once the
+   * server is closed, it answers 503.
    * @example httpServer.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head));
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Node's 'upgrade' event types the socket as a Duplex; it is the request's net/tls socket.
     const raw = socket as Socket;
     raw.on('error', ignoreError);
+    // Closed for good: an answer, not a socket dropped in silence.
+    if (this.closing) return this.refuseSocket(raw, 503, {}, 'the WebSocket server is closed');
     if (!this.trackAddress(raw)) return;
     this.upgrade(raw, requestHeadOf(request), head);
   }

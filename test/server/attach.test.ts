@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test, type TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
@@ -132,6 +133,50 @@ describe('attached mode', { timeout: 60_000 }, () => {
     assert.equal((await clientA1.rec.closed()).code, 1001);
     clientB.ws.send('still?');
     assert.equal((await clientB.rec.messages.next('the reply from B')).data.toString(), 'B:still?');
+    // The closed server no longer holds its path: an answer (404), not a socket dropped in silence,
+    // and a server attached in its place takes the path.
+    assert.equal((await refusedWs(`${base}/a`)).status, 404);
+    const a2 = attachedServer(t, { path: '/a', onConnection: () => greet('A2') });
+    a2.attach(http);
+    const clientA3 = await wsClient(t, `${base}/a`);
+    assert.equal((await clientA3.rec.messages.next('the greeting of the new server')).data.toString(), 'A2');
+  });
+
+  test('handleUpgrade() on a closed server answers 503', async (t) => {
+    const wss = attachedServer(t, { onConnection: () => ({}) });
+    const http = createHttpServer();
+    http.on('upgrade', (request, socket, head) => wss.handleUpgrade(request, socket, head));
+    const port = await listen(t, http);
+    await withTimeout(wss.close({ timeout: 500 }), 'the server to close');
+    assert.equal((await refusedWs(`ws://127.0.0.1:${port}/`)).status, 503);
+  });
+
+  test('attach() to an https.Server: wss upgrades by path, and its own HTTPS requests answered by it alone', async (t) => {
+    const pair = selfSigned();
+    if (!pair) return t.skip('openssl is not available');
+    const https = createHttpsServer({ cert: pair.cert, key: pair.key }, (request, response) => response.end(`https ${request.url}`));
+    const wss = attachedServer(t, { path: '/ws', onConnection: () => ({ ...echo }) });
+    wss.attach(https);
+    const port = await listen(t, https);
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: pair.cert });
+    t.after(() => ws.terminate());
+    ws.on('error', () => {});
+    await withTimeout(new Promise((resolve) => ws.once('open', resolve)), 'a wss client');
+    await echoes(ws, 'over https');
+    assert.equal(wss.clients.size, 1);
+    const page = await withTimeout(
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        httpsGet(`https://127.0.0.1:${port}/page`, { ca: pair.cert, agent: false }, (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        }).on('error', reject);
+      }),
+      'an HTTPS GET',
+    );
+    assert.deepEqual(page, { status: 200, body: 'https /page' });
+    assert.equal(wss.stats().refused, 0, 'plain HTTPS requests are not the WebSocket server\'s');
   });
 
   test('attach() to a raw tls.Server: SNICallback picks the certificate, and both names are served over wss', async (t) => {
