@@ -66,14 +66,17 @@ export class Presence {
       const ids = await this.client.zrange(this.keys.nodes, '0', '-1');
       if (ids.length === 0) return 0;
       const pipeline = this.client.pipeline();
-      for (const id of ids) pipeline.hget(this.keys.node(id), field);
+      // `c` is in every live node's hash; the field asked for is missing when the node has none
+      // of it (a topic it has no subscribers of): that node counts 0, it is not gone.
+      for (const id of ids) pipeline.hmget(this.keys.node(id), 'c', field);
       const replies = (await pipeline.exec()) ?? [];
       let total = 0;
       const gone: string[] = [];
-      replies.forEach(([error, value], index) => {
+      replies.forEach(([error, values], index) => {
         if (error) throw error;
-        if (value === null) gone.push(ids[index]!);
-        else total += Number(value);
+        const [connections, value] = values as [string | null, string | null];
+        if (connections === null) gone.push(ids[index]!);
+        else total += Number(value ?? 0);
       });
       if (gone.length > 0) await this.client.zrem(this.keys.nodes, ...gone);
       return total;

@@ -110,6 +110,9 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal(subscribers, 3);
     assert.equal(connections, 3);
     assert.equal(await a.srv.server.clusterSubscriberCount('nobody'), 0);
+    // A topic the nodes have no subscribers of is a count of 0: every node is still counted after it.
+    assert.equal(await a.srv.server.clusterSubscriberCount('room'), 3);
+    assert.equal(await a.srv.server.clusterConnectionCount(), 3);
     await b.srv.close();
     assert.equal(await a.srv.server.clusterConnectionCount(), 1, 'a closed node leaves at once');
   });
