@@ -18,6 +18,8 @@ export interface Header {
   i?: readonly string[];
   /** Connection ids left out (kinds 'topic' and 'broadcast'). */
   x?: readonly string[];
+  /** Sent again after a Redis restart: the stream id it had when first published. */
+  o?: string;
 }
 
 export function encodeHeader(node: string, seq: number, envelope: Envelope): string {
@@ -26,6 +28,11 @@ export function encodeHeader(node: string, seq: number, envelope: Envelope): str
   if (envelope.kind === 'direct') header.i = envelope.ids;
   else if (envelope.except !== undefined && envelope.except.length > 0) header.x = envelope.except;
   return JSON.stringify(header);
+}
+
+/** `header` (encoded) with the stream id its entry first had, for sending it again. */
+export function withOrigin(header: string, id: string): string {
+  return `${header.slice(0, -1)},"o":${JSON.stringify(id)}}`;
 }
 
 /** Parses a header; undefined when it is not one of ours (such entries are skipped). */
@@ -41,6 +48,7 @@ export function decodeHeader(raw: Buffer): Header | undefined {
   if (typeof header.n !== 'string' || typeof header.s !== 'number' || (header.b !== 0 && header.b !== 1)) return undefined;
   if (header.k === 'topic' ? typeof header.t !== 'string' : header.k === 'direct' ? !isStrings(header.i) : header.k !== 'broadcast') return undefined;
   if (header.x !== undefined && !isStrings(header.x)) return undefined;
+  if (header.o !== undefined && typeof header.o !== 'string') return undefined;
   return header as Header;
 }
 

@@ -16,12 +16,17 @@ export interface RedisBackplaneOptions {
   prefix?: string;
   /**
    * The buffer bound: most messages of this node not yet acknowledged by Redis (kept while it is
-   * unreachable). A publish past it is not sent to other nodes and is reported ('dropped'). Default 10 000.
+   * unreachable). A publish past it is not sent to other nodes and is reported ('dropped'). The
+   * replay window sent again after a Redis restart does not count. Default 10 000.
    */
   maxBuffered?: number;
   /** Most payload bytes in that buffer. Default 64 MiB. */
   maxBufferedBytes?: number;
-  /** Acknowledged messages sent again after a Redis restart (Redis without persistence loses what it held). Default 10 000. */
+  /**
+   * Acknowledged messages sent again after a Redis restart (Redis without persistence loses what
+   * it held). Each names the stream id it was first given: a node that joined after that does not
+   * get it. Default 10 000.
+   */
   replayWindow?: number;
   /** About how many entries the stream keeps (how far a node that lags may fall behind). Default 100 000. */
   streamLength?: number;
@@ -207,16 +212,16 @@ export class RedisBackplane implements Backplane {
       this.pub
         .xadd(this.streamKey, 'MAXLEN', '~', this.streamLength, '*', 'h', entry.header, 'd', entry.data)
         .then(
-          () => this.acked(epoch, entry),
+          (id) => this.acked(epoch, entry, id ?? undefined),
           (error: unknown) => this.failed(epoch, entry, error),
         );
     }
   }
 
-  private acked(epoch: number, entry: LogEntry): void {
+  private acked(epoch: number, entry: LogEntry, id: string | undefined): void {
     if (epoch !== this.epoch) return;
     this.inFlight--;
-    this.log.ack(entry);
+    this.log.ack(entry, id);
     this.pump();
   }
 

@@ -26,6 +26,12 @@ export interface StreamReaderOptions {
 export class StreamReader {
   private lastId = '$';
   private runId: string | undefined;
+  /**
+   * Where the stream stood when this node joined: an entry first published at or before it, from
+   * a node not heard from since, is older than this node (Redis restarted with its stream kept,
+   * or a node sent its replay window again) and is not delivered.
+   */
+  private joinedAfter: StreamId | undefined;
   private readonly lastSeq = new Map<string, number>();
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -73,8 +79,10 @@ export class StreamReader {
     const runId = await serverRunId(this.client);
     if (this.runId === undefined) {
       // A node that joins reads what is published from now on.
-      const last = await this.client.call('XREVRANGE', this.options.key, '+', '-', 'COUNT', '1');
-      this.lastId = firstEntryId(last) ?? '0-0';
+      const last = firstEntryId(await this.client.call('XREVRANGE', this.options.key, '+', '-', 'COUNT', '1'));
+      this.lastId = last ?? '0-0';
+      // An empty stream: Redis's clock (which stream ids follow) says when "now" is.
+      this.joinedAfter = last !== undefined ? parseStreamId(last) : beforeTime(await this.client.call('TIME'));
     } else if (runId !== this.runId) {
       this.lastId = '0-0';
     }
@@ -89,12 +97,12 @@ export class StreamReader {
       for (const entry of entries) {
         if (!Array.isArray(entry) || !Buffer.isBuffer(entry[0]) || !Array.isArray(entry[1])) continue;
         this.lastId = entry[0].toString('latin1');
-        this.entry(entry[1] as unknown[]);
+        this.entry(this.lastId, entry[1] as unknown[]);
       }
     }
   }
 
-  private entry(fields: unknown[]): void {
+  private entry(id: string, fields: unknown[]): void {
     let headerBytes: Buffer | undefined;
     let data: Buffer | undefined;
     for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -107,6 +115,7 @@ export class StreamReader {
     const header = headerBytes && decodeHeader(headerBytes);
     if (!header || !data || header.n === this.options.nodeId) return;
     const last = this.lastSeq.get(header.n);
+    if (last === undefined && this.joinedAfter !== undefined && !isAfter(parseStreamId(header.o ?? id), this.joinedAfter)) return;
     if (last !== undefined && header.s <= last) return;
     if (last !== undefined && header.s > last + 1) this.options.report({ type: 'missed', node: header.n, count: header.s - last - 1 });
     this.lastSeq.set(header.n, header.s);
@@ -120,4 +129,23 @@ function firstEntryId(reply: unknown): string | undefined {
   if (!Array.isArray(entry)) return undefined;
   const id: unknown = entry[0];
   return typeof id === 'string' ? id : Buffer.isBuffer(id) ? id.toString('latin1') : undefined;
+}
+
+/** A stream entry id, `MS-SEQ`, as two numbers (undefined parts: 0). */
+type StreamId = readonly [number, number];
+
+function parseStreamId(id: string): StreamId {
+  const dash = id.indexOf('-');
+  return dash < 0 ? [Number(id) || 0, 0] : [Number(id.slice(0, dash)) || 0, Number(id.slice(dash + 1)) || 0];
+}
+
+function isAfter(id: StreamId, than: StreamId): boolean {
+  return id[0] > than[0] || (id[0] === than[0] && id[1] > than[1]);
+}
+
+/** The last id before Redis's TIME reply ([seconds, microseconds]): ids from that millisecond on are after it. */
+function beforeTime(reply: unknown): StreamId {
+  const [seconds, micros] = Array.isArray(reply) ? reply.map((part) => Number(part)) : [];
+  const ms = Number.isFinite(seconds) && Number.isFinite(micros) ? seconds! * 1000 + Math.floor(micros! / 1000) : 0;
+  return [ms - 1, Number.MAX_SAFE_INTEGER];
 }

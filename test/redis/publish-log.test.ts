@@ -62,4 +62,35 @@ describe('PublishLog', () => {
     assert.equal(l.size, 0);
     assert.equal(l.takeUnsent(), undefined);
   });
+
+  test('the replayed window does not count against the bounds: new messages are still taken', () => {
+    const l = log(3, 3, 6);
+    for (const text of ['aa', 'bb', 'cc']) add(l, text);
+    for (let i = 0; i < 3; i++) l.ack(l.takeUnsent()!, `1-${i}`);
+    assert.equal(l.replay(), 3);
+    assert.equal(l.size, 3);
+    assert.equal(add(l, 'dd')?.seq, 4, 'a full window replayed, and a new message still fits');
+    assert.equal(add(l, 'ee')?.seq, 5);
+    assert.equal(add(l, 'ff')?.seq, 6);
+    assert.equal(add(l, 'gg'), undefined, 'the bound holds for new messages');
+    // Acknowledging the replayed ones frees nothing the new ones count on; acknowledging a new one does.
+    for (let i = 0; i < 3; i++) l.ack(l.takeUnsent()!, `2-${i}`);
+    assert.equal(add(l, 'gg'), undefined);
+    l.ack(l.takeUnsent()!, '2-3');
+    assert.equal(add(l, 'gg')?.seq, 7);
+  });
+
+  test('a replayed entry names the stream id it was first given, once, however often it is replayed', () => {
+    const l = log(10, 2);
+    l.add((seq) => JSON.stringify({ n: 'node', s: seq }), Buffer.from('a'));
+    l.ack(l.takeUnsent()!, '100-1');
+    l.replay();
+    const again = l.takeUnsent()!;
+    assert.deepEqual(JSON.parse(again.header), { n: 'node', s: 1, o: '100-1' });
+    l.ack(again, '200-1');
+    l.replay();
+    const third = l.takeUnsent()!;
+    assert.equal(third.id, '100-1');
+    assert.deepEqual(JSON.parse(third.header), { n: 'node', s: 1, o: '100-1' });
+  });
 });

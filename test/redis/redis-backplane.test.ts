@@ -203,6 +203,38 @@ describe('RedisBackplane', { skip }, () => {
     assert.deepEqual(await waitFor(b.events, 'missed'), { type: 'missed', node: 'ghost', count: 3 });
   });
 
+  test('a node that joined after some publishes does not get them when Redis restarts and they are sent again', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    for (let i = 1; i <= 3; i++) a.srv.server.publish('room', `old-${i}`);
+    await eventually(() => a.backplane.buffered === 0, 'the old ones acknowledged');
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    // Redis loses its stream; A sends its replay window again, older than B.
+    await redis.kill();
+    await waitFor(a.events, 'disconnected');
+    await redis.restart();
+    await waitFor(a.events, 'connected');
+    a.srv.server.publish('room', 'new-1');
+    assert.equal((await onB.rec.messages.next('the first message on B', 10_000)).data.toString(), 'new-1');
+  });
+
+  test('entries first published before a node joined (their origin) are not delivered to it; later ones are', async (t) => {
+    const redis = await RedisServer.start(t);
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    const writer = new Redis(redis.url);
+    t.after(() => writer.disconnect());
+    const entry = (node: string, text: string, origin?: string) =>
+      writer.xadd('test:bus', '*', 'h', JSON.stringify({ n: node, s: 1, k: 'topic', t: 'room', b: 0, ...(origin === undefined ? {} : { o: origin }) }), 'd', text);
+    await entry('old', 'sent again, first published long before B', '1-1');
+    await entry('new', 'published now');
+    await entry('later', 'sent again, first published after B joined', `${Date.now() + 60_000}-0`);
+    assert.deepEqual(texts(await onB.rec.messages.take(2, 'the two for B', 10_000)), ['published now', 'sent again, first published after B joined']);
+  });
+
   test('a node that joins later gets what is published from then on; cluster counts reject while Redis is down', async (t) => {
     const redis = await RedisServer.start(t);
     const a = await node(t, redis);
