@@ -12,7 +12,11 @@ export interface TargetResult {
   success: boolean;
   /** Message bytes (before compression). */
   payloadSize: number;
-  /** Bytes of the frame(s) written for this receiver (0 when not sent). */
+  /**
+   * Bytes of the frame(s) written for this receiver: 0 when not sent, and also when it was sent
+   * but its size is not known yet (a large message compressed for this receiver alone, in the
+   * thread pool: `success` is true then).
+   */
   wireSize: number;
   compressed: boolean;
   /** Handed to the backplane for a connection on another node (`sendTo`); its fate there is not reported. */
