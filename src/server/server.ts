@@ -28,6 +28,7 @@ import { deliverEnvelope, exceptIds, readOnce } from './cluster-delivery.js';
 import { MemoryBackplane } from './memory-backplane.js';
 import { TopicRegistry } from './topics.js';
 import { Heartbeat } from './heartbeat.js';
+import { checkServerDeflateOption } from '../extensions/permessage-deflate/handshake.js';
 import { attachTo } from './attach.js';
 import { ConnectionStats } from '../io/connection-stats.js';
 import { summarize, type ServerCounters, type ServerStats } from './stats.js';
@@ -66,6 +67,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   constructor(options: ServerOptions<Data> = {}) {
     super();
+    // An invalid deflate option throws here, not at every upgrade.
+    checkServerDeflateOption(options.perMessageDeflate);
     this.options = options;
     this.backplane = options.backplane ?? new MemoryBackplane();
     this.backplane.start({

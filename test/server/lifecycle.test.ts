@@ -44,6 +44,14 @@ async function echoes(ws: WebSocket, text: string): Promise<void> {
   assert.equal(await withTimeout(reply, `the echo of ${JSON.stringify(text)}`), text);
 }
 
+describe('construction', () => {
+  test('an invalid permessage-deflate option throws at construction (RangeError, TypeError), naming the option', () => {
+    assert.throws(() => new WebSocketServer({ perMessageDeflate: { serverMaxWindowBits: 16 } }), { name: 'RangeError', message: /serverMaxWindowBits/ });
+    assert.throws(() => new WebSocketServer({ perMessageDeflate: { level: 12 } }), { name: 'RangeError', message: /level/ });
+    assert.throws(() => new WebSocketServer({ perMessageDeflate: { memLevel: '9' as unknown as number } }), { name: 'TypeError', message: /memLevel/ });
+  });
+});
+
 describe('listening', { timeout: 60_000 }, () => {
   test('listen() resolves with host, port and a ws:// url, address() agrees, and a second listen() is refused', async (t) => {
     const server = ownServer(t, { host: '127.0.0.1', port: 0, onConnection: () => ({ ...echo }) });

@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { constants, deflateRaw, deflateRawSync, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import { ProtocolError } from '../../errors.js';
 import { CloseCode } from '../../protocol/close-codes.js';
@@ -103,16 +104,20 @@ export class PerMessageDeflate {
   /** Compresses one message in the thread pool (through the process-wide limiter). */
   compress(data: Buffer, callback: CodecCallback): void {
     const options = this.deflateOptions();
-    limiter(this.concurrency).run((done) => {
-      deflateRaw(data, options, (error, out) => {
-        done();
-        if (error) callback(error);
-        else callback(null, this.afterCompress(data, out));
-      });
-    });
+    limiter(this.concurrency).run(
+      (done) => {
+        deflateRaw(data, options, (error, out) => {
+          done();
+          if (error) callback(error);
+          else callback(null, this.afterCompress(data, out));
+        });
+      },
+      // zlib threw instead of starting (an option it rejects): reported like a failed compression.
+      (error) => process.nextTick(callback, asError(error)),
+    );
   }
 
-  /** Inflates one message synchronously. Throws ProtocolError 1009 (too big) or 1007 (corrupt). */
+  /** Inflates one message synchronously. Throws ProtocolError 1009 (too big), 1007 (corrupt) or 1011 (a failure of ours). */
   decompressSync(data: Buffer): Buffer {
     // Small messages: decoded in TypeScript, with no zlib object to set up (see small-inflate.ts);
     // null means zlib decides.
@@ -133,13 +138,22 @@ export class PerMessageDeflate {
   decompress(data: Buffer, callback: CodecCallback): void {
     const options = this.inflateOptions();
     const input = Buffer.concat([data, TAIL]);
-    limiter(this.concurrency).run((done) => {
-      inflateRaw(input, options, (error, out) => {
-        done();
-        if (error) callback(inflateError(error, this.maxPayload));
-        else callback(null, this.afterInflate(out));
-      });
-    });
+    limiter(this.concurrency).run(
+      (done) => {
+        inflateRaw(input, options, (error, out) => {
+          done();
+          if (error) return callback(inflateError(error, this.maxPayload));
+          let inflated;
+          try {
+            inflated = this.afterInflate(out);
+          } catch (tooBigError) {
+            return callback(tooBigError as ProtocolError);
+          }
+          callback(null, inflated);
+        });
+      },
+      (error) => process.nextTick(callback, inflateError(error, this.maxPayload)),
+    );
   }
 
   private deflateOptions(): ZlibOptions {
@@ -156,7 +170,9 @@ export class PerMessageDeflate {
     return {
       windowBits: 15,
       finishFlush: constants.Z_SYNC_FLUSH,
-      maxOutputLength: Math.max(1, this.maxPayload),
+      // zlib takes no limit over the largest Buffer (4 GiB on 64-bit Node 20): a larger maxPayload
+      // (or Infinity) is that limit, which no inflated message can pass anyway.
+      maxOutputLength: Math.max(1, Math.min(this.maxPayload, bufferConstants.MAX_LENGTH)),
       ...(this.inboundWindow?.bytes ? { dictionary: this.inboundWindow.bytes } : {}),
     };
   }
@@ -179,10 +195,23 @@ export class PerMessageDeflate {
 const SMALL_INFLATE_LIMIT = 128;
 
 function tooBig(maxPayload: number): ProtocolError {
-  return new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds maxPayload (${maxPayload} bytes)`, 'SW_MESSAGE_TOO_BIG');
+  const limit = maxPayload > bufferConstants.MAX_LENGTH ? `the largest Buffer (${bufferConstants.MAX_LENGTH} bytes)` : `maxPayload (${maxPayload} bytes)`;
+  return new ProtocolError(CloseCode.MessageTooBig, `inflated message exceeds ${limit}`, 'SW_MESSAGE_TOO_BIG');
 }
 
+/**
+ * What a failed inflation means: output over the limit (1009), data zlib could not decode (1007,
+ * zlib's errors carry a numeric errno), or anything else — an error of ours, not the peer's (1011).
+ */
 function inflateError(error: unknown, maxPayload: number): ProtocolError {
-  if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooBig(maxPayload);
-  return new ProtocolError(CloseCode.InvalidPayload, 'decompressionError: invalid deflate data', 'SW_DECOMPRESSION_ERROR', { cause: error });
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ERR_BUFFER_TOO_LARGE') return tooBig(maxPayload);
+  if (typeof (error as NodeJS.ErrnoException | undefined)?.errno === 'number') {
+    return new ProtocolError(CloseCode.InvalidPayload, 'decompressionError: invalid deflate data', 'SW_DECOMPRESSION_ERROR', { cause: error });
+  }
+  return new ProtocolError(CloseCode.InternalError, 'decompressionError: inflation failed', 'SW_DECOMPRESSION_ERROR', { cause: error });
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,6 +1,7 @@
 import { HandshakeError } from '../../errors.js';
 import { ExtensionHeaderError, parseExtensionHeader } from '../../handshake/extension-header.js';
 import { PerMessageDeflate } from './codec.js';
+import { checkDeflateOptions } from './options.js';
 import { acceptDeflateResponse, buildDeflateOffer, DeflateNegotiationError, EXTENSION_NAME, negotiateDeflate, type PerMessageDeflateOptions } from './negotiation.js';
 
 /**
@@ -16,16 +17,28 @@ const SERVER_DEFAULTS: PerMessageDeflateOptions = { serverNoContextTakeover: tru
 /** Client defaults: the client resets its context too, so its compression keeps no state. */
 const CLIENT_DEFAULTS: PerMessageDeflateOptions = { clientNoContextTakeover: true, clientMaxWindowBits: true };
 
+/** The options in force (undefined: off). Throws TypeError or RangeError for an invalid one. */
 function resolve(option: DeflateOption, defaults: PerMessageDeflateOptions): PerMessageDeflateOptions | undefined {
   if (option === undefined || option === false) return undefined;
-  const options = option === true ? defaults : { ...defaults, ...option };
-  return options.enabled === false ? undefined : options;
+  if (option === true) return defaults;
+  const options = { ...defaults, ...option };
+  if (options.enabled === false) return undefined;
+  checkDeflateOptions(options);
+  return options;
+}
+
+/**
+ * Server: checks the `perMessageDeflate` option once, when the server is made, so that an invalid
+ * one throws there (TypeError or RangeError) instead of failing every upgrade.
+ */
+export function checkServerDeflateOption(option: DeflateOption): void {
+  resolve(option, SERVER_DEFAULTS);
 }
 
 /**
  * Server: the answer to the client's Sec-WebSocket-Extensions. Returns undefined when the extension
  * is off, not offered, or every offer was declined. Throws HandshakeError(400) for a header that
- * breaks the grammar.
+ * breaks the grammar, and TypeError/RangeError for invalid options (see checkServerDeflateOption).
  */
 export function serverDeflate(
   option: DeflateOption,
@@ -46,7 +59,10 @@ export function serverDeflate(
   return { response: agreed.response, codec: new PerMessageDeflate(agreed.params, 'server', options, maxPayload) };
 }
 
-/** Client: what to offer, and a function validating the server's answer into a codec. */
+/**
+ * Client: what to offer, and a function validating the server's answer into a codec. Throws
+ * TypeError or RangeError for invalid options.
+ */
 export function clientDeflate(option: DeflateOption, maxPayload: number): {
   offer: string | undefined;
   accept(responseHeader: string): PerMessageDeflate | undefined;

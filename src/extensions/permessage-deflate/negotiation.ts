@@ -1,4 +1,5 @@
 import { type ExtensionOffer, formatExtension } from '../../handshake/extension-header.js';
+import { checkBits } from './options.js';
 
 /**
  * permessage-deflate negotiation (RFC 7692 §5, §7.1). Sans-I/O: parsed offers in, agreed
@@ -7,7 +8,11 @@ import { type ExtensionOffer, formatExtension } from '../../handshake/extension-
 
 export const EXTENSION_NAME = 'permessage-deflate';
 
-/** User options for permessage-deflate, in either role. */
+/**
+ * User options for permessage-deflate, in either role. An invalid value (out of range: RangeError;
+ * of the wrong type: TypeError) throws where the options are given: `new WebSocketServer()`,
+ * `connect()`.
+ */
 export interface PerMessageDeflateOptions {
   /** Offer (client) or accept (server) the extension. Default true when the options object is given. */
   enabled?: boolean;
@@ -24,7 +29,7 @@ export interface PerMessageDeflateOptions {
   clientMaxWindowBits?: number | boolean;
   /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
   threshold?: number;
-  /** zlib compression level 0–9. Default 1 (fast; WebSocket messages are small). */
+  /** zlib compression level 0–9 (-1: zlib's default, 6). Default 1 (fast; WebSocket messages are small). */
   level?: number;
   /** zlib memLevel 1–9. Default 8. */
   memLevel?: number;
@@ -185,9 +190,4 @@ export function negotiateDeflate(
     };
   }
   return undefined;
-}
-
-function checkBits(bits: number): number {
-  if (!Number.isInteger(bits) || bits < 8 || bits > 15) throw new RangeError(`window bits must be an integer from 8 to 15, not ${bits}`);
-  return bits;
 }

@@ -5,6 +5,11 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { JobLimiter } from '../../../src/extensions/permessage-deflate/limiter.js';
 
+/** The `fail` of jobs that must not throw. */
+function unexpected(error: unknown): never {
+  assert.fail(`a job threw: ${String(error)}`);
+}
+
 /** Jobs that record when they start and finish only when the test says so. */
 function harness(limiter: JobLimiter): {
   started: number[];
@@ -30,7 +35,7 @@ function harness(limiter: JobLimiter): {
           running--;
           finish();
         });
-      });
+      }, unexpected);
     },
     finish(id) {
       const f = done.get(id);
@@ -107,14 +112,14 @@ describe('JobLimiter', () => {
         limiter.run((d) => {
           order.push('c');
           d();
-        });
+        }, unexpected);
         done();
       };
-    });
+    }, unexpected);
     limiter.run((done) => {
       order.push('b');
       done();
-    });
+    }, unexpected);
     assert.deepEqual(order, ['a']);
     finishA();
     assert.deepEqual(order, ['a', 'b', 'c']);
@@ -150,7 +155,7 @@ describe('JobLimiter', () => {
                 done();
                 resolve();
               }, (i * 3) % 7);
-            }),
+            }, unexpected),
           ),
         ),
       ),
@@ -158,5 +163,85 @@ describe('JobLimiter', () => {
     ]);
     assert.equal(max, 3);
     assert.deepEqual(order, Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  test('a job that throws before calling done gives its slot back and its error goes to its fail, not to the caller', () => {
+    const limiter = new JobLimiter(2);
+    const boom = new Error('boom');
+    const failures: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      assert.doesNotThrow(() =>
+        limiter.run(() => {
+          throw boom;
+        }, (error) => failures.push(error)),
+      );
+    }
+    assert.deepEqual(failures, [boom, boom, boom, boom, boom]);
+    assert.equal(limiter.active, 0);
+    assert.equal(limiter.waiting, 0);
+    // Every slot is still there: two jobs run at once again.
+    const h = harness(limiter);
+    h.add(1);
+    h.add(2);
+    h.add(3);
+    assert.deepEqual(h.started, [1, 2]);
+    h.finish(1);
+    h.finish(2);
+    h.finish(3);
+    assert.equal(limiter.active, 0);
+  });
+
+  test('a waiting job that throws when its turn comes passes its slot on and reports to its own fail', () => {
+    const limiter = new JobLimiter(1);
+    const h = harness(limiter);
+    const failures: unknown[] = [];
+    h.add(1);
+    limiter.run(() => {
+      throw new RangeError('bad option');
+    }, (error) => failures.push(error));
+    h.add(2);
+    assert.equal(limiter.waiting, 2);
+    // Finishing job 1 starts the thrower, which fails, and then job 2: nothing escapes from finish.
+    h.finish(1);
+    assert.equal(failures.length, 1);
+    assert.ok(failures[0] instanceof RangeError);
+    assert.deepEqual(h.started, [1, 2]);
+    assert.equal(limiter.active, 1);
+    h.finish(2);
+    assert.equal(limiter.active, 0);
+    assert.equal(limiter.waiting, 0);
+  });
+
+  test('done called twice releases one slot only', () => {
+    const limiter = new JobLimiter(1);
+    let first!: () => void;
+    limiter.run((done) => {
+      first = done;
+    }, unexpected);
+    const h = harness(limiter);
+    h.add(1);
+    h.add(2);
+    first();
+    first();
+    assert.deepEqual(h.started, [1], 'the second done() did not start job 2 beside job 1');
+    h.finish(1);
+    h.finish(2);
+    assert.equal(limiter.active, 0);
+  });
+
+  test('a job that throws after calling done is finished: the error goes on up and fail is not called', () => {
+    const limiter = new JobLimiter(1);
+    const boom = new Error('after done');
+    let failed = false;
+    assert.throws(
+      () =>
+        limiter.run((done) => {
+          done();
+          throw boom;
+        }, () => (failed = true)),
+      (error: unknown) => error === boom,
+    );
+    assert.equal(failed, false);
+    assert.equal(limiter.active, 0);
   });
 });
