@@ -255,12 +255,16 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
         this.inflateAsync(codec, data, binary);
         return;
       }
+      let inflated: Buffer | null;
       try {
-        data = codec.decompressSync(data);
+        inflated = codec.decompressSync(data);
       } catch (error) {
         this.session.failConnection(error as ProtocolError);
         return;
       }
+      // Small, but it inflates to more than the event loop should: the thread pool does it.
+      if (inflated === null) return this.inflateAsync(codec, data, binary);
+      data = inflated;
       // RFC 6455 §8.1 for compressed text: checked once inflated.
       if (!binary && !isUtf8(data)) return this.session.failConnection(invalidText());
     }

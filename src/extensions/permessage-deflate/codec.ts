@@ -117,18 +117,25 @@ export class PerMessageDeflate {
     );
   }
 
-  /** Inflates one message synchronously. Throws ProtocolError 1009 (too big), 1007 (corrupt) or 1011 (a failure of ours). */
-  decompressSync(data: Buffer): Buffer {
+  /**
+   * Inflates one message synchronously. Returns null when it inflates to more than
+   * {@link SYNC_INFLATE_LIMIT} bytes (and maxPayload allows more): a small input may inflate a
+   * thousandfold, and that much work belongs in the thread pool ({@link decompress}), not on the
+   * event loop. Throws ProtocolError 1009 (too big), 1007 (corrupt) or 1011 (a failure of ours).
+   */
+  decompressSync(data: Buffer): Buffer | null {
     // Small messages: decoded in TypeScript, with no zlib object to set up (see small-inflate.ts);
     // null means zlib decides.
     if (data.length <= SMALL_INFLATE_LIMIT) {
       const small = inflateSmall(data, this.inboundWindow?.bytes, this.maxPayload);
       if (small !== null) return this.afterInflate(small);
     }
+    const bounded = this.maxPayload > SYNC_INFLATE_LIMIT;
     let out: Buffer;
     try {
-      out = inflateRawSync(Buffer.concat([data, TAIL]), this.inflateOptions());
+      out = inflateRawSync(Buffer.concat([data, TAIL]), this.inflateOptions(bounded ? SYNC_INFLATE_LIMIT : this.maxPayload));
     } catch (error) {
+      if (bounded && (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return null;
       throw inflateError(error, this.maxPayload);
     }
     return this.afterInflate(out);
@@ -166,13 +173,14 @@ export class PerMessageDeflate {
     };
   }
 
-  private inflateOptions(): ZlibOptions {
+  /** zlib's inflate options; the output stops past `limit` bytes (ERR_BUFFER_TOO_LARGE). */
+  private inflateOptions(limit = this.maxPayload): ZlibOptions {
     return {
       windowBits: 15,
       finishFlush: constants.Z_SYNC_FLUSH,
       // zlib takes no limit over the largest Buffer (4 GiB on 64-bit Node 20): a larger maxPayload
       // (or Infinity) is that limit, which no inflated message can pass anyway.
-      maxOutputLength: Math.max(1, Math.min(this.maxPayload, bufferConstants.MAX_LENGTH)),
+      maxOutputLength: Math.max(1, Math.min(limit, bufferConstants.MAX_LENGTH)),
       ...(this.inboundWindow?.bytes ? { dictionary: this.inboundWindow.bytes } : {}),
     };
   }
@@ -190,6 +198,12 @@ export class PerMessageDeflate {
     return out;
   }
 }
+
+/**
+ * The most a message inflated on the event loop may grow to (1 MiB, a millisecond or two of
+ * zlib): past it, the inflation starts again in the thread pool.
+ */
+const SYNC_INFLATE_LIMIT = 1024 * 1024;
 
 /** Compressed messages up to this size are inflated by inflateSmall (where it beats a zlib call). */
 const SMALL_INFLATE_LIMIT = 128;

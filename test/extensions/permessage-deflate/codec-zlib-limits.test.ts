@@ -121,3 +121,27 @@ describe('PerMessageDeflate: a zlib call that throws instead of starting', () =>
     assert.equal(ok.error, null);
   });
 });
+
+describe('PerMessageDeflate: what the event loop inflates', () => {
+  // 8 MiB of zeros compress to about 8 KB: under the size sent to the thread pool, yet a
+  // thousandfold growth.
+  const bomb = codec(16 * MiB).compressSync(Buffer.alloc(8 * MiB));
+
+  test('a small message that inflates past 1 MiB is left to the thread pool (null), which inflates it', async () => {
+    const receiver = codec(16 * MiB);
+    assert.ok(receiver.isSync(bomb.length), `${bomb.length} compressed bytes are taken synchronously at first`);
+    assert.equal(receiver.decompressSync(bomb), null);
+    const { error, result } = await run('the thread-pool inflation', (callback) => receiver.decompress(bomb, callback));
+    assert.equal(error, null);
+    assert.deepEqual(result, Buffer.alloc(8 * MiB));
+  });
+
+  test('under a maxPayload of 1 MiB or less, the same message is still refused at once (1009)', () => {
+    assert.throws(() => codec(1 * MiB).decompressSync(bomb), (error: unknown) => error instanceof ProtocolError && error.closeCode === 1009);
+  });
+
+  test('a message that inflates to 1 MiB or less is inflated synchronously', () => {
+    const sent = Buffer.alloc(1 * MiB, 7);
+    assert.deepEqual(codec(16 * MiB).decompressSync(codec(16 * MiB).compressSync(sent)), sent);
+  });
+});

@@ -36,6 +36,18 @@ describe('maxPayload over 4 GiB with permessage-deflate, over real sockets', () 
     });
   }
 
+  test('a small compressed message that inflates to 8 MiB (left to the thread pool) arrives intact, in order', async (t) => {
+    const srv = await serve(t, { perMessageDeflate: true, maxPayload: 16 * 1024 * 1024 });
+    const { ws } = await wsClient(t, srv.url, undefined, { perMessageDeflate: { threshold: 0 } });
+    const side = await srv.connections.next('the server-side connection');
+    const zeros = Buffer.alloc(8 * 1024 * 1024);
+    ws.send(zeros);
+    ws.send('after it');
+    const got = await side.rec.messages.take(2, 'the two messages');
+    assert.equal(Buffer.compare(got[0]!.data as Buffer, zeros), 0);
+    assert.equal(got[1]!.data, 'after it');
+  });
+
   test('a client with maxPayload Infinity receives compressed messages intact', async (t) => {
     const sent = SIZES.map(text);
     const srv = await startWsServer({ perMessageDeflate: { threshold: 0 } });

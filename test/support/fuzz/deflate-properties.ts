@@ -77,7 +77,7 @@ export function hostileInflateProperty(): fc.IPropertyWithHooks<[Uint8Array, num
     for (const [at, value] of mutations) if (wire.length > 0) wire[at % wire.length] = value;
     try {
       const out = codec.decompressSync(Buffer.from(wire));
-      assert.ok(out.length <= MAX_INFLATED);
+      assert.ok(out !== null && out.length <= MAX_INFLATED, 'inflated at once, within the limit');
       if (mutations.length === 0) assert.deepEqual(out, Buffer.from(data));
     } catch (error) {
       assert.ok(error instanceof ProtocolError, String(error));
