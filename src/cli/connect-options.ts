@@ -5,19 +5,24 @@ import { encodeLine, EncodingError, type DataMode, type Outgoing } from './messa
 
 export const CONNECT_USAGE = `Usage: sockwave connect URL [options]
 
-Lines typed (or piped) on stdin are sent as text messages; messages received are printed,
-one per line. When stdin ends, waits --wait seconds for replies, closes with 1000 and exits.
+Lines typed (or piped) on stdin are sent as text messages, in order, none dropped: lines read
+before the connection opens (or while --reconnect reconnects) are sent once it does. Messages
+received are printed, each followed by a newline. When stdin ends and everything read went out,
+waits --wait seconds for replies, closes with 1000 and exits.
 On a terminal, the prompt has line editing and history (~/.sockwave_history, or
 $SOCKWAVE_HISTORY; empty for none), messages are marked ('<' received, '>' sent, '*' notes)
 and coloured (not with --no-color or NO_COLOR), and slash commands work:
   /ping [TEXT]  /close [CODE [REASON]]  /quit  /help  (//TEXT sends '/TEXT')
-Piped output is exactly one message per line, with no marks or colours.
+Piped output has no marks or colours. A message's own line breaks are printed as they are
+(not escaped), so a message holding a newline spans several lines (as --json output does).
+If stdout is closed by its reader (EPIPE, '| head -n1'), closes with 1000 and exits 0.
 
 Options:
   --echo               ignore stdin; send every message received back with the same type
   --execute MSG        send MSG (repeatable, in order) instead of reading stdin, wait --wait
                        seconds for replies, then close with 1000 and exit
-  --wait SECONDS       after stdin ends (or --execute), wait this long for replies (default 1)
+  --wait SECONDS       after stdin ends (or --execute) and what it read went out, wait this
+                       long for replies (default 1)
   --header 'K: V'      add a request header (repeatable)
   --subprotocol P      offer a subprotocol (repeatable)
   --origin URL         send this Origin header
@@ -26,7 +31,8 @@ Options:
   --insecure           do not check the server's TLS certificate (testing only)
   --proxy URL          go through this HTTP proxy (default: $HTTPS_PROXY / $HTTP_PROXY)
   --no-proxy           ignore the proxy environment variables
-  --timeout SECONDS    give up connecting after this long (default 10)
+  --timeout SECONDS    give up connecting after this long (default 10); with --reconnect, how
+                       long to wait for a reconnection once stdin has ended
   --ping SECONDS       send a ping every SECONDS; an unanswered one drops the connection
   --reconnect          reconnect after an abnormal close or a server restart; lines typed
                        meanwhile are sent in order once reconnected
@@ -40,7 +46,8 @@ Options:
   --help               show this help
 
 Exit status: 0 after a normal close (1000, 1001 or no status), 1 on a connection error or
-an abnormal close, 2 on a usage error. A close asked for with /close CODE exits 0 when the
+an abnormal close (also: a timeout, a session that never connected, lines read that could
+not be sent), 2 on a usage error. A close asked for with /close CODE exits 0 when the
 server answers it cleanly. Errors are one line on stderr, naming the URL.
 `;
 

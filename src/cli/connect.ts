@@ -1,15 +1,12 @@
 import { createClient, type WebSocketClient } from '../client/reconnecting-client.js';
-import { type CloseInfo } from '../io/connection.js';
 import { CONNECT_USAGE, readConnectConfig, type ConnectConfig } from './connect-options.js';
-import { describeError } from './errors.js';
+import { reportOutcome, type Outcome } from './connect-report.js';
 import { encodeLine, EncodingError, renderMessage, toHex, type Outgoing } from './message-format.js';
+import { Outflow } from './outflow.js';
 import { Screen } from './screen.js';
 import { parseSlashCommand, SLASH_HELP } from './slash-commands.js';
 
 export { CONNECT_USAGE };
-
-/** Close codes after which the session counts as a success (exit 0). */
-const NORMAL_CODES = new Set([1000, 1001, 1005]);
 
 /** `sockwave connect URL`: a WebSocket session from the terminal, a pipe or a script. */
 export async function connectCommand(argv: readonly string[]): Promise<number> {
@@ -18,14 +15,25 @@ export async function connectCommand(argv: readonly string[]): Promise<number> {
   return new Session(config, new Screen({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, colour: config.colour })).run();
 }
 
-/** The session ends with the last close (no reconnection after it) or a failure to connect. */
-type Outcome = CloseInfo | Error;
-
 class Session {
   private readonly client: WebSocketClient;
   private readonly finished: Promise<Outcome>;
   private finish!: (outcome: Outcome) => void;
+  /** Lines read and not sent yet: none is ever dropped without saying so (see outflow.ts). */
+  private readonly outflow: Outflow;
   private opened = false;
+  /** stdin ended (or --execute's messages are queued): nothing more to send. */
+  private inputEnded = false;
+  /** leave() was called: the session is closing. */
+  private leaving = false;
+  /** The --wait countdown, which runs only while connected with nothing left to send. */
+  private waitTimer: NodeJS.Timeout | undefined;
+  /** --reconnect, stdin ended, not connected: how long the reconnection may take (--timeout). */
+  private giveUpTimer: NodeJS.Timeout | undefined;
+  /** Why the last attempt to connect failed (for the give-up message). */
+  private lastError: Error | undefined;
+  /** What ends the session as a failure whatever the close (stdout failing, giving up): exit 1. */
+  private failure: Error | undefined;
   private pingSentAt = 0;
   private interrupts = 0;
   /** The close asked for with /close, to report it as sent (the server may echo the code alone). */
@@ -36,6 +44,14 @@ class Session {
     private readonly screen: Screen,
   ) {
     this.finished = new Promise<Outcome>((resolve) => (this.finish = resolve));
+    this.outflow = new Outflow({
+      connection: () => (this.leaving ? undefined : this.client.current),
+      send: (message) => this.client.send(message),
+      pauseInput: () => screen.pauseInput(),
+      resumeInput: () => screen.resumeInput(),
+      drained: () => this.settle(),
+    });
+    screen.onOutputError((error) => this.onOutputError(error));
     const { reconnect, pingSeconds } = config;
     this.client = createClient(config.url, {
       headers: config.headers,
@@ -46,20 +62,27 @@ class Session {
       proxy: config.proxy,
       connectTimeout: config.timeoutSeconds * 1000,
       // --reconnect: come back after an abnormal close (1006) or a server restart (1001); lines
-      // typed meanwhile wait in the outbox and go out in order once reconnected.
+      // typed meanwhile wait in the outflow and go out in order once reconnected.
       reconnect: reconnect ? { minDelay: 100, maxDelay: 2000 } : false,
       pingInterval: pingSeconds * 1000,
       pongTimeout: Math.max(2000, pingSeconds * 2000),
       onOpen: (client) => this.onOpen(client),
       onMessage: (client, message, isBinary) => this.onMessage(client, message as string | Buffer, isBinary),
       onPong: (_client, payload) => this.onPong(payload),
-      onError: (_client, info) => {
-        if (info.waitTime === undefined && !this.opened) this.finish(info.error);
-        else if (reconnect && info.waitTime !== undefined) this.screen.note(`${info.reason}; retrying in ${info.waitTime} ms`);
+      onError: (client, info) => {
+        // An attempt to connect failed (retries counts it) and none follows: the client gave up
+        // (no --reconnect, or an answer such as 403 that will not change). Errors of an open
+        // connection (retries 0, or a connection current) are followed by its close.
+        if (info.waitTime === undefined && info.retries > 0 && client.current === undefined) this.finish(info.error);
+        else if (info.waitTime !== undefined) {
+          this.lastError = info.error;
+          this.screen.note(`${info.reason}; retrying in ${info.waitTime} ms`);
+        }
       },
       onClose: (_client, info) => {
-        if (!info.willReconnect) this.finish(info);
-        else this.screen.note(`disconnected (${info.code}${info.reason ? ` ${info.reason}` : ''}); reconnecting`);
+        if (!info.willReconnect) return this.finish(info);
+        this.screen.note(`disconnected (${info.code}${info.reason ? ` ${info.reason}` : ''}); reconnecting`);
+        this.settle();
       },
     });
   }
@@ -69,18 +92,21 @@ class Session {
     if (config.execute === undefined && !config.echo) {
       screen.readLines(
         (line) => this.onLine(line),
-        () => this.closeAfterWait(),
+        () => this.endInput(),
         () => this.onInterrupt(),
       );
     }
     if (!screen.interactive) {
       process.once('SIGINT', () => this.onInterrupt());
-      process.once('SIGTERM', () => this.leave(1001, 'going away'));
+      process.once('SIGTERM', () => this.leave(1001, 'going away', 'stopped by SIGTERM'));
     }
     const outcome = await this.finished;
+    this.leaving = true;
+    clearTimeout(this.waitTimer);
+    clearTimeout(this.giveUpTimer);
     screen.stopReading();
     this.client.close();
-    return this.report(outcome);
+    return reportOutcome(this.screen, this.config.url, this.failure ?? outcome, this.outflow.pending, this.requestedClose);
   }
 
   private onOpen(client: WebSocketClient): void {
@@ -91,8 +117,11 @@ class Session {
     this.screen.note(`${reopened ? 'reconnected' : 'connected'} to ${this.config.url}${details.length ? ` (${details.join(', ')})` : ''}${this.screen.interactive && !reopened ? '; /help for commands' : ''}`);
     if (this.config.execute && !reopened) {
       for (const message of this.config.execute) this.send(message, true);
-      this.closeAfterWait();
+      this.inputEnded = true;
     }
+    // Lines read while connecting (or reconnecting) go out first, in order.
+    this.outflow.flush();
+    this.settle();
   }
 
   private onMessage(client: WebSocketClient, message: string | Buffer, isBinary: boolean): void {
@@ -112,6 +141,7 @@ class Session {
 
   /** A line from stdin: a slash command (interactive only) or a message. */
   private onLine(line: string): void {
+    if (this.leaving) return;
     if (!this.screen.interactive) return this.sendLine(line, false);
     const command = parseSlashCommand(line);
     switch (command.kind) {
@@ -132,8 +162,7 @@ class Session {
         this.screen.stopReading();
         this.screen.note(`closing with ${command.code}${command.reason ? ` (${command.reason})` : ''}`);
         this.requestedClose = { code: command.code, reason: command.reason };
-        if (!this.client.current) return this.finish({ code: command.code, reason: command.reason, wasClean: true, remote: false });
-        this.client.close(command.code, command.reason);
+        return this.leave(command.code, command.reason, '/close');
     }
   }
 
@@ -149,60 +178,79 @@ class Session {
     this.send(message, shown || !this.screen.interactive);
   }
 
+  /** Sends now, or once connected (and the send buffer has room), in order; never dropped. */
   private send(message: Outgoing, show: boolean): void {
-    try {
-      const result = this.client.send(message);
-      if (show) {
-        if (typeof message === 'string') this.screen.outgoing(message);
-        else this.screen.outgoing(this.config.mode === 'base64' ? message.toString('base64') : this.config.mode === 'hex' ? toHex(message) : message.toString('utf8'), `binary, ${message.length} bytes`);
-      }
-      if (result === 'queued' && this.screen.tty) this.screen.note('not connected: queued until reconnected');
-    } catch (error) {
-      this.screen.warn(error instanceof Error ? error.message : String(error));
+    if (show) {
+      if (typeof message === 'string') this.screen.outgoing(message);
+      else this.screen.outgoing(this.config.mode === 'base64' ? message.toString('base64') : this.config.mode === 'hex' ? toHex(message) : message.toString('utf8'), `binary, ${message.length} bytes`);
     }
+    if (this.client.current === undefined && this.screen.tty) this.screen.note(`not connected: queued until ${this.opened ? 'reconnected' : 'connected'}`);
+    this.outflow.push(message);
   }
 
-  /** stdin ended (or --execute sent its messages): wait for replies, then close normally. */
-  private closeAfterWait(): void {
-    setTimeout(() => this.leave(1000, ''), this.config.waitSeconds * 1000);
+  /** stdin ended: once everything read went out, wait --wait seconds for replies and close. */
+  private endInput(): void {
+    if (this.leaving) return;
+    this.inputEnded = true;
+    this.settle();
+  }
+
+  /**
+   * After stdin ended, and whenever the connection or the outflow changes: runs the --wait
+   * countdown only while connected with nothing left to send (it starts over after a
+   * reconnection); while not connected with --reconnect, gives the reconnection --timeout seconds.
+   * Without --reconnect, connecting is bounded by the client's connect timeout (--timeout) alone.
+   */
+  private settle(): void {
+    if (!this.inputEnded || this.leaving) return;
+    if (this.client.current?.status === 'open') {
+      clearTimeout(this.giveUpTimer);
+      this.giveUpTimer = undefined;
+      if (this.outflow.pending === 0) this.waitTimer ??= setTimeout(() => this.leave(1000, '', 'the --wait countdown'), this.config.waitSeconds * 1000);
+      return;
+    }
+    clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    if (this.config.reconnect) this.giveUpTimer ??= setTimeout(() => this.giveUp(), this.config.timeoutSeconds * 1000);
+  }
+
+  private giveUp(): void {
+    const last = this.lastError ? ` (last attempt: ${this.lastError.message})` : '';
+    const what = this.opened ? 'reconnected' : 'connected';
+    this.leave(1000, '', 'stdin ended', new Error(`not ${what} within ${this.config.timeoutSeconds} s (--timeout) after stdin ended${last}`));
+  }
+
+  /** Writing to stdout failed. EPIPE: its reader went away (`| head -n1`), so end quietly with 1000. */
+  private onOutputError(error: NodeJS.ErrnoException): void {
+    // Like a tool killed by SIGPIPE: what was still to be sent no longer has anyone to answer.
+    this.outflow.discard();
+    this.leave(1000, '', 'stdout was closed', error.code === 'EPIPE' ? undefined : new Error(`cannot write to stdout: ${error.message}`));
   }
 
   /** Ctrl-C: close normally; a second one leaves at once. */
   private onInterrupt(): void {
     this.interrupts++;
     if (this.interrupts > 1) this.finish(new Error('interrupted'));
-    this.leave(1000, '');
+    this.leave(1000, '', 'interrupted');
   }
 
-  /** Closes with `code`; when not connected (waiting to reconnect) there is no close handshake to wait for. */
-  private leave(code: number, reason: string): void {
+  /**
+   * Closes with `code`; `failure`, if given, is what the session reports whatever the close.
+   * When not connected there is no close handshake to wait for: while waiting to reconnect, the
+   * session ends as if closed by us; before it ever opened, it ends with the last connection
+   * error, or one naming `why` (exit 1 either way: it never connected).
+   */
+  private leave(code: number, reason: string, why: string, failure?: Error): void {
+    this.leaving = true;
+    this.failure ??= failure;
+    clearTimeout(this.waitTimer);
+    clearTimeout(this.giveUpTimer);
     this.screen.stopReading();
     const connected = this.client.current !== undefined;
     this.client.close(code, reason);
-    if (!connected) this.finish({ code, reason, wasClean: true, remote: false });
-  }
-
-  private report(outcome: Outcome): number {
-    const { screen, config } = this;
-    if (outcome instanceof Error) {
-      screen.fatal(describeError(outcome, config.url));
-      return 1;
-    }
-    const reason = outcome.reason ? ` (${outcome.reason})` : '';
-    const by = outcome.remote ? 'the server' : 'us';
-    const asked = this.requestedClose;
-    if (!outcome.remote && outcome.wasClean && asked) {
-      const answer = asked.code === outcome.code && (outcome.reason === '' || outcome.reason === asked.reason) ? '' : `; the server answered ${outcome.code}${reason}`;
-      screen.note(`closed by us: ${asked.code}${asked.reason ? ` (${asked.reason})` : ''}${answer}`);
-      return 0;
-    }
-    // Normal: the server's (or our) 1000/1001/no-status close, or any code we chose (/close) and
-    // the server answered cleanly.
-    if ((NORMAL_CODES.has(outcome.code) && (outcome.wasClean || outcome.code === 1000)) || (!outcome.remote && outcome.wasClean)) {
-      screen.note(`closed by ${by}: ${outcome.code}${reason}`);
-      return 0;
-    }
-    screen.fatal(`connection closed with ${outcome.code}${reason} (${config.url})`);
-    return 1;
+    if (connected) return;
+    if (this.failure) this.finish(this.failure);
+    else if (this.opened) this.finish({ code, reason, wasClean: true, remote: false });
+    else this.finish(this.lastError ?? new Error(`${why} before the connection opened`));
   }
 }

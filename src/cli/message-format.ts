@@ -69,8 +69,8 @@ export function renderMessage(message: string | Buffer, isBinary: boolean, optio
       if (!tty) return { text: '', raw: bytes, tag };
       return { text: isUtf8Text(bytes) ? bytes.toString('utf8') : toHex(bytes), tag };
     case 'text':
-      // A pipe gets the bytes as UTF-8 (the contract: one message per line); a terminal gets hex
-      // for bytes that are not text.
+      // A pipe gets the bytes as UTF-8, each message followed by a newline (its own line breaks
+      // are not escaped); a terminal gets hex for bytes that are not text.
       if (!tty || isUtf8Text(bytes)) return { text: bytes.toString('utf8'), tag };
       return { text: toHex(bytes), tag };
   }

@@ -7,7 +7,9 @@ import { type Rendered } from './message-format.js';
 /**
  * Where `sockwave connect` writes. On a terminal, messages are marked ('<' received, '>' sent,
  * '*' notes) and coloured, and printed above the prompt; on a pipe, only the messages received
- * are written, one per line, with no marks or colours (scripts parse them).
+ * are written, each followed by a newline, with no marks or colours (scripts parse them). A
+ * message's own line breaks are written as they are: escaping them would change the bytes of
+ * every message that holds a backslash.
  */
 export interface ScreenOptions {
   stdin: NodeJS.ReadStream;
@@ -32,10 +34,28 @@ export class Screen {
   readonly tty: boolean;
   private readonly colour: boolean;
   private prompt: Interface | undefined;
+  /** The plain line reader (stdin not a terminal); undefined once stopped. */
+  private lineReader: Interface | undefined;
+  /** stdout failed (EPIPE: its reader went away): nothing more is written to it. */
+  private outputBroken = false;
+  private outputError: (error: NodeJS.ErrnoException) => void = () => {};
 
   constructor(private readonly options: ScreenOptions) {
     this.tty = options.stdout.isTTY === true;
     this.colour = this.tty && options.colour;
+    // Without a listener, a write to a closed pipe (`sockwave connect URL | head -n1`) throws an
+    // unhandled 'error' event with a stack trace. The first error is passed on once; later ones
+    // (writes already under way) are swallowed.
+    options.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (this.outputBroken) return;
+      this.outputBroken = true;
+      this.outputError(error);
+    });
+  }
+
+  /** What to do when writing to stdout fails (EPIPE when its reader went away). Called once. */
+  onOutputError(handler: (error: NodeJS.ErrnoException) => void): void {
+    this.outputError = handler;
   }
 
   /** Whether lines come from a person at a terminal (line editing, history, slash commands). */
@@ -50,8 +70,14 @@ export class Screen {
   readLines(onLine: (line: string) => void, onEnd: () => void, onInterrupt: () => void): Interface {
     if (!this.interactive) {
       const lines = createInterface({ input: this.options.stdin, terminal: false });
-      lines.on('line', onLine);
-      lines.once('close', onEnd);
+      this.lineReader = lines;
+      // Once stopped, lines still in the chunk being split, and the end, are not passed on.
+      lines.on('line', (line) => {
+        if (this.lineReader === lines) onLine(line);
+      });
+      lines.once('close', () => {
+        if (this.lineReader === lines) onEnd();
+      });
       return lines;
     }
     const file = historyFile();
@@ -87,8 +113,23 @@ export class Screen {
     return prompt;
   }
 
-  /** Stops reading stdin (the prompt disappears). */
+  /**
+   * Stops reading stdin for now (piped input only: a person at the prompt is not held up). Lines
+   * already read from the current chunk may still be passed on.
+   */
+  pauseInput(): void {
+    this.lineReader?.pause();
+  }
+
+  resumeInput(): void {
+    this.lineReader?.resume();
+  }
+
+  /** Stops reading stdin (the prompt disappears); no more lines are passed on. */
   stopReading(): void {
+    const reader = this.lineReader;
+    this.lineReader = undefined;
+    reader?.close();
     const prompt = this.prompt;
     if (!prompt) return;
     this.prompt = undefined;
@@ -99,6 +140,7 @@ export class Screen {
 
   /** A message received. */
   incoming(rendered: Rendered): void {
+    if (this.outputBroken) return;
     if (!this.tty) {
       if (rendered.raw) {
         this.options.stdout.write(rendered.raw);
@@ -137,6 +179,7 @@ export class Screen {
 
   /** Writes a line above the prompt, then puts the prompt (and what was typed) back. */
   private print(text: string): void {
+    if (this.outputBroken) return;
     const out = this.options.stdout;
     if (!this.prompt) {
       out.write(`${text}\n`);

@@ -1,0 +1,48 @@
+import { type CloseInfo } from '../io/connection.js';
+import { describeError } from './errors.js';
+import { type Screen } from './screen.js';
+
+/**
+ * How a `sockwave connect` session ended, told to the person (or script) that ran it: a note for
+ * a normal close, one line on stderr otherwise, and the exit status (0 or 1).
+ */
+
+/** The session ends with the last close (no reconnection after it) or a failure. */
+export type Outcome = CloseInfo | Error;
+
+/** Close codes after which the session counts as a success (exit 0). */
+const NORMAL_CODES = new Set([1000, 1001, 1005]);
+
+/**
+ * Reports `outcome` for `url` and returns the exit status. `unsentLines`: lines read from stdin
+ * that never went out; `requested`: the close asked for with /close, reported as sent (the
+ * server may echo the code alone).
+ */
+export function reportOutcome(screen: Screen, url: string, outcome: Outcome, unsentLines: number, requested: { code: number; reason: string } | undefined): number {
+  const unsent = unsentLines === 0 ? '' : `; ${unsentLines} line${unsentLines === 1 ? '' : 's'} not sent`;
+  if (outcome instanceof Error) {
+    screen.fatal(`${describeError(outcome, url)}${unsent}`);
+    return 1;
+  }
+  const reason = outcome.reason ? ` (${outcome.reason})` : '';
+  const by = outcome.remote ? 'the server' : 'us';
+  // Lines read and never sent make the session a failure, unless the server ended it normally
+  // (it wanted no more: like the lines of stdin not read yet, they are moot).
+  if (unsent && !(outcome.remote && NORMAL_CODES.has(outcome.code))) {
+    screen.fatal(`closed by ${by} with ${outcome.code}${reason}${unsent} (${url})`);
+    return 1;
+  }
+  if (!outcome.remote && outcome.wasClean && requested) {
+    const answer = requested.code === outcome.code && (outcome.reason === '' || outcome.reason === requested.reason) ? '' : `; the server answered ${outcome.code}${reason}`;
+    screen.note(`closed by us: ${requested.code}${requested.reason ? ` (${requested.reason})` : ''}${answer}`);
+    return 0;
+  }
+  // Normal: the server's (or our) 1000/1001/no-status close, or any code we chose (/close) and
+  // the server answered cleanly.
+  if ((NORMAL_CODES.has(outcome.code) && (outcome.wasClean || outcome.code === 1000)) || (!outcome.remote && outcome.wasClean)) {
+    screen.note(`closed by ${by}: ${outcome.code}${reason}${unsent}`);
+    return 0;
+  }
+  screen.fatal(`connection closed with ${outcome.code}${reason} (${url})`);
+  return 1;
+}
