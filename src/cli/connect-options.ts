@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseWebSocketUrl } from '../client/url.js';
+import { isToken } from '../handshake/http-head.js';
 import { ArgumentError, numberOption, parseArgs } from './args.js';
 import { encodeLine, EncodingError, type DataMode, type Outgoing } from './message-format.js';
 
@@ -116,7 +117,15 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
   for (const line of args.lists['header'] ?? []) {
     const colon = line.indexOf(':');
     if (colon <= 0) throw new ArgumentError(`--header needs 'Name: value', not ${JSON.stringify(line)}`);
-    (headers[line.slice(0, colon).trim()] ??= []).push(line.slice(colon + 1).trim());
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    // Checked here, as usage errors (exit 2), rather than failing the connection (exit 1).
+    if (!isToken(name)) throw new ArgumentError(`--header: ${JSON.stringify(name)} is not a valid header name`);
+    if (/[\r\n\0]/.test(value)) throw new ArgumentError(`--header: the value of ${name} may not hold CR, LF or NUL`);
+    (headers[name] ??= []).push(value);
+  }
+  for (const protocol of args.lists['subprotocol'] ?? []) {
+    if (!isToken(protocol)) throw new ArgumentError(`--subprotocol: ${JSON.stringify(protocol)} is not a valid subprotocol name (an HTTP token)`);
   }
   const modes = (['binary', 'base64', 'hex'] as const).filter((mode) => args.flags[mode]);
   if (modes.length > 1) throw new ArgumentError(`--${modes[0]} and --${modes[1]} do not go together`);
