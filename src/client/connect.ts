@@ -22,7 +22,10 @@ export interface ClientOptions<Data = unknown> {
   origin?: string;
   /** Largest message accepted. Default 100 MiB. */
   maxPayload?: number;
-  /** The whole opening handshake (TCP, TLS, HTTP) must finish within this. Default 10 000. */
+  /**
+   * The whole opening handshake (TCP, TLS, HTTP, and every redirect followed) must finish within
+   * this many ms. `Infinity` or 0: no limit. Default 10 000.
+   */
   connectTimeout?: number;
   /** Answer pings automatically. Default true. */
   autoPong?: boolean;
@@ -42,9 +45,10 @@ export interface ClientOptions<Data = unknown> {
   /** Aborts the handshake. */
   signal?: AbortSignal;
   /**
-   * An HTTP(S) proxy to tunnel through with CONNECT (`http://user:pass@host:port`). Default: the
-   * HTTPS_PROXY (wss://) or HTTP_PROXY (ws://) environment variable unless NO_PROXY names the
-   * host; `false` never uses a proxy.
+   * An HTTP(S) proxy to tunnel through with CONNECT (`http://user:pass@host:port`; `host:port`
+   * alone means `http://`; another scheme throws a TypeError). Default: the HTTPS_PROXY (wss://)
+   * or HTTP_PROXY (ws://) environment variable unless NO_PROXY names the host; `false` never uses
+   * a proxy.
    */
   proxy?: string | URL | false;
   /** Connect to this Unix domain socket instead of the URL's host and port (the URL still gives Host and path). */
@@ -71,16 +75,37 @@ const BODY_WAIT = 250;
  * conn.send('hello');
  */
 export function connect<Data = unknown>(url: string | URL, options: ClientOptions<Data> = {}): Promise<Connection<Data>> {
-  const first = attempt(url, options);
+  const limit = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  return follow(url, options, limit > 0 && limit < Infinity ? performance.now() + limit : Infinity);
+}
+
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
+
+/** One attempt, then the redirects it leads to, all before `deadline` (performance.now()). */
+function follow<Data>(url: string | URL, options: ClientOptions<Data>, deadline: number): Promise<Connection<Data>> {
+  const first = attempt(url, options, deadline);
   const redirects = options.maxRedirects ?? 0;
   if (redirects <= 0) return first;
   return first.catch((error: unknown) => {
     const location = error instanceof HandshakeError && REDIRECTS.has(error.status) ? error.headers['location'] : undefined;
     if (location === undefined) throw error;
     const from = parseWebSocketUrl(url);
-    const to = parseWebSocketUrl(new URL(location, from.href.replace(/^ws/, 'http')));
-    return connect(to.href, { ...options, headers: redirectHeaders(from, to, options.headers), maxRedirects: redirects - 1 });
+    const to = redirectTarget(location, from);
+    // A Location that names no WebSocket URL: the redirect cannot be followed; its answer stands.
+    if (to === undefined) throw error;
+    return follow(to.href, { ...options, headers: redirectHeaders(from, to, options.headers), maxRedirects: redirects - 1 }, deadline);
   });
+}
+
+/** Where a redirect leads: `location` resolved against the URL it answered, without a fragment (RFC 9110 §10.2.2). */
+function redirectTarget(location: string, from: ParsedWebSocketUrl): ParsedWebSocketUrl | undefined {
+  try {
+    const url = new URL(location, from.href.replace(/^ws/, 'http'));
+    url.hash = '';
+    return parseWebSocketUrl(url);
+  } catch {
+    return undefined;
+  }
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -98,8 +123,8 @@ function withoutCredentials(headers: ClientOptions['headers']): ClientOptions['h
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !['authorization', 'cookie'].includes(name.toLowerCase())));
 }
 
-/** One handshake attempt (no redirects). */
-function attempt<Data>(url: string | URL, options: ClientOptions<Data>): Promise<Connection<Data>> {
+/** One handshake attempt (no redirects), to finish before `deadline` (performance.now(); Infinity: none). */
+function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline: number): Promise<Connection<Data>> {
   const target = parseWebSocketUrl(url);
   const protocols = options.protocols ?? [];
   checkSubprotocolNames(protocols);
@@ -115,6 +140,8 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>): Promise
     origin: options.origin,
     headers: options.headers,
   });
+  // (An invalid proxy option or variable is an invalid argument: it throws now.)
+  const proxy = options.socketPath === undefined ? resolveProxy(target.hostname, target.port, target.secure, options.proxy) : undefined;
   if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
 
   return new Promise<Connection<Data>>((resolve, reject) => {
@@ -124,7 +151,8 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>): Promise
     let settled = false;
     let bodyTimer: NodeJS.Timeout | undefined;
     let bodyWaitOver = false;
-    const timer = setTimeout(() => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.href}`)), options.connectTimeout ?? 10_000);
+    const timedOut = (): void => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.href}`));
+    const timer = deadline === Infinity ? undefined : setTimeout(timedOut, Math.max(0, deadline - performance.now()));
     const onAbort = (): void => fail(abortError(options.signal!));
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -159,8 +187,8 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>): Promise
     const tryResponse = (ended: boolean): void => {
       if (settled) return;
       const end = findHeadEnd(buffered);
-      if (end === -1) {
-        if (buffered.length > RESPONSE_HEAD_LIMIT) fail(new HandshakeError(0, 'the server response head is too large'));
+      if (end === -1 || end > RESPONSE_HEAD_LIMIT) {
+        if (end > RESPONSE_HEAD_LIMIT || buffered.length > RESPONSE_HEAD_LIMIT) fail(new HandshakeError(0, 'the server response head is too large'));
         return;
       }
       let response;
@@ -169,6 +197,12 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>): Promise
       } catch (error) {
         fail(error as Error);
         return;
+      }
+      // An interim answer (100 Continue, 103 Early Hints...) comes before the final one (RFC 9110
+      // §15.2): skipped.
+      if (response.status >= 100 && response.status < 200 && response.status !== 101) {
+        buffered = buffered.subarray(end);
+        return tryResponse(ended);
       }
       const rest = buffered.subarray(end);
       let result;
@@ -213,7 +247,6 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>): Promise
       // Let the caller attach listeners (after its await) before the first message is read.
       setImmediate(() => connection.startReading(rest));
     };
-    const proxy = options.socketPath === undefined ? resolveProxy(target.hostname, target.port, target.secure, options.proxy) : undefined;
     dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls, proxy, socketPath: options.socketPath }, dialing.signal).then(
       (ready) => {
         if (settled) {

@@ -73,7 +73,8 @@ export function validateUpgradeResponse(
   const fail = (message: string): never => {
     throw new HandshakeError(101, message, headers);
   };
-  if (!listHasToken(headers['upgrade'], 'websocket')) fail('the server response lacks "Upgrade: websocket"');
+  // RFC 6455 §4.1: the value itself must be "websocket" (case-insensitive), not a list holding it.
+  if (headers['upgrade']?.trim().toLowerCase() !== 'websocket') fail('the server response lacks "Upgrade: websocket"');
   if (!listHasToken(headers['connection'], 'upgrade')) fail('the server response lacks "Connection: Upgrade"');
   if (headers['sec-websocket-accept'] !== acceptKey(key)) fail('invalid Sec-WebSocket-Accept');
   let protocol = '';

@@ -72,6 +72,9 @@ function ready<T extends Socket>(socket: T, event: 'connect' | 'secureConnect', 
   });
 }
 
+/** The largest answer head a proxy may send to CONNECT. */
+const PROXY_HEAD_LIMIT = 16 * 1024;
+
 /** Opens a CONNECT tunnel through an HTTP(S) proxy. */
 async function tunnel(proxy: URL, host: string, port: number, signal: AbortSignal): Promise<Socket> {
   const secureProxy = proxy.protocol === 'https:';
@@ -94,19 +97,26 @@ async function tunnel(proxy: URL, host: string, port: number, signal: AbortSigna
     };
     const onData = (chunk: Buffer): void => {
       buffered = Buffer.concat([buffered, chunk]);
-      const end = findHeadEnd(buffered);
-      if (end === -1) {
-        if (buffered.length > 16 * 1024) finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy answered with a head too large'));
-        return;
-      }
+      let end: number;
       let status = 0;
       let statusText = '';
-      try {
-        ({ status, statusText } = parseResponseHead(buffered.subarray(0, end)));
-      } catch {
-        return finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy did not answer with HTTP'));
+      // Interim 1xx answers come before the final one (RFC 9110 §15.2): skipped.
+      for (;;) {
+        end = findHeadEnd(buffered);
+        if (end === -1 || end > PROXY_HEAD_LIMIT) {
+          if (end > PROXY_HEAD_LIMIT || buffered.length > PROXY_HEAD_LIMIT) finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy answered with a head too large'));
+          return;
+        }
+        try {
+          ({ status, statusText } = parseResponseHead(buffered.subarray(0, end)));
+        } catch {
+          return finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy did not answer with HTTP'));
+        }
+        if (status >= 200 || status === 101) break;
+        buffered = buffered.subarray(end);
       }
-      if (status !== 200) return finish(new SockwaveError('SW_SOCKET_ERROR', `the proxy refused the tunnel: ${status} ${statusText}`.trim()));
+      // Any 2xx opens the tunnel (RFC 9110 §9.3.6).
+      if (status > 299) return finish(new SockwaveError('SW_SOCKET_ERROR', `the proxy refused the tunnel: ${status} ${statusText}`.trim()));
       socket.pause();
       // Bytes after the proxy's answer belong to the tunnel.
       if (end < buffered.length) socket.unshift(buffered.subarray(end));

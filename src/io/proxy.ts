@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 /**
  * Which proxy, if any, a client connection goes through: the `proxy` option, else the
  * conventional environment variables (HTTPS_PROXY for wss://, HTTP_PROXY for ws://, lower case
@@ -12,10 +13,22 @@ export function resolveProxy(
   env: NodeJS.ProcessEnv = process.env,
 ): URL | undefined {
   if (option === false) return undefined;
-  if (option !== undefined) return new URL(String(option));
-  const raw = secure ? (env['HTTPS_PROXY'] ?? env['https_proxy']) : (env['HTTP_PROXY'] ?? env['http_proxy']);
+  if (option !== undefined) return proxyUrl(String(option), 'the proxy option');
+  const name = secure ? 'HTTPS_PROXY' : 'HTTP_PROXY';
+  const raw = env[name] ?? env[name.toLowerCase()];
   if (!raw || bypassed(host, port, env['NO_PROXY'] ?? env['no_proxy'] ?? '')) return undefined;
-  return new URL(raw.includes('://') ? raw : `http://${raw}`);
+  return proxyUrl(raw, name);
+}
+
+/**
+ * A proxy's URL: `host:port` alone means `http://host:port` (as the environment variables are
+ * often written); a scheme other than http: or https: is refused (TypeError), since the proxy
+ * would be spoken to in HTTP anyway.
+ */
+function proxyUrl(raw: string, source: string): URL {
+  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`${source}: only http:// and https:// proxies are supported, not ${url.protocol}//`);
+  return url;
 }
 
 function bypassed(host: string, port: number, noProxy: string): boolean {
@@ -24,7 +37,8 @@ function bypassed(host: string, port: number, noProxy: string): boolean {
     const entry = raw.trim().toLowerCase();
     if (entry === '') continue;
     if (entry === '*') return true;
-    const [pattern, entryPort] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : entry.split(':');
+    // `[::1]:8080`, `[::1]`, a bare IPv6 address (`::1`: no port), or `host` / `host:port`.
+    const [pattern, entryPort] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : isIPv6(entry) ? [entry, undefined] : entry.split(':');
     if (entryPort !== undefined && Number(entryPort) !== port) continue;
     const suffix = pattern!.startsWith('.') ? pattern!.slice(1) : pattern!;
     if (name === suffix || name.endsWith(`.${suffix}`)) return true;

@@ -10,6 +10,7 @@ import { resolveProxy } from '../../src/io/proxy.js';
 import { redirectHeaders } from '../../src/client/connect.js';
 import { parseWebSocketUrl } from '../../src/client/url.js';
 import { startProxy } from '../support/proxy.js';
+import { acceptFor } from '../support/net.js';
 
 /** Client transport options: an HTTP CONNECT proxy (a real one, npm 'proxy'), Unix sockets, redirects. */
 
@@ -116,4 +117,101 @@ test('credentials follow a redirect only to the same host, and never from wss: d
   assert.deepEqual(redirectHeaders(at('wss://a.test/x'), at('ws://a.test/y'), headers), plain, 'a downgrade to plain text drops them');
   assert.deepEqual(redirectHeaders(at('ws://a.test/x'), at('ws://b.test/y'), headers), plain, 'another host drops them');
   assert.deepEqual(redirectHeaders(at('ws://a.test:1/x'), at('ws://a.test:2/y'), headers), plain, 'another port drops them');
+});
+
+test('the proxy option: host:port alone means http://; other schemes are refused at once (TypeError); NO_PROXY takes bare IPv6 addresses', () => {
+  assert.equal(resolveProxy('x', 80, false, 'proxy.local:3128')?.href, 'http://proxy.local:3128/');
+  assert.throws(() => resolveProxy('x', 80, false, 'socks5://proxy.local:1080'), { name: 'TypeError', message: /only http:\/\/ and https:\/\// });
+  assert.throws(() => connect('ws://127.0.0.1:1/', { proxy: 'ftp://proxy.local:21' }), TypeError);
+  assert.throws(() => resolveProxy('x', 80, false, undefined, { HTTP_PROXY: 'socks5://p:1' }), TypeError);
+  const env = { HTTP_PROXY: 'http://proxy.local:3128', NO_PROXY: 'localhost,::1' };
+  assert.equal(resolveProxy('::1', 80, false, undefined, env), undefined, 'a bare ::1 in NO_PROXY');
+  assert.equal(resolveProxy('::2', 80, false, undefined, env)?.host, 'proxy.local:3128');
+  assert.equal(resolveProxy('::1', 80, false, undefined, { ...env, NO_PROXY: '[::1]:80' }), undefined);
+});
+
+/** A raw server that answers every connection with `answer(request head)`, then leaves the socket to the test. */
+async function rawAnswer(t: { after(fn: () => unknown): void }, answer: (head: string, socket: import('node:net').Socket) => void): Promise<number> {
+  const { createServer: createNetServer } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    let head = '';
+    socket.on('data', (chunk) => {
+      head += chunk.toString('latin1');
+      if (head.includes('\r\n\r\n')) answer(head, socket);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return (server.address() as { port: number }).port;
+}
+
+function accept101(head: string, extra = ''): string {
+  const key = /sec-websocket-key: *(\S+)/i.exec(head)![1]!;
+  return `${extra}HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
+}
+
+test('interim 1xx answers before the 101 are skipped (RFC 9110 §15.2), in the same segment or their own', async (t) => {
+  for (const interim of ['HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n']) {
+    const port = await rawAnswer(t, (head, socket) => socket.write(accept101(head, interim)));
+    const conn = await connect(`ws://127.0.0.1:${port}/`, { proxy: false });
+    assert.equal(conn.status, 'open');
+    conn.terminate();
+  }
+  const split = await rawAnswer(t, (head, socket) => {
+    socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+    setTimeout(() => socket.write(accept101(head)), 50);
+  });
+  const conn = await connect(`ws://127.0.0.1:${split}/`, { proxy: false });
+  assert.equal(conn.status, 'open');
+  conn.terminate();
+});
+
+test('a redirect whose Location names no WebSocket URL rejects with its 3xx; a fragment is dropped; connectTimeout covers every hop', async (t) => {
+  const target = await echoServer(t);
+  const port = await rawAnswer(t, (head, socket) => {
+    const path = /^GET (\S+)/.exec(head)![1]!;
+    const location = path === '/ftp' ? 'ftp://x/' : path === '/broken' ? 'http://[zz' : path === '/fragment' ? `${target.url}#part` : `/slow${path.length < 20 ? path : ''}`;
+    const delay = path.startsWith('/slow') ? 400 : 0;
+    setTimeout(() => socket.end(`HTTP/1.1 307 Temporary Redirect\r\nLocation: ${location}\r\nContent-Length: 0\r\n\r\n`), delay);
+  });
+  const base = `ws://127.0.0.1:${port}`;
+  for (const path of ['/ftp', '/broken']) {
+    const error = await connect(`${base}${path}`, { maxRedirects: 2, proxy: false }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof SockwaveError && (error as { status?: number }).status === 307, `${path}: ${String(error)}`);
+  }
+  assert.equal(await echo(`${base}/fragment`, { maxRedirects: 1, proxy: false }), 'through');
+  // Hops of 400 ms each, and 1 s for the whole: it times out during the third (each hop alone is well within it).
+  const slow = await connect(`${base}/slow/a`, { maxRedirects: 5, connectTimeout: 1000, proxy: false }).catch((caught: unknown) => caught);
+  assert.ok(slow instanceof SockwaveError && slow.code === 'SW_HANDSHAKE_TIMEOUT', String(slow));
+});
+
+test('connectTimeout Infinity or 0 means no limit', async (t) => {
+  const port = await rawAnswer(t, (head, socket) => setTimeout(() => socket.write(accept101(head)), 100));
+  for (const connectTimeout of [Infinity, 0]) {
+    const conn = await connect(`ws://127.0.0.1:${port}/`, { connectTimeout, proxy: false });
+    assert.equal(conn.status, 'open');
+    conn.terminate();
+  }
+});
+
+test('a CONNECT proxy: interim 1xx answers are skipped, and any 2xx opens the tunnel (RFC 9110 §9.3.6)', async (t) => {
+  const { url, port } = await echoServer(t);
+  const { connect: netConnect } = await import('node:net');
+  const proxyPort = await rawAnswer(t, (head, socket) => {
+    socket.removeAllListeners('data');
+    const upstream = netConnect(port, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n\r\n');
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    assert.match(head, /^CONNECT 127\.0\.0\.1:\d+ HTTP\/1\.1/);
+  });
+  assert.equal(await echo(url, { proxy: `http://127.0.0.1:${proxyPort}` }), 'through');
 });

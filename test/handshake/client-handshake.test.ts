@@ -182,6 +182,13 @@ describe('validateUpgradeResponse', () => {
     throwsHandshake(() => validateUpgradeResponse(without, KEY, []), 101, /Upgrade: websocket/);
     const other = response('HTTP/1.1 101 Switching Protocols', 'Upgrade: h2c', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
     throwsHandshake(() => validateUpgradeResponse(other, KEY, []), 101, /Upgrade: websocket/);
+    // RFC 6455 §4.1: the value is "websocket", not a list that holds it (one line or two).
+    const list = response('HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket, h2c', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
+    throwsHandshake(() => validateUpgradeResponse(list, KEY, []), 101, /Upgrade: websocket/);
+    const twoLines = response('HTTP/1.1 101 Switching Protocols', 'Upgrade: h2c', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
+    throwsHandshake(() => validateUpgradeResponse(twoLines, KEY, []), 101, /Upgrade: websocket/);
+    const casing = response('HTTP/1.1 101 Switching Protocols', 'Upgrade: WebSocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
+    assert.doesNotThrow(() => validateUpgradeResponse(casing, KEY, []));
   });
 
   test('rejects a 101 without a Connection upgrade token', () => {
