@@ -66,8 +66,9 @@ const BODY_WAIT = 250;
  * Opens a client connection: resolves once the handshake succeeded (the connection is open),
  * rejects with {@link HandshakeError} (a non-101 status with its headers and the start of the body,
  * or an invalid answer) or {@link SockwaveError} (network, TLS, timeout, abort). Invalid arguments
- * throw at once: SyntaxError (URL, subprotocols), TypeError (headers, path), RangeError (deflate
- * window bits).
+ * throw at once: SyntaxError (URL, subprotocols), TypeError (headers, path, proxy), RangeError
+ * (deflate options). A user and password in the URL are sent as Basic credentials (unless
+ * `headers` has an Authorization), and are left out of error messages and `Connection.url`.
  *
  * @example
  * const conn = await connect('ws://127.0.0.1:8080/echo');
@@ -118,6 +119,12 @@ export function redirectHeaders(from: ParsedWebSocketUrl, to: ParsedWebSocketUrl
   return to.hostHeader === from.hostHeader && (to.secure || !from.secure) ? headers : withoutCredentials(headers);
 }
 
+/** The user and password of the URL, as an Authorization header, unless the headers carry one. */
+function withBasicAuth(headers: ClientOptions['headers'], basicAuth: string | undefined): ClientOptions['headers'] {
+  if (basicAuth === undefined || (headers && Object.keys(headers).some((name) => name.toLowerCase() === 'authorization'))) return headers;
+  return { ...headers, Authorization: basicAuth };
+}
+
 function withoutCredentials(headers: ClientOptions['headers']): ClientOptions['headers'] {
   if (!headers) return headers;
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !['authorization', 'cookie'].includes(name.toLowerCase())));
@@ -138,7 +145,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
     key,
     protocols,
     origin: options.origin,
-    headers: options.headers,
+    headers: withBasicAuth(options.headers, target.basicAuth),
   });
   // (An invalid proxy option or variable is an invalid argument: it throws now.)
   const proxy = options.socketPath === undefined ? resolveProxy(target.hostname, target.port, target.secure, options.proxy) : undefined;
@@ -151,7 +158,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
     let settled = false;
     let bodyTimer: NodeJS.Timeout | undefined;
     let bodyWaitOver = false;
-    const timedOut = (): void => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.href}`));
+    const timedOut = (): void => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.shown}`));
     const timer = deadline === Infinity ? undefined : setTimeout(timedOut, Math.max(0, deadline - performance.now()));
     const onAbort = (): void => fail(abortError(options.signal!));
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -174,11 +181,11 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
       reject(error);
     };
     const onError = (error: NodeJS.ErrnoException): void => {
-      fail(new SockwaveError('SW_SOCKET_ERROR', `${describeSocketError(error)} (${target.href})`, { cause: error }));
+      fail(new SockwaveError('SW_SOCKET_ERROR', `${describeSocketError(error)} (${target.shown})`, { cause: error }));
     };
     const onClose = (): void => {
       if (buffered.length > 0) tryResponse(true);
-      fail(new SockwaveError('SW_SOCKET_ERROR', `the server closed the connection during the handshake (${target.href})`));
+      fail(new SockwaveError('SW_SOCKET_ERROR', `the server closed the connection during the handshake (${target.shown})`));
     };
     const onData = (chunk: Buffer): void => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
@@ -235,7 +242,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
         autoPong: options.autoPong,
         closeTimeout: options.closeTimeout,
         highWaterMark: options.highWaterMark,
-        url: target.href,
+        url: target.shown,
         headers: response.headers,
         protocol: result.protocol,
         extensions: result.extensions,
@@ -261,7 +268,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
         ready.write(request);
       },
       (error: NodeJS.ErrnoException) => {
-        fail(error instanceof SockwaveError ? withUrl(error, target.href) : new SockwaveError('SW_SOCKET_ERROR', `${describeSocketError(error)} (${target.href})`, { cause: error }));
+        fail(error instanceof SockwaveError ? withUrl(error, target.shown) : new SockwaveError('SW_SOCKET_ERROR', `${describeSocketError(error)} (${target.shown})`, { cause: error }));
       },
     );
   });

@@ -12,6 +12,10 @@ export interface ParsedWebSocketUrl {
   hostHeader: string;
   /** Request target: path and query. */
   resource: string;
+  /** The URL without its credentials: what messages and `Connection.url` show. */
+  shown: string;
+  /** `Basic` credentials (RFC 7617) from the URL's user and password, if it has any. */
+  basicAuth: string | undefined;
 }
 
 /** Parses a WebSocket URL. Throws SyntaxError for an invalid one, as the WHATWG API does. */
@@ -30,12 +34,29 @@ export function parseWebSocketUrl(input: string | URL): ParsedWebSocketUrl {
   const secure = url.protocol === 'wss:';
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const href = url.href;
+  let basicAuth: string | undefined;
+  if (url.username !== '' || url.password !== '') {
+    basicAuth = `Basic ${Buffer.from(`${decodeOrKeep(url.username)}:${decodeOrKeep(url.password)}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
   return {
-    href: url.href,
+    href,
     secure,
     hostname,
     port,
     hostHeader: url.host,
     resource: (url.pathname || '/') + url.search,
+    shown: url.href,
+    basicAuth,
   };
+}
+
+function decodeOrKeep(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }

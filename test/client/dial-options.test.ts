@@ -10,7 +10,7 @@ import { resolveProxy } from '../../src/io/proxy.js';
 import { redirectHeaders } from '../../src/client/connect.js';
 import { parseWebSocketUrl } from '../../src/client/url.js';
 import { startProxy } from '../support/proxy.js';
-import { acceptFor } from '../support/net.js';
+import { acceptFor, closedPort } from '../support/net.js';
 
 /** Client transport options: an HTTP CONNECT proxy (a real one, npm 'proxy'), Unix sockets, redirects. */
 
@@ -214,4 +214,20 @@ test('a CONNECT proxy: interim 1xx answers are skipped, and any 2xx opens the tu
     assert.match(head, /^CONNECT 127\.0\.0\.1:\d+ HTTP\/1\.1/);
   });
   assert.equal(await echo(url, { proxy: `http://127.0.0.1:${proxyPort}` }), 'through');
+});
+
+test('a user and password in the URL: sent as Basic credentials (unless an Authorization header is given), never shown in messages or the url', async (t) => {
+  const seen: IncomingMessage[] = [];
+  const { port } = await echoServer(t, seen);
+  const conn = await connect(`ws://us%20er:s3cret@127.0.0.1:${port}/echo`, { proxy: false });
+  assert.equal(seen[0]!.headers['authorization'], `Basic ${Buffer.from('us er:s3cret').toString('base64')}`);
+  assert.equal(conn.url, `ws://127.0.0.1:${port}/echo`);
+  conn.terminate();
+  const own = await connect(`ws://user:s3cret@127.0.0.1:${port}/echo`, { proxy: false, headers: { authorization: 'Bearer t' } });
+  assert.equal(seen[1]!.headers['authorization'], 'Bearer t');
+  own.terminate();
+  const closed = await closedPort();
+  const error = await connect(`ws://user:s3cret@127.0.0.1:${closed}/`, { proxy: false }).catch((caught: unknown) => caught);
+  assert.ok(error instanceof SockwaveError && /connection refused/.test(error.message), String(error));
+  assert.doesNotMatch(error.message, /s3cret/);
 });

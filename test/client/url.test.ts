@@ -11,7 +11,16 @@ describe('parseWebSocketUrl', () => {
       port: 80,
       hostHeader: 'example.com',
       resource: '/chat?room=1',
+      shown: 'ws://example.com/chat?room=1',
+      basicAuth: undefined,
     });
+  });
+
+  test('a user and password: kept in href, left out of shown, and given as Basic credentials', () => {
+    const url = parseWebSocketUrl('wss://al%3Aice:p%40ss@example.com/x');
+    assert.equal(url.href, 'wss://al%3Aice:p%40ss@example.com/x');
+    assert.equal(url.shown, 'wss://example.com/x');
+    assert.equal(url.basicAuth, `Basic ${Buffer.from('al:ice:p@ss').toString('base64')}`);
   });
 
   test('parses a wss: URL with the default port 443', () => {
