@@ -14,6 +14,7 @@ import { type CloseEvent, type WebSocketErrorEvent } from '../../src/client/dom-
 import { WebSocket, type WebSocketCloseEvent, type WebSocketOptions } from '../../src/client/websocket.js';
 import { Queue, closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
 import { eventually } from '../support/server-kit.js';
+import { UnreadableBlob } from '../support/unreadable-blob.js';
 
 interface Seen {
   type: string;
@@ -281,11 +282,6 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     srv.server.on('connection', (connection) => connection.on('close', (info) => serverSaw.push([info.code, info.reason])));
     const { ws, events } = open(t, srv.url, { reconnect: FAST });
     await next(events, 'open');
-    class UnreadableBlob extends Blob {
-      override arrayBuffer(): Promise<ArrayBuffer> {
-        return Promise.reject(new Error('gone'));
-      }
-    }
     ws.send('before');
     ws.send(new UnreadableBlob(['12345']));
     ws.send('after 1');

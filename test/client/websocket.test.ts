@@ -30,6 +30,7 @@ import {
   withTimeout,
   type StartedServer,
 } from '../support/net.js';
+import { UnreadableBlob } from '../support/unreadable-blob.js';
 
 // ---------------------------------------------------------------------------------------------
 // Recording a WebSocket's events
@@ -768,11 +769,6 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     const server = await sockwaveKit(t);
     const { ws, rec } = await open(t, server.url);
     const peer = await server.peer();
-    class UnreadableBlob extends Blob {
-      override arrayBuffer(): Promise<ArrayBuffer> {
-        return Promise.reject(new Error('gone'));
-      }
-    }
     ws.send('before the unreadable blob');
     ws.send(new UnreadableBlob(['x']));
     ws.send('after the unreadable blob');

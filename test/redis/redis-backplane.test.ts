@@ -44,6 +44,13 @@ async function waitFor(events: Queue<BackplaneEvent>, type: BackplaneEvent['type
   throw new Error(`no ${type} event among 1000`);
 }
 
+/** Writes entries straight into the test cluster's stream, as another node would: a text message to topic 'room'. */
+function streamWriter(t: TestContext, redis: RedisServer): (header: { n: string; s: number; o?: string }, text: string) => Promise<unknown> {
+  const writer = new Redis(redis.url);
+  t.after(() => writer.disconnect());
+  return (header, text) => writer.xadd('test:bus', '*', 'h', JSON.stringify({ ...header, k: 'topic', t: 'room', b: 0 }), 'd', text);
+}
+
 function texts(messages: readonly { data: Buffer }[]): string[] {
   return messages.map((message) => message.data.toString('utf8'));
 }
@@ -190,9 +197,8 @@ describe('RedisBackplane', { skip }, () => {
     const onB = await wsClient(t, b.srv.url);
     await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
     // Another node's entries, written straight into the stream.
-    const writer = new Redis(redis.url);
-    t.after(() => writer.disconnect());
-    const entry = (seq: number, text: string) => writer.xadd('test:bus', '*', 'h', JSON.stringify({ n: 'ghost', s: seq, k: 'topic', t: 'room', b: 0 }), 'd', text);
+    const write = streamWriter(t, redis);
+    const entry = (seq: number, text: string) => write({ n: 'ghost', s: seq }, text);
     await entry(1, 'one');
     await entry(1, 'one again');
     await entry(2, 'two');
@@ -225,10 +231,8 @@ describe('RedisBackplane', { skip }, () => {
     const b = await node(t, redis);
     const onB = await wsClient(t, b.srv.url);
     await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
-    const writer = new Redis(redis.url);
-    t.after(() => writer.disconnect());
-    const entry = (node: string, text: string, origin?: string) =>
-      writer.xadd('test:bus', '*', 'h', JSON.stringify({ n: node, s: 1, k: 'topic', t: 'room', b: 0, ...(origin === undefined ? {} : { o: origin }) }), 'd', text);
+    const write = streamWriter(t, redis);
+    const entry = (node: string, text: string, origin?: string) => write({ n: node, s: 1, ...(origin === undefined ? {} : { o: origin }) }, text);
     await entry('old', 'sent again, first published long before B', '1-1');
     await entry('new', 'published now');
     await entry('later', 'sent again, first published after B joined', `${Date.now() + 60_000}-0`);
