@@ -42,7 +42,7 @@ export interface ClientOptions<Data = unknown> {
   /** Handler object, attached before any event can fire. */
   handler?: ConnectionHandler<Data>;
   data?: Data;
-  /** Aborts the handshake. */
+  /** Aborts the handshake: the promise rejects with code SW_ABORTED. */
   signal?: AbortSignal;
   /**
    * An HTTP(S) proxy to tunnel through with CONNECT (`http://user:pass@host:port`; `host:port`
@@ -279,7 +279,7 @@ function withUrl(error: SockwaveError, href: string): SockwaveError {
 }
 
 function abortError(signal: AbortSignal): SockwaveError {
-  return new SockwaveError('SW_HANDSHAKE_FAILED', 'the connection attempt was aborted', { cause: signal.reason });
+  return new SockwaveError('SW_ABORTED', 'the connection attempt was aborted', { cause: signal.reason });
 }
 
 /** A one-line description of a network error a person understands. */

@@ -55,5 +55,5 @@ export function domException(error: unknown, name: 'SyntaxError'): DOMException 
 
 /** The error of a handshake that options.signal aborted (as connect() reports it). */
 export function abortError(reason: unknown): SockwaveError {
-  return new SockwaveError('SW_HANDSHAKE_FAILED', 'the connection attempt was aborted', { cause: reason });
+  return new SockwaveError('SW_ABORTED', 'the connection attempt was aborted', { cause: reason });
 }

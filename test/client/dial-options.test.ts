@@ -231,3 +231,14 @@ test('a user and password in the URL: sent as Basic credentials (unless an Autho
   assert.ok(error instanceof SockwaveError && /connection refused/.test(error.message), String(error));
   assert.doesNotMatch(error.message, /s3cret/);
 });
+
+test('an aborted handshake rejects with code SW_ABORTED, as the signal option says', async (t) => {
+  const port = await rawAnswer(t, () => {});
+  const controller = new AbortController();
+  const pending = connect(`ws://127.0.0.1:${port}/`, { signal: controller.signal, proxy: false });
+  setTimeout(() => controller.abort(), 50);
+  const error = await pending.catch((caught: unknown) => caught);
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_ABORTED', String(error));
+  const already = await connect(`ws://127.0.0.1:${port}/`, { signal: AbortSignal.abort(), proxy: false }).catch((caught: unknown) => caught);
+  assert.ok(already instanceof SockwaveError && already.code === 'SW_ABORTED', String(already));
+});

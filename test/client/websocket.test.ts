@@ -680,7 +680,8 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     const { ws, rec } = create(t, `ws://127.0.0.1:${silent.port}/`, { signal: controller.signal });
     await silent.sockets.next('the TCP connection');
     controller.abort();
-    await failed(rec, 'aborted');
+    const error = await failed(rec, 'aborted');
+    assert.equal((error.error as SockwaveError | undefined)?.code, 'SW_ABORTED');
     assert.equal(ws.readyState, WebSocket.CLOSED);
   });
 
