@@ -78,6 +78,8 @@ const SPEC = {
 /** Everything `sockwave connect` was asked to do, checked. */
 export interface ConnectConfig {
   url: string;
+  /** The URL as messages show it: without a user and password, if it had any. */
+  shownUrl: string;
   echo: boolean;
   /** --execute: the messages to send, encoded; undefined to read stdin. */
   execute: Outgoing[] | undefined;
@@ -108,8 +110,10 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
   const url = args.positionals[0];
   if (url === undefined) throw new ArgumentError('connect needs a URL');
   if (args.positionals.length > 1) throw new ArgumentError(`unexpected argument ${args.positionals[1]}`);
+  let shownUrl: string;
   try {
-    parseWebSocketUrl(url);
+    const parsed = parseWebSocketUrl(url);
+    shownUrl = parsed.basicAuth === undefined ? url : parsed.shown;
   } catch (error) {
     throw new ArgumentError(`${error instanceof Error ? error.message : String(error)}`);
   }
@@ -149,6 +153,7 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
   });
   return {
     url,
+    shownUrl,
     echo,
     execute,
     waitSeconds: numberOption(args, 'wait', 1),

@@ -106,7 +106,7 @@ class Session {
     clearTimeout(this.giveUpTimer);
     screen.stopReading();
     this.client.close();
-    return reportOutcome(this.screen, this.config.url, this.failure ?? outcome, this.outflow.pending, this.requestedClose);
+    return reportOutcome(this.screen, this.config.shownUrl, this.failure ?? outcome, this.outflow.pending, this.requestedClose);
   }
 
   private onOpen(client: WebSocketClient): void {
@@ -114,7 +114,7 @@ class Session {
     this.opened = true;
     const connection = client.current;
     const details = [connection?.protocol ? `subprotocol ${connection.protocol}` : '', connection?.extensions.includes('permessage-deflate') ? 'permessage-deflate' : ''].filter(Boolean);
-    this.screen.note(`${reopened ? 'reconnected' : 'connected'} to ${this.config.url}${details.length ? ` (${details.join(', ')})` : ''}${this.screen.interactive && !reopened ? '; /help for commands' : ''}`);
+    this.screen.note(`${reopened ? 'reconnected' : 'connected'} to ${this.config.shownUrl}${details.length ? ` (${details.join(', ')})` : ''}${this.screen.interactive && !reopened ? '; /help for commands' : ''}`);
     if (this.config.execute && !reopened) {
       for (const message of this.config.execute) this.send(message, true);
       this.inputEnded = true;

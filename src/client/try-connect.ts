@@ -1,3 +1,4 @@
+import { parseWebSocketUrl } from './url.js';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { type Connection } from '../io/connection.js';
 import { connect, type ClientOptions } from './connect.js';
@@ -27,7 +28,7 @@ export interface ConnectResult<Data = unknown> {
  * if (!result.success) console.log(result.status, result.reason);
  */
 export async function tryConnect<Data = unknown>(url: string | URL, options?: ClientOptions<Data>): Promise<ConnectResult<Data>> {
-  const uri = String(url);
+  const uri = shownUri(url);
   try {
     const connection = await connect(url, options);
     return { success: true, connection, status: 101, headers: connection.headers, uri: connection.url, errorCode: undefined, reason: '', body: '' };
@@ -43,5 +44,14 @@ export async function tryConnect<Data = unknown>(url: string | URL, options?: Cl
       reason: error instanceof Error ? error.message : String(error),
       body: handshake?.body ?? '',
     };
+  }
+}
+
+/** The URL without its user and password (as messages show it), or as given when it does not parse. */
+function shownUri(url: string | URL): string {
+  try {
+    return parseWebSocketUrl(url).shown;
+  } catch {
+    return String(url);
   }
 }

@@ -112,11 +112,11 @@ async function tunnel(proxy: URL, host: string, port: number, signal: AbortSigna
         } catch {
           return finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy did not answer with HTTP'));
         }
-        if (status >= 200 || status === 101) break;
+        if (status >= 200 || status < 100 || status === 101) break;
         buffered = buffered.subarray(end);
       }
-      // Any 2xx opens the tunnel (RFC 9110 §9.3.6).
-      if (status > 299) return finish(new SockwaveError('SW_SOCKET_ERROR', `the proxy refused the tunnel: ${status} ${statusText}`.trim()));
+      // Any 2xx opens the tunnel (RFC 9110 §9.3.6); anything else (a 101 included) refuses it.
+      if (status < 200 || status > 299) return finish(new SockwaveError('SW_SOCKET_ERROR', `the proxy refused the tunnel: ${status} ${statusText}`.trim()));
       socket.pause();
       // Bytes after the proxy's answer belong to the tunnel.
       if (end < buffered.length) socket.unshift(buffered.subarray(end));

@@ -159,6 +159,11 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
     assert.equal(line, 'sockwave: host not found: no-such-host.invalid (ws://no-such-host.invalid/chat)');
   });
 
+  test('a URL with a user and password: the error line shows the URL without them', async (t) => {
+    const line = await failure(run(t, ['connect', 'ws://alice:s3cret@no-such-host.invalid/chat', '--execute', 'x']));
+    assert.equal(line, 'sockwave: host not found: no-such-host.invalid (ws://no-such-host.invalid/chat)');
+  });
+
   test('a non-101 answer: one line with the status, its reason and the URL', async (t) => {
     const server = run(t, ['serve', '--port', '0']);
     const base = /^listening on (ws:\/\/\S+)$/.exec(await server.lines.next('the listening line', 10_000))?.[1];

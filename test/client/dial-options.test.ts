@@ -242,3 +242,23 @@ test('an aborted handshake rejects with code SW_ABORTED, as the signal option sa
   const already = await connect(`ws://127.0.0.1:${port}/`, { signal: AbortSignal.abort(), proxy: false }).catch((caught: unknown) => caught);
   assert.ok(already instanceof SockwaveError && already.code === 'SW_ABORTED', String(already));
 });
+
+test('a proxy answering CONNECT with 101 has refused the tunnel: nothing more is sent to it', async (t) => {
+  const heads: string[] = [];
+  const proxyPort = await rawAnswer(t, (head, socket) => {
+    heads.push(head.split('\r\n', 1)[0]!);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\n\r\n');
+  });
+  const error = await connect('ws://example.invalid/', { proxy: `http://127.0.0.1:${proxyPort}`, connectTimeout: 3000 }).catch((caught: unknown) => caught);
+  assert.ok(error instanceof SockwaveError && /proxy refused the tunnel: 101/.test(error.message), String(error));
+  assert.deepEqual(heads, ['CONNECT example.invalid:80 HTTP/1.1']);
+});
+
+test('tryConnect() reports the URL without its user and password', async () => {
+  const { tryConnect } = await import('../../src/index.js');
+  const port = await closedPort();
+  const result = await tryConnect(`ws://alice:s3cret@127.0.0.1:${port}/x`, { proxy: false });
+  assert.equal(result.success, false);
+  assert.equal(result.uri, `ws://127.0.0.1:${port}/x`);
+  assert.doesNotMatch(result.reason, /s3cret/);
+});

@@ -35,7 +35,8 @@ export interface PerMessageDeflateOptions {
   memLevel?: number;
   /**
    * Compression and decompression jobs on the thread pool at once, in the whole process (a queue
-   * beyond). Only messages over 256 KiB go there; smaller ones are done synchronously. The value
+   * beyond). Only messages over 256 KiB go there, and those that inflate past 1 MiB; smaller ones
+   * are done synchronously. The value
    * of the first connection to use the thread pool applies to the whole process. Default 10.
    */
   concurrency?: number;
