@@ -1,5 +1,6 @@
 import { type Envelope } from './backplane.js';
-import { FanOut, fanOutTo, type BroadcastOptions } from './fan-out.js';
+import { type Connection } from '../io/connection.js';
+import { FanOut, fanOutTo } from './fan-out.js';
 import { type ClientRegistry } from './registry.js';
 import { type TopicRegistry } from './topics.js';
 
@@ -22,15 +23,6 @@ export function deliverEnvelope(envelope: Envelope, clients: ClientRegistry<unkn
 }
 
 /** The ids of `except` (which may hold connections), to cross the backplane. */
-export function exceptIds<Data>(options: BroadcastOptions<Data>): string[] | undefined {
-  return options.except === undefined ? undefined : [...options.except].map((item) => (typeof item === 'string' ? item : item.id));
-}
-
-/**
- * `options` with `except` replaced by the ids already read from it: `except` may be an iterable
- * that can be read only once (a generator, `map.keys()`), and both the backplane and the local
- * fan-out need it.
- */
-export function readOnce<Data>(options: BroadcastOptions<Data>, except: string[] | undefined): BroadcastOptions<Data> {
-  return except === undefined ? options : { ...options, except };
+export function exceptIds(except: readonly (Connection<unknown> | string)[]): string[] {
+  return except.map((item) => (typeof item === 'string' ? item : item.id));
 }

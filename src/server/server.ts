@@ -24,7 +24,7 @@ import { createListener } from './listener.js';
 import { ClientRegistry } from './registry.js';
 import { FanOut, fanOutTo, type BroadcastOptions, type FanOutOptions, type TargetResult } from './fan-out.js';
 import { type Backplane } from './backplane.js';
-import { deliverEnvelope, exceptIds, readOnce } from './cluster-delivery.js';
+import { deliverEnvelope, exceptIds } from './cluster-delivery.js';
 import { MemoryBackplane } from './memory-backplane.js';
 import { TopicRegistry } from './topics.js';
 import { Heartbeat } from './heartbeat.js';
@@ -202,9 +202,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   broadcast(data: SendData, options?: BroadcastOptions<Data>): number;
   broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut(data, options);
-    const except = exceptIds(options);
-    this.backplane.publish({ kind: 'broadcast', ...message.payload, except });
-    return fanOutTo(this.clients, message, readOnce(options, except));
+    // (Read once: `except` may be an iterable that can be read only once, and both need it.)
+    const except = options.except === undefined ? undefined : [...options.except];
+    this.backplane.publish({ kind: 'broadcast', ...message.payload, except: except && exceptIds(except) });
+    return fanOutTo(this.clients, message, except === undefined ? options : { ...options, except });
   }
 
   /**
@@ -232,9 +233,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number;
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut(data, options);
-    const except = exceptIds(options);
-    this.backplane.publish({ kind: 'topic', topic, ...message.payload, except });
-    return fanOutTo(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, message, readOnce(options, except));
+    // (Read once: `except` may be an iterable that can be read only once, and both need it.)
+    const except = options.except === undefined ? undefined : [...options.except];
+    this.backplane.publish({ kind: 'topic', topic, ...message.payload, except: except && exceptIds(except) });
+    return fanOutTo(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, message, except === undefined ? options : { ...options, except });
   }
 
   /** How many connections of this server are subscribed to `topic`. */
