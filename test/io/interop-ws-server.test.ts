@@ -340,7 +340,7 @@ describe('sockwave client ↔ ws server (real sockets)', { timeout: 60_000 }, ()
     controller.abort(new Error('user cancelled'));
     const error = await rejection(attempt, 'the aborted connect()');
     assert.ok(error instanceof SockwaveError, `got ${String(error)}`);
-    assert.equal(error.code, 'SW_HANDSHAKE_FAILED');
+    assert.equal(error.code, 'SW_ABORTED');
     assert.equal((error.cause as Error).message, 'user cancelled');
   });
 
