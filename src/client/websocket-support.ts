@@ -3,9 +3,15 @@ import { type CloseInfo } from '../io/connection.js';
 import { toUSVString } from './dom-events.js';
 import { type BinaryType, type WebSocketOptions } from './websocket-types.js';
 
-/** Small conversions behind the browser-standard WebSocket. */
+/** Small conversions and constants behind the browser-standard WebSocket. */
 
 export type BlobRead = { ok: true; bytes: Buffer } | { ok: false; error: unknown };
+
+/** The ready states, by name (the WebSocket also has them as constants: WebSocket.OPEN...). */
+export const CONNECTING = 0;
+export const OPEN = 1;
+export const CLOSING = 2;
+export const CLOSED = 3;
 
 export const BINARY_TYPES: ReadonlySet<string> = new Set<BinaryType>(['blob', 'arraybuffer', 'nodebuffer']);
 
