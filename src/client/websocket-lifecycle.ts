@@ -53,6 +53,8 @@ export class WebSocketLifecycle {
   #wasOpened = false;
   /** close() was called: the end is wanted, no reconnection. (An aborted signal stops reconnection too.) */
   #closeRequested = false;
+  /** A reconnection attempt threw at once (its options became invalid): no attempt can follow. */
+  #cannotAttempt = false;
 
   /** Reads the options (the constructor's second argument, without the protocols); start() starts. */
   constructor(target: EventTarget, allOptions: Omit<WebSocketOptions, 'protocols'>) {
@@ -346,7 +348,17 @@ export class WebSocketLifecycle {
     if (this.#noMoreAttempts()) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      this.#establish();
+      try {
+        this.#establish();
+      } catch (error) {
+        // (The first attempt's throw is the constructor's.) Here the caller changed what the
+        // options hold since (a header value that cannot be sent, say), and every attempt would
+        // throw again: the WebSocket fails for good (error, then close 1006).
+        this.#attemptInFlight = false;
+        this.#cannotAttempt = true;
+        this.#failure ??= toError(error);
+        this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+      }
     }, wait);
   }
 
@@ -361,9 +373,9 @@ export class WebSocketLifecycle {
     this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
   }
 
-  /** (sockwave) No attempt is to follow: close() was called, or options.signal aborted. */
+  /** (sockwave) No attempt is to follow: close() was called, options.signal aborted, or an attempt threw. */
   #noMoreAttempts(): boolean {
-    return this.#closeRequested || this.#signal?.aborted === true;
+    return this.#closeRequested || this.#cannotAttempt || this.#signal?.aborted === true;
   }
 
   /**

@@ -267,6 +267,9 @@ export class WebSocket extends EventHandlerTarget {
     let message: { data: string | Buffer; size: number } | undefined;
     if (data instanceof Blob) {
       blob = data;
+    } else if (types.isSharedArrayBuffer(data)) {
+      // (WebIDL: an ArrayBuffer, as a BufferSource, may not be shared: a TypeError.)
+      throw new TypeError('send() does not take a SharedArrayBuffer');
     } else if (types.isArrayBuffer(data)) {
       message = { data: Buffer.from(new Uint8Array(data)), size: data.byteLength };
     } else if (ArrayBuffer.isView(data)) {

@@ -177,6 +177,23 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     assert.equal(attempts, count, 'an attempt was made after close()');
   });
 
+  test('an attempt whose options became invalid (a header value changed to hold a newline) fails for good, with no uncaught error', async (t) => {
+    const port = await closedPort();
+    const headers: Record<string, string> = { 'X-Test': 'fine' };
+    const { ws, events } = open(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 50, maxDelay: 50 }, headers });
+    ws.send('waits for a connection');
+    await next(events, 'error', 'the first attempt: error');
+    const close = await next(events, 'close', 'the first attempt: close');
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, true);
+    // The next attempt reads the same object: connect() now throws at once, from the retry timer.
+    headers['X-Test'] = 'bad\r\nvalue';
+    const error = await failedForGood(events, 'the attempt that threw');
+    assert.match(error.error?.message ?? '', /X-Test/);
+    assert.equal(ws.readyState, WebSocket.CLOSED);
+    await delay(200);
+    assert.equal(events.history.length, 4, `events after the final close: ${events.history.map((e) => e.type).join(', ')}`);
+  });
+
   test('options.signal, already aborted or aborted during the handshake: error, close 1006 (CLOSED), and no further attempt', async (t) => {
     for (const when of ['already aborted', 'aborted during the handshake'] as const) {
       const silent = await startSilentServer();

@@ -444,6 +444,14 @@ for (const kind of ['sockwave', 'ws'] as const) {
       const fromBlob = await rec.message('the echo of a Blob');
       assert.ok(Buffer.isBuffer(fromBlob.data), 'a Blob is sent as binary');
       assert.equal(fromBlob.data.toString(), 'blob text ☃');
+
+      // WebIDL: a BufferSource may not be shared. A TypeError, nothing sent, nothing counted.
+      const shared = new SharedArrayBuffer(4);
+      assert.throws(() => ws.send(shared as unknown as ArrayBuffer), TypeError);
+      assert.throws(() => ws.send(new Uint8Array(shared)), TypeError);
+      assert.equal(ws.bufferedAmount, 0);
+      ws.send('after the refused ones');
+      assert.equal((await rec.message('the next echo')).data, 'after the refused ones');
     });
 
     test('binaryType is read when each message event is dispatched', async (t) => {
