@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { type Socket } from 'node:net';
 import { ProtocolError, SockwaveError } from '../errors.js';
@@ -12,7 +11,8 @@ import { idOf, nextSerial } from './connection-id.js';
 import { type Connection } from './connection.js';
 import { ConnectionStats } from './connection-stats.js';
 import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus } from './connection-types.js';
-import { DeferredQueue } from './deferred-queue.js';
+import { type DeferredQueue } from './deferred-queue.js';
+import { inflateMessage } from './inbound-inflation.js';
 import { RateLimiter } from './rate-limiter.js';
 import { resolveSettings, type ConnectionSettings } from './connection-settings.js';
 import { limitOfError, type LimitName } from './limits.js';
@@ -56,8 +56,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   protected readonly owner: ConnectionOwner | undefined;
   /** @internal The negotiated permessage-deflate codec. */
   readonly deflate: PerMessageDeflate | undefined;
-  /** Events waiting behind an inflation running in the thread pool (made when the first one starts). */
-  protected inbox: DeferredQueue | undefined;
+  /** @internal Events waiting behind an inflation running in the thread pool (made when the first one starts). */
+  inbox: DeferredQueue | undefined;
   /** {@link Flag} bits, and the {@link PauseReason} bits of why reading is paused (none while reading). */
   protected flags = 0;
   /** Made with the first message or frame: an idle connection carries none. */
@@ -241,7 +241,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.deliverMessage(text, byteLength, false);
   }
 
-  /** @internal */
+  /** @internal A whole message; a compressed one is inflated first, in order (see inbound-inflation.ts). */
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
     // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
     if (this.session.failed) return;
@@ -249,41 +249,12 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
       this.inbox.push(() => this.onMessage(data, binary, compressed));
       return;
     }
-    if (compressed) {
-      const codec = this.deflate!;
-      if (!codec.isSync(data.length)) {
-        this.inflateAsync(codec, data, binary);
-        return;
-      }
-      let inflated: Buffer | null;
-      try {
-        inflated = codec.decompressSync(data);
-      } catch (error) {
-        this.session.failConnection(error as ProtocolError);
-        return;
-      }
-      // Small, but it inflates to more than the event loop should: the thread pool does it.
-      if (inflated === null) return this.inflateAsync(codec, data, binary);
-      data = inflated;
-      // RFC 6455 §8.1 for compressed text: checked once inflated.
-      if (!binary && !isUtf8(data)) return this.session.failConnection(invalidText());
-    }
+    if (compressed) return inflateMessage(this, data, binary);
     this.deliver(data, binary);
   }
 
-  private inflateAsync(codec: PerMessageDeflate, data: Buffer, binary: boolean): void {
-    (this.inbox ??= new DeferredQueue()).begin();
-    this.pauseReading(PauseReason.Inflate);
-    codec.decompress(data, (error, inflated) => {
-      if (error || inflated === undefined) this.session.failConnection(error as ProtocolError);
-      else if (!binary && !isUtf8(inflated)) this.session.failConnection(invalidText());
-      else this.deliver(inflated, binary);
-      this.inbox!.drain();
-      if (!this.inbox!.active) this.resumeReading(PauseReason.Inflate);
-    });
-  }
-
-  private deliver(data: Buffer, binary: boolean): void {
+  /** @internal A whole message's bytes, uncompressed, to the application (text decoded). */
+  deliver(data: Buffer, binary: boolean): void {
     // (toString() without arguments is Node's fast path to the UTF-8 decoder.)
     this.deliverMessage(binary ? data : data.toString(), data.length, binary);
   }
@@ -448,13 +419,14 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     return (this.flags & PAUSED) !== 0;
   }
 
-  /** Pauses reading for one more reason; reading resumes once every reason is gone. */
-  protected pauseReading(reason: PauseReason): void {
+  /** @internal Pauses reading for one more reason; reading resumes once every reason is gone. */
+  pauseReading(reason: PauseReason): void {
     if ((this.flags & PAUSED) === 0) this.socket.pause();
     this.flags |= reason;
   }
 
-  protected resumeReading(reason: PauseReason): void {
+  /** @internal */
+  resumeReading(reason: PauseReason): void {
     if ((this.flags & reason) === 0) return;
     this.flags &= ~reason;
     if ((this.flags & PAUSED) === 0 && (this.flags & Flag.Reading) !== 0 && !this.socket.destroyed) this.socket.resume();
@@ -474,8 +446,4 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
 function closeTimedOut(connection: ConnectionCore<unknown>): void {
   connection.closeTimedOut();
-}
-
-function invalidText(): ProtocolError {
-  return new ProtocolError(CloseCode.InvalidPayload, 'invalid UTF-8 in a compressed text message', 'SW_INVALID_UTF8');
 }
