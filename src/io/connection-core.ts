@@ -20,16 +20,14 @@ import { bindSocket } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
 import { Flag, PAUSED, PauseReason } from './connection-flags.js';
 
+const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
+
 /**
  * The transport half of a connection, for both roles: binds the sans-I/O {@link ProtocolSession}
  * to a `net`/`tls` socket, reads and dispatches what arrives (inflating compressed messages, in
  * order), writes what the session produces through the {@link WriteBatcher}, and runs the close
  * handshake's timers. {@link Connection} adds the sending API on top.
  */
-
-
-const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
-
 export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> implements SessionHandler {
   /** @internal The counter behind {@link id} (see connection-id.ts). */
   readonly serial: number;
