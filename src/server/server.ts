@@ -2,23 +2,15 @@ import { EventEmitter } from 'node:events';
 import { type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { type Duplex } from 'node:stream';
 import { type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
-import { HandshakeError, SockwaveError } from '../errors.js';
-import { requestHeadOf, type RequestHead } from '../handshake/http-head.js';
-import { buildAcceptResponse, buildRefusalResponse, isUpgradeRequest, validateUpgradeRequest } from '../handshake/server-handshake.js';
-import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-request.js';
-import { Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
+import { SockwaveError } from '../errors.js';
+import { type Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { originAllowed, Refusal, type AdmissionResult, type ConnectionSetup, type OnConnection } from './admission.js';
-import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
-import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
-import { HeadReader } from './handshake-reader.js';
-import { chooseSubprotocol, connectionSettings, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_PAYLOAD, type ServerOptions } from './options.js';
+import { type OnConnection } from './admission.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
 import { SocketTracker } from './socket-tracker.js';
 import { type LimitName } from '../io/limits.js';
-import { endAnswered, serializePlainResponse, toPlainRequest } from './plain-http.js';
 import { closeGracefully } from './graceful-close.js';
 import { createListener } from './listener.js';
 import { ClientRegistry } from './registry.js';
@@ -33,6 +25,7 @@ import { attachTo } from './attach.js';
 import { ConnectionStats } from '../io/connection-stats.js';
 import { summarize, type ServerCounters, type ServerStats } from './stats.js';
 import { type CloseServerOptions, type ListenInfo, type ServerEvents } from './server-types.js';
+import { UpgradeFlow, type UpgradeHost } from './upgrade-flow.js';
 
 export type { BroadcastOptions, CloseServerOptions, ListenInfo, ServerEvents };
 
@@ -49,8 +42,6 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   readonly clients = new ClientRegistry<Data>();
   private readonly topics = new TopicRegistry();
   private options: ServerOptions<Data>;
-  /** What every connection gets from the options (made once; listen() overrides none of it). */
-  private settings: ReturnType<typeof connectionSettings> | undefined;
   private readonly retired = new ConnectionStats();
   private readonly guard = new LimitGuard((event) => {
     if (this.listenerCount('limit') !== 0) this.emit('limit', event);
@@ -61,7 +52,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private readonly paths: ReadonlySet<string> | undefined;
   private listener: NetServer | undefined;
   private readonly sockets = new SocketTracker(this.guard);
-  private readonly heads: HeadReader;
+  /** Every socket and upgrade request, from its arrival to its 101 or its refusal. */
+  private readonly upgrades: UpgradeFlow<Data>;
   private closing = false;
   private readonly backplane: Backplane;
 
@@ -76,25 +68,42 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       presence: () => ({ connections: this.clients.size, topics: this.topics.counts() }),
       report: (event) => void this.emit('backplane', event),
     });
-    this.heads = new HeadReader(
-      {
-        headRead: (socket, head, rest) => this.upgrade(socket, head, rest),
-        headFailed: (socket, error) => this.headFailed(socket, error),
-        // Nothing was asked: not a refusal (not counted, no 'refused' event).
-        headAbandoned: (socket) => {
-          this.sockets.handshakeEnded(socket);
-          socket.destroy();
-        },
-      },
-      options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
-      options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
-    );
     this.paths = options.path === undefined ? undefined : new Set(typeof options.path === 'string' ? [options.path] : options.path);
     this.heartbeat = new Heartbeat(
       () => this.clients as Iterable<Connection<unknown>>,
       { pingInterval: options.pingInterval ?? 0, pongTimeout: options.pongTimeout ?? 10_000, idleTimeout: options.idleTimeout ?? 0 },
       this.counters,
     );
+    this.upgrades = new UpgradeFlow(this.upgradeHost());
+  }
+
+  /**
+   * What the upgrade flow sees of this server (made once): `options` and `closing` through getters,
+   * since listen() and close() change them; the parts it works with as they are; and what it
+   * reports, through the server's events.
+   */
+  private upgradeHost(): UpgradeHost<Data> {
+    const server = this;
+    return {
+      get options() {
+        return server.options;
+      },
+      get closing() {
+        return server.closing;
+      },
+      owner: this,
+      clients: this.clients,
+      routes: this.routes,
+      paths: this.paths,
+      sockets: this.sockets,
+      guard: this.guard,
+      counters: this.counters,
+      heartbeat: this.heartbeat,
+      presenceChanged: () => void this.presenceChanged(),
+      connected: (connection, request) => void this.emit('connection', connection, request),
+      refused: (status, reason) => void this.emit('refused', status, reason),
+      reportError: (error) => this.reportError(error),
+    };
   }
 
   /** The paths this server accepts upgrades on (undefined: any). */
@@ -133,8 +142,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     if (this.listener) throw new SockwaveError('SW_INVALID_STATE', 'the server is already listening');
     this.options = { ...this.options, ...overrides };
     const listener = createListener(this.options.tls, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, {
-      accept: (socket, arrival) => this.acceptSocket(socket, arrival),
-      tcpArrived: (raw) => this.tcpArrived(raw),
+      accept: (socket, arrival) => this.upgrades.acceptSocket(socket, arrival),
+      tcpArrived: (raw) => this.upgrades.tcpArrived(raw),
       tlsHandshakeTimedOut: (address) => this.guard.hit('handshakeTimeout', address, 'TLS handshake not completed in time'),
     });
     // Set before listening, so that a second listen() meanwhile is refused; cleared if it fails
@@ -184,13 +193,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * @example httpServer.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head));
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // Node's 'upgrade' event types the socket as a Duplex; it is the request's net/tls socket.
-    const raw = socket as Socket;
-    raw.on('error', ignoreError);
-    // Closed for good: an answer, not a socket dropped in silence.
-    if (this.closing) return this.refuseSocket(raw, 503, {}, 'the WebSocket server is closed');
-    if (!this.trackAddress(raw)) return;
-    this.upgrade(raw, requestHeadOf(request), head);
+    this.upgrades.handleUpgrade(request, socket, head);
   }
 
   /**
@@ -313,210 +316,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   /**
    * @internal Takes a raw socket whose first bytes are an HTTP request (standalone or attached
    * mode). A TLS socket of this server's own listener comes with the TCP socket under it, counted
-   * since its arrival (see {@link tcpArrived}), and its handshake time runs from then.
+   * since its arrival (see {@link UpgradeFlow.tcpArrived}), and its handshake time runs from then.
    */
   acceptSocket(socket: Socket, arrival?: { raw: Socket; at: number }): void {
-    socket.on('error', ignoreError);
-    if (this.closing) {
-      socket.destroy();
-      return;
-    }
-    if (arrival === undefined) {
-      if (!this.trackAddress(socket)) return;
-      this.sockets.handshakeStarted(socket);
-    } else if (!this.sockets.transfer(arrival.raw, socket)) {
-      socket.destroy();
-      return;
-    }
-    this.heads.read(socket, arrival?.at);
-  }
-
-  /**
-   * A TCP connection reached this server's TLS listener: counted under its address from now on,
-   * and in its handshake (for close()). Past `maxConnectionsPerAddress` it is dropped at once (a
-   * limit hit, no answer): no HTTP answer can reach a client before its TLS handshake.
-   */
-  private tcpArrived(raw: Socket): boolean {
-    raw.on('error', ignoreError);
-    if (this.closing || !this.sockets.count(raw, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) {
-      raw.destroy();
-      return false;
-    }
-    this.sockets.handshakeStarted(raw);
-    return true;
-  }
-
-  private headFailed(socket: Socket, error: HandshakeError): void {
-    const status = error.status;
-    if (status === 408 || status === 431) this.guard.hit(status === 408 ? 'handshakeTimeout' : 'maxHeaderBytes', socket.remoteAddress ?? '', error.message);
-    if (status === 408) socket.destroy();
-    else this.refuseSocket(socket, status, {}, error.message);
-  }
-
-  /**
-   * Answers an upgrade request: validates it, asks admission, and accepts or refuses. All in the
-   * same turn when admission answers synchronously (no promise on the way).
-   */
-  private upgrade(socket: Socket, head: RequestHead, rest: Buffer): void {
-    try {
-      if (!isUpgradeRequest(head)) {
-        this.plainRequest(socket, head).catch((error: unknown) => this.upgradeFailed(socket, error));
-        return;
-      }
-      let offer;
-      let deflate;
-      try {
-        offer = validateUpgradeRequest(head);
-        deflate = serverDeflate(this.options.perMessageDeflate, offer.extensions, this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD);
-      } catch (error) {
-        if (!(error instanceof HandshakeError)) throw error;
-        return this.refuseSocket(socket, error.status, error.headers, error.message);
-      }
-      const secure = socket instanceof TLSSocket;
-      const request = toUpgradeRequest(head, offer.protocols, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, secure });
-      if (this.paths && !this.paths.has(request.path)) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
-      if (!originAllowed(this.options.origins, request)) return this.refuseSocket(socket, 403, {}, 'origin not allowed');
-      if (this.refusedAsFull(socket)) return;
-      const admit = this.routes.get(request.path) ?? this.options.onConnection ?? (this.routes.size === 0 ? acceptAll : undefined);
-      if (!admit) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
-      const setup = admit(request);
-      if (!(setup instanceof Promise)) return this.admitted(socket, request, offer.key, setup, rest, deflate, head.text);
-      setup.then(
-        (result) => this.admitted(socket, request, offer.key, result, rest, deflate, head.text),
-        (error: unknown) => this.upgradeFailed(socket, error),
-      );
-    } catch (error) {
-      this.upgradeFailed(socket, error);
-    }
-  }
-
-  /** Admission has answered: accept or refuse, unless the socket or the server went meanwhile. */
-  private admitted(
-    socket: Socket,
-    request: UpgradeRequest,
-    key: string,
-    setup: AdmissionResult<Data>,
-    rest: Buffer,
-    deflate: { response: string; codec: PerMessageDeflate } | undefined,
-    headText: string | undefined,
-  ): void {
-    try {
-      if (socket.destroyed || this.closing) {
-        socket.destroy();
-        return;
-      }
-      if (setup instanceof Refusal) return this.refuseSocket(socket, setup.status, setup.headers, setup.body);
-      // Again: other upgrades may have been accepted while an async admission was pending.
-      if (this.refusedAsFull(socket)) return;
-      this.accept(socket, request, key, setup ?? {}, rest, deflate, headText);
-    } catch (error) {
-      this.upgradeFailed(socket, error);
-    }
-  }
-
-  /** At `maxConnections`: refuses the upgrade with 503 and Retry-After, and says so. */
-  private refusedAsFull(socket: Socket): boolean {
-    const max = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (this.clients.size < max) return false;
-    this.guard.hit('maxConnections', socket.remoteAddress ?? '', `${max} connections open`);
-    this.refuseSocket(socket, 503, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections');
-    return true;
-  }
-
-  /** Admission or an application callback threw before the 101: reported, and the request answered 500. */
-  private upgradeFailed(socket: Socket, error: unknown): void {
-    this.reportError(error instanceof Error ? error : new Error(String(error)));
-    this.refuseSocket(socket, 500, {}, 'internal server error');
-  }
-
-  private accept(
-    socket: Socket,
-    request: UpgradeRequest,
-    key: string,
-    setup: ConnectionSetup<Data>,
-    rest: Buffer,
-    deflate: { response: string; codec: PerMessageDeflate } | undefined,
-    headText: string | undefined,
-  ): void {
-    const protocol = chooseSubprotocol(setup.protocol, request, this.options.protocols);
-    // Built before the hand-over: a bad extra header throws here, and the socket is refused (500).
-    const response = buildAcceptResponse(key, { protocol, extensions: deflate?.response, headers: setup.headers });
-    socket.removeListener('error', ignoreError);
-    socket.write(response);
-    let connection: Connection<Data> | undefined;
-    try {
-      const limits = (this.settings ??= connectionSettings(this.options));
-      connection = new Connection<Data>(socket, {
-        role: 'server',
-        // The limits, and the settings every connection of this server shares. Copied field by
-        // field: spreading them into this literal cost about 40 µs of CPU per connection (measured).
-        maxPayload: limits.maxPayload,
-        maxFragments: limits.maxFragments,
-        autoPong: limits.autoPong,
-        settings: limits.settings,
-        url: request.url,
-        // The head's text, not the header object: parsed again only if the application asks.
-        headers: headText ?? request.headers,
-        protocol,
-        extensions: deflate?.response,
-        deflate: deflate?.codec,
-        handler: setup,
-        data: setup.data as Data,
-        owner: this,
-      });
-      this.clients.add(connection);
-      this.presenceChanged();
-      this.counters.connectionsTotal++;
-      this.heartbeat.start();
-      // From here the connection's close releases the socket's per-address count: handed over only
-      // now, so that had anything above thrown, the socket's own close still releases it, and once
-      // open() has bound the connection to the socket (before it runs onOpen).
-      this.sockets.handOver(socket);
-      connection.open();
-      this.emit('connection', connection, request);
-      connection.startReading(rest);
-    } catch (error) {
-      // The 101 is out: the socket speaks WebSocket now, so a throw from onOpen, a 'connection'
-      // listener or a handler of the bytes that came with the request ends it with 1011, never
-      // with an HTTP answer.
-      this.reportError(error instanceof Error ? error : new Error(String(error)));
-      if (connection !== undefined && connection.status !== 'connecting') {
-        connection.close(CloseCode.InternalError, 'internal server error');
-        // Read on, for the peer's close frame (the bytes that came with the request are dropped).
-        connection.startReading();
-      } else {
-        if (connection !== undefined) this.clients.delete(connection);
-        socket.destroy();
-      }
-    }
-  }
-
-  private async plainRequest(socket: Socket, head: RequestHead): Promise<void> {
-    const handler = this.options.onHttpRequest;
-    if (!handler) return this.refuseSocket(socket, 426, {}, 'this is a WebSocket endpoint: upgrade required');
-    const response = await handler(toPlainRequest(head));
-    const bytes = serializePlainResponse(response, head.method);
-    // Answered like a refusal: no longer a handshake, and still counted under its address until
-    // it closes, which endAnswered() bounds.
-    this.sockets.handshakeEnded(socket);
-    endAnswered(socket, bytes);
-  }
-
-  private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string): void {
-    // Built first: a header value the head cannot carry (CR/LF) throws here, before this refusal
-    // is counted or reported, and the caller answers 500 instead (counted and reported once).
-    const response = buildRefusalResponse(status, headers, body);
-    this.sockets.handshakeEnded(socket);
-    this.counters.refused++;
-    this.emit('refused', status, body);
-    endAnswered(socket, response);
-  }
-
-  /** Counts a socket under its address until it closes; past `maxConnectionsPerAddress`, refuses it with 429. */
-  private trackAddress(socket: Socket): boolean {
-    if (this.sockets.count(socket, this.options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)) return true;
-    this.refuseSocket(socket, 429, { 'Retry-After': String(this.options.retryAfter ?? 5) }, 'too many connections from this address');
-    return false;
+    this.upgrades.acceptSocket(socket, arrival);
   }
 
   /** @internal A connection hit a limit. */
@@ -527,11 +330,4 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private reportError(error: Error): void {
     if (this.listenerCount('error') !== 0) this.emit('error', error);
   }
-}
-
-function ignoreError(): void {}
-
-/** With no routes and no onConnection, every upgrade is accepted (listen to the 'connection' event). */
-function acceptAll(): ConnectionSetup<never> {
-  return {};
 }
