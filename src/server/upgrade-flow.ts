@@ -74,10 +74,7 @@ export class UpgradeFlow<Data> {
         headRead: (socket, head, rest) => this.upgrade(socket, head, rest),
         headFailed: (socket, error) => this.headFailed(socket, error),
         // Nothing was asked: not a refusal (not counted, no 'refused' event).
-        headAbandoned: (socket) => {
-          this.host.sockets.handshakeEnded(socket);
-          socket.destroy();
-        },
+        headAbandoned: (socket) => this.abandoned(socket),
       },
       options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
       options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
@@ -132,10 +129,18 @@ export class UpgradeFlow<Data> {
   }
 
   private headFailed(socket: Socket, error: HandshakeError): void {
+    // close() ended the sockets still sending their heads: the server's doing, not a refusal.
+    if (this.host.closing) return this.abandoned(socket);
     const status = error.status;
     if (status === 408 || status === 431) this.host.guard.hit(status === 408 ? 'handshakeTimeout' : 'maxHeaderBytes', socket.remoteAddress ?? '', error.message);
     if (status === 408) socket.destroy();
     else this.refuseSocket(socket, status, {}, error.message);
+  }
+
+  /** A head not sent, or dropped by close(): no answer, and not counted as a refusal. */
+  private abandoned(socket: Socket): void {
+    this.host.sockets.handshakeEnded(socket);
+    socket.destroy();
   }
 
   /**

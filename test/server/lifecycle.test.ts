@@ -583,4 +583,24 @@ describe('shutdown', { timeout: 60_000 }, () => {
     assert.equal(srv.server.clients.size, 0);
     assert.equal(srv.server.stats().connectionsTotal, 0);
   });
+
+  test('close() drops a request head still arriving without counting or reporting a refusal (the server ended it, not the client)', async (t) => {
+    const srv = await serve(t);
+    const refused: Array<[number, string]> = [];
+    srv.server.on('refused', (status, reason) => refused.push([status, reason]));
+    const { port } = new URL(srv.url);
+    const socket = netConnect(Number(port), '127.0.0.1');
+    socket.on('error', () => {});
+    t.after(() => socket.destroy());
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
+    // Long enough for the server to have read the half of the head.
+    await sleep(150);
+    await withTimeout(srv.server.close({ timeout: 500 }), 'server.close() with a head half read');
+    await withTimeout(closed, 'the half-sent request to be dropped');
+    await sleep(20);
+    assert.deepEqual(refused, []);
+    assert.equal(srv.server.stats().refused, 0);
+  });
 });
