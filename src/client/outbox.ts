@@ -57,7 +57,8 @@ export class Outbox {
     if (entry.data.length > this.maxBytes) throw new OutboxFullError(`message of ${entry.data.length} bytes exceeds the outbox (${this.maxBytes} bytes)`);
     const dropped: OutboxEntry[] = [];
     while (this.entries.length >= this.maxMessages || this.bytes + entry.data.length > this.maxBytes) {
-      if (this.policy === 'reject') throw new OutboxFullError(`outbox full (${this.entries.length} messages, ${this.bytes} bytes)`);
+      // (An outbox of no messages has nothing to drop: the message cannot be held at all.)
+      if (this.policy === 'reject' || this.entries.length === 0) throw new OutboxFullError(`outbox full (${this.entries.length} messages, ${this.bytes} bytes)`);
       const oldest = this.entries.shift()!;
       this.bytes -= oldest.data.length;
       dropped.push(oldest);

@@ -134,7 +134,10 @@ export class WebSocketClient {
     const payload = toPayload(typeof data === 'string' && dataType === 'json' ? JSON.stringify(data) : data, dataType === 'binary' ? true : undefined);
     const connection = this.connection;
     if (connection && connection.status === 'open') return connection.send(payload.bytes, { binary: payload.binary });
-    for (const dropped of this.outbox.push({ data: payload.bytes, binary: payload.binary })) this.reportDrop(dropped);
+    // A copy of the caller's bytes (a string's are new already): the caller may reuse its buffer
+    // once send() returns, as when the message goes out at once.
+    const bytes = typeof data === 'string' ? payload.bytes : Buffer.from(payload.bytes);
+    for (const dropped of this.outbox.push({ data: bytes, binary: payload.binary })) this.reportDrop(dropped);
     return 'queued';
   }
 

@@ -1,4 +1,5 @@
 import { HandshakeError } from '../errors.js';
+import { MAX_TIMER_DELAY } from '../io/timer-delay.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 
 /**
@@ -32,13 +33,14 @@ export class RetryPolicy {
   /**
    * After an open connection closed with `code`: the wait before reconnecting, or undefined for
    * "do not". 1000 (the server meant it), 1008 (policy) and 4000–4999 (the application said so)
-   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest.
+   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest. The
+   * first attempt after a drop is always made: `maxRetries` counts the failed ones that follow.
    */
   afterClose(code: number): number | undefined {
-    if (!this.options.enabled || this.retries >= (this.options.maxRetries ?? Infinity)) return undefined;
+    if (!this.options.enabled) return undefined;
     const retry = this.options.retryOnCodes?.includes(code) || (code !== 1000 && code !== 1008 && !(code >= 4000 && code <= 4999));
     if (!retry) return undefined;
-    return code === 1013 ? (this.options.maxDelay ?? 30_000) : backoffDelay(this.retries, this.options);
+    return timerDelay(code === 1013 ? (this.options.maxDelay ?? 30_000) : backoffDelay(this.retries, this.options));
   }
 
   /**
@@ -50,10 +52,27 @@ export class RetryPolicy {
     const httpStatus = error instanceof HandshakeError && error.status >= 200 ? error.status : undefined;
     let wait: number | undefined;
     if (this.options.enabled && !(httpStatus !== undefined && NO_RETRY_HTTP.has(httpStatus)) && this.retries < (this.options.maxRetries ?? Infinity)) {
-      const retryAfter = error instanceof HandshakeError ? Number(error.headers['retry-after']) : NaN;
-      wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : backoffDelay(this.retries, this.options);
+      const retryAfter = error instanceof HandshakeError ? retryAfterMs(error.headers['retry-after'], Date.now()) : undefined;
+      wait = timerDelay(retryAfter ?? backoffDelay(this.retries, this.options));
     }
     this.retries++;
     return { wait, httpStatus };
   }
+}
+
+/**
+ * RFC 9110 §10.2.3: `Retry-After` is a number of seconds or an HTTP date. Anything else (an empty
+ * value, say) is ignored: the backoff applies. A date in the past means now.
+ */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = /[a-z]/i.test(text) ? Date.parse(text) : NaN;
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** A wait as a timer can hold it (see {@link MAX_TIMER_DELAY}). */
+function timerDelay(wait: number): number {
+  return Math.min(wait, MAX_TIMER_DELAY);
 }

@@ -26,9 +26,11 @@ export const enum PauseReason {
   Inflate = 256,
   /** The peer does not read what we send (slow-consumer policy 'wait'). */
   SlowConsumer = 512,
-  /** The application asked (`pause()`, or a pull reader whose buffer is full). */
+  /** The application asked (`pause()`). */
   Application = 1024,
+  /** The pull reader's buffer is full (apart from `pause()`: neither undoes the other). */
+  PullBuffer = 2048,
 }
 
 /** Every {@link PauseReason} bit: reading is paused while any is set. */
-export const PAUSED = PauseReason.Inflate | PauseReason.SlowConsumer | PauseReason.Application;
+export const PAUSED = PauseReason.Inflate | PauseReason.SlowConsumer | PauseReason.Application | PauseReason.PullBuffer;

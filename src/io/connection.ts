@@ -333,7 +333,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /**
    * The pull style: the next message, from a bounded buffer that pauses reading from the peer when
    * the application falls behind. The buffer starts with the first call of `nextMessage()`,
-   * `messages()` or iteration; messages that arrived before it went to listeners only.
+   * `messages()` or iteration; messages that arrived before it went to listeners only. From then
+   * on it holds every message until it is read, those listeners also take included: a reader left
+   * unread (a loop ended with `break`, say) pauses reading from the peer once full.
    * @example
    * const conn = await connect(url);
    * for await (const { data } of conn) console.log(data);

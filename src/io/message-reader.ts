@@ -1,5 +1,7 @@
 import { ConnectionClosedError, SockwaveError } from '../errors.js';
+import { PauseReason } from './connection-flags.js';
 import { type CloseInfo } from './connection-types.js';
+import { MAX_TIMER_DELAY } from './timer-delay.js';
 
 /** One message as the pull style returns it. */
 export interface PulledMessage {
@@ -16,7 +18,7 @@ export interface MessageReaderOptions {
 }
 
 export interface NextMessageOptions {
-  /** Milliseconds to wait; past it the promise rejects with code SW_TIMEOUT. */
+  /** Milliseconds to wait; past it the promise rejects with code SW_TIMEOUT. Default (and `Infinity`): no limit. */
   timeout?: number;
   /** Rejects with code SW_ABORTED when aborted. */
   signal?: AbortSignal;
@@ -26,10 +28,11 @@ export interface NextMessageOptions {
 export interface ReadableConnection {
   on(event: 'message', listener: (data: string | Buffer, isBinary: boolean) => void): unknown;
   on(event: 'close', listener: (info: CloseInfo) => void): unknown;
-  pause(): void;
+  /** Stops reading from the peer for `reason`, apart from the application's own `pause()`. */
+  pauseReading(reason: PauseReason): void;
   /** Told when the buffer fills up (a server counts it as its `receiveBuffer` limit). */
   limitReached?(limit: 'receiveBuffer', detail: string): void;
-  resume(): void;
+  resumeReading(reason: PauseReason): void;
   readonly status: string;
   /** How it ended, once closed. */
   readonly closeInfo?: CloseInfo;
@@ -103,11 +106,12 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
-      if (timeout !== undefined) {
+      // (Node fires a delay it cannot hold, over 2^31 - 1 ms, after 1 ms: held to that instead.)
+      if (timeout !== undefined && timeout !== Infinity) {
         timer = setTimeout(() => {
           this.removeWaiter(waiter);
           waiter.reject(new SockwaveError('SW_TIMEOUT', `no message within ${timeout} ms`));
-        }, timeout);
+        }, Math.min(timeout, MAX_TIMER_DELAY));
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
@@ -134,7 +138,7 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
       // Backpressure: stop reading until the application catches up.
       this.paused = true;
       this.connection.limitReached?.('receiveBuffer', `pull buffer full (${this.buffer.length - this.head} messages, ${this.bytes} bytes): reading paused`);
-      this.connection.pause();
+      this.connection.pauseReading(PauseReason.PullBuffer);
     }
   }
 
@@ -151,7 +155,7 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
     this.bytes -= message.data.length;
     if (this.paused && this.bufferedMessages <= this.maxMessages / 2 && this.bytes <= this.maxBytes / 2) {
       this.paused = false;
-      this.connection.resume();
+      this.connection.resumeReading(PauseReason.PullBuffer);
     }
     return message;
   }

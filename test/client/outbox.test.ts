@@ -100,6 +100,14 @@ describe('Outbox', () => {
     }
   });
 
+  test("maxMessages 0 holds nothing: both policies throw OutboxFullError (nothing to drop for 'drop-oldest')", () => {
+    for (const policy of ['reject', 'drop-oldest'] as const) {
+      const outbox = new Outbox({ maxMessages: 0, policy });
+      assert.throws(() => outbox.push(entry('a')), isOutboxFull, policy);
+      assert.equal(outbox.size, 0);
+    }
+  });
+
   test('count and byte bounds apply together', () => {
     const outbox = new Outbox({ maxMessages: 3, maxBytes: 6, policy: 'reject' });
     outbox.push(entry('a'));

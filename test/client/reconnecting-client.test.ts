@@ -290,6 +290,21 @@ describe('reconnecting client: outbox', { timeout: 30_000 }, () => {
     assert.deepEqual(got.map((m) => m.data), ['a', 'b', 'd']);
   });
 
+  test('a queued message is a copy: changing the buffer after send() does not change what is delivered', async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 50 } });
+    const bytes = Buffer.from([1, 2, 3, 4]);
+    const view = new Uint8Array([9, 9]);
+    assert.equal(c.client.send(bytes), 'queued');
+    assert.equal(c.client.send(view), 'queued');
+    bytes.fill(0xff);
+    view[1] = 0;
+    const srv = await listenOn(t, port);
+    await c.opens.next('the open once the server is up', 10_000);
+    const got = await srv.messages.take(2, 'the queued messages');
+    assert.deepEqual(got.map((m) => [...(m.data as Buffer)]), [[1, 2, 3, 4], [9, 9]]);
+  });
+
   test("policy 'drop-oldest': onError reports the drop, client.dropped counts it, the newest are delivered", async (t) => {
     const port = await closedPort();
     const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 50 }, outbox: { maxMessages: 2, policy: 'drop-oldest' } });

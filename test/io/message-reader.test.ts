@@ -87,6 +87,53 @@ test('a full buffer pauses reading from the peer, and reading resumes as the app
   assert.equal(conn.isPaused, false);
 });
 
+test("the reader's pause and the application's pause() are apart: neither undoes the other", async (t) => {
+  let peer: Connection | undefined;
+  const url = await server(t, (conn) => void (peer = conn));
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  const reader = conn.messages({ maxBufferedMessages: 4 });
+  const total = 400;
+  const filler = 'y'.repeat(1024);
+  for (let i = 0; i < total; i++) peer!.send(`m${i} ${filler}`);
+  await within(
+    (async () => {
+      while (!conn.isPaused) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    5000,
+    'the full reader to pause reading',
+  );
+  // The application's pause() and resume() leave the reader's pause in place.
+  conn.pause();
+  conn.resume();
+  assert.equal(conn.isPaused, true);
+  const held = reader.bufferedMessages;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(reader.bufferedMessages, held, 'reading went on past the full buffer');
+  // The application pauses; emptying the reader does not resume reading behind its back.
+  conn.pause();
+  for (let i = 0; i < held; i++) assert.equal((await within(conn.nextMessage(), 5000, `message ${i}`)).data, `m${i} ${filler}`);
+  assert.equal(conn.isPaused, true);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(reader.bufferedMessages, 0, 'reading resumed while the application had paused it');
+  // Once the application resumes, every message arrives, in order.
+  conn.resume();
+  for (let i = held; i < total; i++) assert.equal((await within(conn.nextMessage(), 5000, `message ${i}`)).data, `m${i} ${filler}`);
+});
+
+test('nextMessage({ timeout: Infinity }) waits for the message (no timer that fires at once)', async (t) => {
+  let peer: Connection | undefined;
+  const url = await server(t, (conn) => void (peer = conn));
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  let settled = false;
+  const next = conn.nextMessage({ timeout: Infinity }).finally(() => (settled = true));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(settled, false, 'nextMessage settled before any message came');
+  peer!.send('late');
+  assert.deepEqual(await within(next, 5000, 'the message'), { data: 'late', isBinary: false });
+});
+
 test('messages buffered before an abnormal close are still returned, then iteration throws ConnectionClosedError 1006', async (t) => {
   const url = await server(t, (conn) => {
     conn.send('last words');

@@ -1,0 +1,75 @@
+/**
+ * RetryPolicy: when to reconnect and how long to wait (shared by the handler-style client and the
+ * reconnecting WebSocket): Retry-After's two forms and what is ignored, maxRetries, and waits held
+ * to what a Node timer can hold.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { HandshakeError } from '../../src/index.js';
+import { RetryPolicy, retryAfterMs } from '../../src/client/retry-policy.js';
+import { MAX_TIMER_DELAY } from '../../src/io/timer-delay.js';
+
+const refused = (retryAfter: string): HandshakeError => new HandshakeError(503, 'busy', { 'retry-after': retryAfter });
+
+describe('retryAfterMs (RFC 9110 §10.2.3)', () => {
+  const now = Date.parse('2026-11-22T20:00:00Z');
+  test('a number of seconds, surrounding whitespace allowed', () => {
+    assert.equal(retryAfterMs('5', now), 5000);
+    assert.equal(retryAfterMs(' 0 ', now), 0);
+    assert.equal(retryAfterMs('120', now), 120_000);
+  });
+  test('an HTTP date: the time until it, and 0 for a date already past', () => {
+    assert.equal(retryAfterMs('Sun, 22 Nov 2026 20:00:30 GMT', now), 30_000);
+    assert.equal(retryAfterMs('Sun, 22 Nov 2026 19:00:00 GMT', now), 0);
+  });
+  test('anything else is ignored (undefined): empty, negative, fractional, junk, absent', () => {
+    for (const value of ['', '   ', '-1', '1.5', '5s', 'soon', '0x10']) assert.equal(retryAfterMs(value, now), undefined, JSON.stringify(value));
+    assert.equal(retryAfterMs(undefined, now), undefined);
+  });
+});
+
+describe('RetryPolicy', () => {
+  test('an empty Retry-After gets the backoff, not an immediate retry', () => {
+    const policy = new RetryPolicy({ minDelay: 1000, maxDelay: 1000 }, true);
+    const waits = Array.from({ length: 200 }, () => policy.afterFailure(refused('')).wait!);
+    // Full jitter over [0, 1000): 200 zeros in a row would be a broken backoff.
+    assert.ok(waits.some((wait) => wait > 0), 'every wait was 0');
+    assert.ok(waits.every((wait) => wait >= 0 && wait < 1000));
+  });
+
+  test('a Retry-After longer than a timer can hold is held to 2^31 - 1 ms (a longer delay would fire at once)', () => {
+    const policy = new RetryPolicy(true, true);
+    assert.equal(policy.afterFailure(refused('3000000')).wait, MAX_TIMER_DELAY);
+    assert.equal(policy.afterFailure(refused('30')).wait, 30_000);
+  });
+
+  test('maxDelay: Infinity with 1013 (try again later) waits as long as a timer can hold', () => {
+    const policy = new RetryPolicy({ maxDelay: Infinity }, true);
+    assert.equal(policy.afterClose(1013), MAX_TIMER_DELAY);
+  });
+
+  test('maxRetries: 0 still makes the first attempt after a drop, and gives up once it fails', () => {
+    const policy = new RetryPolicy({ maxRetries: 0, minDelay: 10, maxDelay: 10 }, true);
+    const wait = policy.afterClose(1006);
+    assert.equal(typeof wait, 'number', 'no attempt after the drop');
+    assert.equal(policy.afterFailure(new Error('refused')).wait, undefined);
+  });
+
+  test('maxRetries: 2 gives up on the third failure in a row; an open connection starts the count again', () => {
+    const policy = new RetryPolicy({ maxRetries: 2, minDelay: 10, maxDelay: 10 }, true);
+    assert.notEqual(policy.afterFailure(new Error('1')).wait, undefined);
+    assert.notEqual(policy.afterFailure(new Error('2')).wait, undefined);
+    assert.equal(policy.afterFailure(new Error('3')).wait, undefined);
+    policy.retries = 0;
+    assert.notEqual(policy.afterClose(1006), undefined);
+  });
+
+  test('codes that mean "do not come back" stop it unless listed in retryOnCodes', () => {
+    const policy = new RetryPolicy({ retryOnCodes: [4001] }, true);
+    assert.equal(policy.afterClose(1000), undefined);
+    assert.equal(policy.afterClose(1008), undefined);
+    assert.equal(policy.afterClose(4000), undefined);
+    assert.notEqual(policy.afterClose(4001), undefined);
+    assert.notEqual(policy.afterClose(1006), undefined);
+  });
+});
