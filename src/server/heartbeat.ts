@@ -19,17 +19,23 @@ export interface HeartbeatCounters {
  * One timer for every connection of a server (no timer per connection): each tick walks the
  * connections once, pings those due, terminates those whose ping went unanswered past
  * `pongTimeout`, and closes those idle past `idleTimeout`. The tick is a fifth of the shortest
- * interval (at least 20 ms), so deadlines are kept within that granularity.
+ * interval (at least 20 ms), so deadlines are kept within that granularity: late by at most a
+ * tick (idleTimeout: two), never early.
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private readonly nextPing = new WeakMap<Connection<unknown>, number>();
+  /** Milliseconds between ticks. */
+  private readonly interval: number;
 
   constructor(
     private readonly connections: () => Iterable<Connection<unknown>>,
     private readonly options: HeartbeatOptions,
     private readonly counters: HeartbeatCounters,
-  ) {}
+  ) {
+    const shortest = Math.min(...[options.pingInterval, options.pongTimeout, options.idleTimeout].filter((value) => value > 0));
+    this.interval = Math.max(20, Math.floor(shortest / 5));
+  }
 
   get enabled(): boolean {
     return this.options.pingInterval > 0 || this.options.idleTimeout > 0;
@@ -37,9 +43,7 @@ export class Heartbeat {
 
   start(): void {
     if (!this.enabled || this.timer) return;
-    const { pingInterval, pongTimeout, idleTimeout } = this.options;
-    const shortest = Math.min(...[pingInterval, pongTimeout, idleTimeout].filter((value) => value > 0));
-    this.timer = setInterval(() => this.tick(), Math.max(20, Math.floor(shortest / 5)));
+    this.timer = setInterval(() => this.tick(), this.interval);
     this.timer.unref();
   }
 
@@ -56,7 +60,9 @@ export class Heartbeat {
     const { pingInterval, pongTimeout, idleTimeout } = this.options;
     for (const connection of this.connections()) {
       if (connection.status !== 'open') continue;
-      if (idleTimeout > 0 && now - connection.lastActivity >= idleTimeout) {
+      // A connection without a rate limit stamps its reads with the coarse clock, which this tick
+      // refreshes: up to a tick old. Waiting that much more keeps an idle close from coming early.
+      if (idleTimeout > 0 && now - connection.lastActivity >= idleTimeout + this.interval) {
         this.counters.idleTimeouts++;
         connection.limitReached('idleTimeout', `nothing received for ${idleTimeout} ms`);
         connection.close(1001, 'idle timeout');

@@ -99,6 +99,19 @@ describe('idleTimeout', { timeout: 60_000 }, () => {
     assert.equal(srv.server.stats().idleTimeouts, 1);
   });
 
+  test('without a rate limit (reads stamped with the coarse clock), a peer sending more often than idleTimeout is never closed as idle', async (t) => {
+    const srv = await serve(t, { idleTimeout: 1000, rateLimit: false, onConnection: () => ({}) });
+    const { ws } = await wsClient(t, srv.url);
+    const side = await srv.connections.next('the server-side connection');
+    // Silences of 880 ms: under idleTimeout, yet over it once a read's stamp is a tick (200 ms) old.
+    for (let i = 0; i < 4; i++) {
+      await sleep(880);
+      ws.send('still here');
+    }
+    assert.equal(side.connection.status, 'open', 'closed as idle while the peer sent every 880 ms');
+    assert.equal(srv.server.stats().idleTimeouts, 0);
+  });
+
   test(
     'a new connection is not closed as idle before idleTimeout has passed, even when no server had ticked for a while',
     async (t) => {
