@@ -162,8 +162,17 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (this.status === 'closed') this.owner?.droppedAfterClose();
   }
 
+  /**
+   * @internal An automatic pong is held to maxBufferedAmount as a message is: a peer that sends
+   * pings and reads nothing would otherwise grow this side's buffer without bound.
+   */
+  autoPongAllowed(size: number): boolean {
+    // (A pong's frame: 2 bytes of header, then a payload of at most 125 bytes.)
+    return this.bufferedAmount + size + 2 <= this.settings.maxBufferedAmount || !this.overLimit(size + 2, 'pong');
+  }
+
   /** Applies the slow-consumer policy when `size` more bytes would pass maxBufferedAmount. */
-  private overLimit(size: number): boolean {
+  private overLimit(size: number, what: 'message' | 'pong' = 'message'): boolean {
     const buffered = this.bufferedAmount + size;
     const limit = this.settings.maxBufferedAmount;
     if (buffered <= limit) return false;
@@ -179,8 +188,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
       }
       return false;
     }
-    this.stats.dropped++;
-    this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: message dropped`);
+    // (A pong left unanswered is no message dropped.)
+    if (what === 'message') this.stats.dropped++;
+    this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: ${what} dropped`);
     if (this.settings.slowConsumer === 'close') {
       this.reportError(new SockwaveError('SW_INVALID_STATE', `slow consumer: over ${limit} bytes buffered`));
       this.close(this.settings.slowConsumerCloseCode, 'slow consumer');

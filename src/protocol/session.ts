@@ -35,6 +35,11 @@ export interface SessionHandler {
   onText?(text: string, byteLength: number): void;
   onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
   onPing(payload: Buffer): void;
+  /**
+   * Asked before an automatic pong of `size` payload bytes: false leaves this ping unanswered (its
+   * peer does not read what it is sent; RFC 6455 §5.5.3 lets a later pong answer earlier pings).
+   */
+  autoPongAllowed?(size: number): boolean;
   onPong(payload: Buffer): void;
   /** The peer's close frame; the echo, when one was due, has already been written. */
   onPeerClose(code: number, reason: string): void;
@@ -153,7 +158,7 @@ export class ProtocolSession implements FrameParserHandler {
   }
   /** @internal */
   onPing(payload: Buffer): void {
-    if (this.autoPong && !this.closeSent) this.sendFrame(Opcode.Pong, payload, true, false);
+    if (this.autoPong && !this.closeSent && this.handler.autoPongAllowed?.(payload.length) !== false) this.sendFrame(Opcode.Pong, payload, true, false);
     this.handler.onPing(payload);
   }
   /** @internal */

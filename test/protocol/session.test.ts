@@ -201,6 +201,35 @@ describe('ProtocolSession: ping and pong', () => {
     assert.equal(h.writes.length, 1, 'and on again');
   });
 
+  test('asks the handler before each automatic pong (with the payload size): false leaves that ping unanswered, still reported', () => {
+    const writes: Buffer[] = [];
+    const asked: number[] = [];
+    const pings: string[] = [];
+    let allow = false;
+    const session = new ProtocolSession(
+      { role: 'server', maxPayload: 1 << 20 },
+      {
+        onMessage: () => {},
+        onPing: (data) => void pings.push(data.toString()),
+        autoPongAllowed: (size) => {
+          asked.push(size);
+          return allow;
+        },
+        onPong: () => {},
+        onPeerClose: () => {},
+        onProtocolError: () => {},
+        write: (bytes) => void writes.push(Buffer.from(bytes)),
+      },
+    );
+    session.receive(clientFrame({ opcode: Opcode.Ping, payload: 'abc' }));
+    assert.equal(writes.length, 0, 'answered although the handler said no');
+    allow = true;
+    session.receive(clientFrame({ opcode: Opcode.Ping, payload: 'de' }));
+    assert.equal(writes.length, 1);
+    assert.deepEqual(asked, [3, 2]);
+    assert.deepEqual(pings, ['abc', 'de']);
+  });
+
   test('before any close frame: nothing sent or received, code 1006, no reason; setAllowRsv1 leaves autoPong alone', () => {
     const h = makeSession({ role: 'server', autoPong: false });
     assert.deepEqual(

@@ -87,6 +87,24 @@ describe('backpressure', { timeout: 120_000 }, () => {
     assert.equal(connection.status, 'open');
   });
 
+  test("a peer that sends pings and reads nothing: the automatic pongs are held to maxBufferedAmount too (policy 'drop': left unanswered)", async (t) => {
+    const srv = await serve(t, { maxBufferedAmount: LIMIT, slowConsumer: 'drop', highWaterMark: 64 * KiB, onConnection: () => ({}) });
+    const { peer, connection } = await stalledPeer(t, srv, false);
+    let pings = 0;
+    connection.on('ping', () => pings++);
+    for (let i = 0; i < MAX_SENDS && connection.send(tagged(i)) !== 'dropped'; i++) await turn();
+    const before = connection.bufferedAmount;
+    const limits = srv.server.stats().limits['maxBufferedAmount'] ?? 0;
+    const count = 4000;
+    const payload = Buffer.alloc(100, 0x61);
+    for (let i = 0; i < count; i++) peer.send(0x9, payload);
+    await eventually(() => pings === count, 'the server to read every ping');
+    // Unbounded, the pongs would add 4,000 × 102 bytes (about 400 KiB) to the buffer.
+    assert.ok(connection.bufferedAmount <= LIMIT, `bufferedAmount ${connection.bufferedAmount} (was ${before}, limit ${LIMIT})`);
+    assert.equal(connection.status, 'open');
+    assert.ok((srv.server.stats().limits['maxBufferedAmount'] ?? 0) > limits, 'the unanswered pings were not reported as a limit hit');
+  });
+
   for (const code of [undefined, 1008] as const) {
     test(`slow consumer, policy 'close'${code ? ` with slowConsumerCloseCode ${code}` : ''}: the connection is closed with ${code ?? 1013} after the accepted messages`, async (t) => {
       const errors = new Queue<SockwaveError>();
