@@ -320,6 +320,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
       if (this.role === 'server') this.endSocket();
       else this.armCloseTimer();
     } else {
+      // Our close frame is out: the peer's must be read, even where the application paused
+      // reading (pause(), a full pull reader). What arrives before it is delivered as usual.
+      this.resumeReading(PauseReason.Application | PauseReason.PullBuffer);
       this.armCloseTimer();
     }
   }

@@ -559,6 +559,25 @@ describe('shutdown', { timeout: 60_000 }, () => {
     },
   );
 
+  test('a connection whose reading the application paused still completes its close handshake (server.close(), and close())', async (t) => {
+    for (const how of ['server.close()', 'connection.close()'] as const) {
+      const infos: CloseInfo[] = [];
+      const srv = await serve(t, { onConnection: () => ({ onClose: (_c, info) => void infos.push(info) }) });
+      const limits: string[] = [];
+      srv.server.on('limit', (event) => limits.push(event.limit));
+      const { rec } = await wsClient(t, srv.url);
+      const side = (await srv.connections.next(`${how}: the server-side connection`)).connection;
+      side.pause();
+      if (how === 'server.close()') await withTimeout(srv.server.close({ timeout: 3000 }), 'server.close()', 10_000);
+      else side.close(1000, 'done');
+      assert.equal((await rec.closed(10_000)).code, how === 'server.close()' ? 1001 : 1000);
+      await eventually(() => infos.length === 1, `${how}: the server-side close`);
+      assert.equal(infos[0]!.wasClean, true, `${how}: ${JSON.stringify(infos[0])}`);
+      assert.equal(infos[0]!.code, how === 'server.close()' ? 1001 : 1000);
+      assert.deepEqual(limits, [], `${how}: limits hit`);
+    }
+  });
+
   test('close() ends an upgrade whose admission is still pending, and a late admission result opens nothing', async (t) => {
     const gate = deferred<void>();
     const asked = deferred<void>();
