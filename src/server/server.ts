@@ -5,7 +5,7 @@ import { type AddressInfo, type Server as NetServer, type Socket } from 'node:ne
 import { SockwaveError } from '../errors.js';
 import { type Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
-import { CloseCode } from '../protocol/close-codes.js';
+import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
 import { type OnConnection } from './admission.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
@@ -55,6 +55,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   /** Every socket and upgrade request, from its arrival to its 101 or its refusal. */
   private readonly upgrades: UpgradeFlow<Data>;
   private closing = false;
+  /** close()'s promise, once called. */
+  private shutdown: Promise<void> | undefined;
   private readonly backplane: Backplane;
 
   constructor(options: ServerOptions<Data> = {}) {
@@ -285,13 +287,27 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   /**
    * Graceful shutdown: stops accepting, sends a close frame (default 1001) to every client, waits
    * up to `timeout` for them to finish, then terminates the rest, and leaves the backplane's
-   * cluster. Resolves when all are gone. The server cannot listen again afterwards.
+   * cluster. Resolves when all are gone. The server cannot listen again afterwards. A code that
+   * may not be sent, or a reason over 123 bytes, rejects with a RangeError and changes nothing;
+   * a later call returns the first one's promise.
    */
-  async close(options: CloseServerOptions = {}): Promise<void> {
+  close(options: CloseServerOptions = {}): Promise<void> {
+    if (this.shutdown !== undefined) return this.shutdown;
+    const code = options.code ?? CloseCode.GoingAway;
+    const reason = options.reason ?? '';
+    try {
+      encodeClosePayload(code, reason);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return (this.shutdown = this.shutDown(code, reason, options.timeout ?? 5000));
+  }
+
+  private async shutDown(code: number, reason: string, timeout: number): Promise<void> {
     this.closing = true;
     const stopped = this.stop();
     this.sockets.dropHandshakes();
-    await closeGracefully([...this.clients], options.code ?? CloseCode.GoingAway, options.reason ?? '', options.timeout ?? 5000);
+    await closeGracefully([...this.clients], code, reason, timeout);
     await stopped;
     this.heartbeat.stop();
     await this.backplane.close();

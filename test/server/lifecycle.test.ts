@@ -578,6 +578,27 @@ describe('shutdown', { timeout: 60_000 }, () => {
     }
   });
 
+  test('close() with a code that may not be sent rejects with a RangeError and changes nothing; a second close() shares the first', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    let closeEvents = 0;
+    srv.server.on('close', () => closeEvents++);
+    const { rec } = await wsClient(t, srv.url);
+    await srv.connections.next('the server-side connection');
+    await assert.rejects(srv.server.close({ code: 1005 }), RangeError);
+    await assert.rejects(srv.server.close({ reason: 'x'.repeat(124) }), RangeError);
+    // Still listening, its connection still open.
+    const second = await wsClient(t, srv.url);
+    await srv.connections.next('a connection made after the refused close()');
+    assert.equal(srv.server.clients.size, 2);
+    const first = srv.server.close({ code: 4000, reason: 'bye' });
+    assert.equal(srv.server.close(), first, 'a second close() returns the first one\'s promise');
+    await withTimeout(first, 'server.close()');
+    assert.deepEqual(await rec.closed(), { code: 4000, reason: 'bye' });
+    assert.equal((await second.rec.closed()).code, 4000);
+    await sleep(20);
+    assert.equal(closeEvents, 1);
+  });
+
   test('close() ends an upgrade whose admission is still pending, and a late admission result opens nothing', async (t) => {
     const gate = deferred<void>();
     const asked = deferred<void>();
