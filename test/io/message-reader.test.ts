@@ -20,6 +20,33 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
+/**
+ * A client whose reader holds at most `maxBufferedMessages`, and a server that has sent it `total`
+ * messages of 1 KiB (far more than one socket read); resolves once the full reader paused reading.
+ * Message i is `m<i> <filler>`.
+ */
+async function floodedReader(
+  t: { after(fn: () => unknown): void },
+  maxBufferedMessages: number,
+  total: number,
+): Promise<{ conn: Connection; reader: ReturnType<Connection['messages']>; filler: string }> {
+  let peer: Connection | undefined;
+  const url = await server(t, (conn) => void (peer = conn));
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  const reader = conn.messages({ maxBufferedMessages });
+  const filler = 'x'.repeat(1024);
+  for (let i = 0; i < total; i++) peer!.send(`m${i} ${filler}`);
+  await within(
+    (async () => {
+      while (!conn.isPaused) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    5000,
+    'the full reader to pause reading',
+  );
+  return { conn, reader, filler };
+}
+
 test('for await yields every message in order and ends when the server closes cleanly', async (t) => {
   const url = await server(t, (conn) => {
     for (let i = 0; i < 100; i++) conn.send(i % 2 ? `text ${i}` : Buffer.from([i]));
@@ -66,43 +93,17 @@ test('nextMessage() resolves at once when hasBufferedMessage, and rejects with S
 });
 
 test('a full buffer pauses reading from the peer, and reading resumes as the application catches up', async (t) => {
-  let peer: Connection | undefined;
-  const url = await server(t, (conn) => void (peer = conn));
-  const conn = await connect(url);
-  t.after(() => conn.terminate());
-  const reader = conn.messages({ maxBufferedMessages: 50 });
   // 2,000 messages of 1 KiB: far more than one socket read, so a pause leaves most of them unread.
   const total = 2000;
-  const filler = 'x'.repeat(1024);
-  for (let i = 0; i < total; i++) peer!.send(`m${i} ${filler}`);
-  await within(
-    (async () => {
-      while (!conn.isPaused) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(),
-    5000,
-    'reading to pause',
-  );
+  const { conn, reader, filler } = await floodedReader(t, 50, total);
   assert.ok(reader.bufferedMessages >= 50 && reader.bufferedMessages < total, `buffered ${reader.bufferedMessages}`);
   for (let i = 0; i < total; i++) assert.equal((await within(conn.nextMessage(), 5000, `message ${i}`)).data, `m${i} ${filler}`);
   assert.equal(conn.isPaused, false);
 });
 
 test("the reader's pause and the application's pause() are apart: neither undoes the other", async (t) => {
-  let peer: Connection | undefined;
-  const url = await server(t, (conn) => void (peer = conn));
-  const conn = await connect(url);
-  t.after(() => conn.terminate());
-  const reader = conn.messages({ maxBufferedMessages: 4 });
   const total = 400;
-  const filler = 'y'.repeat(1024);
-  for (let i = 0; i < total; i++) peer!.send(`m${i} ${filler}`);
-  await within(
-    (async () => {
-      while (!conn.isPaused) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(),
-    5000,
-    'the full reader to pause reading',
-  );
+  const { conn, reader, filler } = await floodedReader(t, 4, total);
   // The application's pause() and resume() leave the reader's pause in place.
   conn.pause();
   conn.resume();
