@@ -69,6 +69,14 @@ export class Heartbeat {
         continue;
       }
       if (pingInterval <= 0) continue;
+      // Reading is paused (by the application, a full pull reader, a peer that does not read, an
+      // inflation): no pong could be read. The ping out is forgotten, and pinging starts again
+      // once reading does, rather than a live peer being taken for a dead one.
+      if (connection.isPaused) {
+        connection.pingSentAt = 0;
+        this.nextPing.set(connection, now + pingInterval);
+        continue;
+      }
       if (connection.pingSentAt !== 0) {
         if (now - connection.pingSentAt >= pongTimeout) {
           // A half-open peer: no close handshake can complete, so drop it (reported as 1006).

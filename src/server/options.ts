@@ -72,7 +72,7 @@ export interface ServerOptions<Data = unknown> {
    * clients) are allowed. Default: any origin.
    */
   origins?: readonly string[] | ((origin: string | undefined, request: UpgradeRequest) => boolean);
-  /** Ping every connection this often (ms). Default 0 (off). */
+  /** Ping every connection this often (ms); not while reading from it is paused. Default 0 (off). */
   pingInterval?: number;
   /** A ping unanswered this long (ms) terminates the connection (reported as 1006). Default 10 000. */
   pongTimeout?: number;

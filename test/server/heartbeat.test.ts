@@ -70,6 +70,25 @@ describe('heartbeat', { timeout: 60_000 }, () => {
   });
 });
 
+describe('heartbeat and a paused connection', { timeout: 60_000 }, () => {
+  test('a connection whose reading the application paused is not taken for a dead peer; pings start again once it resumes', async (t) => {
+    const srv = await serve(t, { pingInterval: 100, pongTimeout: 300, onConnection: () => ({}) });
+    const { rec } = await wsClient(t, srv.url);
+    const side = (await srv.connections.next('the server-side connection')).connection;
+    side.pause();
+    // Several pongTimeouts while no pong can be read.
+    await sleep(1200);
+    assert.equal(side.status, 'open', 'terminated while paused');
+    assert.equal(srv.server.stats().heartbeatTimeouts, 0);
+    side.resume();
+    const pings = rec.pings.history.length;
+    await eventually(() => rec.pings.history.length > pings && side.rtt !== undefined, 'a ping answered after the resume');
+    await sleep(500);
+    assert.equal(side.status, 'open');
+    assert.equal(srv.server.stats().heartbeatTimeouts, 0);
+  });
+});
+
 describe('idleTimeout', { timeout: 60_000 }, () => {
   test('a silent connection is closed with 1001 and idleTimeouts is counted', async (t) => {
     const srv = await serve(t, { idleTimeout: 300, onConnection: () => ({}) });
