@@ -126,6 +126,8 @@ class Session {
 
   private onMessage(client: WebSocketClient, message: string | Buffer, isBinary: boolean): void {
     if (this.config.echo) {
+      // Once closing, what still arrives is not echoed: the client takes no more sends.
+      if (this.leaving) return;
       client.send(isBinary ? (typeof message === 'string' ? Buffer.from(message) : message) : String(message));
       return;
     }

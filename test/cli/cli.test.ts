@@ -176,6 +176,29 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     assert.deepEqual(await cli.exited(), { code: 0, signal: null });
   });
 
+  test('--echo stopped by Ctrl-C while messages keep arriving: closes with 1000, exits 0, no stack trace', async (t) => {
+    const srv = await wsServer(t);
+    const echoes = new Queue<Buffer>();
+    const closes = new Queue<number>();
+    srv.wss.on('connection', (socket) => {
+      // A steady stream: messages are still on the way when the CLI closes.
+      const timer = setInterval(() => {
+        for (let i = 0; i < 20; i++) socket.send(`stream ${i}`);
+      }, 2);
+      socket.on('message', (data) => echoes.push(data as Buffer));
+      socket.on('close', (code) => {
+        clearInterval(timer);
+        closes.push(code);
+      });
+    });
+    const cli = run(t, ['connect', srv.url, '--echo']);
+    await echoes.take(50, 'echoes of the stream');
+    assert.ok(cli.child.kill('SIGINT'));
+    assert.equal(await closes.next('the close'), 1000);
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null }, `stderr: ${cli.stderr()}`);
+    assert.doesNotMatch(cli.stderr(), /\n\s+at /);
+  });
+
   test('a connection to a closed port exits 1 with one line on stderr and no stack trace', async (t) => {
     const port = await closedPort();
     const cli = run(t, ['connect', `ws://127.0.0.1:${port}/`]);
