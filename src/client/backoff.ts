@@ -6,7 +6,7 @@
 export interface BackoffOptions {
   /** Base delay in milliseconds. Default 500. */
   minDelay?: number;
-  /** Cap in milliseconds (the seed's maxWaitBetweenReconnectionRetries). Default 30 000. */
+  /** Cap in milliseconds on the backoff's wait (a server's Retry-After may ask for longer). Default 30 000. */
   maxDelay?: number;
 }
 

@@ -19,7 +19,7 @@ export type { ReconnectOptions };
 /** How messages are handed to onMessage, and how strings and objects are sent. */
 export type DataType = 'text' | 'binary' | 'json';
 
-/** What an error event carries (the seed's fields). */
+/** What `onError` is given: the error, and where reconnection stands. */
 export interface ClientErrorInfo {
   error: Error;
   /** Failed attempts in a row so far. */
@@ -106,7 +106,7 @@ export class WebSocketClient {
     return this.connection?.rtt;
   }
 
-  /** The seed's info object: state, url, deflate, reconnection settings, heartbeat, buffers. */
+  /** The client at a glance: state, url, deflate, reconnection settings, heartbeat, buffers. */
   info(): Record<string, unknown> {
     return {
       status: this.state,

@@ -3,7 +3,7 @@ import { HandshakeError, SockwaveError } from '../errors.js';
 import { type Connection } from '../io/connection.js';
 import { connect, type ClientOptions } from './connect.js';
 
-/** The outcome of a connection attempt, as the seed's `start` reports it. Never an exception. */
+/** The outcome of a connection attempt, as a value: never an exception. */
 export interface ConnectResult<Data = unknown> {
   success: boolean;
   /** The open connection, on success. */

@@ -67,7 +67,7 @@ export type SendResult =
    */
   | 'dropped';
 
-/** What one send put on the wire, given to its completion callback (the seed API's report). */
+/** What one send put on the wire, given to its completion callback once written. */
 export interface SendReport {
   /** Message bytes, before compression. */
   payloadSize: number;

@@ -5,7 +5,7 @@ import { encodeMessage } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from '../io/frame-slab.js';
 
-/** The outcome of a message for one receiver of a fan-out (the seed plugin's per-target report). */
+/** The outcome of a message for one receiver of a fan-out (`report: true`: one per receiver). */
 export interface TargetResult {
   id: string;
   /** Written (or queued behind earlier messages) to this receiver. */
