@@ -91,10 +91,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     void socket.remoteAddress;
     this.owner = init.owner;
     this.deflate = init.deflate;
-    this.session = new ProtocolSession(
-      { role: init.role, maxPayload: init.maxPayload, maxFragments: init.maxFragments, autoPong: init.autoPong ?? true, allowRsv1: init.deflate !== undefined },
-      this,
-    );
+    const { role, maxPayload, maxFragments, autoPong = true } = init;
+    this.session = new ProtocolSession(init.session ?? { role, maxPayload, maxFragments, autoPong }, this);
+    if (init.deflate !== undefined) this.session.setAllowRsv1(true);
     this.session.readyState = ReadyState.Connecting;
   }
 
@@ -170,7 +169,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     const socket = this.socket;
     socket.allowHalfOpen = true;
     socket.setNoDelay(true);
-    socket.setTimeout(0);
+    if (socket.timeout) socket.setTimeout(0); // (an attached HTTP server's; on others it adds a property)
     bindSocket(socket, this);
     if (socket.destroyed) {
       queueMicrotask(() => this.socketClosed());

@@ -6,6 +6,7 @@ import { type Connection } from './connection.js';
 import { type RateLimitOptions } from './rate-limiter.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';
 import { type ConnectionSettings } from './connection-settings.js';
+import { type SessionOptions } from '../protocol/session.js';
 
 /** The public shapes around a {@link Connection}: events, handler, options, results. */
 
@@ -132,6 +133,11 @@ export interface ConnectionInit<Data> {
   rateLimit?: RateLimitOptions | false | undefined;
   /** @internal The settings above, resolved once and shared (a server's connections); replaces them. */
   settings?: ConnectionSettings | undefined;
+  /**
+   * @internal `role`, `maxPayload`, `maxFragments` and `autoPong` as the protocol session's
+   * options, made once and shared (a server's connections); replaces them.
+   */
+  session?: SessionOptions | undefined;
 }
 
 /** @internal Whoever keeps track of connections (a server): registry and topics. */

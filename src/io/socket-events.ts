@@ -20,10 +20,24 @@ export function bindSocket(socket: Socket, target: SocketEventsTarget): void {
   const bound = socket as BoundSocket;
   bound[kTarget] = target;
   bound.on('data', onData);
-  bound.on('end', onEnd);
+  takeOverEnd(bound);
   bound.on('close', onClose);
   bound.on('error', onError);
   bound.on('drain', onDrain);
+}
+
+/**
+ * Listens to 'end'. Node gives every socket an 'end' listener that only matters without
+ * `allowHalfOpen` (it makes later writes fail); a connection sets `allowHalfOpen` first, so that
+ * listener does nothing, and ours replaces it rather than joining it: one listener is a function,
+ * two are an array (about 64 bytes per idle connection).
+ */
+function takeOverEnd(socket: BoundSocket): void {
+  const existing = socket.listeners('end');
+  if (socket.allowHalfOpen && existing.length === 1 && existing[0]!.name === 'onReadableStreamEnd') {
+    socket.removeListener('end', existing[0] as () => void);
+  }
+  socket.on('end', onEnd);
 }
 
 function onData(this: BoundSocket, chunk: Buffer): void {

@@ -65,28 +65,33 @@ export interface SessionOptions {
 
 export class ProtocolSession implements FrameParserHandler {
   readyState: ReadyState = ReadyState.Open;
-  /** Set when the connection was failed because of a protocol violation. */
-  failure: ProtocolError | undefined;
-
-  readonly role: 'server' | 'client';
+  /**
+   * Kept as given and only read: sessions made with the same object (a server's connections)
+   * share it. `autoPong` and `allowRsv1` are copied into {@link bits}, since they can change.
+   */
+  private readonly options: SessionOptions;
   /** Made when the first bytes arrive: an idle connection carries none. */
   private parser: FrameParser | undefined;
-  private readonly maxPayload: number;
-  private readonly maxFragments: number | undefined;
   private readonly handler: SessionHandler;
-  private readonly maskKeys: MaskKeySource | false;
   /** {@link Bit}s: the close handshake's progress and two settings, in one field (an idle session stays small). */
   private bits: number;
-  /** The close frames' codes and reason, made with the first close frame. */
+  /** The close frames' codes and reason, and the violation that failed the connection: made when one of them comes. */
   private closing: CloseRecord | undefined;
 
   constructor(options: SessionOptions, handler: SessionHandler) {
-    this.role = options.role;
+    this.options = options;
     this.handler = handler;
-    this.maskKeys = options.role === 'client' ? (options.maskKeys ?? defaultMaskKeys) : false;
-    this.maxPayload = options.maxPayload;
-    this.maxFragments = options.maxFragments;
     this.bits = (options.autoPong ?? true ? Bit.AutoPong : 0) | (options.allowRsv1 === true ? Bit.AllowRsv1 : 0);
+  }
+
+  /** Which end of the connection this session is. */
+  get role(): 'server' | 'client' {
+    return this.options.role;
+  }
+
+  /** Set when the connection was failed because of a protocol violation. */
+  get failure(): ProtocolError | undefined {
+    return this.closing?.failure;
   }
 
   /** We sent a close frame. */
@@ -132,9 +137,9 @@ export class ProtocolSession implements FrameParserHandler {
     const handler = this.handler;
     return (this.parser = new FrameParser(
       {
-        role: this.role,
-        maxPayload: this.maxPayload,
-        ...(this.maxFragments === undefined ? {} : { maxFragments: this.maxFragments }),
+        role: this.options.role,
+        maxPayload: this.options.maxPayload,
+        ...(this.options.maxFragments === undefined ? {} : { maxFragments: this.options.maxFragments }),
         allowRsv1: (this.bits & Bit.AllowRsv1) !== 0,
         fragments: typeof handler.onFragment === 'function',
         text: typeof handler.onText === 'function',
@@ -176,7 +181,7 @@ export class ProtocolSession implements FrameParserHandler {
 
   /** The masking key source (client role), or null (server role: frames are not masked). */
   get masking(): MaskKeySource | null {
-    return this.maskKeys || null;
+    return this.options.role === 'client' ? (this.options.maskKeys ?? defaultMaskKeys) : null;
   }
 
   /** True once both close frames were exchanged: the transport may be closed. */
@@ -186,7 +191,7 @@ export class ProtocolSession implements FrameParserHandler {
 
   /** True when the connection was failed (protocol violation): the transport should be closed now. */
   get failed(): boolean {
-    return this.failure !== undefined;
+    return this.closing?.failure !== undefined;
   }
 
   /** Lets a negotiated extension claim RSV1. */
@@ -198,7 +203,7 @@ export class ProtocolSession implements FrameParserHandler {
   /** Feeds bytes received from the transport. */
   receive(chunk: Buffer): void {
     // A failed connection reads nothing more (its parser, if it has one, is stopped too).
-    if (this.failure !== undefined) return;
+    if (this.closing?.failure !== undefined) return;
     const parser = this.parser ?? this.startParser();
     if (!parser.stopped) parser.push(chunk);
   }
@@ -214,8 +219,8 @@ export class ProtocolSession implements FrameParserHandler {
    */
   sendFrame(opcode: Opcode, payload: Buffer, fin: boolean, rsv1: boolean): boolean {
     if (this.closeSent) return false;
-    if (this.maskKeys) {
-      this.handler.write(encodeFrame(opcode, payload, { fin, rsv1, mask: this.maskKeys }));
+    if (this.options.role === 'client') {
+      this.handler.write(encodeFrame(opcode, payload, { fin, rsv1, mask: this.options.maskKeys ?? defaultMaskKeys }));
     } else if (payload.length <= COPY_LIMIT) {
       // Small payloads are copied into the frame: one buffer, and the caller may reuse theirs at once.
       this.handler.write(encodeFrame(opcode, payload, { fin, rsv1 }));
@@ -268,13 +273,13 @@ export class ProtocolSession implements FrameParserHandler {
    * stops reading, writes the close frame, reports the error.
    */
   failConnection(error: ProtocolError): void {
-    if (this.failure !== undefined) return;
+    if (this.closing?.failure !== undefined) return;
     this.parser?.stop();
     this.fail(error);
   }
 
   private fail(error: ProtocolError): void {
-    this.failure = error;
+    (this.closing ??= new CloseRecord()).failure = error;
     // RFC 6455 §7.1.7: send a close frame with the code, unless one was sent already.
     if (!this.closeSent) this.close(error.closeCode, truncateReason(error.message));
     this.handler.onProtocolError(error);
@@ -289,11 +294,12 @@ const enum Bit {
   AllowRsv1 = 16,
 }
 
-/** The close frames' details, kept once the close handshake starts. */
+/** The close frames' details and the connection's failure, kept once the close handshake starts. */
 class CloseRecord {
   sentCode: number | undefined = undefined;
   receivedCode: number = CloseCode.Abnormal;
   receivedReason = '';
+  failure: ProtocolError | undefined = undefined;
 }
 
 /** Cuts a reason to at most 123 UTF-8 bytes, on a character boundary. */

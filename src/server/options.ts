@@ -7,6 +7,7 @@ import { type SlowConsumerPolicy } from '../io/connection-stats.js';
 import { type ConnectionInit } from '../io/connection-types.js';
 import { resolveSettings, type ConnectionSettings } from '../io/connection-settings.js';
 import { type RateLimitOptions } from '../io/rate-limiter.js';
+import { type SessionOptions } from '../protocol/session.js';
 import { type OnConnection } from './admission.js';
 import { type Backplane } from './backplane.js';
 import { type PlainHttpHandler } from './plain-http.js';
@@ -113,11 +114,14 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = { messagesPerSecon
  */
 export function connectionSettings(
   options: ServerOptions<unknown>,
-): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { settings: ConnectionSettings } {
+): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { settings: ConnectionSettings; session: SessionOptions } {
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
   return {
-    maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-    maxFragments: options.maxFragments ?? DEFAULT_MAX_FRAGMENTS,
+    maxPayload,
+    maxFragments,
     autoPong: options.autoPong,
+    session: { role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true },
     settings: resolveSettings({
       role: 'server',
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,

@@ -246,6 +246,7 @@ export class UpgradeFlow<Data> {
         maxFragments: limits.maxFragments,
         autoPong: limits.autoPong,
         settings: limits.settings,
+        session: limits.session,
         url: request.url,
         // The head's text, not the header object: parsed again only if the application asks.
         headers: headText ?? request.headers,

@@ -23,7 +23,8 @@ interface Harness {
   errors: ProtocolError[];
 }
 
-function makeSession(options: Partial<SessionOptions> & { role: 'server' | 'client' }, fragments = false): Harness {
+/** `shared`: the session gets `options` itself (as a server's connections share one), not a copy. */
+function makeSession(options: Partial<SessionOptions> & { role: 'server' | 'client' }, fragments = false, shared = false): Harness {
   const events: SessionEvent[] = [];
   const writes: Buffer[] = [];
   const errors: ProtocolError[] = [];
@@ -40,7 +41,7 @@ function makeSession(options: Partial<SessionOptions> & { role: 'server' | 'clie
     write: (bytes) => void writes.push(Buffer.from(bytes)),
   };
   if (fragments) handler.onFragment = (data, binary, fin) => void events.push({ type: 'fragment', data: Buffer.from(data), binary, fin });
-  const session = new ProtocolSession({ maxPayload: 1 << 20, ...options }, handler);
+  const session = new ProtocolSession(shared ? (options as SessionOptions) : { maxPayload: 1 << 20, ...options }, handler);
   return { session, events, writes, errors };
 }
 
@@ -143,6 +144,24 @@ describe('ProtocolSession: messages', () => {
     late.session.setAllowRsv1(false);
     late.session.receive(clientFrame({ opcode: Opcode.Binary, payload: Buffer.from([7]), rsv1: true }));
     assert.equal(late.session.failure?.closeCode, 1002);
+  });
+
+  test('sessions made with the same (frozen) options object keep RSV1, autoPong and failure each to their own', () => {
+    const options: SessionOptions = Object.freeze({ role: 'server', maxPayload: 1 << 20 });
+    const a = makeSession(options, false, true);
+    const b = makeSession(options, false, true);
+    a.session.setAllowRsv1(true);
+    a.session.autoPong = false;
+    const compressed = clientFrame({ opcode: Opcode.Binary, payload: Buffer.from([7]), rsv1: true });
+    a.session.receive(compressed);
+    assert.deepStrictEqual(a.events, [{ type: 'message', data: Buffer.from([7]), binary: true, compressed: true }]);
+    b.session.receive(clientFrame({ opcode: Opcode.Ping, payload: 'p' }));
+    assert.deepStrictEqual(wire(b), [ev.pong('p')], 'b still answers pings');
+    b.session.receive(compressed);
+    assert.equal(b.session.failure?.closeCode, 1002, 'b agreed to no extension');
+    assert.equal(a.session.failed, false);
+    a.session.receive(clientFrame({ opcode: Opcode.Ping, payload: 'p' }));
+    assert.deepStrictEqual(wire(a), [], 'a answers none');
   });
 
   test('a connection failed from outside before any bytes arrived reads none afterwards', () => {

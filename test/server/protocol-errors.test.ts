@@ -7,6 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { constants, deflateRawSync } from 'node:zlib';
 import { ProtocolError, type SockwaveError } from '../../src/index.js';
 import { clientFrame, closeBody, rawFrame } from '../support/frames.js';
 import {
@@ -31,7 +32,7 @@ interface Harness {
   handlerErrors: Queue<SockwaveError>;
 }
 
-async function harness(t: TestContext, options: { maxPayload?: number; handshakeTimeout?: number; maxHeaderBytes?: number } = {}): Promise<Harness> {
+async function harness(t: TestContext, options: { maxPayload?: number; handshakeTimeout?: number; maxHeaderBytes?: number; perMessageDeflate?: boolean } = {}): Promise<Harness> {
   const handlerErrors = new Queue<SockwaveError>();
   const srv = await startServer({
     ...options,
@@ -123,6 +124,33 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
       await assertStillServing(t, srv);
     });
   }
+
+  test('on a deflate server, a connection that did not agree to permessage-deflate refuses RSV1 with 1002 after one that did accepted it', async (t) => {
+    // A server's connections share their protocol settings: one connection's extension must not
+    // reach the next.
+    const { srv, handlerErrors } = await harness(t, { perMessageDeflate: true });
+    const agreed = await RawClient.connect(srv.port);
+    t.after(() => agreed.destroy());
+    agreed.write(upgradeRequest({ extra: ['Sec-WebSocket-Extensions: permessage-deflate'] }));
+    const response = await agreed.readResponse();
+    assert.equal(response.status, 101);
+    assert.match(response.headers['sec-websocket-extensions'] ?? '', /^permessage-deflate/);
+    // "hi" compressed, without the 00 00 ff ff tail (RFC 7692 §7.2.1).
+    const compressed = deflateRawSync('hi', { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    agreed.write(clientFrame({ opcode: 0x1, payload: compressed, rsv1: true }));
+    const echo = await agreed.readFrame();
+    assert.deepEqual([echo.opcode, echo.payload.toString()], [0x1, 'hi']);
+
+    const plain = await rawUpgrade(srv.port);
+    t.after(() => plain.destroy());
+    plain.write(clientFrame({ opcode: 0x1, payload: 'x', rsv1: true }));
+    const frame = await plain.readFrame();
+    assert.equal(frame.opcode, 0x8);
+    assert.equal(closePayload(frame.payload).code, 1002);
+    const error = await handlerErrors.next('onError');
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.closeCode, 1002);
+  });
 
   test('a message over maxPayload gets 1009 as soon as its header arrives, before any payload is sent', async (t) => {
     const { srv, handlerErrors } = await harness(t, { maxPayload: 1024 });
