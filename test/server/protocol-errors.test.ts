@@ -152,6 +152,43 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     assert.equal(error.closeCode, 1002);
   });
 
+  test('a violation read while a large compressed message is inflating in the thread pool: the error, then the close, and no message after the error', async (t) => {
+    // The compressed message, the plain one behind it and the violation arrive in one write. Once
+    // the connection has failed, nothing more reaches the application (RFC 6455 §7.1.7), not even
+    // the message whose inflation was already running.
+    const events: string[] = [];
+    const closed = deferred<void>();
+    const srv = await startServer({
+      perMessageDeflate: true,
+      onConnection: () => ({
+        onMessage: (_connection, data) => void events.push(`message ${data.length}`),
+        onError: (_connection, error) => void events.push(`error ${error instanceof ProtocolError ? error.closeCode : error.code}`),
+        onClose: (_connection, info) => {
+          events.push(`close ${info.code}`);
+          closed.resolve();
+        },
+      }),
+    });
+    t.after(() => srv.close());
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest({ extra: ['Sec-WebSocket-Extensions: permessage-deflate'] }));
+    assert.equal((await raw.readResponse()).status, 101);
+    // Random bytes do not compress: over 256 KiB compressed, so inflated in the thread pool.
+    const large = deflateRawSync(randomBytes(300 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    raw.write(
+      Buffer.concat([
+        clientFrame({ opcode: 0x2, payload: large, rsv1: true }),
+        clientFrame({ opcode: 0x1, payload: 'behind it' }),
+        clientFrame({ opcode: 0x3, payload: 'x' }),
+      ]),
+    );
+    const frame = await raw.readFrame();
+    assert.equal(closePayload(frame.payload).code, 1002);
+    await withTimeout(closed.promise, 'the close');
+    assert.deepEqual(events, ['error 1002', 'close 1002']);
+  });
+
   test('a message over maxPayload gets 1009 as soon as its header arrives, before any payload is sent', async (t) => {
     const { srv, handlerErrors } = await harness(t, { maxPayload: 1024 });
     const raw = await rawUpgrade(srv.port);
