@@ -203,7 +203,7 @@ export class ProtocolSession implements FrameParserHandler {
   /** Feeds bytes received from the transport. */
   receive(chunk: Buffer): void {
     // A failed connection reads nothing more (its parser, if it has one, is stopped too).
-    if (this.closing?.failure !== undefined) return;
+    if (this.failed) return;
     const parser = this.parser ?? this.startParser();
     if (!parser.stopped) parser.push(chunk);
   }
@@ -273,7 +273,7 @@ export class ProtocolSession implements FrameParserHandler {
    * stops reading, writes the close frame, reports the error.
    */
   failConnection(error: ProtocolError): void {
-    if (this.closing?.failure !== undefined) return;
+    if (this.failed) return;
     this.parser?.stop();
     this.fail(error);
   }
