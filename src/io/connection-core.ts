@@ -187,9 +187,10 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     if ((this.flags & PAUSED) === 0) this.socket.resume();
   }
 
-  /** Drops the connection at once, without a close handshake. */
+  /** Drops the connection at once, without a close handshake: nothing more received is delivered. */
   terminate(): void {
     if (this.session.readyState === ReadyState.Closed) return;
+    this.session.halt();
     this.flags |= Flag.Terminated;
     this.session.readyState = ReadyState.Closing;
     this.socket.destroy();
@@ -229,8 +230,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal A whole single-frame text message, already validated and decoded. */
   onText(text: string, byteLength: number): void {
-    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
-    if (this.session.failed) return;
+    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
+    if (this.session.stopped) return;
     if (this.inbox?.active === true) {
       this.inbox.push(() => this.onText(text, byteLength));
       return;
@@ -240,8 +241,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal A whole message; a compressed one is inflated first, in order (see inbound-inflation.ts). */
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
-    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
-    if (this.session.failed) return;
+    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
+    if (this.session.stopped) return;
     if (this.inbox?.active === true) {
       this.inbox.push(() => this.onMessage(data, binary, compressed));
       return;
@@ -267,8 +268,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
   onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
-    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
-    if (this.session.failed) return;
+    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
+    if (this.session.stopped) return;
     if (compressed) return;
     if (this.inbox?.active === true) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
     this.handler?.onFragment?.(this.self, data, binary, fin);
@@ -277,8 +278,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onPing(payload: Buffer): void {
-    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
-    if (this.session.failed) return;
+    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
+    if (this.session.stopped) return;
     if (this.inbox?.active === true) return this.inbox.push(() => this.onPing(payload));
     if (this.settings.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
     this.handler?.onPing?.(this.self, payload);
@@ -287,8 +288,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onPong(payload: Buffer): void {
-    // RFC 6455 §7.1.7: once the connection is failed, nothing more is processed.
-    if (this.session.failed) return;
+    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
+    if (this.session.stopped) return;
     if (this.pingSentAt !== 0) {
       this.rtt = coarseClock.precise() - this.pingSentAt;
       this.pingSentAt = 0;

@@ -48,9 +48,9 @@ function inflateAsync(connection: InflatingConnection, codec: PerMessageDeflate,
   (connection.inbox ??= new DeferredQueue()).begin();
   connection.pauseReading(PauseReason.Inflate);
   codec.decompress(data, (error, inflated) => {
-    // RFC 6455 §7.1.7: once the connection has failed (a violation read behind this message, say),
-    // nothing more is delivered; the events waiting in the inbox drop theirs the same way.
-    if (!connection.session.failed) {
+    // RFC 6455 §7.1.7: once the connection has failed (a violation read behind this message, say)
+    // or was terminated, nothing more is delivered; the events waiting in the inbox drop theirs too.
+    if (!connection.session.stopped) {
       if (error || inflated === undefined) connection.session.failConnection(error as ProtocolError);
       else if (!binary && !isUtf8(inflated)) connection.session.failConnection(invalidText());
       else connection.deliver(inflated, binary);

@@ -194,6 +194,20 @@ export class ProtocolSession implements FrameParserHandler {
     return this.closing?.failure !== undefined;
   }
 
+  /** True once nothing more received is processed: the connection failed, or was {@link halt}ed. */
+  get stopped(): boolean {
+    return (this.bits & Bit.Stopped) !== 0;
+  }
+
+  /**
+   * Processes nothing more of what is received, the rest of a chunk being parsed included: the
+   * transport is being dropped without a close handshake.
+   */
+  halt(): void {
+    this.bits |= Bit.Stopped;
+    this.parser?.stop();
+  }
+
   /** Lets a negotiated extension claim RSV1. */
   setAllowRsv1(allow: boolean): void {
     this.bits = allow ? this.bits | Bit.AllowRsv1 : this.bits & ~Bit.AllowRsv1;
@@ -202,8 +216,8 @@ export class ProtocolSession implements FrameParserHandler {
 
   /** Feeds bytes received from the transport. */
   receive(chunk: Buffer): void {
-    // A failed connection reads nothing more (its parser, if it has one, is stopped too).
-    if (this.failed) return;
+    // A failed or halted connection reads nothing more (its parser, if it has one, is stopped too).
+    if (this.stopped) return;
     const parser = this.parser ?? this.startParser();
     if (!parser.stopped) parser.push(chunk);
   }
@@ -280,6 +294,7 @@ export class ProtocolSession implements FrameParserHandler {
 
   private fail(error: ProtocolError): void {
     (this.closing ??= new CloseRecord()).failure = error;
+    this.bits |= Bit.Stopped;
     // RFC 6455 §7.1.7: send a close frame with the code, unless one was sent already.
     if (!this.closeSent) this.close(error.closeCode, truncateReason(error.message));
     this.handler.onProtocolError(error);
@@ -292,6 +307,8 @@ const enum Bit {
   ClosedByPeer = 4,
   AutoPong = 8,
   AllowRsv1 = 16,
+  /** Failed or halted: nothing more received is processed. */
+  Stopped = 32,
 }
 
 /** The close frames' details and the connection's failure, kept once the close handshake starts. */

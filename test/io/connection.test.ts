@@ -291,6 +291,22 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assertCloseInfo(atServer, { code: 1006, reason: '', wasClean: false, remote: false }, 'server');
   });
 
+  test('terminate() in onMessage: the other messages of the same read are not delivered, to the handler or as events', async (t) => {
+    const handled: string[] = [];
+    const { client, side } = await pair(t, {
+      onMessage: (connection, data) => {
+        handled.push(String(data));
+        connection.terminate();
+      },
+    });
+    // Sent in one tick: one write, so one read at the server.
+    for (const text of ['one', 'two', 'three']) client.send(text);
+    const info = await side.rec.closed();
+    assert.deepEqual(handled, ['one']);
+    assert.deepEqual(side.rec.messages.history.map((message) => message.data), ['one']);
+    assert.equal(info.code, 1006);
+  });
+
   test('send() after close() returns dropped, sends nothing, and fails its callback with SW_INVALID_STATE', async (t) => {
     const { client, crec, side } = await pair(t);
     client.close(1000);

@@ -164,6 +164,34 @@ describe('ProtocolSession: messages', () => {
     assert.deepStrictEqual(wire(a), [], 'a answers none');
   });
 
+  test('halt() from a handler stops the chunk being parsed: the later messages and pings of it, and later chunks, are ignored', () => {
+    const messages: string[] = [];
+    const writes: Buffer[] = [];
+    const session: ProtocolSession = new ProtocolSession({ role: 'server', maxPayload: 1 << 20 }, {
+      onMessage: (data) => {
+        messages.push(data.toString());
+        session.halt();
+      },
+      onPing: () => assert.fail('no ping is processed'),
+      onPong: () => assert.fail('no pong is processed'),
+      onPeerClose: () => assert.fail('no close is processed'),
+      onProtocolError: (error) => assert.fail(String(error)),
+      write: (bytes) => void writes.push(Buffer.from(bytes)),
+    });
+    session.receive(
+      Buffer.concat([
+        clientFrame({ opcode: Opcode.Text, payload: 'one' }),
+        clientFrame({ opcode: Opcode.Text, payload: 'two' }),
+        clientFrame({ opcode: Opcode.Ping, payload: 'p' }),
+      ]),
+    );
+    session.receive(clientFrame({ opcode: Opcode.Text, payload: 'three' }));
+    assert.deepStrictEqual(messages, ['one']);
+    assert.deepStrictEqual(writes, [], 'no pong');
+    assert.equal(session.stopped, true);
+    assert.equal(session.failed, false, 'halted is not failed');
+  });
+
   test('a connection failed from outside before any bytes arrived reads none afterwards', () => {
     const h = makeSession({ role: 'server' });
     h.session.failConnection(new ProtocolError(1007, 'an extension found bad data'));
