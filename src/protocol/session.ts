@@ -66,10 +66,11 @@ export interface SessionOptions {
 export class ProtocolSession implements FrameParserHandler {
   readyState: ReadyState = ReadyState.Open;
   /**
-   * Kept as given and only read: sessions made with the same object (a server's connections)
-   * share it. `autoPong` and `allowRsv1` are copied into {@link bits}, since they can change.
+   * Only read. A frozen object is kept as it is, so that sessions made with the same one (a
+   * server's connections) share it; any other is copied. `autoPong` and `allowRsv1` live in
+   * {@link bits}, since they can change.
    */
-  private readonly options: SessionOptions;
+  private readonly options: Readonly<SessionOptions>;
   /** Made when the first bytes arrive: an idle connection carries none. */
   private parser: FrameParser | undefined;
   private readonly handler: SessionHandler;
@@ -78,8 +79,9 @@ export class ProtocolSession implements FrameParserHandler {
   /** The close frames' codes and reason, and the violation that failed the connection: made when one of them comes. */
   private closing: CloseRecord | undefined;
 
+  /** `options` is read now and later; a caller that changes its object afterwards changes no session, unless the object was frozen (and then it cannot change). */
   constructor(options: SessionOptions, handler: SessionHandler) {
-    this.options = options;
+    this.options = Object.isFrozen(options) ? options : { ...options };
     this.handler = handler;
     this.bits = (options.autoPong ?? true ? Bit.AutoPong : 0) | (options.allowRsv1 === true ? Bit.AllowRsv1 : 0);
   }

@@ -121,7 +121,8 @@ export function connectionSettings(
     maxPayload,
     maxFragments,
     autoPong: options.autoPong,
-    session: { role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true },
+    // Frozen: every connection's protocol session keeps this one object instead of a copy.
+    session: Object.freeze({ role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true }),
     settings: resolveSettings({
       role: 'server',
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,

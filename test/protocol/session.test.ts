@@ -164,6 +164,18 @@ describe('ProtocolSession: messages', () => {
     assert.deepStrictEqual(wire(a), [], 'a answers none');
   });
 
+  test('an options object the caller changes after construction changes no session (only a frozen one is kept, not copied)', () => {
+    const options: SessionOptions = { role: 'server', maxPayload: 1 << 20 };
+    const h = makeSession(options, false, true);
+    options.role = 'client';
+    options.maxPayload = 10;
+    assert.equal(h.session.role, 'server');
+    h.session.receive(clientFrame({ opcode: Opcode.Text, payload: 'longer than ten bytes' }));
+    assert.deepStrictEqual(h.events, [msg('longer than ten bytes')]);
+    assert.equal(h.session.sendFrame(Opcode.Text, Buffer.from('out'), true, false), true);
+    assert.deepStrictEqual(wire(h), [ev.text('out')], 'a server frame, not masked');
+  });
+
   test('halt() from a handler stops the chunk being parsed: the later messages and pings of it, and later chunks, are ignored', () => {
     const messages: string[] = [];
     const writes: Buffer[] = [];
