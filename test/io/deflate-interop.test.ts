@@ -15,7 +15,6 @@ import { PerMessageDeflate } from '../../src/extensions/permessage-deflate/codec
 import { type PerMessageDeflateOptions } from '../../src/extensions/permessage-deflate/negotiation.js';
 import { clientFrame, serverFrame } from '../support/frames.js';
 import {
-  acceptFor,
   closePayload,
   closeWs,
   payloadBytes,
@@ -23,10 +22,10 @@ import {
   RawClient,
   record,
   recordWs,
+  rawUpgradeOffering,
   startRawWsServer,
   startServer,
   startWsServer,
-  upgradeRequest,
   withTimeout,
   type ServerFrame,
   type StartedServer,
@@ -271,16 +270,11 @@ async function ourClient(t: TestContext, url: string, perMessageDeflate: boolean
   return connection;
 }
 
-/** A raw TCP client that completes the handshake offering `offer`; fails unless it gets a valid 101. */
+/** A raw client offering `offer` (none when undefined), destroyed after the test. */
 async function rawClient(t: TestContext, port: number, offer: string | undefined): Promise<{ raw: RawClient; extensions: string }> {
-  const raw = await RawClient.connect(port);
-  t.after(() => raw.destroy());
-  const key = randomBytes(16).toString('base64');
-  raw.write(upgradeRequest({ key, extra: offer === undefined ? [] : [`Sec-WebSocket-Extensions: ${offer}`] }));
-  const response = await raw.readResponse();
-  assert.equal(response.status, 101, response.statusLine);
-  assert.equal(response.headers['sec-websocket-accept'], acceptFor(key));
-  return { raw, extensions: response.headers['sec-websocket-extensions'] ?? '' };
+  const client = await rawUpgradeOffering(port, offer);
+  t.after(() => client.raw.destroy());
+  return client;
 }
 
 /** A TCP server answering every upgrade with a 101 carrying `extensions`; hands over the sockets paused. */

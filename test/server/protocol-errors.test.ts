@@ -20,6 +20,7 @@ import {
   closeWs,
   openWs,
   rawUpgrade,
+  rawUpgradeOffering,
   recordWs,
   startServer,
   upgradeRequest,
@@ -129,12 +130,9 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     // A server's connections share their protocol settings: one connection's extension must not
     // reach the next.
     const { srv, handlerErrors } = await harness(t, { perMessageDeflate: true });
-    const agreed = await RawClient.connect(srv.port);
+    const { raw: agreed, extensions } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
     t.after(() => agreed.destroy());
-    agreed.write(upgradeRequest({ extra: ['Sec-WebSocket-Extensions: permessage-deflate'] }));
-    const response = await agreed.readResponse();
-    assert.equal(response.status, 101);
-    assert.match(response.headers['sec-websocket-extensions'] ?? '', /^permessage-deflate/);
+    assert.match(extensions, /^permessage-deflate/);
     // "hi" compressed, without the 00 00 ff ff tail (RFC 7692 §7.2.1).
     const compressed = deflateRawSync('hi', { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
     agreed.write(clientFrame({ opcode: 0x1, payload: compressed, rsv1: true }));
@@ -170,10 +168,9 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
       }),
     });
     t.after(() => srv.close());
-    const raw = await RawClient.connect(srv.port);
+    const { raw, extensions } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
     t.after(() => raw.destroy());
-    raw.write(upgradeRequest({ extra: ['Sec-WebSocket-Extensions: permessage-deflate'] }));
-    assert.equal((await raw.readResponse()).status, 101);
+    assert.match(extensions, /^permessage-deflate/);
     // Random bytes do not compress: over 256 KiB compressed, so inflated in the thread pool.
     const large = deflateRawSync(randomBytes(300 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
     raw.write(

@@ -628,9 +628,17 @@ export function upgradeRequest(options: { path?: string; key?: string; version?:
 
 /** Connects a raw TCP client and performs the opening handshake by hand; fails unless it gets a valid 101. */
 export async function rawUpgrade(port: number, path = '/'): Promise<RawClient> {
+  return (await rawUpgradeOffering(port, undefined, path)).raw;
+}
+
+/**
+ * {@link rawUpgrade}, offering `offer` as Sec-WebSocket-Extensions (none when undefined); also
+ * returns the extensions the 101 agreed to ('' when none).
+ */
+export async function rawUpgradeOffering(port: number, offer: string | undefined, path = '/'): Promise<{ raw: RawClient; extensions: string }> {
   const client = await RawClient.connect(port);
   const key = randomBytes(16).toString('base64');
-  client.write(upgradeRequest({ path, key }));
+  client.write(upgradeRequest({ path, key, extra: offer === undefined ? [] : [`Sec-WebSocket-Extensions: ${offer}`] }));
   const response = await client.readResponse();
   if (response.status !== 101) {
     client.destroy();
@@ -640,7 +648,7 @@ export async function rawUpgrade(port: number, path = '/'): Promise<RawClient> {
     client.destroy();
     throw new Error('invalid Sec-WebSocket-Accept');
   }
-  return client;
+  return { raw: client, extensions: response.headers['sec-websocket-extensions'] ?? '' };
 }
 
 /** How {@link startRawWsServer} answers and hands over each upgraded socket. */
