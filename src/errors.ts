@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'SW_TIMEOUT'
   | 'SW_ABORTED'
   | 'SW_OUTBOX_FULL'
+  | 'SW_NOT_SENT'
   | 'SW_BACKPLANE_UNAVAILABLE'
   | 'SW_TOO_MANY_FRAGMENTS'
   | 'SW_RATE_LIMITED';

@@ -31,7 +31,7 @@ export {
   type ReconnectOptions,
   type Target,
 } from './client/reconnecting-client.js';
-export { Outbox, OutboxFullError, type OutboxOptions, type OutboxPolicy } from './client/outbox.js';
+export { Outbox, OutboxFullError, UnsentMessagesError, type OutboxEntry, type OutboxOptions, type OutboxPolicy } from './client/outbox.js';
 export { backoffDelay, type BackoffOptions } from './client/backoff.js';
 export { parseWebSocketUrl } from './client/url.js';
 export {

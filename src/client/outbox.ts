@@ -22,9 +22,28 @@ export interface OutboxEntry {
   binary: boolean;
 }
 
+/**
+ * The outbox had no room: thrown by send() (policy 'reject'), or reported when policy
+ * 'drop-oldest' discarded a message, which {@link OutboxFullError.dropped} hands back.
+ */
 export class OutboxFullError extends SockwaveError {
-  constructor(message: string) {
+  /** The message discarded to make room (policy 'drop-oldest'); undefined when send() threw. */
+  readonly dropped: OutboxEntry | undefined;
+  constructor(message: string, dropped?: OutboxEntry) {
     super('SW_OUTBOX_FULL', message);
+    this.dropped = dropped;
+  }
+}
+
+/**
+ * Messages accepted while disconnected that will never be sent, because the client was closed or
+ * gave up reconnecting: handed back, oldest first, so that the caller can keep them elsewhere.
+ */
+export class UnsentMessagesError extends SockwaveError {
+  readonly messages: readonly OutboxEntry[];
+  constructor(messages: readonly OutboxEntry[], why: string) {
+    super('SW_NOT_SENT', `${messages.length} queued message${messages.length === 1 ? ' was' : 's were'} not sent: ${why}`);
+    this.messages = messages;
   }
 }
 

@@ -4,7 +4,7 @@ import { toPayload, type SendData } from '../io/payload.js';
 import { encodeClosePayload } from '../protocol/close-codes.js';
 import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect, type ClientOptions } from './connect.js';
-import { Outbox, type OutboxEntry, type OutboxOptions } from './outbox.js';
+import { Outbox, OutboxFullError, UnsentMessagesError, type OutboxEntry, type OutboxOptions } from './outbox.js';
 import { RetryPolicy, type ReconnectOptions } from './retry-policy.js';
 
 export type { ReconnectOptions };
@@ -56,6 +56,13 @@ export interface CreateClientOptions extends Omit<ClientOptions, 'handler' | 'da
   /** Text as a string, binary as a Buffer; with dataType 'binary' always a Buffer; with 'json' text is parsed. */
   onMessage?(client: WebSocketClient, message: unknown, isBinary: boolean): void;
   onError?(client: WebSocketClient, info: ClientErrorInfo): void;
+  /**
+   * A connection that was open has closed; `willReconnect` says whether another attempt follows.
+   * When the client ends for good with no connection open (it gave up after a failed attempt, or
+   * close() was called while connecting or reconnecting), one last onClose says so too: code
+   * 1006, `wasClean` false, `willReconnect` false. After an onClose with `willReconnect` false,
+   * the client reports nothing more.
+   */
   onClose?(client: WebSocketClient, info: ClientCloseInfo): void;
   onPing?(client: WebSocketClient, payload: Buffer): void;
   onPong?(client: WebSocketClient, payload: Buffer): void;
@@ -148,8 +155,9 @@ export class WebSocketClient {
 
   /**
    * Closes for good: no more reconnection. What is still queued in the outbox (the client was not
-   * connected) is reported through onError, not sent. Throws RangeError, changing nothing, for a
-   * code that may not be sent or a reason over 123 bytes.
+   * connected) is handed back through onError ({@link UnsentMessagesError}), not sent. onClose
+   * follows: once the close handshake ends, or, with no connection open, in a microtask. Throws
+   * RangeError, changing nothing, for a code that may not be sent or a reason over 123 bytes.
    */
   close(code = 1000, reason = ''): void {
     if (this.state === 'closed') return;
@@ -158,8 +166,10 @@ export class WebSocketClient {
     clearTimeout(this.timer);
     this.stopHeartbeat();
     this.attemptAbort?.abort();
-    if (this.connection && this.connection.status !== 'closed') this.connection.close(code, reason);
     this.rejectOutbox('the client was closed');
+    if (this.connection) {
+      if (this.connection.status !== 'closed') this.connection.close(code, reason);
+    } else queueMicrotask(() => this.endedWithoutConnection('closed while not connected'));
   }
 
   private async attempt(): Promise<void> {
@@ -237,14 +247,17 @@ export class WebSocketClient {
     this.stopHeartbeat();
     const wait = this.state !== 'closed' ? this.retry.afterClose(info.code) : undefined;
     // onClose sees the status that follows: reconnecting, or closed for good.
-    if (!this.isClosed()) this.state = wait === undefined ? 'closed' : 'reconnecting';
-    this.options.onClose?.(this, { ...info, willReconnect: wait !== undefined, waitTime: wait });
-    // onClose may have called close(): then there is nothing more to schedule.
-    if (wait === undefined || this.isClosed()) {
+    if (wait === undefined) {
       this.state = 'closed';
-      this.rejectOutbox('the client gave up reconnecting');
+      // (close() reported the outbox already; the retry policy's final close reports it here.)
+      this.rejectOutbox('the connection closed for good');
+      this.options.onClose?.(this, { ...info, willReconnect: false, waitTime: undefined });
       return;
     }
+    this.state = 'reconnecting';
+    this.options.onClose?.(this, { ...info, willReconnect: true, waitTime: wait });
+    // onClose may have called close(): then there is nothing more to schedule.
+    if (this.isClosed()) return;
     this.schedule(wait);
   }
 
@@ -254,10 +267,12 @@ export class WebSocketClient {
     const wait = final ? undefined : retry.wait;
     const httpStatus = retry.httpStatus;
     this.report(error, httpStatus, wait);
-    // onError may have called close(): then there is nothing more to schedule.
-    if (wait === undefined || this.isClosed()) {
+    // onError may have called close(): it ended the client, and says so.
+    if (this.isClosed()) return;
+    if (wait === undefined) {
       this.state = 'closed';
       this.rejectOutbox('the client gave up reconnecting');
+      this.endedWithoutConnection(error.message);
       return;
     }
     this.schedule(wait);
@@ -275,15 +290,18 @@ export class WebSocketClient {
 
   private reportDrop(entry: OutboxEntry): void {
     this.dropped++;
-    this.report(new SockwaveError('SW_OUTBOX_FULL', `outbox full: dropped the oldest message (${entry.data.length} bytes)`), undefined, undefined);
+    this.report(new OutboxFullError(`outbox full: dropped the oldest message (${entry.data.length} bytes)`, entry), undefined, undefined);
   }
 
-  /** Giving up (or closed for good): what is still queued will never be sent, and is reported. */
+  /** Giving up (or closed for good): what is still queued will never be sent; it is handed back. */
   private rejectOutbox(why: string): void {
     const lost = this.outbox.drain();
-    if (lost.length > 0) {
-      this.report(new SockwaveError('SW_OUTBOX_FULL', `${lost.length} queued messages were not sent: ${why}`), undefined, undefined);
-    }
+    if (lost.length > 0) this.report(new UnsentMessagesError(lost, why), undefined, undefined);
+  }
+
+  /** The client ended for good with no connection open: the last onClose (1006, not clean). */
+  private endedWithoutConnection(reason: string): void {
+    this.options.onClose?.(this, { code: 1006, reason, wasClean: false, remote: false, willReconnect: false, waitTime: undefined });
   }
 }
 

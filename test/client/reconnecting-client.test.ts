@@ -14,6 +14,7 @@ import {
   OutboxFullError,
   refuse,
   SockwaveError,
+  UnsentMessagesError,
   UsageError,
   WebSocketServer,
   type ClientCloseInfo,
@@ -314,6 +315,11 @@ describe('reconnecting client: outbox', { timeout: 30_000 }, () => {
     assert.equal(drops.length, 2);
     assert.match(drops[0]!.reason, /dropped the oldest/);
     assert.equal(drops[0]!.waitTime, undefined);
+    // Each dropped message is handed back, oldest first.
+    assert.deepEqual(
+      drops.map((info) => (info.error instanceof OutboxFullError ? info.error.dropped?.data.toString() : 'not an OutboxFullError')),
+      ['a', 'b'],
+    );
     assert.equal((c.client.info()['outbox'] as { dropped: number }).dropped, 2);
     const srv = await listenOn(t, port);
     await c.opens.next('the open once the server is up', 10_000);
@@ -442,11 +448,21 @@ describe('reconnecting client: when it stops, and when it retries', { timeout: 3
     const notSent = c.errors.history.filter((info) => /not sent/.test(info.reason));
     assert.equal(notSent.length, 1, 'the queued messages are reported once');
     assert.match(notSent[0]!.reason, /\b2 queued messages\b/);
+    // ... and handed back, in order, under their own code.
+    const error = notSent[0]!.error;
+    assert.ok(error instanceof UnsentMessagesError, `reported as ${error.name}`);
+    assert.equal(error.code, 'SW_NOT_SENT');
+    assert.deepEqual(error.messages.map((m) => [m.data.toString(), m.binary]), [['x', false], ['y', false]]);
     assert.equal((c.client.info()['outbox'] as { messages: number }).messages, 0);
-    // No attempt after giving up.
+    // Giving up ends with one onClose, after the errors: 1006, not clean, no reconnection.
+    const close = await c.closes.next('the onClose that ends the client');
+    assert.deepEqual([close.code, close.wasClean, close.remote, close.willReconnect, close.waitTime], [1006, false, false, false, undefined]);
+    assert.equal(close.reason, socketErrors.at(-1)!.reason);
+    // No attempt, and no event, after giving up.
     const errors = c.errors.history.length;
     await delay(200);
     assert.equal(c.errors.history.length, errors);
+    assert.equal(c.closes.history.length, 1);
   });
 
   test('maxRetries: 3 means the first attempt and three retries, four failed attempts in all', async (t) => {
@@ -833,10 +849,44 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
     assert.equal(c.client.send('a'), 'queued');
     assert.equal(c.client.send('b'), 'queued');
     c.client.close();
-    const reported = c.errors.history.find((info) => info.error instanceof SockwaveError && info.error.code === 'SW_OUTBOX_FULL');
+    const reported = c.errors.history.find((info) => info.error instanceof UnsentMessagesError && info.error.code === 'SW_NOT_SENT');
     assert.ok(reported, `no report of the queued messages; errors: ${c.errors.history.map((e) => e.reason).join(' | ')}`);
     assert.match(reported.reason, /2 queued messages were not sent: the client was closed/);
+    assert.deepEqual((reported.error as UnsentMessagesError).messages.map((m) => m.data.toString()), ['a', 'b']);
     assert.equal(c.client.info()['outbox'] && (c.client.info()['outbox'] as { messages: number }).messages, 0);
+  });
+
+  test('close() while reconnecting ends with one onClose (1006, not clean), in a microtask, and nothing after', async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 20, maxDelay: 40 } });
+    await c.errors.next('a failed attempt');
+    await waitUntil(() => c.client.status === 'reconnecting', 'the client waits to reconnect');
+    c.client.close(4000, 'bye');
+    assert.equal(c.closes.history.length, 0, 'onClose ran inside close()');
+    assert.equal(c.client.status, 'closed');
+    const close = await c.closes.next('the onClose');
+    assert.deepEqual([close.code, close.wasClean, close.remote, close.willReconnect], [1006, false, false, false]);
+    c.client.close();
+    const errors = c.errors.history.length;
+    await delay(150);
+    assert.equal(c.closes.history.length, 1, 'a second onClose');
+    assert.equal(c.errors.history.length, errors, 'an attempt after close()');
+  });
+
+  test('close() while the first attempt is in flight: one onClose, and the connection that opens later is closed unseen', async (t) => {
+    // A server that holds the upgrade until released: the attempt is in flight while close() runs.
+    const held: Array<() => void> = [];
+    const srv = await listenOn(t, 0, { onConnection: () => new Promise<undefined>((resolve) => held.push(() => resolve(undefined))) });
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+    await waitUntil(() => held.length === 1, 'the upgrade reaches the server');
+    assert.equal(c.client.status, 'connecting');
+    c.client.close();
+    const close = await c.closes.next('the onClose');
+    assert.deepEqual([close.code, close.willReconnect], [1006, false]);
+    held[0]!();
+    await delay(200);
+    assert.equal(c.opens.history.length, 0, 'onOpen after close()');
+    assert.equal(c.closes.history.length, 1, 'a second onClose');
   });
 
   test('onClose sees the status that follows: reconnecting after 1001, closed after 1000', async (t) => {
