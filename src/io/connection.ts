@@ -365,9 +365,15 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return describeClose(this.session, (this.flags & Flag.Terminated) !== 0, (this.flags & Flag.SocketError) !== 0);
   }
 
-  /** The pull-style reader of this connection (created on first use, with these limits). */
+  /**
+   * The pull-style reader of this connection: made on first use, with these limits; a later call
+   * with limits changes them (see {@link MessageReader.setLimits}). Throws RangeError for a limit
+   * that is not a positive integer.
+   */
   messages(options?: MessageReaderOptions): MessageReader {
-    return (this.reader ??= new MessageReader(this, options));
+    if (this.reader === undefined) return (this.reader = new MessageReader(this, options));
+    if (options !== undefined) this.reader.setLimits(options);
+    return this.reader;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<PulledMessage> {

@@ -58,13 +58,12 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
   private readonly waiters: Waiter[] = [];
   private closed: CloseInfo | undefined;
   private paused = false;
-  private readonly maxMessages: number;
-  private readonly maxBytes: number;
+  private maxMessages = 1024;
+  private maxBytes = 16 * 1024 * 1024;
 
   constructor(connection: ReadableConnection, options: MessageReaderOptions = {}) {
     this.connection = connection;
-    this.maxMessages = options.maxBufferedMessages ?? 1024;
-    this.maxBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+    this.setLimits(options);
     connection.on('message', (data, isBinary) => this.push({ data, isBinary }));
     connection.on('close', (info) => this.close(info));
     if (connection.status === 'closed') this.close(connection.closeInfo ?? { code: 1006, reason: '', wasClean: false, remote: false });
@@ -73,6 +72,22 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
   /** True when a message can be returned without waiting. */
   get hasBufferedMessage(): boolean {
     return this.head < this.buffer.length;
+  }
+
+  /**
+   * Changes the limits given (the others stay): reading pauses at once if the buffer is now full,
+   * and resumes if it is now at most half full. Throws RangeError, changing nothing, for a limit
+   * that is not a positive integer.
+   */
+  setLimits(options: MessageReaderOptions): void {
+    const { maxBufferedMessages = this.maxMessages, maxBufferedBytes = this.maxBytes } = options;
+    for (const [name, value] of [['maxBufferedMessages', maxBufferedMessages], ['maxBufferedBytes', maxBufferedBytes]] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${String(value)})`);
+    }
+    this.maxMessages = maxBufferedMessages;
+    this.maxBytes = maxBufferedBytes;
+    if (this.paused) this.resumeIfCaughtUp();
+    else this.pauseIfFull();
   }
 
   /** Messages held now. */
@@ -134,12 +149,21 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
     if (waiter) return waiter.resolve(message);
     this.buffer.push(message);
     this.bytes += message.data.length;
-    if (!this.paused && (this.bufferedMessages >= this.maxMessages || this.bytes >= this.maxBytes)) {
-      // Backpressure: stop reading until the application catches up.
-      this.paused = true;
-      this.connection.limitReached?.('receiveBuffer', `pull buffer full (${this.buffer.length - this.head} messages, ${this.bytes} bytes): reading paused`);
-      this.connection.pauseReading(PauseReason.PullBuffer);
-    }
+    if (!this.paused) this.pauseIfFull();
+  }
+
+  /** Backpressure: when the buffer is full, reading stops until the application catches up. */
+  private pauseIfFull(): void {
+    if (this.bufferedMessages < this.maxMessages && this.bytes < this.maxBytes) return;
+    this.paused = true;
+    this.connection.limitReached?.('receiveBuffer', `pull buffer full (${this.bufferedMessages} messages, ${this.bytes} bytes): reading paused`);
+    this.connection.pauseReading(PauseReason.PullBuffer);
+  }
+
+  private resumeIfCaughtUp(): void {
+    if (this.bufferedMessages > this.maxMessages / 2 || this.bytes > this.maxBytes / 2) return;
+    this.paused = false;
+    this.connection.resumeReading(PauseReason.PullBuffer);
   }
 
   private shift(): PulledMessage {
@@ -153,10 +177,7 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
       this.head = 0;
     }
     this.bytes -= message.data.length;
-    if (this.paused && this.bufferedMessages <= this.maxMessages / 2 && this.bytes <= this.maxBytes / 2) {
-      this.paused = false;
-      this.connection.resumeReading(PauseReason.PullBuffer);
-    }
+    if (this.paused) this.resumeIfCaughtUp();
     return message;
   }
 

@@ -168,3 +168,50 @@ test('a reader made after a clean close reports that close (1000, clean), not 10
   for await (const message of conn) seen.push(message);
   assert.deepEqual(seen, [], 'for await over a cleanly closed connection ends without a message or an error');
 });
+
+test('messages(limits) on an existing reader changes its limits: a raised limit resumes reading, a lowered one pauses', async (t) => {
+  const total = 400;
+  const { conn, reader, filler } = await floodedReader(t, 4, total);
+  assert.equal(conn.messages(), reader, 'one reader per connection');
+  const held = reader.bufferedMessages;
+  // Raised: the buffer is now under half of its limit, so reading resumes and everything arrives.
+  assert.equal(conn.messages({ maxBufferedMessages: 10_000 }), reader);
+  assert.equal(conn.isPaused, false, 'a raised limit left reading paused');
+  await within(
+    (async () => {
+      while (reader.bufferedMessages < total) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    5000,
+    `all ${total} messages to be buffered (had ${held})`,
+  );
+  // Lowered under what is held: reading pauses at once.
+  conn.messages({ maxBufferedMessages: 8 });
+  assert.equal(conn.isPaused, true, 'a lowered limit did not pause reading');
+  for (let i = 0; i < total; i++) assert.equal((await within(conn.nextMessage(), 5000, `message ${i}`)).data, `m${i} ${filler}`);
+  assert.equal(conn.isPaused, false);
+});
+
+test('a limit that is not a positive integer is refused with RangeError, and the reader keeps its limits', async (t) => {
+  let peer: Connection | undefined;
+  const url = await server(t, (conn) => void (peer = conn));
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
+    assert.throws(() => conn.messages({ maxBufferedMessages: bad }), RangeError, `maxBufferedMessages ${bad}`);
+    assert.throws(() => conn.messages({ maxBufferedBytes: bad }), RangeError, `maxBufferedBytes ${bad}`);
+  }
+  const reader = conn.messages({ maxBufferedMessages: 3 });
+  assert.throws(() => conn.messages({ maxBufferedMessages: 10, maxBufferedBytes: 0 }), RangeError);
+  assert.equal(conn.messages(), reader);
+  assert.equal(conn.isPaused, false);
+  // Still 3 messages: the third fills it.
+  for (const text of ['a', 'b', 'c']) peer!.send(text);
+  await within(
+    (async () => {
+      while (reader.bufferedMessages < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    5000,
+    'three messages',
+  );
+  assert.equal(conn.isPaused, true, 'the refused call changed the limit');
+});
