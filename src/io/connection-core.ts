@@ -290,11 +290,11 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   onPong(payload: Buffer): void {
     // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
     if (this.session.stopped) return;
-    if (this.pingSentAt !== 0) {
-      this.rtt = coarseClock.precise() - this.pingSentAt;
-      this.pingSentAt = 0;
-    }
+    if (this.pingSentAt !== 0) this.rtt = coarseClock.precise() - this.pingSentAt;
+    this.pingSentAt = 0;
     if (this.inbox?.active === true) return this.inbox.push(() => this.onPong(payload));
+    // Counted as pings are: a peer may send pongs unasked (RFC 6455 §5.5.3), and as fast as anything.
+    if (this.settings.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
     this.handler?.onPong?.(this.self, payload);
     this.emit('pong', payload);
   }

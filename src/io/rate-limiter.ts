@@ -5,7 +5,7 @@
  * One call per message, no timers.
  */
 export interface RateLimitOptions {
-  /** Messages (and pings) per second; 0 for no limit. */
+  /** Messages, pings and pongs per second; 0 for no limit. */
   messagesPerSecond?: number;
   /** Payload bytes per second; 0 for no limit. */
   bytesPerSecond?: number;

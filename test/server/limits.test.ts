@@ -133,6 +133,19 @@ describe('server limits: each one answered, counted in stats().limits and report
     assertHit(h, 'rateLimit');
   });
 
+  test('rateLimit counts pongs too: a flood of unsolicited pongs is failed with 1008, five pass', async (t) => {
+    FakeClock.install(t);
+    const h = harness(t, { rateLimit: { messagesPerSecond: 5 } });
+    const peer = await FaultyPeer.connect(h.server);
+    const pongs: number[] = [];
+    h.connections[0]!.on('pong', () => pongs.push(pongs.length));
+    peer.send(Buffer.concat(Array.from({ length: 6 }, () => clientFrame({ opcode: 10, payload: 'p' }))));
+    await peer.until(() => peer.of('close').length === 1, 'the close frame');
+    assert.equal(peer.of('close')[0]!.code, 1008);
+    assert.equal(pongs.length, 5, 'pongs delivered within the limit');
+    assertHit(h, 'rateLimit');
+  });
+
   test('maxHeaderBytes: an oversized request head is refused with 431', async (t) => {
     const h = harness(t, { maxHeaderBytes: 1024 });
     const peer = await FaultyPeer.connect(h.server, { extra: [`X-Padding: ${'a'.repeat(2000)}`] });
