@@ -214,7 +214,7 @@ export class WebSocketClient {
     }
     this.connection = connection;
     this.state = 'open';
-    this.retry.retries = 0;
+    this.retry.opened();
     // What was sent while disconnected goes first, in order.
     for (const entry of this.outbox.drain()) connection.send(entry.data, { binary: entry.binary });
     this.stopHeartbeat = startClientHeartbeat(connection, this.options.pingInterval ?? 0, this.options.pongTimeout ?? 10_000);

@@ -4,8 +4,8 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 
 /**
  * When to reconnect and how long to wait first — shared by the handler-style client and the
- * standard WebSocket class (where it is opt-in). Counts failed attempts in a row; an attempt that
- * opens resets the count.
+ * standard WebSocket class (where it is opt-in). Counts failed attempts in a row; a connection
+ * that stays open for `minUptime` resets the count, and one that closes sooner counts as a failure.
  */
 
 export interface ReconnectOptions extends BackoffOptions {
@@ -15,6 +15,12 @@ export interface ReconnectOptions extends BackoffOptions {
   maxRetries?: number;
   /** Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. */
   retryOnCodes?: readonly number[];
+  /**
+   * A connection that closes sooner than this (ms) after opening counts as a failed attempt: the
+   * backoff keeps growing and `maxRetries` counts it, so that a server that accepts and then drops
+   * every connection at once is not hammered at `minDelay`. 0 turns it off. Default 5000.
+   */
+  minUptime?: number;
 }
 
 /** Handshake answers that mean "do not come back" (a different answer needs a different request). */
@@ -24,23 +30,44 @@ export class RetryPolicy {
   readonly options: Readonly<ReconnectOptions & { enabled: boolean }>;
   /** Failed attempts in a row. */
   retries = 0;
+  /** When the current connection opened (performance.now()), or -1 before any did. */
+  private openedAt = -1;
+  /** The failed attempts in a row before it: where the count goes on if it proves short-lived. */
+  private retriesBeforeOpen = 0;
 
   constructor(reconnect: boolean | ReconnectOptions | undefined, enabledByDefault: boolean) {
     const given = reconnect ?? enabledByDefault;
     this.options = typeof given === 'boolean' ? { enabled: given } : { ...given, enabled: given.enabled ?? true };
   }
 
+  /** An attempt opened a connection: the count starts again (taken back if it closes within minUptime). */
+  opened(now = performance.now()): void {
+    this.retriesBeforeOpen = this.retries;
+    this.retries = 0;
+    this.openedAt = now;
+  }
+
   /**
    * After an open connection closed with `code`: the wait before reconnecting, or undefined for
    * "do not". 1000 (the server meant it), 1008 (policy) and 4000–4999 (the application said so)
-   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest. The
-   * first attempt after a drop is always made: `maxRetries` counts the failed ones that follow.
+   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest. After a
+   * connection that lasted `minUptime`, the first attempt is always made (`maxRetries` counts the
+   * failed ones that follow); a shorter one counts as a failed attempt itself.
    */
-  afterClose(code: number): number | undefined {
+  afterClose(code: number, now = performance.now()): number | undefined {
     if (!this.options.enabled) return undefined;
     const retry = this.options.retryOnCodes?.includes(code) || (code !== 1000 && code !== 1008 && !(code >= 4000 && code <= 4999));
     if (!retry) return undefined;
-    return timerDelay(code === 1013 ? (this.options.maxDelay ?? 30_000) : backoffDelay(this.retries, this.options));
+    const longest = this.options.maxDelay ?? 30_000;
+    if (this.openedAt >= 0 && now - this.openedAt < (this.options.minUptime ?? 5000)) {
+      // Short-lived: the attempt that opened it failed after all, and the count goes on from before it.
+      this.retries = this.retriesBeforeOpen;
+      const giveUp = this.retries >= (this.options.maxRetries ?? Infinity);
+      const wait = giveUp ? undefined : timerDelay(code === 1013 ? longest : backoffDelay(this.retries, this.options));
+      this.retries++;
+      return wait;
+    }
+    return timerDelay(code === 1013 ? longest : backoffDelay(this.retries, this.options));
   }
 
   /**

@@ -250,7 +250,7 @@ export class WebSocketLifecycle {
     this.#protocol = connection.protocol;
     // (sockwave: what a reconnecting WebSocket queued goes out first, in order.)
     this.#wasOpened = true;
-    this.#retry.retries = 0;
+    this.#retry.opened();
     this.#stopHeartbeat = startClientHeartbeat(connection, this.#heartbeat.interval, this.#heartbeat.timeout);
     this.#sender.attach(connection);
     // 4. Fire an event named open at the WebSocket object.

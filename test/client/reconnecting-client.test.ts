@@ -547,6 +547,21 @@ describe('reconnecting client: close()', { timeout: 30_000 }, () => {
     assert.equal(c.client.status, 'closed');
   });
 
+  test('a server that drops every connection at once (1011) is not hammered: the count goes on and maxRetries ends it', async (t) => {
+    const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(1011, 'broken') }) });
+    const retries: number[] = [];
+    const c = track(t, `${srv.url}/`, {
+      reconnect: { minDelay: 5, maxDelay: 20, maxRetries: 3 },
+      onClose: (client) => void retries.push(client.info()['retries'] as number),
+    });
+    const closes = await c.closes.take(4, 'four closes');
+    assert.deepEqual(closes.map((info) => [info.code, info.willReconnect]), [[1011, true], [1011, true], [1011, true], [1011, false]]);
+    assert.deepEqual(retries, [1, 2, 3, 4], 'failed attempts in a row, as onClose saw them');
+    await delay(150);
+    assert.equal(srv.connections.history.length, 4, 'attempts after giving up');
+    assert.equal(c.client.status, 'closed');
+  });
+
   test('close() called inside onClose stops reconnecting', async (t) => {
     const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(1001) }) });
     const c = track(t, `${srv.url}/`, {

@@ -64,6 +64,38 @@ describe('RetryPolicy', () => {
     assert.notEqual(policy.afterClose(1006), undefined);
   });
 
+  test('minUptime: a connection that closes sooner counts as a failed attempt, and maxRetries counts it', () => {
+    const policy = new RetryPolicy({ maxRetries: 2, minDelay: 10, maxDelay: 10 }, true);
+    // Three connections in a row, each dropped 100 ms after opening (default minUptime 5000).
+    const waits: Array<number | undefined> = [];
+    for (let i = 0; i < 3; i++) {
+      policy.opened(1000 * i);
+      assert.equal(policy.retries, 0, 'an open connection starts the count again');
+      waits.push(policy.afterClose(1011, 1000 * i + 100));
+      assert.equal(policy.retries, i + 1, `after short-lived connection ${i + 1}`);
+    }
+    assert.deepEqual(waits.map((wait) => typeof wait), ['number', 'number', 'undefined']);
+    // A failed attempt after short-lived connections goes on counting from there.
+    const other = new RetryPolicy({ minDelay: 10 }, true);
+    other.opened(0);
+    other.afterClose(1006, 10);
+    other.afterFailure(new Error('refused'));
+    assert.equal(other.retries, 2);
+  });
+
+  test('minUptime: a connection that lasted it starts the count again, and the first attempt after it is always made', () => {
+    const policy = new RetryPolicy({ maxRetries: 0, minDelay: 10, maxDelay: 10, minUptime: 1000 }, true);
+    policy.afterFailure(new Error('refused'));
+    policy.opened(0);
+    assert.equal(typeof policy.afterClose(1006, 1000), 'number');
+    assert.equal(policy.retries, 0);
+    // minUptime 0: never short-lived.
+    const off = new RetryPolicy({ maxRetries: 0, minUptime: 0 }, true);
+    off.opened(0);
+    assert.equal(typeof off.afterClose(1006, 0), 'number');
+    assert.equal(off.retries, 0);
+  });
+
   test('codes that mean "do not come back" stop it unless listed in retryOnCodes', () => {
     const policy = new RetryPolicy({ retryOnCodes: [4001] }, true);
     assert.equal(policy.afterClose(1000), undefined);
