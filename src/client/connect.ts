@@ -34,6 +34,8 @@ export interface ClientOptions<Data = unknown> {
   highWaterMark?: number;
   /** TLS options for wss:// (ca, cert, key, servername, rejectUnauthorized, ciphers...). */
   tls?: TlsConnectionOptions;
+  /** TLS options for the connection to an https:// proxy (its ca, say); `tls` is for the server's. */
+  proxyTls?: TlsConnectionOptions;
   /**
    * permessage-deflate (RFC 7692): offered by default; `false` to turn off, or options. By default
    * the client offers `client_no_context_takeover`, so its own compression keeps no state.
@@ -254,7 +256,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
       // Let the caller attach listeners (after its await) before the first message is read.
       setImmediate(() => connection.startReading(rest));
     };
-    dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls, proxy, socketPath: options.socketPath }, dialing.signal).then(
+    dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls, proxy, proxyTls: options.proxyTls, socketPath: options.socketPath }, dialing.signal).then(
       (ready) => {
         if (settled) {
           ready.destroy();

@@ -13,6 +13,8 @@ export interface DialTarget {
   tls?: TlsConnectionOptions | undefined;
   /** Go through this HTTP(S) proxy with CONNECT. */
   proxy?: URL | undefined;
+  /** TLS options for the connection to an https:// proxy. */
+  proxyTls?: TlsConnectionOptions | undefined;
   /** Connect to this Unix domain socket instead of host:port. */
   socketPath?: string | undefined;
 }
@@ -27,7 +29,7 @@ export async function dial(target: DialTarget, signal: AbortSignal): Promise<Soc
   if (target.socketPath !== undefined) {
     socket = await ready(netConnect({ path: target.socketPath }), 'connect', signal);
   } else if (target.proxy) {
-    socket = await tunnel(target.proxy, target.host, target.port, signal);
+    socket = await tunnel(target, target.proxy, signal);
   } else if (target.secure) {
     return ready(tlsConnect(tlsOptions(target)), 'secureConnect', signal);
   } else {
@@ -38,14 +40,19 @@ export async function dial(target: DialTarget, signal: AbortSignal): Promise<Soc
 }
 
 function tlsOptions(target: DialTarget): TlsConnectionOptions {
-  const servername = target.tls?.servername ?? (isIpAddress(target.host) ? undefined : target.host);
+  return secureTo(target.host, target.port, target.tls);
+}
+
+/** TLS to host:port with `options`: SNI by name (never for an address), and TLS 1.2 at least. */
+function secureTo(host: string, port: number, options: TlsConnectionOptions | undefined): TlsConnectionOptions {
+  const servername = options?.servername ?? (isIpAddress(host) ? undefined : host);
   return {
-    ...target.tls,
-    host: target.host,
-    port: target.port,
+    ...options,
+    host,
+    port,
     servername,
     // Beyond the RFC: never negotiate a TLS version older than 1.2.
-    minVersion: target.tls?.minVersion ?? 'TLSv1.2',
+    minVersion: options?.minVersion ?? 'TLSv1.2',
     ALPNProtocols: ['http/1.1'],
   };
 }
@@ -75,13 +82,14 @@ function ready<T extends Socket>(socket: T, event: 'connect' | 'secureConnect', 
 /** The largest answer head a proxy may send to CONNECT. */
 const PROXY_HEAD_LIMIT = 16 * 1024;
 
-/** Opens a CONNECT tunnel through an HTTP(S) proxy. */
-async function tunnel(proxy: URL, host: string, port: number, signal: AbortSignal): Promise<Socket> {
+/** Opens a CONNECT tunnel to the target through an HTTP(S) proxy. */
+async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Promise<Socket> {
+  const { host, port } = target;
   const secureProxy = proxy.protocol === 'https:';
   const proxyPort = Number(proxy.port || (secureProxy ? 443 : 80));
   const proxyHost = proxy.hostname.startsWith('[') ? proxy.hostname.slice(1, -1) : proxy.hostname;
   const socket = secureProxy
-    ? await ready(tlsConnect({ host: proxyHost, port: proxyPort, servername: isIpAddress(proxyHost) ? undefined : proxyHost }), 'secureConnect', signal)
+    ? await ready(tlsConnect(secureTo(proxyHost, proxyPort, target.proxyTls)), 'secureConnect', signal)
     : await ready(netConnect({ host: proxyHost, port: proxyPort }), 'connect', signal);
   return new Promise<Socket>((resolve, reject) => {
     let buffered = Buffer.alloc(0);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +11,7 @@ import { redirectHeaders } from '../../src/client/connect.js';
 import { parseWebSocketUrl } from '../../src/client/url.js';
 import { startProxy } from '../support/proxy.js';
 import { acceptFor, closedPort } from '../support/net.js';
+import { selfSignedCertificate } from '../interop/support/tls.js';
 
 /** Client transport options: an HTTP CONNECT proxy (a real one, npm 'proxy'), Unix sockets, redirects. */
 
@@ -51,6 +52,22 @@ test('connects through an HTTP CONNECT proxy given as an option, with and withou
   assert.equal(guarded.tunnels.length, 1);
   const refused = await connect(url, { proxy: guarded.url.replace('s3cret', 'wrong') }).catch((error: unknown) => error);
   assert.ok(refused instanceof SockwaveError && /proxy refused the tunnel: 407/.test(refused.message), String(refused));
+});
+
+test('an https:// proxy is verified with proxyTls (its own CA), not with tls (the server\'s)', async (t) => {
+  const { url, port } = await echoServer(t);
+  const certificate = await selfSignedCertificate(t);
+  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
+  const proxy = await startProxy(t, undefined, pem);
+  assert.match(proxy.url, /^https:/);
+  // Without its CA the proxy's certificate is refused, and tls (meant for the server) does not count.
+  for (const options of [{}, { tls: { ca: pem.cert } }]) {
+    const refused = await connect(url, { proxy: proxy.url, ...options }).catch((error: unknown) => error);
+    assert.ok(refused instanceof Error && /self[- ]signed|certificate/i.test(refused.message), String(refused));
+  }
+  assert.equal(proxy.tunnels.length, 0);
+  assert.equal(await echo(url, { proxy: proxy.url, proxyTls: { ca: pem.cert } }), 'through');
+  assert.deepEqual(proxy.tunnels, [`127.0.0.1:${port}`]);
 });
 
 test('HTTP_PROXY and HTTPS_PROXY are used by scheme, and NO_PROXY bypasses them', () => {

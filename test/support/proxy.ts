@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import { createProxy } from 'proxy';
 
 /**
@@ -7,8 +8,13 @@ import { createProxy } from 'proxy';
  * its URL (with `credentials` as user:password when it requires them) and the tunnel targets
  * it was asked for, in order.
  */
-export async function startProxy(t: { after(fn: () => unknown): void }, credentials?: string): Promise<{ url: string; port: number; tunnels: string[] }> {
-  const proxy = createProxy(createServer());
+export async function startProxy(
+  t: { after(fn: () => unknown): void },
+  credentials?: string,
+  /** Serve the proxy over TLS (an https:// proxy) with this certificate and key, in PEM. */
+  tls?: { cert: string; key: string },
+): Promise<{ url: string; port: number; tunnels: string[] }> {
+  const proxy = createProxy(tls ? createSecureServer(tls) : createServer());
   const tunnels: string[] = [];
   proxy.on('connect', (request: IncomingMessage) => tunnels.push(request.url ?? ''));
   if (credentials) {
@@ -21,5 +27,5 @@ export async function startProxy(t: { after(fn: () => unknown): void }, credenti
     proxy.close();
   });
   const { port } = proxy.address() as { port: number };
-  return { url: `http://${credentials ? `${credentials}@` : ''}127.0.0.1:${port}`, port, tunnels };
+  return { url: `${tls ? 'https' : 'http'}://${credentials ? `${credentials}@` : ''}127.0.0.1:${port}`, port, tunnels };
 }
