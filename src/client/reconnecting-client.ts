@@ -59,9 +59,9 @@ export interface CreateClientOptions extends Omit<ClientOptions, 'handler' | 'da
   /**
    * A connection that was open has closed; `willReconnect` says whether another attempt follows.
    * When the client ends for good with no connection open (it gave up after a failed attempt, or
-   * close() was called while connecting or reconnecting), one last onClose says so too: code
-   * 1006, `wasClean` false, `willReconnect` false. After an onClose with `willReconnect` false,
-   * the client reports nothing more.
+   * close() was called or the signal aborted while connecting or reconnecting), one last onClose
+   * says so too: code 1006, `wasClean` false, `willReconnect` false. After an onClose with
+   * `willReconnect` false, the client reports nothing more.
    */
   onClose?(client: WebSocketClient, info: ClientCloseInfo): void;
   onPing?(client: WebSocketClient, payload: Buffer): void;
@@ -93,6 +93,7 @@ export class WebSocketClient {
     this.outbox = new Outbox(options.outbox);
     if (options.signal?.aborted) {
       this.state = 'closed';
+      queueMicrotask(() => this.endedWithoutConnection('aborted before connecting'));
       return;
     }
     options.signal?.addEventListener('abort', () => this.close(), { once: true });

@@ -5,7 +5,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 /**
  * When to reconnect and how long to wait first — shared by the handler-style client and the
  * standard WebSocket class (where it is opt-in). Counts failed attempts in a row; a connection
- * that stays open for `minUptime` resets the count, and one that closes sooner counts as a failure.
+ * that stays open for `minUptime` resets the count, and one that closes sooner counts as one more.
  */
 
 export interface ReconnectOptions extends BackoffOptions {
@@ -16,9 +16,11 @@ export interface ReconnectOptions extends BackoffOptions {
   /** Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. */
   retryOnCodes?: readonly number[];
   /**
-   * A connection that closes sooner than this (ms) after opening counts as a failed attempt: the
-   * backoff keeps growing and `maxRetries` counts it, so that a server that accepts and then drops
-   * every connection at once is not hammered at `minDelay`. 0 turns it off. Default 5000.
+   * A connection that closes sooner than this (ms) after opening does not start the count of
+   * failed attempts again: it adds one to it, so that the backoff keeps growing for a server that
+   * accepts and then drops every connection at once, instead of a reconnection every `minDelay`.
+   * The attempt after it is still made (`maxRetries` ends failed attempts, not connections), but a
+   * failed attempt that follows finds the count already up. 0 turns it off. Default 5000.
    */
   minUptime?: number;
 }
@@ -50,24 +52,20 @@ export class RetryPolicy {
   /**
    * After an open connection closed with `code`: the wait before reconnecting, or undefined for
    * "do not". 1000 (the server meant it), 1008 (policy) and 4000–4999 (the application said so)
-   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest. After a
-   * connection that lasted `minUptime`, the first attempt is always made (`maxRetries` counts the
-   * failed ones that follow); a shorter one counts as a failed attempt itself.
+   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest. The
+   * first attempt after a drop is always made: `maxRetries` counts the failed ones that follow.
+   * After a connection shorter than `minUptime`, the count goes on from before it, one more.
    */
   afterClose(code: number, now = performance.now()): number | undefined {
     if (!this.options.enabled) return undefined;
     const retry = this.options.retryOnCodes?.includes(code) || (code !== 1000 && code !== 1008 && !(code >= 4000 && code <= 4999));
     if (!retry) return undefined;
     const longest = this.options.maxDelay ?? 30_000;
-    if (this.openedAt >= 0 && now - this.openedAt < (this.options.minUptime ?? 5000)) {
-      // Short-lived: the attempt that opened it failed after all, and the count goes on from before it.
-      this.retries = this.retriesBeforeOpen;
-      const giveUp = this.retries >= (this.options.maxRetries ?? Infinity);
-      const wait = giveUp ? undefined : timerDelay(code === 1013 ? longest : backoffDelay(this.retries, this.options));
-      this.retries++;
-      return wait;
-    }
-    return timerDelay(code === 1013 ? longest : backoffDelay(this.retries, this.options));
+    // Short-lived: no fresh start; the backoff goes on from the count before it, which grows by one.
+    const shortLived = this.openedAt >= 0 && now - this.openedAt < (this.options.minUptime ?? 5000);
+    const count = shortLived ? this.retriesBeforeOpen : this.retries;
+    if (shortLived) this.retries = count + 1;
+    return timerDelay(code === 1013 ? longest : backoffDelay(count, this.options));
   }
 
   /**

@@ -336,9 +336,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** Flushes what is pending, sends FIN, and destroys the socket if the peer does not close in time. */
   private endSocket(): void {
     if ((this.flags & Flag.Ended) !== 0) return;
-    this.flags |= Flag.Ended;
-    this.writeBatcher?.flush();
-    this.socket.end();
+    this.socketEnded();
     this.armCloseTimer();
   }
 
@@ -348,14 +346,12 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     if (this.listenerCount('error') !== 0) this.emit('error', error);
   }
 
-  /** @internal */
+  /** @internal The peer sent FIN (or endSocket() ends first): ours follows anything pending (a close echo, say). */
   socketEnded(): void {
-    // The peer sent FIN. Reply with ours after anything still pending (a close echo, say).
-    if ((this.flags & Flag.Ended) === 0) {
-      this.flags |= Flag.Ended;
-      this.writeBatcher?.flush();
-      this.socket.end();
-    }
+    if ((this.flags & Flag.Ended) !== 0) return;
+    this.flags |= Flag.Ended;
+    this.writeBatcher?.flush();
+    this.socket.end();
   }
 
   /** @internal */
@@ -404,7 +400,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /**
    * Stops reading from the peer (TCP flow control then slows it down) until `resume()`. Messages
-   * already received are still delivered.
+   * already received are still delivered. Once this side's close frame is out, reading goes on,
+   * since the peer's close frame must be read.
    */
   pause(): void {
     this.pauseReading(PauseReason.Application);
@@ -422,6 +419,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal Pauses reading for one more reason; reading resumes once every reason is gone. */
   pauseReading(reason: PauseReason): void {
+    // Once our close frame is out, the peer's must be read (see afterCloseSent): these wait.
+    if ((reason === PauseReason.Application || reason === PauseReason.PullBuffer) && this.session.closeSent) return;
     if ((this.flags & PAUSED) === 0) this.socket.pause();
     this.flags |= reason;
   }

@@ -368,7 +368,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /**
    * The pull-style reader of this connection: made on first use, with these limits; a later call
    * with limits changes them (see {@link MessageReader.setLimits}). Throws RangeError for a limit
-   * that is not a positive integer.
+   * that is not a positive integer or Infinity.
    */
   messages(options?: MessageReaderOptions): MessageReader {
     if (this.reader === undefined) return (this.reader = new MessageReader(this, options));

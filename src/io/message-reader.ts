@@ -76,13 +76,13 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
 
   /**
    * Changes the limits given (the others stay): reading pauses at once if the buffer is now full,
-   * and resumes if it is now at most half full. Throws RangeError, changing nothing, for a limit
-   * that is not a positive integer.
+   * and resumes if it is now at most half full. Infinity means no limit. Throws RangeError,
+   * changing nothing, for a limit that is not a positive integer or Infinity.
    */
   setLimits(options: MessageReaderOptions): void {
     const { maxBufferedMessages = this.maxMessages, maxBufferedBytes = this.maxBytes } = options;
     for (const [name, value] of [['maxBufferedMessages', maxBufferedMessages], ['maxBufferedBytes', maxBufferedBytes]] as const) {
-      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${String(value)})`);
+      if (!(value >= 1 && (Number.isSafeInteger(value) || value === Infinity))) throw new RangeError(`${name} must be a positive integer or Infinity (got ${String(value)})`);
     }
     this.maxMessages = maxBufferedMessages;
     this.maxBytes = maxBufferedBytes;

@@ -437,7 +437,11 @@ describe('reconnecting client: when it stops, and when it retries', { timeout: 3
 
   test('maxRetries: gives up against a closed port, status closed, and reports the queued messages as not sent', async (t) => {
     const port = await closedPort();
-    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 20, maxRetries: 3 } });
+    let errorsAtClose = -1;
+    const c = track(t, `ws://127.0.0.1:${port}/`, {
+      reconnect: { minDelay: 10, maxDelay: 20, maxRetries: 3 },
+      onClose: () => void (errorsAtClose = c.errors.history.length),
+    });
     assert.equal(c.client.send('x'), 'queued');
     assert.equal(c.client.send('y'), 'queued');
     await waitUntil(() => c.client.status === 'closed', 'the client gives up');
@@ -458,6 +462,7 @@ describe('reconnecting client: when it stops, and when it retries', { timeout: 3
     const close = await c.closes.next('the onClose that ends the client');
     assert.deepEqual([close.code, close.wasClean, close.remote, close.willReconnect, close.waitTime], [1006, false, false, false, undefined]);
     assert.equal(close.reason, socketErrors.at(-1)!.reason);
+    assert.equal(errorsAtClose, c.errors.history.length, 'an error reported after the last onClose');
     // No attempt, and no event, after giving up.
     const errors = c.errors.history.length;
     await delay(200);
@@ -547,19 +552,18 @@ describe('reconnecting client: close()', { timeout: 30_000 }, () => {
     assert.equal(c.client.status, 'closed');
   });
 
-  test('a server that drops every connection at once (1011) is not hammered: the count goes on and maxRetries ends it', async (t) => {
+  test('a server that drops every connection at once (1011): the count goes on (the backoff grows), and each drop is followed by an attempt', async (t) => {
     const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(1011, 'broken') }) });
     const retries: number[] = [];
     const c = track(t, `${srv.url}/`, {
-      reconnect: { minDelay: 5, maxDelay: 20, maxRetries: 3 },
+      // maxRetries counts failed attempts: these attempts succeed, so it ends nothing.
+      reconnect: { minDelay: 2, maxDelay: 20, maxRetries: 0 },
       onClose: (client) => void retries.push(client.info()['retries'] as number),
     });
     const closes = await c.closes.take(4, 'four closes');
-    assert.deepEqual(closes.map((info) => [info.code, info.willReconnect]), [[1011, true], [1011, true], [1011, true], [1011, false]]);
-    assert.deepEqual(retries, [1, 2, 3, 4], 'failed attempts in a row, as onClose saw them');
-    await delay(150);
-    assert.equal(srv.connections.history.length, 4, 'attempts after giving up');
-    assert.equal(c.client.status, 'closed');
+    assert.deepEqual(closes.map((info) => [info.code, info.willReconnect]), [[1011, true], [1011, true], [1011, true], [1011, true]]);
+    assert.deepEqual(retries, [1, 2, 3, 4], 'the count, as onClose saw it');
+    c.client.close();
   });
 
   test('close() called inside onClose stops reconnecting', async (t) => {
@@ -572,6 +576,8 @@ describe('reconnecting client: close()', { timeout: 30_000 }, () => {
     await delay(300);
     assert.equal(srv.connections.history.length, 1, 'the client reconnected after close()');
     assert.equal(c.client.status, 'closed');
+    // The drop's onClose announced a reconnection; the one close() caused ends the client.
+    assert.deepEqual(c.closes.history.map((info) => [info.code, info.willReconnect]), [[1001, true], [1006, false]]);
   });
 
   test('messages queued while the connection was closing are reported when the close turns out final', async (t) => {
@@ -871,6 +877,18 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
     assert.equal(c.client.info()['outbox'] && (c.client.info()['outbox'] as { messages: number }).messages, 0);
   });
 
+  test('an already aborted signal: no attempt, and one onClose (1006), in a microtask', async (t) => {
+    const srv = await listenOn(t, 0);
+    const c = track(t, `${srv.url}/`, { signal: AbortSignal.abort(), reconnect: { minDelay: 10, maxDelay: 20 } });
+    assert.equal(c.client.status, 'closed');
+    assert.equal(c.closes.history.length, 0, 'onClose ran inside the constructor');
+    const close = await c.closes.next('the onClose');
+    assert.deepEqual([close.code, close.wasClean, close.willReconnect], [1006, false, false]);
+    await delay(100);
+    assert.equal(srv.connections.history.length, 0);
+    assert.equal(c.closes.history.length, 1);
+  });
+
   test('close() while reconnecting ends with one onClose (1006, not clean), in a microtask, and nothing after', async (t) => {
     const port = await closedPort();
     const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 20, maxDelay: 40 } });
@@ -888,7 +906,7 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
     assert.equal(c.errors.history.length, errors, 'an attempt after close()');
   });
 
-  test('close() while the first attempt is in flight: one onClose, and the connection that opens later is closed unseen', async (t) => {
+  test('close() while the first attempt is in flight: one onClose, and no onOpen once the server answers', async (t) => {
     // A server that holds the upgrade until released: the attempt is in flight while close() runs.
     const held: Array<() => void> = [];
     const srv = await listenOn(t, 0, { onConnection: () => new Promise<undefined>((resolve) => held.push(() => resolve(undefined))) });

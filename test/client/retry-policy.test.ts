@@ -64,23 +64,37 @@ describe('RetryPolicy', () => {
     assert.notEqual(policy.afterClose(1006), undefined);
   });
 
-  test('minUptime: a connection that closes sooner counts as a failed attempt, and maxRetries counts it', () => {
-    const policy = new RetryPolicy({ maxRetries: 2, minDelay: 10, maxDelay: 10 }, true);
-    // Three connections in a row, each dropped 100 ms after opening (default minUptime 5000).
+  test('minUptime: a connection that closes sooner adds one to the count; the attempt after it is still made', () => {
+    // The backoff's ceiling is minDelay × 2^count: with random() near 1 the wait shows the count.
+    const policy = new RetryPolicy({ maxRetries: 2, minDelay: 10, maxDelay: 100_000 }, true);
     const waits: Array<number | undefined> = [];
-    for (let i = 0; i < 3; i++) {
-      policy.opened(1000 * i);
-      assert.equal(policy.retries, 0, 'an open connection starts the count again');
-      waits.push(policy.afterClose(1011, 1000 * i + 100));
-      assert.equal(policy.retries, i + 1, `after short-lived connection ${i + 1}`);
+    const random = Math.random;
+    Math.random = () => 0.9999;
+    try {
+      // Four connections in a row, each dropped 100 ms after opening (default minUptime 5000).
+      for (let i = 0; i < 4; i++) {
+        policy.opened(1000 * i);
+        assert.equal(policy.retries, 0, 'an open connection starts the count again, for now');
+        waits.push(policy.afterClose(1011, 1000 * i + 100));
+        assert.equal(policy.retries, i + 1, `after short-lived connection ${i + 1}`);
+      }
+    } finally {
+      Math.random = random;
     }
-    assert.deepEqual(waits.map((wait) => typeof wait), ['number', 'number', 'undefined']);
-    // A failed attempt after short-lived connections goes on counting from there.
-    const other = new RetryPolicy({ minDelay: 10 }, true);
-    other.opened(0);
-    other.afterClose(1006, 10);
-    other.afterFailure(new Error('refused'));
-    assert.equal(other.retries, 2);
+    assert.deepEqual(waits, [9, 19, 39, 79], 'the backoff grows');
+    // maxRetries ends failed attempts, not connections: the first failure after four flaps gives up.
+    assert.equal(policy.afterFailure(new Error('refused')).wait, undefined);
+  });
+
+  test('minUptime: maxRetries 0 still makes the attempt after a short connection, and gives up once it fails', () => {
+    const policy = new RetryPolicy({ maxRetries: 0, minDelay: 10, maxDelay: 10 }, true);
+    policy.opened(0);
+    assert.equal(typeof policy.afterClose(1001, 300), 'number', 'no attempt after the drop');
+    assert.equal(policy.afterFailure(new Error('refused')).wait, undefined);
+    // 1013 within minUptime: the longest wait, as ever.
+    const busy = new RetryPolicy({ maxRetries: 0, maxDelay: 1234 }, true);
+    busy.opened(0);
+    assert.equal(busy.afterClose(1013, 10), 1234);
   });
 
   test('minUptime: a connection that lasted it starts the count again, and the first attempt after it is always made', () => {

@@ -146,18 +146,16 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     }
   });
 
-  test('a server that drops every connection at once (1011): short-lived connections count toward maxRetries, then CLOSED', async (t) => {
+  test('a server that drops every connection at once (1011): with maxRetries 0, each drop is still followed by an attempt', async (t) => {
     const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(1011, 'broken') }) });
-    const { ws, events } = open(t, srv.url, { reconnect: { ...FAST, maxRetries: 2 } });
+    const { ws, events } = open(t, srv.url, { reconnect: { minDelay: 2, maxDelay: 20, maxRetries: 0 } });
     for (let i = 1; i <= 3; i++) {
       await next(events, 'open', `open ${i}`);
       const close = await next(events, 'close', `close ${i}`);
       assert.equal((close.event as CloseEvent).code, 1011);
-      assert.equal((close.event as WebSocketCloseEvent).willReconnect, i < 3 ? true : undefined, `close ${i} announces another attempt`);
+      assert.equal((close.event as WebSocketCloseEvent).willReconnect, true, `close ${i} announces another attempt`);
     }
-    await delay(200);
-    assert.equal(srv.connections.length, 3, 'attempts after giving up');
-    assert.equal(ws.readyState, WebSocket.CLOSED);
+    ws.close();
   });
 
   test('failed attempts report error then close each time; close() between attempts stops for good', async (t) => {

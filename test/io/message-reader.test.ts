@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { connect, ConnectionClosedError, SockwaveError, WebSocketServer, type Connection } from '../../src/index.js';
+import { connect, ConnectionClosedError, SockwaveError, WebSocketServer, type CloseInfo, type Connection } from '../../src/index.js';
 
 /** The pull style: nextMessage(), for await, hasBufferedMessage, and backpressure from its bounded buffer. */
 
@@ -196,10 +196,11 @@ test('a limit that is not a positive integer is refused with RangeError, and the
   const url = await server(t, (conn) => void (peer = conn));
   const conn = await connect(url);
   t.after(() => conn.terminate());
-  for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
+  for (const bad of [0, -1, 1.5, Number.NaN, -Infinity]) {
     assert.throws(() => conn.messages({ maxBufferedMessages: bad }), RangeError, `maxBufferedMessages ${bad}`);
     assert.throws(() => conn.messages({ maxBufferedBytes: bad }), RangeError, `maxBufferedBytes ${bad}`);
   }
+  conn.messages({ maxBufferedBytes: Infinity }); // no limit
   const reader = conn.messages({ maxBufferedMessages: 3 });
   assert.throws(() => conn.messages({ maxBufferedMessages: 10, maxBufferedBytes: 0 }), RangeError);
   assert.equal(conn.messages(), reader);
@@ -214,4 +215,31 @@ test('a limit that is not a positive integer is refused with RangeError, and the
     'three messages',
   );
   assert.equal(conn.isPaused, true, 'the refused call changed the limit');
+});
+
+test("once this side's close frame is out, a lowered limit or pause() does not keep the peer's close frame unread", async (t) => {
+  for (const stop of ['a lowered limit', 'pause()'] as const) {
+    let peer: Connection | undefined;
+    const url = await server(t, (conn) => void (peer = conn));
+    // Unread, the close would end by this timeout: 1006, not clean.
+    const conn = await connect(url, { closeTimeout: 2000 });
+    t.after(() => conn.terminate());
+    const reader = conn.messages({ maxBufferedMessages: 1000 });
+    for (let i = 0; i < 10; i++) peer!.send(`m${i}`);
+    await within(
+      (async () => {
+        while (reader.bufferedMessages < 10) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      5000,
+      'ten buffered messages',
+    );
+    const closed = new Promise<CloseInfo>((resolve) => conn.once('close', resolve));
+    conn.close(1000);
+    if (stop === 'pause()') conn.pause();
+    else conn.messages({ maxBufferedMessages: 2 });
+    assert.equal(conn.isPaused, false, `${stop} paused reading during the close handshake`);
+    const info = await within(closed, 5000, 'the close');
+    assert.deepEqual([info.code, info.wasClean], [1000, true], stop);
+    assert.equal(reader.bufferedMessages, 10, 'the buffered messages are kept');
+  }
 });
