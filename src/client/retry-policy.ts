@@ -4,8 +4,9 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 
 /**
  * When to reconnect and how long to wait first — shared by the handler-style client and the
- * standard WebSocket class (where it is opt-in). Counts failed attempts in a row; a connection
- * that stays open for `minUptime` resets the count, and one that closes sooner counts as one more.
+ * standard WebSocket class (where it is opt-in). Counts failed attempts in a row, for
+ * `maxRetries`; an attempt that opens resets that count. The backoff has its own step, which a
+ * connection that closes within `minUptime` of opening does not reset but raises.
  */
 
 export interface ReconnectOptions extends BackoffOptions {
@@ -16,11 +17,11 @@ export interface ReconnectOptions extends BackoffOptions {
   /** Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. */
   retryOnCodes?: readonly number[];
   /**
-   * A connection that closes sooner than this (ms) after opening does not start the count of
-   * failed attempts again: it adds one to it, so that the backoff keeps growing for a server that
-   * accepts and then drops every connection at once, instead of a reconnection every `minDelay`.
-   * The attempt after it is still made (`maxRetries` ends failed attempts, not connections), but a
-   * failed attempt that follows finds the count already up. 0 turns it off. Default 5000.
+   * A connection that closes sooner than this (ms) after opening does not bring the backoff back
+   * to `minDelay`: it takes it one step further, so that a server that accepts and then drops
+   * every connection at once sees the waits grow instead of a reconnection every `minDelay`.
+   * `maxRetries` is not affected: it counts failed attempts, and the attempt opened. 0 turns it
+   * off. Default 5000.
    */
   minUptime?: number;
 }
@@ -30,22 +31,25 @@ const NO_RETRY_HTTP = new Set([400, 401, 403, 404, 426]);
 
 export class RetryPolicy {
   readonly options: Readonly<ReconnectOptions & { enabled: boolean }>;
-  /** Failed attempts in a row. */
+  /** Failed attempts in a row (for maxRetries). */
   retries = 0;
+  /** The backoff's step: failed attempts and short-lived connections in a row. */
+  step = 0;
   /** When the current connection opened (performance.now()), or -1 before any did. */
   private openedAt = -1;
-  /** The failed attempts in a row before it: where the count goes on if it proves short-lived. */
-  private retriesBeforeOpen = 0;
+  /** The step before it: where the backoff goes on if it proves short-lived. */
+  private stepBeforeOpen = 0;
 
   constructor(reconnect: boolean | ReconnectOptions | undefined, enabledByDefault: boolean) {
     const given = reconnect ?? enabledByDefault;
     this.options = typeof given === 'boolean' ? { enabled: given } : { ...given, enabled: given.enabled ?? true };
   }
 
-  /** An attempt opened a connection: the count starts again (taken back if it closes within minUptime). */
+  /** An attempt opened a connection: the count starts again, and the step unless it proves short-lived. */
   opened(now = performance.now()): void {
-    this.retriesBeforeOpen = this.retries;
+    this.stepBeforeOpen = this.step;
     this.retries = 0;
+    this.step = 0;
     this.openedAt = now;
   }
 
@@ -54,18 +58,18 @@ export class RetryPolicy {
    * "do not". 1000 (the server meant it), 1008 (policy) and 4000–4999 (the application said so)
    * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest. The
    * first attempt after a drop is always made: `maxRetries` counts the failed ones that follow.
-   * After a connection shorter than `minUptime`, the count goes on from before it, one more.
+   * After a connection shorter than `minUptime`, the backoff goes on from the step before it.
    */
   afterClose(code: number, now = performance.now()): number | undefined {
     if (!this.options.enabled) return undefined;
     const retry = this.options.retryOnCodes?.includes(code) || (code !== 1000 && code !== 1008 && !(code >= 4000 && code <= 4999));
     if (!retry) return undefined;
     const longest = this.options.maxDelay ?? 30_000;
-    // Short-lived: no fresh start; the backoff goes on from the count before it, which grows by one.
+    // Short-lived: no fresh start for the backoff, which goes on from the step before it.
     const shortLived = this.openedAt >= 0 && now - this.openedAt < (this.options.minUptime ?? 5000);
-    const count = shortLived ? this.retriesBeforeOpen : this.retries;
-    if (shortLived) this.retries = count + 1;
-    return timerDelay(code === 1013 ? longest : backoffDelay(count, this.options));
+    const step = shortLived ? this.stepBeforeOpen : this.step;
+    if (shortLived) this.step = step + 1;
+    return timerDelay(code === 1013 ? longest : backoffDelay(step, this.options));
   }
 
   /**
@@ -78,9 +82,10 @@ export class RetryPolicy {
     let wait: number | undefined;
     if (this.options.enabled && !(httpStatus !== undefined && NO_RETRY_HTTP.has(httpStatus)) && this.retries < (this.options.maxRetries ?? Infinity)) {
       const retryAfter = error instanceof HandshakeError ? retryAfterMs(error.headers['retry-after'], Date.now()) : undefined;
-      wait = timerDelay(retryAfter ?? backoffDelay(this.retries, this.options));
+      wait = timerDelay(retryAfter ?? backoffDelay(this.step, this.options));
     }
     this.retries++;
+    this.step++;
     return { wait, httpStatus };
   }
 }

@@ -309,7 +309,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     const limit = limitOfError(error);
     if (limit !== undefined) this.limitReached(limit, error.message);
     this.reportError(error);
-    // RFC 6455 §7.1.7: after the close frame, close the transport.
+    // RFC 6455 §7.1.7: after the close frame, close the transport; reading goes on, to see the peer's end.
+    this.resumeReading(PauseReason.Application | PauseReason.PullBuffer);
     this.endSocket();
   }
 

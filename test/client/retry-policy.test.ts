@@ -64,26 +64,25 @@ describe('RetryPolicy', () => {
     assert.notEqual(policy.afterClose(1006), undefined);
   });
 
-  test('minUptime: a connection that closes sooner adds one to the count; the attempt after it is still made', () => {
-    // The backoff's ceiling is minDelay × 2^count: with random() near 1 the wait shows the count.
+  test('minUptime: a connection that closes sooner takes the backoff a step further; maxRetries still counts failed attempts only', (t) => {
+    // The backoff's ceiling is minDelay × 2^step: with random() near 1 the wait shows the step.
+    t.mock.method(Math, 'random', () => 0.9999);
     const policy = new RetryPolicy({ maxRetries: 2, minDelay: 10, maxDelay: 100_000 }, true);
     const waits: Array<number | undefined> = [];
-    const random = Math.random;
-    Math.random = () => 0.9999;
-    try {
-      // Four connections in a row, each dropped 100 ms after opening (default minUptime 5000).
-      for (let i = 0; i < 4; i++) {
-        policy.opened(1000 * i);
-        assert.equal(policy.retries, 0, 'an open connection starts the count again, for now');
-        waits.push(policy.afterClose(1011, 1000 * i + 100));
-        assert.equal(policy.retries, i + 1, `after short-lived connection ${i + 1}`);
-      }
-    } finally {
-      Math.random = random;
+    // Four connections in a row, each dropped 100 ms after opening (default minUptime 5000).
+    for (let i = 0; i < 4; i++) {
+      policy.opened(1000 * i);
+      waits.push(policy.afterClose(1011, 1000 * i + 100));
+      assert.equal(policy.retries, 0, `after short-lived connection ${i + 1}: no failed attempt`);
     }
     assert.deepEqual(waits, [9, 19, 39, 79], 'the backoff grows');
-    // maxRetries ends failed attempts, not connections: the first failure after four flaps gives up.
-    assert.equal(policy.afterFailure(new Error('refused')).wait, undefined);
+    // Then the server is down: two retries, as maxRetries 2 allows, the backoff going on.
+    const failures = [1, 2, 3].map((i) => policy.afterFailure(new Error(`refused ${i}`)).wait);
+    assert.deepEqual(failures, [159, 319, undefined]);
+    // A connection that lasts brings the backoff back to minDelay.
+    policy.opened(10_000);
+    assert.equal(policy.afterClose(1006, 20_000), 9);
+    assert.equal(policy.afterFailure(new Error('refused')).wait, 9);
   });
 
   test('minUptime: maxRetries 0 still makes the attempt after a short connection, and gives up once it fails', () => {
@@ -102,12 +101,12 @@ describe('RetryPolicy', () => {
     policy.afterFailure(new Error('refused'));
     policy.opened(0);
     assert.equal(typeof policy.afterClose(1006, 1000), 'number');
-    assert.equal(policy.retries, 0);
+    assert.deepEqual([policy.retries, policy.step], [0, 0]);
     // minUptime 0: never short-lived.
     const off = new RetryPolicy({ maxRetries: 0, minUptime: 0 }, true);
     off.opened(0);
     assert.equal(typeof off.afterClose(1006, 0), 'number');
-    assert.equal(off.retries, 0);
+    assert.deepEqual([off.retries, off.step], [0, 0]);
   });
 
   test('codes that mean "do not come back" stop it unless listed in retryOnCodes', () => {

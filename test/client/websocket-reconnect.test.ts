@@ -146,16 +146,21 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     }
   });
 
-  test('a server that drops every connection at once (1011): with maxRetries 0, each drop is still followed by an attempt', async (t) => {
+  test('a server that drops every connection at once (1011): the backoff grows, and with maxRetries 0 each drop is still followed by an attempt', async (t) => {
+    // The backoff's ceiling is minDelay × 2^step: with random() near 1 each wait shows its step.
+    t.mock.method(Math, 'random', () => 0.9999);
     const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(1011, 'broken') }) });
-    const { ws, events } = open(t, srv.url, { reconnect: { minDelay: 2, maxDelay: 20, maxRetries: 0 } });
+    const { ws, events } = open(t, srv.url, { reconnect: { minDelay: 2, maxDelay: 100, maxRetries: 0 } });
+    const waits: number[] = [];
     for (let i = 1; i <= 3; i++) {
       await next(events, 'open', `open ${i}`);
       const close = await next(events, 'close', `close ${i}`);
       assert.equal((close.event as CloseEvent).code, 1011);
       assert.equal((close.event as WebSocketCloseEvent).willReconnect, true, `close ${i} announces another attempt`);
+      waits.push((close.event as WebSocketCloseEvent).waitTime!);
     }
     ws.close();
+    assert.deepEqual(waits, [1, 3, 7]);
   });
 
   test('failed attempts report error then close each time; close() between attempts stops for good', async (t) => {

@@ -126,6 +126,23 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     });
   }
 
+  test('a violation in the read where the handler called pause(): the close frame, and the transport closes without waiting for closeTimeout', async (t) => {
+    // After a failure the peer's end must still be read: a pause left in place hid it until closeTimeout.
+    const srv = await startServer({ closeTimeout: 2000, onConnection: () => ({ onMessage: (connection) => connection.pause() }) });
+    t.after(() => srv.close());
+    const raw = await rawUpgrade(srv.port);
+    t.after(() => raw.destroy());
+    const side = await srv.connections.next('the server-side connection');
+    raw.write(Buffer.concat([clientFrame({ opcode: 0x1, payload: 'pause here' }), rawFrame({ opcode: 0x1, payload: 'not masked' })]));
+    const frame = await raw.readFrame();
+    assert.equal(closePayload(frame.payload).code, 1002);
+    await raw.waitClosed();
+    const info = await side.rec.closed();
+    assert.equal(info.code, 1002);
+    assert.equal(srv.server.stats().limits.closeTimeout, 0, 'the close waited for closeTimeout: reading stayed paused');
+    assert.equal(side.connection.isPaused, false);
+  });
+
   test('on a deflate server, a connection that did not agree to permessage-deflate refuses RSV1 with 1002 after one that did accepted it', async (t) => {
     // A server's connections share their protocol settings: one connection's extension must not
     // reach the next.
