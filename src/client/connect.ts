@@ -2,7 +2,7 @@ import { type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { validateUpgradeResponse, buildUpgradeRequest } from '../handshake/client-handshake.js';
 import { bodyPreview } from '../handshake/body-preview.js';
-import { findHeadEnd, parseResponseHead } from '../handshake/http-head.js';
+import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { generateKey } from '../handshake/keys.js';
 import { checkSubprotocolNames } from '../handshake/subprotocols.js';
 import { Connection, type ConnectionHandler } from '../io/connection.js';
@@ -195,7 +195,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
     };
     const tryResponse = (ended: boolean): void => {
       if (settled) return;
-      const end = findHeadEnd(buffered);
+      const end = findResponseHeadEnd(buffered);
       if (end === -1 || end > RESPONSE_HEAD_LIMIT) {
         if (end > RESPONSE_HEAD_LIMIT || buffered.length > RESPONSE_HEAD_LIMIT) fail(new HandshakeError(0, 'the server response head is too large'));
         return;

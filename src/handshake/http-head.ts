@@ -63,6 +63,19 @@ export function findHeadEnd(buffer: Buffer, from = 0): number {
   return at === -1 ? -1 : at + 4;
 }
 
+/**
+ * {@link findHeadEnd} for a response the client reads (the 101, a proxy's answer to CONNECT),
+ * where a bare LF also ends a line (RFC 9112 §2.2: a recipient MAY recognize one, ignoring a CR
+ * before it): a server that writes LF alone gets an answer, not a wait until the timeout.
+ */
+export function findResponseHeadEnd(buffer: Buffer): number {
+  for (let lf = buffer.indexOf(0x0a); lf !== -1; lf = buffer.indexOf(0x0a, lf + 1)) {
+    if (buffer[lf + 1] === 0x0a) return lf + 2;
+    if (buffer[lf + 1] === 0x0d && buffer[lf + 2] === 0x0a) return lf + 3;
+  }
+  return -1;
+}
+
 function bad(message: string): HandshakeError {
   return new HandshakeError(400, message);
 }
@@ -213,7 +226,8 @@ export function parseHeaderText(text: string): HeaderMap {
 
 /** Parses a response head. Throws HandshakeError (status 0: no valid HTTP response). */
 export function parseResponseHead(head: Buffer): ResponseHead {
-  const lines = head.toString('latin1').split('\r\n');
+  // (Lines end with CRLF or, as findResponseHeadEnd accepts, a bare LF.)
+  const lines = head.toString('latin1').split(/\r?\n/);
   const statusLine = lines.shift() ?? '';
   const match = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(statusLine);
   if (!match) throw new HandshakeError(0, 'the server did not answer with HTTP');

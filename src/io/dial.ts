@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { SockwaveError } from '../errors.js';
-import { findHeadEnd, parseResponseHead } from '../handshake/http-head.js';
+import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { connectRequest } from './proxy.js';
 
 /** Where and how to open the transport for a client connection. */
@@ -110,7 +110,7 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
       let statusText = '';
       // Interim 1xx answers come before the final one (RFC 9110 §15.2): skipped.
       for (;;) {
-        end = findHeadEnd(buffered);
+        end = findResponseHeadEnd(buffered);
         if (end === -1 || end > PROXY_HEAD_LIMIT) {
           if (end > PROXY_HEAD_LIMIT || buffered.length > PROXY_HEAD_LIMIT) finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy answered with a head too large'));
           return;

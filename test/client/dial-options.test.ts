@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -188,6 +189,26 @@ test('interim 1xx answers before the 101 are skipped (RFC 9110 §15.2), in the s
   const conn = await connect(`ws://127.0.0.1:${split}/`, { proxy: false });
   assert.equal(conn.status, 'open');
   conn.terminate();
+});
+
+test('a 101 with bare LF line ends is accepted (RFC 9112 §2.2), not left to time out; so is a proxy answer written so', async (t) => {
+  const bareLf = (head: string): string => accept101(head).replaceAll('\r\n', '\n');
+  const port = await rawAnswer(t, (head, socket) => socket.write(bareLf(head)));
+  const conn = await connect(`ws://127.0.0.1:${port}/`, { proxy: false, connectTimeout: 3000 });
+  assert.equal(conn.status, 'open');
+  conn.terminate();
+  // A CONNECT proxy that answers 200 with bare LFs, then relays to the echo server.
+  const { url, port: target } = await echoServer(t);
+  const proxyPort = await rawAnswer(t, (head, socket) => {
+    socket.removeAllListeners('data');
+    const upstream = createConnection(target, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection established\n\n');
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    assert.match(head, /^CONNECT 127\.0\.0\.1:\d+ /);
+  });
+  assert.equal(await echo(url, { proxy: `http://127.0.0.1:${proxyPort}`, connectTimeout: 3000 }), 'through');
 });
 
 test('a redirect whose Location names no WebSocket URL rejects with its 3xx; a fragment is dropped; connectTimeout covers every hop', async (t) => {

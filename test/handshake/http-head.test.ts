@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import { HandshakeError } from '../../src/errors.js';
 import {
   findHeadEnd,
+  findResponseHeadEnd,
   isSafeHeaderValue,
   isToken,
   listHasToken,
@@ -279,7 +280,28 @@ describe('parseRequestHead', () => {
   });
 });
 
+describe('findResponseHeadEnd (RFC 9112 §2.2: a bare LF ends a line of a response)', () => {
+  test('ends at CRLF CRLF, LF LF, or LF CRLF; never at a CR alone; leaves what follows alone', () => {
+    const cases: Array<[string, number]> = [
+      ['HTTP/1.1 101 X\r\nA: b\r\n\r\nrest', 'HTTP/1.1 101 X\r\nA: b\r\n\r\n'.length],
+      ['HTTP/1.1 101 X\nA: b\n\nrest', 'HTTP/1.1 101 X\nA: b\n\n'.length],
+      ['HTTP/1.1 101 X\nA: b\n\r\n', 'HTTP/1.1 101 X\nA: b\n\r\n'.length],
+      ['HTTP/1.1 101 X\r\nA: b\r\n', -1],
+      ['HTTP/1.1 101 X\r\nA: b\r\r', -1],
+      ['HTTP/1.1 101 X\r\nA: b\r\n\r', -1],
+    ];
+    for (const [text, end] of cases) assert.equal(findResponseHeadEnd(Buffer.from(text, 'latin1')), end, JSON.stringify(text));
+  });
+});
+
 describe('parseResponseHead', () => {
+  test('takes bare LF line ends as CRLF ones (RFC 9112 §2.2), and still refuses a bare CR in a value', () => {
+    const parsed = parseResponseHead(Buffer.from('HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\r\nConnection: Upgrade\n\n', 'latin1'));
+    assert.equal(parsed.status, 101);
+    assert.deepEqual({ ...parsed.headers }, { upgrade: 'websocket', connection: 'Upgrade' });
+    assert.throws(() => parseResponseHead(Buffer.from('HTTP/1.1 101 X\nA: b\rc\n\n', 'latin1')), HandshakeError);
+  });
+
   test('parses status line and headers of a 101', () => {
     const parsed = parseResponseHead(
       head('HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'CONNECTION: Upgrade', 'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo='),
