@@ -170,6 +170,19 @@ async function rawAnswer(t: { after(fn: () => unknown): void }, answer: (head: s
   return (server.address() as { port: number }).port;
 }
 
+/** A raw CONNECT proxy that answers with `answer` as it is, then relays to 127.0.0.1:`target`; its port. */
+async function rawRelayProxy(t: { after(fn: () => unknown): void }, target: number, answer: string): Promise<number> {
+  return rawAnswer(t, (head, socket) => {
+    socket.removeAllListeners('data');
+    const upstream = createConnection(target, '127.0.0.1', () => {
+      socket.write(answer);
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    assert.match(head, /^CONNECT 127\.0\.0\.1:\d+ HTTP\/1\.1/);
+  });
+}
+
 function accept101(head: string, extra = ''): string {
   const key = /sec-websocket-key: *(\S+)/i.exec(head)![1]!;
   return `${extra}HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`;
@@ -199,15 +212,7 @@ test('a 101 with bare LF line ends is accepted (RFC 9112 §2.2), not left to tim
   conn.terminate();
   // A CONNECT proxy that answers 200 with bare LFs, then relays to the echo server.
   const { url, port: target } = await echoServer(t);
-  const proxyPort = await rawAnswer(t, (head, socket) => {
-    socket.removeAllListeners('data');
-    const upstream = createConnection(target, '127.0.0.1', () => {
-      socket.write('HTTP/1.1 200 Connection established\n\n');
-      socket.pipe(upstream).pipe(socket);
-    });
-    upstream.on('error', () => socket.destroy());
-    assert.match(head, /^CONNECT 127\.0\.0\.1:\d+ /);
-  });
+  const proxyPort = await rawRelayProxy(t, target, 'HTTP/1.1 200 Connection established\n\n');
   assert.equal(await echo(url, { proxy: `http://127.0.0.1:${proxyPort}`, connectTimeout: 3000 }), 'through');
 });
 
@@ -241,16 +246,7 @@ test('connectTimeout Infinity or 0 means no limit', async (t) => {
 
 test('a CONNECT proxy: interim 1xx answers are skipped, and any 2xx opens the tunnel (RFC 9110 §9.3.6)', async (t) => {
   const { url, port } = await echoServer(t);
-  const { connect: netConnect } = await import('node:net');
-  const proxyPort = await rawAnswer(t, (head, socket) => {
-    socket.removeAllListeners('data');
-    const upstream = netConnect(port, '127.0.0.1', () => {
-      socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n\r\n');
-      socket.pipe(upstream).pipe(socket);
-    });
-    upstream.on('error', () => socket.destroy());
-    assert.match(head, /^CONNECT 127\.0\.0\.1:\d+ HTTP\/1\.1/);
-  });
+  const proxyPort = await rawRelayProxy(t, port, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n\r\n');
   assert.equal(await echo(url, { proxy: `http://127.0.0.1:${proxyPort}` }), 'through');
 });
 
