@@ -16,7 +16,7 @@ import { inflateMessage } from './inbound-inflation.js';
 import { RateLimiter } from './rate-limiter.js';
 import { resolveSettings, type ConnectionSettings } from './connection-settings.js';
 import { limitOfError, type LimitName } from './limits.js';
-import { bindSocket } from './socket-events.js';
+import { bindSocket, lendsReads } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
 import { Flag, PAUSED, PauseReason } from './connection-flags.js';
 
@@ -92,7 +92,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.owner = init.owner;
     this.deflate = init.deflate;
     const { role, maxPayload, maxFragments, autoPong = true } = init;
-    this.session = new ProtocolSession(init.session ?? { role, maxPayload, maxFragments, autoPong }, this);
+    this.session = new ProtocolSession(init.session ?? { role, maxPayload, maxFragments, autoPong, lentChunks: lendsReads(socket) }, this);
     if (init.deflate !== undefined) this.session.setAllowRsv1(true);
     this.session.readyState = ReadyState.Connecting;
   }

@@ -1,8 +1,9 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { SockwaveError } from '../errors.js';
 import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { connectRequest } from './proxy.js';
+import { lendReads, sharedReadOption } from './socket-events.js';
 
 /** Where and how to open the transport for a client connection. */
 export interface DialTarget {
@@ -27,16 +28,28 @@ export interface DialTarget {
 export async function dial(target: DialTarget, signal: AbortSignal): Promise<Socket> {
   let socket: Socket;
   if (target.socketPath !== undefined) {
-    socket = await ready(netConnect({ path: target.socketPath }), 'connect', signal);
+    socket = await ready(plainSocket({ path: target.socketPath }, !target.secure), 'connect', signal);
   } else if (target.proxy) {
     socket = await tunnel(target, target.proxy, signal);
   } else if (target.secure) {
     return ready(tlsConnect(tlsOptions(target)), 'secureConnect', signal);
   } else {
-    return ready(netConnect({ host: target.host, port: target.port }), 'connect', signal);
+    return ready(plainSocket({ host: target.host, port: target.port }, true), 'connect', signal);
   }
   if (!target.secure) return socket;
   return ready(tlsConnect({ ...tlsOptions(target), socket }), 'secureConnect', signal);
+}
+
+/**
+ * A TCP or Unix socket. One a connection reads from directly (no TLS over it) reads into the shared
+ * buffer (see sharedReadOption). Node documents `onread` for `net` sockets only, so TLS sockets,
+ * and the sockets under them, read through their stream as usual.
+ */
+function plainSocket(options: NetConnectOpts, direct: boolean): Socket {
+  if (!direct) return netConnect(options);
+  const socket = netConnect({ ...options, onread: sharedReadOption() });
+  lendReads(socket);
+  return socket;
 }
 
 function tlsOptions(target: DialTarget): TlsConnectionOptions {

@@ -59,6 +59,11 @@ export interface FrameParserOptions {
   fragments?: boolean;
   /** Report whole single-frame text messages as strings through `onText`. Default: when the handler has one. */
   text?: boolean;
+  /**
+   * The caller writes over a chunk's memory once {@link FrameParser.push} returns (a read buffer
+   * used again): every payload reported or kept is a copy, never a view of the chunk. Default false.
+   */
+  lentChunks?: boolean;
 }
 
 const enum State {
@@ -73,7 +78,8 @@ const MAX_HEADER = 14;
 /**
  * A masked frame up to this size that spans chunks is unmasked straight into one buffer of its
  * length, allocated when its first piece arrives (the copy a reassembly needs, fused with the
- * unmasking). Larger frames keep their pieces and join them at the end, so a header alone never
+ * unmasking); so is any frame that spans lent chunks (see `lentChunks`), which must be copied
+ * anyway. Larger frames keep their pieces and join them at the end, so a header alone never
  * makes the parser allocate more than this.
  */
 const ASSEMBLE_LIMIT = 64 * 1024;
@@ -87,6 +93,7 @@ export class FrameParser {
   private allowRsv1: boolean;
   private readonly wantFragments: boolean;
   private readonly wantText: boolean;
+  private readonly lentChunks: boolean;
 
   private state = State.Header;
   /** Bytes of a header split across chunks (allocated the first time one is). */
@@ -124,6 +131,7 @@ export class FrameParser {
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.wantFragments = (options.fragments ?? true) && typeof handler.onFragment === 'function';
     this.wantText = (options.text ?? true) && typeof handler.onText === 'function';
+    this.lentChunks = options.lentChunks ?? false;
   }
 
   /** Lets an extension negotiated after construction claim RSV1. */
@@ -278,18 +286,20 @@ export class FrameParser {
     }
     let piece: Buffer;
     let assembled = this.frameBuffer;
-    if (this.masked && assembled === null && this.framePiece === null && this.remaining > n && this.remaining <= ASSEMBLE_LIMIT) {
+    if ((this.masked || this.lentChunks) && assembled === null && this.framePiece === null && this.remaining > n && this.remaining <= ASSEMBLE_LIMIT) {
       assembled = this.frameBuffer = Buffer.allocUnsafe(this.remaining);
       this.frameFilled = 0;
     }
     if (assembled !== null) {
       const at = this.frameFilled;
-      this.maskPhase = maskCopy(chunk, start, end, assembled, at, this.maskKey, this.maskPhase);
+      if (this.masked) this.maskPhase = maskCopy(chunk, start, end, assembled, at, this.maskKey, this.maskPhase);
+      else chunk.copy(assembled, at, start, end);
       this.frameFilled = at + n;
       piece = assembled.subarray(at, at + n);
     } else {
       if (this.masked) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
-      piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+      if (this.lentChunks) chunk.copy((piece = Buffer.allocUnsafe(n)), 0, start, end);
+      else piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
     }
     this.remaining -= n;
     const opcode = this.opcode;

@@ -61,6 +61,8 @@ export interface SessionOptions {
   maskKeys?: MaskKeySource;
   /** An extension claims RSV1 on data messages (permessage-deflate). */
   allowRsv1?: boolean;
+  /** The transport writes over a chunk once {@link ProtocolSession.receive} returns: see FrameParserOptions. */
+  lentChunks?: boolean | undefined;
 }
 
 export class ProtocolSession implements FrameParserHandler {
@@ -145,6 +147,7 @@ export class ProtocolSession implements FrameParserHandler {
         allowRsv1: (this.bits & Bit.AllowRsv1) !== 0,
         fragments: typeof handler.onFragment === 'function',
         text: typeof handler.onText === 'function',
+        lentChunks: this.options.lentChunks === true,
       },
       this,
     ));

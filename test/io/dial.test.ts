@@ -1,0 +1,111 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { connect, WebSocketServer, type Connection } from '../../src/index.js';
+import { lendsReads } from '../../src/io/socket-events.js';
+import { selfSignedCertificate } from '../interop/support/tls.js';
+import { startProxy } from '../support/proxy.js';
+import { deferred, withTimeout } from '../support/net.js';
+
+/** Which client sockets read into the shared buffer, and what that must not change. */
+
+function socketOf(conn: Connection<unknown>): Socket {
+  return (conn as unknown as { socket: Socket }).socket;
+}
+
+/** What the server sends on connection `index`: every size class the client's parser treats apart. */
+function burst(index: number): { data: Buffer | string; fragmentSize?: number }[] {
+  const bytes = (length: number, salt: number): Buffer => {
+    const out = Buffer.allocUnsafe(length);
+    for (let i = 0; i < length; i++) out[i] = (i * 7 + index * 13 + salt) & 0xff;
+    return out;
+  };
+  return [
+    { data: bytes(10, 1) },
+    { data: `text ${index}: ${'é'.repeat(50)}` },
+    { data: bytes(1000, 2) },
+    { data: bytes(40 * 1024, 3) },
+    { data: bytes(100 * 1024, 4) },
+    { data: bytes(3000, 5), fragmentSize: 700 },
+    { data: `fragmented text ${index} ${'ü'.repeat(400)}`, fragmentSize: 100 },
+    { data: bytes(5, 6) },
+  ];
+}
+
+async function burstServer(t: TestContext, tls?: { cert: string; key: string }): Promise<string> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, ...(tls ? { tls } : {}) });
+  server.route('/burst', (request) => {
+    const index = Number(request.query.get('i'));
+    return {
+      onOpen(conn) {
+        for (const { data, fragmentSize } of burst(index)) conn.send(data, { binary: typeof data !== 'string', ...(fragmentSize ? { fragmentSize } : {}) });
+      },
+    };
+  });
+  const info = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  return `${info.url}/burst`;
+}
+
+test('a ws:// client reads into the shared buffer; what many connections receive at once stays intact after later reads', async (t) => {
+  const url = await burstServer(t);
+  const count = 8;
+  const received: (Buffer | string)[][] = Array.from({ length: count }, () => []);
+  const done = deferred<void>();
+  let left = count * burst(0).length;
+  const conns = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      connect(`${url}?i=${i}`, {
+        handler: {
+          onMessage(_conn, data) {
+            received[i]!.push(data);
+            if (--left === 0) done.resolve();
+          },
+        },
+      }),
+    ),
+  );
+  t.after(() => conns.forEach((conn) => conn.terminate()));
+  for (const conn of conns) assert.equal(lendsReads(socketOf(conn)), true);
+  await withTimeout(done.promise, 'every burst');
+  // Checked only now, after every connection's reads went through the same buffer.
+  for (let i = 0; i < count; i++) {
+    assert.deepEqual(
+      received[i],
+      burst(i).map(({ data }) => data),
+      `connection ${i}`,
+    );
+  }
+});
+
+test('wss:// and proxied clients read through their socket stream, and receive the same', async (t) => {
+  const certificate = await selfSignedCertificate(t);
+  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
+  const secureUrl = await burstServer(t, pem);
+  const plainUrl = await burstServer(t);
+  const proxy = await startProxy(t);
+  for (const [url, options] of [
+    [`${secureUrl}?i=1`, { tls: { ca: pem.cert } }],
+    [`${plainUrl}?i=2`, { proxy: proxy.url }],
+  ] as const) {
+    const messages: (Buffer | string)[] = [];
+    const done = deferred<void>();
+    const conn = await connect(url, {
+      ...options,
+      handler: {
+        onMessage(_conn, data) {
+          if (messages.push(data) === burst(0).length) done.resolve();
+        },
+      },
+    });
+    t.after(() => conn.terminate());
+    assert.equal(lendsReads(socketOf(conn)), false, url);
+    await withTimeout(done.promise, `the burst from ${url}`);
+    assert.deepEqual(
+      messages,
+      burst(Number(url.slice(-1))).map(({ data }) => data),
+      url,
+    );
+  }
+});

@@ -1,0 +1,90 @@
+import { describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { FrameParser, type FrameParserOptions } from '../../src/protocol/frame-parser.js';
+import { BYTE_BY_BYTE, checkInvariants, describe as describeEvents, ev, FEED_MODES, recorder, WHOLE, type FeedMode, type ParserEvent } from '../support/chunking.js';
+import { Opcode } from '../../src/protocol/opcodes.js';
+import { clientFrame, closeBody, patternBytes, serverFrame } from '../support/frames.js';
+
+const MiB = 1024 * 1024;
+const { Text: TEXT, Binary: BINARY, Continuation: CONT, Close: CLOSE, Ping: PING, Pong: PONG } = Opcode;
+
+/**
+ * Feeds every piece through one buffer used again, as a socket reading into a shared buffer does:
+ * each piece is copied into it, pushed, then the buffer is written over. Returns what was reported.
+ */
+function feedLent(stream: Buffer, options: FrameParserOptions, mode: FeedMode, text: boolean): ParserEvent[] {
+  const rec = recorder(true, text);
+  const parser = new FrameParser(options, rec.handler);
+  const pieces = mode.split(stream);
+  const lent = Buffer.alloc(pieces.reduce((most, piece) => Math.max(most, piece.length), 0));
+  for (const piece of pieces) {
+    piece.copy(lent);
+    parser.push(lent.subarray(0, piece.length));
+    lent.fill(0xee);
+  }
+  checkInvariants(rec.events, mode.name);
+  return rec.events;
+}
+
+/** Frames of every kind a chunk can carry, with the events they must give (fragments reported). */
+function traffic(frame: (f: { opcode: number; payload: string | Uint8Array; fin?: boolean }) => Buffer): { stream: Buffer; expected: ParserEvent[] } {
+  const small = patternBytes(300, 1);
+  const assembled = patternBytes(40 * 1024, 2); // spans chunks, up to the parser's assembly limit
+  const large = patternBytes(100 * 1024, 3); // spans chunks, past it
+  const frames = [
+    frame({ opcode: BINARY, payload: small }),
+    frame({ opcode: TEXT, payload: 'whole text, é and 😀' }),
+    frame({ opcode: BINARY, payload: assembled }),
+    frame({ opcode: PING, payload: 'ping body' }),
+    frame({ opcode: BINARY, payload: large }),
+    frame({ opcode: TEXT, payload: 'first half, ', fin: false }),
+    frame({ opcode: PONG, payload: 'pong body' }),
+    frame({ opcode: CONT, payload: 'second half €', fin: true }),
+    frame({ opcode: BINARY, payload: small.subarray(0, 100), fin: false }),
+    frame({ opcode: CONT, payload: small.subarray(100), fin: true }),
+    frame({ opcode: CLOSE, payload: closeBody(1000, 'bye, and thanks') }),
+  ];
+  const expected: ParserEvent[] = [
+    ev.binary(small),
+    ev.text('whole text, é and 😀'),
+    ev.binary(assembled),
+    { type: 'ping', data: Buffer.from('ping body') },
+    ev.binary(large),
+    ev.fragment('first half, ', false, false),
+    { type: 'pong', data: Buffer.from('pong body') },
+    ev.fragment('second half €', false, true),
+    ev.text('first half, second half €'),
+    ev.fragment(small.subarray(0, 100), true, false),
+    ev.fragment(small.subarray(100), true, true),
+    ev.binary(small),
+    { type: 'close', code: 1000, reason: 'bye, and thanks' },
+  ];
+  return { stream: Buffer.concat(frames), expected };
+}
+
+const ROLES: { name: string; options: FrameParserOptions; frame: Parameters<typeof traffic>[0] }[] = [
+  { name: 'client (unmasked frames)', options: { role: 'client', maxPayload: 16 * MiB, lentChunks: true }, frame: serverFrame },
+  { name: 'server (masked frames)', options: { role: 'server', maxPayload: 16 * MiB, lentChunks: true }, frame: clientFrame },
+];
+
+describe('FrameParser: lent chunks (a read buffer used again)', () => {
+  for (const role of ROLES) {
+    test(`${role.name}: every payload reported survives the chunk being written over, however it is split`, () => {
+      const { stream, expected } = traffic(role.frame);
+      for (const mode of FEED_MODES) {
+        for (const text of [false, true]) {
+          const events = feedLent(stream, role.options, mode, text);
+          assert.deepStrictEqual(events, expected, `${mode.name}${text ? ', text as strings' : ''}: ${describeEvents(events)}`);
+        }
+      }
+    });
+  }
+
+  test('without the option, payloads are views of the chunk, so the same feeding corrupts them (the check above can fail)', () => {
+    const { stream, expected } = traffic(serverFrame);
+    for (const mode of [WHOLE, BYTE_BY_BYTE]) {
+      const events = feedLent(stream, { role: 'client', maxPayload: 16 * MiB }, mode, false);
+      assert.notDeepStrictEqual(events, expected, mode.name);
+    }
+  });
+});
