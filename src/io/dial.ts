@@ -3,7 +3,7 @@ import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions }
 import { SockwaveError } from '../errors.js';
 import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { connectRequest } from './proxy.js';
-import { lendReads, sharedReadOption } from './socket-events.js';
+import { LentSocket } from './lent-socket.js';
 
 /** Where and how to open the transport for a client connection. */
 export interface DialTarget {
@@ -42,14 +42,11 @@ export async function dial(target: DialTarget, signal: AbortSignal): Promise<Soc
 
 /**
  * A TCP or Unix socket. One a connection reads from directly (no TLS over it) reads into the shared
- * buffer (see sharedReadOption). Node documents `onread` for `net` sockets only, so TLS sockets,
- * and the sockets under them, read through their stream as usual.
+ * buffer (see LentSocket). Node documents `onread` for `net` sockets only, so TLS sockets, and the
+ * sockets under them, read through their stream as usual.
  */
 function plainSocket(options: NetConnectOpts, direct: boolean): Socket {
-  if (!direct) return netConnect(options);
-  const socket = netConnect({ ...options, onread: sharedReadOption() });
-  lendReads(socket);
-  return socket;
+  return direct ? new LentSocket().connect(options) : netConnect(options);
 }
 
 function tlsOptions(target: DialTarget): TlsConnectionOptions {

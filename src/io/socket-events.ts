@@ -1,4 +1,5 @@
-import { type OnReadOpts, type Socket } from 'node:net';
+import { type Socket } from 'node:net';
+import { LentSocket } from './lent-socket.js';
 
 /** What a connection does with its socket's events. */
 export interface SocketEventsTarget {
@@ -10,8 +11,12 @@ export interface SocketEventsTarget {
 }
 
 const kTarget = Symbol('sockwave.connection');
-const kLends = Symbol('sockwave.lendsReads');
-type BoundSocket = Socket & { [kTarget]?: SocketEventsTarget; [kLends]?: true };
+type BoundSocket = Socket & { [kTarget]?: SocketEventsTarget };
+
+/** True if what the socket reads is lent (see LentSocket): its connection's parser must copy what it keeps. */
+export function lendsReads(socket: Socket): boolean {
+  return socket instanceof LentSocket;
+}
 
 /**
  * Routes a socket's events to its connection through listeners shared by every socket (no
@@ -20,7 +25,9 @@ type BoundSocket = Socket & { [kTarget]?: SocketEventsTarget; [kLends]?: true };
 export function bindSocket(socket: Socket, target: SocketEventsTarget): void {
   const bound = socket as BoundSocket;
   bound[kTarget] = target;
-  bound.on('data', onData);
+  // A lent socket's reads come to its target straight from the shared buffer, not as 'data'.
+  if (socket instanceof LentSocket) socket.target = target;
+  else bound.on('data', onData);
   takeOverEnd(bound);
   bound.on('close', onClose);
   bound.on('error', onError);
@@ -45,6 +52,7 @@ function onData(this: BoundSocket, chunk: Buffer): void {
   this[kTarget]!.received(chunk);
 }
 function onEnd(this: BoundSocket): void {
+  if (this instanceof LentSocket && this.holdEnd()) return;
   this[kTarget]!.socketEnded();
 }
 function onClose(this: BoundSocket): void {
@@ -57,38 +65,3 @@ function onDrain(this: BoundSocket): void {
   this[kTarget]!.socketDrained();
 }
 
-/** As much as Node reads from a socket at once. */
-const SHARED_READ_SIZE = 64 * 1024;
-let sharedRead: OnReadOpts | undefined;
-
-/**
- * The `onread` option that makes a client socket read into one buffer shared by every such
- * socket (mark the socket with {@link lendReads}). Node then reads straight into it and calls us,
- * instead of allocating a buffer per read and pushing it through the socket's stream: about half
- * the CPU per 64 KiB read. Sharing is safe because a read's callback runs to its end before the
- * next read into the buffer starts, and what it is given is lent: a connection's parser copies
- * whatever it keeps (`lentChunks`). Server sockets are made by Node, which offers no such option.
- */
-export function sharedReadOption(): OnReadOpts {
-  return (sharedRead ??= { buffer: Buffer.allocUnsafeSlow(SHARED_READ_SIZE), callback: onSharedRead as OnReadOpts['callback'] });
-}
-
-/** Marks a socket made with {@link sharedReadOption}. */
-export function lendReads(socket: Socket): void {
-  (socket as BoundSocket)[kLends] = true;
-}
-
-/** True if what the socket reads is lent (see {@link sharedReadOption}). */
-export function lendsReads(socket: Socket): boolean {
-  return (socket as BoundSocket)[kLends] === true;
-}
-
-/** Node calls it with the socket as `this`; true goes on reading (a connection pauses the socket itself). */
-function onSharedRead(this: BoundSocket, length: number, buffer: Uint8Array): boolean {
-  const target = this[kTarget];
-  const bytes = buffer as Buffer;
-  if (target !== undefined) target.received(length === bytes.length ? bytes : bytes.subarray(0, length));
-  // Before a connection takes the socket (the handshake), listeners get a copy of their own.
-  else this.emit('data', Buffer.from(bytes.subarray(0, length)));
-  return true;
-}

@@ -25,7 +25,9 @@ import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
  *
  * Payloads are unmasked in place in the chunks that were pushed, and a frame that arrives whole in
  * one chunk is delivered as a view of that chunk, without copying. A masked frame of up to 64 KiB
- * that spans chunks is unmasked into one buffer of its own as its pieces arrive.
+ * that spans chunks is unmasked into one buffer of its own as its pieces arrive. With `lentChunks`
+ * (the caller reuses its read buffer), nothing reported or kept is a view of a chunk: payloads are
+ * copied, and any frame of up to 64 KiB that spans chunks is copied into one buffer of its own.
  */
 export interface FrameParserHandler {
   /** A complete data message. `compressed` is set when its first frame had RSV1 (RFC 7692). */
@@ -150,7 +152,7 @@ export class FrameParser {
     this.dropPieces();
   }
 
-  /** Feeds received bytes. The chunk may be modified (unmasked) in place and retained. */
+  /** Feeds received bytes. The chunk may be modified (unmasked) in place, and retained unless `lentChunks` is set. */
   push(chunk: Buffer): void {
     const end = chunk.length;
     let pos = 0;

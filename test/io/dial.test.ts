@@ -109,3 +109,19 @@ test('wss:// and proxied clients read through their socket stream, and receive t
     );
   }
 });
+
+test('a paused ws:// connection still sees the server go away (its FIN is read, as a stream reads on while paused)', async (t) => {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const serverSide = deferred<Connection<unknown>>();
+  server.route('/', () => ({ onOpen: (conn) => serverSide.resolve(conn) }));
+  const info = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  const client = await connect(`${info.url}/`);
+  t.after(() => client.terminate());
+  assert.equal(lendsReads(socketOf(client)), true);
+  const closed = deferred<number>();
+  client.on('close', (event) => closed.resolve(event.code));
+  client.pause();
+  (await withTimeout(serverSide.promise, 'the server side')).terminate();
+  assert.equal(await withTimeout(closed.promise, "the client's close while paused"), 1006);
+});

@@ -1,0 +1,103 @@
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+import { type SocketEventsTarget } from './socket-events.js';
+
+/** As much as Node reads from a socket at once. */
+const SHARED_READ_SIZE = 64 * 1024;
+/** What a paused socket keeps reading before it stops, as a socket's stream buffers (Node's default high-water mark). */
+const HOLD_LIMIT = 16 * 1024;
+let sharedBuffer: Buffer | undefined;
+
+/**
+ * A client socket that reads into one buffer shared by every such socket (Node's `onread`
+ * option): Node reads straight into it and calls {@link LentSocket.lentRead}, instead of
+ * allocating a buffer per read and pushing it through the socket's stream, about half the CPU
+ * per 64 KiB read. Sharing is safe because a read's callback runs to its end before the next read
+ * into the buffer starts, and what it is given is lent: a connection's parser copies whatever it
+ * keeps (`lentChunks`). Server sockets are made by Node, which offers no such option.
+ *
+ * Pausing keeps what a stream keeps: a paused stream goes on reading into its buffer up to its
+ * high-water mark, so the peer's FIN or reset is still seen; Node's `onread` socket would stop
+ * reading at once. Here `pause()` holds copies of what arrives, up to {@link HOLD_LIMIT}, and
+ * `resume()` delivers them first, on a later tick as a stream does; the peer's FIN waits behind
+ * them, as a stream's 'end' waits for its buffered data.
+ */
+export class LentSocket extends Socket {
+  /** @internal The connection the socket's reads go to, once bound (see bindSocket). */
+  target: SocketEventsTarget | undefined;
+  private holding = false;
+  /** Copies of what was read while paused, oldest first. */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
+  /** The peer's FIN arrived while bytes were held: reported after them. */
+  private endHeld = false;
+
+  constructor() {
+    // (`net.connect()` hands its `onread` option to the socket's constructor, as here; the types
+    // list it among the connect options only.)
+    const onread: OnReadOpts = { buffer: (sharedBuffer ??= Buffer.allocUnsafeSlow(SHARED_READ_SIZE)), callback: onSharedRead as OnReadOpts['callback'] };
+    super({ onread } as SocketConstructorOpts);
+  }
+
+  /** Stops delivering reads; holds them (and reads on) up to {@link HOLD_LIMIT}. */
+  override pause(): this {
+    this.holding = true;
+    return this;
+  }
+
+  /** Delivers what was held, on a later tick, then reads on. */
+  override resume(): this {
+    this.holding = false;
+    if (this.held !== null || this.endHeld) process.nextTick(deliverHeld, this);
+    // (Restarts reading if the held bytes had stopped it.)
+    return super.resume();
+  }
+
+  /** @internal The peer's FIN arrived: true if it waits behind held bytes (reported when they are delivered). */
+  holdEnd(): boolean {
+    if (this.held === null) return false;
+    this.endHeld = true;
+    return true;
+  }
+
+  /** @internal Bytes read into the shared buffer: valid only during this call. False stops reading. */
+  lentRead(chunk: Buffer): boolean {
+    if (this.holding || this.held !== null) {
+      (this.held ??= []).push(Buffer.from(chunk));
+      this.heldBytes += chunk.length;
+      return this.heldBytes < HOLD_LIMIT;
+    }
+    this.deliver(chunk, true);
+    return true;
+  }
+
+  /** @internal Delivers held bytes in order until paused again; then the held FIN, if any. */
+  deliverHeld(): void {
+    while (!this.holding && this.held !== null && !this.destroyed) {
+      const chunk = this.held.shift()!;
+      this.heldBytes -= chunk.length;
+      if (this.held.length === 0) this.held = null;
+      this.deliver(chunk, false);
+    }
+    if (this.held === null && this.endHeld && !this.destroyed) {
+      this.endHeld = false;
+      this.target?.socketEnded();
+    }
+  }
+
+  private deliver(chunk: Buffer, lent: boolean): void {
+    const target = this.target;
+    if (target !== undefined) target.received(chunk);
+    // Before a connection takes the socket (the handshake), listeners get bytes of their own.
+    else this.emit('data', lent ? Buffer.from(chunk) : chunk);
+  }
+}
+
+/** Node calls it with the socket as `this`, `buffer` being the shared one. */
+function onSharedRead(this: LentSocket, length: number, buffer: Uint8Array): boolean {
+  const bytes = buffer as Buffer;
+  return this.lentRead(length === bytes.length ? bytes : bytes.subarray(0, length));
+}
+
+function deliverHeld(socket: LentSocket): void {
+  socket.deliverHeld();
+}

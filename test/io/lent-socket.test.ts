@@ -1,0 +1,166 @@
+import { describe, test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { LentSocket } from '../../src/io/lent-socket.js';
+import { bindSocket, lendsReads } from '../../src/io/socket-events.js';
+import { Queue, withTimeout } from '../support/net.js';
+
+/** `count` lent client sockets, each with the server's side of it (`near`). */
+async function lentPairs(t: TestContext, count: number): Promise<{ near: Socket; far: LentSocket }[]> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const pairs: { near: Socket; far: LentSocket }[] = [];
+  t.after(() => {
+    for (const { near, far } of pairs) {
+      near.destroy();
+      far.destroy();
+    }
+    server.close();
+  });
+  for (let i = 0; i < count; i++) {
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const far = new LentSocket().connect({ port, host: '127.0.0.1' });
+    far.on('error', () => {});
+    const [near] = await accepted;
+    await once(far, 'connect');
+    pairs.push({ near, far });
+  }
+  return pairs;
+}
+
+/** Binds `socket` (allowHalfOpen, as a connection does) to a target that records what it is told. */
+function bindRecording(socket: Socket, onReceived?: (chunk: Buffer) => void): { events: Queue<string>; views: Buffer[]; chunks: Buffer[] } {
+  const events = new Queue<string>();
+  // What was received (lent: valid only during the call), and copies of it.
+  const views: Buffer[] = [];
+  const chunks: Buffer[] = [];
+  socket.allowHalfOpen = true;
+  bindSocket(socket, {
+    received(chunk) {
+      views.push(chunk);
+      chunks.push(Buffer.from(chunk));
+      events.push(`data ${chunk.toString('latin1')}`);
+      onReceived?.(chunk);
+    },
+    socketEnded: () => events.push('ended'),
+    socketClosed: () => events.push('closed'),
+    socketErrored: (error) => events.push(`error ${(error as NodeJS.ErrnoException).code}`),
+    socketDrained: () => {},
+  });
+  socket.resume();
+  return { events, views, chunks };
+}
+
+/** Resolves once `check()` holds (checked every few milliseconds; fails after 5 s). */
+async function until(check: () => boolean, label: string): Promise<void> {
+  await withTimeout(
+    (async () => {
+      while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+    })(),
+    label,
+  );
+}
+
+/** Data events until `stop` (joined), and the event that stopped them. */
+async function dataUntil(events: Queue<string>, stop: string): Promise<string> {
+  let data = '';
+  for (;;) {
+    const event = await events.next(`data, then ${stop}`);
+    if (event === stop) return data;
+    assert.match(event, /^data /);
+    data += event.slice(5);
+  }
+}
+
+describe('LentSocket', () => {
+  test('lends its reads: bound sockets get views of one shared buffer; before binding, data listeners get copies of their own', async (t) => {
+    const [a, b, c] = await lentPairs(t, 3);
+    assert.equal(lendsReads(a!.far), true);
+    assert.equal(lendsReads(a!.near), false, 'a server socket');
+    const boundA = bindRecording(a!.far);
+    const boundB = bindRecording(b!.far);
+    a!.near.write('to a');
+    assert.equal(await boundA.events.next(), 'data to a');
+    b!.near.write('to b');
+    assert.equal(await boundB.events.next(), 'data to b');
+    const shared = boundA.views[0]!.buffer;
+    assert.equal(boundB.views[0]!.buffer, shared, 'the same memory for both sockets');
+    const copies: Buffer[] = [];
+    c!.far.on('data', (chunk: Buffer) => copies.push(chunk));
+    c!.near.write('handshake bytes');
+    await until(() => copies.length === 1, "c's data");
+    assert.notEqual(copies[0]!.buffer, shared);
+    a!.near.write('overwrites the shared buffer');
+    assert.equal(await boundA.events.next(), 'data overwrites the shared buffer');
+    assert.equal(copies[0]!.toString(), 'handshake bytes');
+  });
+
+  test('paused, it holds what arrives and delivers it on resume, in order, with the FIN behind it', async (t) => {
+    const [{ near, far }] = await lentPairs(t, 1);
+    const { events } = bindRecording(far);
+    far.pause();
+    near.write('one ');
+    await until(() => far.bytesRead === 4, 'the first read');
+    near.end('two');
+    await once(far, 'end');
+    assert.equal(events.pending, 0, 'nothing delivered while paused');
+    far.resume();
+    assert.equal(await dataUntil(events, 'ended'), 'one two');
+  });
+
+  test("paused with nothing held, the peer's FIN and reset still arrive", async (t) => {
+    const [fin, reset] = await lentPairs(t, 2);
+    const finned = bindRecording(fin!.far);
+    fin!.far.pause();
+    fin!.near.end();
+    assert.equal(await finned.events.next("the FIN while paused"), 'ended');
+    const reseted = bindRecording(reset!.far);
+    reset!.far.pause();
+    reset!.near.resetAndDestroy();
+    assert.equal(await reseted.events.next('the reset while paused'), 'error ECONNRESET');
+    assert.equal(await reseted.events.next(), 'closed');
+  });
+
+  test('paused, it stops reading past 16 KiB, and reads the rest after resume', async (t) => {
+    const [{ near, far }] = await lentPairs(t, 1);
+    const { events, chunks } = bindRecording(far);
+    far.pause();
+    const sent = Buffer.alloc(200 * 1024);
+    for (let i = 0; i < sent.length; i++) sent[i] = 97 + (i % 26);
+    near.end(sent);
+    await until(() => far.bytesRead >= 16 * 1024, 'the first 16 KiB');
+    // Reading has stopped if two looks 100 ms apart see the same count, short of everything.
+    let seen = -1;
+    await until(() => {
+      const now = far.bytesRead;
+      const still = now === seen;
+      seen = now;
+      return still;
+    }, 'reading to stop');
+    assert.ok(far.bytesRead < sent.length, `read ${far.bytesRead} of ${sent.length} bytes while paused`);
+    assert.equal(events.pending, 0, 'nothing delivered while paused');
+    far.resume();
+    await dataUntil(events, 'ended');
+    assert.deepEqual(Buffer.concat(chunks), sent);
+  });
+
+  test('a target that pauses while held bytes are delivered stops the delivery there', async (t) => {
+    const [{ near, far }] = await lentPairs(t, 1);
+    const { events } = bindRecording(far, (chunk) => {
+      if (chunk.toString() === 'a') far.pause();
+    });
+    far.pause();
+    near.write('a');
+    await until(() => far.bytesRead === 1, "'a' read");
+    near.write('b');
+    await until(() => far.bytesRead === 2, "'b' read");
+    far.resume();
+    assert.equal(await events.next(), 'data a');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(events.pending, 0, "'b' stays held: the target paused");
+    far.resume();
+    assert.equal(await events.next(), 'data b');
+  });
+});
