@@ -252,9 +252,12 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
         data: options.data as Data,
       });
       connection.open();
+      // The bytes after the answer go back to the (paused) socket, ahead of anything it reads
+      // next: a FIN read meanwhile then waits behind them, as it waits behind unread data.
+      if (rest.length !== 0) socket!.unshift(rest);
       resolve(connection);
       // Let the caller attach listeners (after its await) before the first message is read.
-      setImmediate(() => connection.startReading(rest));
+      setImmediate(() => connection.startReading());
     };
     dial({ host: target.hostname, port: target.port, secure: target.secure, tls: options.tls, proxy, proxyTls: options.proxyTls, socketPath: options.socketPath }, dialing.signal).then(
       (ready) => {

@@ -52,6 +52,17 @@ export class LentSocket extends Socket {
     return super.resume();
   }
 
+  /**
+   * Puts bytes back in front of what is held, as a stream's `unshift()` does: the bytes that came
+   * with the handshake's answer, which must reach the connection before a FIN read after them.
+   * `chunk` must be the caller's own (not lent).
+   */
+  override unshift(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    (this.held ??= []).unshift(chunk);
+    this.heldBytes += chunk.length;
+  }
+
   /** @internal The peer's FIN arrived: true if it waits behind held bytes (reported when they are delivered). */
   holdEnd(): boolean {
     if (this.held === null) return false;
@@ -70,17 +81,24 @@ export class LentSocket extends Socket {
     return true;
   }
 
-  /** @internal Delivers held bytes in order until paused again; then the held FIN, if any. */
+  /**
+   * @internal Delivers held bytes in order until paused again; then the held FIN, if any. If a
+   * listener throws, what is still held goes on the next tick (as the next read would), not never.
+   */
   deliverHeld(): void {
-    while (!this.holding && this.held !== null && !this.destroyed) {
-      const chunk = this.held.shift()!;
-      this.heldBytes -= chunk.length;
-      if (this.held.length === 0) this.held = null;
-      this.deliver(chunk, false);
-    }
-    if (this.held === null && this.endHeld && !this.destroyed) {
-      this.endHeld = false;
-      this.target?.socketEnded();
+    try {
+      while (!this.holding && this.held !== null && !this.destroyed) {
+        const chunk = this.held.shift()!;
+        this.heldBytes -= chunk.length;
+        if (this.held.length === 0) this.held = null;
+        this.deliver(chunk, false);
+      }
+      if (this.held === null && this.endHeld && !this.destroyed) {
+        this.endHeld = false;
+        this.target?.socketEnded();
+      }
+    } finally {
+      if (!this.holding && !this.destroyed && (this.held !== null || this.endHeld)) process.nextTick(deliverHeld, this);
     }
   }
 

@@ -1,12 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { connect, WebSocketServer, type Connection } from '../../src/index.js';
 import { lendsReads } from '../../src/io/socket-events.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
 import { startProxy } from '../support/proxy.js';
-import { deferred, withTimeout } from '../support/net.js';
+import { acceptFor, deferred, withTimeout } from '../support/net.js';
+import { closeBody, serverFrame } from '../support/frames.js';
+import { Opcode } from '../../src/protocol/opcodes.js';
 
 /** Which client sockets read into the shared buffer, and what that must not change. */
 
@@ -124,4 +126,32 @@ test('a paused ws:// connection still sees the server go away (its FIN is read, 
   client.pause();
   (await withTimeout(serverSide.promise, 'the server side')).terminate();
   assert.equal(await withTimeout(closed.promise, "the client's close while paused"), 1006);
+});
+
+test('the frames that come with the 101 are delivered before a FIN read in the same poll (they fill the first 64 KiB read)', async (t) => {
+  let fillerLength = 0;
+  const server = createServer((socket) => {
+    socket.once('data', (request: Buffer) => {
+      const key = /sec-websocket-key:\s*(\S+)/i.exec(request.toString('latin1'))?.[1] ?? '';
+      const head = Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`, 'latin1');
+      const hello = serverFrame({ opcode: Opcode.Text, payload: 'hello' });
+      const close = serverFrame({ opcode: Opcode.Close, payload: closeBody(1001, 'gone') });
+      // A binary frame that makes the whole answer exactly 64 KiB (a 4-byte header: 126 ≤ size < 65536).
+      fillerLength = 64 * 1024 - head.length - hello.length - close.length - 4;
+      const filler = serverFrame({ opcode: Opcode.Binary, payload: Buffer.alloc(fillerLength, 7) });
+      const answer = Buffer.concat([head, hello, filler, close]);
+      assert.equal(answer.length, 64 * 1024);
+      socket.end(answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const client = await connect(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  t.after(() => client.terminate());
+  const received: (string | number)[] = [];
+  client.on('message', (data) => received.push(typeof data === 'string' ? data : data.length));
+  const closed = deferred<{ code: number; reason: string }>();
+  client.on('close', (event) => closed.resolve({ code: event.code, reason: event.reason }));
+  assert.deepEqual(await withTimeout(closed.promise, 'the close'), { code: 1001, reason: 'gone' });
+  assert.deepEqual(received, ['hello', fillerLength]);
 });
