@@ -20,6 +20,8 @@ import { type ClientRegistry } from './registry.js';
 import { type Heartbeat } from './heartbeat.js';
 import { type ServerCounters } from './stats.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * What the upgrade flow needs of its server: one object, made once per server (nothing per
  * upgrade). The flow keeps no copy of the server's state: it reads through this, so that it always
@@ -172,8 +174,11 @@ export class UpgradeFlow<Data> {
       if (!admit) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
       const setup = admit(request);
       if (!(setup instanceof Promise)) return this.admitted(socket, request, offer.key, setup, rest, deflate, head.text);
+      // While admission runs, bytes that came after the head go back to the paused socket: a FIN
+      // read meanwhile then waits behind them, as it waits behind unread data.
+      if (rest.length !== 0) socket.unshift(rest);
       setup.then(
-        (result) => this.admitted(socket, request, offer.key, result, rest, deflate, head.text),
+        (result) => this.admitted(socket, request, offer.key, result, EMPTY, deflate, head.text),
         (error: unknown) => this.upgradeFailed(socket, error),
       );
     } catch (error) {

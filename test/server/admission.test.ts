@@ -88,6 +88,27 @@ describe('admission: onConnection', { timeout: 60_000 }, () => {
     });
   }
 
+  test("an async onConnection: a message sent with the request, then the client's FIN while admission runs, still reaches the handler", async (t) => {
+    const asked = deferred<void>();
+    const messages = new Queue<string>();
+    const closes = new Queue<number>();
+    const srv = await serve(t, {
+      onConnection: async () => {
+        asked.resolve();
+        // Long enough for the FIN to be read while admission is still running.
+        await sleep(100);
+        return { onMessage: (_connection, data) => messages.push(String(data)), onClose: (_connection, info) => closes.push(info.code) };
+      },
+    });
+    const socket = netConnect(srv.port, '127.0.0.1');
+    t.after(() => socket.destroy());
+    socket.on('error', () => {});
+    socket.end(Buffer.concat([Buffer.from(upgradeRequest(), 'latin1'), clientFrame({ opcode: 0x1, payload: 'sent with the request' })]));
+    await withTimeout(asked.promise, 'admission');
+    assert.equal(await messages.next('the message'), 'sent with the request');
+    assert.equal(await closes.next('the close'), 1006, 'the client left without a close frame');
+  });
+
   test('the request object has the method, url, path, query, headers, cookies, remote address and port, protocols and origin', async (t) => {
     const requests = new Queue<UpgradeRequest>();
     const srv = await serve(t, {
