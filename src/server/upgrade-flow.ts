@@ -175,10 +175,15 @@ export class UpgradeFlow<Data> {
       const setup = admit(request);
       if (!(setup instanceof Promise)) return this.admitted(socket, request, offer.key, setup, rest, deflate, head.text);
       // While admission runs, bytes that came after the head go back to the paused socket: a FIN
-      // read meanwhile then waits behind them, as it waits behind unread data.
-      if (rest.length !== 0) socket.unshift(rest);
+      // read meanwhile then waits behind them, as it waits behind unread data. (Not once the
+      // socket's 'end' went by, as it can before a late handleUpgrade(): a stream refuses them then.)
+      let after = rest;
+      if (rest.length !== 0 && !socket.readableEnded) {
+        socket.unshift(rest);
+        after = EMPTY;
+      }
       setup.then(
-        (result) => this.admitted(socket, request, offer.key, result, EMPTY, deflate, head.text),
+        (result) => this.admitted(socket, request, offer.key, result, after, deflate, head.text),
         (error: unknown) => this.upgradeFailed(socket, error),
       );
     } catch (error) {
@@ -280,7 +285,9 @@ export class UpgradeFlow<Data> {
       host.reportError(error instanceof Error ? error : new Error(String(error)));
       if (connection !== undefined && connection.status !== 'connecting') {
         connection.close(CloseCode.InternalError, 'internal server error');
-        // Read on, for the peer's close frame (the bytes that came with the request are dropped).
+        // Read on, for the peer's close frame. The bytes that came with the request are dropped
+        // (they may be what threw), unless an async admission put them back into the socket: then
+        // they are read with the rest, as anything the peer sends before its close is.
         connection.startReading();
       } else {
         if (connection !== undefined) host.clients.delete(connection);
