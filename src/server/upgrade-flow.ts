@@ -278,6 +278,8 @@ export class UpgradeFlow<Data> {
       connection.open();
       host.connected(connection, request);
       connection.startReading(rest);
+      // A late handleUpgrade(): the socket's 'end' went by before the connection listened for it.
+      if (socket.readableEnded) connection.socketEnded();
     } catch (error) {
       // The 101 is out: the socket speaks WebSocket now, so a throw from onOpen, a 'connection'
       // listener or a handler of the bytes that came with the request ends it with 1011, never

@@ -142,29 +142,33 @@ describe('attached mode', { timeout: 60_000 }, () => {
     assert.equal((await clientA3.rec.messages.next('the greeting of the new server')).data.toString(), 'A2');
   });
 
-  test("a late handleUpgrade() (after the client's FIN went by) with async admission still answers 101 and delivers the bytes sent with the request", async (t) => {
-    const messages = new Queue<string>();
-    const wss = attachedServer(t, {
-      onConnection: async () => {
-        await new Promise((resolve) => setImmediate(resolve));
-        return { onMessage: (_connection, data) => messages.push(String(data)) };
-      },
-    });
-    const http = createHttpServer();
-    http.on('upgrade', (request, socket: Socket, head: Buffer) => {
-      // An 'upgrade' listener that checks something first: the socket's 'end' goes by meanwhile.
-      const wait = (): void => {
-        if (!socket.readableEnded) return void setTimeout(wait, 5);
-        wss.handleUpgrade(request, socket, head);
+  test("a late handleUpgrade() (after the client's FIN went by) answers 101, delivers the bytes sent with the request, then sees the FIN", async (t) => {
+    for (const admission of ['sync', 'async'] as const) {
+      const events = new Queue<string>();
+      const handler: ConnectionHandler = {
+        onMessage: (_connection, data) => events.push(`message ${String(data)}`),
+        onClose: (_connection, info) => events.push(`close ${info.code}`),
       };
-      wait();
-    });
-    const port = await listen(t, http);
-    const raw = await RawClient.connect(port);
-    t.after(() => raw.destroy());
-    raw.socket.end(Buffer.concat([Buffer.from(upgradeRequest()), clientFrame({ opcode: 0x1, payload: 'sent with the request' })]));
-    assert.equal((await raw.readResponse()).status, 101);
-    assert.equal(await messages.next('the message'), 'sent with the request');
+      const wss = attachedServer(t, {
+        onConnection: admission === 'sync' ? () => handler : async () => handler,
+      });
+      const http = createHttpServer();
+      http.on('upgrade', (request, socket: Socket, head: Buffer) => {
+        // An 'upgrade' listener that checks something first: the socket's 'end' goes by meanwhile.
+        const wait = (): void => {
+          if (!socket.readableEnded) return void setTimeout(wait, 5);
+          wss.handleUpgrade(request, socket, head);
+        };
+        wait();
+      });
+      const port = await listen(t, http);
+      const raw = await RawClient.connect(port);
+      t.after(() => raw.destroy());
+      raw.socket.end(Buffer.concat([Buffer.from(upgradeRequest()), clientFrame({ opcode: 0x1, payload: 'sent with the request' })]));
+      assert.equal((await raw.readResponse()).status, 101, admission);
+      assert.equal(await events.next(`${admission}: the message`), 'message sent with the request');
+      assert.equal(await events.next(`${admission}: the close`), 'close 1006', 'the client left without a close frame');
+    }
   });
 
   test('handleUpgrade() on a closed server answers 503', async (t) => {
