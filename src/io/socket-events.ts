@@ -64,4 +64,3 @@ function onError(this: BoundSocket, error: Error): void {
 function onDrain(this: BoundSocket): void {
   this[kTarget]!.socketDrained();
 }
-
