@@ -115,7 +115,7 @@ function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Ar
 
 /**
  * Reads the header lines of `text` from `from` up to the blank line, which {@link HEADER_BLOCK}
- * has checked: into `headers` (joined, see {@link addHeader}) or `pairs`. Returns whether Host
+ * has checked: into `headers` (joined, see {@link addHeader}) and/or `pairs`. Returns whether Host
  * came more than once.
  */
 function readCheckedLines(text: string, from: number, headers: HeaderMap | null, pairs: Array<[string, string]> | null): boolean {
@@ -146,26 +146,6 @@ function checkedLinesAt(text: string): number {
   return HEADER_BLOCK.test(text) ? lineEnd + 2 : -1;
 }
 
-/** A request head parsed from bytes: `rawHeaders` is read again from the text only if asked for. */
-class ParsedRequestHead implements RequestHead {
-  private pairs: Array<[string, string]> | undefined;
-
-  constructor(
-    readonly method: string,
-    readonly target: string,
-    readonly version: string,
-    readonly headers: HeaderMap,
-    readonly duplicateHost: boolean,
-    readonly text: string,
-    private readonly linesAt: number,
-  ) {}
-
-  get rawHeaders(): Array<[string, string]> {
-    if (this.pairs === undefined) readCheckedLines(this.text, this.linesAt, null, (this.pairs = []));
-    return this.pairs;
-  }
-}
-
 /** A well-formed request line: a token, a target without spaces or controls, an HTTP version. */
 const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^\x00-\x20\x7f]+ HTTP\/\d\.\d$/;
 
@@ -192,8 +172,11 @@ export function parseRequestHead(head: Buffer): RequestHead {
   if (linesAt !== -1) {
     const [method, target, version] = parseRequestLine(text.slice(0, linesAt - 2));
     const headers = Object.create(null) as HeaderMap;
-    const duplicateHost = readCheckedLines(text, linesAt, headers, null);
-    return new ParsedRequestHead(method, target, version, headers, duplicateHost, text, linesAt);
+    // The header lines as pairs too, in the same pass: admission's request carries them, and
+    // making them there on first use (a getter) cost more than making them here.
+    const rawHeaders: Array<[string, string]> = [];
+    const duplicateHost = readCheckedLines(text, linesAt, headers, rawHeaders);
+    return { method, target, version, headers, rawHeaders, duplicateHost, text };
   }
   // Something is malformed: line by line, to say what.
   const lines = text.split('\r\n');

@@ -46,9 +46,10 @@ export function parseCookies(header: string | undefined): Record<string, string>
 }
 
 /**
- * The request as admission sees it. The query, the cookies and the raw header lines are made on
- * first use (most admissions read none of them, and an upgrade should not pay for them), through
- * own enumerable getters: spreading or serializing the request still shows them.
+ * The request as admission sees it: a plain object of data properties, so that spreading or
+ * serializing it shows every field. The query and the cookies are parsed here, at once: an object
+ * literal with getters (to make them on first use) cost V8 about 1 µs per upgrade, more than
+ * parsing them (an empty query and no Cookie header take tens of nanoseconds).
  */
 export function toUpgradeRequest(
   head: RequestHead,
@@ -57,24 +58,17 @@ export function toUpgradeRequest(
 ): UpgradeRequest {
   const target = head.target;
   const q = target.indexOf('?');
-  let query: URLSearchParams | undefined;
-  let cookies: Record<string, string> | undefined;
+  const headers = head.headers;
   return {
     method: head.method,
     url: target,
     path: q === -1 ? target : target.slice(0, q),
-    get query(): URLSearchParams {
-      return (query ??= new URLSearchParams(q === -1 ? '' : target.slice(q + 1)));
-    },
-    headers: head.headers,
-    get rawHeaders(): ReadonlyArray<readonly [string, string]> {
-      return head.rawHeaders;
-    },
-    get cookies(): Record<string, string> {
-      return (cookies ??= parseCookies(head.headers['cookie']));
-    },
+    query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+    headers,
+    rawHeaders: head.rawHeaders,
+    cookies: parseCookies(headers['cookie']),
     protocols,
-    origin: head.headers['origin'],
+    origin: headers['origin'],
     remoteAddress: remote.address,
     remotePort: remote.port,
     secure: remote.secure,
