@@ -77,7 +77,11 @@ export interface ServerOptions<Data = unknown> {
   pingInterval?: number;
   /** A ping unanswered this long (ms) terminates the connection (reported as 1006). Default 10 000. */
   pongTimeout?: number;
-  /** Close (1001) connections from which nothing arrived this long (ms). Default 0 (off). */
+  /**
+   * Close (1001) connections from which nothing arrived this long (ms). Default 0 (off). Not
+   * while a connection's reading is paused (nothing is read then): its time starts again once
+   * reading resumes.
+   */
   idleTimeout?: number;
   /** Hard limit on a connection's buffered bytes; past it `slowConsumer` applies. Default 16 MiB. */
   maxBufferedAmount?: number;

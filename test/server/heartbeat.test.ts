@@ -87,6 +87,27 @@ describe('heartbeat and a paused connection', { timeout: 60_000 }, () => {
     assert.equal(side.status, 'open');
     assert.equal(srv.server.stats().heartbeatTimeouts, 0);
   });
+
+  test('a paused connection whose peer keeps sending is not closed as idle; once resumed and the peer falls silent, it is', async (t) => {
+    const srv = await serve(t, { idleTimeout: 300, onConnection: () => ({}) });
+    const { ws, rec } = await wsClient(t, srv.url);
+    const side = await srv.connections.next('the server-side connection');
+    side.connection.pause();
+    // Four idleTimeouts of a peer sending every 50 ms, none of it read.
+    const until = Date.now() + 1200;
+    let sent = 0;
+    while (Date.now() < until) {
+      ws.send(`m${sent++}`);
+      await sleep(50);
+    }
+    assert.equal(side.connection.status, 'open', 'closed as idle while paused');
+    assert.equal(srv.server.stats().idleTimeouts, 0);
+    side.connection.resume();
+    const got = await side.rec.messages.take(sent, 'every message sent while paused');
+    assert.deepEqual(got.map((m) => m.data), Array.from({ length: sent }, (_, i) => `m${i}`));
+    assert.deepEqual(await rec.closed(5000), { code: 1001, reason: 'idle timeout' });
+    assert.equal(srv.server.stats().idleTimeouts, 1);
+  });
 });
 
 describe('idleTimeout', { timeout: 60_000 }, () => {
