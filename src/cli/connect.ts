@@ -5,6 +5,7 @@ import { encodeLine, EncodingError, renderMessage, toHex, type Outgoing } from '
 import { Outflow } from './outflow.js';
 import { Screen } from './screen.js';
 import { parseSlashCommand, SLASH_HELP } from './slash-commands.js';
+import { timerDelay } from '../io/timer-delay.js';
 
 export { CONNECT_USAGE };
 
@@ -208,12 +209,12 @@ class Session {
     if (this.client.current?.status === 'open') {
       clearTimeout(this.giveUpTimer);
       this.giveUpTimer = undefined;
-      if (this.outflow.pending === 0) this.waitTimer ??= setTimeout(() => this.leave(1000, '', 'the --wait countdown'), this.config.waitSeconds * 1000);
+      if (this.outflow.pending === 0) this.waitTimer ??= setTimeout(() => this.leave(1000, '', 'the --wait countdown'), timerDelay(this.config.waitSeconds * 1000));
       return;
     }
     clearTimeout(this.waitTimer);
     this.waitTimer = undefined;
-    if (this.config.reconnect) this.giveUpTimer ??= setTimeout(() => this.giveUp(), this.config.timeoutSeconds * 1000);
+    if (this.config.reconnect) this.giveUpTimer ??= setTimeout(() => this.giveUp(), timerDelay(this.config.timeoutSeconds * 1000));
   }
 
   private giveUp(): void {

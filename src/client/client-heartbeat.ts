@@ -1,4 +1,5 @@
 import { type Connection } from '../io/connection.js';
+import { timerDelay } from '../io/timer-delay.js';
 
 /**
  * A client's heartbeat: a ping every `interval` ms; a ping unanswered for `timeout` ms means a dead
@@ -12,7 +13,7 @@ import { type Connection } from '../io/connection.js';
  */
 export function startClientHeartbeat(connection: Connection, interval: number, timeout: number): () => void {
   if (interval <= 0) return () => {};
-  const tick = Math.max(10, Math.min(interval, timeout / 2));
+  const tick = timerDelay(Math.max(10, Math.min(interval, timeout / 2)));
   let lastPingAt = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();

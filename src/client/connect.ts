@@ -8,6 +8,7 @@ import { checkSubprotocolNames } from '../handshake/subprotocols.js';
 import { Connection, type ConnectionHandler } from '../io/connection.js';
 import { type Socket } from 'node:net';
 import { dial } from '../io/dial.js';
+import { timerDelay } from '../io/timer-delay.js';
 import { resolveProxy } from '../io/proxy.js';
 import { clientDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
@@ -161,7 +162,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
     let bodyTimer: NodeJS.Timeout | undefined;
     let bodyWaitOver = false;
     const timedOut = (): void => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.shown}`));
-    const timer = deadline === Infinity ? undefined : setTimeout(timedOut, Math.max(0, deadline - performance.now()));
+    const timer = deadline === Infinity ? undefined : setTimeout(timedOut, timerDelay(Math.max(0, deadline - performance.now())));
     const onAbort = (): void => fail(abortError(options.signal!));
     options.signal?.addEventListener('abort', onAbort, { once: true });
 

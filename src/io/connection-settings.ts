@@ -2,6 +2,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { type SlowConsumerPolicy } from './connection-stats.js';
 import { type ConnectionInit } from './connection-types.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
+import { timerDelay } from './timer-delay.js';
 
 /**
  * @internal The settings of a connection past its handshake, defaults applied: the close
@@ -21,7 +22,7 @@ export interface ConnectionSettings {
 /** The settings `init` asks for, defaults applied (a server's side protects itself from slow readers). */
 export function resolveSettings(init: Omit<ConnectionInit<unknown>, 'url' | 'headers' | 'maxPayload'>): ConnectionSettings {
   return {
-    closeTimeout: init.closeTimeout ?? 5000,
+    closeTimeout: timerDelay(init.closeTimeout ?? 5000),
     rateLimit: RateLimiter.enabled(init.rateLimit) ? init.rateLimit : undefined,
     highWaterMark: init.highWaterMark ?? 1024 * 1024,
     maxBufferedAmount: init.maxBufferedAmount ?? (init.role === 'server' ? 16 * 1024 * 1024 : Infinity),

@@ -1,4 +1,5 @@
 import { type Connection } from '../io/connection.js';
+import { timerDelay } from '../io/timer-delay.js';
 
 /**
  * Closes every connection with `code` and `reason`, waits up to `timeout` ms for their closing
@@ -17,7 +18,7 @@ export async function closeGracefully(connections: readonly Connection<unknown>[
       timer = setTimeout(() => {
         for (const connection of connections) connection.terminate();
         resolve();
-      }, timeout);
+      }, timerDelay(timeout));
     }),
   ]);
   clearTimeout(timer);

@@ -2,6 +2,7 @@ import { type Socket } from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { findHeadEnd, parseRequestHead, type RequestHead } from '../handshake/http-head.js';
 import { coarseClock } from '../io/coarse-clock.js';
+import { timerDelay } from '../io/timer-delay.js';
 
 /** What becomes of a socket whose request head was read, or could not be. */
 export interface HeadSink {
@@ -137,7 +138,7 @@ export class HeadReader {
   }
 
   private arm(delay: number, now: number): void {
-    const wait = Math.max(1, delay);
+    const wait = timerDelay(Math.max(1, delay));
     this.timerAt = now + wait;
     this.timer = setTimeout(() => this.expire(), wait);
     this.timer.unref();

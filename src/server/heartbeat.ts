@@ -1,5 +1,6 @@
 import { type Connection } from '../io/connection.js';
 import { coarseClock } from '../io/coarse-clock.js';
+import { timerDelay } from '../io/timer-delay.js';
 
 export interface HeartbeatOptions {
   /** Ping every connection this often (ms); 0 turns pings off. */
@@ -36,7 +37,7 @@ export class Heartbeat {
     private readonly counters: HeartbeatCounters,
   ) {
     const shortest = Math.min(...[options.pingInterval, options.pongTimeout, options.idleTimeout].filter((value) => value > 0));
-    this.interval = Math.max(20, Math.floor(shortest / 5));
+    this.interval = timerDelay(Math.max(20, Math.floor(shortest / 5)));
   }
 
   get enabled(): boolean {
