@@ -152,6 +152,11 @@ export class WebSocketLifecycle {
     }
   }
 
+  /** (sockwave) close() once CLOSING or CLOSED: nothing to send, and no reconnection after this connection. */
+  stopReconnecting(): void {
+    this.#closeRequested = true;
+  }
+
   /** "Close the WebSocket" while CONNECTING: fail the WebSocket connection; CLOSING; close() stops reconnection. */
   abandon(): void {
     this.#closeRequested = true;

@@ -334,8 +334,10 @@ export class WebSocket extends EventHandlerTarget {
   /** "Close the WebSocket" given code and reason. */
   #closeTheWebSocket(code: number | null, reason: string): void {
     // 1. If this's ready state is CLOSING (2) or CLOSED (3): do nothing.
+    //    (sockwave) Nothing is sent, but a reconnecting WebSocket whose server started the close
+    //    (CLOSING) does not come back: close() stops reconnection whatever the state.
     const readyState = this.#lifecycle.readyState;
-    if (readyState === CLOSING || readyState === CLOSED) return;
+    if (readyState === CLOSING || readyState === CLOSED) return this.#lifecycle.stopReconnecting();
 
     // 2. If the WebSocket connection is not yet established: fail the WebSocket connection and
     //    set this's ready state to CLOSING (2).

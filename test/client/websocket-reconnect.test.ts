@@ -369,6 +369,27 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     );
   });
 
+  test('close() while the server is closing (CLOSING, 1001: a retryable code) stops reconnection: no new connection, nothing queued', async (t) => {
+    // The server starts the closing handshake right behind the 101 and closes TCP only when told.
+    const raw = await startRawWsServer(Buffer.from([0x88, 2, 0x03, 0xe9]), { paused: false });
+    t.after(() => raw.close());
+    const { ws, events } = open(t, raw.url, { reconnect: FAST });
+    await next(events, 'open');
+    const socket = await raw.sockets.next('the first connection');
+    await eventually(() => ws.readyState === WebSocket.CLOSING, 'readyState CLOSING (the server\'s close frame read)');
+    ws.close();
+    ws.send('after close()');
+    socket.end();
+    const close = await next(events, 'close');
+    assert.equal((close.event as CloseEvent).code, 1001);
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, undefined, 'announced a reconnection after close()');
+    assert.equal(close.readyState, WebSocket.CLOSED);
+    await delay(300);
+    assert.equal(raw.sockets.history.length, 1, 'reconnected after close()');
+    assert.deepEqual(events.history.map((e) => e.type), ['open', 'close']);
+    assert.equal(ws.bufferedAmount, 'after close()'.length, 'a send() after close() is counted, not queued');
+  });
+
   test("the outbox is bounded: policy 'reject' throws OutboxFullError, and nothing already accepted is lost", async (t) => {
     const port = await closedPort();
     const { ws, events } = open(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 30, maxDelay: 60 }, outbox: { maxMessages: 2 } });
