@@ -1,5 +1,5 @@
 import { type Socket } from 'node:net';
-import { serializeResponse, type RequestHead } from '../handshake/http-head.js';
+import { mergeHeaders, serializeResponse, type RequestHead } from '../handshake/http-head.js';
 
 /** A plain (non-upgrade) HTTP request reaching a standalone server. */
 export interface PlainHttpRequest {
@@ -11,8 +11,11 @@ export interface PlainHttpRequest {
 
 /** The answer to a plain HTTP request; the connection closes after it. */
 export interface PlainHttpResponse {
+  /** A final status, 200–599 (anything else is answered 500 and reported as an 'error'). */
   status: number;
+  /** Connection, Content-Length and Transfer-Encoding are set by sockwave: these are ignored. */
   headers?: Readonly<Record<string, string>>;
+  /** None on a 204 or 304. */
   body?: string | Buffer;
 }
 
@@ -23,12 +26,27 @@ export function toPlainRequest(head: RequestHead): PlainHttpRequest {
   return { method: head.method, url: head.target, path: q === -1 ? head.target : head.target.slice(0, q), headers: head.headers };
 }
 
-/** The bytes of `response`, closing the connection after it (no body for a HEAD request). */
+/** What frames the message: sockwave sets these, whatever case the application's headers use. */
+const FRAMING_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length', 'transfer-encoding']);
+
+/**
+ * The bytes of `response`, closing the connection after it (no body for a HEAD request). The
+ * message's framing is sockwave's: the application's Connection, Content-Length and
+ * Transfer-Encoding headers (in any case) give way to `Connection: close` and the body's length,
+ * which a 204 or 304 does not carry (RFC 9110 §8.6). Throws a RangeError for a status that is not
+ * a final one (200–599) and for a body on a 204 or 304, which have none.
+ */
 export function serializePlainResponse(response: PlainHttpResponse, method: string): Buffer {
+  const status = response.status;
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`onHttpRequest answered with status ${status}: use a final status, 200-599`);
   const body = response.body ?? '';
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const headers = { ...response.headers, 'Content-Length': String(bytes.length), Connection: 'close' };
-  return serializeResponse(response.status, headers, method === 'HEAD' ? '' : bytes);
+  const bodiless = status === 204 || status === 304;
+  if (bodiless && bytes.length !== 0) throw new RangeError(`onHttpRequest answered ${status} with a body: a ${status} response has none`);
+  const headers = mergeHeaders({}, response.headers, FRAMING_HEADERS);
+  if (!bodiless) headers['Content-Length'] = String(bytes.length);
+  headers['Connection'] = 'close';
+  return serializeResponse(status, headers, method === 'HEAD' ? '' : bytes);
 }
 
 /**

@@ -1,0 +1,81 @@
+/**
+ * Plain (non-upgrade) HTTP requests answered by onHttpRequest: the message's framing is
+ * sockwave's (Connection: close, the body's length), whatever the application's headers say, and a
+ * response no HTTP message can be (a 1xx status, a body on a 204 or 304) is an error, answered 500.
+ */
+import { strict as assert } from 'node:assert';
+import { get, type IncomingMessage } from 'node:http';
+import { describe, test } from 'node:test';
+import { serializePlainResponse, type PlainHttpResponse } from '../../src/server/plain-http.js';
+import { withTimeout } from '../support/net.js';
+import { serve } from '../support/server-kit.js';
+
+/** The head lines of a serialized response (after the status line), as written. */
+function headLines(response: PlainHttpResponse, method = 'GET'): string[] {
+  const text = serializePlainResponse(response, method).toString('latin1');
+  return text.slice(0, text.indexOf('\r\n\r\n')).split('\r\n');
+}
+
+/** A GET with Node's own (strict) HTTP parser: status, headers and body. */
+function fetchWithNode(port: number, path = '/'): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path }, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+        response.on('error', reject);
+      }).on('error', reject);
+    }),
+    'a plain HTTP answer',
+  );
+}
+
+describe('serializePlainResponse', () => {
+  test("the application's framing headers, in any case, give way to sockwave's: one Content-Length, one Connection, no Transfer-Encoding", () => {
+    const lines = headLines({
+      status: 200,
+      headers: { 'content-length': '999', CONNECTION: 'keep-alive', 'Transfer-Encoding': 'chunked', 'Content-Type': 'text/plain' },
+      body: 'ok',
+    });
+    assert.deepEqual(lines, ['HTTP/1.1 200 OK', 'Content-Type: text/plain', 'Content-Length: 2', 'Connection: close']);
+  });
+
+  test('a 204 or 304 carries no Content-Length (RFC 9110 §8.6) and has a reason phrase', () => {
+    assert.deepEqual(headLines({ status: 204 }), ['HTTP/1.1 204 No Content', 'Connection: close']);
+    assert.deepEqual(headLines({ status: 304, headers: { ETag: '"v1"' } }), ['HTTP/1.1 304 Not Modified', 'ETag: "v1"', 'Connection: close']);
+  });
+
+  test('a status that is not final (1xx, 101 included) or out of range, and a body on a 204 or 304, are RangeErrors', () => {
+    for (const status of [100, 101, 199, 600, 200.5]) assert.throws(() => serializePlainResponse({ status }, 'GET'), RangeError, String(status));
+    assert.throws(() => serializePlainResponse({ status: 204, body: 'x' }, 'GET'), RangeError);
+    assert.throws(() => serializePlainResponse({ status: 304, body: Buffer.from('x') }, 'GET'), RangeError);
+  });
+
+  test('HEAD: the length of the body a GET would get, and no body', () => {
+    const bytes = serializePlainResponse({ status: 200, body: 'hello' }, 'HEAD').toString('latin1');
+    assert.match(bytes, /\r\nContent-Length: 5\r\n/);
+    assert.ok(bytes.endsWith('\r\n\r\n'));
+  });
+});
+
+describe('onHttpRequest over a real socket', { timeout: 30_000 }, () => {
+  test("Node's HTTP parser reads the answer when the application set its own Content-Length and Connection", async (t) => {
+    const srv = await serve(t, { onHttpRequest: () => ({ status: 200, headers: { 'content-length': '2', connection: 'keep-alive' }, body: 'ok' }) });
+    const answer = await fetchWithNode(srv.port);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, 'ok');
+    assert.equal(answer.headers.connection, 'close');
+  });
+
+  test('a response no HTTP message can be is answered 500 and reported as an error', async (t) => {
+    const srv = await serve(t, { onHttpRequest: () => ({ status: 101 }) });
+    const errors: Error[] = [];
+    srv.server.on('error', (error) => errors.push(error));
+    const answer = await fetchWithNode(srv.port);
+    assert.equal(answer.status, 500);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /status 101/);
+  });
+});
