@@ -137,7 +137,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   /**
    * Starts listening (standalone mode). After `stop()`, it may listen again, with changed
    * `port`, `host`, `backlog` or `tls`. After `close()` it may not (SW_INVALID_STATE): close()
-   * ends the server for good, its backplane included.
+   * ends the server for good, its backplane included. A stop() or close() before it is
+   * listening rejects it (SW_INVALID_STATE).
    */
   async listen(overrides: Pick<ServerOptions<Data>, 'port' | 'host' | 'backlog' | 'tls'> = {}): Promise<ListenInfo> {
     if (this.closing) throw new SockwaveError('SW_INVALID_STATE', 'the server was closed: close() ends it for good (stop() only stops accepting)');
@@ -153,9 +154,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     this.listener = listener;
     try {
       await new Promise<void>((resolve, reject) => {
+        // stop() or close() before the listener was listening: Node then never calls back, and
+        // emits 'close'.
+        const closed = (): void => reject(new SockwaveError('SW_INVALID_STATE', 'stop() or close() was called before the server was listening'));
         listener.once('error', reject);
+        listener.once('close', closed);
         listener.listen({ port: this.options.port ?? 0, host: this.options.host, backlog: this.options.backlog }, () => {
           listener.removeListener('error', reject);
+          listener.removeListener('close', closed);
           resolve();
         });
       });

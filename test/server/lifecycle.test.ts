@@ -111,6 +111,24 @@ describe('listening', { timeout: 60_000 }, () => {
     assert.equal(server.address(), undefined);
   });
 
+  for (const host of ['127.0.0.1', 'localhost', undefined]) {
+    test(`close() or stop() while listen() is pending (host ${String(host)}): listen() rejects (SW_INVALID_STATE), and stop() lets it listen again`, async (t) => {
+      const refused = (error: unknown): boolean => error instanceof SockwaveError && error.code === 'SW_INVALID_STATE' && /before the server was listening/.test(error.message);
+      const closed = ownServer(t, { host, port: 0, onConnection: () => ({ ...echo }) });
+      const first = closed.listen();
+      await withTimeout(closed.close({ timeout: 500 }), 'close()');
+      await assert.rejects(withTimeout(first, 'the pending listen() to settle'), refused);
+      assert.equal(closed.address(), undefined);
+      const stopped = ownServer(t, { host, port: 0, onConnection: () => ({ ...echo }) });
+      const second = stopped.listen();
+      await stopped.stop();
+      await assert.rejects(withTimeout(second, 'the pending listen() to settle'), refused);
+      const info = await withTimeout(stopped.listen(), 'listen() again after stop()');
+      const { ws } = await wsClient(t, info.url.replace('[::1]', '127.0.0.1').replace('[::]', '127.0.0.1'));
+      await echoes(ws, 'listening after a stopped listen()');
+    });
+  }
+
   test('a listen() that fails (EADDRINUSE) leaves the server able to listen again', async (t) => {
     const blocker = createNetServer();
     await withTimeout(new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve())), 'the blocking server to listen');
