@@ -9,6 +9,9 @@ import { timerDelay } from '../io/timer-delay.js';
 
 export { CONNECT_USAGE };
 
+/** The close codes --reconnect comes back after: abnormal (1006), going away (1001), service restart (1012). */
+const RECONNECT_CODES: ReadonlySet<number> = new Set([1006, 1001, 1012]);
+
 /** `sockwave connect URL`: a WebSocket session from the terminal, a pipe or a script. */
 export async function connectCommand(argv: readonly string[]): Promise<number> {
   const config = await readConnectConfig(argv);
@@ -62,8 +65,9 @@ class Session {
       perMessageDeflate: config.deflate,
       proxy: config.proxy,
       connectTimeout: config.timeoutSeconds * 1000,
-      // --reconnect: come back after an abnormal close (1006) or a server restart (1001); lines
-      // typed meanwhile wait in the outflow and go out in order once reconnected.
+      // --reconnect: come back after an abnormal close (1006) or a server restart (1001, 1012;
+      // see RECONNECT_CODES); lines typed meanwhile wait in the outflow and go out in order once
+      // reconnected.
       reconnect: reconnect ? { minDelay: 100, maxDelay: 2000 } : false,
       pingInterval: pingSeconds * 1000,
       pongTimeout: Math.max(2000, pingSeconds * 2000),
@@ -80,7 +84,13 @@ class Session {
           this.screen.note(`${info.reason}; retrying in ${info.waitTime} ms`);
         }
       },
-      onClose: (_client, info) => {
+      onClose: (client, info) => {
+        // --reconnect comes back only after an abnormal close or a server restart; any other
+        // code (1005, 1009, 1011...) ends the session as it would without --reconnect.
+        if (info.willReconnect && !RECONNECT_CODES.has(info.code)) {
+          client.close();
+          return this.finish(info);
+        }
         if (!info.willReconnect) return this.finish(info);
         this.screen.note(`disconnected (${info.code}${info.reason ? ` ${info.reason}` : ''}); reconnecting`);
         this.settle();

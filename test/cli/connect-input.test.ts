@@ -187,6 +187,26 @@ describe('sockwave connect --reconnect: stdin ending while disconnected', { time
     assert.equal(lines.length, 1, `stderr: ${client.stderr()}`);
     assert.match(lines[0]!, /the server answered 403/);
   });
+
+  for (const [label, close, exit, stderr] of [
+    ['a normal close without a status (1005) ends it with exit 0', (socket: import('ws').WebSocket) => socket.close(), 0, /^$/],
+    ['an error close (1011) ends it with exit 1 and one line', (socket: import('ws').WebSocket) => socket.close(1011, 'broken'), 1, /^sockwave: connection closed with 1011 \(broken\)/],
+  ] as const) {
+    test(`--reconnect comes back after 1006 and 1001 only: ${label}, with one connection made`, async (t) => {
+      const srv = await startWsServer();
+      t.after(() => srv.close());
+      let connections = 0;
+      srv.wss.on('connection', (socket) => {
+        connections++;
+        setTimeout(() => close(socket), 100);
+      });
+      const client = run(t, ['connect', '--reconnect', srv.url], 'pipe');
+      assert.deepEqual(await client.exited(15_000), { code: exit, signal: null }, `stderr: ${client.stderr()}`);
+      assert.match(stderrLines(client).join('\n'), stderr);
+      await delay(300);
+      assert.equal(connections, 1, 'reconnected');
+    });
+  }
 });
 
 describe('sockwave connect: stdout', { timeout: 60_000 }, () => {
