@@ -1,6 +1,6 @@
 import { type CloseInfo } from '../io/connection.js';
 import { describeError } from './errors.js';
-import { type Screen } from './screen.js';
+import { oneLine, type Screen } from './screen.js';
 
 /**
  * How a `sockwave connect` session ended, told to the person (or script) that ran it: a note for
@@ -24,7 +24,7 @@ export function reportOutcome(screen: Screen, url: string, outcome: Outcome, uns
     screen.fatal(`${describeError(outcome, url)}${unsent}`);
     return 1;
   }
-  const reason = outcome.reason ? ` (${outcome.reason})` : '';
+  const reason = outcome.reason ? ` (${oneLine(outcome.reason)})` : '';
   const by = outcome.remote ? 'the server' : 'us';
   // Lines read and never sent make the session a failure, unless the server ended it normally
   // (it wanted no more: like the lines of stdin not read yet, they are moot).

@@ -3,7 +3,7 @@ import { CONNECT_USAGE, readConnectConfig, type ConnectConfig } from './connect-
 import { reportOutcome, type Outcome } from './connect-report.js';
 import { encodeLine, EncodingError, renderMessage, toHex, type Outgoing } from './message-format.js';
 import { Outflow } from './outflow.js';
-import { Screen } from './screen.js';
+import { oneLine, Screen } from './screen.js';
 import { parseSlashCommand, SLASH_HELP } from './slash-commands.js';
 import { timerDelay } from '../io/timer-delay.js';
 
@@ -81,7 +81,7 @@ class Session {
         if (info.waitTime === undefined && info.retries > 0 && client.current === undefined) this.finish(info.error);
         else if (info.waitTime !== undefined) {
           this.lastError = info.error;
-          this.screen.note(`${info.reason}; retrying in ${info.waitTime} ms`);
+          this.screen.note(`${oneLine(info.reason)}; retrying in ${info.waitTime} ms`);
         }
       },
       onClose: (client, info) => {
@@ -92,7 +92,7 @@ class Session {
           return this.finish(info);
         }
         if (!info.willReconnect) return this.finish(info);
-        this.screen.note(`disconnected (${info.code}${info.reason ? ` ${info.reason}` : ''}); reconnecting`);
+        this.screen.note(`disconnected (${info.code}${info.reason ? ` ${oneLine(info.reason)}` : ''}); reconnecting`);
         this.settle();
       },
     });

@@ -26,6 +26,7 @@ export function describeError(error: unknown, url: string): string {
     const problem = CERTIFICATE_PROBLEMS[code];
     if (problem) return `the server's TLS certificate ${problem} (${url}); trust its authority with --ca FILE, or skip the check with --insecure`;
     if (code === 'ECONNREFUSED') return `connection refused (${url}): is the server running?`;
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return `the server does not speak TLS (${url}): is it a ws:// server?`;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found: ${hostOf(url)} (${url})`;
   }
   if (error instanceof SockwaveError) {

@@ -170,10 +170,10 @@ export class Screen {
     this.options.stderr.write(`sockwave: ${text}\n`);
   }
 
-  /** The error that ends the session: one line on stderr. */
+  /** The error that ends the session: one line on stderr (see {@link oneLine}). */
   fatal(text: string): void {
     this.stopReading();
-    const line = `sockwave: ${text}`;
+    const line = `sockwave: ${oneLine(text)}`;
     this.options.stderr.write(`${this.options.stderr.isTTY && this.options.colour ? `\x1b[${STYLE.error}m${line}\x1b[0m` : line}\n`);
   }
 
@@ -215,4 +215,15 @@ function saveHistory(file: string, newestFirst: readonly string[]): void {
   } catch {
     // A history that cannot be saved is not worth interrupting the session for.
   }
+}
+
+const ESCAPED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` as one line, safe for a terminal: surrounding whitespace trimmed, and control characters
+ * (line breaks, escape sequences, from a peer's close reason or an OpenSSL message) written as
+ * escapes (`\n`, `\u001b`).
+ */
+export function oneLine(text: string): string {
+  return text.trim().replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => ESCAPED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

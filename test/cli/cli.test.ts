@@ -5,6 +5,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { get as httpGet } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
 import {
   Queue,
@@ -236,6 +237,31 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     const cli = run(t, ['connect', srv.url, '--echo']);
     assert.equal((await cli.exited()).code, 1);
     assert.match(cli.stderr(), /4000 \(custom\)/);
+  });
+
+  test("a close reason holding a line break and an escape sequence still gives exactly one stderr line, the controls escaped", async (t) => {
+    const srv = await wsServer(t);
+    srv.wss.on('connection', (socket) => socket.close(4000, 'first line\nsecond\x1b[31m'));
+    const cli = run(t, ['connect', srv.url, '--echo']);
+    assert.equal((await cli.exited()).code, 1);
+    const lines = cli.stderr().split('\n').filter((line) => line !== '');
+    assert.equal(lines.length, 1, `stderr: ${JSON.stringify(cli.stderr())}`);
+    assert.ok(lines[0]!.includes(String.raw`4000 (first line\nsecond\u001b[31m)`), lines[0]);
+  });
+
+  test('wss:// to a plain TCP server that answers with HTTP text: exit 1, one line saying the server does not speak TLS', async (t) => {
+    const plain = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.resume(); // (reads the ClientHello, and so the client's FIN: the server can close)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    });
+    await withTimeout(new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', () => resolve())), 'the plain server to listen');
+    t.after(() => new Promise<void>((resolve) => plain.close(() => resolve())));
+    const cli = run(t, ['connect', `wss://127.0.0.1:${(plain.address() as AddressInfo).port}/`, '--echo']);
+    assert.equal((await cli.exited()).code, 1);
+    const lines = cli.stderr().split('\n').filter((line) => line !== '');
+    assert.equal(lines.length, 1, `stderr: ${JSON.stringify(cli.stderr())}`);
+    assert.match(lines[0]!, /^sockwave: the server does not speak TLS \(wss:\/\/127\.0\.0\.1:\d+\/\): is it a ws:\/\/ server\?$/);
   });
 
   test('a close with 1001 from the server exits 0', async (t) => {
