@@ -71,6 +71,17 @@ async function openBackplane(url: string | undefined): Promise<Backplane | undef
   return new redis.RedisBackplane({ url, prefix: 'sockwave-serve' });
 }
 
+/** A Redis URL as it may be shown: without its password. */
+function shownRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.href.replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
 function integerOption(args: ParsedArgs, name: string): number | undefined {
   if (args.values[name] === undefined) return undefined;
   const value = numberOption(args, name, 0);
@@ -120,11 +131,13 @@ export async function serve(argv: readonly string[]): Promise<number> {
   if (backplane) {
     // Reported on stderr: a lost Redis, and messages dropped or missed because of it.
     server.on('backplane', (event) => void (event.type !== 'connected' && process.stderr.write(`backplane: ${JSON.stringify(event)}\n`)));
-    // Ready when the backplane is (bounded: an unreachable Redis is retried in the background).
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5000);
-      server.once('backplane', () => (clearTimeout(timer), resolve()));
+    // Ready when the backplane is (bounded: an unreachable Redis is retried in the background,
+    // and said so: /broadcast stays on this node until it connects).
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 5000);
+      server.once('backplane', () => (clearTimeout(timer), resolve(true)));
     });
+    if (!connected) process.stderr.write(`backplane: no connection to ${shownRedisUrl(args.values['backplane']!)} within 5 s; retrying in the background (/broadcast stays on this node until then)\n`);
   }
   const routes = installDemoRoutes(server, { deflate });
 

@@ -50,7 +50,13 @@ describe('sockwave serve --backplane', { skip }, () => {
     const exit = await bad.exited();
     assert.notEqual(exit.code, 0);
     assert.match(bad.stderr(), /redis:\/\/HOST:PORT/);
-    const nowhere = await serveWith(t, `redis://127.0.0.1:${await closedPort()}`);
+    const port = await closedPort();
+    const nowhere = await serveWith(t, `redis://:secret@127.0.0.1:${port}`);
+    // Not silent: one line says that /broadcast is not shared yet (the password not shown).
+    assert.equal(
+      nowhere.cli.stderr().trim(),
+      `backplane: no connection to redis://:***@127.0.0.1:${port} within 5 s; retrying in the background (/broadcast stays on this node until then)`,
+    );
     const a = await client(t, nowhere.url);
     a.ws.send('still served locally');
     assert.equal((await a.rec.messages.next('the local echo of /broadcast', 10_000)).data.toString(), 'still served locally');
