@@ -91,6 +91,10 @@ export class HeadReader {
     const reading = this.reading.get(socket);
     if (reading === undefined) return;
     const searchFrom = reading.buffered.length;
+    // A request line starts with its method, a token (or an empty line before it, RFC 9112 §2.2):
+    // anything else (a TLS ClientHello, 0x16, from a wss:// client) gets its 400 at once, not
+    // after the handshake timeout.
+    if (searchFrom === 0 && chunk.length !== 0 && START_BYTES[chunk[0]!] === 0) return this.fail(socket, new HandshakeError(400, 'not an HTTP request'));
     const buffered = searchFrom === 0 ? chunk : Buffer.concat([reading.buffered, chunk]);
     reading.buffered = buffered;
     const end = findHeadEnd(buffered, searchFrom);
@@ -173,3 +177,7 @@ export class HeadReader {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The bytes a request may start with: token characters (RFC 9110 §5.6.2), CR and LF. */
+const START_BYTES = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n") START_BYTES[c.charCodeAt(0)] = 1;

@@ -264,6 +264,14 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     assert.match(lines[0]!, /^sockwave: the server does not speak TLS \(wss:\/\/127\.0\.0\.1:\d+\/\): is it a ws:\/\/ server\?$/);
   });
 
+  test('wss:// to a plain `sockwave serve`: its 400 comes at once, and the one line says the server does not speak TLS', async (t) => {
+    const { port } = await serve(t);
+    const cli = run(t, ['connect', `wss://127.0.0.1:${port}/echo`, '--echo']);
+    // Within 5 s, where the connect timeout is 10 s: the server answered the ClientHello at once.
+    assert.equal((await cli.exited(5000)).code, 1);
+    assert.match(cli.stderr().trim(), /^sockwave: the server does not speak TLS/);
+  });
+
   test('a close with 1001 from the server exits 0', async (t) => {
     const srv = await wsServer(t);
     srv.wss.on('connection', (socket) => socket.close(1001));

@@ -77,6 +77,30 @@ describe('HeadReader', () => {
     assert.match(outcomes[1]!.error!.message, /fold/);
   });
 
+  test('a first byte no request line starts with (a TLS ClientHello, a NUL, a space) fails with 400 at once, without waiting for a head', async (t) => {
+    const { heads, outcomes } = reader();
+    const starts = [[0x16, 0x03, 0x01, 0x02, 0x00], [0x00, 0x47], [0x20, 0x47, 0x45, 0x54]];
+    const sockets = starts.map((bytes) => {
+      const side = open(t);
+      heads.read(side.socket);
+      side.client.write(Buffer.from(bytes));
+      return side.socket;
+    });
+    // A token's first byte, and an empty line before the request line, still wait for the rest.
+    for (const start of ['G', 'm', '\r\n']) {
+      const side = open(t);
+      heads.read(side.socket);
+      side.client.write(start);
+    }
+    await tick();
+    assert.deepEqual(outcomes.map((o) => [sockets.indexOf(o.socket), o.error?.status, o.error?.message]), [
+      [0, 400, 'not an HTTP request'],
+      [1, 400, 'not an HTTP request'],
+      [2, 400, 'not an HTTP request'],
+    ]);
+    assert.equal(heads.size, 3);
+  });
+
   test('a client that closes before its head is complete fails with 400', async (t) => {
     const { heads, outcomes } = reader();
     const { client, socket } = open(t);
