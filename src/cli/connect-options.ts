@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseWebSocketUrl } from '../client/url.js';
 import { isToken } from '../handshake/http-head.js';
+import { isReservedRequestHeader } from '../handshake/client-handshake.js';
 import { ArgumentError, numberOption, parseArgs } from './args.js';
 import { encodeLine, EncodingError, type DataMode, type Outgoing } from './message-format.js';
 
@@ -127,6 +128,7 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
     // Checked here, as usage errors (exit 2), rather than failing the connection (exit 1).
     if (!isToken(name)) throw new ArgumentError(`--header: ${JSON.stringify(name)} is not a valid header name`);
     if (/[\r\n\0]/.test(value)) throw new ArgumentError(`--header: the value of ${name} may not hold CR, LF or NUL`);
+    if (isReservedRequestHeader(name)) throw new ArgumentError(`--header: ${name} is set by the handshake itself${name.toLowerCase() === 'origin' ? ' (use --origin)' : ''}`);
     (headers[name] ??= []).push(value);
   }
   for (const protocol of args.lists['subprotocol'] ?? []) {

@@ -4,6 +4,7 @@ import { ArgumentError } from './args.js';
 import { benchCommand, BENCH_USAGE } from './bench.js';
 import { connectCommand, CONNECT_USAGE } from './connect.js';
 import { serve, SERVE_USAGE } from './serve.js';
+import { oneLine } from './screen.js';
 
 const USAGE = `Usage: sockwave <command> [options]
 
@@ -53,10 +54,11 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof ArgumentError) {
-      process.stderr.write(`sockwave: ${error.message}\nRun 'sockwave --help' for usage.\n`);
+      // One line, as every error the CLI ends with.
+      process.stderr.write(`sockwave: ${oneLine(error.message)} (see 'sockwave --help')\n`);
       process.exit(2);
     }
-    process.stderr.write(`sockwave: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`sockwave: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
     process.exit(1);
   },
 );

@@ -25,6 +25,11 @@ export interface UpgradeRequestOptions {
 /** Set by the handshake or by their own options: not accepted as extra headers. */
 const RESERVED = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'origin']);
 
+/** Whether `name` (any case) is a header the handshake or its own option sets, refused as an extra header. */
+export function isReservedRequestHeader(name: string): boolean {
+  return RESERVED.has(name.toLowerCase());
+}
+
 /** The upgrade request (RFC 6455 §4.1). Throws TypeError for headers that could inject lines. */
 export function buildUpgradeRequest(options: UpgradeRequestOptions): Buffer {
   if (options.path === '' || /[\x00-\x20\x7f]/.test(options.path)) throw new TypeError('invalid request path');

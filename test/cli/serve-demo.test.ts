@@ -144,7 +144,7 @@ describe('sockwave serve: the demo and the server flags', { timeout: 60_000 }, (
   test('--backplane takes redis://HOST:PORT only: anything else is a usage error (exit 2, one line)', async (t) => {
     const cli = run(t, ['serve', '--port', '0', '--backplane', 'http://nope']);
     assert.deepEqual(await cli.exited(), { code: 2, signal: null });
-    assert.equal(cli.stderr().split('\n')[0], 'sockwave: --backplane needs redis://HOST:PORT, not "http://nope"');
+    assert.equal(cli.stderr(), `sockwave: --backplane needs redis://HOST:PORT, not "http://nope" (see 'sockwave --help')\n`);
     assert.equal(cli.stdout(), '');
   });
 
