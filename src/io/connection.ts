@@ -359,6 +359,14 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return this.reader?.hasBufferedMessage ?? false;
   }
 
+  /**
+   * @internal Reading is paused by this side (`pause()`, a full pull reader, an inflation): what
+   * the peer sends is not read. Not when the only reason is a peer that does not read what we send.
+   */
+  get readingHeld(): boolean {
+    return (this.flags & (PauseReason.Application | PauseReason.PullBuffer | PauseReason.Inflate)) !== 0;
+  }
+
   /** @internal How the connection ended, once it has (what its `close` event reported). */
   get closeInfo(): CloseInfo | undefined {
     if (this.status !== 'closed') return undefined;

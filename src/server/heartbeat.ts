@@ -26,7 +26,7 @@ export interface HeartbeatCounters {
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private readonly nextPing = new WeakMap<Connection<unknown>, number>();
-  /** The last tick that saw a connection's reading paused (only with idleTimeout). */
+  /** The last tick that saw a connection's reading paused by this side (only with idleTimeout). */
   private readonly pausedAt = new WeakMap<Connection<unknown>, number>();
   /** Milliseconds between ticks. */
   private readonly interval: number;
@@ -63,25 +63,31 @@ export class Heartbeat {
     const { pingInterval, pongTimeout, idleTimeout } = this.options;
     for (const connection of this.connections()) {
       if (connection.status !== 'open') continue;
-      // Reading is paused (by the application, a full pull reader, a peer that does not read, an
-      // inflation): nothing that arrives is read, neither a pong nor a message. The connection is
-      // neither pinged nor closed as idle meanwhile, rather than a live peer being taken for a
-      // dead or silent one; both clocks start again from the last tick that saw it paused.
-      if (connection.isPaused) {
-        connection.pingSentAt = 0;
-        if (pingInterval > 0) this.nextPing.set(connection, now + pingInterval);
-        if (idleTimeout > 0) this.pausedAt.set(connection, now);
-        continue;
-      }
-      // A connection without a rate limit stamps its reads with the coarse clock, which this tick
-      // refreshes: up to a tick old. Waiting that much more keeps an idle close from coming early.
-      if (idleTimeout > 0 && now - connection.lastActivity >= idleTimeout + this.interval && now - (this.pausedAt.get(connection) ?? -Infinity) >= idleTimeout + this.interval) {
-        this.counters.idleTimeouts++;
-        connection.limitReached('idleTimeout', `nothing received for ${idleTimeout} ms`);
-        connection.close(1001, 'idle timeout');
-        continue;
+      if (idleTimeout > 0) {
+        // Reading paused by this side (the application, a full pull reader, an inflation): what
+        // the peer sends is not read, so it is not judged silent meanwhile; its idle time starts
+        // again from the last tick that saw it so. (A pause because the peer does not read what
+        // we send is no such reason: a peer that neither reads nor sends is idle.)
+        if (connection.readingHeld) this.pausedAt.set(connection, now);
+        // A connection without a rate limit stamps its reads with the coarse clock, which this
+        // tick refreshes: up to a tick old. Waiting that much more keeps an idle close from
+        // coming early.
+        else if (now - connection.lastActivity >= idleTimeout + this.interval && now - (this.pausedAt.get(connection) ?? -Infinity) >= idleTimeout + this.interval) {
+          this.counters.idleTimeouts++;
+          connection.limitReached('idleTimeout', `nothing received for ${idleTimeout} ms`);
+          connection.close(1001, 'idle timeout');
+          continue;
+        }
       }
       if (pingInterval <= 0) continue;
+      // Reading is paused (for any reason, a peer that does not read included): no pong could be
+      // read. The ping out is forgotten, and pinging starts again once reading does, rather than
+      // a live peer being taken for a dead one.
+      if (connection.isPaused) {
+        connection.pingSentAt = 0;
+        this.nextPing.set(connection, now + pingInterval);
+        continue;
+      }
       if (connection.pingSentAt !== 0) {
         if (now - connection.pingSentAt >= pongTimeout) {
           // A half-open peer: no close handshake can complete, so drop it (reported as 1006).

@@ -79,8 +79,9 @@ export interface ServerOptions<Data = unknown> {
   pongTimeout?: number;
   /**
    * Close (1001) connections from which nothing arrived this long (ms). Default 0 (off). Not
-   * while a connection's reading is paused (nothing is read then): its time starts again once
-   * reading resumes.
+   * while this side has paused a connection's reading (`pause()`, a full pull reader: nothing is
+   * read then): its time starts again once reading resumes. A pause because the peer does not
+   * read (`slowConsumer: 'wait'`) is no such reason.
    */
   idleTimeout?: number;
   /** Hard limit on a connection's buffered bytes; past it `slowConsumer` applies. Default 16 MiB. */

@@ -108,6 +108,30 @@ describe('heartbeat and a paused connection', { timeout: 60_000 }, () => {
     assert.deepEqual(await rec.closed(5000), { code: 1001, reason: 'idle timeout' });
     assert.equal(srv.server.stats().idleTimeouts, 1);
   });
+
+  test("a peer that neither reads nor sends is closed as idle, though slowConsumer 'wait' paused reading because it does not read", async (t) => {
+    const srv = await serve(t, { idleTimeout: 500, closeTimeout: 300, slowConsumer: 'wait', maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024, onConnection: () => ({}) });
+    const peer = await RawPeer.open(srv.port);
+    t.after(() => peer.destroy());
+    peer.pause();
+    const side = (await srv.connections.next('the server-side connection')).connection;
+    // Fill the kernel's buffers (which grow as they fill) and the server's, until 'wait' keeps
+    // reading paused (bounded: 64 MiB).
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    for (let sent = 0; sent < 64 * 1024 * 1024 && side.status === 'open'; ) {
+      if (side.isPaused) {
+        await sleep(50);
+        if (side.isPaused) break;
+        continue;
+      }
+      side.send(chunk);
+      sent += chunk.length;
+      if (sent % (1024 * 1024) === 0) await sleep(1);
+    }
+    assert.equal(side.isPaused, true, 'reading was not paused for the slow consumer');
+    await eventually(() => side.status === 'closed', 'the stuck peer closed as idle', 10_000);
+    assert.equal(srv.server.stats().idleTimeouts, 1);
+  });
 });
 
 describe('idleTimeout', { timeout: 60_000 }, () => {
