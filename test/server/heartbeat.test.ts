@@ -110,7 +110,7 @@ describe('heartbeat and a paused connection', { timeout: 60_000 }, () => {
   });
 
   test("a peer that neither reads nor sends is closed as idle, though slowConsumer 'wait' paused reading because it does not read", async (t) => {
-    const srv = await serve(t, { idleTimeout: 500, closeTimeout: 300, slowConsumer: 'wait', maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024, onConnection: () => ({}) });
+    const srv = await serve(t, { idleTimeout: 2000, closeTimeout: 300, slowConsumer: 'wait', maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024, onConnection: () => ({}) });
     const peer = await RawPeer.open(srv.port);
     t.after(() => peer.destroy());
     peer.pause();
