@@ -1,6 +1,7 @@
 import { type Redis } from 'ioredis';
 import { BackplaneError } from '../errors.js';
 import { type NodePresence } from '../server/backplane.js';
+import { timerDelay } from '../io/timer-delay.js';
 
 export interface PresenceKeys {
   /** Sorted set of node ids (score: last write, ms). */
@@ -28,7 +29,7 @@ export class Presence {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.write(), Math.max(10, Math.floor(this.ttl / 3)));
+    this.timer = setInterval(() => void this.write(), timerDelay(Math.max(10, Math.floor(this.ttl / 3))));
     this.timer.unref();
   }
 

@@ -1,6 +1,7 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { coarseClock } from '../io/coarse-clock.js';
+import { timerDelay } from '../io/timer-delay.js';
 
 /** What a listener tells its server. */
 export interface ListenerSink {
@@ -27,7 +28,8 @@ export function createListener(tls: TlsOptions | undefined, handshakeTimeout: nu
   if (!tls) return createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => sink.accept(socket));
   // Beyond the RFC: no TLS version older than 1.2 unless asked for.
   // A peer that stalls or vanishes in the TLS handshake is dropped after handshakeTimeout.
-  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout, ...tls, allowHalfOpen: true });
+  // (Node throws, on the first connection, for a timeout it cannot hold: Infinity is held to the longest it can.)
+  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: timerDelay(handshakeTimeout), ...tls, allowHalfOpen: true });
   // TCP sockets in their TLS handshake, by remote address and port: a TLS socket reports the same
   // pair as the TCP socket under it, which Node's API does not otherwise give.
   const handshaking = new Map<string, { raw: Socket; at: number }>();

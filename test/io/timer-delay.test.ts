@@ -13,7 +13,7 @@ import { type Connection } from '../../src/io/connection.js';
 import { MAX_TIMER_DELAY, timerDelay } from '../../src/io/timer-delay.js';
 import { closeGracefully } from '../../src/server/graceful-close.js';
 import { clientFrame, closeBody } from '../support/frames.js';
-import { RawPeer, serve, sleep } from '../support/server-kit.js';
+import { RawPeer, selfSigned, serve, sleep } from '../support/server-kit.js';
 
 const LONG = 2 ** 31;
 
@@ -47,6 +47,15 @@ describe('timeouts past what a timer holds are long waits, not 1 ms', { timeout:
     socket.on('close', () => (closed = true));
     await sleep(300);
     assert.equal(closed, false, 'dropped before its head');
+  });
+
+  test("server handshakeTimeout over TLS (Node's own TLS handshake timeout): a wss:// client connects, and nothing throws", async (t) => {
+    const pair = selfSigned();
+    if (!pair) return t.skip('openssl is not available');
+    const srv = await serve(t, { handshakeTimeout: Infinity, tls: { cert: pair.cert, key: pair.key }, onConnection: () => ({}) });
+    const client = await connect(srv.url.replace('ws://', 'wss://'), { tls: { ca: pair.cert } });
+    t.after(() => client.terminate());
+    assert.equal(client.status, 'open');
   });
 
   for (const [name, start] of [
