@@ -17,6 +17,14 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
   let lastPingAt = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
+    // Reading is paused (pause(), a full pull reader, an inflation, a peer that does not read):
+    // no pong could be read. The ping out is forgotten and the next waits a whole interval, as on
+    // a server, rather than a live peer being taken for a dead one.
+    if (connection.isPaused) {
+      connection.pingSentAt = 0;
+      lastPingAt = now;
+      return;
+    }
     if (connection.pingSentAt !== 0) {
       if (performance.timeOrigin + now - connection.pingSentAt >= timeout) connection.terminate();
       return;

@@ -48,6 +48,21 @@ describe('client heartbeat', () => {
     assert.equal(info.code, 1006);
   });
 
+  test('a connection whose reading is paused is not taken for a dead peer; once resumed, pings are answered again', async (t) => {
+    const { conn, pings } = await pingCountingPeer(t);
+    const stop = startClientHeartbeat(conn, 100, 200);
+    t.after(stop);
+    conn.pause();
+    // Several pong timeouts while no pong can be read.
+    await delay(1000);
+    assert.equal(conn.status, 'open', 'terminated while paused');
+    conn.resume();
+    const before = pings();
+    await delay(600);
+    assert.ok(pings() > before, 'no ping after the resume');
+    assert.equal(conn.status, 'open');
+  });
+
   test('an interval of 0 sends no ping', async (t) => {
     const { conn, pings } = await pingCountingPeer(t);
     const stop = startClientHeartbeat(conn, 0, 10);
