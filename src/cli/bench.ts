@@ -4,6 +4,7 @@ import { ArgumentError, numberOption, parseArgs } from './args.js';
 import { runLoad, percentile, type LoadPlan, type LoadProgress, type LoadResult } from './bench-run.js';
 import { installDemoRoutes } from './demo-routes.js';
 import { describeError } from './errors.js';
+import { oneLine } from './screen.js';
 
 export const BENCH_USAGE = `Usage: sockwave bench [URL] [options]
 
@@ -84,7 +85,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   try {
     result = await runLoad(plan);
   } catch (error) {
-    process.stderr.write(`sockwave: ${describeError(error, url)}\n`);
+    process.stderr.write(`sockwave: ${oneLine(describeError(error, url))}\n`);
     return 1;
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');

@@ -304,7 +304,8 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
     case 'ENETUNREACH':
       return 'host unreachable';
     default:
-      if (error.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(error.message)) return `TLS error: ${error.message}`;
-      return error.message;
+      // (OpenSSL's messages end with a line break.)
+      if (error.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(error.message)) return `TLS error: ${error.message.trim()}`;
+      return error.message.trim();
   }
 }

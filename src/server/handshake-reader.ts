@@ -87,14 +87,21 @@ export class HeadReader {
     }
   }
 
-  private received(socket: Socket, chunk: Buffer): void {
+  private received(socket: Socket, data: Buffer): void {
     const reading = this.reading.get(socket);
     if (reading === undefined) return;
     const searchFrom = reading.buffered.length;
-    // A request line starts with its method, a token (or an empty line before it, RFC 9112 §2.2):
-    // anything else (a TLS ClientHello, 0x16, from a wss:// client) gets its 400 at once, not
-    // after the handshake timeout.
-    if (searchFrom === 0 && chunk.length !== 0 && START_BYTES[chunk[0]!] === 0) return this.fail(socket, new HandshakeError(400, 'not an HTTP request'));
+    let chunk = data;
+    if (searchFrom === 0) {
+      // Empty lines before the request line are ignored (RFC 9112 §2.2: a server SHOULD).
+      let skip = 0;
+      while (skip < chunk.length && (chunk[skip] === 0x0d || chunk[skip] === 0x0a)) skip++;
+      if (skip === chunk.length) return;
+      if (skip !== 0) chunk = chunk.subarray(skip);
+      // A request line starts with its method, a token: anything else (a TLS ClientHello, 0x16,
+      // from a wss:// client) gets its 400 at once, not after the handshake timeout.
+      if (!TOKEN_BYTES[chunk[0]!]) return this.fail(socket, new HandshakeError(400, 'not an HTTP request'));
+    }
     const buffered = searchFrom === 0 ? chunk : Buffer.concat([reading.buffered, chunk]);
     reading.buffered = buffered;
     const end = findHeadEnd(buffered, searchFrom);
@@ -178,6 +185,6 @@ export class HeadReader {
 
 const EMPTY = Buffer.alloc(0);
 
-/** The bytes a request may start with: token characters (RFC 9110 §5.6.2), CR and LF. */
-const START_BYTES = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n") START_BYTES[c.charCodeAt(0)] = 1;
+/** The bytes of a token (RFC 9110 §5.6.2), which a request line starts with. */
+const TOKEN_BYTES = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_BYTES[c.charCodeAt(0)] = 1;

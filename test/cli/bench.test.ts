@@ -4,6 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { closedPort } from '../support/net.js';
 import { MAIN, run } from '../support/cli-process.js';
 import { runInPty } from '../support/pty.js';
@@ -77,6 +78,22 @@ describe('sockwave bench', { timeout: 60_000 }, () => {
     const cli = run(t, ['bench', `ws://127.0.0.1:${port}`, '--duration', '1']);
     assert.equal((await cli.exited()).code, 1);
     assert.equal(cli.stderr(), `sockwave: connection refused (ws://127.0.0.1:${port}/echo): is the server running?\n`);
+  });
+
+  test('a refusal whose body holds control characters: exit 1 with one line, the controls escaped', async (t) => {
+    const server = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.resume();
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 22\r\nConnection: close\r\n\r\nno\x1b[31m red\rOVERWRITE\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const cli = run(t, ['bench', `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, '--duration', '1']);
+    assert.equal((await cli.exited()).code, 1);
+    const stderr = cli.stderr();
+    assert.equal(stderr.split('\n').length, 2, `one line: ${JSON.stringify(stderr)}`);
+    assert.doesNotMatch(stderr, /[\x1b\r]/, 'a control character reached stderr');
+    assert.match(stderr, /403/);
   });
 
   for (const args of [['--mode', 'fanout'], ['--connections', '0'], ['--duration', '0'], ['http://127.0.0.1:1'], ['ws://a', 'ws://b']]) {

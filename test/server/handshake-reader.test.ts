@@ -101,6 +101,23 @@ describe('HeadReader', () => {
     assert.equal(heads.size, 3);
   });
 
+  test('empty lines (CRLF or LF) before the request line are ignored (RFC 9112 §2.2), in their own chunks or with the request', async (t) => {
+    const { heads, outcomes } = reader();
+    const one = open(t);
+    heads.read(one.socket);
+    one.client.write('\r\n');
+    await tick();
+    one.client.write('\n\r\n' + REQUEST);
+    const two = open(t);
+    heads.read(two.socket);
+    two.client.write('\r\n\r\n' + REQUEST);
+    await tick();
+    assert.deepEqual(outcomes.map((o) => [o.socket === one.socket ? 'one' : 'two', o.head?.method, o.head?.target, o.head?.headers['host'], o.error?.message]), [
+      ['one', 'GET', '/chat?x=1', 'example', undefined],
+      ['two', 'GET', '/chat?x=1', 'example', undefined],
+    ]);
+  });
+
   test('a client that closes before its head is complete fails with 400', async (t) => {
     const { heads, outcomes } = reader();
     const { client, socket } = open(t);
