@@ -9,6 +9,7 @@ import { Connection, type ConnectionHandler } from '../io/connection.js';
 import { type Socket } from 'node:net';
 import { dial } from '../io/dial.js';
 import { timerDelay } from '../io/timer-delay.js';
+import { checkClientOptions } from './option-checks.js';
 import { resolveProxy } from '../io/proxy.js';
 import { clientDeflate } from '../extensions/permessage-deflate/handshake.js';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
@@ -69,8 +70,8 @@ const BODY_WAIT = 250;
  * Opens a client connection: resolves once the handshake succeeded (the connection is open),
  * rejects with {@link HandshakeError} (a non-101 status with its headers and the start of the body,
  * or an invalid answer) or {@link SockwaveError} (network, TLS, timeout, abort). Invalid arguments
- * throw at once: SyntaxError (URL, subprotocols), TypeError (headers, path, proxy), RangeError
- * (deflate options). A user and password in the URL are sent as Basic credentials (unless
+ * throw at once: SyntaxError (URL, subprotocols), TypeError (headers, path, proxy, an option of the
+ * wrong type), RangeError (deflate options, an option out of range). A user and password in the URL are sent as Basic credentials (unless
  * `headers` has an Authorization), and are left out of error messages and `Connection.url`.
  *
  * @example
@@ -79,6 +80,7 @@ const BODY_WAIT = 250;
  * conn.send('hello');
  */
 export function connect<Data = unknown>(url: string | URL, options: ClientOptions<Data> = {}): Promise<Connection<Data>> {
+  checkClientOptions('connect', options);
   const limit = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   return follow(url, options, limit > 0 && limit < Infinity ? performance.now() + limit : Infinity);
 }

@@ -6,6 +6,8 @@ import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect, type ClientOptions } from './connect.js';
 import { Outbox, OutboxFullError, UnsentMessagesError, type OutboxEntry, type OutboxOptions } from './outbox.js';
 import { RetryPolicy, type ReconnectOptions } from './retry-policy.js';
+import { checkClientOptions, checkReconnectingOptions } from './option-checks.js';
+import { checkOneOf } from '../io/option-checks.js';
 
 export type { ReconnectOptions };
 
@@ -87,6 +89,9 @@ export class WebSocketClient {
   dropped = 0;
 
   constructor(target: string | URL | (() => Target | Promise<Target>), options: CreateClientOptions = {}) {
+    checkClientOptions('createClient', options);
+    checkReconnectingOptions('createClient', options);
+    checkOneOf('createClient', 'dataType', options.dataType, ['text', 'binary', 'json']);
     this.options = options;
     this.target = typeof target === 'function' ? target : () => ({ url: target });
     this.retry = new RetryPolicy(options.reconnect, true);

@@ -7,6 +7,7 @@ import { OrderedSender, type Outgoing } from './ordered-sender.js';
 import { RetryPolicy } from './retry-policy.js';
 import { abortError, CLOSED, CLOSING, CONNECTING, FAILED_CLOSE, OPEN, toArrayBuffer, toError } from './websocket-support.js';
 import { type BinaryType, type WebSocketMessageData, type WebSocketOptions, type WebSocketReadyState } from './websocket-types.js';
+import { checkClientOptions, checkReconnectingOptions } from './option-checks.js';
 
 /**
  * The connection behind one browser-standard WebSocket (websocket.ts), over time: establishing
@@ -59,6 +60,8 @@ export class WebSocketLifecycle {
   /** Reads the options (the constructor's second argument, without the protocols); start() starts. */
   constructor(target: EventTarget, allOptions: Omit<WebSocketOptions, 'protocols'>) {
     this.#target = target;
+    checkClientOptions('WebSocket', allOptions);
+    checkReconnectingOptions('WebSocket', allOptions);
     const { reconnect, outbox, pingInterval, pongTimeout, ...options } = allOptions;
     this.#retry = new RetryPolicy(reconnect, false);
     this.#sender = new OrderedSender(

@@ -7,6 +7,7 @@ import { type SlowConsumerPolicy } from '../io/connection-stats.js';
 import { type ConnectionInit } from '../io/connection-types.js';
 import { resolveSettings, type ConnectionSettings } from '../io/connection-settings.js';
 import { type RateLimitOptions } from '../io/rate-limiter.js';
+import { checkNumber, checkOneOf, checkStringList, checkType } from '../io/option-checks.js';
 import { type SessionOptions } from '../protocol/session.js';
 import { type OnConnection } from './admission.js';
 import { type Backplane } from './backplane.js';
@@ -111,6 +112,47 @@ export const DEFAULT_MAX_FRAGMENTS = 1024;
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 1000;
 export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = { messagesPerSecond: 50_000, bytesPerSecond: 256 * 1024 * 1024, burst: 1 };
+
+const OWNER = 'WebSocketServer';
+const TIME = { infinite: true } as const;
+const COUNT = { integer: true, infinite: true } as const;
+
+/**
+ * Checks the options a server is made (or listens) with, where the types do not reach (see
+ * option-checks.ts): a TypeError or RangeError naming the option.
+ */
+export function checkServerOptions(options: Partial<ServerOptions<unknown>>): void {
+  checkNumber(OWNER, 'port', options.port, { integer: true, max: 65535 });
+  checkType(OWNER, 'host', options.host, 'string');
+  checkNumber(OWNER, 'backlog', options.backlog, { integer: true });
+  if (typeof options.path !== 'string') checkStringList(OWNER, 'path', options.path);
+  checkNumber(OWNER, 'maxPayload', options.maxPayload, { infinite: true });
+  checkNumber(OWNER, 'maxFragments', options.maxFragments, { ...COUNT, min: 1 });
+  if (options.rateLimit !== false) {
+    checkType(OWNER, 'rateLimit', options.rateLimit, 'object');
+    for (const field of ['messagesPerSecond', 'bytesPerSecond', 'burst'] as const) checkNumber(OWNER, `rateLimit.${field}`, options.rateLimit?.[field], { infinite: true });
+  }
+  checkNumber(OWNER, 'maxConnectionsPerAddress', options.maxConnectionsPerAddress, COUNT);
+  checkNumber(OWNER, 'handshakeTimeout', options.handshakeTimeout, TIME);
+  checkNumber(OWNER, 'maxHeaderBytes', options.maxHeaderBytes, { integer: true, min: 1 });
+  checkStringList(OWNER, 'protocols', options.protocols, true);
+  checkType(OWNER, 'autoPong', options.autoPong, 'boolean');
+  checkNumber(OWNER, 'closeTimeout', options.closeTimeout, TIME);
+  checkNumber(OWNER, 'highWaterMark', options.highWaterMark, { infinite: true });
+  checkNumber(OWNER, 'maxConnections', options.maxConnections, COUNT);
+  checkNumber(OWNER, 'retryAfter', options.retryAfter, { integer: true });
+  checkStringList(OWNER, 'origins', options.origins, true);
+  checkNumber(OWNER, 'pingInterval', options.pingInterval, TIME);
+  checkNumber(OWNER, 'pongTimeout', options.pongTimeout, TIME);
+  checkNumber(OWNER, 'idleTimeout', options.idleTimeout, TIME);
+  checkNumber(OWNER, 'maxBufferedAmount', options.maxBufferedAmount, { infinite: true });
+  checkOneOf(OWNER, 'slowConsumer', options.slowConsumer, ['drop', 'close', 'wait']);
+  checkOneOf(OWNER, 'slowConsumerCloseCode', options.slowConsumerCloseCode, [1013, 1008]);
+  checkType(OWNER, 'tls', options.tls, 'object');
+  checkType(OWNER, 'onConnection', options.onConnection, 'function');
+  checkType(OWNER, 'onHttpRequest', options.onHttpRequest, 'function');
+  checkType(OWNER, 'backplane', options.backplane, 'object');
+}
 
 /**
  * What a server gives each of its connections: the limits the frame parser applies, and the

@@ -7,7 +7,7 @@ import { type Connection, type CloseInfo, type ConnectionOwner } from '../io/con
 import { type SendData } from '../io/payload.js';
 import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
 import { type OnConnection } from './admission.js';
-import { DEFAULT_HANDSHAKE_TIMEOUT, type ServerOptions } from './options.js';
+import { checkServerOptions, DEFAULT_HANDSHAKE_TIMEOUT, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
 import { SocketTracker } from './socket-tracker.js';
 import { type LimitName } from '../io/limits.js';
@@ -59,9 +59,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private shutdown: Promise<void> | undefined;
   private readonly backplane: Backplane;
 
+  /** Throws a TypeError or RangeError, naming it, for an option of the wrong type or out of range. */
   constructor(options: ServerOptions<Data> = {}) {
     super();
-    // An invalid deflate option throws here, not at every upgrade.
+    // An invalid option throws here, not at every upgrade.
+    checkServerOptions(options);
     checkServerDeflateOption(options.perMessageDeflate);
     this.options = options;
     this.backplane = options.backplane ?? new MemoryBackplane();
@@ -143,6 +145,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   async listen(overrides: Pick<ServerOptions<Data>, 'port' | 'host' | 'backlog' | 'tls'> = {}): Promise<ListenInfo> {
     if (this.closing) throw new SockwaveError('SW_INVALID_STATE', 'the server was closed: close() ends it for good (stop() only stops accepting)');
     if (this.listener) throw new SockwaveError('SW_INVALID_STATE', 'the server is already listening');
+    checkServerOptions(overrides);
     this.options = { ...this.options, ...overrides };
     const listener = createListener(this.options.tls, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, {
       accept: (socket, arrival) => this.upgrades.acceptSocket(socket, arrival),

@@ -1,0 +1,59 @@
+/**
+ * The clients' options given from plain JavaScript: connect(), createClient() and new WebSocket()
+ * throw a TypeError or RangeError naming the option when called, instead of, say, reconnecting
+ * every millisecond (a NaN backoff) or accepting any message size (a NaN maxPayload).
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { connect, createClient, WebSocket } from '../../src/index.js';
+
+const URL = 'ws://127.0.0.1:1/';
+type Make = (options: Record<string, unknown>) => unknown;
+const MAKERS: ReadonlyArray<[string, Make]> = [
+  ['connect', (options) => void connect(URL, options).catch(() => {})],
+  ['createClient', (options) => createClient(URL, options).close()],
+  ['WebSocket', (options) => new WebSocket(URL, options).close()],
+];
+
+const SHARED: ReadonlyArray<[Record<string, unknown>, 'TypeError' | 'RangeError']> = [
+  [{ maxPayload: NaN }, 'TypeError'],
+  [{ maxPayload: -1 }, 'RangeError'],
+  [{ connectTimeout: 'soon' }, 'TypeError'],
+  [{ closeTimeout: -1 }, 'RangeError'],
+  [{ maxRedirects: 1.5 }, 'RangeError'],
+  [{ headers: 5 }, 'TypeError'],
+  [{ origin: 5 }, 'TypeError'],
+];
+
+const RECONNECTING: ReadonlyArray<[Record<string, unknown>, 'TypeError' | 'RangeError']> = [
+  [{ reconnect: 'yes' }, 'TypeError'],
+  [{ reconnect: { minDelay: NaN } }, 'TypeError'],
+  [{ reconnect: { maxDelay: 'x' } }, 'TypeError'],
+  [{ reconnect: { maxRetries: -1 } }, 'RangeError'],
+  [{ reconnect: { retryOnCodes: 1001 } }, 'TypeError'],
+  [{ outbox: { policy: 'bogus' } }, 'TypeError'],
+  [{ outbox: { maxMessages: NaN } }, 'TypeError'],
+  [{ pingInterval: 'x' }, 'TypeError'],
+];
+
+describe('client options', () => {
+  for (const [maker, make] of MAKERS) {
+    const cases = maker === 'connect' ? SHARED : [...SHARED, ...RECONNECTING];
+    for (const [options, name] of cases) {
+      test(`${maker}: ${JSON.stringify(options, (_k, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v))} throws a ${name} naming the option`, () => {
+        const option = Object.keys(options)[0]!;
+        assert.throws(() => make(options), (error: unknown) => error instanceof Error && error.name === name && error.message.startsWith(`${maker}: ${option}`));
+      });
+    }
+  }
+
+  test("createClient: dataType 'xml' throws; connect: protocols as a string throws a TypeError", () => {
+    assert.throws(() => createClient(URL, { dataType: 'xml' as 'text' }), { name: 'TypeError', message: /^createClient: dataType must be one of "text", "binary", "json"/ });
+    assert.throws(() => connect(URL, { protocols: 'chat' as unknown as string[] }), { name: 'TypeError', message: /^connect: protocols must be an array of strings/ });
+  });
+
+  test('valid options pass: Infinity timeouts, reconnect true or an object, outbox policies', () => {
+    createClient(URL, { reconnect: { minDelay: 10, maxDelay: Infinity, maxRetries: Infinity, retryOnCodes: [1000] }, outbox: { policy: 'drop-oldest', maxMessages: Infinity }, pingInterval: 0, connectTimeout: Infinity }).close();
+    new WebSocket(URL, { reconnect: true, closeTimeout: Infinity }).close();
+  });
+});
