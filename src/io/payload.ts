@@ -5,7 +5,10 @@ import { isUtf8 } from 'node:buffer';
  * without copying, anything else as JSON text.
  */
 
-/** Strings, binary data, or a JSON-serializable value. */
+/**
+ * Strings, binary data, or a JSON-serializable value. (A Blob, a Promise, a Map or a Set, which
+ * JSON would turn into "{}", are refused with a TypeError.)
+ */
 export type SendData = string | ArrayBuffer | ArrayBufferView | JsonValue;
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined } | object;
 
@@ -29,7 +32,23 @@ export function toPayload(data: SendData, binary?: boolean): Payload {
     if (binary === false && !isUtf8(bytes)) throw new TypeError('bytes sent as text must be valid UTF-8');
     return { bytes, binary: binary ?? true };
   }
+  const unsendable = notJson(data);
+  if (unsendable !== undefined) throw new TypeError(`this value cannot be sent: ${unsendable}`);
   const json = JSON.stringify(data);
   if (json === undefined) throw new TypeError('this value cannot be sent: it has no JSON form');
   return { bytes: Buffer.from(json, 'utf8'), binary: binary ?? false };
+}
+
+/**
+ * Why `data`, an object JSON.stringify would quietly turn into "{}", is not sent as JSON: a Blob
+ * (its bytes are not its JSON), a Promise (a forgotten await), a Map or a Set (their entries are
+ * not own properties). undefined for any other value.
+ */
+function notJson(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return 'a Blob is not sent by a Connection (send the bytes of await blob.arrayBuffer(); the WebSocket class takes Blobs)';
+  if (typeof (data as { then?: unknown }).then === 'function') return 'a Promise (or thenable): await it first';
+  if (data instanceof Map || data instanceof WeakMap) return 'a Map has no JSON form (send Object.fromEntries(map))';
+  if (data instanceof Set || data instanceof WeakSet) return 'a Set has no JSON form (send [...set])';
+  return undefined;
 }
