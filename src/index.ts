@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { connect, type ClientOptions } from './client/connect.js';
-export { tryConnect, type ConnectResult } from './client/try-connect.js';
+export { tryConnect, type ConnectFailure, type ConnectResult, type ConnectSuccess } from './client/try-connect.js';
 export {
   WebSocket,
   type BinaryType,

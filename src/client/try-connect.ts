@@ -1,24 +1,41 @@
 import { parseWebSocketUrl } from './url.js';
-import { HandshakeError, SockwaveError } from '../errors.js';
+import { HandshakeError, SockwaveError, type ErrorCode } from '../errors.js';
 import { type Connection } from '../io/connection.js';
 import { connect, type ClientOptions } from './connect.js';
 
-/** The outcome of a connection attempt, as a value: never an exception. */
-export interface ConnectResult<Data = unknown> {
-  success: boolean;
-  /** The open connection, on success. */
-  connection: Connection<Data> | undefined;
+/**
+ * The outcome of a connection attempt, as a value: never an exception. A union on `success`:
+ * after `if (result.success)`, `connection` is the open connection.
+ */
+export type ConnectResult<Data = unknown> = ConnectSuccess<Data> | ConnectFailure;
+
+interface ConnectOutcome {
   /** The handshake's HTTP status (101 on success; 0 when no HTTP answer came). */
   status: number;
   /** The response headers, when an HTTP answer came. */
   headers: Readonly<Record<string, string>>;
   uri: string;
-  /** Why it failed: a stable code ('SW_SOCKET_ERROR', 'SW_HANDSHAKE_FAILED', 'SW_HANDSHAKE_TIMEOUT'...) */
-  errorCode: string | undefined;
   /** ...and a sentence a person understands (refused, DNS, TLS, timeout, the status line). */
   reason: string;
   /** The start of a refusal's body. */
   body: string;
+}
+
+export interface ConnectSuccess<Data = unknown> extends ConnectOutcome {
+  success: true;
+  /** The open connection. */
+  connection: Connection<Data>;
+  errorCode: undefined;
+}
+
+export interface ConnectFailure extends ConnectOutcome {
+  success: false;
+  connection: undefined;
+  /**
+   * Why it failed: a stable sockwave code ('SW_SOCKET_ERROR', 'SW_HANDSHAKE_FAILED',
+   * 'SW_HANDSHAKE_TIMEOUT'...), or the name of the error an invalid argument threw.
+   */
+  errorCode: ErrorCode | 'SyntaxError' | 'TypeError' | 'RangeError' | 'AbortError' | (string & {});
 }
 
 /**

@@ -213,7 +213,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * every receiver. Returns the number of receivers, or with `report: true` a result per receiver.
    */
   broadcast(data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
-  broadcast(data: SendData, options?: BroadcastOptions<Data>): number;
+  broadcast(data: SendData, options?: BroadcastOptions<Data> & { report?: false }): number;
+  broadcast(data: SendData, options?: BroadcastOptions<Data>): number | TargetResult[];
   broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut(data, options);
     // (Read once: `except` may be an iterable that can be read only once, and both need it.)
@@ -244,7 +245,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   /** Sends one message to every subscriber of `topic` (framed and compressed once). */
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
-  publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number;
+  publish(topic: string, data: SendData, options?: BroadcastOptions<Data> & { report?: false }): number;
+  publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number | TargetResult[];
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut(data, options);
     // (Read once: `except` may be an iterable that can be read only once, and both need it.)

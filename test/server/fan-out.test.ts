@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test, type TestContext } from 'node:test';
 import { constants as zlib, inflateRawSync } from 'node:zlib';
-import { type Connection } from '../../src/index.js';
+import { WebSocketServer, type Connection, type TargetResult } from '../../src/index.js';
 import { payloadBytes, sha256, type ServerFrame, type StartedServer } from '../support/net.js';
 import { headerLength } from '../support/frames.js';
 import { RawPeer, serve, wsClient } from '../support/server-kit.js';
@@ -256,5 +256,22 @@ describe('broadcast and sendTo', { timeout: 60_000 }, () => {
       assert.equal(sha256(b!.data), sha256(binary));
       assert.equal(b!.isBinary, true);
     }
+  });
+});
+
+describe('broadcast and publish: the type of what they return', () => {
+  test('report: true gives the results, no report a count, a report only known at run time either (checked by the compiler)', async () => {
+    const server = new WebSocketServer<{ user: string }>();
+    const verbose = process.argv.length > 0;
+    const results: TargetResult[] = server.broadcast('x', { report: true });
+    const count: number = server.publish('topic', 'x');
+    const either = server.broadcast('x', { report: verbose });
+    // @ts-expect-error with a boolean report, the answer may be the results, not a count
+    const wrong: number = either;
+    const topicEither = server.publish('topic', 'x', { report: verbose });
+    // @ts-expect-error the same for publish()
+    const wrongToo: number = topicEither;
+    assert.deepEqual([results, count, either, topicEither, wrong, wrongToo], [[], 0, [], [], [], []]);
+    await server.close();
   });
 });
