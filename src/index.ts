@@ -28,6 +28,7 @@ export {
   type ClientStatus,
   type CreateClientOptions,
   type DataType,
+  type MessageOf,
   type ReconnectOptions,
   type Target,
 } from './client/reconnecting-client.js';

@@ -46,8 +46,11 @@ export interface Target {
   protocols?: readonly string[];
 }
 
-export interface CreateClientOptions extends Omit<ClientOptions, 'handler' | 'data'> {
-  dataType?: DataType;
+/** What onMessage is given for a `dataType`: text as a string and binary as a Buffer, always a Buffer, or parsed JSON. */
+export type MessageOf<T extends DataType> = [T] extends ['binary'] ? Buffer : [T] extends ['text'] ? string | Buffer : unknown;
+
+export interface CreateClientOptions<T extends DataType = DataType> extends Omit<ClientOptions, 'handler' | 'data'> {
+  dataType?: T;
   reconnect?: boolean | ReconnectOptions;
   outbox?: OutboxOptions;
   /** Ping this often (ms); 0 turns it off. Default 0. */
@@ -56,7 +59,7 @@ export interface CreateClientOptions extends Omit<ClientOptions, 'handler' | 'da
   pongTimeout?: number;
   onOpen?(client: WebSocketClient): void;
   /** Text as a string, binary as a Buffer; with dataType 'binary' always a Buffer; with 'json' text is parsed. */
-  onMessage?(client: WebSocketClient, message: unknown, isBinary: boolean): void;
+  onMessage?(client: WebSocketClient, message: MessageOf<T>, isBinary: boolean): void;
   onError?(client: WebSocketClient, info: ClientErrorInfo): void;
   /**
    * A connection that was open has closed; `willReconnect` says whether another attempt follows.
@@ -320,6 +323,6 @@ export class WebSocketClient {
  * });
  * client.send({ hello: 'world' }); // queued until connected, then sent
  */
-export function createClient(target: string | URL | (() => Target | Promise<Target>), options?: CreateClientOptions): WebSocketClient {
+export function createClient<T extends DataType = 'text'>(target: string | URL | (() => Target | Promise<Target>), options?: CreateClientOptions<T>): WebSocketClient {
   return new WebSocketClient(target, options);
 }

@@ -27,7 +27,8 @@ import {
   type UpgradeRequest,
   type WebSocketClient,
 } from '../../src/index.js';
-import { Queue, closedPort, startRawWsServer, startServer, withTimeout } from '../support/net.js';
+import { Queue, closedPort, deferred, startRawWsServer, startServer, withTimeout } from '../support/net.js';
+import { serve } from '../support/server-kit.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -944,5 +945,45 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
       assert.equal(c.errors.history[0]!.waitTime, undefined);
       assert.equal(c.client.status, 'closed');
     }
+  });
+});
+
+describe('createClient: what onMessage is given, by dataType (checked by the compiler)', () => {
+  test("'binary' gives a Buffer, 'text' (the default) a string or a Buffer, 'json' an unknown value", async (t) => {
+    const srv = await serve(t, { onConnection: () => ({ onOpen: (conn) => void conn.send('hi') }) });
+    const got: unknown[] = [];
+    const done = deferred<void>();
+    const binary = createClient(srv.url, {
+      dataType: 'binary',
+      onMessage: (_client, message) => {
+        const bytes: Buffer = message;
+        got.push(bytes);
+        done.resolve();
+      },
+    });
+    t.after(() => binary.close());
+    const text = createClient(`ws://127.0.0.1:${await closedPort()}/`, {
+      reconnect: false,
+      onMessage: (_client, message) => {
+        // @ts-expect-error text messages are strings, binary ones Buffers: not always a string
+        const only: string = message;
+        const either: string | Buffer = message;
+        got.push(only, either);
+      },
+    });
+    text.close();
+    const json = createClient(`ws://127.0.0.1:${await closedPort()}/`, {
+      dataType: 'json',
+      reconnect: false,
+      onMessage: (_client, message) => {
+        // @ts-expect-error parsed JSON is of any shape: it must be checked before use
+        const sure: string = message;
+        got.push(sure);
+      },
+    });
+    json.close();
+    await withTimeout(done.promise, 'the binary client to get its message');
+    assert.ok(Buffer.isBuffer(got[0]));
+    assert.equal(String(got[0]), 'hi');
   });
 });
