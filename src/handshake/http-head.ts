@@ -277,6 +277,9 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
 
 type HeaderValues = string | number | readonly string[];
 
+/** The headers that frame a response's body (lower-cased): sockwave sets them, callers' extra headers cannot replace them. */
+export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length', 'transfer-encoding']);
+
 /**
  * Copies `extra` into `target`, replacing entries whose names match case-insensitively, except the
  * `reserved` names (lower-cased), which the caller may not override.

@@ -1,10 +1,8 @@
 import { HandshakeError } from '../errors.js';
-import { headerLines, listHasToken, mergeHeaders, serializeResponse, type RequestHead } from './http-head.js';
+import { FRAMING_HEADERS, headerLines, listHasToken, mergeHeaders, serializeResponse, type RequestHead } from './http-head.js';
 
 /** Headers the handshake itself sets on a 101; callers' extra headers cannot replace them. */
 const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
-/** Headers that frame a refusal's body; callers cannot replace them. */
-const FRAMING_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length', 'transfer-encoding']);
 import { acceptKey, isValidKey } from './keys.js';
 import { parseSubprotocols } from './subprotocols.js';
 

@@ -1,5 +1,5 @@
 import { type Socket } from 'node:net';
-import { mergeHeaders, serializeResponse, type RequestHead } from '../handshake/http-head.js';
+import { FRAMING_HEADERS, mergeHeaders, serializeResponse, type RequestHead } from '../handshake/http-head.js';
 
 /** A plain (non-upgrade) HTTP request reaching a standalone server. */
 export interface PlainHttpRequest {
@@ -25,9 +25,6 @@ export function toPlainRequest(head: RequestHead): PlainHttpRequest {
   const q = head.target.indexOf('?');
   return { method: head.method, url: head.target, path: q === -1 ? head.target : head.target.slice(0, q), headers: head.headers };
 }
-
-/** What frames the message: sockwave sets these, whatever case the application's headers use. */
-const FRAMING_HEADERS: ReadonlySet<string> = new Set(['connection', 'content-length', 'transfer-encoding']);
 
 /**
  * The bytes of `response`, closing the connection after it (no body for a HEAD request). The
