@@ -3,7 +3,7 @@ import { CloseCode, encodeClosePayload, MAX_CLOSE_REASON_BYTES } from './close-c
 import { FrameParser, type FrameParserHandler } from './frame-parser.js';
 import { encodeFrame, frameHeader } from './frame-serializer.js';
 import { defaultMaskKeys, type MaskKeySource } from './mask.js';
-import { Opcode } from './opcodes.js';
+import { MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
 
 /**
  * The sans-I/O WebSocket connection after the opening handshake: the frame parser, the serializer
@@ -168,7 +168,7 @@ export class ProtocolSession implements FrameParserHandler {
   }
   /** @internal */
   onPing(payload: Buffer): void {
-    if (this.autoPong && !this.closeSent && this.handler.autoPongAllowed?.(payload.length) !== false) this.sendFrame(Opcode.Pong, payload, true, false);
+    if (this.autoPong && !this.closeSent && this.handler.autoPongAllowed?.(payload.length) !== false) this.writeFrame(Opcode.Pong, payload, true, false);
     this.handler.onPing(payload);
   }
   /** @internal */
@@ -235,9 +235,40 @@ export class ProtocolSession implements FrameParserHandler {
   /**
    * Writes one frame. Returns false (writing nothing) once a close frame was sent.
    * Client frames are masked into a copy; server payloads over 16 KiB are written without a copy.
+   *
+   * Throws RangeError, writing nothing, for a frame RFC 6455 forbids: an undefined opcode; a close
+   * frame (use {@link ProtocolSession.close}, which keeps the close handshake's state); a ping or
+   * pong that is fragmented, carries RSV1 or over 125 bytes (§5.5); a new data message while a
+   * fragmented one is unfinished, or a continuation with none started (§5.4); RSV1 on a
+   * continuation, or on any frame when no extension claims it (§5.2, RFC 7692 §6).
    */
   sendFrame(opcode: Opcode, payload: Buffer, fin: boolean, rsv1: boolean): boolean {
     if (this.closeSent) return false;
+    this.checkOutgoing(opcode, payload.length, fin, rsv1);
+    this.writeFrame(opcode, payload, fin, rsv1);
+    return true;
+  }
+
+  private checkOutgoing(opcode: Opcode, length: number, fin: boolean, rsv1: boolean): void {
+    if (opcode === Opcode.Ping || opcode === Opcode.Pong) {
+      if (length > MAX_CONTROL_PAYLOAD) throw new RangeError(`a control frame payload is at most ${MAX_CONTROL_PAYLOAD} bytes, not ${length}`);
+      if (!fin || rsv1) throw new RangeError('a control frame may not be fragmented or carry RSV1');
+      return;
+    }
+    if (opcode === Opcode.Close) throw new RangeError('send a close frame with close(), which keeps the close handshake state');
+    const continuation = opcode === Opcode.Continuation;
+    if (!continuation && opcode !== Opcode.Text && opcode !== Opcode.Binary) throw new RangeError(`opcode ${String(opcode)} is not defined by RFC 6455`);
+    const midMessage = (this.bits & Bit.SendingFragments) !== 0;
+    if (continuation !== midMessage) {
+      throw new RangeError(continuation ? 'a continuation frame needs an unfinished message' : 'the previous message is unfinished: send its continuation frames first');
+    }
+    if (rsv1 && (continuation || (this.bits & Bit.AllowRsv1) === 0)) {
+      throw new RangeError(continuation ? 'RSV1 belongs on the first frame of a message only' : 'RSV1 needs an extension that claims it');
+    }
+    this.bits = fin ? this.bits & ~Bit.SendingFragments : this.bits | Bit.SendingFragments;
+  }
+
+  private writeFrame(opcode: Opcode, payload: Buffer, fin: boolean, rsv1: boolean): void {
     if (this.options.role === 'client') {
       this.handler.write(encodeFrame(opcode, payload, { fin, rsv1, mask: this.options.maskKeys ?? defaultMaskKeys }));
     } else if (payload.length <= COPY_LIMIT) {
@@ -249,7 +280,6 @@ export class ProtocolSession implements FrameParserHandler {
       this.handler.write(frameHeader(opcode, payload.length, { fin, rsv1 }));
       this.handler.write(payload);
     }
-    return true;
   }
 
   /** Writes a frame already serialized (for fan-out: framed once, written to many). */
@@ -267,7 +297,7 @@ export class ProtocolSession implements FrameParserHandler {
   close(code?: number, reason = ''): boolean {
     const payload = encodeClosePayload(code, reason);
     if (this.closeSent) return false;
-    this.sendFrame(Opcode.Close, payload, true, false);
+    this.writeFrame(Opcode.Close, payload, true, false);
     this.bits |= Bit.CloseSent;
     (this.closing ??= new CloseRecord()).sentCode = code;
     if (this.readyState === ReadyState.Open) this.readyState = ReadyState.Closing;
@@ -314,6 +344,8 @@ const enum Bit {
   AllowRsv1 = 16,
   /** Failed or halted: nothing more received is processed. */
   Stopped = 32,
+  /** A data message's first frames were sent without FIN: only continuations (and control frames) may follow. */
+  SendingFragments = 64,
 }
 
 /** The close frames' details and the connection's failure, kept once the close handshake starts. */

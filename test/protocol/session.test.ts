@@ -402,6 +402,42 @@ describe('ProtocolSession: close handshake', () => {
     });
   });
 
+  test('sendFrame refuses, writing nothing, every frame RFC 6455 forbids', () => {
+    const refused = (h: Harness, opcode: number, size: number, fin: boolean, rsv1: boolean, message: RegExp): void => {
+      const before = h.writes.length;
+      assert.throws(() => h.session.sendFrame(opcode as Opcode, Buffer.alloc(size), fin, rsv1), (error: unknown) => error instanceof RangeError && message.test(error.message));
+      assert.equal(h.writes.length, before);
+    };
+    const h = makeSession({ role: 'server' });
+    refused(h, Opcode.Ping, 126, true, false, /at most 125 bytes, not 126/);
+    refused(h, Opcode.Pong, 200, true, false, /at most 125/);
+    refused(h, Opcode.Ping, 1, false, false, /fragmented/);
+    refused(h, Opcode.Pong, 1, true, true, /RSV1/);
+    refused(h, Opcode.Close, 2, true, false, /close\(\)/);
+    refused(h, 3, 1, true, false, /opcode 3 is not defined/);
+    refused(h, 0xb, 1, true, false, /opcode 11 is not defined/);
+    refused(h, Opcode.Continuation, 1, true, false, /needs an unfinished message/);
+    refused(h, Opcode.Text, 1, true, true, /RSV1 needs an extension/);
+    // A fragmented message: only its continuations, and control frames, may come before its end.
+    assert.equal(h.session.sendFrame(Opcode.Text, Buffer.from('ab'), false, false), true);
+    refused(h, Opcode.Binary, 1, true, false, /previous message is unfinished/);
+    refused(h, Opcode.Text, 1, false, false, /previous message is unfinished/);
+    assert.equal(h.session.sendFrame(Opcode.Ping, Buffer.alloc(125), true, false), true);
+    assert.equal(h.session.sendFrame(Opcode.Continuation, Buffer.from('c'), false, false), true);
+    refused(h, Opcode.Continuation, 1, true, true, /first frame of a message only/);
+    assert.equal(h.session.sendFrame(Opcode.Continuation, Buffer.from('d'), true, false), true);
+    refused(h, Opcode.Continuation, 1, true, false, /needs an unfinished message/);
+    // The session still works, and its peer reads what it wrote as valid.
+    assert.equal(h.session.sendFrame(Opcode.Binary, Buffer.from([7]), true, false), true);
+    assert.deepEqual(wire(h), [ev.ping(Buffer.alloc(125)), ev.text('abcd'), ev.binary(Buffer.from([7]))]);
+    // With an extension claiming RSV1, a first frame may carry it.
+    const d = makeSession({ role: 'client', allowRsv1: true });
+    assert.equal(d.session.sendFrame(Opcode.Binary, Buffer.from([1, 2]), true, true), true);
+    // close() still writes its frame, and ends what may be sent.
+    assert.equal(h.session.close(1000), true);
+    assert.equal(h.session.sendFrame(Opcode.Ping, Buffer.alloc(500), true, false), false);
+  });
+
   test('nothing is written after a close frame: sendFrame and sendEncoded return false', () => {
     const h = makeSession({ role: 'server' });
     h.session.close(1000);
