@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Backplane } from '../server/backplane.js';
+import { type Backplane, type BackplaneEvent } from '../server/backplane.js';
 import { WebSocketServer } from '../server/server.js';
 import { DEFAULT_RATE_LIMIT } from '../server/options.js';
 import { ArgumentError, numberOption, parseArgs, type ParsedArgs } from './args.js';
@@ -72,6 +72,44 @@ async function openBackplane(url: string | undefined): Promise<Backplane | undef
 }
 
 /** A Redis URL as it may be shown: without its password. */
+/**
+ * Waits until the backplane is connected, 5 s at most: an unreachable Redis is retried in the
+ * background, and said so (/broadcast stays on this node until it connects). Credentials Redis
+ * refuses end the command, since retrying cannot fix them. Afterwards, every change (Redis lost or
+ * back, messages dropped or missed meanwhile) is reported on stderr, a line each.
+ */
+async function backplaneReady(server: WebSocketServer, shownUrl: string): Promise<void> {
+  let lastError: Error | undefined;
+  const outcome = await new Promise<'connected' | 'timeout' | 'refused'>((resolve) => {
+    const timer = setTimeout(() => finish('timeout'), 5000);
+    const listener = (event: BackplaneEvent): void => {
+      if (event.type === 'connected') finish('connected');
+      else if (event.type === 'disconnected' && event.error) {
+        lastError = event.error;
+        if (REFUSED_CREDENTIALS.test(event.error.message)) finish('refused');
+      }
+    };
+    server.on('backplane', listener);
+    function finish(how: 'connected' | 'timeout' | 'refused'): void {
+      clearTimeout(timer);
+      server.off('backplane', listener);
+      resolve(how);
+    }
+  });
+  const reason = lastError ? ` (${lastError.message})` : '';
+  if (outcome === 'refused') {
+    await server.close();
+    throw new Error(`the Redis server at ${shownUrl} refused the credentials${reason}`);
+  }
+  if (outcome === 'timeout') process.stderr.write(`backplane: no connection to ${shownUrl} within 5 s${reason}; retrying in the background (/broadcast stays on this node until then)\n`);
+  server.on('backplane', (event) => {
+    process.stderr.write(`backplane: ${JSON.stringify(event, (_key, value: unknown) => (value instanceof Error ? value.message : value))}\n`);
+  });
+}
+
+/** Redis's answers to AUTH (or to a command sent without it) when the credentials are wrong or missing. */
+const REFUSED_CREDENTIALS = /^(WRONGPASS|NOAUTH)\b|^ERR (invalid (username-)?password|AUTH)/;
+
 function shownRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);
@@ -128,17 +166,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     backplane,
     onHttpRequest: serveDemoFiles,
   });
-  if (backplane) {
-    // Reported on stderr: a lost Redis, and messages dropped or missed because of it.
-    server.on('backplane', (event) => void (event.type !== 'connected' && process.stderr.write(`backplane: ${JSON.stringify(event)}\n`)));
-    // Ready when the backplane is (bounded: an unreachable Redis is retried in the background,
-    // and said so: /broadcast stays on this node until it connects).
-    const connected = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 5000);
-      server.once('backplane', () => (clearTimeout(timer), resolve(true)));
-    });
-    if (!connected) process.stderr.write(`backplane: no connection to ${shownRedisUrl(args.values['backplane']!)} within 5 s; retrying in the background (/broadcast stays on this node until then)\n`);
-  }
+  if (backplane) await backplaneReady(server, shownRedisUrl(args.values['backplane']!));
   const routes = installDemoRoutes(server, { deflate });
 
   // Signal handlers first: a supervisor may send SIGTERM as soon as it reads the line below.

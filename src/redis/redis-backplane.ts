@@ -75,6 +75,10 @@ export class RedisBackplane implements Backplane {
   private closed = false;
   private dropped = 0;
   private dropReport: NodeJS.Immediate | undefined;
+  /** The last error a connection gave since the backplane was last connected. */
+  private lastError: Error | undefined;
+  /** The message of the error last reported with 'disconnected'. */
+  private reportedError: string | undefined;
 
   constructor(private readonly options: RedisBackplaneOptions = {}) {
     this.url = options.url ?? 'redis://127.0.0.1:6379';
@@ -119,9 +123,11 @@ export class RedisBackplane implements Backplane {
     });
     this.pub.on('ready', () => void this.resync());
     this.pub.on('close', () => this.lost());
-    // Errors come back as 'close' and failed commands; ioredis also emits them here.
-    this.pub.on('error', () => {});
-    this.sub.on('error', () => {});
+    // Errors come back as 'close' and failed commands; ioredis also emits them here, and they say
+    // why Redis is out of reach (refused, a wrong password…).
+    const onError = (error: Error): void => this.connectionError(error);
+    this.pub.on('error', onError);
+    this.sub.on('error', onError);
     this.pub.connect().catch(() => undefined);
     this.sub.connect().catch(() => undefined);
     this.presence.start();
@@ -195,12 +201,37 @@ export class RedisBackplane implements Backplane {
     this.linkChanged();
   }
 
-  /** 'connected' once both connections work (publishing, and reading from the right place); 'disconnected' when one fails. */
+  /**
+   * 'connected' once both connections work (publishing, and reading from the right place);
+   * 'disconnected' when one fails, with the last error ioredis gave (or one saying the connection
+   * closed).
+   */
   private linkChanged(): void {
     const connected = this.ready && this.reading;
     if (connected === this.connected || this.closed) return;
     this.connected = connected;
-    this.node?.report(connected ? { type: 'connected' } : { type: 'disconnected' });
+    if (connected) {
+      this.lastError = undefined;
+      this.node?.report({ type: 'connected' });
+    } else {
+      // A connection Redis closed without an error (it stopped, say) is said so.
+      const error = this.lastError ?? new BackplaneError('the connection to Redis closed');
+      this.reportedError = error.message;
+      this.node?.report({ type: 'disconnected', error });
+    }
+  }
+
+  /**
+   * An error from either connection. While the backplane is not connected, a new reason (the
+   * first attempt's, or one that differs from the last reported) is reported as 'disconnected'
+   * with it, once: attempts repeat every `maxReconnectDelay` ms with the same error.
+   */
+  private connectionError(error: Error): void {
+    if (this.closed) return;
+    this.lastError = error;
+    if (this.connected || error.message === this.reportedError) return;
+    this.reportedError = error.message;
+    this.node?.report({ type: 'disconnected', error });
   }
 
   private pump(): void {

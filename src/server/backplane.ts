@@ -23,7 +23,12 @@ export interface NodePresence {
 export type BackplaneEvent =
   /** Connected to the backplane again (after start or an outage); buffered messages are being sent. */
   | { type: 'connected' }
-  /** The backplane became unreachable; publishes are buffered (up to the bound) meanwhile. */
+  /**
+   * The backplane is unreachable; publishes are buffered (up to the bound) meanwhile. Reported
+   * when it becomes so, and again while it stays so when the reason (`error`, if the backplane
+   * knows one) changes: a first connection that fails is reported too. RedisBackplane always
+   * gives the reason.
+   */
   | { type: 'disconnected'; error?: Error | undefined }
   /**
    * Publishes of this node that will never reach the other nodes: the buffer was full while the

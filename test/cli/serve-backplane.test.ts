@@ -55,10 +55,29 @@ describe('sockwave serve --backplane', { skip }, () => {
     // Not silent: one line says that /broadcast is not shared yet (the password not shown).
     assert.equal(
       nowhere.cli.stderr().trim(),
-      `backplane: no connection to redis://:***@127.0.0.1:${port} within 5 s; retrying in the background (/broadcast stays on this node until then)`,
+      `backplane: no connection to redis://:***@127.0.0.1:${port} within 5 s (connect ECONNREFUSED 127.0.0.1:${port}); retrying in the background (/broadcast stays on this node until then)`,
     );
     const a = await client(t, nowhere.url);
     a.ws.send('still served locally');
     assert.equal((await a.rec.messages.next('the local echo of /broadcast', 10_000)).data.toString(), 'still served locally');
+  });
+
+  test('credentials Redis refuses end serve with one line and exit 1 (retrying cannot fix them); the password is not shown', async (t) => {
+    const redis = await RedisServer.start(t, 'right');
+    for (const [url, answer] of [
+      [`redis://:wrong@127.0.0.1:${redis.port}`, 'WRONGPASS'],
+      [redis.url, 'NOAUTH'],
+    ] as const) {
+      const cli = run(t, ['serve', '--port', '0', '--backplane', url]);
+      assert.deepEqual(await cli.exited(), { code: 1, signal: null });
+      assert.equal(cli.stdout(), '', 'it never said it was listening');
+      const lines = cli.stderr().trimEnd().split('\n');
+      assert.equal(lines.length, 1, cli.stderr());
+      assert.match(lines[0]!, new RegExp(`^sockwave: the Redis server at redis://(:\\*\\*\\*@)?127\\.0\\.0\\.1:${redis.port} refused the credentials \\(${answer}\\b`));
+      assert.doesNotMatch(lines[0]!, /wrong/);
+    }
+    // The right password: it serves, with /broadcast shared.
+    const served = await serveWith(t, `redis://:right@127.0.0.1:${redis.port}`);
+    assert.equal(served.cli.stderr(), '');
   });
 });

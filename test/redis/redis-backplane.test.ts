@@ -252,4 +252,34 @@ describe('RedisBackplane', { skip }, () => {
     await waitFor(a.events, 'disconnected');
     await assert.rejects(a.srv.server.clusterConnectionCount(), { code: 'SW_BACKPLANE_UNAVAILABLE' });
   });
+
+  test("'disconnected' says why: a first connection that fails is reported once (not at every retry), a loss with its error", async (t) => {
+    const redis = await RedisServer.start(t);
+    await redis.kill();
+    const backplane = new RedisBackplane({ url: redis.url, prefix: 'test', maxReconnectDelay: 50 });
+    const events: BackplaneEvent[] = [];
+    const srv = await serve(t, { backplane });
+    srv.server.on('backplane', (event) => events.push(event));
+    await eventually(() => events.length > 0, 'the first report');
+    // Retries every 50 ms meanwhile: still one report, since the reason did not change.
+    await sleep(500);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    const first = events[0]! as { type: string; error?: Error };
+    assert.equal(first.type, 'disconnected');
+    assert.match(first.error?.message ?? '', /ECONNREFUSED/);
+    await redis.restart();
+    await eventually(() => events.some((event) => event.type === 'connected'), 'connected');
+    await redis.kill();
+    await eventually(() => events.filter((event) => event.type === 'disconnected').length === 2, 'the loss');
+    const loss = events.filter((event) => event.type === 'disconnected')[1] as { error?: Error };
+    // Redis closed the connection without an error (killed): said so.
+    assert.equal(loss.error?.message, 'the connection to Redis closed');
+    // Then the retries' reason, once.
+    await eventually(() => events.length === 4, 'the reason of the failing retries');
+    await sleep(300);
+    assert.deepEqual(
+      events.map((event) => `${event.type} ${(event as { error?: Error }).error?.message ?? ''}`.trim()),
+      ['disconnected ' + first.error!.message, 'connected', 'disconnected the connection to Redis closed', 'disconnected ' + first.error!.message],
+    );
+  });
 });

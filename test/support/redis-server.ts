@@ -29,15 +29,19 @@ export class RedisServer {
   private child: ChildProcess | undefined;
   private output = '';
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly password: string | undefined,
+  ) {}
 
+  /** Without the password, if it has one. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts one on a free port; it is killed after the test. */
-  static async start(t: TestContext): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** Starts one on a free port (asking clients for `password`, if given); it is killed after the test. */
+  static async start(t: TestContext, password?: string): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), password);
     t.after(() => server.kill());
     await server.restart();
     return server;
@@ -46,6 +50,7 @@ export class RedisServer {
   /** Starts it (again) on its port, and waits until it accepts commands. */
   async restart(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
+    if (this.password !== undefined) args.push('--requirepass', this.password);
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.output = '';
