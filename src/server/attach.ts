@@ -4,6 +4,7 @@ import { type Server as NetServer, type Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { buildRefusalResponse } from '../handshake/server-handshake.js';
+import { endAnswered } from './plain-http.js';
 
 /** What the dispatcher needs from a WebSocket server. */
 export interface UpgradeTarget {
@@ -13,33 +14,63 @@ export interface UpgradeTarget {
   acceptSocket(socket: Socket): void;
 }
 
-const byHttpServer = new WeakMap<HttpServer | HttpsServer, UpgradeTarget[]>();
+/** The sockwave servers attached to one HTTP server, and the one 'upgrade' listener that dispatches among them. */
+interface Dispatch {
+  readonly targets: UpgradeTarget[];
+  readonly listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+const byHttpServer = new WeakMap<NetServer, Dispatch>();
 
 /**
- * Attaches a WebSocket server to an existing server:
- * - an `http`/`https` server (Express, Fastify, Hono's node server...): its 'upgrade' requests are
- *   dispatched by path among every sockwave server attached to it; a path none of them serves is
- *   answered 404;
+ * Attaches a WebSocket server to an existing server, and returns what detaches it:
+ * - an `http`/`https` server (Express, Fastify, Hono's node server...), or an `http2` server
+ *   with `allowHTTP1` (its HTTP/1.1 upgrades): its 'upgrade' requests are dispatched by path
+ *   among every sockwave server attached to it. A path none of them serves is left to the
+ *   server's other 'upgrade' listeners (a `ws` server on another path, say), and answered 404
+ *   when there are none. Once the last one is detached, the listener goes.
  * - a raw `net` or `tls` server (SNI through its own SNICallback): every connection is treated as
- *   a WebSocket upgrade.
+ *   a WebSocket upgrade. That stays attached (a closed server drops what arrives): the server
+ *   has no other use for its connections.
  */
-export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget): void {
+export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget): () => void {
   // (An https.Server is a tls.Server, not an http.Server: both are HTTP servers here.)
-  if (server instanceof HttpServer || server instanceof HttpsServer) {
-    let targets = byHttpServer.get(server);
-    if (targets === undefined) {
-      const list: UpgradeTarget[] = (targets = []);
-      byHttpServer.set(server, list);
-      server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  if (server instanceof HttpServer || server instanceof HttpsServer || isHttp2Server(server)) {
+    let dispatch = byHttpServer.get(server);
+    if (dispatch === undefined) {
+      const targets: UpgradeTarget[] = [];
+      const listener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
         const path = (request.url ?? '/').split('?', 1)[0]!;
-        const match = list.find((candidate) => candidate.servesPath(path));
+        const match = targets.find((candidate) => candidate.servesPath(path));
         if (match) return match.handleUpgrade(request, socket, head);
+        // Another listener may serve this path: then it is theirs to answer.
+        if (server.listenerCount('upgrade') > 1) return;
         socket.on('error', () => {});
-        socket.end(buildRefusalResponse(404, {}, 'no WebSocket endpoint at this path'));
-      });
+        endAnswered(socket as Socket, buildRefusalResponse(404, {}, 'no WebSocket endpoint at this path'));
+      };
+      dispatch = { targets, listener };
+      byHttpServer.set(server, dispatch);
+      server.on('upgrade', listener);
     }
+    const { targets, listener } = dispatch;
     if (!targets.includes(target)) targets.push(target);
-    return;
+    return () => {
+      const at = targets.indexOf(target);
+      if (at >= 0) targets.splice(at, 1);
+      if (targets.length > 0 || byHttpServer.get(server)?.listener !== listener) return;
+      server.removeListener('upgrade', listener);
+      byHttpServer.delete(server);
+    };
   }
   server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => target.acceptSocket(socket));
+  return () => {};
+}
+
+/**
+ * An `http2` server (Node does not export its classes): with `allowHTTP1`, its HTTP/1.1 clients
+ * go through Node's HTTP/1 server code, upgrades included; its HTTP/2 sessions must be left alone.
+ */
+function isHttp2Server(server: NetServer): boolean {
+  const name = server.constructor.name;
+  return name === 'Http2SecureServer' || name === 'Http2Server';
 }

@@ -57,6 +57,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private closing = false;
   /** close()'s promise, once called. */
   private shutdown: Promise<void> | undefined;
+  /** Undo each attach() to an HTTP server: close() runs them. */
+  private readonly detachers: (() => void)[] = [];
   private readonly backplane: Backplane;
 
   /** Throws a TypeError or RangeError, naming it, for an option of the wrong type or out of range. */
@@ -188,12 +190,16 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   }
 
   /**
-   * Serves upgrades arriving at an existing server: an `http`/`https` server (by path, shared with
-   * other sockwave servers attached to it: see `path`), or a raw `net`/`tls` server (for SNI).
+   * Serves upgrades arriving at an existing server: an `http`/`https` server, or an `http2` one
+   * with `allowHTTP1` (by path, shared with other sockwave servers attached to it: see `path`; a
+   * path none of them serves is left to the server's other 'upgrade' listeners, or answered 404
+   * when it has none), or a raw `net`/`tls` server (for SNI). `close()` detaches it from HTTP
+   * servers. Throws SW_INVALID_STATE once the server is closed.
    * @example wss.attach(httpServer); // then httpServer.listen(...)
    */
   attach(server: HttpServer | NetServer): this {
-    attachTo(server, this);
+    if (this.closing) throw new SockwaveError('SW_INVALID_STATE', 'the server was closed: close() ends it for good');
+    this.detachers.push(attachTo(server, this));
     this.heartbeat.start();
     return this;
   }
@@ -316,6 +322,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   private async shutDown(code: number, reason: string, timeout: number): Promise<void> {
     this.closing = true;
+    // Off the HTTP servers it was attached to: their upgrades go to their other listeners now.
+    for (const detach of this.detachers.splice(0)) detach();
     const stopped = this.stop();
     this.sockets.dropHandshakes();
     await closeGracefully([...this.clients], code, reason, timeout);

@@ -91,6 +91,8 @@ export class UpgradeFlow<Data> {
     // Closed for good: an answer, not a socket dropped in silence.
     if (this.host.closing) return this.refuseSocket(raw, 503, {}, 'the WebSocket server is closed');
     if (!this.trackAddress(raw)) return;
+    // In its handshake until admitted or refused: close() drops it meanwhile.
+    this.host.sockets.handshakeStarted(raw);
     this.upgrade(raw, requestHeadOf(request), head);
   }
 

@@ -6,15 +6,17 @@
 import { strict as assert } from 'node:assert';
 import { describe, test, type TestContext } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { type Duplex } from 'node:stream';
 import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { connect as http2Connect, createSecureServer as createHttp2SecureServer } from 'node:http2';
 import { createSecureContext, createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer as WsServer } from 'ws';
 import { WebSocketServer, connect, type Connection, type ConnectionHandler, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame } from '../support/frames.js';
 import { Queue, RawClient, acceptFor, record, upgradeRequest, withTimeout } from '../support/net.js';
-import { refusedWs, selfSigned, wsClient } from '../support/server-kit.js';
+import { eventually, refusedWs, selfSigned, sleep, wsClient } from '../support/server-kit.js';
 
 const echo: ConnectionHandler = {
   onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
@@ -280,5 +282,133 @@ describe('attached mode: the per-address count', { timeout: 30_000 }, () => {
       await withTimeout(closed, `connection ${i + 1} to close`);
     }
     assert.equal(wss.stats().limits.maxConnectionsPerAddress, 0, 'no refusal for the address');
+  });
+});
+
+describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 }, () => {
+  for (const wsFirst of [false, true]) {
+    test(`another 'upgrade' listener (ws, noServer) keeps the paths sockwave does not serve (${wsFirst ? 'ws' : 'sockwave'} listening first)`, async (t) => {
+      const wss = attachedServer(t, { path: '/a', onConnection: () => ({ onOpen: (connection) => void connection.send('from sockwave') }) });
+      const other = new WsServer({ noServer: true });
+      t.after(() => other.close());
+      other.on('connection', (ws) => ws.send('from ws'));
+      const http = createHttpServer();
+      const theirs = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        if (request.url === '/w') other.handleUpgrade(request, socket, head, (ws) => other.emit('connection', ws, request));
+        else if (request.url !== '/a') socket.end('HTTP/1.1 418 I\'m a teapot\r\nContent-Length: 0\r\n\r\n');
+      };
+      if (wsFirst) http.on('upgrade', theirs);
+      wss.attach(http);
+      if (!wsFirst) http.on('upgrade', theirs);
+      const port = await listen(t, http);
+      const base = `ws://127.0.0.1:${port}`;
+      const viaWs = await wsClient(t, `${base}/w`);
+      assert.equal((await viaWs.rec.messages.next('the greeting of ws')).data.toString(), 'from ws');
+      viaWs.ws.send('and it stays a clean WebSocket');
+      await sleep(100);
+      assert.equal(viaWs.ws.readyState, WebSocket.OPEN, 'no HTTP answer written into the WebSocket stream');
+      const viaSockwave = await wsClient(t, `${base}/a`);
+      assert.equal((await viaSockwave.rec.messages.next('the greeting of sockwave')).data.toString(), 'from sockwave');
+      // A path nobody serves is answered by the other listener alone.
+      assert.equal((await refusedWs(`${base}/nowhere`)).status, 418);
+    });
+  }
+
+  test('a 404 for a path nobody serves ends the socket even if the client never closes its side', async (t) => {
+    const wss = attachedServer(t, { path: '/a', onConnection: () => ({}) });
+    const http = createHttpServer();
+    wss.attach(http);
+    const port = await listen(t, http);
+    const socket = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    t.after(() => socket.destroy());
+    socket.on('error', () => {});
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.write(upgradeRequest({ path: '/nowhere' }));
+    let open = -1;
+    const poll = setInterval(() => http.getConnections((_error, count) => (open = count)), 10);
+    t.after(() => clearInterval(poll));
+    await eventually(() => open === 1, 'the connection at the server');
+    // The client keeps its side open: only the server can let the socket go.
+    await eventually(() => open === 0, 'the server to let the socket of the half-open client go', 10_000);
+    assert.match(answer, /^HTTP\/1\.1 404 /);
+    assert.equal(socket.destroyed, false, 'the client did not close');
+  });
+
+  test('close() drops an upgrade still waiting for admission, as a standalone server does', async (t) => {
+    let admitted!: () => void;
+    const admission = new Promise<void>((resolve) => (admitted = resolve));
+    t.after(() => admitted());
+    let asked!: () => void;
+    const askedOnce = new Promise<void>((resolve) => (asked = resolve));
+    const wss = attachedServer(t, {
+      onConnection: async () => {
+        asked();
+        await admission;
+        return {};
+      },
+    });
+    const http = createHttpServer();
+    wss.attach(http);
+    const port = await listen(t, http);
+    const raw = await RawClient.connect(port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest());
+    await withTimeout(askedOnce, 'admission to be asked');
+    await withTimeout(wss.close({ timeout: 500 }), 'the server to close');
+    // Admission never settles in this test: only close() can end the socket.
+    await raw.waitClosed('the pending upgrade to be dropped');
+  });
+
+  test('close() detaches from the HTTP server: its upgrade listener goes with the last sockwave server, and attach() after close() throws', async (t) => {
+    const a = attachedServer(t, { path: '/a', onConnection: () => ({}) });
+    const b = attachedServer(t, { path: '/b', onConnection: () => ({ onOpen: (connection) => void connection.send('B') }) });
+    const http = createHttpServer((_request, response) => response.end('plain'));
+    a.attach(http);
+    b.attach(http);
+    assert.equal(http.listenerCount('upgrade'), 1, 'one dispatcher for both');
+    const port = await listen(t, http);
+    await withTimeout(a.close({ timeout: 500 }), 'A to close');
+    assert.equal(http.listenerCount('upgrade'), 1);
+    const onB = await wsClient(t, `ws://127.0.0.1:${port}/b`);
+    assert.equal((await onB.rec.messages.next('the greeting of B')).data.toString(), 'B');
+    await withTimeout(b.close({ timeout: 500 }), 'B to close');
+    assert.equal(http.listenerCount('upgrade'), 0, 'nothing left attached');
+    assert.throws(() => a.attach(http), { code: 'SW_INVALID_STATE' });
+    assert.equal(http.listenerCount('upgrade'), 0);
+    assert.deepEqual(await httpGet(port, '/'), { status: 200, body: 'plain' });
+  });
+
+  test('attach() to an http2 server with allowHTTP1: HTTP/1.1 upgrades are served, its HTTP/2 sessions left alone', async (t) => {
+    const pair = selfSigned();
+    if (!pair) return t.skip('openssl is not available');
+    const h2 = createHttp2SecureServer({ cert: pair.cert, key: pair.key, allowHTTP1: true }, (request, response) => response.end(`page over ${request.httpVersion}`));
+    const wss = attachedServer(t, { path: '/ws', handshakeTimeout: 200, onConnection: () => ({ ...echo }) });
+    wss.attach(h2);
+    const port = await listen(t, h2);
+    const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: pair.cert });
+    t.after(() => ws.terminate());
+    ws.on('error', () => {});
+    await withTimeout(new Promise((resolve) => ws.once('open', resolve)), 'a wss client of the http2 server');
+    await echoes(ws, 'over http2 allowHTTP1');
+    const session = http2Connect(`https://127.0.0.1:${port}`, { ca: pair.cert });
+    t.after(() => session.destroy());
+    session.on('error', () => {});
+    const get = (): Promise<string> =>
+      withTimeout(
+        new Promise<string>((resolve, reject) => {
+          const stream = session.request({ ':path': '/' });
+          let body = '';
+          stream.setEncoding('utf8');
+          stream.on('data', (chunk: string) => (body += chunk));
+          stream.on('end', () => resolve(body));
+          stream.on('error', reject);
+        }),
+        'an HTTP/2 request',
+      );
+    assert.equal(await get(), 'page over 2.0');
+    // Past the WebSocket handshake timeout, the HTTP/2 session still works: sockwave never took it.
+    await sleep(500);
+    assert.equal(await get(), 'page over 2.0');
   });
 });
