@@ -37,7 +37,7 @@ export class WebSocketLifecycle {
   #failure: Error | undefined;
   /** Sends (and a close) in order: behind a Blob being read, or, reconnecting, behind the gap. */
   readonly #sender: OrderedSender;
-  /** Message events queued and not yet dispatched. */
+  /** Message events queued and not yet dispatched, and the open or message task running (see #taskDone). */
   #messageTasks = 0;
   /** options.signal, and how to stop listening to it (listened to while CONNECTING). */
   readonly #signal: AbortSignal | undefined;
@@ -94,13 +94,15 @@ export class WebSocketLifecycle {
 
   /**
    * The ready state. When the WebSocket closing handshake is started (by the server: a close()
-   * sets CLOSING itself), the standard queues a task to set CLOSING, which runs after the tasks of
-   * the messages received before the close frame. The Connection reports no event for it, so it
-   * is read from the Connection's status, once those message tasks have run.
+   * sets CLOSING itself), the standard queues a task to set CLOSING, which runs after the open
+   * event's task and the tasks of the messages received before the close frame. The Connection
+   * reports no event for it, so it is read from the Connection's status, once those tasks have
+   * run and no message received before the close frame is still being inflated.
    */
   get readyState(): WebSocketReadyState {
-    if (this.#readyState === OPEN && this.#messageTasks === 0 && this.#failure === undefined && this.#connection?.status === 'closing') {
-      this.#readyState = CLOSING;
+    if (this.#readyState === OPEN && this.#messageTasks === 0 && this.#failure === undefined) {
+      const connection = this.#connection;
+      if (connection?.status === 'closing' && !connection.inboundPending) this.#readyState = CLOSING;
     }
     return this.#readyState;
   }
@@ -215,7 +217,7 @@ export class WebSocketLifecycle {
         try {
           this.#messageReceived(data, isBinary);
         } finally {
-          this.#messageTasks--;
+          this.#taskDone();
         }
       });
     });
@@ -262,7 +264,11 @@ export class WebSocketLifecycle {
     this.#stopHeartbeat = startClientHeartbeat(connection, this.#heartbeat.interval, this.#heartbeat.timeout);
     this.#sender.attach(connection);
     // 4. Fire an event named open at the WebSocket object.
+    //    (Counted as a message task is: a close frame that came right after the 101 sets CLOSING
+    //    in a later task, so the open listeners still see OPEN.)
+    this.#messageTasks++;
     this.#target.dispatchEvent(new Event('open'));
+    this.#taskDone();
   }
 
   /** When a WebSocket message has been received with type and data, queue a task to follow these steps: */
@@ -435,5 +441,13 @@ export class WebSocketLifecycle {
   /** The WebSocket task source: each event in its own task, microtasks running between them. */
   #queueTask(task: () => void): void {
     setImmediate(task);
+  }
+
+  /**
+   * An open or message task dispatched its event. Counted down in a microtask: the microtasks its
+   * listeners queued run first, and they belong to the same task, before CLOSING may show.
+   */
+  #taskDone(): void {
+    queueMicrotask(() => this.#messageTasks--);
   }
 }

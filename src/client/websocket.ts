@@ -108,8 +108,11 @@ export class WebSocket extends EventHandlerTarget {
    * subprotocols. Throws a "SyntaxError" DOMException for an invalid URL or subprotocol list; a
    * connection that cannot be established is reported by the `error` and `close` events.
    */
-  constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions) {
+  // (`protocols` has a default so that WebSocket.length is 1, as WebIDL makes it.)
+  constructor(url: string | URL, protocols: string | readonly string[] | WebSocketOptions | undefined = undefined) {
     super();
+    // (WebIDL: a required argument that is missing is a TypeError, before any conversion.)
+    if (arguments.length === 0) throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present");
     const { offered, options } = splitSecondArgument(protocols);
     // (The options are read before the URL is parsed.)
     this.#lifecycle = new WebSocketLifecycle(this, options);
@@ -262,6 +265,8 @@ export class WebSocket extends EventHandlerTarget {
    * was sent after it goes out on the next connection.
    */
   send(data: WebSocketSendData): void {
+    // (WebIDL: a required argument that is missing is a TypeError: nothing is sent.)
+    if (arguments.length === 0) throw new TypeError("Failed to execute 'send' on 'WebSocket': 1 argument required, but only 0 present");
     // (WebIDL: (BufferSource or Blob or USVString). Anything else becomes a string.)
     let blob: Blob | undefined;
     let message: { data: string | Buffer; size: number } | undefined;

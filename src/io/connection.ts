@@ -367,6 +367,14 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return (this.flags & (PauseReason.Application | PauseReason.PullBuffer | PauseReason.Inflate)) !== 0;
   }
 
+  /**
+   * @internal A received message is still being inflated in the thread pool: its `message` event,
+   * and every event received after it (a close frame's included), is still to come.
+   */
+  get inboundPending(): boolean {
+    return this.inbox?.active === true;
+  }
+
   /** @internal How the connection ended, once it has (what its `close` event reported). */
   get closeInfo(): CloseInfo | undefined {
     if (this.status !== 'closed') return undefined;

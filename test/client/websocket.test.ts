@@ -342,6 +342,20 @@ describe('WebSocket: the interface', () => {
     }
   });
 
+  test('a missing required argument is a TypeError (WebIDL): new WebSocket(), send(); WebSocket.length is 1', async (t) => {
+    assert.equal(WebSocket.length, 1);
+    // @ts-expect-error: the URL is required
+    assert.throws(() => new WebSocket(), TypeError);
+    const server = await startServer({ onConnection: () => ({ onMessage: (connection, data) => void connection.send(`got ${String(data)}`) }) });
+    t.after(() => server.close());
+    const { ws, rec } = await open(t, server.url);
+    // @ts-expect-error: the data is required
+    assert.throws(() => ws.send(), TypeError);
+    assert.equal(ws.bufferedAmount, 0, 'nothing was sent');
+    ws.send(undefined as unknown as string);
+    assert.equal((await rec.message()).data, 'got undefined', 'an explicit undefined is converted, as WebIDL says');
+  });
+
   test('send() while CONNECTING is an "InvalidStateError" DOMException, and adds nothing to bufferedAmount', async (t) => {
     const silent = await startSilentServer();
     t.after(() => silent.close());
@@ -752,6 +766,8 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
       () => {
         seen.push(['in the message event', ws.readyState, ws.bufferedAmount]);
         ws.send('late'); // the closing handshake has started: not sent, counted
+        // A microtask of the message event's task: still before the task that sets CLOSING.
+        queueMicrotask(() => seen.push(['in a microtask of the message event', ws.readyState, ws.bufferedAmount]));
         setTimeout(() => {
           seen.push(['50 ms later', ws.readyState, ws.bufferedAmount]);
           ws.send('later');
@@ -767,11 +783,57 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     assert.deepEqual([close.code, close.wasClean], [1001, true]);
     assert.deepEqual(seen, [
       ['in the message event', WebSocket.OPEN, 0],
+      ['in a microtask of the message event', WebSocket.OPEN, 4],
       ['50 ms later', WebSocket.CLOSING, 4],
     ]);
     assert.equal(ws.bufferedAmount, 9, 'counted, never sent');
     // Only the echo of the close frame (masked: 2 + 4 + 2 bytes) reached the server.
     assert.equal(Buffer.concat(received).length, 8);
+  });
+
+  test('a compressed message still inflating when the close frame behind it arrives: readyState stays OPEN, and the message is dispatched', async (t) => {
+    // 4 MiB of text inflate in the thread pool; the close frame right behind it is read meanwhile.
+    const server = await startWsServer({ perMessageDeflate: true });
+    t.after(() => server.close());
+    const { ws, rec } = create(t, server.url);
+    const peer = await server.connections.next('the connection');
+    await rec.next('open');
+    const text = 'x'.repeat(4 * 1024 * 1024);
+    // An application that reads readyState at every turn of the event loop (a timer that sends
+    // while OPEN, say): CLOSING may not show before the message is dispatched.
+    const states: number[] = [];
+    let polling = true;
+    const poll = (): void => {
+      states.push(ws.readyState);
+      if (polling) setImmediate(poll);
+    };
+    poll();
+    peer.ws.send(text);
+    peer.ws.close(4000, 'after the message');
+    const seen = await rec.next('message', 'the 4 MiB message');
+    polling = false;
+    assert.equal(seen.readyState, WebSocket.OPEN);
+    assert.equal((seen.event as WebSocketMessageEvent).data, text);
+    assert.ok(!states.includes(WebSocket.CLOSING), 'CLOSING came after the message');
+    assert.ok(states.length > 1, 'readyState was read while the message was on its way');
+    const close = await rec.close();
+    assert.deepEqual([close.code, close.reason, close.wasClean], [4000, 'after the message', true]);
+  });
+
+  test('a close frame right behind the 101: readyState is OPEN in the open event, CLOSING after it', async (t) => {
+    const raw = await rawServer(t, { after101: frame(0x8, Buffer.from([0x0f, 0xa1])), endAfterEcho: 50 });
+    const { ws, rec } = create(t, raw.url);
+    const states: number[] = [];
+    ws.addEventListener('open', () => {
+      states.push(ws.readyState);
+      queueMicrotask(() => states.push(ws.readyState));
+    });
+    await rec.next('open');
+    assert.deepEqual(states, [WebSocket.OPEN, WebSocket.OPEN], 'OPEN for the open event and its microtasks');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ws.readyState, WebSocket.CLOSING);
+    const close = await rec.close();
+    assert.equal(close.code, 4001);
   });
 
   test('a Blob that cannot be read fails the connection: what was sent before it goes out, then close 1011; error, close 1006, and nothing after it is sent', async (t) => {
