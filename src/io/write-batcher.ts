@@ -1,4 +1,5 @@
 import { type Socket } from 'node:net';
+import { unpinned } from '../protocol/unpinned.js';
 
 /**
  * Collects the frames produced during one turn of the event loop and writes them with one system
@@ -138,15 +139,15 @@ export class WriteBatcher {
     const completion = callbacks === null ? undefined : new Completion(socket, callbacks);
     const done = completion?.callback;
     if (rest === null) {
-      socket.write(queued ? unpinned(first) : first, done);
+      socket.write(queued ? unpinned(first, PIN_LIMIT) : first, done);
     } else if (bytes <= CONCAT_LIMIT) {
       socket.write(concat(first, rest, bytes, queued), done);
     } else {
       socket.cork();
-      socket.write(queued ? unpinned(first) : first);
+      socket.write(queued ? unpinned(first, PIN_LIMIT) : first);
       const last = rest.length - 1;
-      for (let i = 0; i < last; i++) socket.write(queued ? unpinned(rest[i]!) : rest[i]!);
-      socket.write(queued ? unpinned(rest[last]!) : rest[last]!, done);
+      for (let i = 0; i < last; i++) socket.write(queued ? unpinned(rest[i]!, PIN_LIMIT) : rest[i]!);
+      socket.write(queued ? unpinned(rest[last]!, PIN_LIMIT) : rest[last]!, done);
       socket.uncork();
     }
     // Nothing was waiting before, and nothing waits now: the kernel took it all (the callback
@@ -178,14 +179,6 @@ function concat(first: Buffer, rest: readonly Buffer[], bytes: number, queued: b
   let at = first.copy(out, 0);
   for (let i = 0; i < rest.length; i++) at += rest[i]!.copy(out, at);
   return out;
-}
-
-/** `chunk`, or a copy of it in memory of its own when it is a small view of a much larger piece. */
-function unpinned(chunk: Buffer): Buffer {
-  if (chunk.length >= PIN_LIMIT || chunk.buffer.byteLength < 2 * chunk.length) return chunk;
-  const copy = Buffer.allocUnsafeSlow(chunk.length);
-  chunk.copy(copy);
-  return copy;
 }
 
 /**

@@ -2,6 +2,7 @@ import { ProtocolError } from '../errors.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
 import { applyMaskWord, maskCopy } from './mask.js';
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
+import { unpinned } from './unpinned.js';
 import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
 
 /**
@@ -85,6 +86,19 @@ const MAX_HEADER = 14;
  * makes the parser allocate more than this.
  */
 const ASSEMBLE_LIMIT = 64 * 1024;
+/**
+ * Pieces of a larger frame under this size are copied into blocks of up to 64 KiB instead of
+ * being kept one by one: a frame trickled in tiny reads then costs its bytes, not a Buffer object
+ * per read (which is many times the byte it holds).
+ */
+const SMALL_PIECE = 4 * 1024;
+const BLOCK_SIZE = 64 * 1024;
+/**
+ * A fragment under this size kept for its message is copied out when it views memory at least
+ * twice its size (the read it came in): a message of tiny fragments then holds its own bytes, not
+ * every read its fragments touched.
+ */
+const PIN_LIMIT = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 export class FrameParser {
@@ -116,6 +130,9 @@ export class FrameParser {
   /** A masked frame being unmasked into one buffer of its length (see ASSEMBLE_LIMIT), and how much is filled. */
   private frameBuffer: Buffer | null = null;
   private frameFilled = 0;
+  /** Small pieces of a larger frame, copied together (see SMALL_PIECE), and how much is filled. */
+  private block: Buffer | null = null;
+  private blockFilled = 0;
 
   // The data message being assembled (opcode 0: none).
   private messageOpcode = 0;
@@ -315,7 +332,7 @@ export class FrameParser {
     }
     if (assembled === null) {
       if (this.framePiece === null) this.framePiece = piece;
-      else (this.framePieces ??= [this.framePiece]).push(piece);
+      else this.keepPiece(piece);
     }
     if (this.remaining === 0) {
       this.state = State.Header;
@@ -323,7 +340,35 @@ export class FrameParser {
     }
   }
 
+  /** A piece of a frame after its first: a large one is kept as it is, a small one copied into the current block. */
+  private keepPiece(piece: Buffer): void {
+    const n = piece.length;
+    if (n >= SMALL_PIECE) {
+      if (this.block !== null) this.flushBlock();
+      (this.framePieces ??= [this.framePiece!]).push(piece);
+      return;
+    }
+    let block = this.block;
+    if (block !== null && this.blockFilled + n > block.length) {
+      this.flushBlock();
+      block = null;
+    }
+    if (block === null) {
+      // Sized for the rest of the frame, up to 64 KiB (`remaining` no longer counts this piece).
+      block = this.block = Buffer.allocUnsafeSlow(Math.min(BLOCK_SIZE, n + this.remaining));
+      this.blockFilled = 0;
+    }
+    piece.copy(block, this.blockFilled);
+    this.blockFilled += n;
+  }
+
+  private flushBlock(): void {
+    (this.framePieces ??= [this.framePiece!]).push(this.block!.subarray(0, this.blockFilled));
+    this.block = null;
+  }
+
   private frameDone(): void {
+    if (this.block !== null) this.flushBlock();
     const pieces = this.framePieces;
     const data = this.frameBuffer ?? (pieces !== null ? Buffer.concat(pieces) : (this.framePiece ?? EMPTY));
     this.frameBuffer = null;
@@ -362,7 +407,7 @@ export class FrameParser {
     }
     if (this.wantFragments) this.handler.onFragment!(data, binary, fin, compressed);
     if (this.state !== State.Header) return; // the fragment handler may have stopped the parser
-    if (data.length !== 0) (this.messagePieces ??= []).push(data);
+    if (data.length !== 0) (this.messagePieces ??= []).push(unpinned(data, PIN_LIMIT));
     if (!fin) return;
     const pieces = this.messagePieces;
     const message = pieces === null ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.messageLength);
@@ -388,6 +433,7 @@ export class FrameParser {
   }
 
   private dropPieces(): void {
+    this.block = null;
     this.frameBuffer = null;
     this.framePiece = null;
     this.framePieces = null;

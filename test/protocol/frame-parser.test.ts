@@ -603,6 +603,66 @@ describe('FrameParser: close frames', () => {
 });
 
 describe('FrameParser: robustness', () => {
+  /** The parser's private buffers, read for the memory these tests are about. */
+  interface Held {
+    framePiece: Buffer | null;
+    framePieces: Buffer[] | null;
+    block: Buffer | null;
+    messagePieces: Buffer[] | null;
+  }
+
+  for (const [role, options] of [
+    ['server (masked, 256 KiB)', SERVER],
+    ['client (unmasked, 256 KiB)', CLIENT],
+    ['server, lent chunks', { ...SERVER, lentChunks: true }],
+  ] as const) {
+    test(`a frame over 64 KiB trickled a byte per read is held in blocks, not a Buffer per read: ${role}`, () => {
+      const payload = patternBytes(256 * 1024);
+      const wire = role.startsWith('client') ? serverFrame({ opcode: BINARY, payload }) : binary(payload);
+      const rec = recorder();
+      const parser = new FrameParser(options, rec.handler);
+      const held = parser as unknown as Held;
+      const cut = wire.length - 1000;
+      // Reads of one byte, then of 3 KiB (still small), then the rest in one.
+      // (Each read a buffer of its own, as a socket's are.)
+      for (let at = 0; at < 200_000; at++) parser.push(Buffer.from(wire.subarray(at, at + 1)));
+      for (let at = 200_000; at < cut; at += 3072) parser.push(Buffer.from(wire.subarray(at, Math.min(at + 3072, cut))));
+      const pieces = held.framePieces?.length ?? 1;
+      assert.ok(pieces <= 8, `${pieces} pieces held for ${cut} bytes received`);
+      const blocks = (held.framePieces ?? []).concat(held.block ?? []);
+      assert.ok(blocks.every((piece) => piece.length <= 64 * 1024 && piece.buffer.byteLength <= 64 * 1024));
+      parser.push(wire.subarray(cut));
+      assert.deepEqual(rec.events, [ev.binary(payload)]);
+      assert.equal(held.framePieces, null);
+      assert.equal(held.block, null);
+      // Large reads are still kept as they come (no copy): a frame of four 64 KiB reads is four pieces.
+      const big = new FrameParser(options, recorder().handler);
+      const bigHeld = big as unknown as Held;
+      const parts = [wire.subarray(0, 70_000), wire.subarray(70_000, 140_000), wire.subarray(140_000, 210_000)];
+      for (const part of parts) big.push(Buffer.from(part));
+      assert.equal(bigHeld.framePieces?.length, 3);
+      assert.equal(bigHeld.block, null);
+    });
+  }
+
+  test('tiny fragments that came in large reads do not keep those reads: each is copied out (RFC 6455 §5.4 messages, bounded memory)', () => {
+    const rec = recorder();
+    const parser = new FrameParser(SERVER, rec.handler);
+    const held = parser as unknown as Held;
+    // Each read: one 1-byte continuation frame, then 400 unsolicited pongs (about 50 KB).
+    const pongs = concat(...Array.from({ length: 400 }, () => pong(patternBytes(120))));
+    parser.push(binary(Buffer.from([0]), false));
+    for (let i = 1; i <= 50; i++) parser.push(concat(cont(Buffer.from([i]), false), pongs));
+    const kept = held.messagePieces!;
+    assert.equal(kept.length, 51);
+    const pinned = kept.reduce((sum, piece) => sum + piece.buffer.byteLength, 0);
+    assert.ok(pinned < 51 * 1024, `the fragments hold ${pinned} bytes of memory for 51 bytes`);
+    parser.push(cont(Buffer.from([51]), true));
+    const messages = rec.events.filter((event) => event.type === 'message');
+    assert.deepEqual(messages, [ev.binary(Buffer.from(Array.from({ length: 52 }, (_, i) => i)))]);
+    assert.equal(rec.events.filter((event) => event.type === 'pong').length, 50 * 400);
+  });
+
   test('never throws on random garbage and reports at most one error', () => {
     const rng = mulberry32(20240601);
     const optionsList: FrameParserOptions[] = [
