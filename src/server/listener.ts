@@ -29,7 +29,9 @@ export function createListener(tls: TlsOptions | undefined, handshakeTimeout: nu
   // Beyond the RFC: no TLS version older than 1.2 unless asked for.
   // A peer that stalls or vanishes in the TLS handshake is dropped after handshakeTimeout.
   // (Node throws, on the first connection, for a timeout it cannot hold: Infinity is held to the longest it can.)
-  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: timerDelay(handshakeTimeout), ...tls, allowHalfOpen: true });
+  // Half-open only once secure: a client that ends its side during the TLS handshake (a port
+  // probe, a health check) is then let go at once, not held until handshakeTimeout.
+  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: timerDelay(handshakeTimeout), ...tls, allowHalfOpen: false });
   // TCP sockets in their TLS handshake, by remote address and port: a TLS socket reports the same
   // pair as the TCP socket under it, which Node's API does not otherwise give.
   const handshaking = new Map<string, { raw: Socket; at: number }>();
@@ -44,6 +46,8 @@ export function createListener(tls: TlsOptions | undefined, handshakeTimeout: nu
     });
   });
   listener.on('secureConnection', (socket: TLSSocket) => {
+    // (Before any read: a client's end then leaves our side open, to finish the close handshake.)
+    socket.allowHalfOpen = true;
     const key = `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
     const arrival = handshaking.get(key);
     handshaking.delete(key);

@@ -287,9 +287,10 @@ describe('listening', { timeout: 60_000 }, () => {
     );
     assert.equal(outcome, 'dropped');
     assert.deepEqual(limits, ['maxConnectionsPerAddress']);
-    // Once they are gone (reset: a FIN alone is not seen before the TLS handshake, and such a
-    // socket keeps its place until handshakeTimeout), there is room again.
-    for (const socket of idle) socket.resetAndDestroy();
+    // Once they leave, there is room again. They only end their side (a FIN, as a port probe or
+    // a health check does): before the TLS handshake that lets the socket go at once, not at
+    // handshakeTimeout (10 s here).
+    for (const socket of idle) socket.end();
     let opened = false;
     for (let attempt = 0; attempt < 20 && !opened; attempt++) {
       const ws = new WebSocket(url, { ca: pair.cert });
