@@ -86,6 +86,8 @@ export class WebSocketClient {
   private connection: Connection | undefined;
   private state: ClientStatus = 'connecting';
   private timer: NodeJS.Timeout | undefined;
+  /** Stops listening to options.signal (set while listening). */
+  private releaseSignal: (() => void) | undefined;
   private stopHeartbeat: () => void = () => {};
   private attemptAbort: AbortController | undefined;
   /** Messages dropped by the outbox policy 'drop-oldest' (reported through onError too). */
@@ -104,8 +106,21 @@ export class WebSocketClient {
       queueMicrotask(() => this.endedWithoutConnection('aborted before connecting'));
       return;
     }
-    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    const signal = options.signal;
+    if (signal !== undefined) {
+      // Let go once closed: one signal may serve many clients (an application's shutdown signal).
+      const onAbort = (): void => this.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.releaseSignal = () => signal.removeEventListener('abort', onAbort);
+    }
     void this.attempt();
+  }
+
+  /** Closed for good: no more attempts, and the signal (if any) is let go. */
+  private endForGood(): void {
+    this.state = 'closed';
+    this.releaseSignal?.();
+    this.releaseSignal = undefined;
   }
 
   get status(): ClientStatus {
@@ -171,7 +186,7 @@ export class WebSocketClient {
   close(code = 1000, reason = ''): void {
     if (this.state === 'closed') return;
     encodeClosePayload(code, reason);
-    this.state = 'closed';
+    this.endForGood();
     clearTimeout(this.timer);
     this.stopHeartbeat();
     this.attemptAbort?.abort();
@@ -257,7 +272,7 @@ export class WebSocketClient {
     const wait = this.state !== 'closed' ? this.retry.afterClose(info.code) : undefined;
     // onClose sees the status that follows: reconnecting, or closed for good.
     if (wait === undefined) {
-      this.state = 'closed';
+      this.endForGood();
       // (close() reported the outbox already; the retry policy's final close reports it here.)
       this.rejectOutbox('the connection closed for good');
       this.options.onClose?.(this, { ...info, willReconnect: false, waitTime: undefined });
@@ -279,7 +294,7 @@ export class WebSocketClient {
     // onError may have called close(): it ended the client, and says so.
     if (this.isClosed()) return;
     if (wait === undefined) {
-      this.state = 'closed';
+      this.endForGood();
       this.rejectOutbox('the client gave up reconnecting');
       this.endedWithoutConnection(error.message);
       return;

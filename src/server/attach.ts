@@ -30,8 +30,7 @@ const byHttpServer = new WeakMap<NetServer, Dispatch>();
  *   server's other 'upgrade' listeners (a `ws` server on another path, say), and answered 404
  *   when there are none. Once the last one is detached, the listener goes.
  * - a raw `net` or `tls` server (SNI through its own SNICallback): every connection is treated as
- *   a WebSocket upgrade. That stays attached (a closed server drops what arrives): the server
- *   has no other use for its connections.
+ *   a WebSocket upgrade, until detached (another sockwave server may then be attached to it).
  */
 export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget): () => void {
   // (An https.Server is a tls.Server, not an http.Server: both are HTTP servers here.)
@@ -62,8 +61,10 @@ export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget):
       byHttpServer.delete(server);
     };
   }
-  server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => target.acceptSocket(socket));
-  return () => {};
+  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+  const listener = (socket: Socket): void => target.acceptSocket(socket);
+  server.on(event, listener);
+  return () => void server.removeListener(event, listener);
 }
 
 /**

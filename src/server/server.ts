@@ -57,7 +57,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private closing = false;
   /** close()'s promise, once called. */
   private shutdown: Promise<void> | undefined;
-  /** Undo each attach() to an HTTP server: close() runs them. */
+  /** Undo each attach(): close() runs them. */
   private readonly detachers: (() => void)[] = [];
   private readonly backplane: Backplane;
 
@@ -193,8 +193,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * Serves upgrades arriving at an existing server: an `http`/`https` server, or an `http2` one
    * with `allowHTTP1` (by path, shared with other sockwave servers attached to it: see `path`; a
    * path none of them serves is left to the server's other 'upgrade' listeners, or answered 404
-   * when it has none), or a raw `net`/`tls` server (for SNI). `close()` detaches it from HTTP
-   * servers. Throws SW_INVALID_STATE once the server is closed.
+   * when it has none), or a raw `net`/`tls` server (for SNI). `close()` detaches it from every
+   * one of them. Throws SW_INVALID_STATE once the server is closed.
    * @example wss.attach(httpServer); // then httpServer.listen(...)
    */
   attach(server: HttpServer | NetServer): this {

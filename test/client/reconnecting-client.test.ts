@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { getEventListeners } from 'node:events';
 import {
   createClient,
   HandshakeError,
@@ -875,6 +876,39 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
     assert.match(reported.reason, /2 queued messages were not sent: the client was closed/);
     assert.deepEqual((reported.error as UnsentMessagesError).messages.map((m) => m.data.toString()), ['a', 'b']);
     assert.equal(c.client.info()['outbox'] && (c.client.info()['outbox'] as { messages: number }).messages, 0);
+  });
+
+  test('one signal shared by many clients: each lets go of it once closed for good (by close(), the server, or giving up)', async (t) => {
+    const srv = await listenOn(t, 0);
+    const shared = new AbortController();
+    const listeners = (): number => getEventListeners(shared.signal, 'abort').length;
+    // Closed by close().
+    const byClose = track(t, `${srv.url}/`, { signal: shared.signal });
+    await byClose.opens.next('the first open');
+    assert.equal(listeners(), 1);
+    byClose.client.close();
+    await byClose.closes.next('its close');
+    // Closed by the server, with reconnection off.
+    const byServer = track(t, `${srv.url}/`, { signal: shared.signal, reconnect: false });
+    await byServer.opens.next('the second open');
+    const server = await srv.connections.next('the first server side');
+    const second = await srv.connections.next('the second server side');
+    assert.notEqual(server.connection, second.connection);
+    second.connection.close(1000);
+    await byServer.closes.next('the second close');
+    // Given up: no server to reach, no retry.
+    const port = await closedPort();
+    const givenUp = track(t, `ws://127.0.0.1:${port}/`, { signal: shared.signal, reconnect: { maxRetries: 0 } });
+    await givenUp.closes.next('the last onClose of the client that gave up');
+    assert.deepEqual([byClose.client.status, byServer.client.status, givenUp.client.status], ['closed', 'closed', 'closed']);
+    assert.equal(listeners(), 0, 'no closed client still listens to the signal');
+    // A client still open does, and the signal still ends it.
+    const open = track(t, `${srv.url}/`, { signal: shared.signal });
+    await open.opens.next('the open of the last');
+    assert.equal(listeners(), 1);
+    shared.abort();
+    await open.closes.next('closed by the signal');
+    assert.equal(listeners(), 0);
   });
 
   test('an already aborted signal: no attempt, and one onClose (1006), in a microtask', async (t) => {

@@ -379,6 +379,22 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     assert.deepEqual(await httpGet(port, '/'), { status: 200, body: 'plain' });
   });
 
+  test('close() detaches from a raw net server too: a server attached after it gets the connections', async (t) => {
+    const server = createNetServer();
+    const before = server.listenerCount('connection');
+    const first = attachedServer(t, { onConnection: () => ({ onOpen: (connection) => void connection.send('first') }) });
+    first.attach(server);
+    const port = await listen(t, server);
+    const one = await wsClient(t, `ws://127.0.0.1:${port}/`);
+    assert.equal((await one.rec.messages.next('the greeting of the first')).data.toString(), 'first');
+    await withTimeout(first.close({ timeout: 500 }), 'the first to close');
+    assert.equal(server.listenerCount('connection'), before + 1, "only listen()'s own tracking listener is left");
+    const second = attachedServer(t, { onConnection: () => ({ onOpen: (connection) => void connection.send('second') }) });
+    second.attach(server);
+    const two = await wsClient(t, `ws://127.0.0.1:${port}/`);
+    assert.equal((await two.rec.messages.next('the greeting of the second')).data.toString(), 'second');
+  });
+
   test('attach() to an http2 server with allowHTTP1: HTTP/1.1 upgrades are served, its HTTP/2 sessions left alone', async (t) => {
     const pair = selfSigned();
     if (!pair) return t.skip('openssl is not available');
