@@ -16,6 +16,7 @@ const OUT = `${ROOT}docs/api.md`;
 const ENTRIES = [
   { module: 'sockwave', file: `${ROOT}dist/index.d.ts` },
   { module: 'sockwave/protocol', file: `${ROOT}dist/protocol/index.d.ts` },
+  { module: 'sockwave/redis', file: `${ROOT}dist/redis/index.d.ts` },
 ];
 
 /** The reference as Markdown. */

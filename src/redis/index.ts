@@ -1,5 +1,5 @@
 /**
- * `sockwave/redis`: a {@link RedisBackplane} that lets several servers (processes, machines) share
+ * `sockwave/redis`: a `RedisBackplane` that lets several servers (processes, machines) share
  * topics, broadcasts and `sendTo`. Needs the `ioredis` package (an optional peer dependency).
  * @packageDocumentation
  */

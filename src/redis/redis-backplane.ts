@@ -170,6 +170,8 @@ export class RedisBackplane implements Backplane {
 
   private counter(field: string): Promise<number> {
     if (!this.presence) return Promise.reject(new BackplaneError('the backplane is not started'));
+    // Before 'connected' (and while disconnected) the counts may miss nodes, this one included.
+    if (!this.connected) return Promise.reject(new BackplaneError('not connected to Redis: no cluster-wide count'));
     const presence = this.presence;
     // This node's own counts may not be written yet: write them first.
     return presence.write().then(() => presence.sum(field));

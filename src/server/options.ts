@@ -41,7 +41,7 @@ export interface ServerOptions<Data = unknown> {
   /**
    * A client must complete its upgrade request within this time, or it is dropped. With `tls`, the
    * time runs from the TCP connection and covers the TLS handshake and the request together.
-   * Default 10 000.
+   * At least 1; `Infinity` for no limit. Default 10 000.
    */
   handshakeTimeout?: number;
   /** Largest upgrade request head; past it the answer is 431. Default 16 KiB. */
@@ -133,7 +133,8 @@ export function checkServerOptions(options: Partial<ServerOptions<unknown>>): vo
     for (const field of ['messagesPerSecond', 'bytesPerSecond', 'burst'] as const) checkNumber(OWNER, `rateLimit.${field}`, options.rateLimit?.[field], { infinite: true });
   }
   checkNumber(OWNER, 'maxConnectionsPerAddress', options.maxConnectionsPerAddress, COUNT);
-  checkNumber(OWNER, 'handshakeTimeout', options.handshakeTimeout, TIME);
+  // (0 would drop every client: Infinity is how to have no limit.)
+  checkNumber(OWNER, 'handshakeTimeout', options.handshakeTimeout, { ...TIME, min: 1 });
   checkNumber(OWNER, 'maxHeaderBytes', options.maxHeaderBytes, { integer: true, min: 1 });
   checkStringList(OWNER, 'protocols', options.protocols, true);
   checkType(OWNER, 'autoPong', options.autoPong, 'boolean');

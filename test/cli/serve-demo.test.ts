@@ -148,6 +148,22 @@ describe('sockwave serve: the demo and the server flags', { timeout: 60_000 }, (
     assert.equal(cli.stdout(), '');
   });
 
+  test('limits that must be whole numbers above 0 are usage errors naming the flag (exit 2, one line), never a server that refuses everyone', async (t) => {
+    for (const [flag, value] of [
+      ['--max-fragments', '0'],
+      ['--max-fragments', '1.5'],
+      ['--max-per-address', '2.5'],
+      ['--max-per-address', '0'],
+      ['--handshake-timeout', '0'],
+      ['--max-connections', '0'],
+    ] as const) {
+      const cli = run(t, ['serve', '--port', '0', flag, value]);
+      assert.deepEqual(await cli.exited(), { code: 2, signal: null }, `${flag} ${value}`);
+      assert.equal(cli.stderr(), `sockwave: ${flag} must be a whole number above 0, not "${value}" (see 'sockwave --help')\n`);
+      assert.equal(cli.stdout(), '');
+    }
+  });
+
   test("'npm start' builds, then runs serve on 127.0.0.1:8080 (which prints the demo page's URL)", () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.equal(manifest.scripts['start'], 'npm run build && node dist/cli/main.js serve --port 8080');

@@ -5,7 +5,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { type BackplaneEvent, type Connection } from '../../src/index.js';
+import { WebSocketServer, type BackplaneEvent, type Connection } from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis/index.js';
 import { Redis } from 'ioredis';
 import { Queue, type StartedServer } from '../support/net.js';
@@ -281,5 +281,28 @@ describe('RedisBackplane', { skip }, () => {
       events.map((event) => `${event.type} ${(event as { error?: Error }).error?.message ?? ''}`.trim()),
       ['disconnected ' + first.error!.message, 'connected', 'disconnected the connection to Redis closed', 'disconnected ' + first.error!.message],
     );
+  });
+
+  test("cluster-wide counts reject before the node's first 'connected' event, and resolve after it", async (t) => {
+    const redis = await RedisServer.start(t);
+    const writer = new Redis(redis.url);
+    t.after(() => writer.disconnect());
+    // Redis answers, but the stream key holds a string: the reader cannot start, so the node
+    // never connects, while the publishing connection is ready.
+    await writer.set('test:bus', 'not a stream');
+    const backplane = new RedisBackplane({ url: redis.url, prefix: 'test', maxReconnectDelay: 50 });
+    const events = new Queue<BackplaneEvent>();
+    const server = new WebSocketServer({ backplane });
+    server.on('backplane', (event) => events.push(event));
+    t.after(() => server.close());
+    for (let i = 0; i < 10; i++) {
+      await assert.rejects(server.clusterConnectionCount(), { code: 'SW_BACKPLANE_UNAVAILABLE' });
+      await assert.rejects(server.clusterSubscriberCount('room'), { code: 'SW_BACKPLANE_UNAVAILABLE' });
+      await sleep(50);
+    }
+    assert.ok(!events.history.some((event) => event.type === 'connected'));
+    await writer.del('test:bus');
+    await waitFor(events, 'connected');
+    assert.equal(await server.clusterConnectionCount(), 0);
   });
 });

@@ -17,6 +17,7 @@ const BAD: ReadonlyArray<[Record<string, unknown>, 'TypeError' | 'RangeError', R
   [{ maxConnections: 1.5 }, 'RangeError', /maxConnections must be a whole number/],
   [{ pingInterval: 'abc' }, 'TypeError', /pingInterval/],
   [{ handshakeTimeout: -1 }, 'RangeError', /handshakeTimeout/],
+  [{ handshakeTimeout: 0 }, 'RangeError', /handshakeTimeout must be a finite number at least 1 \(or Infinity\), not 0/],
   [{ maxHeaderBytes: 0 }, 'RangeError', /maxHeaderBytes/],
   [{ slowConsumer: 'bogus' }, 'TypeError', /slowConsumer must be one of "drop", "close", "wait"/],
   [{ slowConsumerCloseCode: 1000 }, 'TypeError', /slowConsumerCloseCode/],
@@ -35,7 +36,7 @@ describe('server options', () => {
   }
 
   test('valid options, Infinity where it means no limit or never, and a function for origins and protocols pass', () => {
-    new WebSocketServer({ maxPayload: Infinity, maxConnections: Infinity, idleTimeout: Infinity, closeTimeout: 0, origins: () => true, protocols: ['chat'], rateLimit: false, path: ['/a', '/b'] });
+    new WebSocketServer({ maxPayload: Infinity, maxConnections: Infinity, idleTimeout: Infinity, handshakeTimeout: Infinity, closeTimeout: 0, origins: () => true, protocols: ['chat'], rateLimit: false, path: ['/a', '/b'] });
   });
 
   test("listen()'s overrides are checked too", async () => {
