@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseWebSocketUrl } from '../client/url.js';
 import { isToken } from '../handshake/http-head.js';
 import { isReservedRequestHeader } from '../handshake/client-handshake.js';
+import { resolveProxy } from '../io/proxy.js';
 import { ArgumentError, numberOption, parseArgs } from './args.js';
 import { encodeLine, EncodingError, type DataMode, type Outgoing } from './message-format.js';
 
@@ -148,6 +149,13 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
     }
   });
   if (args.values['proxy'] !== undefined && args.flags['no-proxy']) throw new ArgumentError('--proxy and --no-proxy do not go together');
+  if (args.values['proxy'] !== undefined) {
+    try {
+      resolveProxy('localhost', 80, false, args.values['proxy']);
+    } catch (error) {
+      throw new ArgumentError(`--proxy: ${(error as Error).message.replace(/^the proxy option: /, '')}`);
+    }
+  }
   const timeoutSeconds = numberOption(args, 'timeout', 10);
   if (timeoutSeconds <= 0) throw new ArgumentError('--timeout must be above 0');
   const caFile = args.values['ca'];

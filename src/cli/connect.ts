@@ -57,11 +57,14 @@ class Session {
     });
     screen.onOutputError((error) => this.onOutputError(error));
     const { reconnect, pingSeconds } = config;
+    // --ca and --insecure hold for an https:// proxy too (one authority often signs both).
+    const tls = config.ca || config.insecure ? { ...(config.ca ? { ca: config.ca } : {}), ...(config.insecure ? { rejectUnauthorized: false } : {}) } : undefined;
     this.client = createClient(config.url, {
       headers: config.headers,
       protocols: config.subprotocols,
       origin: config.origin,
-      tls: config.ca || config.insecure ? { ...(config.ca ? { ca: config.ca } : {}), ...(config.insecure ? { rejectUnauthorized: false } : {}) } : undefined,
+      tls,
+      proxyTls: tls,
       perMessageDeflate: config.deflate,
       proxy: config.proxy,
       connectTimeout: config.timeoutSeconds * 1000,

@@ -1,14 +1,17 @@
 import { HandshakeError, SockwaveError } from '../errors.js';
 
-const CERTIFICATE_PROBLEMS: Readonly<Record<string, string>> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'is self-signed',
-  SELF_SIGNED_CERT_IN_CHAIN: 'has a self-signed certificate in its chain',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'is signed by an authority that is not trusted',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'is signed by an authority that is not trusted',
-  UNABLE_TO_GET_ISSUER_CERT: 'is signed by an authority that is not trusted',
-  CERT_HAS_EXPIRED: 'has expired',
-  CERT_NOT_YET_VALID: 'is not valid yet',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'does not name this host',
+const TRUST = 'trust its authority with --ca FILE, or skip the check with --insecure';
+const SKIP = 'skip the check with --insecure';
+/** Certificate problems, and the advice that can help with each. */
+const CERTIFICATE_PROBLEMS: Readonly<Record<string, readonly [string, string]>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: ['is self-signed', TRUST],
+  SELF_SIGNED_CERT_IN_CHAIN: ['has a self-signed certificate in its chain', TRUST],
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: ['is signed by an authority that is not trusted', TRUST],
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: ['is signed by an authority that is not trusted', TRUST],
+  UNABLE_TO_GET_ISSUER_CERT: ['is signed by an authority that is not trusted', TRUST],
+  CERT_HAS_EXPIRED: ['has expired', SKIP],
+  CERT_NOT_YET_VALID: ['is not valid yet', SKIP],
+  ERR_TLS_CERT_ALTNAME_INVALID: ['does not name this host', 'connect with a name it was issued for, or skip the check with --insecure'],
 };
 
 /**
@@ -22,9 +25,15 @@ export function describeError(error: unknown, url: string): string {
     return `the server answered ${error.status}${reason ? ` ${reason}` : ''} instead of upgrading to a WebSocket (${url})${body}`;
   }
   const code = errnoCode(error);
+  // The proxy failed, not the server: its message names it.
+  if (error instanceof SockwaveError && error.message.startsWith('the proxy ')) {
+    const problem = code === undefined ? undefined : CERTIFICATE_PROBLEMS[code];
+    const named = error.message.includes(url) ? error.message : `${error.message} (${url})`;
+    return `${named}${problem ? `; ${problem[1]}` : ''}`;
+  }
   if (code !== undefined) {
     const problem = CERTIFICATE_PROBLEMS[code];
-    if (problem) return `the server's TLS certificate ${problem} (${url}); trust its authority with --ca FILE, or skip the check with --insecure`;
+    if (problem) return `the server's TLS certificate ${problem[0]} (${url}); ${problem[1]}`;
     if (code === 'ECONNREFUSED') return `connection refused (${url}): is the server running?`;
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return `the server does not speak TLS (${url}): is it a ws:// server?`;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found: ${hostOf(url)} (${url})`;

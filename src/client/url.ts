@@ -2,6 +2,7 @@
  * WebSocket URLs (RFC 6455 §3, WHATWG "establish a WebSocket connection" URL steps):
  * ws: and wss: (http: and https: are accepted and mapped), no fragment.
  */
+import { decodeOrKeep, withoutCredentials } from '../io/url-credentials.js';
 export interface ParsedWebSocketUrl {
   href: string;
   secure: boolean;
@@ -24,7 +25,7 @@ export function parseWebSocketUrl(input: string | URL): ParsedWebSocketUrl {
   try {
     url = new URL(String(input));
   } catch {
-    throw new SyntaxError(`invalid WebSocket URL: ${String(input)}`);
+    throw new SyntaxError(`invalid WebSocket URL: ${withoutCredentials(String(input))}`);
   }
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
@@ -51,12 +52,4 @@ export function parseWebSocketUrl(input: string | URL): ParsedWebSocketUrl {
     shown: url.href,
     basicAuth,
   };
-}
-
-function decodeOrKeep(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
 }

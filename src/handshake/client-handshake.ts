@@ -78,6 +78,8 @@ export function validateUpgradeResponse(
   const fail = (message: string): never => {
     throw new HandshakeError(101, message, headers);
   };
+  // RFC 6455 §4.1 / RFC 9110 §7.8: an upgrade is answered in HTTP/1.1 (or a later 1.x).
+  if (!/^HTTP\/1\.[1-9]$/.test(response.version)) fail(`a 101 answer must be HTTP/1.1, not ${response.version}`);
   // RFC 6455 §4.1: the value itself must be "websocket" (case-insensitive), not a list holding it.
   if (headers['upgrade']?.trim().toLowerCase() !== 'websocket') fail('the server response lacks "Upgrade: websocket"');
   if (!listHasToken(headers['connection'], 'upgrade')) fail('the server response lacks "Connection: Upgrade"');

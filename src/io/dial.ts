@@ -1,5 +1,5 @@
 import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type PeerCertificate } from 'node:tls';
 import { SockwaveError } from '../errors.js';
 import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { connectRequest } from './proxy.js';
@@ -53,11 +53,17 @@ function tlsOptions(target: DialTarget): TlsConnectionOptions {
   return secureTo(target.host, target.port, target.tls);
 }
 
-/** TLS to host:port with `options`: SNI by name (never for an address), and TLS 1.2 at least. */
+/**
+ * TLS to host:port with `options`: SNI by name, never for an address (RFC 6066 §3: a `servername`
+ * that is an address is checked against the certificate, not sent), and TLS 1.2 at least.
+ */
 function secureTo(host: string, port: number, options: TlsConnectionOptions | undefined): TlsConnectionOptions {
-  const servername = options?.servername ?? (isIpAddress(host) ? undefined : host);
+  const asked = options?.servername;
+  const byAddress = asked !== undefined && isIpAddress(asked);
+  const servername = byAddress ? undefined : (asked ?? (isIpAddress(host) ? undefined : host));
   return {
     ...options,
+    ...(byAddress && options?.checkServerIdentity === undefined ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(asked, cert) } : {}),
     host,
     port,
     servername,
@@ -98,9 +104,17 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
   const secureProxy = proxy.protocol === 'https:';
   const proxyPort = Number(proxy.port || (secureProxy ? 443 : 80));
   const proxyHost = proxy.hostname.startsWith('[') ? proxy.hostname.slice(1, -1) : proxy.hostname;
-  const socket = secureProxy
-    ? await ready(tlsConnect(secureTo(proxyHost, proxyPort, target.proxyTls)), 'secureConnect', signal)
-    : await ready(netConnect({ host: proxyHost, port: proxyPort }), 'connect', signal);
+  let socket: Socket;
+  try {
+    socket = secureProxy
+      ? await ready(tlsConnect(secureTo(proxyHost, proxyPort, target.proxyTls)), 'secureConnect', signal)
+      : await ready(netConnect({ host: proxyHost, port: proxyPort }), 'connect', signal);
+  } catch (error) {
+    if (error instanceof SockwaveError && error.code === 'SW_ABORTED') throw error;
+    // The proxy failed, not the target: said so, naming the proxy (never its credentials).
+    const shown = proxyHost.includes(':') ? `[${proxyHost}]:${proxyPort}` : `${proxyHost}:${proxyPort}`;
+    throw new SockwaveError('SW_SOCKET_ERROR', `the proxy ${shown} could not be reached: ${(error as Error).message}`, { cause: error });
+  }
   return new Promise<Socket>((resolve, reject) => {
     let buffered = Buffer.alloc(0);
     const finish = (error?: Error): void => {

@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { decodeOrKeep, withoutCredentials } from './url-credentials.js';
 /**
  * Which proxy, if any, a client connection goes through: the `proxy` option, else the
  * conventional environment variables (HTTPS_PROXY for wss://, HTTP_PROXY for ws://, lower case
@@ -26,7 +27,13 @@ export function resolveProxy(
  * would be spoken to in HTTP anyway.
  */
 function proxyUrl(raw: string, source: string): URL {
-  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TypeError(`${source}: not a valid proxy URL: ${withoutCredentials(text)}`);
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`${source}: only http:// and https:// proxies are supported, not ${url.protocol}//`);
   return url;
 }
@@ -50,8 +57,8 @@ function bypassed(host: string, port: number, noProxy: string): boolean {
 export function connectRequest(proxy: URL, host: string, port: number): string {
   const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
-  if (proxy.username !== '') {
-    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  if (proxy.username !== '' || proxy.password !== '') {
+    const credentials = `${decodeOrKeep(proxy.username)}:${decodeOrKeep(proxy.password)}`;
     head += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
   }
   return `${head}\r\n`;

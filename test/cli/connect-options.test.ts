@@ -113,6 +113,32 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
     assert.deepEqual(await cli.exited(), { code: 0, signal: null });
   });
 
+  test('an https:// proxy: --ca and --insecure hold for it too; its failures name the proxy, not the server', async (t) => {
+    const certificate = await selfSignedCertificate(t);
+    const { readFileSync } = await import('node:fs');
+    const proxy = await startProxy(t, undefined, { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') });
+    const { srv } = await recordingServer(t, echo);
+    const refused = await failure(run(t, ['connect', srv.url, '--proxy', proxy.url, '--execute', 'x']));
+    assert.equal(refused, `sockwave: the proxy 127.0.0.1:${proxy.port} could not be reached: self-signed certificate (${srv.url}/); trust its authority with --ca FILE, or skip the check with --insecure`);
+    for (const option of [['--ca', certificate.cert], ['--insecure']]) {
+      const cli = run(t, ['connect', srv.url, '--proxy', proxy.url, ...option, '--execute', 'tunnelled', '--wait', '0.5']);
+      assert.deepEqual(await cli.exited(), { code: 0, signal: null }, cli.stderr());
+      assert.equal(cli.stdout(), 'tunnelled\n');
+    }
+    assert.equal(proxy.tunnels.length, 2);
+  });
+
+  test('an invalid --proxy is a usage error (exit 2), shown without its password', async (t) => {
+    for (const [proxy, expected] of [
+      ['http://user:s3cret@[bad', 'not a valid proxy URL: http://***@[bad'],
+      ['ftp://proxy.local:21', 'only http:// and https:// proxies are supported, not ftp://'],
+    ] as const) {
+      const cli = run(t, ['connect', 'ws://127.0.0.1:1/', '--proxy', proxy, '--execute', 'x']);
+      assert.deepEqual(await cli.exited(), { code: 2, signal: null });
+      assert.equal(cli.stderr(), `sockwave: --proxy: ${expected} (see 'sockwave --help')\n`);
+    }
+  });
+
   test('wss:// with a self-signed certificate: one line naming the problem and the fix; --ca and --insecure connect', async (t) => {
     const certificate = await selfSignedCertificate(t);
     const server = run(t, ['serve', '--port', '0', '--tls-cert', certificate.cert, '--tls-key', certificate.key]);

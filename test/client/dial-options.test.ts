@@ -27,6 +27,13 @@ async function echoServer(t: { after(fn: () => unknown): void }, seen?: Incoming
   return { url: `${info.url}/echo`, port: info.port, server };
 }
 
+/** The codes along an error's cause chain. */
+function causeCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let at = error; at instanceof Error && codes.length < 10; at = at.cause) codes.push(String((at as NodeJS.ErrnoException).code));
+  return codes;
+}
+
 async function echo(url: string, options: Parameters<typeof connect>[1]): Promise<string> {
   const conn = await connect(url, options);
   const reply = new Promise<string>((resolve, reject) => {
@@ -53,6 +60,33 @@ test('connects through an HTTP CONNECT proxy given as an option, with and withou
   assert.equal(guarded.tunnels.length, 1);
   const refused = await connect(url, { proxy: guarded.url.replace('s3cret', 'wrong') }).catch((error: unknown) => error);
   assert.ok(refused instanceof SockwaveError && /proxy refused the tunnel: 407/.test(refused.message), String(refused));
+});
+
+test('proxy credentials: a literal % is sent as it is, and a password without a user is sent too', async (t) => {
+  const { url } = await echoServer(t);
+  for (const credentials of ['alice:50%off', ':s3cret']) {
+    const guarded = await startProxy(t, credentials);
+    assert.equal(await echo(url, { proxy: guarded.url }), 'through', credentials);
+    assert.equal(guarded.tunnels.length, 1, credentials);
+  }
+});
+
+test('a proxy that cannot be reached is named as the failure, not the server (which is up)', async (t) => {
+  const { url } = await echoServer(t);
+  const port = await closedPort();
+  const error = await connect(url, { proxy: `http://user:s3cret@127.0.0.1:${port}` }).catch((caught: unknown) => caught);
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.match(error.message, new RegExp(`^the proxy 127\\.0\\.0\\.1:${port} could not be reached: .*ECONNREFUSED`));
+  assert.doesNotMatch(error.message, /s3cret/);
+  assert.ok(causeCodes(error).includes('ECONNREFUSED'), causeCodes(error).join(' < '));
+});
+
+test('an invalid URL is shown without its user and password, for the server and for a proxy', () => {
+  assert.throws(() => connect('ws://bob:hunter2@127.0.0.1:99999/x'), (error: unknown) => error instanceof SyntaxError && error.message === 'invalid WebSocket URL: ws://***@127.0.0.1:99999/x');
+  assert.throws(
+    () => resolveProxy('x', 80, false, undefined, { HTTP_PROXY: 'http://proxyuser:pr0xyS3cret@[bad:1' }),
+    (error: unknown) => error instanceof TypeError && error.message === 'HTTP_PROXY: not a valid proxy URL: http://***@[bad:1',
+  );
 });
 
 test('an https:// proxy is verified with proxyTls (its own CA), not with tls (the server\'s)', async (t) => {
@@ -295,4 +329,32 @@ test('tryConnect() reports the URL without its user and password', async () => {
   assert.equal(result.success, false);
   assert.equal(result.uri, `ws://127.0.0.1:${port}/x`);
   assert.doesNotMatch(result.reason, /s3cret/);
+});
+
+test('a tls.servername that is an IP address is not sent as SNI (RFC 6066 §3): the certificate is checked against it', async (t) => {
+  const certificate = await selfSignedCertificate(t);
+  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
+  const sni: string[] = [];
+  const server = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    tls: { ...pem, SNICallback: (name, callback) => (sni.push(name), callback(null, undefined)) },
+  });
+  server.route('/echo', () => ({ onMessage: (conn, data) => void conn.send(data) }));
+  const info = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): number => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  assert.equal(await echo(`${info.url}/echo`, { proxy: false, tls: { ca: pem.cert, servername: '127.0.0.1' } }), 'through');
+  assert.deepEqual(sni, [], 'no SNI was sent');
+  // Checked against the address given: one the certificate does not name fails.
+  const wrong = await connect(`${info.url}/echo`, { proxy: false, tls: { ca: pem.cert, servername: '10.1.2.3' } }).catch((error: unknown) => error);
+  assert.ok(causeCodes(wrong).includes('ERR_TLS_CERT_ALTNAME_INVALID'), String(wrong));
+  // A name is still sent.
+  await connect(`${info.url}/echo`, { proxy: false, tls: { ca: pem.cert, servername: 'localhost' } }).then((conn) => conn.terminate(), () => undefined);
+  assert.deepEqual(sni, ['localhost']);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(!warnings.some((warning) => /DEP0123|IP address/.test(`${(warning as NodeJS.ErrnoException).code ?? ''} ${warning.message}`)), 'no DEP0123 warning');
 });

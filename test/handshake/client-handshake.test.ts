@@ -166,6 +166,15 @@ describe('validateUpgradeResponse', () => {
     assert.deepEqual(validateUpgradeResponse(parsed, KEY, []), { protocol: '', extensions: '' });
   });
 
+  test('a 101 in any HTTP version but 1.1 (or a later 1.x) is refused (RFC 9110 §7.8: upgrades are HTTP/1.1)', () => {
+    for (const version of ['HTTP/1.0', 'HTTP/2.0', 'HTTP/0.9']) {
+      const parsed = response(`${version} 101 Switching Protocols`, 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
+      throwsHandshake(() => validateUpgradeResponse(parsed, KEY, []), 101, new RegExp(`must be HTTP/1.1, not ${version.replace('.', '\\.')}`));
+    }
+    const later = response('HTTP/1.2 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
+    assert.deepEqual(validateUpgradeResponse(later, KEY, []), { protocol: '', extensions: '' });
+  });
+
   for (const status of [200, 302, 400, 401, 403, 404, 426, 500, 503]) {
     test(`rejects a ${status} with a HandshakeError carrying that status, the headers and the body`, () => {
       const parsed = response(`HTTP/1.1 ${status} Some Reason`, 'Content-Type: text/plain', 'X-Why: because', 'Sec-WebSocket-Version: 13');
