@@ -444,10 +444,11 @@ export class WebSocketLifecycle {
   }
 
   /**
-   * An open or message task dispatched its event. Counted down in a microtask: the microtasks its
-   * listeners queued run first, and they belong to the same task, before CLOSING may show.
+   * An open or message task dispatched its event. Counted down in the next task: every microtask
+   * its listeners queued (an async listener's awaits included) belongs to the same task, and runs
+   * before CLOSING may show.
    */
   #taskDone(): void {
-    queueMicrotask(() => this.#messageTasks--);
+    setImmediate(() => this.#messageTasks--);
   }
 }

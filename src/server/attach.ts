@@ -30,7 +30,8 @@ const byHttpServer = new WeakMap<NetServer, Dispatch>();
  *   server's other 'upgrade' listeners (a `ws` server on another path, say), and answered 404
  *   when there are none. Once the last one is detached, the listener goes.
  * - a raw `net` or `tls` server (SNI through its own SNICallback): every connection is treated as
- *   a WebSocket upgrade, until detached (another sockwave server may then be attached to it).
+ *   a WebSocket upgrade. Once detached, its connections are dropped until another sockwave
+ *   server is attached to it.
  */
 export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget): () => void {
   // (An https.Server is a tls.Server, not an http.Server: both are HTTP servers here.)
@@ -62,10 +63,22 @@ export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget):
     };
   }
   const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+  const dropping = droppers.get(server);
+  if (dropping !== undefined) server.removeListener(event, dropping);
   const listener = (socket: Socket): void => target.acceptSocket(socket);
   server.on(event, listener);
-  return () => void server.removeListener(event, listener);
+  return () => {
+    server.removeListener(event, listener);
+    // What arrives afterwards is dropped, not left open with nobody to read it (it would keep
+    // the server from closing), until another sockwave server is attached in its place.
+    const drop = (socket: Socket): void => void socket.destroy();
+    droppers.set(server, drop);
+    server.on(event, drop);
+  };
 }
+
+/** Raw servers whose sockwave server was closed: the listener that drops their connections. */
+const droppers = new WeakMap<NetServer, (socket: Socket) => void>();
 
 /**
  * An `http2` server (Node does not export its classes): with `allowHTTP1`, its HTTP/1.1 clients

@@ -824,12 +824,19 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     const raw = await rawServer(t, { after101: frame(0x8, Buffer.from([0x0f, 0xa1])), endAfterEcho: 50 });
     const { ws, rec } = create(t, raw.url);
     const states: number[] = [];
-    ws.addEventListener('open', () => {
+    const awaited = deferred();
+    ws.addEventListener('open', async () => {
       states.push(ws.readyState);
       queueMicrotask(() => states.push(ws.readyState));
+      // An async listener: its awaits are microtasks of the same task.
+      await null;
+      await null;
+      states.push(ws.readyState);
+      awaited.resolve();
     });
     await rec.next('open');
-    assert.deepEqual(states, [WebSocket.OPEN, WebSocket.OPEN], 'OPEN for the open event and its microtasks');
+    await withTimeout(awaited.promise, 'the async open listener');
+    assert.deepEqual(states, [WebSocket.OPEN, WebSocket.OPEN, WebSocket.OPEN], 'OPEN for the open event and all its microtasks');
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(ws.readyState, WebSocket.CLOSING);
     const close = await rec.close();

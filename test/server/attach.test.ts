@@ -388,9 +388,15 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     const one = await wsClient(t, `ws://127.0.0.1:${port}/`);
     assert.equal((await one.rec.messages.next('the greeting of the first')).data.toString(), 'first');
     await withTimeout(first.close({ timeout: 500 }), 'the first to close');
-    assert.equal(server.listenerCount('connection'), before + 1, "only listen()'s own tracking listener is left");
+    assert.equal(server.listenerCount('connection'), before + 2, "listen()'s own tracking listener, and one that drops");
+    // Meanwhile a connection is dropped, not left open with nobody to read it.
+    const orphan = await RawClient.connect(port);
+    t.after(() => orphan.destroy());
+    orphan.write('GET / HTTP/1.1\r\n');
+    await orphan.waitClosed('the connection that came after close() to be dropped');
     const second = attachedServer(t, { onConnection: () => ({ onOpen: (connection) => void connection.send('second') }) });
     second.attach(server);
+    assert.equal(server.listenerCount('connection'), before + 2, 'the dropping listener gave way');
     const two = await wsClient(t, `ws://127.0.0.1:${port}/`);
     assert.equal((await two.rec.messages.next('the greeting of the second')).data.toString(), 'second');
   });
