@@ -100,9 +100,9 @@ export class WebSocketLifecycle {
    * run and no message received before the close frame is still being inflated.
    */
   get readyState(): WebSocketReadyState {
-    if (this.#readyState === OPEN && this.#messageTasks === 0 && this.#failure === undefined) {
-      const connection = this.#connection;
-      if (connection?.status === 'closing' && !connection.inboundPending) this.#readyState = CLOSING;
+    const connection = this.#connection;
+    if (this.#readyState === OPEN && this.#messageTasks === 0 && this.#failure === undefined && connection?.status === 'closing' && !connection.inboundPending) {
+      this.#readyState = CLOSING;
     }
     return this.#readyState;
   }
@@ -443,12 +443,8 @@ export class WebSocketLifecycle {
     setImmediate(task);
   }
 
-  /**
-   * An open or message task dispatched its event. Counted down in the next task: every microtask
-   * its listeners queued (an async listener's awaits included) belongs to the same task, and runs
-   * before CLOSING may show.
-   */
+  /** An open or message task dispatched its event: counted down in the next task, after all its microtasks (an async listener's awaits). */
   #taskDone(): void {
-    setImmediate(() => this.#messageTasks--);
+    this.#queueTask(() => this.#messageTasks--);
   }
 }

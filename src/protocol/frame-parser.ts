@@ -93,11 +93,7 @@ const ASSEMBLE_LIMIT = 64 * 1024;
  */
 const SMALL_PIECE = 4 * 1024;
 const BLOCK_SIZE = 64 * 1024;
-/**
- * A fragment under this size kept for its message is copied out when it views memory at least
- * twice its size (the read it came in): a message of tiny fragments then holds its own bytes, not
- * every read its fragments touched.
- */
+/** A fragment under this size kept for its message is copied out of a much larger read (see unpinned.ts). */
 const PIN_LIMIT = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
@@ -330,22 +326,20 @@ export class FrameParser {
     ) {
       return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
     }
-    if (assembled === null) {
-      if (this.framePiece === null) this.framePiece = piece;
-      else this.keepPiece(piece);
-    }
+    if (assembled === null) this.keepPiece(piece);
     if (this.remaining === 0) {
       this.state = State.Header;
       this.frameDone();
     }
   }
 
-  /** A piece of a frame after its first: a large one is kept as it is, a small one copied into the current block. */
+  /** A piece of the frame: the first, or a large one, is kept as it is; a later small one is copied into the current block. */
   private keepPiece(piece: Buffer): void {
+    if (this.framePiece === null) return void (this.framePiece = piece);
     const n = piece.length;
     if (n >= SMALL_PIECE) {
       if (this.block !== null) this.flushBlock();
-      (this.framePieces ??= [this.framePiece!]).push(piece);
+      (this.framePieces ??= [this.framePiece]).push(piece);
       return;
     }
     let block = this.block;

@@ -50,6 +50,15 @@ async function listen(t: TestContext, server: HttpServer | NetServer): Promise<n
   return (server.address() as AddressInfo).port;
 }
 
+/** A ws client of `url` trusting `ca`, open; terminated after the test. */
+async function wssClient(t: TestContext, url: string, ca: string, label: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, { ca });
+  t.after(() => ws.terminate());
+  ws.on('error', () => {});
+  await withTimeout(new Promise((resolve) => ws.once('open', resolve)), label);
+  return ws;
+}
+
 async function echoes(ws: WebSocket, text: string): Promise<void> {
   const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
   ws.send(text);
@@ -189,10 +198,7 @@ describe('attached mode', { timeout: 60_000 }, () => {
     const wss = attachedServer(t, { path: '/ws', onConnection: () => ({ ...echo }) });
     wss.attach(https);
     const port = await listen(t, https);
-    const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: pair.cert });
-    t.after(() => ws.terminate());
-    ws.on('error', () => {});
-    await withTimeout(new Promise((resolve) => ws.once('open', resolve)), 'a wss client');
+    const ws = await wssClient(t, `wss://127.0.0.1:${port}/ws`, pair.cert, 'a wss client');
     await echoes(ws, 'over https');
     assert.equal(wss.clients.size, 1);
     const page = await withTimeout(
@@ -408,10 +414,7 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     const wss = attachedServer(t, { path: '/ws', handshakeTimeout: 200, onConnection: () => ({ ...echo }) });
     wss.attach(h2);
     const port = await listen(t, h2);
-    const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: pair.cert });
-    t.after(() => ws.terminate());
-    ws.on('error', () => {});
-    await withTimeout(new Promise((resolve) => ws.once('open', resolve)), 'a wss client of the http2 server');
+    const ws = await wssClient(t, `wss://127.0.0.1:${port}/ws`, pair.cert, 'a wss client of the http2 server');
     await echoes(ws, 'over http2 allowHTTP1');
     const session = http2Connect(`https://127.0.0.1:${port}`, { ca: pair.cert });
     t.after(() => session.destroy());
