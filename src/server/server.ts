@@ -322,7 +322,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   private async shutDown(code: number, reason: string, timeout: number): Promise<void> {
     this.closing = true;
-    // Off the HTTP servers it was attached to: their upgrades go to their other listeners now.
+    // Off the servers it was attached to: an HTTP server's upgrades go to its other listeners now.
     for (const detach of this.detachers.splice(0)) detach();
     const stopped = this.stop();
     this.sockets.dropHandshakes();
