@@ -1,9 +1,9 @@
-import { checkNumber, checkOneOf, checkStringList, checkType } from '../io/option-checks.js';
+import { checkNumber, checkOneOf, checkStringList, checkType } from '../option-checks.js';
 import { type OutboxOptions } from './outbox.js';
 import { type ReconnectOptions } from './retry-policy.js';
 
 /**
- * The clients' option checks (see io/option-checks.ts): a TypeError or RangeError naming the
+ * The clients' option checks (see src/option-checks.ts): a TypeError or RangeError naming the
  * option, from connect(), createClient() and new WebSocket() alike, when they are called. (The
  * subprotocol list, the URL, the headers and the deflate options have checks of their own.)
  */

@@ -7,7 +7,7 @@ import { connect, type ClientOptions } from './connect.js';
 import { Outbox, OutboxFullError, UnsentMessagesError, type OutboxEntry, type OutboxOptions } from './outbox.js';
 import { RetryPolicy, type ReconnectOptions } from './retry-policy.js';
 import { checkClientOptions, checkReconnectingOptions } from './option-checks.js';
-import { checkOneOf } from '../io/option-checks.js';
+import { checkOneOf } from '../option-checks.js';
 
 export type { ReconnectOptions };
 

@@ -7,7 +7,7 @@ import { type SlowConsumerPolicy } from '../io/connection-stats.js';
 import { type ConnectionInit } from '../io/connection-types.js';
 import { resolveSettings, type ConnectionSettings } from '../io/connection-settings.js';
 import { type RateLimitOptions } from '../io/rate-limiter.js';
-import { checkNumber, checkOneOf, checkStringList, checkType } from '../io/option-checks.js';
+import { checkNumber, checkOneOf, checkStringList, checkType } from '../option-checks.js';
 import { type SessionOptions } from '../protocol/session.js';
 import { type OnConnection } from './admission.js';
 import { type Backplane } from './backplane.js';

@@ -1,7 +1,7 @@
 /** The option checks shared by servers and clients: what passes, and the error that names the option. */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { checkNumber, checkOneOf, checkStringList, checkType } from '../../src/io/option-checks.js';
+import { checkNumber, checkOneOf, checkStringList, checkType } from '../src/option-checks.js';
 
 describe('option checks', () => {
   test('checkNumber: undefined and values in range pass; NaN and other types are TypeErrors; out of range, Infinity unless allowed and fractions where whole numbers are asked are RangeErrors', () => {
