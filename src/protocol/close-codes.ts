@@ -41,9 +41,12 @@ export const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
  * Builds a close frame body: empty when `code` is undefined, else the 2-byte code and the reason.
- * Throws a RangeError for a code that may not be sent or a reason over 123 bytes (nothing is sent).
+ * Throws a RangeError for a code that may not be sent or a reason over 123 bytes, and a TypeError
+ * for a code that is not a number or a reason that is not a string (nothing is sent).
  */
 export function encodeClosePayload(code?: number, reason = ''): Buffer {
+  if (code !== undefined && typeof code !== 'number') throw new TypeError(`a close code is a number, not ${typeof code}`);
+  if (typeof reason !== 'string') throw new TypeError(`a close reason is a string, not ${typeof reason}`);
   if (code === undefined) {
     if (reason !== '') throw new RangeError('a close reason needs a close code');
     return Buffer.alloc(0);

@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.js';
+import { checkProtocolOptions } from './option-checks.js';
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
 import { applyMaskWord, maskCopy } from './mask.js';
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
@@ -139,6 +140,7 @@ export class FrameParser {
   private utf8Validator: Utf8Validator | null = null;
 
   constructor(options: FrameParserOptions, handler: FrameParserHandler) {
+    checkProtocolOptions('FrameParser', options);
     this.handler = handler;
     this.expectMask = options.role === 'server';
     this.maxPayload = options.maxPayload;

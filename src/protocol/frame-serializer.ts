@@ -1,5 +1,5 @@
 import { defaultMaskKeys, maskCopy, type MaskKeySource } from './mask.js';
-import { type DataOpcode, type Opcode } from './opcodes.js';
+import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, type DataOpcode, type Opcode } from './opcodes.js';
 
 /**
  * RFC 6455 §5.2 frame serialization. Pure functions over buffers: no I/O.
@@ -17,6 +17,16 @@ export interface FrameOptions {
   rsv1?: boolean;
   /** Mask the frame with a fresh key (client role, RFC 6455 §5.3). Default: no mask. */
   mask?: MaskKeySource | false;
+}
+
+/**
+ * A frame RFC 6455 allows: a defined opcode (§5.2), a payload length that is a whole number of
+ * bytes, and for a control frame at most 125 bytes and no fragmentation (§5.5). RangeError if not.
+ */
+function checkFrame(opcode: number, length: number, fin: boolean): void {
+  if (!Number.isInteger(opcode) || !isKnownOpcode(opcode) || opcode < 0) throw new RangeError(`opcode ${String(opcode)} is not defined by RFC 6455`);
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`a payload length is a whole number of bytes, not ${String(length)}`);
+  if (isControlOpcode(opcode) && (length > MAX_CONTROL_PAYLOAD || !fin)) throw new RangeError(`a control frame has at most ${MAX_CONTROL_PAYLOAD} bytes and is not fragmented`);
 }
 
 /** Size of a frame header for a payload of `length` bytes. */
@@ -61,6 +71,7 @@ export function writeFrameHeader(
 
 /** An unmasked frame header alone (server role), to be followed on the wire by the payload. */
 export function frameHeader(opcode: Opcode, length: number, options: Omit<FrameOptions, 'mask'> = {}): Buffer {
+  checkFrame(opcode, length, options.fin ?? true);
   const header = Buffer.allocUnsafe(frameHeaderSize(length, false));
   writeFrameHeader(header, 0, opcode, length, options.fin ?? true, options.rsv1 ?? false, null);
   return header;
@@ -68,6 +79,8 @@ export function frameHeader(opcode: Opcode, length: number, options: Omit<FrameO
 
 /** One complete frame in one buffer; masked (with a copy of the payload) when `options.mask` is set. */
 export function encodeFrame(opcode: Opcode, payload: Uint8Array, options: FrameOptions = {}): Buffer {
+  if (!(payload instanceof Uint8Array)) throw new TypeError('a frame payload is bytes (a Buffer or Uint8Array): encode text first');
+  checkFrame(opcode, payload.length, options.fin ?? true);
   const maskKeys = options.mask || null;
   const length = payload.length;
   const headerLength = frameHeaderSize(length, maskKeys !== null);

@@ -1,4 +1,5 @@
-import { type ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors.js';
+import { checkProtocolOptions } from './option-checks.js';
 import { CloseCode, encodeClosePayload, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
 import { FrameParser, type FrameParserHandler } from './frame-parser.js';
 import { encodeFrame, frameHeader } from './frame-serializer.js';
@@ -43,8 +44,18 @@ export interface SessionHandler {
   onPong(payload: Buffer): void;
   /** The peer's close frame; the echo, when one was due, has already been written. */
   onPeerClose(code: number, reason: string): void;
-  /** The peer broke the protocol; a close frame with `error.closeCode` has been written. */
+  /**
+   * The peer broke the protocol; a close frame has been written, with `error.closeCode` unless
+   * this side had sent its own before.
+   */
   onProtocolError(error: ProtocolError): void;
+  /**
+   * Asked when the peer's close frame or a violation is read: true when earlier events are still
+   * waiting in the handler (a message being inflated in a thread pool) and it takes `action`, to
+   * run after them. The close frame's echo, or the violation's close frame, then follows what the
+   * application sends in answer to those messages. Without it, or on false, it happens at once.
+   */
+  deferred?(action: () => void): boolean;
   /** Bytes to put on the wire, in order. */
   write(bytes: Buffer): void;
 }
@@ -83,6 +94,7 @@ export class ProtocolSession implements FrameParserHandler {
 
   /** `options` is read now and later; a caller that changes its object afterwards changes no session, unless the object was frozen (and then it cannot change). */
   constructor(options: SessionOptions, handler: SessionHandler) {
+    checkProtocolOptions('ProtocolSession', options);
     this.options = Object.isFrozen(options) ? options : { ...options };
     this.handler = handler;
     this.bits = (options.autoPong ?? true ? Bit.AutoPong : 0) | (options.allowRsv1 === true ? Bit.AllowRsv1 : 0);
@@ -156,32 +168,59 @@ export class ProtocolSession implements FrameParserHandler {
   // FrameParserHandler: the parser reports to the session, which keeps the close handshake's state.
   /** @internal */
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
-    this.handler.onMessage(data, binary, compressed);
+    try {
+      this.handler.onMessage(data, binary, compressed);
+    } catch (error) {
+      caught(error);
+    }
   }
   /** @internal */
   onText(text: string, byteLength: number): void {
-    this.handler.onText!(text, byteLength);
+    try {
+      this.handler.onText!(text, byteLength);
+    } catch (error) {
+      caught(error);
+    }
   }
   /** @internal */
   onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
-    this.handler.onFragment?.(data, binary, fin, compressed);
+    try {
+      this.handler.onFragment?.(data, binary, fin, compressed);
+    } catch (error) {
+      caught(error);
+    }
   }
   /** @internal */
   onPing(payload: Buffer): void {
     if (this.autoPong && !this.closeSent && this.handler.autoPongAllowed?.(payload.length) !== false) this.writeFrame(Opcode.Pong, payload, true, false);
-    this.handler.onPing(payload);
+    try {
+      this.handler.onPing(payload);
+    } catch (error) {
+      caught(error);
+    }
   }
   /** @internal */
   onPong(payload: Buffer): void {
-    this.handler.onPong(payload);
+    try {
+      this.handler.onPong(payload);
+    } catch (error) {
+      caught(error);
+    }
   }
   /** @internal */
   onClose(code: number, reason: string): void {
-    this.peerClose(code, reason);
+    // (Deferred, it does nothing once the session was halted meanwhile.)
+    const run = (): void => {
+      if (!this.stopped) this.peerClose(code, reason);
+    };
+    if (this.handler.deferred?.(run) !== true) run();
   }
   /** @internal */
   onError(error: ProtocolError): void {
-    this.fail(error);
+    const run = (): void => {
+      if (!this.stopped) this.fail(error);
+    };
+    if (this.handler.deferred?.(run) !== true) run();
   }
 
   /** The masking key source (client role), or null (server role: frames are not masked). */
@@ -219,12 +258,26 @@ export class ProtocolSession implements FrameParserHandler {
     this.parser?.setAllowRsv1(allow);
   }
 
-  /** Feeds bytes received from the transport. */
+  /**
+   * Feeds bytes received from the transport. What the handler throws for a message, ping or pong
+   * does not cut the chunk short (its later frames, a frame's first bytes at its end, would be
+   * lost and the parser left out of step): the whole chunk is parsed and delivered, then the
+   * error is thrown (several in one chunk: an AggregateError).
+   */
   receive(chunk: Buffer): void {
     // A failed or halted connection reads nothing more (its parser, if it has one, is stopped too).
     if (this.stopped) return;
     const parser = this.parser ?? this.startParser();
-    if (!parser.stopped) parser.push(chunk);
+    if (parser.stopped) return;
+    const outer = thrown;
+    thrown = undefined;
+    try {
+      parser.push(chunk);
+    } finally {
+      const errors = thrown as unknown[] | undefined;
+      thrown = outer;
+      if (errors !== undefined) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `${errors.length} handlers threw while one read was processed`);
+    }
   }
 
   /** The transport closed. */
@@ -243,6 +296,7 @@ export class ProtocolSession implements FrameParserHandler {
    * continuation, or on any frame when no extension claims it (§5.2, RFC 7692 §6).
    */
   sendFrame(opcode: Opcode, payload: Buffer, fin: boolean, rsv1: boolean): boolean {
+    if (!(payload instanceof Uint8Array)) throw new TypeError('a frame payload is bytes (a Buffer): encode text first');
     if (this.closeSent) return false;
     this.checkOutgoing(opcode, payload.length, fin, rsv1);
     this.writeFrame(opcode, payload, fin, rsv1);
@@ -319,10 +373,14 @@ export class ProtocolSession implements FrameParserHandler {
 
   /**
    * Fails the connection for a violation found outside the parser (an extension's, say):
-   * stops reading, writes the close frame, reports the error.
+   * stops reading, writes the close frame, reports the error. Throws, changing nothing, for an
+   * error that is not a ProtocolError (TypeError) or whose closeCode may not be sent (RangeError).
    */
   failConnection(error: ProtocolError): void {
     if (this.failed) return;
+    // Checked before anything changes: the error's close code is what the close frame carries.
+    if (!(error instanceof ProtocolError)) throw new TypeError('failConnection takes a ProtocolError, whose closeCode the close frame carries');
+    encodeClosePayload(error.closeCode, '');
     this.parser?.stop();
     this.fail(error);
   }
@@ -334,6 +392,13 @@ export class ProtocolSession implements FrameParserHandler {
     if (!this.closeSent) this.close(error.closeCode, truncateReason(error.message));
     this.handler.onProtocolError(error);
   }
+}
+
+/** What handlers threw during the innermost {@link ProtocolSession.receive} now running (undefined: nothing). */
+let thrown: unknown[] | undefined;
+
+function caught(error: unknown): void {
+  (thrown ??= []).push(error);
 }
 
 const enum Bit {

@@ -63,3 +63,11 @@ describe('encodeClosePayload', () => {
     assert.equal(encodeClosePayload(1000, '😀'.repeat(30) + 'abc').length, 125);
   });
 });
+
+describe('encodeClosePayload: arguments of the wrong type', () => {
+  test('a code that is not a number, or a reason that is not a string, is a TypeError', () => {
+    assert.throws(() => encodeClosePayload('1000' as unknown as number), TypeError);
+    assert.throws(() => encodeClosePayload(1000, 123 as unknown as string), TypeError);
+    assert.throws(() => encodeClosePayload(undefined, null as unknown as string), TypeError);
+  });
+});

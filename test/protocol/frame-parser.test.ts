@@ -985,3 +985,16 @@ describe('FrameParser: text as strings (onText)', () => {
     assert.deepStrictEqual(calls, [{ via: 'onText', text: 'from server 😀', bytes: 16 }]);
   });
 });
+
+describe('FrameParser: options where the types do not reach', () => {
+  const handler = recorder().handler;
+  test('a role other than server or client, a missing or NaN maxPayload, and a maxFragments under 1 or NaN are refused when the parser is made', () => {
+    assert.throws(() => new FrameParser({ role: 'srv' as 'server', maxPayload: 10 }, handler), TypeError);
+    assert.throws(() => new FrameParser({ role: 'server' } as FrameParserOptions, handler), TypeError);
+    assert.throws(() => new FrameParser({ role: 'server', maxPayload: NaN }, handler), TypeError);
+    assert.throws(() => new FrameParser({ role: 'server', maxPayload: -1 }, handler), RangeError);
+    assert.throws(() => new FrameParser({ role: 'server', maxPayload: 10, maxFragments: 0 }, handler), RangeError);
+    assert.throws(() => new FrameParser({ role: 'server', maxPayload: 10, maxFragments: NaN }, handler), TypeError);
+    new FrameParser({ role: 'client', maxPayload: Infinity, maxFragments: Infinity }, handler);
+  });
+});

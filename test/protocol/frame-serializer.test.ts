@@ -263,3 +263,22 @@ describe('encodeMessage', () => {
     assert.deepStrictEqual(rec.events, [ev.binary(patternBytes(100))]);
   });
 });
+
+describe('frames RFC 6455 forbids are refused, not built', () => {
+  test('an undefined opcode, a control frame over 125 bytes or fragmented, and a length that is not a whole number of bytes are RangeErrors', () => {
+    for (const opcode of [3, 7, 11, 15, 16, 99, -1, 1.5]) assert.throws(() => encodeFrame(opcode as Opcode, Buffer.alloc(1)), RangeError, `opcode ${opcode}`);
+    for (const opcode of [Opcode.Ping, Opcode.Pong, Opcode.Close]) {
+      assert.throws(() => encodeFrame(opcode, Buffer.alloc(126)), RangeError);
+      assert.throws(() => encodeFrame(opcode, Buffer.alloc(1), { fin: false }), RangeError);
+      assert.throws(() => encodeMessage(opcode as unknown as typeof Opcode.Text, Buffer.alloc(300), { fragmentSize: 100 }), RangeError);
+      assert.equal(encodeFrame(opcode, Buffer.alloc(125)).length, 127);
+    }
+    for (const length of [-1, NaN, 1.5, Infinity, 2 ** 53]) assert.throws(() => frameHeader(Opcode.Binary, length), RangeError, `length ${length}`);
+    assert.throws(() => frameHeader(Opcode.Ping, 126), RangeError);
+  });
+
+  test('a payload that is not bytes (a string, say) is a TypeError, not a frame of zero bytes', () => {
+    assert.throws(() => encodeFrame(Opcode.Text, 'abc' as unknown as Buffer), TypeError);
+    assert.throws(() => encodeFrame(Opcode.Text, undefined as unknown as Buffer), TypeError);
+  });
+});

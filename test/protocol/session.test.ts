@@ -576,3 +576,124 @@ describe('ProtocolSession: client role', () => {
     );
   });
 });
+
+describe('ProtocolSession: a handler that throws', () => {
+  /** A client session whose onMessage throws for the texts in `throwOn`, recording every message. */
+  function throwing(throwOn: readonly string[]): { session: ProtocolSession; got: string[] } {
+    const got: string[] = [];
+    const handler: SessionHandler = {
+      onMessage: (data) => {
+        got.push(data.toString());
+        if (throwOn.includes(data.toString())) throw new Error(`handler failed on ${data.toString()}`);
+      },
+      onPing: () => {},
+      onPong: () => {},
+      onPeerClose: () => {},
+      onProtocolError: () => {},
+      write: () => {},
+    };
+    return { session: new ProtocolSession({ role: 'client', maxPayload: 1 << 20 }, handler), got };
+  }
+
+  test('does not cut the chunk short: the rest of it, and a frame split across two chunks, are parsed in step, then the error is thrown', () => {
+    const { session, got } = throwing(['m2']);
+    // m3's payload is itself the bytes of a frame: a parser out of step would deliver "INJECTED".
+    const m3 = serverFrame({ opcode: 0x1, payload: 'INJECTED' });
+    const m3Frame = serverFrame({ opcode: 0x2, payload: m3 });
+    const first = Buffer.concat([serverFrame({ opcode: 0x1, payload: 'm1' }), serverFrame({ opcode: 0x1, payload: 'm2' }), m3Frame.subarray(0, 2)]);
+    const second = Buffer.concat([m3Frame.subarray(2), serverFrame({ opcode: 0x1, payload: 'm4' })]);
+    assert.throws(() => session.receive(first), /handler failed on m2/);
+    session.receive(second);
+    assert.deepEqual(got, ['m1', 'm2', m3.toString(), 'm4']);
+  });
+
+  test('several throws in one chunk: every message is delivered, then one AggregateError carries each error', () => {
+    const { session, got } = throwing(['a', 'c']);
+    const chunk = Buffer.concat(['a', 'b', 'c', 'd'].map((text) => serverFrame({ opcode: 0x1, payload: text })));
+    assert.throws(
+      () => session.receive(chunk),
+      (error: unknown) => error instanceof AggregateError && error.errors.map((e: Error) => e.message).join() === 'handler failed on a,handler failed on c',
+    );
+    assert.deepEqual(got, ['a', 'b', 'c', 'd']);
+    // Nothing is left over for the next chunk to throw.
+    session.receive(serverFrame({ opcode: 0x1, payload: 'e' }));
+    assert.deepEqual(got, ['a', 'b', 'c', 'd', 'e']);
+  });
+});
+
+describe('ProtocolSession: deferred (events waiting in the handler)', () => {
+  /** A server session whose handler holds what the session defers while `holding`. */
+  function holdingSession(): { session: ProtocolSession; held: (() => void)[]; log: string[]; writes: Buffer[]; release(): void } {
+    const held: (() => void)[] = [];
+    const log: string[] = [];
+    const writes: Buffer[] = [];
+    let holding = true;
+    const handler: SessionHandler = {
+      onMessage: () => {},
+      onPing: () => {},
+      onPong: () => {},
+      onPeerClose: (code) => void log.push(`peerClose ${code}`),
+      onProtocolError: (error) => void log.push(`protocolError ${error.closeCode}`),
+      write: (bytes) => void writes.push(Buffer.from(bytes)),
+      deferred: (action) => holding && (held.push(action), true),
+    };
+    return { session: new ProtocolSession({ role: 'server', maxPayload: 1 << 20 }, handler), held, log, writes, release: () => (holding = false) };
+  }
+
+  for (const [what, frame, expected] of [
+    ['the peer close frame', clientFrame({ opcode: 0x8, payload: closeBody(1000) }), 'peerClose 1000'],
+    ['a violation', clientFrame({ opcode: 0x3, payload: 'x' }), 'protocolError 1002'],
+  ] as const) {
+    test(`${what} waits, writing nothing, while the handler holds earlier events, and is acted on when it runs the action`, () => {
+      const h = holdingSession();
+      h.session.receive(frame);
+      assert.equal(h.writes.length, 0, 'nothing written while it waits');
+      assert.deepEqual(h.log, []);
+      assert.equal(h.session.readyState, ReadyState.Open);
+      // The handler's earlier events are done: it runs what waited.
+      h.release();
+      h.held.shift()!();
+      assert.equal(h.writes.length, 1, 'the close frame');
+      assert.equal(h.session.readyState, ReadyState.Closing);
+      assert.deepEqual(h.log, [expected]);
+    });
+  }
+
+  test('what waited does nothing once the session was halted meanwhile', () => {
+    const h = holdingSession();
+    h.session.receive(clientFrame({ opcode: 0x8, payload: closeBody(1000) }));
+    h.session.halt();
+    h.held.shift()!();
+    assert.equal(h.writes.length, 0);
+    assert.deepEqual(h.log, []);
+  });
+});
+
+describe('ProtocolSession: arguments where the types do not reach', () => {
+  test('options: a misspelt role, or a missing or NaN maxPayload, are refused when the session is made', () => {
+    const handler: SessionHandler = { onMessage() {}, onPing() {}, onPong() {}, onPeerClose() {}, onProtocolError() {}, write() {} };
+    assert.throws(() => new ProtocolSession({ role: 'srv' as 'server', maxPayload: 10 }, handler), TypeError);
+    assert.throws(() => new ProtocolSession({ role: 'server' } as SessionOptions, handler), TypeError);
+    assert.throws(() => new ProtocolSession({ role: 'server', maxPayload: NaN }, handler), TypeError);
+  });
+
+  test('failConnection with an error that is not a ProtocolError, or a close code that may not be sent, throws and changes nothing', () => {
+    const h = makeSession({ role: 'server' });
+    assert.throws(() => h.session.failConnection(new Error('plain') as ProtocolError), TypeError);
+    assert.throws(() => h.session.failConnection(new ProtocolError(1006, 'abnormal is never sent')), RangeError);
+    assert.equal(h.session.failed, false);
+    assert.equal(h.session.stopped, false);
+    assert.equal(h.writes.length, 0);
+    // Still able to fail properly, and to read meanwhile.
+    h.session.receive(clientFrame({ opcode: 0x1, payload: 'still read' }));
+    h.session.failConnection(new ProtocolError(1008, 'policy'));
+    assert.deepEqual(h.events.map((e) => e.type), ['message', 'protocolError']);
+    assert.equal(h.writes.length, 1);
+  });
+
+  test('sendFrame with a payload that is not bytes is a TypeError, not a frame of zero bytes', () => {
+    const h = makeSession({ role: 'server' });
+    assert.throws(() => h.session.sendFrame(Opcode.Text, 'abc' as unknown as Buffer, true, false), TypeError);
+    assert.equal(h.writes.length, 0);
+  });
+});
