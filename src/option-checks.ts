@@ -50,7 +50,8 @@ export function checkStringList(owner: string, name: string, value: unknown, orF
   throw new TypeError(`${owner}: ${name} must be an array of strings${orFunction ? ' or a function' : ''}, not ${shown(value)}`);
 }
 
-function shown(value: unknown): string {
+/** A value, named for an error message. */
+export function shown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';

@@ -241,8 +241,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal A whole message; a compressed one is inflated first, in order (see inbound-inflation.ts). */
   onMessage(data: Buffer, binary: boolean, compressed: boolean): void {
-    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
-    if (this.session.stopped) return;
+    if (this.session.stopped) return; // (as in onText)
     if (this.inbox?.active === true) {
       this.inbox.push(() => this.onMessage(data, binary, compressed));
       return;
@@ -261,15 +260,16 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     if (this.settings.rateLimit !== undefined && !this.admit(size)) return this.rateExceeded();
     this.stats.messagesIn++;
     this.stats.bytesIn += size;
+    // The listeners as they are before the handler runs: one it adds (a pull reader) is for the
+    // next message. (And with none, emit() would gather its arguments into an array for nobody.)
+    const listeners = this.listenerCount('message') === 0 ? undefined : this.rawListeners('message');
     this.handler?.onMessage?.(this.self, message, binary);
-    // (emit() gathers its arguments into an array even when nobody listens.)
-    if (this.listenerCount('message') !== 0) this.emit('message', message, binary);
+    if (listeners !== undefined) for (const listener of listeners) listener.call(this, message, binary);
   }
 
   /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
   onFragment(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void {
-    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
-    if (this.session.stopped) return;
+    if (this.session.stopped) return; // (as in onText)
     if (compressed) return;
     if (this.inbox?.active === true) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
     this.handler?.onFragment?.(this.self, data, binary, fin);

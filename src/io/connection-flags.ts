@@ -18,6 +18,8 @@ export const enum Flag {
   CloseRequested = 64,
   /** Reading is paused because the peer does not read (slow-consumer policy 'wait'). */
   PausedForSlowness = 128,
+  /** A send over maxBufferedAmount is being reported (the 'limit' event, onError): sends meanwhile are dropped unreported. */
+  ReportingOverflow = 4096,
 }
 
 /** Why a connection stopped reading from its socket: bits of the same number as {@link Flag}. */

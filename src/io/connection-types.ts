@@ -1,4 +1,4 @@
-import { type SockwaveError } from '../errors.js';
+import { type ConnectionClosedError, type SockwaveError } from '../errors.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
 import { type HeaderMap } from '../handshake/http-head.js';
 import { type LimitName } from './limits.js';
@@ -81,8 +81,11 @@ export interface SendReport {
 }
 
 /**
- * Runs once a send's bytes were handed to the operating system (or could not be): `error` is set
- * when the message was not sent; `report` describes what was sent.
+ * Runs once a send's bytes were handed to the operating system (or could not be). `error` is set
+ * when the message was not sent: a {@link ConnectionClosedError} (with the close code) once the
+ * connection has closed, a SockwaveError `SW_INVALID_STATE` while it closes or when the send
+ * buffer is full, `SW_SOCKET_ERROR` when the socket closed before the bytes left. `report`, given
+ * when it was sent, describes what was sent.
  */
 export type SendCallback = (error: Error | null | undefined, report?: SendReport) => void;
 

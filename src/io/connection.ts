@@ -1,4 +1,4 @@
-import { SockwaveError } from '../errors.js';
+import { ConnectionClosedError, SockwaveError } from '../errors.js';
 import { encodeClosePayload } from '../protocol/close-codes.js';
 import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
@@ -21,6 +21,8 @@ import {
 import { DeferredQueue } from './deferred-queue.js';
 import { MessageReader, type MessageReaderOptions, type NextMessageOptions, type PulledMessage } from './message-reader.js';
 import { toPayload, type SendData } from './payload.js';
+import { checkType, shown } from '../option-checks.js';
+import { checkSendOptions } from './send-checks.js';
 import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from './frame-slab.js';
 
 export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendCallback, SendOptions, SendReport, SendResult };
@@ -54,6 +56,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
 
   /** Subscribes to a topic of its server (`server.publish(topic, data)`). Returns false if already. */
   subscribe(topic: string): boolean {
+    if (typeof topic !== 'string') throw new TypeError(`subscribe: a topic is a string, not ${shown(topic)}`);
     if (!this.owner) throw new SockwaveError('SW_INVALID_STATE', 'topics exist on server connections only');
     if (this.session.readyState === ReadyState.Closed || !this.owner.subscribe(this as Connection<unknown>, topic)) return false;
     (this.topicSet ??= new Set()).add(topic);
@@ -75,18 +78,17 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
-    } else if (callback === undefined && options?.fragmentSize === undefined) {
+    } else if (callback === undefined && (options === undefined || (typeof options === 'object' && options !== null && options.fragmentSize === undefined && typeof (options.binary ?? false) === 'boolean'))) {
       const result = this.sendSmall(data, options?.binary);
       if (result !== undefined) return result;
     }
+    checkSendOptions('send', options);
+    checkType('send', 'callback', callback, 'function');
     const payload = toPayload(data, options?.binary);
     const fragmentSize = options?.fragmentSize;
-    if (fragmentSize !== undefined && !(Number.isInteger(fragmentSize) && fragmentSize > 0)) {
-      throw new RangeError('fragmentSize must be a positive integer');
-    }
     if (!this.isSendable()) {
       this.countDrop();
-      if (callback) queueMicrotask(() => callback(new SockwaveError('SW_INVALID_STATE', 'the connection is not open')));
+      if (callback) queueMicrotask(() => callback(this.notOpenError()));
       return 'dropped';
     }
     const opcode = payload.binary ? Opcode.Binary : Opcode.Text;
@@ -178,24 +180,39 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (buffered <= limit) return false;
     if (this.settings.slowConsumer === 'wait' && buffered <= 2 * limit) {
       if ((this.flags & Flag.PausedForSlowness) === 0) {
-        this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: reading paused`);
+        // (The state first: a 'limit' listener may send to this connection again.)
         this.flags |= Flag.PausedForSlowness;
         this.pauseReading(PauseReason.SlowConsumer);
         if ((this.flags & Flag.NeedDrain) === 0) {
           this.flags |= Flag.NeedDrain;
           this.batcher.write(EMPTY, this.drainMarker);
         }
+        this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: reading paused`);
       }
       return false;
     }
     // (A pong left unanswered is no message dropped.)
     if (what === 'message') this.stats.dropped++;
-    this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: ${what} dropped`);
-    if (this.settings.slowConsumer === 'close') {
-      this.reportError(new SockwaveError('SW_INVALID_STATE', `slow consumer: over ${limit} bytes buffered`));
-      this.close(this.settings.slowConsumerCloseCode, 'slow consumer');
+    // Reported once: what a 'limit' listener or onError sends to this connection meanwhile is
+    // dropped without a report of its own (no recursion), and a throw there still closes.
+    if ((this.flags & Flag.ReportingOverflow) !== 0) return true;
+    this.flags |= Flag.ReportingOverflow;
+    const closing = this.settings.slowConsumer === 'close';
+    try {
+      this.limitReached('maxBufferedAmount', `over ${limit} bytes buffered: ${what} dropped`);
+      if (closing) this.reportError(new SockwaveError('SW_INVALID_STATE', `slow consumer: over ${limit} bytes buffered`));
+    } finally {
+      this.flags &= ~Flag.ReportingOverflow;
+      if (closing) this.close(this.settings.slowConsumerCloseCode, 'slow consumer');
     }
     return true;
+  }
+
+  /** Why a message is not sent: the connection closed (how), or is closing. */
+  private notOpenError(): SockwaveError {
+    const info = this.closeInfo;
+    if (info !== undefined) return new ConnectionClosedError(info.code, info.reason, info.wasClean, info.remote);
+    return new SockwaveError('SW_INVALID_STATE', 'the connection is closing: nothing more is sent');
   }
 
   private isSendable(): boolean {
@@ -250,7 +267,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     }
     if (callback) {
       const report: SendReport = { payloadSize, wireSize, compressed, compressionError };
-      this.batcher.write(EMPTY, (error) => callback(error, report));
+      this.batcher.write(EMPTY, (error) => callback(error, error ? undefined : report));
     }
   }
 
@@ -373,6 +390,13 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
    */
   get inboundPending(): boolean {
     return this.inbox?.active === true;
+  }
+
+  /** @internal The peer's close frame or violation waits behind a message still being inflated (SessionHandler.deferred). */
+  deferred(action: () => void): boolean {
+    if (this.inbox?.active !== true) return false;
+    this.inbox.push(action);
+    return true;
   }
 
   /** @internal How the connection ended, once it has (what its `close` event reported). */

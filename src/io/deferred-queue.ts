@@ -31,14 +31,21 @@ export class DeferredQueue {
     const items = this.items;
     this.items = null;
     if (items === null) return;
+    // What an action throws (an application's handler) stops none of the others: rethrown after them.
+    let failure: { error: unknown } | undefined;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       this.bytes -= item.bytes;
-      item.action();
+      try {
+        item.action();
+      } catch (error) {
+        failure ??= { error };
+      }
       if (this.items !== null) {
         this.items = items.slice(i + 1).concat(this.items);
-        return;
+        break;
       }
     }
+    if (failure !== undefined) throw failure.error;
   }
 }

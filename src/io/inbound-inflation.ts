@@ -50,13 +50,19 @@ function inflateAsync(connection: InflatingConnection, codec: PerMessageDeflate,
   codec.decompress(data, (error, inflated) => {
     // RFC 6455 §7.1.7: once the connection has failed (a violation read behind this message, say)
     // or was terminated, nothing more is delivered; the events waiting in the inbox drop theirs too.
-    if (!connection.session.stopped) {
+    try {
+      if (connection.session.stopped) return;
       if (error || inflated === undefined) connection.session.failConnection(error as ProtocolError);
       else if (!binary && !isUtf8(inflated)) connection.session.failConnection(invalidText());
       else connection.deliver(inflated, binary);
+    } finally {
+      // (Also when the application's handler threw: what waits behind the message still runs.)
+      try {
+        connection.inbox!.drain();
+      } finally {
+        if (!connection.inbox!.active) connection.resumeReading(PauseReason.Inflate);
+      }
     }
-    connection.inbox!.drain();
-    if (!connection.inbox!.active) connection.resumeReading(PauseReason.Inflate);
   });
 }
 

@@ -2,6 +2,7 @@ import { ConnectionClosedError, SockwaveError } from '../errors.js';
 import { PauseReason } from './connection-flags.js';
 import { type CloseInfo } from './connection-types.js';
 import { MAX_TIMER_DELAY } from './timer-delay.js';
+import { checkNumber, checkType } from '../option-checks.js';
 
 /** One message as the pull style returns it. */
 export interface PulledMessage {
@@ -97,6 +98,13 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
 
   /** The next message: at once if one is buffered, else when one arrives. */
   next(options: NextMessageOptions = {}): Promise<PulledMessage> {
+    try {
+      checkType('nextMessage', 'options', options, 'object');
+      checkNumber('nextMessage', 'timeout', options.timeout, { infinite: true });
+      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('nextMessage: signal must be an AbortSignal');
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     if (this.hasBufferedMessage) return Promise.resolve(this.shift());
     if (this.closed) return Promise.reject(closedError(this.closed));
     const { timeout, signal } = options;

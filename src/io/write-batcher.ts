@@ -1,3 +1,4 @@
+import { SockwaveError } from '../errors.js';
 import { type Socket } from 'node:net';
 import { unpinned } from '../protocol/unpinned.js';
 
@@ -130,7 +131,7 @@ export class WriteBatcher {
     const queued = socket.writableLength !== 0;
     if (socket.destroyed || socket.writableEnded) {
       if (callbacks) {
-        const error = new Error('the socket is closed');
+        const error = new SockwaveError('SW_SOCKET_ERROR', 'the socket was closed before the data was sent');
         for (const callback of callbacks) callback(error);
       }
       return;
@@ -167,7 +168,7 @@ class Completion {
       // Node reports a write that the socket's destruction cut short as a success (its callback
       // gets null: stream_base_commons onWriteComplete). Unless write() finished it at once, a
       // callback that finds the socket destroyed reports bytes that never left: an error.
-      const failure = error ?? (!this.written && socket.destroyed ? new Error('the socket was closed before the data was sent') : null);
+      const failure = error ? socketError(error) : !this.written && socket.destroyed ? new SockwaveError('SW_SOCKET_ERROR', 'the socket was closed before the data was sent') : null;
       for (const callback of callbacks) callback(failure);
     };
   }
@@ -207,4 +208,9 @@ function flushDue(): void {
       spare = list;
     }
   }
+}
+
+/** A write's failure as sockwave reports socket errors (Node's error as its cause). */
+function socketError(error: Error): SockwaveError {
+  return error instanceof SockwaveError ? error : new SockwaveError('SW_SOCKET_ERROR', `the data was not sent: ${error.message}`, { cause: error });
 }

@@ -9,11 +9,9 @@ import { type TopicRegistry } from './topics.js';
  * once per compression key) and the same bytes written to each receiver, as for a local publish.
  */
 export function deliverEnvelope(envelope: Envelope, clients: ClientRegistry<unknown>, topics: TopicRegistry): number {
-  const message = new FanOut(envelope.data, { binary: envelope.binary });
-  if (envelope.kind !== 'direct') {
-    const targets = envelope.kind === 'topic' ? topics.subscribers(envelope.topic) : clients;
-    return fanOutTo(targets, message, { except: envelope.except }) as number;
-  }
+  const message = new FanOut('publish', envelope.data, { binary: envelope.binary });
+  if (envelope.kind === 'topic') return topics.publishTo(envelope.topic, (subscribers) => fanOutTo(subscribers, message, { except: envelope.except }) as number);
+  if (envelope.kind === 'broadcast') return fanOutTo(clients, message, { except: envelope.except }) as number;
   let count = 0;
   for (const id of envelope.ids) {
     const connection = clients.get(id);

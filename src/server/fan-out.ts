@@ -1,6 +1,7 @@
 import { type Connection } from '../io/connection.js';
 import { serialOf } from '../io/connection-id.js';
 import { toPayload, type SendData } from '../io/payload.js';
+import { checkSendOptions } from '../io/send-checks.js';
 import { encodeMessage } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
 import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from '../io/frame-slab.js';
@@ -51,7 +52,9 @@ export class FanOut {
   private plain: Buffer | undefined;
   private compressed: Map<string, Buffer> | undefined;
 
-  constructor(data: SendData, options: FanOutOptions = {}) {
+  /** Throws, having sent nothing, for options of the wrong type or range (`owner` names the method). */
+  constructor(owner: string, data: SendData, options: FanOutOptions = {}) {
+    checkSendOptions(owner, options);
     const payload = toPayload(data, options.binary);
     this.binary = payload.binary;
     this.opcode = payload.binary ? Opcode.Binary : Opcode.Text;

@@ -61,6 +61,8 @@ export class Heartbeat {
    */
   tick(now = coarseClock.tick()): void {
     const { pingInterval, pongTimeout, idleTimeout } = this.options;
+    /** Connections whose ping is past pongTimeout, each followed by when the ping was sent. */
+    let late: (Connection<unknown> | number)[] | undefined;
     for (const connection of this.connections()) {
       if (connection.status !== 'open') continue;
       if (idleTimeout > 0) {
@@ -89,12 +91,8 @@ export class Heartbeat {
         continue;
       }
       if (connection.pingSentAt !== 0) {
-        if (now - connection.pingSentAt >= pongTimeout) {
-          // A half-open peer: no close handshake can complete, so drop it (reported as 1006).
-          this.counters.heartbeatTimeouts++;
-          connection.limitReached('pongTimeout', `ping unanswered for ${pongTimeout} ms`);
-          connection.terminate();
-        }
+        // Judged once this turn's reads are done (see dropUnanswered).
+        if (now - connection.pingSentAt >= pongTimeout) (late ??= []).push(connection, connection.pingSentAt);
         continue;
       }
       const due = this.nextPing.get(connection) ?? connection.lastActivity + pingInterval;
@@ -103,6 +101,23 @@ export class Heartbeat {
         this.nextPing.set(connection, now + pingInterval);
         connection.ping();
       }
+    }
+    if (late !== undefined) setImmediate(() => this.dropUnanswered(late));
+  }
+
+  /**
+   * Drops the connections whose ping is still unanswered once the reads of the tick's turn are
+   * done: a pong may have been waiting in the socket, unread because the event loop was busy, and
+   * a timer runs before the reads of its turn. A half-open peer: no close handshake can complete,
+   * so it is dropped (reported as 1006).
+   */
+  private dropUnanswered(late: (Connection<unknown> | number)[]): void {
+    for (let i = 0; i < late.length; i += 2) {
+      const connection = late[i] as Connection<unknown>;
+      if (connection.status !== 'open' || connection.pingSentAt !== late[i + 1]) continue;
+      this.counters.heartbeatTimeouts++;
+      connection.limitReached('pongTimeout', `ping unanswered for ${this.options.pongTimeout} ms`);
+      connection.terminate();
     }
   }
 }

@@ -5,13 +5,15 @@ import { type AddressInfo, type Server as NetServer, type Socket } from 'node:ne
 import { SockwaveError } from '../errors.js';
 import { type Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
+import { checkNumber, checkType, shown } from '../option-checks.js';
+import { checkFanOutOptions } from '../io/send-checks.js';
 import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
 import { type OnConnection } from './admission.js';
 import { checkServerOptions, DEFAULT_HANDSHAKE_TIMEOUT, type ServerOptions } from './options.js';
 import { LimitGuard } from './limit-guard.js';
 import { SocketTracker } from './socket-tracker.js';
 import { type LimitName } from '../io/limits.js';
-import { closeGracefully } from './graceful-close.js';
+import { GracefulClose } from './graceful-close.js';
 import { createListener } from './listener.js';
 import { ClientRegistry } from './registry.js';
 import { FanOut, fanOutTo, type BroadcastOptions, type FanOutOptions, type TargetResult } from './fan-out.js';
@@ -57,6 +59,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private closing = false;
   /** close()'s promise, once called. */
   private shutdown: Promise<void> | undefined;
+  /** close()'s wait for the connections, told of each close. */
+  private graceful: GracefulClose | undefined;
   /** Undo each attach(): close() runs them. */
   private readonly detachers: (() => void)[] = [];
   private readonly backplane: Backplane;
@@ -222,9 +226,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   broadcast(data: SendData, options?: BroadcastOptions<Data> & { report?: false }): number;
   broadcast(data: SendData, options?: BroadcastOptions<Data>): number | TargetResult[];
   broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
-    const message = new FanOut(data, options);
+    const message = new FanOut('broadcast', data, options);
     // (Read once: `except` may be an iterable that can be read only once, and both need it.)
     const except = options.except === undefined ? undefined : [...options.except];
+    checkFanOutOptions('broadcast', options, except);
     this.backplane.publish({ kind: 'broadcast', ...message.payload, except: except && exceptIds(except) });
     return fanOutTo(this.clients, message, except === undefined ? options : { ...options, except });
   }
@@ -235,7 +240,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * backplane took it); with the default backplane (a cluster of one) they fail.
    */
   sendTo(ids: Iterable<string>, data: SendData, options: FanOutOptions = {}): TargetResult[] {
-    const message = new FanOut(data, options);
+    const message = new FanOut('sendTo', data, options);
+    if (typeof ids === 'string') throw new TypeError('sendTo: ids is an iterable of connection ids (an array), not one string');
     const results: TargetResult[] = [];
     const remote: number[] = [];
     for (const id of ids) {
@@ -254,11 +260,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   publish(topic: string, data: SendData, options?: BroadcastOptions<Data> & { report?: false }): number;
   publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number | TargetResult[];
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
-    const message = new FanOut(data, options);
+    if (typeof topic !== 'string') throw new TypeError(`publish: a topic is a string, not ${shown(topic)}`);
+    const message = new FanOut('publish', data, options);
     // (Read once: `except` may be an iterable that can be read only once, and both need it.)
     const except = options.except === undefined ? undefined : [...options.except];
+    checkFanOutOptions('publish', options, except);
     this.backplane.publish({ kind: 'topic', topic, ...message.payload, except: except && exceptIds(except) });
-    return fanOutTo(this.topics.subscribers(topic) as ReadonlySet<Connection<Data>>, message, except === undefined ? options : { ...options, except });
+    const fanOutOptions = except === undefined ? options : { ...options, except };
+    return this.topics.publishTo(topic, (subscribers) => fanOutTo(subscribers as ReadonlySet<Connection<Data>>, message, fanOutOptions));
   }
 
   /** How many connections of this server are subscribed to `topic`. */
@@ -305,14 +314,20 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * Graceful shutdown: stops accepting, sends a close frame (default 1001) to every client, waits
    * up to `timeout` for them to finish, then terminates the rest, and leaves the backplane's
    * cluster. Resolves when all are gone. The server cannot listen again afterwards. A code that
-   * may not be sent, or a reason over 123 bytes, rejects with a RangeError and changes nothing;
-   * a later call returns the first one's promise.
+   * may not be sent, a reason over 123 bytes, or a timeout that is not a number from 0 (Infinity:
+   * wait for every client), rejects with a RangeError or TypeError and changes nothing; a later
+   * call returns the first one's promise.
    */
   close(options: CloseServerOptions = {}): Promise<void> {
     if (this.shutdown !== undefined) return this.shutdown;
-    const code = options.code ?? CloseCode.GoingAway;
-    const reason = options.reason ?? '';
+    let code: number;
+    let reason: string;
     try {
+      checkType('close', 'options', options, 'object');
+      // (NaN or a negative timeout would cut every client off at once, mid-flush.)
+      checkNumber('close', 'timeout', options.timeout, { infinite: true });
+      code = options.code ?? CloseCode.GoingAway;
+      reason = options.reason ?? '';
       encodeClosePayload(code, reason);
     } catch (error) {
       return Promise.reject(error as Error);
@@ -326,7 +341,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     for (const detach of this.detachers.splice(0)) detach();
     const stopped = this.stop();
     this.sockets.dropHandshakes();
-    await closeGracefully([...this.clients], code, reason, timeout);
+    this.graceful = new GracefulClose(this.clients);
+    await this.graceful.run(code, reason, timeout);
     await stopped;
     this.heartbeat.stop();
     await this.backplane.close();
@@ -341,6 +357,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   /** @internal */
   connectionClosed(connection: Connection<unknown>, info: CloseInfo): void {
     this.clients.delete(connection as Connection<Data>);
+    this.graceful?.closed(connection);
     this.sockets.release(connection.remoteAddress);
     this.presenceChanged();
     const counted = connection.statsIfAny;

@@ -83,6 +83,72 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     });
   }
 
+  test("a 'message' listener that the handler's onMessage adds gets the next message, not the one being handled", async (t) => {
+    const listened: string[] = [];
+    const { client, side } = await pair(t, {
+      onMessage: (connection, data) => {
+        if (data === 'start') connection.on('message', (message) => void listened.push(String(message)));
+      },
+    });
+    client.send('start');
+    client.send('after');
+    await side.rec.messages.next('start');
+    await side.rec.messages.next('after');
+    assert.deepEqual(listened, ['after']);
+  });
+
+  test("a pull reader that the handler's onMessage starts gets the next message, not the one being handled", async (t) => {
+    const pulled = deferred<string>();
+    const { client } = await pair(t, {
+      onMessage: (connection, data) => {
+        if (data !== 'start') return;
+        connection.setHandler(undefined);
+        connection.nextMessage().then((message) => pulled.resolve(String(message.data)), pulled.reject);
+      },
+    });
+    client.send('start');
+    client.send('after');
+    assert.equal(await withTimeout(pulled.promise, 'the pulled message'), 'after');
+  });
+
+  test('a message listener that throws does not lose the rest of the read: a frame split across reads arrives intact', async (t) => {
+    // The throw escapes to the process, as a throwing listener's does: caught here, not by the runner.
+    const escaped: Error[] = [];
+    const thrown = deferred();
+    const catcher = (error: Error): void => {
+      escaped.push(error);
+      thrown.resolve();
+    };
+    const runners = process.rawListeners('uncaughtException') as Array<(error: Error) => void>;
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', catcher);
+    t.after(() => {
+      process.removeListener('uncaughtException', catcher);
+      for (const listener of runners) process.on('uncaughtException', listener);
+    });
+    // m3's payload looks like a frame: a parser out of step would deliver it as a text message.
+    const m3 = serverFrame({ opcode: 0x2, payload: serverFrame({ opcode: 0x1, payload: 'INJECTED' }) });
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const client = await connect(raw.url, { perMessageDeflate: false });
+    t.after(() => client.terminate());
+    const socket = await raw.sockets.next('the raw connection');
+    const got: Array<string | Buffer> = [];
+    const four = deferred();
+    client.on('message', (data) => {
+      got.push(data);
+      if (got.length === 4) four.resolve();
+      if (data === 'm2') throw new Error('the listener threw');
+    });
+    // [m1][m2][m3's first 2 bytes] in one write, [the rest of m3][m4] in the next, once the first was read.
+    socket.write(Buffer.concat([serverFrame({ opcode: 0x1, payload: 'm1' }), serverFrame({ opcode: 0x1, payload: 'm2' }), m3.subarray(0, 2)]));
+    await withTimeout(thrown.promise, 'the throw on m2');
+    socket.write(Buffer.concat([m3.subarray(2), serverFrame({ opcode: 0x1, payload: 'm4' })]));
+    await withTimeout(four.promise, `four messages (got ${got.length})`).catch((error: Error) => assert.fail(`${error.message}: ${JSON.stringify(got.map(String))}`));
+    assert.deepEqual(got, ['m1', 'm2', serverFrame({ opcode: 0x1, payload: 'INJECTED' }), 'm4']);
+    assert.deepEqual(escaped.map((error) => error.message), ['the listener threw']);
+  });
+
   test('a string sent with { binary: true } arrives as a binary message of its UTF-8 bytes', async (t) => {
     const { client, side } = await pair(t);
     client.send('héllo €', { binary: true });

@@ -134,3 +134,44 @@ describe('DeferredQueue', () => {
     assert.deepEqual(states, [false, false]);
   });
 });
+
+describe('DeferredQueue: an action that throws', () => {
+  test('stops none of the others: they all run, in order, then the first error is thrown', () => {
+    const queue = new DeferredQueue();
+    const ran: number[] = [];
+    queue.begin();
+    queue.push(() => ran.push(1));
+    queue.push(() => {
+      ran.push(2);
+      throw new Error('first');
+    });
+    queue.push(() => {
+      ran.push(3);
+      throw new Error('second');
+    });
+    queue.push(() => ran.push(4), 10);
+    assert.throws(() => queue.drain(), /first/);
+    assert.deepEqual(ran, [1, 2, 3, 4]);
+    assert.equal(queue.active, false);
+    assert.equal(queue.bytes, 0);
+  });
+
+  test('an action that begins another job after one threw keeps the rest waiting behind it, and the error is still thrown', () => {
+    const queue = new DeferredQueue();
+    const ran: number[] = [];
+    queue.begin();
+    queue.push(() => {
+      throw new Error('boom');
+    });
+    queue.push(() => {
+      ran.push(2);
+      queue.begin();
+    });
+    queue.push(() => ran.push(3));
+    assert.throws(() => queue.drain(), /boom/);
+    assert.deepEqual(ran, [2]);
+    assert.equal(queue.active, true);
+    queue.drain();
+    assert.deepEqual(ran, [2, 3]);
+  });
+});

@@ -66,6 +66,24 @@ test('for await yields every message in order and ends when the server closes cl
   assert.equal(conn.status, 'closed');
 });
 
+test('nextMessage() with a timeout that is not a number from 0, or a signal that is not an AbortSignal, rejects with TypeError or RangeError and takes no message', async (t) => {
+  let peer: Connection | undefined;
+  const url = await server(t, (conn) => void (peer = conn));
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  for (const [options, name] of [
+    [{ timeout: 'abc' }, 'TypeError'],
+    [{ timeout: NaN }, 'TypeError'],
+    [{ timeout: -5 }, 'RangeError'],
+    [{ signal: {} }, 'TypeError'],
+  ] as const) {
+    const error = await conn.nextMessage(options as unknown as { timeout: number }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof Error && error.name === name, `${JSON.stringify(options)}: ${String(error)}`);
+  }
+  peer!.send('one');
+  assert.deepEqual(await within(conn.nextMessage(), 5000, 'the message, left for a valid call'), { data: 'one', isBinary: false });
+});
+
 test('nextMessage() resolves at once when hasBufferedMessage, and rejects with SW_TIMEOUT or SW_ABORTED', async (t) => {
   let peer: Connection | undefined;
   const url = await server(t, (conn) => void (peer = conn));

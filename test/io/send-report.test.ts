@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { connect, WebSocketServer, type SendReport } from '../../src/index.js';
+import { connect, ConnectionClosedError, SockwaveError, WebSocketServer, type SendReport } from '../../src/index.js';
 
 /** The completion callback of send() reports what went on the wire (issue: the seed's send report). */
 
@@ -61,5 +61,40 @@ test('a server send reports an unmasked frame, and a send on a closed connection
   assert.deepEqual(await serverReport, { payloadSize: 70000, wireSize: 10 + 70000, compressed: false, compressionError: false });
   conn.close(1000);
   await new Promise<void>((resolve) => conn.once('close', () => resolve()));
-  await assert.rejects(sendWithReport((cb) => conn.send('late', cb)), /not open/);
+  await assert.rejects(sendWithReport((cb) => conn.send('late', cb)), { name: 'ConnectionClosedError', closeCode: 1000 });
+});
+
+/** The error a send's callback gets, or null when it was sent. */
+function sendError(send: (callback: (error: Error | null | undefined, report?: SendReport) => void) => unknown): Promise<{ error: Error | null | undefined; report: SendReport | undefined }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no send callback within 5 s')), 5000);
+    send((error, report) => {
+      clearTimeout(timer);
+      resolve({ error, report });
+    });
+  });
+}
+
+test('a send refused after the peer closed calls back with a ConnectionClosedError carrying its close code; one cut off by terminate() with SW_SOCKET_ERROR and no report', async (t) => {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  server.route('/', () => ({ onMessage: (conn) => conn.close(4001, 'go away') }));
+  const { url } = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  const conn = await connect(`${url}/`, { perMessageDeflate: false });
+  const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
+  conn.send('close me');
+  await closed;
+  const refused = await sendError((cb) => conn.send('too late', cb));
+  assert.ok(refused.error instanceof ConnectionClosedError, String(refused.error));
+  assert.equal(refused.error.closeCode, 4001);
+  assert.equal(refused.error.reason, 'go away');
+  assert.equal(refused.report, undefined);
+
+  // Accepted, then the connection is dropped before the bytes can leave.
+  const other = await connect(`${url}/`, { perMessageDeflate: false });
+  const cut = sendError((cb) => other.send(Buffer.alloc(64 * 1024 * 1024), cb));
+  other.terminate();
+  const { error, report } = await cut;
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.equal(report, undefined, 'a report of bytes that were not sent');
 });

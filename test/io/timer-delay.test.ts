@@ -11,7 +11,7 @@ import { WebSocket } from '../../src/client/websocket.js';
 import { startClientHeartbeat } from '../../src/client/client-heartbeat.js';
 import { type Connection } from '../../src/io/connection.js';
 import { MAX_TIMER_DELAY, timerDelay } from '../../src/io/timer-delay.js';
-import { closeGracefully } from '../../src/server/graceful-close.js';
+import { type WebSocketServer } from '../../src/server/server.js';
 import { clientFrame, closeBody } from '../support/frames.js';
 import { RawPeer, selfSigned, serve, sleep } from '../support/server-kit.js';
 
@@ -59,7 +59,7 @@ describe('timeouts past what a timer holds are long waits, not 1 ms', { timeout:
   });
 
   for (const [name, start] of [
-    ['closeGracefully (server.close({ timeout }))', (connection: Connection) => void closeGracefully([connection], 1001, 'going away', Infinity)],
+    ['server.close({ timeout })', (_connection: Connection, server: WebSocketServer) => void server.close({ code: 1001, reason: 'going away', timeout: LONG })],
     ['closeTimeout', (connection: Connection) => void connection.close(1001, 'going away')],
   ] as const) {
     test(`${name}: a peer that answers the close after 100 ms still closes cleanly`, async (t) => {
@@ -67,7 +67,7 @@ describe('timeouts past what a timer holds are long waits, not 1 ms', { timeout:
       const peer = await RawPeer.open(srv.port, { echoClose: false });
       t.after(() => peer.destroy());
       const side = await srv.connections.next('the server-side connection');
-      start(side.connection);
+      start(side.connection, srv.server);
       assert.equal((await peer.frames.next('the close frame')).opcode, 0x8);
       await sleep(100);
       assert.equal(peer.closed, false, 'dropped before the peer answered');

@@ -143,6 +143,112 @@ describe('backpressure', { timeout: 120_000 }, () => {
     });
   }
 
+  test("slow consumer, policy 'drop': a 'limit' listener that sends to the same connection again gets 'dropped', with one limit event and nothing thrown", async (t) => {
+    const srv = await serve(t, { maxBufferedAmount: 8000, slowConsumer: 'drop', onConnection: () => ({}) });
+    const { peer, connection } = await stalledPeer(t, srv);
+    const limits: string[] = [];
+    const answers: SendResult[] = [];
+    srv.server.on('limit', (event) => {
+      limits.push(event.limit);
+      // Bounded: before the fix, this recursed until the stack overflowed.
+      if (limits.length < 50) answers.push(srv.server.clients.get(event.connectionId!)!.send('please slow down'));
+    });
+    // All in one turn: nothing is flushed meanwhile, so the buffer only grows.
+    const accepted = [connection.send('x'.repeat(3000)), connection.send('y'.repeat(3000)), connection.send('z'.repeat(1980))];
+    assert.ok(accepted.every((result) => result !== 'dropped'), `accepted: ${accepted.join()}`);
+    let result: SendResult | undefined;
+    assert.doesNotThrow(() => (result = connection.send('w'.repeat(3000))));
+    assert.equal(result, 'dropped');
+    assert.deepEqual(limits, ['maxBufferedAmount'], 'one limit event');
+    assert.deepEqual(answers, ['dropped'], "the listener's send was dropped");
+    assert.equal(connection.status, 'open');
+    assert.equal(connection.stats.dropped, 2);
+    peer.resume();
+    await peer.until(() => (peer.frameCount >= 3 ? true : undefined), 'the accepted messages');
+    await eventually(() => connection.bufferedAmount === 0, 'the buffer to drain');
+    assert.equal(connection.send('after'), 'sent');
+    await peer.until(() => (peer.frameCount === 4 ? true : undefined), 'the message after the drain');
+    assert.deepEqual(peer.frames.history.map((f) => f.payload.toString()[0]), ['x', 'y', 'z', 'a']);
+  });
+
+  test("slow consumer, policy 'close': an onError that sends to the same connection again gets 'dropped' once, and the connection closes with 1013", async (t) => {
+    const errors: string[] = [];
+    const answers: SendResult[] = [];
+    const srv = await serve(t, {
+      maxBufferedAmount: 8000,
+      slowConsumer: 'close',
+      onConnection: () => ({
+        onError: (connection, error) => {
+          errors.push(error.message);
+          if (errors.length < 50) answers.push(connection.send('please slow down'));
+        },
+      }),
+    });
+    const { peer, connection } = await stalledPeer(t, srv);
+    const accepted = [connection.send('x'.repeat(3000)), connection.send('y'.repeat(3000)), connection.send('z'.repeat(1980))];
+    assert.ok(accepted.every((result) => result !== 'dropped'), `accepted: ${accepted.join()}`);
+    let result: SendResult | undefined;
+    assert.doesNotThrow(() => (result = connection.send('w'.repeat(3000))));
+    assert.equal(result, 'dropped');
+    assert.equal(errors.length, 1, `errors: ${errors.join(' | ')}`);
+    assert.match(errors[0]!, /slow consumer/);
+    assert.deepEqual(answers, ['dropped']);
+    assert.equal(connection.status, 'closing');
+    peer.resume();
+    await peer.until(() => peer.closeFrame, 'the close frame');
+    assert.deepEqual(peer.closeFrame, { code: 1013, reason: 'slow consumer' });
+    assert.deepEqual(peer.frames.history.map((f) => f.opcode), [0x1, 0x1, 0x1, 0x8]);
+  });
+
+  test("slow consumer, policy 'close': a 'limit' listener that throws still leaves the connection closing (the throw reaches the sender)", async (t) => {
+    const srv = await serve(t, { maxBufferedAmount: 8000, slowConsumer: 'close', onConnection: () => ({}) });
+    const { peer, connection } = await stalledPeer(t, srv);
+    srv.server.on('limit', () => {
+      throw new Error('the limit listener failed');
+    });
+    connection.send('x'.repeat(3000));
+    connection.send('y'.repeat(3000));
+    connection.send('z'.repeat(1980));
+    assert.throws(() => connection.send('w'.repeat(3000)), /the limit listener failed/);
+    assert.equal(connection.status, 'closing');
+    assert.equal(connection.send('more'), 'dropped');
+    peer.resume();
+    await peer.until(() => peer.closeFrame, 'the close frame');
+    assert.deepEqual(peer.closeFrame, { code: 1013, reason: 'slow consumer' });
+  });
+
+  test("slow consumer, policy 'drop': a broadcast whose 'limit' listener broadcasts again reaches the healthy receivers, with one limit event", async (t) => {
+    const srv = await serve(t, { maxBufferedAmount: 8000, slowConsumer: 'drop', onConnection: () => ({}) });
+    const { connection: slow } = await stalledPeer(t, srv);
+    const healthy: RawPeer[] = [];
+    for (let i = 0; i < 2; i++) {
+      const peer = await RawPeer.open(srv.port);
+      t.after(() => peer.destroy());
+      healthy.push(peer);
+      await srv.connections.next(`healthy connection ${i}`);
+    }
+    let limits = 0;
+    srv.server.on('limit', (event) => {
+      limits++;
+      if (limits < 50) srv.server.broadcast(`alert: ${event.connectionId} is slow`);
+    });
+    // The slow receiver is first in the registry: its limit is hit before the others are reached.
+    assert.equal([...srv.server.clients][0], slow);
+    slow.send('x'.repeat(3000));
+    slow.send('y'.repeat(3000));
+    slow.send('z'.repeat(1980));
+    let count: number | undefined;
+    assert.doesNotThrow(() => (count = srv.server.broadcast('BIG'.repeat(1000))));
+    assert.equal(count, 2);
+    assert.equal(limits, 1);
+    for (const [i, peer] of healthy.entries()) {
+      const frames = await peer.frames.take(2, `the messages to healthy receiver ${i}`);
+      assert.deepEqual(frames.map((f) => f.payload.toString().slice(0, 6)).sort(), ['BIGBIG', 'alert:']);
+    }
+    assert.equal(slow.status, 'open');
+    assert.equal(slow.stats.dropped, 2);
+  });
+
   test("slow consumer, policy 'wait': the server stops reading from the peer until its buffer drains, and drops past twice the limit", async (t) => {
     const messages = new Queue<string>();
     const srv = await serve(t, {

@@ -6,10 +6,28 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
+import { type Connection } from '../../src/index.js';
 import { closeWs, withTimeout } from '../support/net.js';
 import { RawPeer, eventually, serve, sleep, wsClient } from '../support/server-kit.js';
+import { blockEventLoop, turnsUntil, wsPeerProcess } from '../support/busy-peer.js';
 
 describe('heartbeat', { timeout: 60_000 }, () => {
+  test('a pong that arrived while the event loop was busy past pongTimeout is read before the peer is judged: the connection stays', async (t) => {
+    const srv = await serve(t, { pingInterval: 50, pongTimeout: 200, onConnection: () => ({}) });
+    // The client runs in another process: it answers while this one is busy.
+    const connected = new Promise<Connection>((resolve) => srv.server.once('connection', resolve));
+    await wsPeerProcess(t, srv.url);
+    const connection = await withTimeout(connected, 'the connection');
+    await turnsUntil(() => connection.pingSentAt !== 0, 'a ping');
+    // Busy for four timeouts: the pong waits in the socket, and the heartbeat's timer comes
+    // before the reads of the next turn.
+    blockEventLoop(800);
+    await turnsUntil(() => connection.pingSentAt === 0 || connection.status !== 'open', 'the pong to be read');
+    await sleep(300);
+    assert.equal(connection.status, 'open', 'a live peer was taken for a dead one');
+    assert.equal(srv.server.stats().heartbeatTimeouts, 0);
+  });
+
   test('a ws client that stops answering pings (autoPong: false) is terminated: 1006 on both sides, heartbeatTimeouts counted', async (t) => {
     const srv = await serve(t, { pingInterval: 100, pongTimeout: 150, onConnection: () => ({}) });
     const { rec } = await wsClient(t, srv.url, undefined, { autoPong: false });

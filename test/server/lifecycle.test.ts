@@ -50,6 +50,12 @@ describe('construction', () => {
     assert.throws(() => new WebSocketServer({ perMessageDeflate: { level: 12 } }), { name: 'RangeError', message: /level/ });
     assert.throws(() => new WebSocketServer({ perMessageDeflate: { memLevel: '9' as unknown as number } }), { name: 'TypeError', message: /memLevel/ });
   });
+
+  test('perMessageDeflate that is neither a boolean nor an options object (0, null, "no", 42) throws a TypeError at construction instead of turning compression on', () => {
+    for (const value of [0, null, 'no', 'false', 42]) {
+      assert.throws(() => new WebSocketServer({ perMessageDeflate: value as never }), { name: 'TypeError', message: /perMessageDeflate/ }, JSON.stringify(value));
+    }
+  });
 });
 
 describe('listening', { timeout: 60_000 }, () => {
@@ -396,6 +402,34 @@ describe('connections', { timeout: 60_000 }, () => {
     assert.deepEqual([got[7]!.data.toString(), got[7]!.isBinary], ['as binary', true]);
   });
 
+  test('send() with a callback that is not a function, options that are not an object, or a binary that is not a boolean throws a TypeError at once and sends nothing', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const { rec } = await wsClient(t, srv.url);
+    const side = (await srv.connections.next('the server-side connection')).connection;
+    const bad: Array<[string, () => unknown]> = [
+      ['a string callback', () => side.send('x', {}, 'not a function' as never)],
+      ['a number callback with fragmentSize', () => side.send('y', { fragmentSize: 1 }, 42 as never)],
+      ['a callback object after no options', () => side.send(Buffer.from('z'), undefined, {} as never)],
+      ['options that are a string', () => side.send('x', 'binary' as never)],
+      ['options that are a number', () => side.send(Buffer.alloc(3), 7 as never)],
+      ['a string binary', () => side.send('x', { binary: 'yes' as never })],
+      ['a number binary on bytes', () => side.send(Buffer.from('x'), { binary: 0 as never })],
+    ];
+    for (const [name, call] of bad) assert.throws(call, TypeError, name);
+    for (const fragmentSize of [0, -1, 1.5]) assert.throws(() => side.send('x', { fragmentSize }), RangeError, `fragmentSize ${fragmentSize}`);
+    assert.equal(side.status, 'open');
+    assert.equal(side.stats.messagesOut, 0, 'nothing was counted as sent');
+    const called = deferred<Error | null | undefined>();
+    assert.equal(side.send('marker', {}, (error) => called.resolve(error)), 'sent');
+    assert.equal(await withTimeout(called.promise, 'the callback of a valid send') ?? undefined, undefined);
+    const first = await rec.messages.next('the first message');
+    assert.equal(first.data.toString(), 'marker', 'no rejected send reached the client');
+    // Nothing crashes later either (a bad callback used to be called on a later tick).
+    await sleep(50);
+    assert.equal(rec.messages.pending, 0);
+    assert.equal(side.status, 'open');
+  });
+
   test('bufferedAmount counts bytes not yet handed to the OS and falls back to 0 once the client has read them', async (t) => {
     const srv = await serve(t, { onConnection: () => ({}) });
     const { rec } = await wsClient(t, srv.url);
@@ -617,6 +651,93 @@ describe('shutdown', { timeout: 60_000 }, () => {
     await sleep(20);
     assert.equal(closeEvents, 1);
   });
+
+  test('close() with a timeout that is NaN, negative or not a number rejects (TypeError, RangeError) and changes nothing; a later valid close() delivers everything before closing', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    let closeEvents = 0;
+    srv.server.on('close', () => closeEvents++);
+    const ws = new WebSocket(srv.url);
+    const received: Buffer[] = [];
+    const closedAt = deferred<{ code: number; count: number }>();
+    ws.on('message', (data: Buffer) => received.push(data));
+    ws.on('close', (code) => closedAt.resolve({ code, count: received.length }));
+    ws.on('error', () => {});
+    t.after(() => closeWs(ws));
+    const side = (await srv.connections.next('the server-side connection')).connection;
+    // Megabytes waiting to be flushed: a close that cut clients off at once would lose them.
+    const chunk = payloadBytes(256 * 1024, 5);
+    for (let i = 0; i < 40; i++) assert.notEqual(side.send(chunk), 'dropped');
+    await assert.rejects(srv.server.close({ timeout: NaN }), TypeError);
+    await assert.rejects(srv.server.close({ timeout: -1 }), RangeError);
+    await assert.rejects(srv.server.close({ timeout: -Infinity }), RangeError);
+    await assert.rejects(srv.server.close({ timeout: 'abc' as unknown as number }), TypeError);
+    await assert.rejects(srv.server.close('soon' as never), TypeError);
+    assert.equal(side.status, 'open');
+    // Still listening, its connection still open.
+    const second = await wsClient(t, srv.url);
+    await srv.connections.next('a connection made after the refused close() calls');
+    assert.equal(srv.server.clients.size, 2);
+    await withTimeout(srv.server.close({ timeout: 10_000 }), 'a valid server.close()', 20_000);
+    const { code, count } = await withTimeout(closedAt.promise, 'the client to close', 10_000);
+    assert.equal(code, 1001);
+    assert.equal(count, 40, 'every message sent before close() arrived before the close frame');
+    assert.ok(received.every((message) => message.equals(chunk)));
+    assert.equal((await second.rec.closed()).code, 1001);
+    await sleep(20);
+    assert.equal(closeEvents, 1);
+  });
+
+  for (const [name, handler, prepare, afterClose, thrown] of [
+    [
+      "a connection's onClose throws",
+      { onClose: () => { throw new Error('boom in onClose'); } },
+      () => {},
+      () => {},
+      'boom in onClose',
+    ],
+    [
+      "a 'close' listener of a connection throws",
+      {},
+      (connection: Connection) => void connection.on('close', () => { throw new Error('boom in a close listener'); }),
+      () => {},
+      'boom in a close listener',
+    ],
+    [
+      "the application removes a connection's listeners while the server closes",
+      {},
+      () => {},
+      (connection: Connection) => void connection.removeAllListeners(),
+      undefined,
+    ],
+  ] as const) {
+    test(`close() resolves and the server emits 'close' when ${name}`, async (t) => {
+      const srv = await serve(t, { onConnection: () => ({ ...handler }) as ConnectionHandler });
+      const { rec } = await wsClient(t, srv.url);
+      const side = (await srv.connections.next('the server-side connection')).connection;
+      prepare(side);
+      // What the application throws escapes to the process: caught here instead of by the test runner.
+      const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
+      const uncaught: string[] = [];
+      const restore = (): void => {
+        process.removeAllListeners('uncaughtException');
+        for (const listener of runnerListeners) process.on('uncaughtException', listener);
+      };
+      t.after(restore);
+      process.removeAllListeners('uncaughtException');
+      process.on('uncaughtException', (error) => void uncaught.push(error.message));
+      const closed = deferred<void>();
+      srv.server.once('close', () => closed.resolve());
+      const closing = srv.server.close({ timeout: 1000 });
+      afterClose(side);
+      await withTimeout(closing, 'server.close()');
+      await withTimeout(closed.promise, "the server's close event");
+      restore();
+      assert.equal((await rec.closed()).code, 1001);
+      assert.equal(side.status, 'closed');
+      assert.equal(srv.server.clients.size, 0);
+      assert.deepEqual(uncaught, thrown === undefined ? [] : [thrown]);
+    });
+  }
 
   test('close() ends an upgrade whose admission is still pending, and a late admission result opens nothing', async (t) => {
     const gate = deferred<void>();

@@ -36,6 +36,47 @@ describe('MemoryBackplane', () => {
     assert.equal(await a.server.clusterConnectionCount(), 1, 'a closed server leaves the bus');
   });
 
+  test('broadcast, publish and sendTo with bad arguments throw before anything is sent: neither this server\'s clients nor the other server\'s receive anything', async (t) => {
+    const bus = new MemoryBus();
+    const a = await member(t, bus);
+    const b = await member(t, bus);
+    const onA = await wsClient(t, a.url);
+    const onB = await wsClient(t, b.url);
+    await eventually(() => a.server.subscriberCount('room') === 1 && b.server.subscriberCount('room') === 1, 'subscriptions');
+    const { connection: onASide } = await a.connections.next();
+    const { connection: onBSide } = await b.connections.next();
+    const bad = (options: unknown): never => options as never;
+    // Refused once the message was already handed to the bus, before the fix.
+    assert.throws(() => a.server.broadcast('b1', { fragmentSize: 0 }), RangeError);
+    assert.throws(() => a.server.publish('room', 'p1', { fragmentSize: -1 }), RangeError);
+    assert.throws(() => a.server.broadcast('f1', { filter: bad('not a function') }), TypeError);
+    a.server.broadcast('marker 1');
+    assert.equal((await onB.rec.messages.next('the first message on the other server')).data.toString(), 'marker 1');
+    assert.equal((await onA.rec.messages.next('the first message on this server')).data.toString(), 'marker 1');
+    const calls: Array<[string, () => unknown, typeof TypeError | typeof RangeError]> = [
+      ['broadcast fragmentSize "big"', () => a.server.broadcast('b2', { fragmentSize: bad('big') }), TypeError],
+      ['publish fragmentSize 0', () => a.server.publish('room', 'p2', { fragmentSize: 0 }), RangeError],
+      ['broadcast binary "yes"', () => a.server.broadcast('b3', { binary: bad('yes') }), TypeError],
+      ['broadcast except [5]', () => a.server.broadcast('b4', { except: bad([5]) }), TypeError],
+      ['publish except [connection, 5]', () => a.server.publish('room', 'p3', { except: bad([onASide, 5]) }), TypeError],
+      ['publish filter not a function', () => a.server.publish('room', 'p4', { filter: bad(1) }), TypeError],
+      ['broadcast report "yes"', () => a.server.broadcast('b5', { report: bad('yes') }), TypeError],
+      ['publish report 1', () => a.server.publish('room', 'p5', { report: bad(1) }), TypeError],
+      ['publish to a topic that is not a string', () => a.server.publish(bad(42), 'p6'), TypeError],
+      ['sendTo one id string instead of a list', () => a.server.sendTo(bad(onBSide.id), 's1'), TypeError],
+      ['sendTo fragmentSize NaN', () => a.server.sendTo([onBSide.id, onASide.id], 's2', { fragmentSize: NaN }), TypeError],
+      ['sendTo fragmentSize -1', () => a.server.sendTo([onBSide.id, onASide.id], 's3', { fragmentSize: -1 }), RangeError],
+      ['sendTo options a string', () => a.server.sendTo([onBSide.id], 's4', bad('binary')), TypeError],
+    ];
+    for (const [name, call, type] of calls) assert.throws(call, type, name);
+    a.server.broadcast('marker 2');
+    assert.equal((await onB.rec.messages.next('the next message on the other server')).data.toString(), 'marker 2');
+    assert.equal((await onA.rec.messages.next('the next message on this server')).data.toString(), 'marker 2');
+    // And the server goes on fanning out.
+    assert.equal(a.server.publish('room', 'after'), 1);
+    assert.equal((await onB.rec.messages.next()).data.toString(), 'after');
+  });
+
   test('a server alone (the default) is a cluster of one: sendTo an unknown id fails', async (t) => {
     const a = await member(t);
     const onA = await wsClient(t, a.url);

@@ -167,10 +167,10 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     assert.equal(error.closeCode, 1002);
   });
 
-  test('a violation read while a large compressed message is inflating in the thread pool: the error, then the close, and no message after the error', async (t) => {
-    // The compressed message, the plain one behind it and the violation arrive in one write. Once
-    // the connection has failed, nothing more reaches the application (RFC 6455 §7.1.7), not even
-    // the message whose inflation was already running.
+  test('a violation read while a large compressed message is inflating in the thread pool: the messages before it, then the error and the close', async (t) => {
+    // The compressed message, the plain one behind it and the violation arrive in one write. What
+    // came before the violation is delivered, as it is when the compressed message is small and
+    // inflated at once; then the connection fails (RFC 6455 §7.1.7) and nothing more is processed.
     const events: string[] = [];
     const closed = deferred<void>();
     const srv = await startServer({
@@ -200,8 +200,45 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     const frame = await raw.readFrame();
     assert.equal(closePayload(frame.payload).code, 1002);
     await withTimeout(closed.promise, 'the close');
-    assert.deepEqual(events, ['error 1002', 'close 1002']);
+    assert.deepEqual(events, ['message 307200', 'message 9', 'error 1002', 'close 1002']);
   });
+
+  for (const [what, data, binary] of [
+    ['random bytes, over 256 KiB on the wire', randomBytes(300 * 1024), true],
+    ['text that inflates past 1 MiB', Buffer.alloc(2 * 1024 * 1024, 0x61), false],
+  ] as const) {
+    test(`a large compressed message (${what}, inflated in the thread pool) followed in the same write by a close frame: the handler sees the connection open, and its reply goes out before the close echo`, async (t) => {
+      const events: string[] = [];
+      const closed = deferred<void>();
+      const srv = await startServer({
+        perMessageDeflate: true,
+        onConnection: () => ({
+          onMessage: (connection, message) => {
+            const result = connection.send(`got ${message.length}`);
+            events.push(`message ${message.length} ${connection.status} ${result}`);
+          },
+          onClose: (_connection, info) => {
+            events.push(`close ${info.code}`);
+            closed.resolve();
+          },
+        }),
+      });
+      t.after(() => srv.close());
+      const { raw, extensions } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
+      t.after(() => raw.destroy());
+      assert.match(extensions, /^permessage-deflate/);
+      const compressed = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      raw.write(Buffer.concat([clientFrame({ opcode: binary ? 0x2 : 0x1, payload: compressed, rsv1: true }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]));
+      const reply = await raw.readFrame();
+      assert.equal(reply.opcode, 0x1, 'the reply comes first');
+      assert.equal(reply.payload.toString(), `got ${data.length}`);
+      const echo = await raw.readFrame();
+      assert.equal(echo.opcode, 0x8);
+      assert.equal(closePayload(echo.payload).code, 1000);
+      await withTimeout(closed.promise, 'the close');
+      assert.deepEqual(events, [`message ${data.length} open sent`, 'close 1000']);
+    });
+  }
 
   test('a message over maxPayload gets 1009 as soon as its header arrives, before any payload is sent', async (t) => {
     const { srv, handlerErrors } = await harness(t, { maxPayload: 1024 });

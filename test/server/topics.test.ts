@@ -68,6 +68,70 @@ describe('topics', { timeout: 60_000 }, () => {
     assert.deepEqual(firsts.map((m) => m.data.toString()), ['report', 'not to ann', 'not to ann']);
   });
 
+  test('subscribe() of a topic that is not a string throws a TypeError and subscribes to nothing', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    await wsClient(t, srv.url);
+    const connection = (await srv.connections.next('the connection')).connection;
+    for (const topic of [42, undefined, null, { name: 'news' }, ['news']]) {
+      assert.throws(() => connection.subscribe(topic as never), TypeError, String(topic));
+    }
+    assert.deepEqual([...connection.topics], []);
+    assert.equal(srv.server.subscriberCount(42 as never), 0);
+    assert.equal(srv.server.subscriberCount('42'), 0);
+  });
+
+  test('publish() whose filter unsubscribes and resubscribes the connection it is asked about, or subscribes another, reaches each subscriber present at the start exactly once, and ends', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const clients = [await wsClient(t, srv.url), await wsClient(t, srv.url), await wsClient(t, srv.url), await wsClient(t, srv.url)];
+    const [a, b, c, d] = (await srv.connections.take(4, 'four connections')).map((s) => s.connection);
+    for (const side of [a!, b!, c!]) side.subscribe('t');
+    const name = (connection: unknown): string => 'abcd'[[a, b, c, d].indexOf(connection as typeof a)]!;
+    // A bound on the visits, so that an endless fan-out fails the test instead of hanging it.
+    const BOUND = 100;
+    let visits: string[] = [];
+    // 1. The filter subscribes d, which was not a subscriber when publish() began.
+    const first = srv.server.publish('t', 'm1', {
+      filter: (connection) => {
+        visits.push(name(connection));
+        if (connection === a) d!.subscribe('t');
+        return true;
+      },
+    });
+    assert.deepEqual(visits, ['a', 'b', 'c']);
+    assert.equal(first, 3);
+    assert.equal(srv.server.subscriberCount('t'), 4);
+    // 2. The filter takes each connection out of the topic and puts it back (to the end of the set).
+    visits = [];
+    const second = srv.server.publish('t', 'm2', {
+      filter: (connection) => {
+        visits.push(name(connection));
+        if (visits.length < BOUND) {
+          connection.unsubscribe('t');
+          connection.subscribe('t');
+        }
+        return true;
+      },
+    });
+    assert.deepEqual(visits, ['a', 'b', 'c', 'd']);
+    assert.equal(second, 4);
+    assert.equal(srv.server.subscriberCount('t'), 4);
+    assert.deepEqual([a, b, c, d].map((side) => [...side!.topics]), [['t'], ['t'], ['t'], ['t']]);
+    // Afterwards, an ordinary publish reaches every subscriber once.
+    assert.equal(srv.server.publish('t', 'm3'), 4);
+    srv.server.broadcast('end');
+    const all = await Promise.all(
+      clients.map(async ({ rec }) => {
+        const out: string[] = [];
+        for (;;) {
+          const m = await rec.messages.next('a message');
+          out.push(m.data.toString());
+          if (out.at(-1) === 'end') return out;
+        }
+      }),
+    );
+    assert.deepEqual(all, [['m1', 'm2', 'm3', 'end'], ['m1', 'm2', 'm3', 'end'], ['m1', 'm2', 'm3', 'end'], ['m2', 'm3', 'end']]);
+  });
+
   test('subscriptions made by handlers on client request (a chat room)', async (t) => {
     const srv = await serve(t, {
       onConnection: () => ({

@@ -1,5 +1,6 @@
 import { HandshakeError } from '../../errors.js';
 import { ExtensionHeaderError, parseExtensionHeader } from '../../handshake/extension-header.js';
+import { shown } from '../../option-checks.js';
 import { PerMessageDeflate } from './codec.js';
 import { checkDeflateOptions } from './options.js';
 import { acceptDeflateResponse, buildDeflateOffer, DeflateNegotiationError, EXTENSION_NAME, negotiateDeflate, type PerMessageDeflateOptions } from './negotiation.js';
@@ -21,6 +22,7 @@ const CLIENT_DEFAULTS: PerMessageDeflateOptions = { clientNoContextTakeover: tru
 function resolve(option: DeflateOption, defaults: PerMessageDeflateOptions): PerMessageDeflateOptions | undefined {
   if (option === undefined || option === false) return undefined;
   if (option === true) return defaults;
+  if (typeof option !== 'object' || option === null) throw new TypeError(`perMessageDeflate must be true, false or an options object, not ${shown(option)}`);
   const options = { ...defaults, ...option };
   if (options.enabled === false) return undefined;
   checkDeflateOptions(options);
@@ -67,7 +69,7 @@ export function clientDeflate(option: DeflateOption, maxPayload: number): {
   offer: string | undefined;
   accept(responseHeader: string): PerMessageDeflate | undefined;
 } {
-  const options = resolve(option ?? true, CLIENT_DEFAULTS);
+  const options = resolve(option === undefined ? true : option, CLIENT_DEFAULTS);
   return {
     offer: options === undefined ? undefined : buildDeflateOffer(options),
     accept(responseHeader) {

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { HandshakeError } from '../../../src/errors.js';
-import { clientDeflate, serverDeflate } from '../../../src/extensions/permessage-deflate/handshake.js';
+import { checkServerDeflateOption, clientDeflate, serverDeflate } from '../../../src/extensions/permessage-deflate/handshake.js';
 
 const MiB = 1024 * 1024;
 
@@ -13,6 +13,13 @@ describe('serverDeflate', () => {
   test('off (undefined, false, or enabled: false) answers nothing whatever the client offers', () => {
     for (const option of [undefined, false, { enabled: false }] as const) {
       assert.equal(serverDeflate(option, 'permessage-deflate', MiB), undefined);
+    }
+  });
+
+  test('an option that is neither a boolean nor an options object (0, null, "no", 42) is a TypeError, not compression turned on', () => {
+    for (const option of [0, null, 'no', 'false', 42, 1]) {
+      assert.throws(() => checkServerDeflateOption(option as never), { name: 'TypeError', message: /perMessageDeflate/ }, JSON.stringify(option));
+      assert.throws(() => serverDeflate(option as never, 'permessage-deflate', MiB), TypeError, JSON.stringify(option));
     }
   });
 
@@ -84,6 +91,12 @@ describe('clientDeflate', () => {
       assert.equal(deflate.offer, undefined);
       assert.equal(deflate.accept(''), undefined);
       assert.throws(() => deflate.accept('permessage-deflate'), HandshakeError);
+    }
+  });
+
+  test('an option of the wrong type (0, "no", 42) is a TypeError, not an offer', () => {
+    for (const option of [0, 'no', 42]) {
+      assert.throws(() => clientDeflate(option as never, MiB), { name: 'TypeError', message: /perMessageDeflate/ }, JSON.stringify(option));
     }
   });
 
