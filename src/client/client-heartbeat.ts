@@ -25,8 +25,11 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
       lastPingAt = now;
       return;
     }
-    if (connection.pingSentAt !== 0) {
-      if (performance.timeOrigin + now - connection.pingSentAt >= timeout) connection.terminate();
+    const sentAt = connection.pingSentAt;
+    if (sentAt !== 0) {
+      // Judged once this turn's reads are done: the pong may be waiting in the socket, unread
+      // because the event loop was busy, and a timer runs before the reads of its turn.
+      if (performance.timeOrigin + now - sentAt >= timeout) setImmediate(dropIfUnanswered, connection, sentAt);
       return;
     }
     // Half a tick of slack: a timer that fires a little early still pings on its tick.
@@ -37,4 +40,9 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
   }, tick);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** The ping sent at `sentAt` is still unanswered: the peer is dead. */
+function dropIfUnanswered(connection: Connection, sentAt: number): void {
+  if (connection.pingSentAt === sentAt) connection.terminate();
 }

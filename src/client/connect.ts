@@ -254,7 +254,17 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
         handler: options.handler,
         data: options.data as Data,
       });
-      connection.open();
+      try {
+        connection.open();
+      } catch (error) {
+        // The handler's onOpen threw: connect() rejects with what it threw, and the connection,
+        // which nobody holds, is closed with 1011, as a server closes one whose onOpen threw (its
+        // close handshake runs on, bounded by closeTimeout; the handler hears of it).
+        connection.close(1011, 'internal error');
+        connection.startReading();
+        reject(error as Error);
+        return;
+      }
       // The bytes after the answer go back to the (paused) socket, ahead of anything it reads
       // next: a FIN read meanwhile then waits behind them, as it waits behind unread data.
       if (rest.length !== 0) socket!.unshift(rest);

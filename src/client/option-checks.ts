@@ -1,4 +1,4 @@
-import { checkNumber, checkOneOf, checkStringList, checkType } from '../option-checks.js';
+import { checkNumber, checkOneOf, checkStringList, checkType, shown } from '../option-checks.js';
 import { type OutboxOptions } from './outbox.js';
 import { type ReconnectOptions } from './retry-policy.js';
 
@@ -24,11 +24,18 @@ export interface CheckedClientOptions {
   proxyTls?: unknown;
   socketPath?: unknown;
   maxRedirects?: unknown;
+  signal?: unknown;
+  proxy?: unknown;
 }
 
 export function checkClientOptions(owner: string, options: CheckedClientOptions): void {
   checkStringList(owner, 'protocols', options.protocols);
   checkType(owner, 'headers', options.headers, 'object');
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (typeof value !== 'string' && !(Array.isArray(value) && value.every((item) => typeof item === 'string'))) {
+      throw new TypeError(`${owner}: headers[${JSON.stringify(name)}] must be a string or an array of strings, not ${shown(value)}`);
+    }
+  }
   checkType(owner, 'origin', options.origin, 'string');
   checkNumber(owner, 'maxPayload', options.maxPayload, { infinite: true });
   checkNumber(owner, 'connectTimeout', options.connectTimeout, TIME);
@@ -39,6 +46,9 @@ export function checkClientOptions(owner: string, options: CheckedClientOptions)
   checkType(owner, 'proxyTls', options.proxyTls, 'object');
   checkType(owner, 'socketPath', options.socketPath, 'string');
   checkNumber(owner, 'maxRedirects', options.maxRedirects, { integer: true });
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(`${owner}: signal must be an AbortSignal, not ${shown(options.signal)}`);
+  const proxy = options.proxy;
+  if (proxy !== undefined && proxy !== false && typeof proxy !== 'string' && !(proxy instanceof URL)) throw new TypeError(`${owner}: proxy must be a URL (a string or URL) or false, not ${shown(proxy)}`);
 }
 
 /** The options of the reconnecting styles: reconnection, the outbox, the heartbeat. */

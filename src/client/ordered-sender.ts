@@ -22,6 +22,8 @@ export interface OrderedSenderHooks {
   blobUnreadable(error: unknown, size: number, attached: boolean): void;
   /** `size` bytes of application data were handed to the network. */
   sent(size: number): void;
+  /** `size` bytes of application data were never handed to the network: their connection failed first. */
+  lost(size: number): void;
 }
 
 export class OrderedSender {
@@ -126,9 +128,18 @@ export class OrderedSender {
       return;
     }
     const size = item.size;
-    // Counted out once the bytes were handed to the network; never, if they could not be.
     connection.send(item.data, (error) => {
-      if (!error) this.#hooks.sent(size);
+      if (error) this.#hooks.lost(size);
+      else this.#hooks.sent(size);
     });
   }
+}
+
+/**
+ * The error event's error for an item that policy 'drop-oldest' discarded: an OutboxFullError
+ * that hands the message back (its bytes; a Blob not read yet has none to hand back).
+ */
+export function droppedError(item: Outgoing): OutboxFullError {
+  const message = item.kind === 'message' ? { data: typeof item.data === 'string' ? Buffer.from(item.data) : item.data, binary: typeof item.data !== 'string' } : undefined;
+  return new OutboxFullError(`outbox full: dropped the oldest message (${item.kind === 'close' ? 0 : item.size} bytes)`, message);
 }

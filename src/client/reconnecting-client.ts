@@ -113,7 +113,18 @@ export class WebSocketClient {
       signal.addEventListener('abort', onAbort, { once: true });
       this.releaseSignal = () => signal.removeEventListener('abort', onAbort);
     }
-    void this.attempt();
+    if (typeof target === 'function') {
+      void this.attempt();
+      return;
+    }
+    // A URL's first attempt starts now: an invalid URL, header or subprotocol list throws here,
+    // as it does from connect(), instead of reaching onError only.
+    try {
+      this.dial({ url: target }, true);
+    } catch (error) {
+      this.endForGood();
+      throw error;
+    }
   }
 
   /** Closed for good: no more attempts, and the signal (if any) is let go. */
@@ -184,8 +195,9 @@ export class WebSocketClient {
    * RangeError, changing nothing, for a code that may not be sent or a reason over 123 bytes.
    */
   close(code = 1000, reason = ''): void {
-    if (this.state === 'closed') return;
+    // Checked first: a bad code throws even once the client is closed.
     encodeClosePayload(code, reason);
+    if (this.state === 'closed') return;
     this.endForGood();
     clearTimeout(this.timer);
     this.stopHeartbeat();
@@ -205,6 +217,11 @@ export class WebSocketClient {
       return this.failed(error as Error);
     }
     if (this.isClosed()) return;
+    this.dial(target, false);
+  }
+
+  /** Connects to `target`. An invalid URL, header or option throws at once: rethrown when `throwNow`. */
+  private dial(target: Target, throwNow: boolean): void {
     this.attemptAbort = new AbortController();
     const signal = this.attemptAbort.signal;
     let pending: Promise<Connection>;
@@ -223,15 +240,17 @@ export class WebSocketClient {
         },
       });
     } catch (error) {
+      if (throwNow) throw error;
       // An invalid URL, header or option throws at once, and would throw again on every attempt.
       return this.failed(error as Error, true);
     }
-    let connection: Connection;
-    try {
-      connection = await pending;
-    } catch (error) {
-      return this.failed(error as Error);
-    }
+    pending.then(
+      (connection) => this.opened(connection),
+      (error: unknown) => this.failed(error as Error),
+    );
+  }
+
+  private opened(connection: Connection): void {
     if (this.isClosed()) {
       connection.close(1000);
       return;
@@ -251,6 +270,8 @@ export class WebSocketClient {
   }
 
   private deliver(data: string | Buffer, isBinary: boolean): void {
+    // After close(), as after the standard WebSocket's: what still arrives is not delivered.
+    if (this.state === 'closed') return;
     const dataType = this.options.dataType ?? 'text';
     let message: unknown = data;
     if (dataType === 'binary' && typeof data === 'string') message = Buffer.from(data, 'utf8');
@@ -273,33 +294,37 @@ export class WebSocketClient {
     // onClose sees the status that follows: reconnecting, or closed for good.
     if (wait === undefined) {
       this.endForGood();
-      // (close() reported the outbox already; the retry policy's final close reports it here.)
-      this.rejectOutbox('the connection closed for good');
-      this.options.onClose?.(this, { ...info, willReconnect: false, waitTime: undefined });
+      try {
+        // (close() reported the outbox already; the retry policy's final close reports it here.)
+        this.rejectOutbox('the connection closed for good');
+      } finally {
+        this.options.onClose?.(this, { ...info, willReconnect: false, waitTime: undefined });
+      }
       return;
     }
-    this.state = 'reconnecting';
-    this.options.onClose?.(this, { ...info, willReconnect: true, waitTime: wait });
-    // onClose may have called close(): then there is nothing more to schedule.
-    if (this.isClosed()) return;
+    // Scheduled before onClose runs: a throw there stops no reconnection, and a close() there
+    // clears the timer.
     this.schedule(wait);
+    this.options.onClose?.(this, { ...info, willReconnect: true, waitTime: wait });
   }
 
   private failed(error: Error, final = false): void {
     if (this.state === 'closed') return;
     const retry = this.retry.afterFailure(error);
     const wait = final ? undefined : retry.wait;
-    const httpStatus = retry.httpStatus;
-    this.report(error, httpStatus, wait);
-    // onError may have called close(): it ended the client, and says so.
-    if (this.isClosed()) return;
-    if (wait === undefined) {
-      this.endForGood();
-      this.rejectOutbox('the client gave up reconnecting');
-      this.endedWithoutConnection(error.message);
-      return;
+    // The next attempt is scheduled before onError runs: a throw there stops no reconnection, and
+    // a close() there clears the timer.
+    if (wait !== undefined) this.schedule(wait);
+    try {
+      this.report(error, retry.httpStatus, wait);
+    } finally {
+      // Unless onError called close(), which ended the client and says so.
+      if (wait === undefined && !this.isClosed()) {
+        this.endForGood();
+        this.rejectOutbox('the client gave up reconnecting');
+        this.endedWithoutConnection(error.message);
+      }
     }
-    this.schedule(wait);
   }
 
   private schedule(wait: number): void {

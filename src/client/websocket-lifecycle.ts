@@ -3,7 +3,7 @@ import { type CloseInfo, type Connection } from '../io/connection.js';
 import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect } from './connect.js';
 import { CloseEvent, createErrorEvent } from './dom-events.js';
-import { OrderedSender, type Outgoing } from './ordered-sender.js';
+import { droppedError, OrderedSender, type Outgoing } from './ordered-sender.js';
 import { RetryPolicy } from './retry-policy.js';
 import { abortError, CLOSED, CLOSING, CONNECTING, FAILED_CLOSE, OPEN, toArrayBuffer, toError } from './websocket-support.js';
 import { type BinaryType, type WebSocketMessageData, type WebSocketOptions, type WebSocketReadyState } from './websocket-types.js';
@@ -69,9 +69,8 @@ export class WebSocketLifecycle {
         blobUnreadable: (error, size, attached) => {
           const failure = new SockwaveError('SW_INVALID_ARGUMENT', 'a Blob passed to send() could not be read', { cause: error });
           if (this.#retry.options.enabled) {
-            // (sockwave, reconnection on) The Blob alone is lost, reported and no longer counted,
-            // as a message dropped from a full outbox; what was sent after it waits for the next
-            // connection.
+            // (sockwave, reconnection on) The Blob alone is lost, reported and no longer counted, as a
+            // message dropped from a full outbox; what was sent after it waits for the next connection.
             this.#bufferedAmount -= size;
             if (!attached) {
               this.#queueTask(() => this.#target.dispatchEvent(createErrorEvent(failure)));
@@ -84,6 +83,9 @@ export class WebSocketLifecycle {
           this.#failAfterSent(failure);
         },
         sent: (size) => (this.#bufferedAmount -= size),
+        // The standard counts on what a failed connection never sent; reconnecting, it goes with that
+        // connection (else the count would never return to 0).
+        lost: (size) => void (this.#retry.options.enabled && this.#readyState !== CLOSED && (this.#bufferedAmount -= size)),
       },
       outbox,
     );
@@ -152,7 +154,7 @@ export class WebSocketLifecycle {
     for (const item of dropped) {
       // Policy 'drop-oldest': reported, never silent.
       if (item.kind !== 'close') this.#bufferedAmount -= item.size;
-      const error = new SockwaveError('SW_OUTBOX_FULL', `outbox full: dropped the oldest message (${item.kind === 'close' ? 0 : item.size} bytes)`);
+      const error = droppedError(item);
       this.#queueTask(() => this.#target.dispatchEvent(createErrorEvent(error)));
     }
   }
@@ -365,9 +367,8 @@ export class WebSocketLifecycle {
       try {
         this.#establish();
       } catch (error) {
-        // (The first attempt's throw is the constructor's.) Here the caller changed what the
-        // options hold since (a header value that cannot be sent, say), and every attempt would
-        // throw again: the WebSocket fails for good (error, then close 1006).
+        // (The first attempt's throw is the constructor's.) The options changed since (a header that
+        // cannot be sent, say): every attempt would throw again, so it fails for good (error, 1006).
         this.#attemptInFlight = false;
         this.#cannotAttempt = true;
         this.#failure ??= toError(error);
@@ -420,8 +421,7 @@ export class WebSocketLifecycle {
   /** Fail the WebSocket connection (RFC 6455 §7.1.7): drop the attempt or the transport. */
   #fail(error: Error): void {
     this.#failure ??= error;
-    // (What waits to be sent stays: a reconnecting WebSocket sends it on the next connection; the
-    // close that is final clears it.)
+    // (What waits to be sent stays: for the next connection, or until the final close clears it.)
     if (this.#connection !== undefined) this.#connection.terminate();
     else this.#abort.abort(error);
   }

@@ -10,6 +10,7 @@ import { connect, type CloseInfo, type Connection } from '../../src/index.js';
 import { startClientHeartbeat } from '../../src/client/client-heartbeat.js';
 import { nextEvent, startRawWsServer } from '../support/net.js';
 import { serve } from '../support/server-kit.js';
+import { blockEventLoop, turnsUntil, wsPeerProcess } from '../support/busy-peer.js';
 
 /** A client connection to a sockwave server that counts the pings it receives (answering them). */
 async function pingCountingPeer(t: TestContext): Promise<{ conn: Connection; pings: () => number }> {
@@ -71,4 +72,21 @@ describe('client heartbeat', () => {
     assert.equal(pings(), 0);
     assert.equal(conn.pingSentAt, 0);
   });
+
+  test('a pong that arrived while the event loop was busy past the timeout is read before the peer is judged: the connection stays', async (t) => {
+    // The peer runs in another process: it answers while this one is busy.
+    const port = await wsPeerProcess(t);
+    const conn = await connect(`ws://127.0.0.1:${port}`);
+    t.after(() => conn.terminate());
+    const stop = startClientHeartbeat(conn, 50, 200);
+    t.after(stop);
+    await turnsUntil(() => conn.pingSentAt !== 0, 'a ping');
+    // Busy for four timeouts: the pong waits in the socket, and the heartbeat's timer comes
+    // before the reads of the next turn.
+    blockEventLoop(800);
+    await turnsUntil(() => conn.pingSentAt === 0 || conn.status !== 'open', 'the pong to be read');
+    await delay(300);
+    assert.equal(conn.status, 'open', 'a live peer was taken for a dead one');
+  });
 });
+

@@ -11,7 +11,7 @@ import { resolveProxy } from '../../src/io/proxy.js';
 import { redirectHeaders } from '../../src/client/connect.js';
 import { parseWebSocketUrl } from '../../src/client/url.js';
 import { startProxy } from '../support/proxy.js';
-import { acceptFor, closedPort } from '../support/net.js';
+import { acceptFor, closedPort, deferred, startServer, withTimeout } from '../support/net.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
 
 /** Client transport options: an HTTP CONNECT proxy (a real one, npm 'proxy'), Unix sockets, redirects. */
@@ -357,4 +357,34 @@ test('a tls.servername that is an IP address is not sent as SNI (RFC 6066 §3): 
   assert.deepEqual(sni, ['localhost']);
   await new Promise((resolve) => setImmediate(resolve));
   assert.ok(!warnings.some((warning) => /DEP0123|IP address/.test(`${(warning as NodeJS.ErrnoException).code ?? ''} ${warning.message}`)), 'no DEP0123 warning');
+});
+
+test('a handler whose onOpen throws: connect() rejects with what it threw, and the connection is closed with 1011', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.close());
+  const thrown = new Error('onOpen threw');
+  const handlerClosed = deferred<number>();
+  const connecting = connect(srv.url, {
+    perMessageDeflate: false,
+    handler: {
+      onOpen: () => {
+        throw thrown;
+      },
+      onClose: (_conn, info) => handlerClosed.resolve(info.code),
+    },
+  });
+  await assert.rejects(withTimeout(connecting, 'connect() to settle'), (error: unknown) => error === thrown);
+  const side = await srv.connections.next('the server-side connection');
+  assert.equal((await side.rec.closed()).code, 1011);
+  assert.equal(await withTimeout(handlerClosed.promise, 'the handler to hear of the close'), 1011);
+});
+
+test('perMessageDeflate of the wrong type (0, "no", 42) throws a TypeError at once, instead of turning compression on', () => {
+  for (const value of [0, 'no', 42]) {
+    assert.throws(
+      () => void connect('ws://127.0.0.1:1/', { perMessageDeflate: value as unknown as boolean }).catch(() => {}),
+      (error: unknown) => error instanceof TypeError && /perMessageDeflate/.test(error.message),
+      `perMessageDeflate ${JSON.stringify(value)}`,
+    );
+  }
 });

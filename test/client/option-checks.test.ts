@@ -23,6 +23,10 @@ const SHARED: ReadonlyArray<[Record<string, unknown>, 'TypeError' | 'RangeError'
   [{ maxRedirects: 1.5 }, 'RangeError'],
   [{ headers: 5 }, 'TypeError'],
   [{ origin: 5 }, 'TypeError'],
+  [{ headers: { 'x-n': 123 } }, 'TypeError'],
+  [{ headers: { 'x-list': ['a', null] } }, 'TypeError'],
+  [{ signal: {} }, 'TypeError'],
+  [{ proxy: 123 }, 'TypeError'],
 ];
 
 const RECONNECTING: ReadonlyArray<[Record<string, unknown>, 'TypeError' | 'RangeError']> = [

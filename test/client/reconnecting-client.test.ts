@@ -28,6 +28,7 @@ import {
   type UpgradeRequest,
   type WebSocketClient,
 } from '../../src/index.js';
+import { serverFrame } from '../support/frames.js';
 import { Queue, closedPort, deferred, startRawWsServer, startServer, withTimeout } from '../support/net.js';
 import { serve } from '../support/server-kit.js';
 
@@ -170,6 +171,25 @@ function startSending(t: TestContext, tracked: Tracked, total: number, every = 2
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * What escapes to the process (uncaughtException, unhandledRejection: a handler's throw), caught
+ * here instead of by the test runner until the test ends; the runner's listeners are put back then.
+ */
+function catchEscaped(t: TestContext): Queue<Error> {
+  const escaped = new Queue<Error>();
+  const catcher = (error: unknown): void => escaped.push(error as Error);
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    const runners = process.rawListeners(event) as Array<(...args: unknown[]) => void>;
+    process.removeAllListeners(event);
+    process.on(event, catcher);
+    t.after(() => {
+      process.removeListener(event, catcher);
+      for (const listener of runners) process.on(event, listener);
+    });
+  }
+  return escaped;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -599,6 +619,74 @@ describe('reconnecting client: close()', { timeout: 30_000 }, () => {
     if (/ECONNRESET/.test(info.reason)) info = await c.errors.next('the report of the unsent message', 1000);
     assert.match(info.reason, /not sent/);
   });
+
+  test('close() in onMessage: the messages behind it in the same read are not delivered', async (t) => {
+    // The server answers the client's close frame with its own, then ends.
+    const raw = await startRawWsServer(undefined, {
+      paused: false,
+      upgraded: (socket) => socket.once('data', () => socket.end(serverFrame({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }))),
+    });
+    t.after(() => raw.close());
+    const seen: string[] = [];
+    const c = track(t, `${raw.url}/`, {
+      reconnect: false,
+      onMessage: (client, message) => {
+        seen.push(`${String(message)} (${client.status})`);
+        if (message === 'bye') client.close(1000, 'done');
+      },
+    });
+    await c.opens.next('the open');
+    const socket = await raw.sockets.next('the connection');
+    // One write, one read at the client: 'bye' and the two messages behind it.
+    socket.write(Buffer.concat(['hello', 'bye', 'after 1', 'after 2'].map((text) => serverFrame({ opcode: 0x1, payload: text }))));
+    const close = await c.closes.next('the close');
+    assert.equal(close.willReconnect, false);
+    assert.deepEqual(seen, ['hello (open)', 'bye (open)']);
+    assert.equal(c.client.status, 'closed');
+  });
+});
+
+describe('reconnecting client: handlers that throw', { timeout: 30_000 }, () => {
+  test('onClose throwing while a reconnection is announced does not stop it: the client reconnects', async (t) => {
+    const escaped = catchEscaped(t);
+    let opened = 0;
+    const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => void (++opened === 1 && conn.close(1001, 'restarting')) }) });
+    const c = track(t, `${srv.url}/`, {
+      reconnect: { minDelay: 10, maxDelay: 20 },
+      onClose: (_client, info) => {
+        // Once: the server's close at the end of the test announces a reconnection too.
+        if (info.code === 1001 && info.reason === 'restarting') throw new Error('onClose threw');
+      },
+    });
+    await c.opens.next('the first open');
+    const close = await c.closes.next('the 1001 close');
+    assert.deepEqual([close.code, close.willReconnect], [1001, true]);
+    assert.equal((await escaped.next('the throw of onClose')).message, 'onClose threw');
+    await c.opens.next('the open after reconnecting');
+    await srv.connections.take(2, 'the two connections at the server');
+    assert.equal(c.client.status, 'open');
+    assert.equal(escaped.history.length, 1);
+  });
+
+  test('onError throwing for a refused first attempt does not stop the retries: it connects once the server is up', async (t) => {
+    const escaped = catchEscaped(t);
+    const port = await closedPort();
+    let thrown = false;
+    const c = track(t, `ws://127.0.0.1:${port}/`, {
+      reconnect: { minDelay: 10, maxDelay: 20 },
+      onError: () => {
+        if (thrown) return;
+        thrown = true;
+        throw new Error('onError threw');
+      },
+    });
+    const failures = await c.errors.take(3, 'three failed attempts');
+    assert.ok(failures.every((info) => info.waitTime !== undefined), 'each failure announces a retry');
+    assert.equal((await escaped.next('the throw of onError')).message, 'onError threw');
+    await listenOn(t, port);
+    await c.opens.next('the open once the server is up', 10_000);
+    assert.equal(escaped.history.length, 1);
+  });
 });
 
 describe('reconnecting client: target provider, data types', { timeout: 30_000 }, () => {
@@ -967,12 +1055,33 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
     assert.deepEqual(statuses, ['reconnecting', 'closed']);
   });
 
-  test('an invalid URL or header is reported once and ends the client (every attempt would fail alike)', async (t) => {
+  test('an invalid URL, header, subprotocol list, or perMessageDeflate of the wrong type throws at once, as from connect(): nothing is connected', async (t) => {
+    const srv = await listenOn(t, 0, { perMessageDeflate: true });
+    const url = `${srv.url}/`;
+    for (const [label, target, options] of [
+      ['a URL that is not ws:', 'ftp://127.0.0.1/', {}],
+      ['a URL that does not parse', 'nope', {}],
+      ['a header name with a space', url, { headers: { 'bad header': 'x' } }],
+      ['a header value that is a number', url, { headers: { x: 123 } }],
+      ['a subprotocol given twice', url, { protocols: ['a', 'a'] }],
+      ...[0, 'no', 42, null].map((value) => [`perMessageDeflate ${JSON.stringify(value)}`, url, { perMessageDeflate: value }] as const),
+    ] as const) {
+      assert.throws(
+        () => createClient(target, { reconnect: { minDelay: 5, maxDelay: 10 }, ...(options as CreateClientOptions) }),
+        (error: unknown) => error instanceof TypeError || error instanceof SyntaxError,
+        label,
+      );
+    }
+    await delay(100);
+    assert.equal(srv.connections.history.length, 0, 'the server saw a connection');
+  });
+
+  test('from a target function, an invalid URL or header is reported once and ends the client (every attempt would fail alike)', async (t) => {
     for (const [target, options] of [
       ['ftp://127.0.0.1/', {}],
       ['ws://127.0.0.1:1/', { headers: { 'bad header': 'x' } }],
     ] as const) {
-      const c = track(t, target, { reconnect: { minDelay: 5, maxDelay: 10 }, ...options });
+      const c = track(t, () => ({ url: target }), { reconnect: { minDelay: 5, maxDelay: 10 }, ...options });
       await c.errors.next(`the error for ${target}`);
       await delay(150);
       assert.equal(c.errors.history.length, 1, `${target}: ${c.errors.history.length} errors`);

@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { OutboxFullError, WebSocketServer, type Connection, type ServerOptions } from '../../src/index.js';
+import { OutboxFullError, WebSocketServer, type Connection, type ServerOptions, type SockwaveError } from '../../src/index.js';
 import { type CloseEvent, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
 import { WebSocket, type WebSocketCloseEvent, type WebSocketOptions } from '../../src/client/websocket.js';
 import { Queue, closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
@@ -401,6 +401,48 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     const srv = await listenOn(t, port);
     await eventually(() => srv.texts.length === 2, 'the queued messages to arrive', 10_000);
     assert.deepEqual(srv.texts, ['a', 'b']);
+  });
+
+  test("policy 'drop-oldest': each drop is an error event whose error is an OutboxFullError handing the message back", async (t) => {
+    const port = await closedPort();
+    const { ws } = open(t, `ws://127.0.0.1:${port}/`, { reconnect: FAST, outbox: { maxMessages: 2, policy: 'drop-oldest' } });
+    const drops = new Queue<Error | undefined>();
+    ws.addEventListener('error', (event: Event) => {
+      const error = (event as WebSocketErrorEvent).error;
+      if ((error as SockwaveError | undefined)?.code === 'SW_OUTBOX_FULL') drops.push(error);
+    });
+    ws.send(new Uint8Array([1, 2, 3]));
+    ws.send('b');
+    ws.send('c');
+    ws.send('d');
+    assert.equal(ws.bufferedAmount, 2, 'the dropped messages are no longer counted');
+    const errors = await drops.take(2, 'the error events of the two drops');
+    assert.deepEqual(
+      errors.map((error) => (error instanceof OutboxFullError ? error.dropped : `not an OutboxFullError: ${String(error)}`)),
+      [
+        { data: Buffer.from([1, 2, 3]), binary: true },
+        { data: Buffer.from('b'), binary: false },
+      ],
+    );
+  });
+
+  test('a connection lost with data unsent: once reconnected and idle, bufferedAmount is back to 0', async (t) => {
+    // The server never reads: 8 MiB cannot all leave before it drops the connection.
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const { ws, events } = open(t, raw.url, { reconnect: FAST });
+    await next(events, 'open');
+    const first = await raw.sockets.next('the first connection');
+    for (let i = 0; i < 8; i++) ws.send(new Uint8Array(1024 * 1024));
+    assert.equal(ws.bufferedAmount, 8 * 1024 * 1024);
+    first.destroy();
+    const close = await next(events, 'close', 'the close of the dropped connection');
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, true);
+    await raw.sockets.next('the reconnection');
+    await next(events, 'open', 'the open after reconnecting');
+    await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to return to 0 on the idle new connection').catch((error: Error) =>
+      assert.fail(`${error.message} (it is ${ws.bufferedAmount})`),
+    );
   });
 
   test('the heartbeat finds a peer that stops answering: 1006, then reconnection', async (t) => {
