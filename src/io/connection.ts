@@ -78,7 +78,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
-    } else if (callback === undefined && (options === undefined || (typeof options === 'object' && options !== null && options.fragmentSize === undefined && typeof (options.binary ?? false) === 'boolean'))) {
+    } else if (callback === undefined && fastPathOptions(options)) {
       const result = this.sendSmall(data, options?.binary);
       if (result !== undefined) return result;
     }
@@ -425,6 +425,11 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     for (const topic of this.topicSet) this.owner?.unsubscribe(this as Connection<unknown>, topic);
     this.topicSet = undefined;
   }
+}
+
+/** No options, or options send()'s fast path takes as they are: no fragmentSize, a boolean binary if any. */
+function fastPathOptions(options: SendOptions | undefined): boolean {
+  return options === undefined || (typeof options === 'object' && options !== null && options.fragmentSize === undefined && typeof (options.binary ?? false) === 'boolean');
 }
 
 const EMPTY = Buffer.alloc(0);
