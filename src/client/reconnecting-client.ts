@@ -355,7 +355,9 @@ export class WebSocketClient {
 }
 
 /**
- * Opens a reconnecting client in the handler style.
+ * Opens a reconnecting client in the handler style. Given a URL, it starts connecting at once, and
+ * an invalid URL, header, subprotocol list or option throws here, as from connect(); given a
+ * target function, what the target returns is checked at each attempt and reported to onError.
  * @example
  * const client = createClient('ws://127.0.0.1:8080/echo', {
  *   dataType: 'json',
