@@ -58,3 +58,8 @@ export function shown(value: unknown): string {
   if (value === null) return 'null';
   return typeof value === 'object' ? 'an object' : String(value);
 }
+
+/** An AbortSignal, or one like it (from another realm, or a polyfill): `aborted` and `addEventListener`. */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
+}

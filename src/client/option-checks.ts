@@ -1,4 +1,4 @@
-import { checkNumber, checkOneOf, checkStringList, checkType, shown } from '../option-checks.js';
+import { checkNumber, checkOneOf, checkStringList, checkType, isAbortSignal, shown } from '../option-checks.js';
 import { type OutboxOptions } from './outbox.js';
 import { type ReconnectOptions } from './retry-policy.js';
 
@@ -46,9 +46,9 @@ export function checkClientOptions(owner: string, options: CheckedClientOptions)
   checkType(owner, 'proxyTls', options.proxyTls, 'object');
   checkType(owner, 'socketPath', options.socketPath, 'string');
   checkNumber(owner, 'maxRedirects', options.maxRedirects, { integer: true });
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError(`${owner}: signal must be an AbortSignal, not ${shown(options.signal)}`);
+  if (options.signal != null && !isAbortSignal(options.signal)) throw new TypeError(`${owner}: signal must be an AbortSignal, not ${shown(options.signal)}`);
   const proxy = options.proxy;
-  if (proxy !== undefined && proxy !== false && typeof proxy !== 'string' && !(proxy instanceof URL)) throw new TypeError(`${owner}: proxy must be a URL (a string or URL) or false, not ${shown(proxy)}`);
+  if (proxy != null && proxy !== false && typeof proxy !== 'string' && !(proxy instanceof URL)) throw new TypeError(`${owner}: proxy must be a URL (a string or URL) or false, not ${shown(proxy)}`);
 }
 
 /** The options of the reconnecting styles: reconnection, the outbox, the heartbeat. */

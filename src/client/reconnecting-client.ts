@@ -106,7 +106,7 @@ export class WebSocketClient {
       queueMicrotask(() => this.endedWithoutConnection('aborted before connecting'));
       return;
     }
-    const signal = options.signal;
+    const signal = options.signal ?? undefined;
     if (signal !== undefined) {
       // Let go once closed: one signal may serve many clients (an application's shutdown signal).
       const onAbort = (): void => this.close();

@@ -90,7 +90,7 @@ export class WebSocketLifecycle {
       outbox,
     );
     this.#attempt = { protocols: [], options };
-    this.#signal = options.signal;
+    this.#signal = options.signal ?? undefined;
     this.#heartbeat = { interval: pingInterval ?? 0, timeout: pongTimeout ?? 10_000 };
   }
 

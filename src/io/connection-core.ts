@@ -260,11 +260,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     if (this.settings.rateLimit !== undefined && !this.admit(size)) return this.rateExceeded();
     this.stats.messagesIn++;
     this.stats.bytesIn += size;
-    // The listeners as they are before the handler runs: one it adds (a pull reader) is for the
-    // next message. (And with none, emit() would gather its arguments into an array for nobody.)
-    const listeners = this.listenerCount('message') === 0 ? undefined : this.rawListeners('message');
     this.handler?.onMessage?.(this.self, message, binary);
-    if (listeners !== undefined) for (const listener of listeners) listener.call(this, message, binary);
+    // (emit() gathers its arguments into an array even when nobody listens.)
+    if (this.listenerCount('message') !== 0) this.emit('message', message, binary);
   }
 
   /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
@@ -278,8 +276,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onPing(payload: Buffer): void {
-    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
-    if (this.session.stopped) return;
+    if (this.session.stopped) return; // (as in onText)
     if (this.inbox?.active === true) return this.inbox.push(() => this.onPing(payload));
     if (this.settings.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
     this.handler?.onPing?.(this.self, payload);
@@ -288,8 +285,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   onPong(payload: Buffer): void {
-    // RFC 6455 §7.1.7: once the connection is failed (or terminated), nothing more is processed.
-    if (this.session.stopped) return;
+    if (this.session.stopped) return; // (as in onText)
     if (this.pingSentAt !== 0) this.rtt = coarseClock.precise() - this.pingSentAt;
     this.pingSentAt = 0;
     if (this.inbox?.active === true) return this.inbox.push(() => this.onPong(payload));
@@ -350,6 +346,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal The peer sent FIN (or endSocket() ends first): ours follows anything pending (a close echo, say). */
   socketEnded(): void {
     if ((this.flags & Flag.Ended) !== 0) return;
+    // Behind messages still inflating: what answers them, and a close echo waiting behind them, goes first.
+    if (this.inbox?.active === true) return this.inbox.push(() => this.socketEnded());
     this.flags |= Flag.Ended;
     this.writeBatcher?.flush();
     this.socket.end();
@@ -378,6 +376,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal */
   closeTimedOut(): void {
+    // The peer's close may be here, waiting behind a message this side is still inflating.
+    if (this.inbox?.active === true) return this.armCloseTimer();
     this.closeTimer = undefined;
     if (!this.socket.destroyed) this.limitReached('closeTimeout', `no close from the peer within ${this.settings.closeTimeout} ms`);
     this.socket.destroy();

@@ -75,6 +75,8 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
    * binary, anything else as JSON text. `callback` runs once the bytes were handed to the OS.
    */
   send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): SendResult {
+    // (null, as undefined: not given.)
+    callback ??= undefined;
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
@@ -85,7 +87,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     checkSendOptions('send', options);
     checkType('send', 'callback', callback, 'function');
     const payload = toPayload(data, options?.binary);
-    const fragmentSize = options?.fragmentSize;
+    const fragmentSize = options?.fragmentSize ?? undefined;
     if (!this.isSendable()) {
       this.countDrop();
       if (callback) queueMicrotask(() => callback(this.notOpenError()));
@@ -254,18 +256,22 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     const session = this.session;
     const masked = this.role === 'client';
     let wireSize = 0;
+    // (False when a close frame went out first, while the message was being compressed: not sent.)
+    let written = true;
     if (fragmentSize !== undefined && bytes.length > fragmentSize) {
       // RFC 7692 §6.1: RSV1 on the first frame only.
       for (let start = 0; start < bytes.length; start += fragmentSize) {
         const end = Math.min(start + fragmentSize, bytes.length);
-        session.sendFrame(start === 0 ? opcode : Opcode.Continuation, bytes.subarray(start, end), end === bytes.length, compressed && start === 0);
+        written = session.sendFrame(start === 0 ? opcode : Opcode.Continuation, bytes.subarray(start, end), end === bytes.length, compressed && start === 0);
         wireSize += frameHeaderSize(end - start, masked) + end - start;
       }
     } else {
-      session.sendFrame(opcode, bytes, true, compressed);
+      written = session.sendFrame(opcode, bytes, true, compressed);
       wireSize = frameHeaderSize(bytes.length, masked) + bytes.length;
     }
-    if (callback) {
+    if (callback && !written) {
+      queueMicrotask(() => callback(this.notOpenError()));
+    } else if (callback) {
       const report: SendReport = { payloadSize, wireSize, compressed, compressionError };
       this.batcher.write(EMPTY, (error) => callback(error, error ? undefined : report));
     }
@@ -392,11 +398,14 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return this.inbox?.active === true;
   }
 
-  /** @internal The peer's close frame or violation waits behind a message still being inflated (SessionHandler.deferred). */
+  /**
+   * @internal The peer's close frame or a violation waits behind a message still being inflated,
+   * then behind one still being compressed (SessionHandler.deferred): the close frame follows them.
+   */
   deferred(action: () => void): boolean {
-    if (this.inbox?.active !== true) return false;
-    this.inbox.push(action);
-    return true;
+    const queue = this.inbox?.active === true ? this.inbox : this.outbox?.active === true ? this.outbox : undefined;
+    queue?.push(action);
+    return queue !== undefined;
   }
 
   /** @internal How the connection ended, once it has (what its `close` event reported). */
@@ -427,9 +436,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   }
 }
 
-/** No options, or options send()'s fast path takes as they are: no fragmentSize, a boolean binary if any. */
+/** No options, or options send()'s fast path takes as they are: no fragmentSize, a boolean binary if any (null: none). */
 function fastPathOptions(options: SendOptions | undefined): boolean {
-  return options === undefined || (typeof options === 'object' && options !== null && options.fragmentSize === undefined && typeof (options.binary ?? false) === 'boolean');
+  return options == null || (typeof options === 'object' && options !== null && options.fragmentSize == null && typeof (options.binary ?? false) === 'boolean');
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -2,7 +2,7 @@ import { ConnectionClosedError, SockwaveError } from '../errors.js';
 import { PauseReason } from './connection-flags.js';
 import { type CloseInfo } from './connection-types.js';
 import { MAX_TIMER_DELAY } from './timer-delay.js';
-import { checkNumber, checkType } from '../option-checks.js';
+import { checkNumber, checkType, isAbortSignal } from '../option-checks.js';
 
 /** One message as the pull style returns it. */
 export interface PulledMessage {
@@ -37,6 +37,8 @@ export interface ReadableConnection {
   readonly status: string;
   /** How it ended, once closed. */
   readonly closeInfo?: CloseInfo;
+  /** Messages delivered so far (counted before a message's handler runs). */
+  readonly stats?: { readonly messagesIn: number };
 }
 
 interface Waiter {
@@ -65,7 +67,11 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
   constructor(connection: ReadableConnection, options: MessageReaderOptions = {}) {
     this.connection = connection;
     this.setLimits(options);
-    connection.on('message', (data, isBinary) => this.push({ data, isBinary }));
+    // A reader made while a message is being delivered (in its handler) starts with the next one.
+    const delivered = connection.stats?.messagesIn ?? 0;
+    connection.on('message', (data, isBinary) => {
+      if ((connection.stats?.messagesIn ?? Infinity) > delivered) this.push({ data, isBinary });
+    });
     connection.on('close', (info) => this.close(info));
     if (connection.status === 'closed') this.close(connection.closeInfo ?? { code: 1006, reason: '', wasClean: false, remote: false });
   }
@@ -101,13 +107,14 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
     try {
       checkType('nextMessage', 'options', options, 'object');
       checkNumber('nextMessage', 'timeout', options.timeout, { infinite: true });
-      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('nextMessage: signal must be an AbortSignal');
+      if (options.signal != null && !isAbortSignal(options.signal)) throw new TypeError('nextMessage: signal must be an AbortSignal');
     } catch (error) {
       return Promise.reject(error as Error);
     }
     if (this.hasBufferedMessage) return Promise.resolve(this.shift());
     if (this.closed) return Promise.reject(closedError(this.closed));
-    const { timeout, signal } = options;
+    const { timeout } = options;
+    const signal = options.signal ?? undefined;
     if (signal?.aborted) return Promise.reject(aborted(signal));
     return new Promise<PulledMessage>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

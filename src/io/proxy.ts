@@ -14,7 +14,7 @@ export function resolveProxy(
   env: NodeJS.ProcessEnv = process.env,
 ): URL | undefined {
   if (option === false) return undefined;
-  if (option !== undefined) return proxyUrl(String(option), 'the proxy option');
+  if (option != null) return proxyUrl(String(option), 'the proxy option');
   const name = secure ? 'HTTPS_PROXY' : 'HTTP_PROXY';
   const raw = env[name] ?? env[name.toLowerCase()];
   if (!raw || bypassed(host, port, env['NO_PROXY'] ?? env['no_proxy'] ?? '')) return undefined;

@@ -7,11 +7,12 @@ import { checkNumber, checkType, shown } from '../option-checks.js';
 
 /** `options` of `send()`, `broadcast()`, `publish()`, `sendTo()`: an object, its fields of their types. */
 export function checkSendOptions(owner: string, options: unknown): void {
-  if (options === undefined) return;
+  // (null, as undefined: not given.)
+  if (options == null) return;
   checkType(owner, 'options', options, 'object');
   const { binary, fragmentSize } = options as { binary?: unknown; fragmentSize?: unknown };
-  checkType(owner, 'binary', binary, 'boolean');
-  checkNumber(owner, 'fragmentSize', fragmentSize, { min: 1, integer: true });
+  checkType(owner, 'binary', binary ?? undefined, 'boolean');
+  checkNumber(owner, 'fragmentSize', fragmentSize ?? undefined, { min: 1, integer: true });
 }
 
 /**
@@ -19,7 +20,7 @@ export function checkSendOptions(owner: string, options: unknown): void {
  * item of `except` (already read into an array) an id string or a connection.
  */
 export function checkFanOutOptions(owner: string, options: { filter?: unknown; report?: unknown }, except: readonly unknown[] | undefined): void {
-  checkType(owner, 'filter', options.filter, 'function');
+  checkType(owner, 'filter', options.filter ?? undefined, 'function');
   checkType(owner, 'report', options.report, 'boolean');
   if (except === undefined) return;
   for (const item of except) {

@@ -50,10 +50,11 @@ export interface SessionHandler {
    */
   onProtocolError(error: ProtocolError): void;
   /**
-   * Asked when the peer's close frame or a violation is read: true when earlier events are still
-   * waiting in the handler (a message being inflated in a thread pool) and it takes `action`, to
-   * run after them. The close frame's echo, or the violation's close frame, then follows what the
-   * application sends in answer to those messages. Without it, or on false, it happens at once.
+   * Asked when the peer's close frame or a violation is read: true when earlier work is still
+   * waiting in the handler (a message being inflated, or one being compressed, in a thread pool)
+   * and it takes `action`, to run after it; asked again then, until it answers false. The close
+   * frame's echo, or the violation's close frame, then follows what the application sends in
+   * answer to earlier messages. Without it, or on false, it happens at once.
    */
   deferred?(action: () => void): boolean;
   /** Bytes to put on the wire, in order. */
@@ -209,18 +210,23 @@ export class ProtocolSession implements FrameParserHandler {
   }
   /** @internal */
   onClose(code: number, reason: string): void {
-    // (Deferred, it does nothing once the session was halted meanwhile.)
-    const run = (): void => {
-      if (!this.stopped) this.peerClose(code, reason);
-    };
-    if (this.handler.deferred?.(run) !== true) run();
+    this.whenHandlerReady(() => this.peerClose(code, reason));
   }
   /** @internal */
   onError(error: ProtocolError): void {
+    this.whenHandlerReady(() => this.fail(error));
+  }
+
+  /**
+   * Runs `action` once the handler holds nothing earlier (SessionHandler.deferred), asked again
+   * each time it comes round; it does nothing once the session was halted meanwhile.
+   */
+  private whenHandlerReady(action: () => void): void {
     const run = (): void => {
-      if (!this.stopped) this.fail(error);
+      if (this.stopped || this.handler.deferred?.(run) === true) return;
+      action();
     };
-    if (this.handler.deferred?.(run) !== true) run();
+    run();
   }
 
   /** The masking key source (client role), or null (server role: frames are not masked). */
@@ -273,11 +279,13 @@ export class ProtocolSession implements FrameParserHandler {
     thrown = undefined;
     try {
       parser.push(chunk);
-    } finally {
-      const errors = thrown as unknown[] | undefined;
-      thrown = outer;
-      if (errors !== undefined) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `${errors.length} handlers threw while one read was processed`);
+    } catch (error) {
+      // (From onPeerClose or onProtocolError, which end the chunk: thrown with the others.)
+      caught(error);
     }
+    const errors = thrown as unknown[] | undefined;
+    thrown = outer;
+    if (errors !== undefined) throw errors.length === 1 ? errors[0] : new AggregateError(errors, `${errors.length} handlers threw while one read was processed`);
   }
 
   /** The transport closed. */

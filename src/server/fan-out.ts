@@ -59,7 +59,7 @@ export class FanOut {
     this.binary = payload.binary;
     this.opcode = payload.binary ? Opcode.Binary : Opcode.Text;
     this.bytes = payload.bytes;
-    this.fragmentSize = options.fragmentSize;
+    this.fragmentSize = options.fragmentSize ?? undefined;
   }
 
   get payloadSize(): number {

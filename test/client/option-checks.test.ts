@@ -56,6 +56,15 @@ describe('client options', () => {
     assert.throws(() => connect(URL, { protocols: 'chat' as unknown as string[] }), { name: 'TypeError', message: /^connect: protocols must be an array of strings/ });
   });
 
+  test('null for signal and proxy is as not given, and a signal from another realm (AbortSignal-like) is taken', () => {
+    const foreign = { aborted: false, reason: undefined, addEventListener() {}, removeEventListener() {} };
+    for (const [maker, make] of MAKERS) {
+      for (const options of [{ signal: null }, { proxy: null }, { signal: foreign }]) {
+        assert.doesNotThrow(() => make(options), `${maker}: ${JSON.stringify(options)}`);
+      }
+    }
+  });
+
   test('valid options pass: Infinity timeouts, reconnect true or an object, outbox policies', () => {
     createClient(URL, { reconnect: { minDelay: 10, maxDelay: Infinity, maxRetries: Infinity, retryOnCodes: [1000] }, outbox: { policy: 'drop-oldest', maxMessages: Infinity }, pingInterval: 0, connectTimeout: Infinity }).close();
     new WebSocket(URL, { reconnect: true, closeTimeout: Infinity }).close();

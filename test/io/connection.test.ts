@@ -1,6 +1,7 @@
 /**
  * End to end over real sockets: sockwave's client (connect) against sockwave's server.
  */
+import { EventEmitter } from 'node:events';
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect, ProtocolError, SockwaveError, WebSocketServer, type CloseInfo, type Connection, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
@@ -83,20 +84,6 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     });
   }
 
-  test("a 'message' listener that the handler's onMessage adds gets the next message, not the one being handled", async (t) => {
-    const listened: string[] = [];
-    const { client, side } = await pair(t, {
-      onMessage: (connection, data) => {
-        if (data === 'start') connection.on('message', (message) => void listened.push(String(message)));
-      },
-    });
-    client.send('start');
-    client.send('after');
-    await side.rec.messages.next('start');
-    await side.rec.messages.next('after');
-    assert.deepEqual(listened, ['after']);
-  });
-
   test("a pull reader that the handler's onMessage starts gets the next message, not the one being handled", async (t) => {
     const pulled = deferred<string>();
     const { client } = await pair(t, {
@@ -147,6 +134,36 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     await withTimeout(four.promise, `four messages (got ${got.length})`).catch((error: Error) => assert.fail(`${error.message}: ${JSON.stringify(got.map(String))}`));
     assert.deepEqual(got, ['m1', 'm2', serverFrame({ opcode: 0x1, payload: 'INJECTED' }), 'm4']);
     assert.deepEqual(escaped.map((error) => error.message), ['the listener threw']);
+  });
+
+  test('send() takes null for options, callback and binary as not given, at any message size and with compression', async (t) => {
+    const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const side = await srv.connections.next('the server-side connection');
+    for (const size of [5, 2000, 100_000]) {
+      const text = 'n'.repeat(size);
+      assert.equal(client.send(text, { binary: null as unknown as boolean }), 'sent', `${size} bytes, binary null`);
+      assert.equal(client.send(text, null as unknown as undefined), 'sent', `${size} bytes, options null`);
+      assert.equal(client.send(text, {}, null as unknown as undefined), 'sent', `${size} bytes, callback null`);
+      for (let i = 0; i < 3; i++) assert.equal((await side.rec.messages.next(`message ${i} of ${size} bytes`)).data, text);
+    }
+  });
+
+  test('with EventEmitter.captureRejections, an async message listener that rejects is reported through the error event', async (t) => {
+    const previous = EventEmitter.captureRejections;
+    EventEmitter.captureRejections = true;
+    t.after(() => (EventEmitter.captureRejections = previous));
+    const { client } = await pair(t);
+    EventEmitter.captureRejections = previous;
+    const reported = deferred<Error>();
+    client.on('error', (error) => reported.resolve(error));
+    client.on('message', async () => {
+      throw new Error('the async listener failed');
+    });
+    client.send('echo me');
+    assert.match((await withTimeout(reported.promise, 'the error event')).message, /async listener failed/);
   });
 
   test('a string sent with { binary: true } arrives as a binary message of its UTF-8 bytes', async (t) => {

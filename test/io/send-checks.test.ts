@@ -4,8 +4,10 @@ import { describe, test } from 'node:test';
 import { checkFanOutOptions, checkSendOptions } from '../../src/io/send-checks.js';
 
 describe('send checks', () => {
-  test('checkSendOptions: undefined, an empty object and fields of their types pass', () => {
+  test('checkSendOptions: undefined or null (not given), an empty object and fields of their types (or null) pass', () => {
     checkSendOptions('send', undefined);
+    checkSendOptions('send', null);
+    checkSendOptions('send', { binary: null, fragmentSize: null });
     checkSendOptions('send', {});
     checkSendOptions('send', { binary: true, fragmentSize: 1 });
     checkSendOptions('send', { binary: false, fragmentSize: 65536 });
@@ -13,10 +15,10 @@ describe('send checks', () => {
   });
 
   test('checkSendOptions: options that are not an object, and a binary that is not a boolean, are TypeErrors naming the method', () => {
-    for (const options of ['binary', 42, null, true]) {
+    for (const options of ['binary', 42, true]) {
       assert.throws(() => checkSendOptions('send', options), { name: 'TypeError', message: /^send: options must be an object, not / }, String(options));
     }
-    for (const binary of ['yes', 1, 0, null]) {
+    for (const binary of ['yes', 1, 0]) {
       assert.throws(() => checkSendOptions('broadcast', { binary }), { name: 'TypeError', message: /^broadcast: binary must be a boolean, not / }, String(binary));
     }
   });
@@ -25,13 +27,14 @@ describe('send checks', () => {
     for (const fragmentSize of [0, -1, 1.5, Infinity]) {
       assert.throws(() => checkSendOptions('publish', { fragmentSize }), { name: 'RangeError', message: /^publish: fragmentSize must be a whole number at least 1/ }, String(fragmentSize));
     }
-    for (const fragmentSize of [NaN, 'big', '10', null]) {
+    for (const fragmentSize of [NaN, 'big', '10']) {
       assert.throws(() => checkSendOptions('sendTo', { fragmentSize }), { name: 'TypeError', message: /^sendTo: fragmentSize must be a number, not / }, String(fragmentSize));
     }
   });
 
   test('checkFanOutOptions: a filter that is a function, a boolean report, and except of ids and connections pass', () => {
     checkFanOutOptions('broadcast', {}, undefined);
+    checkFanOutOptions('broadcast', { filter: null }, undefined);
     checkFanOutOptions('broadcast', { filter: () => true, report: true }, []);
     checkFanOutOptions('publish', { report: false }, ['a.1', { serial: 3 }]);
   });

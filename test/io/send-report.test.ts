@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { connect, ConnectionClosedError, SockwaveError, WebSocketServer, type SendReport } from '../../src/index.js';
+import { FrameParser } from '../../src/protocol/frame-parser.js';
+import { closeBody, serverFrame } from '../support/frames.js';
+import { deferred, startRawWsServer, withTimeout } from '../support/net.js';
 
 /** The completion callback of send() reports what went on the wire (issue: the seed's send report). */
 
@@ -97,4 +100,40 @@ test('a send refused after the peer closed calls back with a ConnectionClosedErr
   const { error, report } = await cut;
   assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
   assert.equal(report, undefined, 'a report of bytes that were not sent');
+});
+
+test('a send compressed in the thread pool when the peer close arrives goes out before the close echo, and its callback reports it sent', async (t) => {
+  const raw = await startRawWsServer(Buffer.alloc(0), { headers: ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover'] });
+  t.after(() => raw.close());
+  const conn = await connect(raw.url, { perMessageDeflate: true });
+  t.after(() => conn.terminate());
+  const socket = await raw.sockets.next('the raw connection');
+  // What the server side reads, in order.
+  const seen: string[] = [];
+  const echoed = deferred<void>();
+  const parser = new FrameParser(
+    { role: 'server', maxPayload: Infinity, allowRsv1: true },
+    {
+      onMessage: (_data, _binary, compressed) => void seen.push(compressed ? 'compressed message' : 'message'),
+      onPing: () => {},
+      onPong: () => {},
+      onClose: (code) => {
+        seen.push(`close ${code}`);
+        echoed.resolve();
+      },
+      onError: (error) => void seen.push(`error ${error.message}`),
+    },
+  );
+  socket.on('data', (chunk: Buffer) => parser.push(chunk));
+  socket.resume();
+  const sent = deferred<{ error: Error | null | undefined; report: SendReport | undefined }>();
+  // Answered with 400 kB, over the size compressed in the thread pool; the close is in the same read.
+  conn.on('message', () => void conn.send('x'.repeat(400_000), (error, report) => sent.resolve({ error, report })));
+  socket.write(Buffer.concat([serverFrame({ opcode: 0x1, payload: 'go' }), serverFrame({ opcode: 0x8, payload: closeBody(1000) })]));
+  await withTimeout(echoed.promise, 'the close echo');
+  assert.deepEqual(seen, ['compressed message', 'close 1000']);
+  const { error, report } = await withTimeout(sent.promise, 'the send callback');
+  assert.equal(error ?? null, null);
+  assert.equal(report?.compressed, true);
+  socket.end();
 });

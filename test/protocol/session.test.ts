@@ -697,3 +697,26 @@ describe('ProtocolSession: arguments where the types do not reach', () => {
     assert.equal(h.writes.length, 0);
   });
 });
+
+describe('ProtocolSession: a throw from onProtocolError after a handler threw in the same chunk', () => {
+  test('both are thrown, in one AggregateError: neither is lost', () => {
+    const handler: SessionHandler = {
+      onMessage: () => {
+        throw new Error('from onMessage');
+      },
+      onPing() {},
+      onPong() {},
+      onPeerClose() {},
+      onProtocolError: () => {
+        throw new Error('from onProtocolError');
+      },
+      write() {},
+    };
+    const session = new ProtocolSession({ role: 'server', maxPayload: 1 << 20 }, handler);
+    const chunk = Buffer.concat([clientFrame({ opcode: 0x1, payload: 'a' }), clientFrame({ opcode: 0x3, payload: 'x' })]);
+    assert.throws(
+      () => session.receive(chunk),
+      (error: unknown) => error instanceof AggregateError && error.errors.map((e: Error) => e.message).join() === 'from onMessage,from onProtocolError',
+    );
+  });
+});

@@ -240,6 +240,71 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     });
   }
 
+  for (const [what, replySize, fin] of [
+    ['and a FIN right after it', 10, true],
+    ['answered with a reply large enough to be compressed in the thread pool', 400 * 1024, false],
+  ] as const) {
+    test(`a large compressed message followed in one write by a close frame, ${what}: the reply, then the close frame, reach the peer; a clean close`, async (t) => {
+      const limits: string[] = [];
+      const closed = deferred<{ code: number; wasClean: boolean }>();
+      const srv = await startServer({
+        perMessageDeflate: true,
+        onConnection: () => ({
+          onMessage: (connection) => void connection.send('r'.repeat(replySize)),
+          onClose: (_connection, info) => closed.resolve(info),
+        }),
+      });
+      t.after(() => srv.close());
+      srv.server.on('limit', (event) => void limits.push(event.limit));
+      const { raw } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
+      t.after(() => raw.destroy());
+      const compressed = deflateRawSync(randomBytes(300 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      raw.write(Buffer.concat([clientFrame({ opcode: 0x2, payload: compressed, rsv1: true }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]));
+      if (fin) raw.socket.end();
+      const reply = await raw.readFrame();
+      assert.equal(reply.opcode, 0x1, 'the reply comes first');
+      const close = await raw.readFrame();
+      assert.equal(close.opcode, 0x8, 'then the close frame');
+      assert.equal(closePayload(close.payload).code, 1000);
+      const info = await withTimeout(closed.promise, 'the close');
+      assert.equal(info.wasClean, true);
+      assert.deepEqual(limits, [], 'a limit was reported');
+    });
+  }
+
+  test('the handler closes while a large compressed message inflates longer than closeTimeout, with the peer close behind it: no close timeout, a clean close', async (t) => {
+    const limits: string[] = [];
+    const closed = deferred<{ code: number; wasClean: boolean }>();
+    const srv = await startServer({
+      perMessageDeflate: true,
+      closeTimeout: 20,
+      onConnection: () => ({
+        onMessage: (connection, message) => {
+          if (message === 'first') connection.close(4000);
+        },
+        onClose: (_connection, info) => closed.resolve(info),
+      }),
+    });
+    t.after(() => srv.close());
+    srv.server.on('limit', (event) => void limits.push(event.limit));
+    const { raw } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
+    t.after(() => raw.destroy());
+    // 64 MiB of zeros take longer to inflate than the 20 ms closeTimeout, which runs from close().
+    const compressed = deflateRawSync(Buffer.alloc(64 * 1024 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    raw.write(
+      Buffer.concat([
+        clientFrame({ opcode: 0x1, payload: 'first' }),
+        clientFrame({ opcode: 0x2, payload: compressed, rsv1: true }),
+        clientFrame({ opcode: 0x8, payload: closeBody(4000) }),
+      ]),
+    );
+    const close = await raw.readFrame();
+    assert.equal(closePayload(close.payload).code, 4000);
+    const info = await withTimeout(closed.promise, 'the close');
+    assert.deepEqual(limits, [], 'a limit was reported');
+    assert.equal(info.wasClean, true);
+  });
+
   test('a message over maxPayload gets 1009 as soon as its header arrives, before any payload is sent', async (t) => {
     const { srv, handlerErrors } = await harness(t, { maxPayload: 1024 });
     const raw = await rawUpgrade(srv.port);
