@@ -15,14 +15,20 @@ async function member(t: TestContext, bus?: MemoryBus): Promise<StartedServer<un
   });
 }
 
+/** Two servers on one bus, each with one client subscribed to 'room'. */
+async function twoNodes(t: TestContext): Promise<{ a: StartedServer<unknown>; b: StartedServer<unknown>; onA: Awaited<ReturnType<typeof wsClient>>; onB: Awaited<ReturnType<typeof wsClient>> }> {
+  const bus = new MemoryBus();
+  const a = await member(t, bus);
+  const b = await member(t, bus);
+  const onA = await wsClient(t, a.url);
+  const onB = await wsClient(t, b.url);
+  await eventually(() => a.server.subscriberCount('room') === 1 && b.server.subscriberCount('room') === 1, 'subscriptions');
+  return { a, b, onA, onB };
+}
+
 describe('MemoryBackplane', () => {
   test('servers on one bus share publish, broadcast and sendTo; each message is framed once per server', async (t) => {
-    const bus = new MemoryBus();
-    const a = await member(t, bus);
-    const b = await member(t, bus);
-    const onA = await wsClient(t, a.url);
-    const onB = await wsClient(t, b.url);
-    await eventually(() => a.server.subscriberCount('room') === 1 && b.server.subscriberCount('room') === 1, 'subscriptions');
+    const { a, b, onA, onB } = await twoNodes(t);
     assert.equal(a.server.publish('room', 'one'), 1, 'the count is of local receivers');
     a.server.broadcast('two');
     const { connection: onBSide } = await b.connections.next();
@@ -37,12 +43,7 @@ describe('MemoryBackplane', () => {
   });
 
   test('broadcast, publish and sendTo with bad arguments throw before anything is sent: neither this server\'s clients nor the other server\'s receive anything', async (t) => {
-    const bus = new MemoryBus();
-    const a = await member(t, bus);
-    const b = await member(t, bus);
-    const onA = await wsClient(t, a.url);
-    const onB = await wsClient(t, b.url);
-    await eventually(() => a.server.subscriberCount('room') === 1 && b.server.subscriberCount('room') === 1, 'subscriptions');
+    const { a, b, onA, onB } = await twoNodes(t);
     const { connection: onASide } = await a.connections.next();
     const { connection: onBSide } = await b.connections.next();
     const bad = (options: unknown): never => options as never;

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, deflateRawSync } from 'node:zlib';
-import { ProtocolError, type SockwaveError } from '../../src/index.js';
+import { ProtocolError, type ServerOptions, type SockwaveError } from '../../src/index.js';
 import { clientFrame, closeBody, rawFrame } from '../support/frames.js';
 import {
   Queue,
@@ -98,6 +98,21 @@ const VIOLATIONS: readonly Violation[] = [
   },
 ];
 
+/** A permessage-deflate server with `options`, and a raw client that negotiated the extension; both closed after the test. */
+async function deflatePair(t: TestContext, options: ServerOptions): Promise<{ srv: StartedServer<unknown>; raw: RawClient }> {
+  const srv = await startServer({ perMessageDeflate: true, ...options });
+  t.after(() => srv.close());
+  const { raw, extensions } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
+  t.after(() => raw.destroy());
+  assert.match(extensions, /^permessage-deflate/);
+  return { srv, raw };
+}
+
+/** `data` deflated as one message's payload (RFC 7692 §7.2.1: without the final 4 bytes). */
+function deflated(data: Buffer | string): Buffer {
+  return deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+}
+
 describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_000 }, () => {
   for (const violation of VIOLATIONS) {
     test(`${violation.name} gets a close frame with ${violation.closeCode}, a TCP close, an onError, and the server keeps serving`, async (t) => {
@@ -151,7 +166,7 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     t.after(() => agreed.destroy());
     assert.match(extensions, /^permessage-deflate/);
     // "hi" compressed, without the 00 00 ff ff tail (RFC 7692 §7.2.1).
-    const compressed = deflateRawSync('hi', { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    const compressed = deflated('hi');
     agreed.write(clientFrame({ opcode: 0x1, payload: compressed, rsv1: true }));
     const echo = await agreed.readFrame();
     assert.deepEqual([echo.opcode, echo.payload.toString()], [0x1, 'hi']);
@@ -173,8 +188,7 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     // inflated at once; then the connection fails (RFC 6455 §7.1.7) and nothing more is processed.
     const events: string[] = [];
     const closed = deferred<void>();
-    const srv = await startServer({
-      perMessageDeflate: true,
+    const { raw } = await deflatePair(t, {
       onConnection: () => ({
         onMessage: (_connection, data) => void events.push(`message ${data.length}`),
         onError: (_connection, error) => void events.push(`error ${error instanceof ProtocolError ? error.closeCode : error.code}`),
@@ -184,12 +198,8 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
         },
       }),
     });
-    t.after(() => srv.close());
-    const { raw, extensions } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
-    t.after(() => raw.destroy());
-    assert.match(extensions, /^permessage-deflate/);
     // Random bytes do not compress: over 256 KiB compressed, so inflated in the thread pool.
-    const large = deflateRawSync(randomBytes(300 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    const large = deflated(randomBytes(300 * 1024));
     raw.write(
       Buffer.concat([
         clientFrame({ opcode: 0x2, payload: large, rsv1: true }),
@@ -210,8 +220,7 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     test(`a large compressed message (${what}, inflated in the thread pool) followed in the same write by a close frame: the handler sees the connection open, and its reply goes out before the close echo`, async (t) => {
       const events: string[] = [];
       const closed = deferred<void>();
-      const srv = await startServer({
-        perMessageDeflate: true,
+      const { raw } = await deflatePair(t, {
         onConnection: () => ({
           onMessage: (connection, message) => {
             const result = connection.send(`got ${message.length}`);
@@ -223,11 +232,7 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
           },
         }),
       });
-      t.after(() => srv.close());
-      const { raw, extensions } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
-      t.after(() => raw.destroy());
-      assert.match(extensions, /^permessage-deflate/);
-      const compressed = deflateRawSync(data, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      const compressed = deflated(data);
       raw.write(Buffer.concat([clientFrame({ opcode: binary ? 0x2 : 0x1, payload: compressed, rsv1: true }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]));
       const reply = await raw.readFrame();
       assert.equal(reply.opcode, 0x1, 'the reply comes first');
@@ -247,18 +252,14 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
     test(`a large compressed message followed in one write by a close frame, ${what}: the reply, then the close frame, reach the peer; a clean close`, async (t) => {
       const limits: string[] = [];
       const closed = deferred<{ code: number; wasClean: boolean }>();
-      const srv = await startServer({
-        perMessageDeflate: true,
+      const { srv, raw } = await deflatePair(t, {
         onConnection: () => ({
           onMessage: (connection) => void connection.send('r'.repeat(replySize)),
           onClose: (_connection, info) => closed.resolve(info),
         }),
       });
-      t.after(() => srv.close());
       srv.server.on('limit', (event) => void limits.push(event.limit));
-      const { raw } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
-      t.after(() => raw.destroy());
-      const compressed = deflateRawSync(randomBytes(300 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      const compressed = deflated(randomBytes(300 * 1024));
       raw.write(Buffer.concat([clientFrame({ opcode: 0x2, payload: compressed, rsv1: true }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]));
       if (fin) raw.socket.end();
       const reply = await raw.readFrame();
@@ -275,8 +276,7 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
   test('the handler closes while a large compressed message inflates longer than closeTimeout, with the peer close behind it: no close timeout, a clean close', async (t) => {
     const limits: string[] = [];
     const closed = deferred<{ code: number; wasClean: boolean }>();
-    const srv = await startServer({
-      perMessageDeflate: true,
+    const { srv, raw } = await deflatePair(t, {
       closeTimeout: 20,
       onConnection: () => ({
         onMessage: (connection, message) => {
@@ -285,12 +285,9 @@ describe('sockwave server against protocol violations (raw TCP)', { timeout: 60_
         onClose: (_connection, info) => closed.resolve(info),
       }),
     });
-    t.after(() => srv.close());
     srv.server.on('limit', (event) => void limits.push(event.limit));
-    const { raw } = await rawUpgradeOffering(srv.port, 'permessage-deflate');
-    t.after(() => raw.destroy());
     // 64 MiB of zeros take longer to inflate than the 20 ms closeTimeout, which runs from close().
-    const compressed = deflateRawSync(Buffer.alloc(64 * 1024 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    const compressed = deflated(Buffer.alloc(64 * 1024 * 1024));
     raw.write(
       Buffer.concat([
         clientFrame({ opcode: 0x1, payload: 'first' }),

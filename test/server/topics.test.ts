@@ -8,6 +8,22 @@ import { SockwaveError, connect } from '../../src/index.js';
 import { payloadBytes, sha256 } from '../support/net.js';
 import { eventually, serve, wsClient } from '../support/server-kit.js';
 
+type WsClient = Awaited<ReturnType<typeof wsClient>>;
+
+/** Each client's messages, as text, up to and including 'end' (the test broadcasts it last). */
+function untilEnd(clients: readonly WsClient[]): Promise<string[][]> {
+  return Promise.all(
+    clients.map(async ({ rec }) => {
+      const out: string[] = [];
+      for (;;) {
+        const m = await rec.messages.next('a message');
+        out.push(m.data.toString());
+        if (out.at(-1) === 'end') return out;
+      }
+    }),
+  );
+}
+
 describe('topics', { timeout: 60_000 }, () => {
   test('subscribe() and unsubscribe() answer whether anything changed, and connection.topics follows', async (t) => {
     const srv = await serve(t, { onConnection: () => ({}) });
@@ -42,16 +58,7 @@ describe('topics', { timeout: 60_000 }, () => {
     assert.equal(srv.server.publish('b', Buffer.from('to b')), 2);
     assert.equal(srv.server.publish('c', 'to nobody'), 0);
     srv.server.broadcast('end');
-    const all = await Promise.all(
-      clients.map(async ({ rec }) => {
-        const out: string[] = [];
-        for (;;) {
-          const m = await rec.messages.next('a message');
-          out.push(m.data.toString());
-          if (out.at(-1) === 'end') return out;
-        }
-      }),
-    );
+    const all = await untilEnd(clients);
     assert.deepEqual(all, [['to a', 'end'], ['to b', 'end'], ['to a', 'to b', 'end']]);
   });
 
@@ -119,16 +126,7 @@ describe('topics', { timeout: 60_000 }, () => {
     // Afterwards, an ordinary publish reaches every subscriber once.
     assert.equal(srv.server.publish('t', 'm3'), 4);
     srv.server.broadcast('end');
-    const all = await Promise.all(
-      clients.map(async ({ rec }) => {
-        const out: string[] = [];
-        for (;;) {
-          const m = await rec.messages.next('a message');
-          out.push(m.data.toString());
-          if (out.at(-1) === 'end') return out;
-        }
-      }),
-    );
+    const all = await untilEnd(clients);
     assert.deepEqual(all, [['m1', 'm2', 'm3', 'end'], ['m1', 'm2', 'm3', 'end'], ['m1', 'm2', 'm3', 'end'], ['m2', 'm3', 'end']]);
   });
 
