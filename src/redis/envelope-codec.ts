@@ -45,7 +45,7 @@ export function decodeHeader(raw: Buffer): Header | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const header = value as Partial<Header>;
-  if (typeof header.n !== 'string' || typeof header.s !== 'number' || (header.b !== 0 && header.b !== 1)) return undefined;
+  if (typeof header.n !== 'string' || !isSequenceNumber(header.s) || (header.b !== 0 && header.b !== 1)) return undefined;
   if (header.k === 'topic' ? typeof header.t !== 'string' : header.k === 'direct' ? !isStrings(header.i) : header.k !== 'broadcast') return undefined;
   if (header.x !== undefined && !isStrings(header.x)) return undefined;
   if (header.o !== undefined && typeof header.o !== 'string') return undefined;
@@ -57,6 +57,11 @@ export function toEnvelope(header: Header, data: Buffer): Envelope {
   if (header.k === 'direct') return { kind: 'direct', ids: header.i ?? [], data, binary };
   if (header.k === 'topic') return { kind: 'topic', topic: header.t ?? '', data, binary, except: header.x };
   return { kind: 'broadcast', data, binary, except: header.x };
+}
+
+/** A publisher's sequence numbers are 1, 2, 3…: a foreign writer's 4.5 or -1 is not ours. */
+function isSequenceNumber(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
 function isStrings(value: unknown): value is string[] {

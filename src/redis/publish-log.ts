@@ -18,6 +18,16 @@ export interface PublishLogLimits {
   maxBytes: number;
   /** Acknowledged messages kept to send again after a Redis restart (0: none). */
   replayWindow: number;
+  /** Most payload bytes of those: the oldest go first past it (a few large messages must not pin gigabytes). */
+  replayWindowBytes: number;
+}
+
+/** What {@link PublishLog.clear} let go of. */
+export interface ClearedCounts {
+  /** Never handed to Redis: no other node gets them. */
+  unsent: number;
+  /** Handed to Redis and not acknowledged: other nodes may or may not get them. */
+  unconfirmed: number;
 }
 
 /**
@@ -35,6 +45,8 @@ export class PublishLog {
   /** Pending entries sent again after a Redis restart. */
   private replaying = 0;
   private acked: LogEntry[] = [];
+  /** Payload bytes of `acked`. */
+  private ackedBytes = 0;
   private seq = 0;
 
   constructor(private readonly limits: PublishLogLimits) {}
@@ -80,11 +92,23 @@ export class PublishLog {
     } else {
       this.bytes -= entry.data.length;
     }
-    if (this.limits.replayWindow > 0) {
+    if (this.limits.replayWindow > 0 && this.limits.replayWindowBytes > 0) {
       this.acked.push(entry);
-      if (this.acked.length > this.limits.replayWindow * 2) this.acked = this.acked.slice(-this.limits.replayWindow);
+      this.ackedBytes += entry.data.length;
+      // Trimmed in steps (up to twice the window is held), not at every acknowledgement.
+      if (this.acked.length > this.limits.replayWindow * 2 || this.ackedBytes > this.limits.replayWindowBytes * 2) this.trimAcked();
     }
     this.compact();
+  }
+
+  /** Keeps the newest acknowledged entries within the replay window's count and bytes. */
+  private trimAcked(): void {
+    let first = Math.max(0, this.acked.length - this.limits.replayWindow);
+    let bytes = 0;
+    for (let i = first; i < this.acked.length; i++) bytes += this.acked[i]!.data.length;
+    while (first < this.acked.length && bytes > this.limits.replayWindowBytes) bytes -= this.acked[first++]!.data.length;
+    this.acked = this.acked.slice(first);
+    this.ackedBytes = bytes;
   }
 
   /** The connection was lost: what was in flight is sent again (receivers drop duplicates). */
@@ -98,8 +122,10 @@ export class PublishLog {
    * after it was published can tell it is not for it.
    */
   replay(): number {
-    const window = this.acked.slice(-this.limits.replayWindow);
+    this.trimAcked();
+    const window = this.acked;
     this.acked = [];
+    this.ackedBytes = 0;
     for (const entry of window) {
       entry.replayed = true;
       if (entry.id !== undefined && !entry.header.includes('"o":')) entry.header = withOrigin(entry.header, entry.id);
@@ -113,12 +139,13 @@ export class PublishLog {
     return window.length;
   }
 
-  /** Empties the buffer; returns how many messages were in it. */
-  clear(): number {
-    const count = this.size;
+  /** Empties the buffer and the replay window; says how many messages were buffered, sent or not. */
+  clear(): ClearedCounts {
+    const counts = { unsent: this.pending.length - this.next, unconfirmed: this.next - this.head };
     this.pending = [];
-    this.head = this.next = this.bytes = this.replaying = 0;
-    return count;
+    this.acked = [];
+    this.head = this.next = this.bytes = this.replaying = this.ackedBytes = 0;
+    return counts;
   }
 
   private compact(): void {

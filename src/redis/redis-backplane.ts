@@ -3,6 +3,8 @@ import { type Redis, type RedisOptions } from 'ioredis';
 import { BackplaneError } from '../errors.js';
 import { type Backplane, type BackplaneNode, type Envelope } from '../server/backplane.js';
 import { encodeHeader } from './envelope-codec.js';
+import { HealthCheck, withinTime } from './health-check.js';
+import { checkNumber } from '../option-checks.js';
 import { Presence } from './presence.js';
 import { PublishLog, type LogEntry } from './publish-log.js';
 import { openConnection, serverRunId } from './redis-connection.js';
@@ -28,18 +30,31 @@ export interface RedisBackplaneOptions {
    * get it. Default 10 000.
    */
   replayWindow?: number;
+  /** Most payload bytes in the replay window (the oldest messages leave it first). Default 64 MiB. */
+  replayWindowBytes?: number;
   /** About how many entries the stream keeps (how far a node that lags may fall behind). Default 100 000. */
   streamLength?: number;
   /** A node's presence expires this long after its last refresh (a crashed node's counts vanish). Default 10 000. */
   presenceTtl?: number;
   /** Longest wait between reconnection attempts. Default 1000. */
   maxReconnectDelay?: number;
+  /**
+   * How long Redis may take to answer a PING (sent every this many ms on each connection) before
+   * the connection is taken as lost, reported ('disconnected') and made again: a Redis host that
+   * stops answering without closing the connection is otherwise never noticed. Also the longest
+   * wait for each step of `close()`. At least 2000 (a read blocks for up to 1000); 0 turns the
+   * PING off. Default 5000.
+   */
+  responseTimeout?: number;
   /** More ioredis options (TLS, password, …) for both connections. */
   redis?: RedisOptions;
 }
 
 /** Messages XADDed and not yet answered, at most. */
 const MAX_IN_FLIGHT = 512;
+/** How long one XREAD blocks (ms). */
+const READ_BLOCK = 1000;
+const OWNER = 'RedisBackplane';
 
 /**
  * A backplane over one Redis stream (`PREFIX:bus`): every node appends what it publishes (XADD,
@@ -61,6 +76,8 @@ export class RedisBackplane implements Backplane {
   private readonly log: PublishLog;
   private readonly pub: Redis;
   private readonly sub: Redis;
+  private readonly responseTimeout: number;
+  private readonly healthChecks: HealthCheck[] = [];
   private node: BackplaneNode | undefined;
   private reader: StreamReader | undefined;
   private presence: Presence | undefined;
@@ -81,6 +98,14 @@ export class RedisBackplane implements Backplane {
   private reportedError: string | undefined;
 
   constructor(private readonly options: RedisBackplaneOptions = {}) {
+    for (const name of ['maxBuffered', 'maxBufferedBytes', 'replayWindow', 'replayWindowBytes', 'streamLength', 'presenceTtl', 'maxReconnectDelay'] as const) {
+      checkNumber(OWNER, name, options[name], { integer: true });
+    }
+    checkNumber(OWNER, 'responseTimeout', options.responseTimeout, { integer: true });
+    this.responseTimeout = options.responseTimeout ?? 5000;
+    if (this.responseTimeout !== 0 && this.responseTimeout < 2 * READ_BLOCK) {
+      throw new RangeError(`${OWNER}: responseTimeout must be 0 (no PING) or at least ${2 * READ_BLOCK} ms, not ${this.responseTimeout}`);
+    }
     this.url = options.url ?? 'redis://127.0.0.1:6379';
     this.nodeId = randomBytes(8).toString('hex');
     const prefix = options.prefix ?? 'sockwave';
@@ -90,6 +115,7 @@ export class RedisBackplane implements Backplane {
       maxMessages: options.maxBuffered ?? 10_000,
       maxBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
       replayWindow: options.replayWindow ?? 10_000,
+      replayWindowBytes: options.replayWindowBytes ?? 64 * 1024 * 1024,
     });
     const maxDelay = options.maxReconnectDelay ?? 1000;
     // Auto-pipelining: the XADDs of one turn of the event loop go out in one write.
@@ -113,7 +139,7 @@ export class RedisBackplane implements Backplane {
       key: this.streamKey,
       nodeId: this.nodeId,
       batch: 1000,
-      block: 1000,
+      block: READ_BLOCK,
       deliver: (envelope) => node.deliver(envelope),
       report: (event) => node.report(event),
       reading: (reading) => {
@@ -132,11 +158,21 @@ export class RedisBackplane implements Backplane {
     this.sub.connect().catch(() => undefined);
     this.presence.start();
     this.reader.start();
+    if (this.responseTimeout > 0) {
+      for (const client of [this.pub, this.sub]) {
+        const check = new HealthCheck(client, this.responseTimeout, onError);
+        check.start();
+        this.healthChecks.push(check);
+      }
+    }
   }
 
   publish(envelope: Envelope): boolean {
     if (this.closed) return this.drop('closed');
-    const entry = this.log.add((seq) => encodeHeader(this.nodeId, seq, envelope), envelope.data);
+    // A copy: the log keeps the bytes until Redis has them (longer during an outage, or in the
+    // replay window), while the caller may reuse its Buffer once publish() returns, as the local
+    // subscribers' copy was already framed.
+    const entry = this.log.add((seq) => encodeHeader(this.nodeId, seq, envelope), Buffer.from(envelope.data));
     if (!entry) return this.drop();
     this.pump();
     return true;
@@ -154,18 +190,26 @@ export class RedisBackplane implements Backplane {
     return this.counter('c');
   }
 
-  /** Sends what is buffered (waiting up to `drainTimeout` ms while Redis is reachable), leaves the cluster, disconnects. */
+  /**
+   * Sends what is buffered (waiting up to `drainTimeout` ms while Redis is reachable), leaves the
+   * cluster, disconnects. What could not be sent is reported as dropped ('closed'); what was sent
+   * and not acknowledged, as dropped ('unconfirmed'): other nodes may have it or not. A Redis that
+   * stopped answering is waited on for at most `responseTimeout` ms per step.
+   */
   async close(drainTimeout = 2000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const check of this.healthChecks) check.stop();
     const deadline = Date.now() + drainTimeout;
     while (this.log.size > 0 && this.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    const left = this.log.clear();
-    if (left > 0) this.node?.report({ type: 'dropped', count: left, reason: 'closed' });
-    await this.presence?.stop();
+    const { unsent, unconfirmed } = this.log.clear();
+    if (unsent > 0) this.node?.report({ type: 'dropped', count: unsent, reason: 'closed' });
+    if (unconfirmed > 0) this.node?.report({ type: 'dropped', count: unconfirmed, reason: 'unconfirmed' });
+    const stepTimeout = this.responseTimeout > 0 ? this.responseTimeout : 5000;
     this.sub.disconnect();
-    await this.reader?.stop();
-    await this.pub.quit().catch(() => this.pub.disconnect());
+    const [left] = await Promise.all([withinTime((this.presence?.stop() ?? Promise.resolve()).then(() => true), stepTimeout), this.reader?.stop()]);
+    // A Redis that did not answer in time is not asked to QUIT.
+    if (left !== true || (await withinTime(this.pub.quit().then(() => true), stepTimeout)) !== true) this.pub.disconnect();
   }
 
   private counter(field: string): Promise<number> {

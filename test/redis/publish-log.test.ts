@@ -2,8 +2,8 @@ import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { PublishLog, type LogEntry } from '../../src/redis/publish-log.js';
 
-function log(maxMessages = 3, replayWindow = 2, maxBytes = 1000): PublishLog {
-  return new PublishLog({ maxMessages, maxBytes, replayWindow });
+function log(maxMessages = 3, replayWindow = 2, maxBytes = 1000, replayWindowBytes = 1000): PublishLog {
+  return new PublishLog({ maxMessages, maxBytes, replayWindow, replayWindowBytes });
 }
 
 function add(l: PublishLog, text: string): LogEntry | undefined {
@@ -58,9 +58,35 @@ describe('PublishLog', () => {
     assert.equal(l.replay(), 2);
     assert.deepEqual(drain(l), [2, 3, 4]);
     assert.equal(l.size, 3);
-    assert.equal(l.clear(), 3);
+    assert.deepEqual(l.clear(), { unsent: 0, unconfirmed: 3 }, 'all three were handed on (drained)');
     assert.equal(l.size, 0);
     assert.equal(l.takeUnsent(), undefined);
+  });
+
+  test('clear() tells the messages never handed on from those handed on and not acknowledged', () => {
+    const l = log(10);
+    for (const text of ['a', 'b', 'c', 'd']) add(l, text);
+    l.ack(l.takeUnsent()!);
+    l.takeUnsent();
+    assert.deepEqual(l.clear(), { unsent: 2, unconfirmed: 1 });
+    // The replay window went too: nothing is sent again after a later restart.
+    assert.equal(l.replay(), 0);
+  });
+
+  test('the replay window is bounded in bytes as well as in messages: the oldest leave first', () => {
+    const l = log(100, 10, 1_000_000, 10);
+    for (const text of ['aaaa', 'bbbb', 'cccc', 'dddd', 'eeee', 'ffff', 'gggg']) {
+      add(l, text);
+      l.ack(l.takeUnsent()!);
+    }
+    // 10 bytes keep the last two 4-byte messages; 10 messages would have kept all seven.
+    assert.equal(l.replay(), 2);
+    assert.deepEqual(drain(l), [6, 7]);
+    // A lone message larger than the byte bound is not kept for replay at all.
+    const big = log(100, 10, 1_000_000, 3);
+    add(big, 'much more than three bytes');
+    big.ack(big.takeUnsent()!);
+    assert.equal(big.replay(), 0);
   });
 
   test('the replayed window does not count against the bounds: new messages are still taken', () => {

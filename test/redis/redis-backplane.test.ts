@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { WebSocketServer, type BackplaneEvent, type Connection } from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis/index.js';
 import { Redis } from 'ioredis';
-import { Queue, type StartedServer } from '../support/net.js';
+import { Queue, withTimeout, type StartedServer } from '../support/net.js';
 import { eventually, serve, sleep, wsClient } from '../support/server-kit.js';
 import { hasRedisServer, RedisServer } from '../support/redis-server.js';
 
@@ -304,5 +304,55 @@ describe('RedisBackplane', { skip }, () => {
     await writer.del('test:bus');
     await waitFor(events, 'connected');
     assert.equal(await server.clusterConnectionCount(), 0);
+  });
+
+  test('a Redis that stops answering without closing is noticed (PING), reported, and reconnected to once it answers', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis, { responseTimeout: 2000 });
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    redis.freeze();
+    const lost = (await waitFor(a.events, 'disconnected')) as { error?: Error };
+    assert.match(lost.error?.message ?? '', /did not answer a PING within 2000 ms/);
+    await assert.rejects(a.srv.server.clusterConnectionCount(), { code: 'SW_BACKPLANE_UNAVAILABLE' });
+    a.srv.server.publish('room', 'while frozen');
+    redis.thaw();
+    await waitFor(a.events, 'connected');
+    assert.equal((await onB.rec.messages.next('the message published meanwhile', 10_000)).data.toString(), 'while frozen');
+  });
+
+  test('close() ends while Redis does not answer; what was handed on unacknowledged is reported as unconfirmed', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis, { responseTimeout: 2000 });
+    redis.freeze();
+    t.after(() => redis.thaw());
+    for (let i = 0; i < 3; i++) a.srv.server.publish('room', `m${i}`);
+    assert.equal(a.backplane.buffered, 3);
+    // (Bounded: the drain waits 2 s, leaving the cluster at most responseTimeout.)
+    await withTimeout(a.srv.server.close(), 'close() while Redis does not answer', 15_000);
+    assert.deepEqual(await waitFor(a.events, 'dropped'), { type: 'dropped', count: 3, reason: 'unconfirmed' });
+    assert.equal(a.backplane.buffered, 0);
+  });
+
+  test('a Buffer the caller changes after publish() returns reaches other nodes as it was published', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    const onA = await wsClient(t, a.srv.url);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => a.srv.server.subscriberCount('room') === 1 && b.srv.server.subscriberCount('room') === 1, 'subscriptions');
+    const bytes = Buffer.from('ORIGINAL');
+    a.srv.server.publish('room', bytes);
+    bytes.write('MUTATED!');
+    for (const client of [onA, onB]) assert.equal((await client.rec.messages.next('the message', 10_000)).data.toString(), 'ORIGINAL');
+  });
+
+  test('options are checked: responseTimeout below a read block (other than 0) and non-numbers are refused', () => {
+    assert.throws(() => new RedisBackplane({ responseTimeout: 500 }), RangeError);
+    assert.throws(() => new RedisBackplane({ replayWindowBytes: 'lots' as unknown as number }), TypeError);
+    // (Not started: no connection is made.)
+    assert.doesNotThrow(() => new RedisBackplane({ responseTimeout: 0 }));
+    assert.doesNotThrow(() => new RedisBackplane({ responseTimeout: 2000 }));
   });
 });

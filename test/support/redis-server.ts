@@ -67,6 +67,18 @@ export class RedisServer {
     await withTimeout(ready, `redis-server on port ${this.port} to start`, 10_000);
   }
 
+  /**
+   * SIGSTOP: the process stops answering while its connections stay open (the kernel still
+   * accepts and acknowledges), like a host frozen or cut off without a reset. `thaw()` resumes it.
+   */
+  freeze(): void {
+    if (this.child?.pid !== undefined) process.kill(this.child.pid, 'SIGSTOP');
+  }
+
+  thaw(): void {
+    if (this.child?.pid !== undefined) process.kill(this.child.pid, 'SIGCONT');
+  }
+
   /** SIGKILL (a crash: nothing is saved), and waits for the exit. */
   async kill(): Promise<void> {
     const child = this.child;
