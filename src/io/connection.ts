@@ -214,11 +214,13 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   private notOpenError(): SockwaveError {
     const info = this.closeInfo;
     if (info !== undefined) return new ConnectionClosedError(info.code, info.reason, info.wasClean, info.remote);
+    if ((this.flags & Flag.Ended) !== 0 && !this.session.closeSent) return new SockwaveError('SW_INVALID_STATE', 'the peer ended the TCP connection without a close frame: nothing more is sent');
     return new SockwaveError('SW_INVALID_STATE', 'the connection is closing: nothing more is sent');
   }
 
   private isSendable(): boolean {
-    return this.session.readyState === ReadyState.Open && !this.session.closeSent && (this.flags & Flag.CloseRequested) === 0;
+    // (Flag.Ended: the peer's FIN came, so the socket is ending; a write now would be lost.)
+    return this.session.readyState === ReadyState.Open && !this.session.closeSent && (this.flags & (Flag.CloseRequested | Flag.Ended)) === 0;
   }
 
   /** Compresses when negotiated and worth it (in the thread pool for large messages), then frames. */

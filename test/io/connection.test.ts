@@ -2,6 +2,7 @@
  * End to end over real sockets: sockwave's client (connect) against sockwave's server.
  */
 import { EventEmitter } from 'node:events';
+import { type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect, ProtocolError, SockwaveError, WebSocketServer, type CloseInfo, type Connection, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
@@ -555,6 +556,24 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     const socket = await raw.sockets.next('the server socket');
     socket.resume();
     socket.end();
+    assertCloseInfo(await rec.closed(), { code: 1006, reason: '', wasClean: false, remote: true }, 'client');
+  });
+
+  test('after the peer ends TCP without a close frame, send() refuses (dropped, with an error) instead of losing the message', async (t) => {
+    const raw = await rawServer(t);
+    const { conn, rec } = await client(t, raw.url);
+    const socket = await raw.sockets.next('the server socket');
+    socket.resume();
+    const results = deferred<{ result: string; error: Error | undefined }>();
+    // (Runs right after the connection's own 'end' listener, before the TCP close is reported.)
+    (conn as unknown as { socket: Socket }).socket.once('end', () => {
+      assert.equal(conn.status, 'open', 'the close is not reported yet');
+      const result = conn.send('typed as the peer left', (error) => results.resolve({ result, error: error ?? undefined }));
+    });
+    socket.end();
+    const { result, error } = await results.promise;
+    assert.equal(result, 'dropped');
+    assert.match(error?.message ?? '', /without a close frame/);
     assertCloseInfo(await rec.closed(), { code: 1006, reason: '', wasClean: false, remote: true }, 'client');
   });
 
