@@ -37,9 +37,9 @@ Options:
   --timeout SECONDS    give up connecting after this long (default 10); with --reconnect, how
                        long to wait for a reconnection once stdin has ended
   --ping SECONDS       send a ping every SECONDS; an unanswered one drops the connection
-  --reconnect          reconnect after an abnormal close or a server restart (1006, 1001,
-                       1012; any other close ends the session); lines typed meanwhile are
-                       sent in order once reconnected
+  --reconnect          reconnect after an abnormal close (1006: the connection dropped); any
+                       other close ends the session; lines typed meanwhile are sent in order
+                       once reconnected
   --binary             send lines as binary messages (their UTF-8 bytes); write binary
                        messages received as their raw bytes when piped
   --base64             lines are base64, sent as binary; binary received is shown as base64

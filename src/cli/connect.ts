@@ -9,8 +9,11 @@ import { timerDelay } from '../io/timer-delay.js';
 
 export { CONNECT_USAGE };
 
-/** The close codes --reconnect comes back after: abnormal (1006), going away (1001), service restart (1012). */
-const RECONNECT_CODES: ReadonlySet<number> = new Set([1006, 1001, 1012]);
+/**
+ * The close code --reconnect comes back after: abnormal (1006), as the CLI contract says. A server
+ * that closes normally, going away (1001) included, ends the session with exit 0.
+ */
+const RECONNECT_CODE = 1006;
 
 /** `sockwave connect URL`: a WebSocket session from the terminal, a pipe or a script. */
 export async function connectCommand(argv: readonly string[]): Promise<number> {
@@ -68,9 +71,8 @@ class Session {
       perMessageDeflate: config.deflate,
       proxy: config.proxy,
       connectTimeout: config.timeoutSeconds * 1000,
-      // --reconnect: come back after an abnormal close (1006) or a server restart (1001, 1012;
-      // see RECONNECT_CODES); lines typed meanwhile wait in the outflow and go out in order once
-      // reconnected.
+      // --reconnect: come back after an abnormal close (1006; see RECONNECT_CODE); lines typed
+      // meanwhile wait in the outflow and go out in order once reconnected.
       reconnect: reconnect ? { minDelay: 100, maxDelay: 2000 } : false,
       pingInterval: pingSeconds * 1000,
       pongTimeout: Math.max(2000, pingSeconds * 2000),
@@ -88,9 +90,9 @@ class Session {
         }
       },
       onClose: (client, info) => {
-        // --reconnect comes back only after an abnormal close or a server restart; any other
-        // code (1005, 1009, 1011...) ends the session as it would without --reconnect.
-        if (info.willReconnect && !RECONNECT_CODES.has(info.code)) {
+        // --reconnect comes back only after an abnormal close; any other code (1001, 1005, 1011…)
+        // ends the session as it would without --reconnect.
+        if (info.willReconnect && info.code !== RECONNECT_CODE) {
           client.close();
           return this.finish(info);
         }

@@ -166,23 +166,27 @@ export async function serve(argv: readonly string[]): Promise<number> {
     backplane,
     onHttpRequest: serveDemoFiles,
   });
-  if (backplane) await backplaneReady(server, shownRedisUrl(args.values['backplane']!));
-  const routes = installDemoRoutes(server, { deflate });
-
-  // Signal handlers first: a supervisor may send SIGTERM as soon as it reads the line below.
+  // Signal handlers first: a supervisor may send SIGTERM as soon as it reads the line below, or
+  // while the backplane is awaited. Every signal is handled (a second one during the shutdown
+  // must not kill the process with the signal's default action); only the first acts.
   let stopping = false;
+  let routes: { stop(): void } | undefined;
   let stopped!: (code: number) => void;
   const done = new Promise<number>((resolve) => (stopped = resolve));
   const shutdown = (): void => {
     if (stopping) return;
     stopping = true;
-    routes.stop();
+    routes?.stop();
     void server.close({ code: 1001, reason: 'server shutting down', timeout: 3000 }).then(() => stopped(0));
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  if (backplane) await Promise.race([backplaneReady(server, shownRedisUrl(args.values['backplane']!)), done]);
+  if (stopping) return done;
+  const demoRoutes = installDemoRoutes(server, { deflate });
+  routes = demoRoutes;
   const info = await server.listen().catch((error: NodeJS.ErrnoException) => {
-    routes.stop();
+    demoRoutes.stop();
     const where = `${args.values['host'] ?? '127.0.0.1'}:${port}`;
     if (error.code === 'EADDRINUSE') throw new Error(`port ${port} is in use (${where}); try --port 0 for a free one`);
     if (error.code === 'EACCES') throw new Error(`not allowed to listen on ${where}`);

@@ -9,9 +9,11 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
 import {
   Queue,
+  closePayload,
   closeWs,
   closedPort,
   openWs,
+  rawUpgrade,
   recordWs,
   startWsServer,
   withTimeout,
@@ -112,6 +114,19 @@ describe('sockwave serve (child process)', { timeout: 60_000 }, () => {
     assert.equal(closeA.code, 1001);
     assert.equal(closeB.code, 1001);
     assert.equal(closeA.reason, 'server shutting down');
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+  });
+
+  test('a second SIGTERM (and a SIGINT) during the graceful close still end with exit 0, not the signal', async (t) => {
+    const { cli, port } = await serve(t);
+    // A client that never answers the close frame keeps the shutdown waiting (up to 3 s).
+    const silent = await rawUpgrade(port, '/echo');
+    t.after(() => silent.socket.destroy());
+    assert.ok(cli.child.kill('SIGTERM'));
+    const close = await silent.readFrame();
+    assert.equal(closePayload(close.payload).code, 1001);
+    assert.ok(cli.child.kill('SIGTERM'));
+    assert.ok(cli.child.kill('SIGINT'));
     assert.deepEqual(await cli.exited(), { code: 0, signal: null });
   });
 

@@ -18,10 +18,16 @@ async function serve(t: TestContext, port: number): Promise<Cli> {
   return cli;
 }
 
-/** Stops a serve child with SIGTERM (by PID) and checks it exits 0. */
+/** Stops a serve child with SIGTERM (by PID: its clients get 1001) and checks it exits 0. */
 async function stop(server: Cli): Promise<void> {
   process.kill(server.child.pid!, 'SIGTERM');
   assert.deepEqual(await server.exited(), { code: 0, signal: null });
+}
+
+/** Kills a serve child with SIGKILL (by PID), a crash: its clients see the TCP connection drop (1006). */
+async function crash(server: Cli): Promise<void> {
+  process.kill(server.child.pid!, 'SIGKILL');
+  assert.deepEqual(await server.exited(), { code: null, signal: 'SIGKILL' });
 }
 
 /** Writes lines to the child's stdin one at a time, a few milliseconds apart. */
@@ -36,11 +42,11 @@ const batch = (prefix: string): string[] => [1, 2, 3, 4, 5].map((i) => `${prefix
 
 describe('sockwave connect --reconnect (child processes)', { timeout: 90_000 }, () => {
   test('the usage documents --reconnect and that a 1001 close counts as normal (exit 0)', () => {
-    assert.match(CONNECT_USAGE, /--reconnect\s+reconnect after an abnormal close or a server restart/);
+    assert.match(CONNECT_USAGE, /--reconnect\s+reconnect after an abnormal close \(1006: the connection dropped\); any\s+other close ends the session/);
     assert.match(CONNECT_USAGE, /Exit status: 0 after a normal close \(1000, 1001 or no status\), 1 on a connection error or\s+an abnormal close/);
   });
 
-  test('lines typed before, during and after a server restart are each printed once, in order; exit 0', async (t) => {
+  test('lines typed before, during and after a server crash and restart are each printed once, in order; exit 0', async (t) => {
     const port = await closedPort();
     const url = `ws://127.0.0.1:${port}/echo`;
     const first = await serve(t, port);
@@ -50,7 +56,7 @@ describe('sockwave connect --reconnect (child processes)', { timeout: 90_000 }, 
     await writeLines(client, before);
     assert.deepEqual(await client.lines.take(before.length, 'the echoes before the restart', 10_000), before);
 
-    await stop(first);
+    await crash(first);
     // Written while no server is listening: they wait in the outbox.
     const during = batch('during ');
     await writeLines(client, during);
@@ -72,18 +78,20 @@ describe('sockwave connect --reconnect (child processes)', { timeout: 90_000 }, 
     await stop(second);
   });
 
-  test('without --reconnect, the server shutting down (1001) ends the session with exit 0, stdin still open', async (t) => {
-    const port = await closedPort();
-    const server = await serve(t, port);
-    const client = run(t, ['connect', `ws://127.0.0.1:${port}/echo`], 'pipe');
-    const lines = batch('line ');
-    await writeLines(client, lines);
-    assert.deepEqual(await client.lines.take(lines.length, 'the echoes', 10_000), lines);
+  for (const reconnect of [false, true]) {
+    test(`${reconnect ? 'with' : 'without'} --reconnect, the server shutting down (1001) ends the session with exit 0, stdin still open`, async (t) => {
+      const port = await closedPort();
+      const server = await serve(t, port);
+      const client = run(t, ['connect', ...(reconnect ? ['--reconnect'] : []), `ws://127.0.0.1:${port}/echo`], 'pipe');
+      const lines = batch('line ');
+      await writeLines(client, lines);
+      assert.deepEqual(await client.lines.take(lines.length, 'the echoes', 10_000), lines);
 
-    await stop(server);
-    // stdin is never ended: the close from the server alone ends the session.
-    assert.deepEqual(await client.exited(), { code: 0, signal: null });
-    assert.equal(client.stdout(), lines.map((line) => `${line}\n`).join(''));
-    assert.equal(client.stderr(), '');
-  });
+      await stop(server);
+      // stdin is never ended: the close from the server alone ends the session.
+      assert.deepEqual(await client.exited(), { code: 0, signal: null });
+      assert.equal(client.stdout(), lines.map((line) => `${line}\n`).join(''));
+      assert.equal(client.stderr(), '');
+    });
+  }
 });

@@ -62,6 +62,16 @@ describe('sockwave serve --backplane', { skip }, () => {
     assert.equal((await a.rec.messages.next('the local echo of /broadcast', 10_000)).data.toString(), 'still served locally');
   });
 
+  test('SIGTERM while serve still waits for an unreachable Redis exits 0 at once', async (t) => {
+    const port = await closedPort();
+    const cli = run(t, ['serve', '--port', '0', '--backplane', `redis://127.0.0.1:${port}`]);
+    // (It waits up to 5 s for Redis before listening.)
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.ok(cli.child.kill('SIGTERM'));
+    assert.deepEqual(await cli.exited(3000), { code: 0, signal: null }, `stderr: ${cli.stderr()}`);
+    assert.equal(cli.stdout(), '', 'it never listened');
+  });
+
   test('credentials Redis refuses end serve with one line and exit 1 (retrying cannot fix them); the password is not shown', async (t) => {
     const redis = await RedisServer.start(t, 'right');
     for (const [url, answer] of [
