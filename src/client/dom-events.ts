@@ -25,6 +25,8 @@ class SockwaveCloseEvent extends Event {
   readonly #reason: string;
 
   constructor(type: string, eventInitDict: CloseEventInit = {}) {
+    // (Event's own check does not see a missing type through the two arguments passed on.)
+    if (arguments.length === 0) throw new TypeError('CloseEvent: the type argument is required');
     super(type, eventInitDict);
     this.#wasClean = Boolean(eventInitDict.wasClean ?? false);
     this.#code = toUnsignedShort(eventInitDict.code ?? 0);

@@ -31,8 +31,9 @@ export function splitSecondArgument(argument: string | readonly string[] | WebSo
   offered: string | string[];
   options: Omit<WebSocketOptions, 'protocols'>;
 } {
-  if (argument === undefined || argument === null) return { offered: [], options: {} };
-  if (typeof argument !== 'object') return { offered: toUSVString(argument), options: {} };
+  if (argument === undefined) return { offered: [], options: {} };
+  // (WebIDL: null, as any value that is not an object, is converted to a string: "null".)
+  if (argument === null || typeof argument !== 'object') return { offered: toUSVString(argument), options: {} };
   if (isIterable(argument)) return { offered: Array.from(argument, (value) => String(value)), options: {} };
   const { protocols, ...options } = argument as WebSocketOptions & { handler?: unknown; data?: unknown };
   delete (options as { handler?: unknown }).handler;

@@ -58,6 +58,11 @@ export type {
  * `origin`, `tls`, `connectTimeout`, `perMessageDeflate`, ...), `binaryType` may be `'nodebuffer'`,
  * and the `error` event carries the reason as `event.error`.
  *
+ * Two limits a browser does not set, both options: an opening handshake that takes longer than
+ * `connectTimeout` (10 s) fails, and a message over `maxPayload` (100 MiB) fails the connection
+ * (1009). An exception thrown by a listener reaches the process as Node's `EventTarget` passes it
+ * on (an uncaught exception), where a browser only reports it.
+ *
  * Reconnection is off by default, as in browsers. With `reconnect: true` (or backoff options) a
  * connection that drops (or an attempt that fails) fires `error` when it failed and `close` as
  * usual, the close event's `willReconnect` (non-enumerable) is true, and the WebSocket goes back to
@@ -195,7 +200,8 @@ export class WebSocket extends EventHandlerTarget {
 
   set binaryType(value: BinaryType) {
     // A WebIDL enumeration attribute: a value that is not one of the enumeration's is ignored.
-    const type = String(value);
+    // (A template, not String(): a Symbol throws a TypeError, as WebIDL's conversion does.)
+    const type = `${value}`;
     if (BINARY_TYPES.has(type)) this.#lifecycle.binaryType = type as BinaryType;
   }
 
@@ -314,7 +320,8 @@ export class WebSocket extends EventHandlerTarget {
    * CONNECTING the attempt is abandoned (`error`, then `close` with 1006). Messages sent before
    * close() still go out before the close frame.
    */
-  close(code?: number, reason?: string): void {
+  // (Defaults, not `?`: both arguments are optional, so close.length is 0, as WebIDL gives it.)
+  close(code: number | undefined = undefined, reason: string | undefined = undefined): void {
     // 1. If code is present, but is neither an integer equal to 1000 nor an integer in the range
     //    3000 to 4999, inclusive, throw an "InvalidAccessError" DOMException.
     //    (WebIDL [Clamp] unsigned short: clamped to 0..65535, rounded to nearest, ties to even.)

@@ -381,10 +381,24 @@ describe('WebSocket: the interface', () => {
     assert.equal(ws.binaryType, 'nodebuffer');
     ws.binaryType = 'blob';
     assert.equal(ws.binaryType, 'blob');
+    // WebIDL converts the value to a string first, which a Symbol cannot be: a TypeError.
+    assert.throws(() => ((ws as { binaryType: unknown }).binaryType = Symbol('arraybuffer')), TypeError);
+    assert.equal(ws.binaryType, 'blob');
     await failed(rec, 'refused');
   });
 
+  test('protocols null is the string "null" (WebIDL), offered as that subprotocol; close.length is 0', async (t) => {
+    const server = await startServer({ protocols: ['null'] });
+    t.after(() => server.close());
+    const { ws } = await open(t, server.url, null as unknown as string);
+    assert.equal(ws.protocol, 'null');
+    // Both of close()'s arguments are optional.
+    assert.equal(WebSocket.prototype.close.length, 0);
+  });
+
   test('CloseEvent: an Event with code, reason, wasClean, converted as WebIDL says', () => {
+    // @ts-expect-error: the type is required
+    assert.throws(() => new CloseEvent(), TypeError);
     const plain = new CloseEvent('close');
     assert.ok(plain instanceof Event);
     assert.equal(plain.constructor.name, 'CloseEvent');
