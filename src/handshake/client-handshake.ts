@@ -23,7 +23,15 @@ export interface UpgradeRequestOptions {
 }
 
 /** Set by the handshake or by their own options: not accepted as extra headers. */
-const RESERVED = new Set(['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'origin']);
+/**
+ * Headers the handshake sets, and those that would give the GET a body (a proxy on the way would
+ * then take the first WebSocket frames for it, and read the rest of the stream out of step).
+ */
+const RESERVED = new Set([
+  'host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'origin',
+  'content-length', 'transfer-encoding', 'te', 'trailer',
+]);
+const BODY_HEADERS = new Set(['content-length', 'transfer-encoding', 'te', 'trailer']);
 
 /** Whether `name` (any case) is a header the handshake or its own option sets, refused as an extra header. */
 export function isReservedRequestHeader(name: string): boolean {
@@ -43,7 +51,7 @@ export function buildUpgradeRequest(options: UpgradeRequestOptions): Buffer {
   if (options.origin !== undefined) head += `Origin: ${options.origin}\r\n`;
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
-    if (RESERVED.has(name.toLowerCase())) throw new TypeError(`header ${name} is set by the handshake itself`);
+    if (RESERVED.has(name.toLowerCase())) throw new TypeError(`header ${name} ${BODY_HEADERS.has(name.toLowerCase()) ? 'would give the upgrade request a body' : 'is set by the handshake itself'}`);
     for (const item of typeof value === 'string' ? [value] : value) {
       if (!isSafeHeaderValue(item)) throw new TypeError(`invalid value for header ${name}`);
       head += `${name}: ${item}\r\n`;

@@ -1,4 +1,5 @@
 import { HandshakeError } from '../errors.js';
+import { originForm } from './upgrade-request.js';
 
 /**
  * Parsing of an HTTP/1.1 message head (RFC 9112 §2–§5), just far enough for the WebSocket opening
@@ -184,10 +185,12 @@ export function parseRequestHead(head: Buffer): RequestHead {
   return { method, target, version, ...parseHeaderLines(lines), text };
 }
 
-/** The request target of a request head that {@link parseRequestHead} accepted. */
+/** The request target of a request head that {@link parseRequestHead} accepted, in origin form (path and query). */
 export function requestTarget(text: string): string {
   const first = text.indexOf(' ');
-  return text.slice(first + 1, text.indexOf(' ', first + 1));
+  const target = text.slice(first + 1, text.indexOf(' ', first + 1));
+  // (An absolute-form target, as the upgrade was routed by it; no other form is upgraded.)
+  return originForm(target) ?? target;
 }
 
 /**

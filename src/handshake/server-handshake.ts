@@ -5,6 +5,7 @@ import { FRAMING_HEADERS, headerLines, listHasToken, mergeHeaders, serializeResp
 const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set(['upgrade', 'connection', 'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
 import { acceptKey, isValidKey } from './keys.js';
 import { parseSubprotocols } from './subprotocols.js';
+import { originForm } from './upgrade-request.js';
 
 /**
  * The server side of the opening handshake (RFC 6455 §4.2). Sans-I/O: heads in, bytes out.
@@ -12,6 +13,8 @@ import { parseSubprotocols } from './subprotocols.js';
 
 export interface UpgradeOffer {
   key: string;
+  /** The request target in origin form (path and query), as routing sees it. */
+  target: string;
   /** Subprotocols the client offered, in its order of preference. */
   protocols: string[];
   /** The raw Sec-WebSocket-Extensions header, for extension negotiation. */
@@ -31,6 +34,8 @@ export function validateUpgradeRequest(head: RequestHead): UpgradeOffer {
   // §4.2.1 item 1: a GET of HTTP/1.1 or higher.
   if (head.method !== 'GET') throw new HandshakeError(400, 'the upgrade request must be a GET');
   if (head.version < 'HTTP/1.1') throw new HandshakeError(400, 'the upgrade request must be HTTP/1.1 or higher');
+  const target = originForm(head.target);
+  if (target === undefined) throw new HandshakeError(400, 'the request target must be a path ("/…") or an absolute http(s) or ws(s) URI, without a fragment');
   const headers = head.headers;
   // Item 2: a Host header.
   if (!headers['host']) throw new HandshakeError(400, 'missing Host header');
@@ -47,7 +52,7 @@ export function validateUpgradeRequest(head: RequestHead): UpgradeOffer {
   // Item 5: a base64 key decoding to 16 bytes, sent once.
   const key = headers['sec-websocket-key'];
   if (!isValidKey(key)) throw new HandshakeError(400, 'invalid Sec-WebSocket-Key');
-  return { key, protocols: parseSubprotocols(headers['sec-websocket-protocol']), extensions: headers['sec-websocket-extensions'] };
+  return { key, target, protocols: parseSubprotocols(headers['sec-websocket-protocol']), extensions: headers['sec-websocket-extensions'] };
 }
 
 export interface AcceptOptions {
@@ -87,6 +92,7 @@ export function buildRefusalResponse(
   status: number,
   headers: Readonly<Record<string, string | readonly string[]>> = {},
   body = '',
+  method = 'GET',
 ): Buffer {
   const bytes = Buffer.from(body, 'utf8');
   const all: Record<string, string | number | readonly string[]> = { 'Content-Type': 'text/plain; charset=utf-8' };
@@ -95,7 +101,9 @@ export function buildRefusalResponse(
     all['Sec-WebSocket-Version'] = '13';
   }
   mergeHeaders(all, headers, FRAMING_HEADERS);
-  all['Connection'] = 'close';
+  // RFC 9110 §7.8: a sender of Upgrade also sends the "upgrade" connection option.
+  all['Connection'] = status === 426 ? 'Upgrade, close' : 'close';
   all['Content-Length'] = bytes.length;
-  return serializeResponse(status, all, bytes);
+  // RFC 9110 §9.3.2: the answer to HEAD has the headers a GET would get, and no content.
+  return serializeResponse(status, all, method === 'HEAD' ? Buffer.alloc(0) : bytes);
 }

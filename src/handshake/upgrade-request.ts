@@ -55,8 +55,8 @@ export function toUpgradeRequest(
   head: RequestHead,
   protocols: readonly string[],
   remote: { address: string; port: number; secure: boolean },
+  target: string = head.target,
 ): UpgradeRequest {
-  const target = head.target;
   const q = target.indexOf('?');
   const headers = head.headers;
   return {
@@ -73,4 +73,24 @@ export function toUpgradeRequest(
     remotePort: remote.port,
     secure: remote.secure,
   };
+}
+
+const ABSOLUTE_URI = /^(?:https?|wss?):\/\//i;
+
+/**
+ * A request target in origin form (the path and query the server routes by): as it is when it
+ * starts with "/", the path and query of an absolute http(s) or ws(s) URI (which a server must
+ * accept: RFC 9112 §3.2.2, and RFC 6455 §4.2.1 names both), undefined for any other form (`*`,
+ * an authority) or a target with a fragment, which no request may carry.
+ */
+export function originForm(target: string): string | undefined {
+  if (target.includes('#')) return undefined;
+  if (target.charCodeAt(0) === 0x2f) return target;
+  if (!ABSOLUTE_URI.test(target)) return undefined;
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    return undefined;
+  }
 }

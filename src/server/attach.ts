@@ -4,6 +4,7 @@ import { type Server as NetServer, type Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { buildRefusalResponse } from '../handshake/server-handshake.js';
+import { originForm } from '../handshake/upgrade-request.js';
 import { endAnswered } from './plain-http.js';
 
 /** What the dispatcher needs from a WebSocket server. */
@@ -40,7 +41,8 @@ export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget):
     if (dispatch === undefined) {
       const targets: UpgradeTarget[] = [];
       const listener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-        const path = (request.url ?? '/').split('?', 1)[0]!;
+        // (An absolute-form target is routed by its path; another form as it is, to be refused.)
+        const path = (originForm(request.url ?? '/') ?? request.url ?? '/').split('?', 1)[0]!;
         const match = targets.find((candidate) => candidate.servesPath(path));
         if (match) return match.handleUpgrade(request, socket, head);
         // Another listener may serve this path: then it is theirs to answer.

@@ -54,5 +54,7 @@ export function serializePlainResponse(response: PlainHttpResponse, method: stri
 export function endAnswered(socket: Socket, response: Buffer): void {
   if (socket.destroyed) return;
   socket.end(response);
-  setTimeout(() => socket.destroy(), 2000).unref();
+  const timer = setTimeout(() => socket.destroy(), 2000).unref();
+  // (Cleared at the close: the timer would hold the socket for 2 s after it, under a flood of refusals.)
+  socket.once('close', () => clearTimeout(timer));
 }

@@ -167,7 +167,7 @@ export class UpgradeFlow<Data> {
         return this.refuseSocket(socket, error.status, error.headers, error.message);
       }
       const secure = socket instanceof TLSSocket;
-      const request = toUpgradeRequest(head, offer.protocols, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, secure });
+      const request = toUpgradeRequest(head, offer.protocols, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, secure }, offer.target);
       const { paths, routes } = this.host;
       if (paths && !paths.has(request.path)) return this.refuseSocket(socket, 404, {}, 'no WebSocket endpoint at this path');
       if (!originAllowed(this.host.options.origins, request)) return this.refuseSocket(socket, 403, {}, 'origin not allowed');
@@ -208,6 +208,9 @@ export class UpgradeFlow<Data> {
         socket.destroy();
         return;
       }
+      // Answered meanwhile by the application (an attached server's own 'upgrade' listener, say):
+      // the socket is theirs; no 101 after their answer, and no connection.
+      if (socket.writableEnded) return this.host.sockets.handshakeEnded(socket);
       if (setup instanceof Refusal) return this.refuseSocket(socket, setup.status, setup.headers, setup.body);
       // Again: other upgrades may have been accepted while an async admission was pending.
       if (this.refusedAsFull(socket)) return;
@@ -226,8 +229,13 @@ export class UpgradeFlow<Data> {
     return true;
   }
 
-  /** Admission or an application callback threw before the 101: reported, and the request answered 500. */
+  /**
+   * Admission or an application callback threw before the 101: reported, and the request answered
+   * 500. Not once close() began (it dropped the socket): a late failure of an asynchronous handler
+   * is then neither reported nor counted as a refusal, as a late success is not accepted.
+   */
   private upgradeFailed(socket: Socket, error: unknown): void {
+    if (this.host.closing) return this.abandoned(socket);
     this.host.reportError(error instanceof Error ? error : new Error(String(error)));
     this.refuseSocket(socket, 500, {}, 'internal server error');
   }
@@ -302,7 +310,7 @@ export class UpgradeFlow<Data> {
 
   private async plainRequest(socket: Socket, head: RequestHead): Promise<void> {
     const handler = this.host.options.onHttpRequest;
-    if (!handler) return this.refuseSocket(socket, 426, {}, 'this is a WebSocket endpoint: upgrade required');
+    if (!handler) return this.refuseSocket(socket, 426, {}, 'this is a WebSocket endpoint: upgrade required', head.method);
     const response = await handler(toPlainRequest(head));
     const bytes = serializePlainResponse(response, head.method);
     // Answered like a refusal: no longer a handshake, and still counted under its address until
@@ -311,10 +319,10 @@ export class UpgradeFlow<Data> {
     endAnswered(socket, bytes);
   }
 
-  private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string): void {
+  private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string, method?: string): void {
     // Built first: a header value the head cannot carry (CR/LF) throws here, before this refusal
     // is counted or reported, and the caller answers 500 instead (counted and reported once).
-    const response = buildRefusalResponse(status, headers, body);
+    const response = buildRefusalResponse(status, headers, body, method);
     this.host.sockets.handshakeEnded(socket);
     this.host.counters.refused++;
     this.host.refused(status, body);

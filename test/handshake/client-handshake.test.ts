@@ -7,6 +7,8 @@ import { findHeadEnd, parseRequestHead, parseResponseHead, type ResponseHead } f
 import { acceptKey, generateKey } from '../../src/handshake/keys.js';
 import { buildAcceptResponse, validateUpgradeRequest } from '../../src/handshake/server-handshake.js';
 import { toUpgradeRequest } from '../../src/handshake/upgrade-request.js';
+import { connect } from '../../src/index.js';
+import { RawClient, startSilentServer } from '../support/net.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
@@ -79,6 +81,15 @@ describe('buildUpgradeRequest', () => {
     });
   }
 
+  for (const name of ['Content-Length', 'content-length', 'Transfer-Encoding', 'TRANSFER-ENCODING', 'TE', 'te', 'Trailer', 'trailer']) {
+    test(`throws a TypeError for ${name} passed as an extra: it would give the GET a body`, () => {
+      assert.throws(() => build({ headers: { [name]: name.toLowerCase() === 'content-length' ? '5' : 'chunked' } }), {
+        name: 'TypeError',
+        message: /would give the upgrade request a body/,
+      });
+    });
+  }
+
   const injections: Array<[string, Partial<UpgradeRequestOptions>]> = [
     ['a header value with CR LF', { headers: { 'X-A': 'ok\r\nX-Injected: 1' } }],
     ['a header value with a bare LF', { headers: { 'X-A': 'ok\nX-Injected: 1' } }],
@@ -134,7 +145,7 @@ describe('buildUpgradeRequest', () => {
     assert.equal(head.target, '/chat?room=1');
     assert.equal(head.version, 'HTTP/1.1');
     assert.equal(head.headers['host'], '[::1]:9000');
-    assert.deepEqual(validateUpgradeRequest(head), { key, protocols: ['v2.chat', 'chat'], extensions: 'permessage-deflate' });
+    assert.deepEqual(validateUpgradeRequest(head), { key, target: '/chat?room=1', protocols: ['v2.chat', 'chat'], extensions: 'permessage-deflate' });
     const request = toUpgradeRequest(head, ['v2.chat', 'chat'], { address: '::1', port: 50000, secure: false });
     assert.equal(request.path, '/chat');
     assert.equal(request.query.get('room'), '1');
@@ -147,6 +158,22 @@ describe('buildUpgradeRequest', () => {
       const key = generateKey();
       assert.equal(validateUpgradeRequest(parseRequestHead(buildUpgradeRequest({ ...BASE, key }))).key, key);
     }
+  });
+});
+
+describe('connect() with a header that would give the upgrade request a body', () => {
+  test('fails with a TypeError without connecting', async (t) => {
+    const silent = await startSilentServer();
+    t.after(() => silent.close());
+    await assert.rejects(async () => connect(`ws://127.0.0.1:${silent.port}/`, { headers: { 'Content-Length': '5' }, connectTimeout: 1000 }), {
+      name: 'TypeError',
+      message: /Content-Length would give the upgrade request a body/,
+    });
+    // The first connection the server sees is this probe: connect() dialed nothing.
+    const probe = await RawClient.connect(silent.port);
+    t.after(() => probe.destroy());
+    const first = await silent.sockets.next('the probe connection');
+    assert.equal(first.remotePort, probe.socket.localPort);
   });
 });
 

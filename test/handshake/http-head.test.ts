@@ -139,11 +139,13 @@ describe('parseRequestHead', () => {
     assert.equal(parseRequestHead(request('GET / HTTP/1.1', 'X: 1', 'host: a', 'host: a')).headers['host'], 'a, a');
   });
 
-  test('requestTarget gives the target parseRequestHead gave for the same head', () => {
-    for (const target of ['/', '/echo', '/chat?room=1&x=%20y', 'http://example.com:80/a?b', '*']) {
+  test('requestTarget gives the target parseRequestHead gave for the same head, an absolute one in origin form', () => {
+    for (const target of ['/', '/echo', '/chat?room=1&x=%20y', '*']) {
       const parsed = parseRequestHead(request(`GET ${target} HTTP/1.1`, 'Host: x'));
       assert.equal(requestTarget(parsed.text!), parsed.target);
     }
+    // (The upgrade was routed by that path and query: a connection's url says the same.)
+    assert.equal(requestTarget(parseRequestHead(request('GET http://example.com:80/a?b HTTP/1.1', 'Host: x')).text!), '/a?b');
   });
 
   test('parseHeaderText gives the headers parseRequestHead gave for the same head', () => {

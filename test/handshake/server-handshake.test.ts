@@ -72,10 +72,22 @@ describe('isUpgradeRequest', () => {
 });
 
 describe('validateUpgradeRequest', () => {
-  test('accepts the RFC 6455 example request and returns the key, offered protocols and extensions', () => {
+  test('accepts the RFC 6455 example request and returns the key, target, offered protocols and extensions', () => {
     const offer = validateUpgradeRequest(requestWith());
-    assert.deepEqual(offer, { key: KEY, protocols: ['chat', 'superchat'], extensions: undefined });
+    assert.deepEqual(offer, { key: KEY, target: '/chat', protocols: ['chat', 'superchat'], extensions: undefined });
   });
+
+  test('returns the target of an absolute-form request line in origin form (path and query)', () => {
+    assert.equal(validateUpgradeRequest(requestWith({}, 'GET http://server.example.com/chat?room=1 HTTP/1.1')).target, '/chat?room=1');
+    assert.equal(validateUpgradeRequest(requestWith({}, 'GET wss://server.example.com:8443/chat HTTP/1.1')).target, '/chat');
+    assert.equal(validateUpgradeRequest(requestWith({}, 'GET /chat?room=1 HTTP/1.1')).target, '/chat?room=1');
+  });
+
+  for (const target of ['*', 'server.example.com:80', '/chat#frag', 'http://server.example.com/chat#frag', 'ftp://server.example.com/chat']) {
+    test(`answers 400 to the request target ${JSON.stringify(target)}`, () => {
+      throwsHandshake(() => validateUpgradeRequest(requestWith({}, `GET ${target} HTTP/1.1`)), 400, /request target/);
+    });
+  }
 
   test('returns no protocols when none are offered and passes Sec-WebSocket-Extensions through raw', () => {
     const offer = validateUpgradeRequest(
@@ -306,7 +318,18 @@ describe('buildRefusalResponse', () => {
     assert.equal(parsed.statusText, 'Upgrade Required');
     assert.equal(parsed.headers['upgrade'], 'websocket');
     assert.equal(parsed.headers['sec-websocket-version'], '13');
-    assert.equal(parsed.headers['connection'], 'close');
+    // RFC 9110 §7.8: a sender of Upgrade lists "upgrade" in Connection too.
+    assert.equal(parsed.headers['connection'], 'Upgrade, close');
+  });
+
+  test('answers a HEAD with the headers a GET would get, Content-Length included, and no body', () => {
+    for (const status of [400, 403, 426]) {
+      const get = buildRefusalResponse(status, { 'X-Reason': 'why' }, 'not here');
+      const head = buildRefusalResponse(status, { 'X-Reason': 'why' }, 'not here', 'HEAD');
+      assert.equal(head.toString('latin1'), split(get).head, String(status));
+      assert.match(head.toString('latin1'), /\r\nContent-Length: 8\r\n/);
+      assert.equal(split(head).body.length, 0);
+    }
   });
 
   test('sends Sec-WebSocket-Version once when given the headers of a 426 HandshakeError', () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { parseRequestHead } from '../../src/handshake/http-head.js';
-import { parseCookies, toUpgradeRequest } from '../../src/handshake/upgrade-request.js';
+import { originForm, parseCookies, toUpgradeRequest } from '../../src/handshake/upgrade-request.js';
 
 function head(requestLine: string, ...headerLines: string[]): Buffer {
   return Buffer.from([requestLine, ...headerLines].map((line) => `${line}\r\n`).join('') + '\r\n', 'latin1');
@@ -120,5 +120,26 @@ describe('toUpgradeRequest', () => {
     assert.equal(request.origin, undefined);
     assert.deepEqual({ ...request.cookies }, {});
     assert.deepEqual(request.protocols, []);
+  });
+});
+
+describe('originForm', () => {
+  test('keeps an origin-form target as it is', () => {
+    for (const target of ['/', '/chat', '/chat?room=1&x=%20', '/a//b?', '//double']) assert.equal(originForm(target), target, target);
+  });
+
+  test('takes the path and query of an absolute http, https, ws or wss URI, in any case', () => {
+    assert.equal(originForm('http://127.0.0.1:8080/chat?room=1'), '/chat?room=1');
+    assert.equal(originForm('https://example.com/a/b'), '/a/b');
+    assert.equal(originForm('ws://example.com/live?x=1&y=2'), '/live?x=1&y=2');
+    assert.equal(originForm('WSS://Example.COM:443/secure'), '/secure');
+    assert.equal(originForm('http://example.com'), '/', 'an empty path is "/"');
+    assert.equal(originForm('http://user:pw@example.com/p?q'), '/p?q');
+  });
+
+  test('refuses the asterisk and authority forms, other schemes, and any target with a fragment', () => {
+    for (const target of ['*', 'example.com:80', '127.0.0.1:8080', 'chat', '', 'ftp://example.com/chat', 'http:/chat', 'http://[bad/chat', '/chat#frag', '/chat?q=1#', 'http://example.com/chat#frag']) {
+      assert.equal(originForm(target), undefined, JSON.stringify(target));
+    }
   });
 });

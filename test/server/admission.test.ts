@@ -189,6 +189,51 @@ describe('admission: onConnection', { timeout: 60_000 }, () => {
     }
   });
 
+  test('an absolute-form request target is routed by its path: admission and the connection see the path and the query', async (t) => {
+    const requests = new Queue<UpgradeRequest>();
+    const srv = await serve(t);
+    srv.server.route('/chat', (request) => {
+      requests.push(request);
+      return {};
+    });
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest({ path: `http://127.0.0.1:${srv.port}/chat?room=7` }));
+    assert.equal((await raw.readResponse()).status, 101);
+    const request = await requests.next('admission of /chat');
+    assert.equal(request.path, '/chat');
+    assert.equal(request.url, '/chat?room=7');
+    assert.equal(request.query.get('room'), '7');
+    const side = await srv.connections.next('the server-side connection');
+    assert.equal(side.request.path, '/chat');
+    assert.equal(side.request.query.get('room'), '7');
+    // The connection's url is the same origin form (it is read again from the head's text).
+    assert.equal(side.connection.url, '/chat?room=7');
+  });
+
+  for (const target of ['*', '/chat#frag']) {
+    test(`the request target ${JSON.stringify(target)} is answered 400, before admission`, async (t) => {
+      let asked = 0;
+      const srv = await serve(t, {
+        onConnection: () => {
+          asked++;
+          return {};
+        },
+      });
+      srv.server.route('/chat', () => {
+        asked++;
+        return {};
+      });
+      const raw = await RawClient.connect(srv.port);
+      t.after(() => raw.destroy());
+      raw.write(upgradeRequest({ path: target }));
+      assert.equal((await raw.readResponse()).status, 400);
+      await raw.waitClosed();
+      assert.equal(asked, 0);
+      assert.equal(srv.server.clients.size, 0);
+    });
+  }
+
   test('an onConnection that throws is answered 500, reported as a server error, and the server keeps serving', async (t) => {
     const srv = await serve(t, {
       onConnection: (request) => {
@@ -546,4 +591,38 @@ describe('connections that ask nothing', { timeout: 60_000 }, () => {
     assert.deepEqual(refused, [400]);
     assert.equal(srv.server.stats().refused, 1);
   });
+});
+
+describe('close() while an asynchronous handler runs', { timeout: 30_000 }, () => {
+  for (const handler of ['onConnection', 'onHttpRequest'] as const) {
+    test(`an ${handler} that fails after close() began is neither reported nor counted as a refusal`, async (t) => {
+      const asked = deferred<void>();
+      const failed = deferred<void>();
+      const failLate = (): Promise<never> => {
+        asked.resolve();
+        return new Promise<never>((_resolve, reject) =>
+          setTimeout(() => {
+            reject(new Error(`${handler} failed late`));
+            failed.resolve();
+          }, 300),
+        );
+      };
+      const srv = await serve(t, handler === 'onConnection' ? { onConnection: failLate } : { onHttpRequest: failLate });
+      const events: string[] = [];
+      srv.server.on('close', () => events.push('close'));
+      srv.server.on('error', (error) => events.push(`error: ${error.message}`));
+      srv.server.on('refused', (status) => events.push(`refused ${status}`));
+      const raw = await RawClient.connect(srv.port);
+      t.after(() => raw.destroy());
+      raw.write(handler === 'onConnection' ? upgradeRequest() : 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await withTimeout(asked.promise, `${handler} to be asked`);
+      await srv.close();
+      await raw.waitClosed('close() to drop the request');
+      await withTimeout(failed.promise, `${handler} to fail`);
+      // Time for the failure to be handled.
+      await sleep(100);
+      assert.deepEqual(events, ['close']);
+      assert.equal(srv.server.stats().refused, 0);
+    });
+  }
 });

@@ -341,6 +341,50 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     assert.equal(socket.destroyed, false, 'the client did not close');
   });
 
+  for (const by of ['path', 'route'] as const) {
+    test(`an absolute-form request line is dispatched by its path (a server with the ${by} /chat)`, async (t) => {
+      const requests = new Queue<UpgradeRequest>();
+      const admit = (request: UpgradeRequest): ConnectionHandler => {
+        requests.push(request);
+        return {};
+      };
+      const wss = by === 'path' ? attachedServer(t, { path: '/chat', onConnection: admit }) : attachedServer(t, {}).route('/chat', admit);
+      const http = createHttpServer();
+      wss.attach(http);
+      const port = await listen(t, http);
+      const raw = await RawClient.connect(port);
+      t.after(() => raw.destroy());
+      raw.write(upgradeRequest({ path: `http://127.0.0.1:${port}/chat?room=7` }));
+      assert.equal((await raw.readResponse()).status, 101);
+      const request = await requests.next('admission of /chat');
+      assert.equal(request.path, '/chat');
+      assert.equal(request.query.get('room'), '7');
+      assert.equal(wss.clients.size, 1);
+    });
+  }
+
+  for (const admission of ['sync', 'async'] as const) {
+    test(`an 'upgrade' listener ahead of sockwave's that answers and ends the socket keeps it: no 101 after its answer, no connection (${admission} admission)`, async (t) => {
+      const wss = attachedServer(t, { onConnection: admission === 'sync' ? () => ({}) : async () => ({}) });
+      let connections = 0;
+      wss.on('connection', () => connections++);
+      const answer = 'HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+      const http = createHttpServer();
+      http.on('upgrade', (_request: IncomingMessage, socket: Duplex) => void socket.end(answer));
+      wss.attach(http);
+      const port = await listen(t, http);
+      const raw = await RawClient.connect(port);
+      t.after(() => raw.destroy());
+      raw.write(upgradeRequest());
+      await raw.waitClosed("the application's answer to end the socket");
+      assert.equal(raw.received.toString('latin1'), answer, 'the application\'s answer alone');
+      assert.equal(connections, 0, "no 'connection' event");
+      assert.equal(wss.clients.size, 0);
+      assert.equal(wss.stats().connectionsTotal, 0);
+      assert.equal(wss.stats().refused, 0);
+    });
+  }
+
   test('close() drops an upgrade still waiting for admission, as a standalone server does', async (t) => {
     let admitted!: () => void;
     const admission = new Promise<void>((resolve) => (admitted = resolve));

@@ -4,10 +4,12 @@
  * response no HTTP message can be (a 1xx status, a body on a 204 or 304) is an error, answered 500.
  */
 import { strict as assert } from 'node:assert';
+import { EventEmitter } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
+import { type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { serializePlainResponse, type PlainHttpResponse } from '../../src/server/plain-http.js';
-import { withTimeout } from '../support/net.js';
+import { endAnswered, serializePlainResponse, type PlainHttpResponse } from '../../src/server/plain-http.js';
+import { RawClient, withTimeout } from '../support/net.js';
 import { serve } from '../support/server-kit.js';
 
 /** The head lines of a serialized response (after the status line), as written. */
@@ -60,6 +62,41 @@ describe('serializePlainResponse', () => {
   });
 });
 
+/** Just what endAnswered() uses of a socket, counting its calls. */
+class FakeSocket extends EventEmitter {
+  destroyed = false;
+  ends = 0;
+  destroys = 0;
+  end(): void {
+    this.ends++;
+  }
+  destroy(): void {
+    this.destroys++;
+  }
+}
+
+describe('endAnswered', () => {
+  test('destroys a socket still open 2 s after its answer', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const socket = new FakeSocket();
+    endAnswered(socket as unknown as Socket, Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    assert.equal(socket.ends, 1);
+    t.mock.timers.tick(1999);
+    assert.equal(socket.destroys, 0);
+    t.mock.timers.tick(1);
+    assert.equal(socket.destroys, 1);
+  });
+
+  test('clears its timer when the socket closes first', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const socket = new FakeSocket();
+    endAnswered(socket as unknown as Socket, Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    socket.emit('close', false);
+    t.mock.timers.tick(2000);
+    assert.equal(socket.destroys, 0, 'no destroy() after the close');
+  });
+});
+
 describe('onHttpRequest over a real socket', { timeout: 30_000 }, () => {
   test("Node's HTTP parser reads the answer when the application set its own Content-Length and Connection", async (t) => {
     const srv = await serve(t, { onHttpRequest: () => ({ status: 200, headers: { 'content-length': '2', connection: 'keep-alive' }, body: 'ok' }) });
@@ -77,5 +114,19 @@ describe('onHttpRequest over a real socket', { timeout: 30_000 }, () => {
     assert.equal(answer.status, 500);
     assert.equal(errors.length, 1);
     assert.match(errors[0]!.message, /status 101/);
+  });
+
+  test('without onHttpRequest, a HEAD is answered 426 with the Content-Length a GET would get, and no body', async (t) => {
+    const srv = await serve(t);
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    raw.write('HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await raw.waitClosed('the server to end the answer');
+    const text = raw.received.toString('latin1');
+    const end = text.indexOf('\r\n\r\n');
+    assert.notEqual(end, -1, `a complete head: ${JSON.stringify(text)}`);
+    assert.match(text, /^HTTP\/1\.1 426 /);
+    assert.ok(Number(/\r\nContent-Length: (\d+)\r\n/i.exec(text)?.[1]) > 0, 'the length of the body a GET would get');
+    assert.equal(text.slice(end + 4), '', 'nothing after the head');
   });
 });
