@@ -47,10 +47,14 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
 }
 
 /** Reads a non-negative number option. */
+/** A non-negative decimal number: digits, with a fraction or not. */
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+
 export function numberOption(args: ParsedArgs, name: string, fallback: number): number {
   const raw = args.values[name];
   if (raw === undefined) return fallback;
-  const value = Number(raw);
+  // Decimal digits only: Number() would take '' and ' ' for 0, and '0x10' or '1e3' as well.
+  const value = DECIMAL.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isFinite(value) || value < 0) throw new ArgumentError(`--${name} must be a non-negative number, not ${JSON.stringify(raw)}`);
   return value;
 }

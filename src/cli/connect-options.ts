@@ -129,7 +129,7 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
     // Checked here, as usage errors (exit 2), rather than failing the connection (exit 1).
     if (!isToken(name)) throw new ArgumentError(`--header: ${JSON.stringify(name)} is not a valid header name`);
     if (/[\r\n\0]/.test(value)) throw new ArgumentError(`--header: the value of ${name} may not hold CR, LF or NUL`);
-    if (isReservedRequestHeader(name)) throw new ArgumentError(`--header: ${name} is set by the handshake itself${name.toLowerCase() === 'origin' ? ' (use --origin)' : ''}`);
+    if (isReservedRequestHeader(name)) throw new ArgumentError(`--header: ${name} cannot be set: the handshake sets it, or it would give the request a body${name.toLowerCase() === 'origin' ? ' (use --origin)' : ''}`);
     (headers[name] ??= []).push(value);
   }
   for (const protocol of args.lists['subprotocol'] ?? []) {

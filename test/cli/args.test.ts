@@ -1,0 +1,25 @@
+import { describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { ArgumentError, numberOption, parseArgs } from '../../src/cli/args.js';
+
+const SPEC = { port: { type: 'string' }, wait: { type: 'string' } } as const;
+
+function number(argv: readonly string[], fallback = 7): number {
+  return numberOption(parseArgs(argv, SPEC), 'port', fallback);
+}
+
+describe('numberOption', () => {
+  test('decimal numbers, with or without a fraction; the fallback when the option is absent', () => {
+    assert.equal(number(['--port', '8080']), 8080);
+    assert.equal(number(['--port=0']), 0);
+    assert.equal(number(['--port', '0.5']), 0.5);
+    assert.equal(number(['--port', '.25']), 0.25);
+    assert.equal(number([]), 7);
+  });
+
+  test("what Number() would also take is refused: '' and blanks (0), hex, exponents, signs, Infinity", () => {
+    for (const raw of ['', ' ', '0x2550', '1e3', '+5', '-1', 'Infinity', '5 ', '1_000', 'abc']) {
+      assert.throws(() => number([`--port=${raw}`]), (error: unknown) => error instanceof ArgumentError && error.message === `--port must be a non-negative number, not ${JSON.stringify(raw)}`, JSON.stringify(raw));
+    }
+  });
+});
