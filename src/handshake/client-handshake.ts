@@ -22,16 +22,16 @@ export interface UpgradeRequestOptions {
   headers?: Readonly<Record<string, string | readonly string[]>>;
 }
 
-/** Set by the handshake or by their own options: not accepted as extra headers. */
 /**
- * Headers the handshake sets, and those that would give the GET a body (a proxy on the way would
- * then take the first WebSocket frames for it, and read the rest of the stream out of step).
+ * Headers that would give the GET a body: a proxy on the way would then take the first WebSocket
+ * frames for it, and read the rest of the stream out of step.
  */
+const BODY_HEADERS = new Set(['content-length', 'transfer-encoding', 'te', 'trailer']);
+/** Set by the handshake or by their own options, or giving the request a body: not accepted as extra headers. */
 const RESERVED = new Set([
   'host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'origin',
-  'content-length', 'transfer-encoding', 'te', 'trailer',
+  ...BODY_HEADERS,
 ]);
-const BODY_HEADERS = new Set(['content-length', 'transfer-encoding', 'te', 'trailer']);
 
 /** Whether `name` (any case) is a header the handshake or its own option sets, refused as an extra header. */
 export function isReservedRequestHeader(name: string): boolean {

@@ -51,19 +51,3 @@ export class HealthCheck {
     this.client.ping().then(answered, answered);
   }
 }
-
-/**
- * `promise`, or undefined once `ms` ms have passed without it settling (a rejection counts as
- * settled). For shutdown steps that must not wait on a Redis that stopped answering.
- */
-export async function withinTime<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, timerDelay(ms), undefined);
-  });
-  try {
-    return await Promise.race([promise.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

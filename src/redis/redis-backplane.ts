@@ -3,11 +3,11 @@ import { type Redis, type RedisOptions } from 'ioredis';
 import { BackplaneError } from '../errors.js';
 import { type Backplane, type BackplaneNode, type Envelope } from '../server/backplane.js';
 import { encodeHeader } from './envelope-codec.js';
-import { HealthCheck, withinTime } from './health-check.js';
+import { HealthCheck } from './health-check.js';
 import { checkNumber } from '../option-checks.js';
 import { Presence } from './presence.js';
 import { PublishLog, type LogEntry } from './publish-log.js';
-import { openConnection, serverRunId } from './redis-connection.js';
+import { openConnection, serverRunId, withinTime } from './redis-connection.js';
 import { StreamReader } from './stream-reader.js';
 
 /** Options of a {@link RedisBackplane}. Times in milliseconds. */

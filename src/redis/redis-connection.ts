@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { timerDelay } from '../io/timer-delay.js';
 
 /**
  * A Redis connection as the backplane wants it: it reconnects forever (with a delay up to
@@ -41,4 +42,20 @@ export async function serverRunId(client: Redis): Promise<string> {
   const info = await client.info('server');
   const match = /run_id:([0-9a-f]+)/.exec(info);
   return match ? match[1]! : '';
+}
+
+/**
+ * `promise`, or undefined once `ms` ms have passed without it settling (a rejection counts as
+ * settled). For shutdown steps that must not wait on a Redis that stopped answering.
+ */
+export async function withinTime<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, timerDelay(ms), undefined);
+  });
+  try {
+    return await Promise.race([promise.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
