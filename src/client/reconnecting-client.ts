@@ -1,4 +1,4 @@
-import { SockwaveError, UsageError } from '../errors.js';
+import { SockwaveError } from '../errors.js';
 import { type CloseInfo, type Connection, type SendResult } from '../io/connection.js';
 import { toPayload, type SendData } from '../io/payload.js';
 import { encodeClosePayload } from '../protocol/close-codes.js';
@@ -39,7 +39,7 @@ export interface ClientCloseInfo extends CloseInfo {
   waitTime: number | undefined;
 }
 
-/** What each attempt connects to; re-evaluated before every attempt (fresh tokens). */
+/** What each attempt connects to; re-evaluated before every attempt (fresh tokens), but not after a refusal that ends reconnection (see ReconnectOptions.retryOnCodes). */
 export interface Target {
   url: string | URL;
   headers?: Readonly<Record<string, string | readonly string[]>>;
@@ -167,11 +167,12 @@ export class WebSocketClient {
 
   /**
    * Sends now when connected, else queues in the outbox (throws OutboxFullError when the policy is
-   * 'reject' and it is full). With dataType 'binary', strings go as binary; with 'json', anything
-   * that is not bytes goes as JSON text.
+   * 'reject' and it is full). Once the client has ended for good (closed, aborted, given up) it
+   * answers 'dropped' and sends nothing, as a closed Connection does. With dataType 'binary',
+   * strings go as binary; with 'json', anything that is not bytes goes as JSON text.
    */
   send(data: SendData): ClientSendResult {
-    if (this.state === 'closed') throw new UsageError('SW_INVALID_STATE', 'the client is closed');
+    if (this.state === 'closed') return 'dropped';
     const dataType = this.options.dataType ?? 'text';
     const payload = toPayload(typeof data === 'string' && dataType === 'json' ? JSON.stringify(data) : data, dataType === 'binary' ? true : undefined);
     const connection = this.connection;
