@@ -14,7 +14,12 @@ export interface ReconnectOptions extends BackoffOptions {
   enabled?: boolean;
   /** Retries after the first failed attempt before giving up (so at most 1 + maxRetries attempts in a row). Default: no limit. */
   maxRetries?: number;
-  /** Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. */
+  /**
+   * Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. A
+   * handshake refused with HTTP 400, 401, 403, 404 or 426 is never retried: the same request
+   * would get the same answer (a target function is not asked again); the client closes, with
+   * the HandshakeError reported first.
+   */
   retryOnCodes?: readonly number[];
   /**
    * A connection that closes sooner than this (ms) after opening does not bring the backoff back

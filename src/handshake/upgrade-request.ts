@@ -12,7 +12,7 @@ export interface UpgradeRequest {
   query: URLSearchParams;
   /** Lower-cased names; repeated headers joined with ", " (cookies with "; "). */
   headers: Readonly<HeaderMap>;
-  /** Every header line as [name, value], in order. */
+  /** Every header line as [name, value], in order, repeated ones apart; names lower-cased, as in `headers`. */
   rawHeaders: ReadonlyArray<readonly [string, string]>;
   cookies: Readonly<Record<string, string>>;
   /** Subprotocols the client offered, in its order of preference. */

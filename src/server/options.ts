@@ -82,12 +82,20 @@ export interface ServerOptions<Data = unknown> {
    * Close (1001) connections from which nothing arrived this long (ms). Default 0 (off). Not
    * while this side has paused a connection's reading (`pause()`, a full pull reader: nothing is
    * read then): its time starts again once reading resumes. A pause because the peer does not
-   * read (`slowConsumer: 'wait'`) is no such reason.
+   * read (`slowConsumer: 'wait'`) is no such reason. Every frame counts as arriving, pongs
+   * included: with `pingInterval` set, a peer that answers the pings is never idle (to close
+   * peers that send no messages, watch `message` yourself).
    */
   idleTimeout?: number;
   /** Hard limit on a connection's buffered bytes; past it `slowConsumer` applies. Default 16 MiB. */
   maxBufferedAmount?: number;
-  /** What happens to a connection whose buffer is over `maxBufferedAmount`. Default 'close'. */
+  /**
+   * What happens to a connection whose buffer is over `maxBufferedAmount`. Default 'close':
+   * the message is dropped and the connection closed (`slowConsumerCloseCode`). 'drop': the
+   * message is dropped ('dropped'), the connection stays. 'wait': the message is accepted and
+   * reading from that peer stops until its buffer drains; past twice the limit, messages are
+   * dropped. Each dropped message is counted and emitted as a `maxBufferedAmount` limit event.
+   */
   slowConsumer?: SlowConsumerPolicy;
   /** Close code used by the 'close' policy: 1013 (default) or 1008. */
   slowConsumerCloseCode?: 1013 | 1008;

@@ -146,7 +146,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * Starts listening (standalone mode). After `stop()`, it may listen again, with changed
    * `port`, `host`, `backlog` or `tls`. After `close()` it may not (SW_INVALID_STATE): close()
    * ends the server for good, its backplane included. A stop() or close() before it is
-   * listening rejects it (SW_INVALID_STATE).
+   * listening rejects it (SW_INVALID_STATE). A failure to listen rejects with Node's own error
+   * (EADDRINUSE, EACCES...), as `net.Server` reports it.
    */
   async listen(overrides: Pick<ServerOptions<Data>, 'port' | 'host' | 'backlog' | 'tls'> = {}): Promise<ListenInfo> {
     if (this.closing) throw new SockwaveError('SW_INVALID_STATE', 'the server was closed: close() ends it for good (stop() only stops accepting)');
