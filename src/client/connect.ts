@@ -17,7 +17,7 @@ import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
 
 /** Options of {@link connect}. Sizes are in bytes, times in milliseconds. */
 export interface ClientOptions<Data = unknown> {
-  /** Subprotocols to offer, in order of preference. */
+  /** Subprotocols to offer, in order of preference. The server may accept none of them (RFC 6455 §4.2.2): the connection then opens with `protocol` empty; check it if a subprotocol is required (the standard `WebSocket` fails instead, as browsers do). */
   protocols?: readonly string[];
   /** Extra request headers; an array sends the header once per value (repeated keys). */
   headers?: Readonly<Record<string, string | readonly string[]>>;
