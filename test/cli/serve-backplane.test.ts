@@ -4,6 +4,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { closedPort, openWs, recordWs, closeWs } from '../support/net.js';
 import { run, type Cli } from '../support/cli-process.js';
 import { hasRedisServer, RedisServer } from '../support/redis-server.js';
@@ -62,11 +63,25 @@ describe('sockwave serve --backplane', { skip }, () => {
     assert.equal((await a.rec.messages.next('the local echo of /broadcast', 10_000)).data.toString(), 'still served locally');
   });
 
-  test('SIGTERM while serve still waits for an unreachable Redis exits 0 at once', async (t) => {
-    const port = await closedPort();
+  test('SIGTERM while serve still waits for a Redis that never answers exits 0 at once', async (t) => {
+    // A "Redis" that accepts and never answers: serve keeps waiting for it (up to 5 s). The first
+    // bytes serve sends it come from a socket callback, so its signal handlers, installed before
+    // the wait begins, are in place by then; a fixed delay instead raced a slow start.
+    const sockets: Socket[] = [];
+    let heard!: () => void;
+    const firstBytes = new Promise<void>((resolve) => (heard = resolve));
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.once('data', () => heard());
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const { port } = silent.address() as AddressInfo;
     const cli = run(t, ['serve', '--port', '0', '--backplane', `redis://127.0.0.1:${port}`]);
-    // (It waits up to 5 s for Redis before listening.)
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await firstBytes;
     assert.ok(cli.child.kill('SIGTERM'));
     assert.deepEqual(await cli.exited(3000), { code: 0, signal: null }, `stderr: ${cli.stderr()}`);
     assert.equal(cli.stdout(), '', 'it never listened');
