@@ -1,0 +1,60 @@
+/**
+ * Boundaries of the frame parser's limits that frame-parser.test.ts leaves unchecked (found by
+ * mutation testing: each test here fails against a mutant of src/protocol/frame-parser.ts that
+ * the other tests let through).
+ */
+import { describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { FrameParser, type FrameParserOptions } from '../../src/protocol/frame-parser.js';
+import { errorIndex, ev, expectError, expectEvents, recorder } from '../support/chunking.js';
+import { clientFrame, concat, patternBytes } from '../support/frames.js';
+
+const TEXT = 0x1;
+const BINARY = 0x2;
+const CONT = 0x0;
+const PING = 0x9;
+
+function text(payload: string, fin = true): Buffer {
+  return clientFrame({ opcode: TEXT, payload, fin });
+}
+function binary(payload: Uint8Array, fin = true): Buffer {
+  return clientFrame({ opcode: BINARY, payload, fin });
+}
+function cont(payload: string | Uint8Array, fin: boolean): Buffer {
+  return clientFrame({ opcode: CONT, payload, fin });
+}
+
+describe('FrameParser: maxFragments (1008)', () => {
+  const THREE: FrameParserOptions = { role: 'server', maxPayload: 1 << 20, maxFragments: 3 };
+  const tooMany = ev.error(1008, 'SW_TOO_MANY_FRAGMENTS');
+
+  test('accepts a message in exactly maxFragments frames, control frames between them not counted', () => {
+    expectEvents([text('a', false), cont('b', false), cont('c', true)], THREE, [ev.text('abc')]);
+    expectEvents(
+      [binary(Buffer.from([1]), false), clientFrame({ opcode: PING, payload: 'p' }), cont(Buffer.from([2]), false), clientFrame({ opcode: PING, payload: 'q' }), cont(Buffer.from([3]), true)],
+      THREE,
+      [ev.ping('p'), ev.ping('q'), ev.binary(Buffer.from([1, 2, 3]))],
+    );
+  });
+
+  test('fails a message in one frame more than maxFragments with 1008 (SW_TOO_MANY_FRAGMENTS), from the extra frame\'s header', () => {
+    const frames = [text('a', false), cont('b', false), cont('c', false), cont('d', true)];
+    const results = expectError(frames, THREE, 1008);
+    for (const r of results) assert.deepStrictEqual(r.events, [tooMany], r.mode);
+    const before = concat(...frames.slice(0, 3));
+    assert.equal(errorIndex(concat(...frames), THREE), before.length + 5, 'reported on the last byte of the 4th frame\'s header (with its mask key)');
+    expectError([binary(patternBytes(10), false), cont(patternBytes(10), false), cont(patternBytes(10), false), cont(Buffer.alloc(0), true)], THREE, 1008);
+  });
+
+  test('counts each message afresh: two messages of maxFragments frames each are both accepted', () => {
+    const message = [text('a', false), cont('b', false), cont('c', true)];
+    expectEvents([...message, ...message, binary(Buffer.from([7]))], THREE, [ev.text('abc'), ev.text('abc'), ev.binary(Buffer.from([7]))]);
+  });
+
+  test('maxFragments 1 accepts unfragmented messages only', () => {
+    const ONE: FrameParserOptions = { role: 'server', maxPayload: 1 << 20, maxFragments: 1 };
+    expectEvents([text('whole'), binary(Buffer.from([1, 2]))], ONE, [ev.text('whole'), ev.binary(Buffer.from([1, 2]))]);
+    const results = expectError([text('ok'), text('a', false), cont('b', true)], ONE, 1008, [ev.text('ok')]);
+    for (const r of results) assert.equal(r.errors[0]!.code, 'SW_TOO_MANY_FRAGMENTS', r.mode);
+  });
+});
