@@ -58,3 +58,27 @@ describe('FrameParser: maxFragments (1008)', () => {
     for (const r of results) assert.equal(r.errors[0]!.code, 'SW_TOO_MANY_FRAGMENTS', r.mode);
   });
 });
+
+describe('FrameParser: the 64-bit length form beyond 32 bits', () => {
+  /** A masked binary frame header that declares `length` bytes in the 64-bit form (no payload follows). */
+  const header64 = (length: bigint): Buffer => clientFrame({ opcode: BINARY, payload: Buffer.alloc(0), length, lengthForm: 64 });
+
+  test('the high word counts units of 2^32: with maxPayload 2^32, a declared 2^32 is accepted and 2^32 + 1 refused with 1009', () => {
+    const options: FrameParserOptions = { role: 'server', maxPayload: 2 ** 32 };
+    for (const declared of [2n ** 32n, 2n ** 32n - 1n]) {
+      const rec = recorder();
+      const parser = new FrameParser(options, rec.handler);
+      parser.push(header64(declared));
+      assert.deepStrictEqual(rec.events, [], `a header declaring ${declared} bytes is accepted`);
+      assert.equal(parser.stopped, false);
+    }
+    expectError([header64(2n ** 32n + 1n)], options, 1009);
+    assert.equal(errorIndex(header64(2n ** 32n + 1n), options), 13, 'reported on the last header byte');
+  });
+
+  test('a 64-bit length whose high word is odd (top bit clear) is a length, not a protocol error: 1009 over maxPayload', () => {
+    for (const declared of [2n ** 32n, 2n ** 32n + 5n, 3n * 2n ** 32n, 2n ** 63n - 1n]) {
+      expectError([header64(declared)], { role: 'server', maxPayload: 100 }, 1009);
+    }
+  });
+});
