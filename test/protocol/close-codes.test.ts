@@ -71,3 +71,30 @@ describe('encodeClosePayload: arguments of the wrong type', () => {
     assert.throws(() => encodeClosePayload(undefined, null as unknown as string), TypeError);
   });
 });
+
+describe('CloseCode', () => {
+  test('each name carries its number from RFC 6455 §7.4.1 and the IANA registry', () => {
+    // Written out here, not derived from the source: a name bound to the wrong number would
+    // otherwise put that number in close frames (1008 for maxFragments, say) with every test passing.
+    assert.deepStrictEqual(
+      { ...CloseCode },
+      {
+        Normal: 1000,
+        GoingAway: 1001,
+        ProtocolError: 1002,
+        UnsupportedData: 1003,
+        NoStatus: 1005,
+        Abnormal: 1006,
+        InvalidPayload: 1007,
+        PolicyViolation: 1008,
+        MessageTooBig: 1009,
+        MandatoryExtension: 1010,
+        InternalError: 1011,
+        ServiceRestart: 1012,
+        TryAgainLater: 1013,
+        BadGateway: 1014,
+        TlsHandshake: 1015,
+      },
+    );
+  });
+});
