@@ -7,9 +7,9 @@ import { strict as assert } from 'node:assert';
 import { ProtocolError } from '../../src/errors.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
-import { ProtocolSession, ReadyState, type SessionHandler } from '../../src/protocol/session.js';
+import { ProtocolSession, ReadyState, type SessionHandler, type SessionOptions } from '../../src/protocol/session.js';
 import { ev, recorder, type ParserEvent } from '../support/chunking.js';
-import { hex } from '../support/frames.js';
+import { clientFrame, hex, serverFrame } from '../support/frames.js';
 
 interface Harness {
   session: ProtocolSession;
@@ -17,18 +17,18 @@ interface Harness {
   errors: ProtocolError[];
 }
 
-function makeSession(role: 'server' | 'client' = 'server'): Harness {
+function makeSession(role: 'server' | 'client' = 'server', options: Partial<SessionOptions> = {}, messages: Buffer[] = []): Harness {
   const writes: Buffer[] = [];
   const errors: ProtocolError[] = [];
   const handler: SessionHandler = {
-    onMessage() {},
+    onMessage: (data) => void messages.push(data),
     onPing() {},
     onPong() {},
     onPeerClose() {},
     onProtocolError: (error) => void errors.push(error),
     write: (bytes) => void writes.push(Buffer.from(bytes)),
   };
-  return { session: new ProtocolSession({ role, maxPayload: 1 << 20 }, handler), writes, errors };
+  return { session: new ProtocolSession({ role, maxPayload: 1 << 20, ...options }, handler), writes, errors };
 }
 
 /** What the session wrote, parsed as its peer would. */
@@ -86,5 +86,51 @@ describe('ProtocolSession: contract details', () => {
     assert.equal(h.writes.length, 1);
     assert.deepStrictEqual(wire(h), [ev.close(1008, 'first')]);
     assert.equal(h.session.sentCloseCode, 1008);
+  });
+
+  test('maxFragments reaches the parser: a message in one frame more is failed with 1008', () => {
+    const messages: Buffer[] = [];
+    const h = makeSession('server', { maxFragments: 2 }, messages);
+    h.session.receive(Buffer.concat([clientFrame({ opcode: Opcode.Text, payload: 'a', fin: false }), clientFrame({ opcode: Opcode.Continuation, payload: 'b', fin: true })]));
+    assert.deepStrictEqual(messages.map(String), ['ab']);
+    h.session.receive(Buffer.concat([clientFrame({ opcode: Opcode.Text, payload: 'a', fin: false }), clientFrame({ opcode: Opcode.Continuation, payload: 'b', fin: false }), clientFrame({ opcode: Opcode.Continuation, payload: 'c', fin: true })]));
+    assert.equal(h.session.failure?.closeCode, 1008);
+    assert.equal(h.session.failure.code, 'SW_TOO_MANY_FRAGMENTS');
+    assert.deepStrictEqual(wire(h), [ev.close(1008, h.session.failure.message)]);
+  });
+
+  test('lentChunks reaches the parser: a frame read through one buffer used again arrives intact', () => {
+    const payload = Buffer.alloc(1000, 0x5a);
+    const frame = serverFrame({ opcode: Opcode.Binary, payload });
+    for (const [lentChunks, intact] of [[true, true], [false, false]] as const) {
+      const messages: Buffer[] = [];
+      const h = makeSession('client', { lentChunks }, messages);
+      const lent = Buffer.alloc(600);
+      for (const piece of [frame.subarray(0, 600), frame.subarray(600)]) {
+        piece.copy(lent);
+        h.session.receive(lent.subarray(0, piece.length));
+        lent.fill(0xee);
+      }
+      assert.equal(messages.length, 1);
+      assert.equal(messages[0]!.equals(payload), intact, `lentChunks: ${lentChunks}`);
+    }
+  });
+
+  test('sendFrame with a payload that is not bytes throws TypeError before anything changes or is written, however long it is', () => {
+    const h = makeSession();
+    for (const text of ['abc', 'x'.repeat(20000)]) {
+      assert.throws(() => h.session.sendFrame(Opcode.Text, text as unknown as Buffer, false, false), TypeError);
+      assert.throws(() => h.session.sendFrame(Opcode.Binary, text as unknown as Buffer, true, false), TypeError);
+    }
+    assert.equal(h.writes.length, 0);
+    assert.equal(h.session.sendFrame(Opcode.Binary, Buffer.from([1]), true, false), true, 'no message was left open');
+    assert.deepStrictEqual(wire(h), [ev.binary(Buffer.from([1]))]);
+  });
+
+  test('close() once the transport closed leaves readyState CLOSED', () => {
+    const h = makeSession();
+    h.session.receiveEof();
+    h.session.close(1000);
+    assert.equal(h.session.readyState, ReadyState.Closed);
   });
 });
