@@ -58,6 +58,13 @@ describe('frameHeader', () => {
     assert.deepStrictEqual(frameHeader(Opcode.Binary, Number.MAX_SAFE_INTEGER), hex('82 7f 00 1f ff ff ff ff ff ff'));
   });
 
+  test('splits a 64-bit length into its words exactly when the low word is smaller than the high word', () => {
+    // 2^32 + 5 and MAX_SAFE_INTEGER above would also pass with a high word of floor(length / (2^32 + 1)).
+    assert.deepStrictEqual(frameHeader(Opcode.Binary, 2 ** 32), hex('82 7f 00 00 00 01 00 00 00 00'));
+    assert.deepStrictEqual(frameHeader(Opcode.Binary, 3 * 2 ** 32 + 1), hex('82 7f 00 00 00 03 00 00 00 01'));
+    assert.deepStrictEqual(frameHeader(Opcode.Binary, 2 ** 52), hex('82 7f 00 10 00 00 00 00 00 00'));
+  });
+
   test('sets FIN by default, clears it on request, and sets RSV1 on request', () => {
     assert.deepStrictEqual(frameHeader(Opcode.Text, 3, { fin: false }), hex('01 03'));
     assert.deepStrictEqual(frameHeader(Opcode.Text, 3, { rsv1: true }), hex('c1 03'));
@@ -275,6 +282,7 @@ describe('frames RFC 6455 forbids are refused, not built', () => {
     }
     for (const length of [-1, NaN, 1.5, Infinity, 2 ** 53]) assert.throws(() => frameHeader(Opcode.Binary, length), RangeError, `length ${length}`);
     assert.throws(() => frameHeader(Opcode.Ping, 126), RangeError);
+    for (const opcode of [Opcode.Ping, Opcode.Pong, Opcode.Close]) assert.throws(() => frameHeader(opcode, 1, { fin: false }), RangeError, `fragmented control frame header ${opcode}`);
   });
 
   test('a payload that is not bytes (a string, say) is a TypeError, not a frame of zero bytes', () => {
