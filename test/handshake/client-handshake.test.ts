@@ -48,6 +48,10 @@ describe('buildUpgradeRequest', () => {
     assert.match(build({ protocols: ['superchat', 'chat'] }), /\r\nSec-WebSocket-Protocol: superchat, chat\r\n/);
   });
 
+  test('sends a single offered protocol (a list of one is still an offer)', () => {
+    assert.match(build({ protocols: ['chat'] }), /\r\nSec-WebSocket-Protocol: chat\r\n/);
+  });
+
   test('sends no Sec-WebSocket-Protocol for no protocols, and no Origin or Extensions unless given', () => {
     const text = build({ protocols: [] });
     assert.doesNotMatch(text, /Sec-WebSocket-Protocol/i);
@@ -198,8 +202,10 @@ describe('validateUpgradeResponse', () => {
       const parsed = response(`${version} 101 Switching Protocols`, 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
       throwsHandshake(() => validateUpgradeResponse(parsed, KEY, []), 101, new RegExp(`must be HTTP/1.1, not ${version.replace('.', '\\.')}`));
     }
-    const later = response('HTTP/1.2 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
-    assert.deepEqual(validateUpgradeResponse(later, KEY, []), { protocol: '', extensions: '' });
+    for (const version of ['HTTP/1.2', 'HTTP/1.9']) {
+      const later = response(`${version} 101 Switching Protocols`, 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${ACCEPT}`);
+      assert.deepEqual(validateUpgradeResponse(later, KEY, []), { protocol: '', extensions: '' }, version);
+    }
   });
 
   for (const status of [200, 302, 400, 401, 403, 404, 426, 500, 503]) {
