@@ -61,6 +61,11 @@ describe('parseExtensionHeader: valid headers', () => {
     assert.deepEqual(parsed(''), []);
   });
 
+  test('an empty element at the very start is skipped too (a header line that was empty, joined first)', () => {
+    assert.deepEqual(parsed(', foo'), [{ name: 'foo', params: [] }]);
+    assert.deepEqual(parsed(',foo; a=1'), [{ name: 'foo', params: [['a', '1']] }]);
+  });
+
   test('a quoted value is unquoted when it is a token', () => {
     assert.deepEqual(parsed('permessage-deflate; client_max_window_bits="10"'), [
       { name: 'permessage-deflate', params: [['client_max_window_bits', '10']] },
