@@ -133,4 +133,30 @@ describe('ProtocolSession: contract details', () => {
     h.session.close(1000);
     assert.equal(h.session.readyState, ReadyState.Closed);
   });
+
+  test('a failure whose message is over 123 bytes closes with the message cut to 123 bytes at most, on a character boundary', () => {
+    const cases: Array<[string, string]> = [
+      ['x'.repeat(200), 'x'.repeat(123)],
+      // 1 + 2 × 100 bytes: cut to 'a' and 61 × 'é', exactly 123 bytes.
+      ['a' + 'é'.repeat(100), 'a' + 'é'.repeat(61)],
+      ['x'.repeat(123), 'x'.repeat(123)],
+    ];
+    for (const [message, reason] of cases) {
+      const h = makeSession();
+      h.session.failConnection(new ProtocolError(1008, message));
+      assert.deepStrictEqual(wire(h), [ev.close(1008, reason)], `${Buffer.byteLength(message)}-byte message`);
+      assert.equal(h.session.failure?.message, message, 'the error itself keeps the whole message');
+    }
+  });
+
+  // Known bug (src/protocol/session.ts, truncateReason): the cut drops one UTF-16 unit at a time, so
+  // it can stop inside a surrogate pair; the lone high surrogate then goes out as U+FFFD (3 bytes),
+  // and the reason sent ends with a character the message never had. Remove `todo` once fixed.
+  test('a message of 4-byte characters is cut between characters, not inside one', { todo: 'truncateReason splits a surrogate pair' }, () => {
+    const h = makeSession();
+    // 30 × '😀' is 120 bytes, a 31st would make 124.
+    h.session.failConnection(new ProtocolError(1008, '😀'.repeat(40)));
+    assert.deepStrictEqual(wire(h), [ev.close(1008, '😀'.repeat(30))]);
+  });
 });
+
