@@ -192,6 +192,18 @@ describe('Utf8Validator', () => {
     assert.equal(new Utf8Validator().push(data, 0, 2), false, 'FF is in range');
   });
 
+  test('a lead byte just before the range is not read as the start of the range\'s sequence', () => {
+    // F0 9F 98 is a valid incomplete prefix, but the range 9F 98 alone starts with continuation bytes.
+    assert.equal(new Utf8Validator().push(hex('f0 9f 98'), 1, 3), false);
+    // An empty range after a lead byte carries nothing.
+    for (const [bytes, at] of [[hex('e2'), 1], [hex('61 f0'), 2]] as const) {
+      const v = new Utf8Validator();
+      assert.equal(v.push(bytes, at, at), true);
+      assert.equal(v.pending, false, 'nothing carried from outside the range');
+      assert.equal(v.finish(), true);
+    }
+  });
+
   test('agrees with a fatal TextDecoder on random byte strings split at random points, failing at the same piece', () => {
     const rng = mulberry32(0x5eed);
     let valid = 0;
