@@ -192,6 +192,14 @@ describe('Utf8Validator', () => {
     assert.equal(new Utf8Validator().push(data, 0, 2), false, 'FF is in range');
   });
 
+  test('a carried lead byte followed by a byte below 0x80 fails at the piece that brings it', () => {
+    for (const lead of [0xc2, 0xdf, 0xe1, 0xed, 0xee, 0xf1, 0xf4]) {
+      const v = new Utf8Validator();
+      assert.equal(v.push(Buffer.from([0x61, lead])), true, `${lead.toString(16)} carried`);
+      assert.equal(v.push(Buffer.from([0x7f, 0x80, 0x80])), false, `${lead.toString(16)} 7f`);
+    }
+  });
+
   test('a lead byte just before the range is not read as the start of the range\'s sequence', () => {
     // F0 9F 98 is a valid incomplete prefix, but the range 9F 98 alone starts with continuation bytes.
     assert.equal(new Utf8Validator().push(hex('f0 9f 98'), 1, 3), false);
