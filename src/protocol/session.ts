@@ -434,5 +434,7 @@ function truncateReason(reason: string): string {
   if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
   let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
   while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
-  return cut;
+  // Not inside a surrogate pair: a lone high surrogate would go out as U+FFFD.
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
 }
