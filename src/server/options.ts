@@ -94,7 +94,8 @@ export interface ServerOptions<Data = unknown> {
    * the message is dropped and the connection closed (`slowConsumerCloseCode`). 'drop': the
    * message is dropped ('dropped'), the connection stays. 'wait': the message is accepted and
    * reading from that peer stops until its buffer drains; past twice the limit, messages are
-   * dropped. Each dropped message is counted and emitted as a `maxBufferedAmount` limit event.
+   * dropped. Each dropped message is counted and emitted as a `maxBufferedAmount` limit event,
+   * and so is each pause of 'wait'.
    */
   slowConsumer?: SlowConsumerPolicy;
   /** Close code used by the 'close' policy: 1013 (default) or 1008. */
