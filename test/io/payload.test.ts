@@ -26,4 +26,40 @@ describe('toPayload', () => {
     ];
     for (const [value, message] of cases) assert.throws(() => toPayload(value as object), { name: 'TypeError', message }, String(value));
   });
+
+  test('binary: given, it wins over the kind of data; bytes sent as text must be UTF-8', () => {
+    assert.deepEqual(toPayload('hé', true), { bytes: Buffer.from('hé'), binary: true });
+    assert.deepEqual(toPayload('hé', false), { bytes: Buffer.from('hé'), binary: false });
+    assert.deepEqual(toPayload(Buffer.from('ok'), false), { bytes: Buffer.from('ok'), binary: false });
+    assert.deepEqual(toPayload({ a: 1 }), { bytes: Buffer.from('{"a":1}'), binary: false });
+    assert.deepEqual(toPayload({ a: 1 }, true), { bytes: Buffer.from('{"a":1}'), binary: true });
+    assert.deepEqual(toPayload(Buffer.from([0xff])), { bytes: Buffer.from([0xff]), binary: true });
+    assert.deepEqual(toPayload(Buffer.from([0xff]), true), { bytes: Buffer.from([0xff]), binary: true });
+    assert.throws(() => toPayload(Buffer.from([0xff]), false), { name: 'TypeError', message: /must be valid UTF-8/ });
+    assert.throws(() => toPayload(new Uint8Array([0x68, 0xc3]), false), { name: 'TypeError', message: /must be valid UTF-8/ });
+  });
+
+  test('a view is sent as the bytes it covers, not its whole buffer; an ArrayBuffer and a SharedArrayBuffer whole', () => {
+    const whole = new Uint8Array([1, 2, 3, 4, 5]);
+    assert.deepEqual(toPayload(new Uint8Array(whole.buffer, 1, 3)).bytes, Buffer.from([2, 3, 4]));
+    assert.deepEqual(toPayload(new DataView(whole.buffer, 2, 2)).bytes, Buffer.from([3, 4]));
+    assert.deepEqual(toPayload(whole.buffer), { bytes: Buffer.from([1, 2, 3, 4, 5]), binary: true });
+    const shared = new SharedArrayBuffer(2);
+    new Uint8Array(shared).set([7, 8]);
+    assert.deepEqual(toPayload(shared), { bytes: Buffer.from([7, 8]), binary: true });
+  });
+
+  test('null and objects with a "then" that is not a function go as JSON; values without a JSON form are TypeErrors', () => {
+    assert.equal(toPayload(null).bytes.toString(), 'null');
+    assert.equal(toPayload({ then: 1 }).bytes.toString(), '{"then":1}');
+    assert.equal(toPayload(5).bytes.toString(), '5');
+    for (const value of [undefined, () => 1, Symbol('s')]) {
+      assert.throws(() => toPayload(value as unknown as object), { name: 'TypeError', message: /it has no JSON form/ }, String(typeof value));
+    }
+  });
+
+  test('a WeakMap and a WeakSet are refused like a Map and a Set', () => {
+    assert.throws(() => toPayload(new WeakMap()), { name: 'TypeError', message: /Object\.fromEntries/ });
+    assert.throws(() => toPayload(new WeakSet()), { name: 'TypeError', message: /\[\.\.\.set\]/ });
+  });
 });
