@@ -41,6 +41,10 @@ describe('send checks', () => {
 
   test('checkFanOutOptions: a filter not a function, a report not a boolean, or an except item that is neither an id nor a connection are TypeErrors', () => {
     assert.throws(() => checkFanOutOptions('broadcast', { filter: 'notfn' }, undefined), { name: 'TypeError', message: /^broadcast: filter must be a function, not "notfn"/ });
+    // (null is "not given"; false, 0 and '' are not.)
+    for (const filter of [false, 0, '']) {
+      assert.throws(() => checkFanOutOptions('broadcast', { filter }, undefined), { name: 'TypeError', message: /^broadcast: filter must be a function, not / }, String(filter));
+    }
     assert.throws(() => checkFanOutOptions('publish', { report: 'yes' }, undefined), { name: 'TypeError', message: /^publish: report must be a boolean, not "yes"/ });
     for (const item of [5, null, {}, { serial: '3' }, undefined]) {
       assert.throws(() => checkFanOutOptions('broadcast', {}, ['a.1', item]), { name: 'TypeError', message: /^broadcast: except takes connections and connection ids/ }, String(item));
