@@ -84,4 +84,14 @@ describe('backoffDelay', () => {
       assert.ok(seen.size > 5, `attempt ${attempt}: only ${seen.size} distinct delays`);
     }
   });
+
+  test('minDelay and maxDelay of 0 are used as given, not replaced by the defaults (500 and 30 000)', () => {
+    assert.equal(backoffDelay(3, { minDelay: 0 }, fixed(0.5)), 0);
+    // maxDelay 0 is below minDelay: the ceiling is minDelay.
+    assert.equal(backoffDelay(5, { minDelay: 100, maxDelay: 0 }, fixed(0.5)), 50);
+  });
+
+  test('the default cap is exactly 30 000 ms', () => {
+    assert.equal(backoffDelay(100, {}, fixed(1 - Number.EPSILON)), 29_999);
+  });
 });
