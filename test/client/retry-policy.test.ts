@@ -129,4 +129,43 @@ describe('RetryPolicy', () => {
       assert.equal(result.httpStatus, status);
     }
   });
+
+  test('reconnect false, or enabled: false, turns it off even where it is on by default', () => {
+    for (const reconnect of [false, { enabled: false }] as const) {
+      const policy = new RetryPolicy(reconnect, true);
+      assert.equal(policy.afterClose(1006), undefined);
+      assert.equal(policy.afterFailure(new Error('refused')).wait, undefined);
+    }
+    assert.equal(typeof new RetryPolicy({}, false).afterClose(1006), 'number', 'an object without enabled turns it on');
+  });
+
+  test('4000-4999 stop it, 5000 does not; maxDelay 0 makes 1013 wait 0; a Retry-After of 0 means now', () => {
+    const policy = new RetryPolicy({ minDelay: 10, maxDelay: 10 }, true);
+    assert.equal(policy.afterClose(4999), undefined);
+    assert.equal(typeof policy.afterClose(5000), 'number');
+    assert.equal(new RetryPolicy({ maxDelay: 0 }, true).afterClose(1013), 0);
+    assert.equal(new RetryPolicy({ minDelay: 1000, maxDelay: 1000 }, true).afterFailure(refused('0')).wait, 0);
+  });
+
+  test('the default minUptime is 5000 ms, and a policy that never opened has no short-lived connection', () => {
+    const short = new RetryPolicy(true, true);
+    short.opened(0);
+    short.afterClose(1006, 4999);
+    assert.equal(short.step, 1);
+    const lasted = new RetryPolicy(true, true);
+    lasted.opened(0);
+    lasted.afterClose(1006, 5000);
+    assert.equal(lasted.step, 0);
+    const never = new RetryPolicy(true, true);
+    never.afterClose(1006, 100);
+    assert.equal(never.step, 0);
+  });
+
+  test('httpStatus is the status of a refused handshake with an HTTP answer (200 and up) only', () => {
+    const statusOf = (error: Error) => new RetryPolicy(true, true).afterFailure(error).httpStatus;
+    assert.equal(statusOf(new HandshakeError(200, 'ok but no upgrade')), 200);
+    assert.equal(statusOf(new HandshakeError(503, 'busy')), 503);
+    for (const status of [0, 101, 199]) assert.equal(statusOf(new HandshakeError(status, 'x')), undefined, String(status));
+    assert.equal(statusOf(Object.assign(new Error('x'), { status: 500 })), undefined);
+  });
 });
