@@ -36,4 +36,19 @@ describe('RateLimiter', () => {
     assert.equal(RateLimiter.enabled({ messagesPerSecond: 0, bytesPerSecond: 0 }), false);
     assert.equal(RateLimiter.enabled({ bytesPerSecond: 1 }), true);
   });
+
+  test('a rate not given does not limit: bytes alone leave the count free, messages alone the size', () => {
+    const bytesOnly = new RateLimiter({ bytesPerSecond: 1000 }, 0);
+    for (let i = 0; i < 5; i++) assert.equal(bytesOnly.admit(1, 0), true, `message ${i}`);
+    const messagesOnly = new RateLimiter({ messagesPerSecond: 2 }, 0);
+    assert.equal(messagesOnly.admit(1e9, 0), true);
+    assert.equal(messagesOnly.admit(1e9, 0), true);
+    assert.equal(messagesOnly.admit(0, 0), false);
+  });
+
+  test('burst 0 is taken as given (an empty bucket that never fills), not as the default 1', () => {
+    const limiter = new RateLimiter({ messagesPerSecond: 10, burst: 0 }, 0);
+    assert.equal(limiter.admit(0, 0), false);
+    assert.equal(limiter.admit(0, 10_000), false);
+  });
 });
