@@ -21,6 +21,7 @@ describe('retryAfterMs (RFC 9110 §10.2.3)', () => {
   test('an HTTP date: the time until it, and 0 for a date already past', () => {
     assert.equal(retryAfterMs('Sun, 22 Nov 2026 20:00:30 GMT', now), 30_000);
     assert.equal(retryAfterMs('Sun, 22 Nov 2026 19:00:00 GMT', now), 0);
+    assert.equal(retryAfterMs('SUN, 22 NOV 2026 20:00:30 GMT', now), 30_000);
   });
   test('anything else is ignored (undefined): empty, negative, fractional, junk, absent', () => {
     for (const value of ['', '   ', '-1', '1.5', '5s', 'soon', '0x10']) assert.equal(retryAfterMs(value, now), undefined, JSON.stringify(value));
@@ -139,12 +140,19 @@ describe('RetryPolicy', () => {
     assert.equal(typeof new RetryPolicy({}, false).afterClose(1006), 'number', 'an object without enabled turns it on');
   });
 
-  test('4000-4999 stop it, 5000 does not; maxDelay 0 makes 1013 wait 0; a Retry-After of 0 means now', () => {
+  test('4000-4999 stop it, 3999 and 5000 do not; maxDelay 0 makes 1013 wait 0; a Retry-After of 0 means now', () => {
     const policy = new RetryPolicy({ minDelay: 10, maxDelay: 10 }, true);
+    assert.equal(typeof policy.afterClose(3999), 'number');
     assert.equal(policy.afterClose(4999), undefined);
     assert.equal(typeof policy.afterClose(5000), 'number');
     assert.equal(new RetryPolicy({ maxDelay: 0 }, true).afterClose(1013), 0);
     assert.equal(new RetryPolicy({ minDelay: 1000, maxDelay: 1000 }, true).afterFailure(refused('0')).wait, 0);
+  });
+
+  test('1013 waits the default maxDelay, 30 000 ms; a Retry-After date is counted from Date.now()', (t) => {
+    assert.equal(new RetryPolicy(true, true).afterClose(1013), 30_000);
+    t.mock.method(Date, 'now', () => Date.parse('2026-11-22T20:00:00Z'));
+    assert.equal(new RetryPolicy(true, true).afterFailure(refused('Sun, 22 Nov 2026 20:00:30 GMT')).wait, 30_000);
   });
 
   test('the default minUptime is 5000 ms, and a policy that never opened has no short-lived connection', () => {
