@@ -129,7 +129,7 @@ describe('requestHeadOf (a request Node already parsed)', () => {
   });
 
   test('duplicateHost stays false with one Host, and with none', () => {
-    const one = requestHeadOf({ method: 'POST', url: '/', httpVersion: '1.0', rawHeaders: ['X-Host', 'a', 'Host', 'b', 'Hosts', 'c'] });
+    const one = requestHeadOf({ method: 'POST', url: '/', httpVersion: '1.0', rawHeaders: ['X-Host', 'a', 'Cookie', 'x', 'Host', 'b', 'cookie', 'y', 'Hosts', 'c'] });
     assert.equal(one.duplicateHost, false);
     assert.equal(one.method, 'POST');
     const bare = requestHeadOf({ httpVersion: '1.0', rawHeaders: [] });
