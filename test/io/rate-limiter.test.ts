@@ -35,6 +35,11 @@ describe('RateLimiter', () => {
     assert.equal(RateLimiter.enabled(false), false);
     assert.equal(RateLimiter.enabled({ messagesPerSecond: 0, bytesPerSecond: 0 }), false);
     assert.equal(RateLimiter.enabled({ bytesPerSecond: 1 }), true);
+    assert.equal(RateLimiter.enabled({}), false);
+    assert.equal(RateLimiter.enabled({ messagesPerSecond: 0 }), false);
+    assert.equal(RateLimiter.enabled({ bytesPerSecond: 0 }), false);
+    assert.equal(RateLimiter.enabled({ messagesPerSecond: 1 }), true);
+    assert.equal(RateLimiter.enabled({ messagesPerSecond: 0.5 }), true);
   });
 
   test('a rate not given does not limit: bytes alone leave the count free, messages alone the size', () => {
@@ -50,5 +55,18 @@ describe('RateLimiter', () => {
     const limiter = new RateLimiter({ messagesPerSecond: 10, burst: 0 }, 0);
     assert.equal(limiter.admit(0, 0), false);
     assert.equal(limiter.admit(0, 10_000), false);
+  });
+
+  test('the refill is exact: one millisecond at 1000/s is one message, one second is the rate and no more', () => {
+    const limiter = new RateLimiter({ messagesPerSecond: 1000, burst: 2 }, 0);
+    let passed = 0;
+    for (let i = 0; i < 2001; i++) if (limiter.admit(0, 0)) passed++;
+    assert.equal(passed, 2000);
+    // The failed attempt took a token too (-1): 2 ms later one is left, then each 1 ms gives one.
+    assert.equal(limiter.admit(0, 2), true);
+    assert.equal(limiter.admit(0, 3), true);
+    passed = 0;
+    for (let i = 0; i < 1100; i++) if (limiter.admit(0, 1003)) passed++;
+    assert.equal(passed, 1000);
   });
 });
