@@ -69,4 +69,27 @@ describe('RateLimiter', () => {
     for (let i = 0; i < 1100; i++) if (limiter.admit(0, 1003)) passed++;
     assert.equal(passed, 1000);
   });
+
+  test('the byte bucket: a message may take it to exactly 0, it refills at the rate from what is left, up to burst seconds', () => {
+    const limiter = new RateLimiter({ bytesPerSecond: 1000, burst: 2 }, 0);
+    assert.equal(limiter.admit(2000, 0), true);
+    assert.equal(limiter.admit(0, 0), true, 'an empty message on an empty bucket');
+    assert.equal(limiter.admit(1000, 1000), true);
+    assert.equal(limiter.admit(1, 1000), false);
+    // -1 left; 501 ms later 500 bytes: what was left counts.
+    assert.equal(limiter.admit(500, 1501), true);
+    assert.equal(limiter.admit(1, 1501), false);
+    // A long pause fills it to burst × rate and no further.
+    assert.equal(limiter.admit(2000, 1_000_000), true);
+    assert.equal(limiter.admit(1, 1_000_000), false);
+  });
+
+  test('a rate of 1 per second limits too', () => {
+    const messages = new RateLimiter({ messagesPerSecond: 1 }, 0);
+    assert.equal(messages.admit(0, 0), true);
+    assert.equal(messages.admit(0, 0), false);
+    const bytes = new RateLimiter({ bytesPerSecond: 1 }, 0);
+    assert.equal(bytes.admit(1, 0), true);
+    assert.equal(bytes.admit(1, 0), false);
+  });
 });
