@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { connect, createClient, WebSocket } from '../../src/index.js';
+import { checkClientOptions, checkReconnectingOptions } from '../../src/client/option-checks.js';
 
 const URL = 'ws://127.0.0.1:1/';
 type Make = (options: Record<string, unknown>) => unknown;
@@ -68,5 +69,52 @@ describe('client options', () => {
   test('valid options pass: Infinity timeouts, reconnect true or an object, outbox policies', () => {
     createClient(URL, { reconnect: { minDelay: 10, maxDelay: Infinity, maxRetries: Infinity, retryOnCodes: [1000] }, outbox: { policy: 'drop-oldest', maxMessages: Infinity }, pingInterval: 0, connectTimeout: Infinity }).close();
     new WebSocket(URL, { reconnect: true, closeTimeout: Infinity }).close();
+  });
+});
+
+/** The checks themselves, called directly: each option's bad value, and the edge values each takes. */
+describe('checkClientOptions / checkReconnectingOptions', () => {
+  const client = (options: Record<string, unknown>) => checkClientOptions('o', options as Parameters<typeof checkClientOptions>[1]);
+  const reconnecting = (options: Record<string, unknown>) => checkReconnectingOptions('o', options as Parameters<typeof checkReconnectingOptions>[1]);
+
+  test('each client option of the wrong type or range throws, naming it', () => {
+    const cases: ReadonlyArray<[string, unknown, 'TypeError' | 'RangeError']> = [
+      ['headers', 5, 'TypeError'],
+      ['origin', 5, 'TypeError'],
+      ['autoPong', 'yes', 'TypeError'],
+      ['highWaterMark', -1, 'RangeError'],
+      ['tls', 'x', 'TypeError'],
+      ['proxyTls', 'x', 'TypeError'],
+      ['socketPath', 5, 'TypeError'],
+      ['proxy', true, 'TypeError'],
+    ];
+    for (const [name, value, error] of cases) {
+      assert.throws(() => client({ [name]: value }), { name: error, message: new RegExp(`^o: ${name} `) }, name);
+    }
+  });
+
+  test('each reconnecting option of the wrong type or range throws, naming it', () => {
+    const cases: ReadonlyArray<[Record<string, unknown>, string, 'TypeError' | 'RangeError']> = [
+      [{ reconnect: { enabled: 'yes' } }, 'reconnect.enabled', 'TypeError'],
+      [{ reconnect: { minUptime: -1 } }, 'reconnect.minUptime', 'RangeError'],
+      [{ reconnect: { retryOnCodes: [1000, 1.5] } }, 'reconnect.retryOnCodes', 'TypeError'],
+      [{ reconnect: { retryOnCodes: ['1000'] } }, 'reconnect.retryOnCodes', 'TypeError'],
+      [{ reconnect: { maxRetries: 1.5 } }, 'reconnect.maxRetries', 'RangeError'],
+      [{ outbox: 'big' }, 'outbox', 'TypeError'],
+      [{ outbox: { maxMessages: 1.5 } }, 'outbox.maxMessages', 'RangeError'],
+      [{ outbox: { maxBytes: -1 } }, 'outbox.maxBytes', 'RangeError'],
+      [{ pongTimeout: 'x' }, 'pongTimeout', 'TypeError'],
+    ];
+    for (const [options, name, error] of cases) {
+      assert.throws(() => reconnecting(options), { name: error, message: new RegExp(`^o: ${name.replace('.', '\\.')} `) }, name);
+    }
+  });
+
+  test('the edge values pass: string and string-array headers, Infinity where allowed, every kind of proxy, reconnect true', () => {
+    client({ headers: { a: 'x', b: ['y', 'z'], c: [] }, maxPayload: Infinity, highWaterMark: Infinity });
+    for (const proxy of [false, 'http://proxy.example:3128', new globalThis.URL('http://proxy.example:3128')]) client({ proxy });
+    reconnecting({ reconnect: true });
+    reconnecting({ reconnect: false, outbox: { maxMessages: Infinity, maxBytes: Infinity, policy: 'reject' } });
+    reconnecting({ reconnect: { maxRetries: Infinity, retryOnCodes: [1000, 4000] } });
   });
 });
