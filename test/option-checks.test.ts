@@ -1,7 +1,7 @@
 /** The option checks shared by servers and clients: what passes, and the error that names the option. */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { checkNumber, checkOneOf, checkStringList, checkType } from '../src/option-checks.js';
+import { checkNumber, checkOneOf, checkStringList, checkType, isAbortSignal, shown } from '../src/option-checks.js';
 
 describe('option checks', () => {
   test('checkNumber: undefined and values in range pass; NaN and other types are TypeErrors; out of range, Infinity unless allowed and fractions where whole numbers are asked are RangeErrors', () => {
@@ -27,5 +27,25 @@ describe('option checks', () => {
     assert.throws(() => checkStringList('X', 'list', 'https://a'), { name: 'TypeError', message: 'X: list must be an array of strings, not "https://a"' });
     assert.throws(() => checkStringList('X', 'list', ['a', 1]), TypeError);
     assert.throws(() => checkStringList('X', 'list', () => true), TypeError);
+  });
+
+  test('shown: strings quoted, functions, arrays, null and objects by kind, anything else as String() gives it', () => {
+    assert.deepEqual(
+      ['a', () => 1, [1], null, {}, 5, true, undefined, 1n].map(shown),
+      ['"a"', 'a function', 'an array', 'null', 'an object', '5', 'true', 'undefined', '1'],
+    );
+  });
+
+  test('the RangeError says "(or Infinity)" where Infinity is allowed, and gives the range', () => {
+    assert.throws(() => checkNumber('X', 'n', -1, { infinite: true }), { name: 'RangeError', message: 'X: n must be a finite number at least 0 (or Infinity), not -1' });
+    assert.throws(() => checkNumber('X', 'n', 9, { min: 1, max: 8, integer: true }), { name: 'RangeError', message: 'X: n must be a whole number from 1 to 8, not 9' });
+  });
+
+  test('isAbortSignal: a boolean aborted and an addEventListener function, both', () => {
+    assert.equal(isAbortSignal(new AbortController().signal), true);
+    assert.equal(isAbortSignal({ aborted: false, addEventListener() {} }), true);
+    for (const value of [{ aborted: false }, { addEventListener() {} }, { aborted: 'no', addEventListener() {} }, { aborted: false, addEventListener: 1 }, null, 'signal']) {
+      assert.equal(isAbortSignal(value), false, JSON.stringify(value));
+    }
   });
 });
