@@ -9,7 +9,7 @@ export interface RateLimitOptions {
   messagesPerSecond?: number;
   /** Payload bytes per second; 0 for no limit. */
   bytesPerSecond?: number;
-  /** Seconds of traffic a bucket holds (the largest burst). Default 1. */
+  /** Seconds of traffic a bucket holds (the largest burst); above 0. Default 1. */
   burst?: number;
 }
 

@@ -140,6 +140,8 @@ export function checkServerOptions(options: Partial<ServerOptions<unknown>>): vo
   if (options.rateLimit !== false) {
     checkType(OWNER, 'rateLimit', options.rateLimit, 'object');
     for (const field of ['messagesPerSecond', 'bytesPerSecond', 'burst'] as const) checkNumber(OWNER, `rateLimit.${field}`, options.rateLimit?.[field], { infinite: true });
+    // (Buckets that hold nothing would fail every connection at its first message.)
+    if (options.rateLimit?.burst === 0) throw new RangeError(`${OWNER}: rateLimit.burst must be above 0 (seconds of traffic a burst may hold), not 0`);
   }
   checkNumber(OWNER, 'maxConnectionsPerAddress', options.maxConnectionsPerAddress, COUNT);
   // (0 would drop every client: Infinity is how to have no limit.)

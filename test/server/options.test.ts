@@ -22,6 +22,7 @@ const BAD: ReadonlyArray<[Record<string, unknown>, 'TypeError' | 'RangeError', R
   [{ slowConsumer: 'bogus' }, 'TypeError', /slowConsumer must be one of "drop", "close", "wait"/],
   [{ slowConsumerCloseCode: 1000 }, 'TypeError', /slowConsumerCloseCode/],
   [{ rateLimit: { messagesPerSecond: -1 } }, 'RangeError', /rateLimit\.messagesPerSecond/],
+  [{ rateLimit: { burst: 0 } }, 'RangeError', /rateLimit\.burst must be above 0/],
   [{ port: 70000 }, 'RangeError', /port must be a whole number from 0 to 65535/],
   [{ path: 123 }, 'TypeError', /path must be an array of strings/],
   [{ onConnection: 'yes' }, 'TypeError', /onConnection must be a function/],
