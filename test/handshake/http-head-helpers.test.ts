@@ -11,17 +11,13 @@ import {
   requestHeadOf,
   serializeResponse,
 } from '../../src/handshake/http-head.js';
+import { head } from '../support/http-heads.js';
 
 /**
  * What http-head.test.ts left open (found by mutation testing): the response header parser's own
  * whitespace stripping, which error a bad request line gets, the fast path of listHasToken, and the
  * helpers the server uses to build responses and to read a request Node already parsed.
  */
-
-/** A head from its lines: CRLF after each, then the blank line. */
-function head(...lines: string[]): Buffer {
-  return Buffer.from(lines.map((line) => `${line}\r\n`).join('') + '\r\n', 'latin1');
-}
 
 describe('parseResponseHead header values', () => {
   test('takes a value straight after the colon whole, and strips spaces and tabs on either side only', () => {

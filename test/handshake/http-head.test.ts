@@ -16,17 +16,12 @@ import {
   splitList,
   STATUS_TEXT,
 } from '../../src/handshake/http-head.js';
-
-/** A head from its lines: CRLF after each, then the blank line. */
-function head(...lines: string[]): Buffer {
-  return Buffer.from(lines.map((line) => `${line}\r\n`).join('') + '\r\n', 'latin1');
-}
+import { head } from '../support/http-heads.js';
 
 /** A request head with this request line and header lines. */
 function request(requestLine: string, ...headerLines: string[]): Buffer {
   return head(requestLine, ...headerLines);
 }
-
 
 describe('isToken / isSafeHeaderValue', () => {
   test('accepts every RFC 9110 tchar and rejects separators, spaces, controls and non-ASCII', () => {

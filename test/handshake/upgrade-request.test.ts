@@ -1,11 +1,8 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { parseRequestHead } from '../../src/handshake/http-head.js';
+import { head } from '../support/http-heads.js';
 import { originForm, parseCookies, toUpgradeRequest } from '../../src/handshake/upgrade-request.js';
-
-function head(requestLine: string, ...headerLines: string[]): Buffer {
-  return Buffer.from([requestLine, ...headerLines].map((line) => `${line}\r\n`).join('') + '\r\n', 'latin1');
-}
 
 const REMOTE = { address: '203.0.113.7', port: 54321, secure: true };
 
