@@ -314,7 +314,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   /**
    * Graceful shutdown: stops accepting, sends a close frame (default 1001) to every client, waits
    * up to `timeout` for them to finish, then terminates the rest, and leaves the backplane's
-   * cluster. Resolves when all are gone. The server cannot listen again afterwards. A code that
+   * cluster. A request already read and waiting for an asynchronous `onConnection` (or
+   * `onHttpRequest`) is answered 503 with Retry-After; one still arriving is dropped. Resolves when all are gone. The server cannot listen again afterwards. A code that
    * may not be sent, a reason over 123 bytes, or a timeout that is not a number from 0 (Infinity:
    * wait for every client), rejects with a RangeError or TypeError and changes nothing; a later
    * call returns the first one's promise.
@@ -341,6 +342,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     // Off the servers it was attached to: an HTTP server's upgrades go to its other listeners now.
     for (const detach of this.detachers.splice(0)) detach();
     const stopped = this.stop();
+    this.upgrades.refuseAwaiting();
     this.sockets.dropHandshakes();
     this.graceful = new GracefulClose(this.clients);
     await this.graceful.run(code, reason, timeout);

@@ -31,7 +31,7 @@ export interface UpgradeHost<Data> {
   // The server's state, read at each use because it changes:
   /** The server's options as they are now: listen() replaces them with a merged copy. */
   readonly options: ServerOptions<Data>;
-  /** close() was called: sockets arriving, and upgrades admitted, from now on are dropped. */
+  /** close() was called: sockets arriving from now on are dropped, and upgrades admitted get no 101. */
   readonly closing: boolean;
 
   // The server's parts the flow works with, the same objects for the server's life:
@@ -68,6 +68,8 @@ export class UpgradeFlow<Data> {
   /** What every connection gets from the options (made once; listen() overrides none of it). */
   private settings: ReturnType<typeof connectionSettings> | undefined;
   private readonly heads: HeadReader;
+  /** Sockets whose request was read and waits for an asynchronous onConnection or onHttpRequest. */
+  private readonly awaiting = new Set<Socket>();
 
   constructor(private readonly host: UpgradeHost<Data>) {
     const options = host.options;
@@ -184,9 +186,16 @@ export class UpgradeFlow<Data> {
         socket.unshift(rest);
         after = EMPTY;
       }
+      this.awaiting.add(socket);
       setup.then(
-        (result) => this.admitted(socket, request, offer.key, result, after, deflate, head.text),
-        (error: unknown) => this.upgradeFailed(socket, error),
+        (result) => {
+          this.awaiting.delete(socket);
+          this.admitted(socket, request, offer.key, result, after, deflate, head.text);
+        },
+        (error: unknown) => {
+          this.awaiting.delete(socket);
+          this.upgradeFailed(socket, error);
+        },
       );
     } catch (error) {
       this.upgradeFailed(socket, error);
@@ -204,13 +213,13 @@ export class UpgradeFlow<Data> {
     headText: string | undefined,
   ): void {
     try {
+      // Answered meanwhile: by close() (503), or by the application (an attached server's own
+      // 'upgrade' listener, say), and then the socket is theirs. No 101 after an answer.
+      if (socket.writableEnded && !socket.destroyed) return this.host.sockets.handshakeEnded(socket);
       if (socket.destroyed || this.host.closing) {
         socket.destroy();
         return;
       }
-      // Answered meanwhile by the application (an attached server's own 'upgrade' listener, say):
-      // the socket is theirs; no 101 after their answer, and no connection.
-      if (socket.writableEnded) return this.host.sockets.handshakeEnded(socket);
       if (setup instanceof Refusal) return this.refuseSocket(socket, setup.status, setup.headers, setup.body);
       // Again: other upgrades may have been accepted while an async admission was pending.
       if (this.refusedAsFull(socket)) return;
@@ -235,7 +244,8 @@ export class UpgradeFlow<Data> {
    * is then neither reported nor counted as a refusal, as a late success is not accepted.
    */
   private upgradeFailed(socket: Socket, error: unknown): void {
-    if (this.host.closing) return this.abandoned(socket);
+    // (An answer already on its way, close()'s 503, is left to finish.)
+    if (this.host.closing) return socket.writableEnded ? this.host.sockets.handshakeEnded(socket) : this.abandoned(socket);
     this.host.reportError(error instanceof Error ? error : new Error(String(error)));
     this.refuseSocket(socket, 500, {}, 'internal server error');
   }
@@ -311,12 +321,44 @@ export class UpgradeFlow<Data> {
   private async plainRequest(socket: Socket, head: RequestHead): Promise<void> {
     const handler = this.host.options.onHttpRequest;
     if (!handler) return this.refuseSocket(socket, 426, {}, 'this is a WebSocket endpoint: upgrade required', head.method);
-    const response = await handler(toPlainRequest(head));
+    let response;
+    this.awaiting.add(socket);
+    try {
+      response = await handler(toPlainRequest(head));
+    } finally {
+      this.awaiting.delete(socket);
+    }
+    // close() answered it meanwhile (503).
+    if (socket.writableEnded) return;
     const bytes = serializePlainResponse(response, head.method);
     // Answered like a refusal: no longer a handshake, and still counted under its address until
     // it closes, which endAnswered() bounds.
     this.host.sockets.handshakeEnded(socket);
     endAnswered(socket, bytes);
+  }
+
+  /**
+   * close() began: every request already read and waiting for the application's answer is
+   * answered 503 with Retry-After (a refusal, counted and reported as any), so that its client
+   * hears why rather than losing its connection. The application's answer, when it comes, is
+   * dropped. Requests not yet read whole are dropped by the server, unanswered.
+   */
+  refuseAwaiting(): void {
+    const retryAfter = { 'Retry-After': String(this.host.options.retryAfter ?? 5) };
+    const sockets = [...this.awaiting];
+    this.awaiting.clear();
+    for (const socket of sockets) {
+      if (socket.destroyed || socket.writableEnded) continue;
+      try {
+        this.refuseSocket(socket, 503, retryAfter, 'the WebSocket server is closing');
+      } catch (error) {
+        // A 'refused' listener threw: the shutdown goes on, and the error surfaces as a
+        // listener's error does elsewhere (uncaught), once this turn is done.
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   private refuseSocket(socket: Socket, status: number, headers: Readonly<Record<string, string | readonly string[]>>, body: string, method?: string): void {
@@ -325,8 +367,9 @@ export class UpgradeFlow<Data> {
     const response = buildRefusalResponse(status, headers, body, method);
     this.host.sockets.handshakeEnded(socket);
     this.host.counters.refused++;
-    this.host.refused(status, body);
+    // Answered before the 'refused' event: a listener that throws cannot leave the socket unanswered.
     endAnswered(socket, response);
+    this.host.refused(status, body);
   }
 
   /** Counts a socket under its address until it closes; past `maxConnectionsPerAddress`, refuses it with 429. */

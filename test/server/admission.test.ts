@@ -595,7 +595,7 @@ describe('connections that ask nothing', { timeout: 60_000 }, () => {
 
 describe('close() while an asynchronous handler runs', { timeout: 30_000 }, () => {
   for (const handler of ['onConnection', 'onHttpRequest'] as const) {
-    test(`an ${handler} that fails after close() began is neither reported nor counted as a refusal`, async (t) => {
+    test(`a request waiting for ${handler} is answered 503 with Retry-After; its late failure is neither reported nor counted again`, async (t) => {
       const asked = deferred<void>();
       const failed = deferred<void>();
       const failLate = (): Promise<never> => {
@@ -607,22 +607,98 @@ describe('close() while an asynchronous handler runs', { timeout: 30_000 }, () =
           }, 300),
         );
       };
-      const srv = await serve(t, handler === 'onConnection' ? { onConnection: failLate } : { onHttpRequest: failLate });
+      const options = { retryAfter: 7, ...(handler === 'onConnection' ? { onConnection: failLate } : { onHttpRequest: failLate }) };
+      const srv = await serve(t, options);
       const events: string[] = [];
       srv.server.on('close', () => events.push('close'));
       srv.server.on('error', (error) => events.push(`error: ${error.message}`));
-      srv.server.on('refused', (status) => events.push(`refused ${status}`));
+      srv.server.on('refused', (status, reason) => events.push(`refused ${status} ${reason}`));
       const raw = await RawClient.connect(srv.port);
       t.after(() => raw.destroy());
       raw.write(handler === 'onConnection' ? upgradeRequest() : 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
       await withTimeout(asked.promise, `${handler} to be asked`);
       await srv.close();
-      await raw.waitClosed('close() to drop the request');
+      const head = await raw.waitFor((buffer) => {
+        const end = buffer.indexOf('\r\n\r\n');
+        return end === -1 ? undefined : buffer.toString('latin1', 0, end);
+      }, 'the 503');
+      assert.match(head, /^HTTP\/1\.1 503 /);
+      assert.match(head, /\r\nretry-after: 7(\r\n|$)/i);
+      await raw.waitClosed('the answered socket to close');
       await withTimeout(failed.promise, `${handler} to fail`);
       // Time for the failure to be handled.
       await sleep(100);
-      assert.deepEqual(events, ['close']);
-      assert.equal(srv.server.stats().refused, 0);
+      assert.deepEqual(events, ['refused 503 the WebSocket server is closing', 'close']);
+      assert.equal(srv.server.stats().refused, 1);
     });
   }
+
+  test('an upgrade admitted after close() began gets no 101 behind its 503, and no connection', async (t) => {
+    const asked = deferred<void>();
+    const gate = deferred<void>();
+    let connections = 0;
+    const srv = await serve(t, {
+      onConnection: async () => {
+        asked.resolve();
+        await gate.promise;
+        return {};
+      },
+    });
+    srv.server.on('connection', () => connections++);
+    const raw = await RawClient.connect(srv.port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest());
+    await withTimeout(asked.promise, 'onConnection to be asked');
+    await srv.close();
+    gate.resolve();
+    await raw.waitClosed('the answered socket to close');
+    // Time for the late admission to be handled.
+    await sleep(100);
+    const answer = raw.received.toString('latin1');
+    assert.match(answer, /^HTTP\/1\.1 503 /);
+    assert.equal(answer.indexOf('101'), -1, `no 101 after the 503: ${answer}`);
+    assert.equal(connections, 0);
+    assert.equal(srv.server.clients.size, 0);
+  });
+
+  test("a request head still arriving at close() is dropped unanswered, and a 'refused' listener that throws cannot stop the 503s", async (t) => {
+    const asked = new Queue<void>();
+    const srv = await serve(t, {
+      onConnection: () => {
+        asked.push();
+        return new Promise<never>(() => {});
+      },
+    });
+    // What the listener throws escapes to the process: caught here instead of by the test runner.
+    const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
+    const thrown: string[] = [];
+    const restore = (): void => {
+      process.removeAllListeners('uncaughtException');
+      for (const listener of runnerListeners) process.on('uncaughtException', listener);
+    };
+    t.after(restore);
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', (error) => void thrown.push(error.message));
+    srv.server.on('refused', () => {
+      throw new Error('listener failed');
+    });
+    const waiting = [await RawClient.connect(srv.port), await RawClient.connect(srv.port)];
+    const partial = await RawClient.connect(srv.port);
+    t.after(() => [...waiting, partial].forEach((raw) => raw.destroy()));
+    for (const raw of waiting) raw.write(upgradeRequest());
+    partial.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await asked.next('the first onConnection');
+    await asked.next('the second onConnection');
+    await withTimeout(srv.close(), 'close() to finish despite the throwing listener');
+    for (const raw of waiting) {
+      await raw.waitClosed('an answered socket to close');
+      assert.match(raw.received.toString('latin1'), /^HTTP\/1\.1 503 /);
+    }
+    await partial.waitClosed('the partial request to be dropped');
+    assert.equal(partial.received.length, 0, 'no answer to a request not read whole');
+    await eventually(() => thrown.length === 2, 'both listener errors to surface as uncaught');
+    restore();
+    assert.deepEqual(thrown, ['listener failed', 'listener failed']);
+    assert.equal(srv.server.stats().refused, 2);
+  });
 });

@@ -385,7 +385,7 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     });
   }
 
-  test('close() drops an upgrade still waiting for admission, as a standalone server does', async (t) => {
+  test('close() answers 503 to an upgrade still waiting for admission, as a standalone server does', async (t) => {
     let admitted!: () => void;
     const admission = new Promise<void>((resolve) => (admitted = resolve));
     t.after(() => admitted());
@@ -406,8 +406,9 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     raw.write(upgradeRequest());
     await withTimeout(askedOnce, 'admission to be asked');
     await withTimeout(wss.close({ timeout: 500 }), 'the server to close');
-    // Admission never settles in this test: only close() can end the socket.
-    await raw.waitClosed('the pending upgrade to be dropped');
+    // Admission never settles in this test: only close() can answer and end the socket.
+    await raw.waitClosed('the pending upgrade to be answered');
+    assert.match(raw.received.toString('latin1'), /^HTTP\/1\.1 503 Service Unavailable\r\n/);
   });
 
   test('close() detaches from the HTTP server: its upgrade listener goes with the last sockwave server, and attach() after close() throws', async (t) => {
