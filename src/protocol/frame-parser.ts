@@ -5,6 +5,7 @@ import { applyMaskWord, maskCopy } from './mask.js';
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
 import { unpinned } from './unpinned.js';
 import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
+import { unmaskText } from './masked-text.js';
 
 /**
  * Incremental RFC 6455 frame parser. Feed it chunks of any size with {@link FrameParser.push}; it
@@ -292,11 +293,10 @@ export class FrameParser {
     // The common case for text: one whole frame in this chunk (a Text opcode with FIN starts and
     // ends its message). Validated and decoded in one pass, and no Buffer made for it.
     if (n === this.remaining && this.opcode === Opcode.Text && this.fin && this.wantText && !this.messageCompressed && this.framePiece === null && this.frameBuffer === null) {
-      if (this.masked) applyMaskWord(chunk, start, end, this.maskKey, 0);
       this.remaining = 0;
       this.state = State.Header;
       this.messageOpcode = 0;
-      const text = decodeUtf8(chunk, start, end);
+      const text = this.masked ? unmaskText(chunk, start, end, this.maskKey) : decodeUtf8(chunk, start, end);
       if (text === null) return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
       this.handler.onText!(text, n);
       return;
