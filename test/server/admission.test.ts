@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
-import { ProtocolError, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
+import { ProtocolError, Refusal, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame, rawFrame } from '../support/frames.js';
 import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout } from '../support/net.js';
 import { eventually, refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
@@ -566,6 +566,28 @@ describe('server options that decide admission', { timeout: 60_000 }, () => {
     assert.equal(refused.status, 431);
     await wsClient(t, srv.url, undefined, { headers: { 'X-Small': 'x'.repeat(256) } });
     assert.equal(srv.server.clients.size, 1);
+  });
+});
+
+describe('refuse()', () => {
+  test('takes every status from 300 to 599, with the headers and body given (none by default)', () => {
+    for (const status of [300, 301, 401, 503, 599]) {
+      const refusal = refuse(status);
+      assert.ok(refusal instanceof Refusal);
+      assert.equal(refusal.status, status);
+      assert.deepEqual(refusal.headers, {});
+      assert.equal(refusal.body, '');
+    }
+    const refusal = refuse(401, { headers: { 'WWW-Authenticate': 'Bearer' }, body: 'a token is required' });
+    assert.deepEqual(refusal.headers, { 'WWW-Authenticate': 'Bearer' });
+    assert.equal(refusal.body, 'a token is required');
+  });
+
+  test('throws a RangeError for a status that is not a whole number from 300 to 599', () => {
+    for (const status of [0, 200, 299, 600, 999, 401.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => refuse(status), RangeError, String(status));
+      assert.throws(() => new Refusal(status), RangeError, String(status));
+    }
   });
 });
 
