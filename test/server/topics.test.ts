@@ -4,7 +4,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { SockwaveError, connect } from '../../src/index.js';
+import { SockwaveError, connect, type Connection } from '../../src/index.js';
+import { TopicRegistry } from '../../src/server/topics.js';
 import { payloadBytes, sha256 } from '../support/net.js';
 import { eventually, serve, wsClient } from '../support/server-kit.js';
 
@@ -242,5 +243,91 @@ describe('topics', { timeout: 60_000 }, () => {
     srv.server.broadcast('end');
     assert.equal((await outsider.rec.messages.next('the only message to the outsider')).data.toString(), 'end');
     await eventually(() => sides.every((s) => s.bufferedAmount === 0), 'every buffer to drain');
+  });
+});
+
+describe('TopicRegistry', () => {
+  /** The registry keeps connections as set members only: plain objects stand for them. */
+  const fake = (name: string): Connection<unknown> => ({ name }) as unknown as Connection<unknown>;
+
+  test('add() and remove() answer whether anything changed; a topic whose last member leaves is gone from counts() and names()', () => {
+    const topics = new TopicRegistry();
+    const [a, b] = [fake('a'), fake('b')];
+    assert.equal(topics.add(a, 'news'), true);
+    assert.equal(topics.add(a, 'news'), false);
+    assert.equal(topics.add(b, 'news'), true);
+    assert.equal(topics.add(b, 'sport'), true);
+    assert.equal(topics.count('news'), 2);
+    assert.equal(topics.count('none'), 0);
+    assert.deepEqual([...topics.counts()], [['news', 2], ['sport', 1]]);
+    assert.equal(topics.remove(a, 'sport'), false, 'a was not subscribed to sport');
+    assert.equal(topics.remove(a, 'none'), false);
+    assert.equal(topics.remove(a, 'news'), true);
+    assert.equal(topics.remove(a, 'news'), false);
+    assert.equal(topics.count('news'), 1);
+    assert.equal(topics.remove(b, 'sport'), true);
+    assert.deepEqual([...topics.counts()], [['news', 1]], 'an emptied topic is not reported with 0 members');
+    assert.deepEqual([...topics.names()], ['news']);
+    assert.equal(topics.remove(b, 'news'), true);
+    assert.deepEqual([...topics.counts()], []);
+    assert.equal(topics.count('news'), 0);
+  });
+
+  test('outside a publish, add() and remove() change the set in place: no copy per subscription', () => {
+    const topics = new TopicRegistry();
+    const [a, b, c] = [fake('a'), fake('b'), fake('c')];
+    topics.add(a, 't');
+    const before = topics.publishTo('t', (subscribers) => subscribers);
+    topics.add(b, 't');
+    topics.add(c, 't');
+    topics.remove(a, 't');
+    const after = topics.publishTo('t', (subscribers) => subscribers);
+    assert.equal(after, before, 'the set was replaced by a copy');
+    assert.deepEqual([...after], [b, c]);
+  });
+
+  test('publishTo() of a topic nobody subscribed runs the publish over no subscribers and returns its result', () => {
+    const topics = new TopicRegistry();
+    assert.equal(topics.publishTo('none', (subscribers) => `ran over ${subscribers.size}`), 'ran over 0');
+  });
+
+  test('changes made during a publish, nested publishes to the same topic included, are not seen by it but are kept', () => {
+    const topics = new TopicRegistry();
+    const [a, b, c] = [fake('a'), fake('b'), fake('c')];
+    topics.add(a, 't');
+    topics.add(b, 't');
+    const seen = topics.publishTo('t', (subscribers) => {
+      const out: Connection<unknown>[] = [];
+      for (const member of subscribers) {
+        out.push(member);
+        if (member === a) {
+          // A publish to the same topic from inside this one (a filter, a 'limit' listener) ends
+          // first: this publish still goes through its set.
+          assert.equal(topics.publishTo('t', (inner) => inner.size), 2);
+          topics.add(c, 't');
+          topics.remove(b, 't');
+          topics.add(b, 't');
+        }
+      }
+      return out;
+    });
+    assert.deepEqual(seen, [a, b], 'the publish reached the subscribers present when it began, once each');
+    assert.equal(topics.count('t'), 3);
+    assert.deepEqual(topics.publishTo('t', (subscribers) => [...subscribers]), [a, c, b]);
+  });
+
+  test('a member removed during a publish is removed for the next one, and an emptied topic is gone', () => {
+    const topics = new TopicRegistry();
+    const a = fake('a');
+    topics.add(a, 't');
+    const sizes = topics.publishTo('t', (subscribers) => {
+      topics.remove(a, 't');
+      return subscribers.size;
+    });
+    assert.equal(sizes, 1, 'the publish kept its set');
+    assert.equal(topics.count('t'), 0);
+    assert.deepEqual([...topics.counts()], []);
+    assert.equal(topics.add(a, 't'), true);
+    assert.equal(topics.count('t'), 1);
   });
 });
