@@ -77,6 +77,17 @@ describe('SocketTracker', () => {
     assert.equal(guard.count('10.0.0.6'), 1, 'its close no longer releases: its connection does');
     tracker.release('10.0.0.6');
     assert.equal(guard.count('10.0.0.6'), 0);
+    assert.equal(tracker.transfer(socket, fakeSocket('10.0.0.6')), false, 'the tracker keeps nothing of a socket handed over');
+  });
+
+  test('a socket that closes in its handshake is forgotten: dropHandshakes() leaves it alone', () => {
+    const tracker = new SocketTracker(new LimitGuard(() => {}));
+    const socket = fakeSocket('10.0.0.12');
+    tracker.count(socket, 5);
+    tracker.handshakeStarted(socket);
+    socket.emit('close');
+    tracker.dropHandshakes();
+    assert.equal(socket.destroyed, false);
   });
 
   test('handOver() of a socket that reports another address by then moves its count there', () => {
@@ -88,6 +99,62 @@ describe('SocketTracker', () => {
     tracker.handOver(socket);
     assert.equal(guard.count(''), 0);
     assert.equal(guard.count('10.0.0.7'), 1);
+  });
+
+  test('transfer(): the new socket carries the count and the handshake; the old one closing releases nothing', () => {
+    const guard = new LimitGuard(() => {});
+    const tracker = new SocketTracker(guard);
+    const tcp = fakeSocket('10.0.0.8');
+    const tls = fakeSocket(undefined);
+    tracker.count(tcp, 5);
+    tracker.handshakeStarted(tcp);
+    assert.equal(tracker.transfer(tcp, tls), true);
+    assert.equal(tcp.listenerCount('close'), 0, 'the old socket is no longer watched');
+    assert.equal(tls.listenerCount('close'), 1);
+    assert.equal(tracker.transfer(tcp, fakeSocket('10.0.0.8')), false, 'the old socket is no longer counted');
+    tcp.emit('close');
+    assert.equal(guard.count('10.0.0.8'), 1, 'the count went with the new socket');
+    tracker.dropHandshakes();
+    assert.equal(tls.destroyed, true, 'the new socket is in its handshake');
+    assert.equal(guard.count('10.0.0.8'), 0, 'its close released the address counted for the old one');
+  });
+
+  test('transfer() of a socket out of its handshake leaves the new one out too', () => {
+    const guard = new LimitGuard(() => {});
+    const tracker = new SocketTracker(guard);
+    const tcp = fakeSocket('10.0.0.9');
+    const tls = fakeSocket('10.0.0.9');
+    tracker.count(tcp, 5);
+    assert.equal(tracker.transfer(tcp, tls), true);
+    tracker.dropHandshakes();
+    assert.equal(tls.destroyed, false);
+    tracker.handOver(tls);
+    assert.equal(tls.listenerCount('close'), 0);
+    assert.equal(guard.count('10.0.0.9'), 1);
+  });
+
+  test('transfer() from a socket no longer counted (it closed meanwhile) answers false and counts nothing', () => {
+    const guard = new LimitGuard(() => {});
+    const tracker = new SocketTracker(guard);
+    const tcp = fakeSocket('10.0.0.10');
+    const tls = fakeSocket('10.0.0.10');
+    tracker.count(tcp, 5);
+    tcp.emit('close');
+    assert.equal(tracker.transfer(tcp, tls), false);
+    assert.equal(tls.listenerCount('close'), 0);
+    assert.equal(guard.count('10.0.0.10'), 0);
+    assert.equal(tracker.transfer(fakeSocket('10.0.0.10'), tls), false, 'a socket never counted');
+  });
+
+  test('handOver() of a socket that was never counted counts nothing', () => {
+    const guard = new LimitGuard(() => {});
+    const tracker = new SocketTracker(guard);
+    const socket = fakeSocket('10.0.0.11');
+    tracker.handshakeStarted(socket);
+    tracker.handOver(socket);
+    assert.equal(guard.count('10.0.0.11'), 0);
+    tracker.dropHandshakes();
+    assert.equal(socket.destroyed, false, 'it left its handshake');
   });
 
   test('one close listener function serves every socket (no closure per socket)', () => {
