@@ -4,12 +4,14 @@
  * Deadlines are short; every wait for their effect has a generous bound.
  */
 import { strict as assert } from 'node:assert';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { type Connection } from '../../src/index.js';
 import { closeWs, withTimeout } from '../support/net.js';
 import { RawPeer, eventually, serve, sleep, wsClient } from '../support/server-kit.js';
 import { blockEventLoop, turnsUntil, wsPeerProcess } from '../support/busy-peer.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { Heartbeat, type HeartbeatOptions } from '../../src/server/heartbeat.js';
 
 describe('heartbeat', { timeout: 60_000 }, () => {
   test('a pong that arrived while the event loop was busy past pongTimeout is read before the peer is judged: the connection stays', async (t) => {
@@ -245,5 +247,226 @@ describe('heartbeat deadlines and the wall clock', { timeout: 60_000 }, () => {
     assert.equal(srv.server.clients.size, 1, 'still open');
     assert.equal(srv.server.stats().idleTimeouts, 0);
     assert.equal(rec.messages.pending, 0);
+  });
+});
+
+/** What the heartbeat uses of a connection, recording what it is asked to do. */
+class FakeConnection {
+  status: 'open' | 'closing' | 'closed' = 'open';
+  readingHeld = false;
+  isPaused = false;
+  pingSentAt = 0;
+  pings = 0;
+  readonly calls: string[] = [];
+  constructor(public lastActivity: number) {}
+  ping(): void {
+    this.pings++;
+  }
+  close(code: number, reason: string): void {
+    this.status = 'closing';
+    this.calls.push(`close ${code} ${reason}`);
+  }
+  terminate(): void {
+    this.status = 'closed';
+    this.calls.push('terminate');
+  }
+  limitReached(limit: string, detail: string): void {
+    this.calls.push(`limit ${limit}: ${detail}`);
+  }
+}
+
+/** A heartbeat over fake connections on a fake clock, ticked by hand (or by its timer, once started). */
+function heartbeatOn(t: TestContext, options: HeartbeatOptions, count = 1) {
+  const clock = FakeClock.install(t);
+  const connections = Array.from({ length: count }, () => new FakeConnection(clock.now));
+  const counters = { heartbeatTimeouts: 0, idleTimeouts: 0 };
+  let walks = 0;
+  const heartbeat = new Heartbeat(
+    () => {
+      walks++;
+      return connections as unknown as Connection[];
+    },
+    options,
+    counters,
+  );
+  t.after(() => heartbeat.stop());
+  const start = clock.now;
+  /** Moves the clock to `ms` after the start and ticks. */
+  const tickAt = async (ms: number): Promise<void> => {
+    await clock.advance(start + ms - clock.now, start + ms - clock.now || 1);
+    heartbeat.tick();
+  };
+  return { clock, heartbeat, connection: connections[0]!, connections, counters, tickAt, walks: () => walks };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('Heartbeat.tick() on a fake clock', () => {
+  test('idleTimeout: closed with 1001 once silent for idleTimeout plus a tick (a fifth of the shortest interval), not a millisecond before', async (t) => {
+    // Ticks every 200 ms (1000 / 5); pongTimeout 0 is not an interval.
+    const { heartbeat, connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 0, idleTimeout: 1000 });
+    assert.equal(heartbeat.enabled, true);
+    await tickAt(1199);
+    assert.deepEqual(connection.calls, []);
+    await tickAt(1200);
+    assert.deepEqual(connection.calls, ['limit idleTimeout: nothing received for 1000 ms', 'close 1001 idle timeout']);
+    assert.equal(counters.idleTimeouts, 1);
+    await tickAt(1400);
+    assert.equal(counters.idleTimeouts, 1, 'a connection no longer open is left alone');
+  });
+
+  test('the tick is at least 20 ms: idleTimeout 50 closes after 70 ms', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 0, idleTimeout: 50 });
+    await tickAt(69);
+    assert.equal(connection.status, 'open');
+    await tickAt(70);
+    assert.equal(connection.status, 'closing');
+  });
+
+  test('intervals of 1 ms count: idleTimeout 1 closes after 21 ms, and pingInterval 1 enables the heartbeat', async (t) => {
+    const { heartbeat, connection, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 0, idleTimeout: 1 });
+    assert.equal(heartbeat.enabled, true);
+    await tickAt(20);
+    assert.equal(connection.status, 'open');
+    await tickAt(21);
+    assert.equal(connection.status, 'closing');
+    assert.equal(new Heartbeat(() => [], { pingInterval: 1, pongTimeout: 1, idleTimeout: 0 }, { heartbeatTimeouts: 0, idleTimeouts: 0 }).enabled, true);
+  });
+
+  test('pingInterval 1 pings 1 ms after the last activity', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 1, pongTimeout: 1000, idleTimeout: 0 });
+    await tickAt(1);
+    assert.equal(connection.pings, 1);
+  });
+
+  test('the shortest interval sets the tick, pongTimeout included: idleTimeout 1000 with pongTimeout 500 closes after 1100 ms', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 500, idleTimeout: 1000 });
+    await tickAt(1099);
+    assert.equal(connection.status, 'open');
+    await tickAt(1100);
+    assert.equal(connection.status, 'closing');
+  });
+
+  test('idleTimeout: a connection whose reading this side holds is not idle; its idle time starts again from the last tick that saw it held', async (t) => {
+    const { connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 0, idleTimeout: 1000 });
+    connection.readingHeld = true;
+    await tickAt(5000);
+    assert.equal(connection.status, 'open');
+    connection.readingHeld = false;
+    await tickAt(6199);
+    assert.equal(connection.status, 'open', 'closed as idle less than idleTimeout plus a tick after reading was last seen held');
+    await tickAt(6200);
+    assert.equal(connection.status, 'closing');
+    assert.equal(counters.idleTimeouts, 1);
+  });
+
+  test('a connection closed as idle is not pinged in the same tick', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 500, pongTimeout: 5000, idleTimeout: 1000 });
+    // Ticks every 100 ms. A pong keeps nothing alive here: lastActivity does not move.
+    await tickAt(500);
+    assert.equal(connection.pings, 1);
+    connection.pingSentAt = 0; // the pong came
+    await tickAt(1100);
+    assert.equal(connection.status, 'closing');
+    assert.equal(connection.pings, 1, 'pinged as it was closed');
+  });
+
+  test('pings: the first pingInterval after the last activity, then every pingInterval from the last ping whatever arrives', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 });
+    await tickAt(999);
+    assert.equal(connection.pings, 0);
+    await tickAt(1000);
+    assert.equal(connection.pings, 1);
+    assert.equal(connection.pingSentAt, connection.lastActivity + 1000, 'pingSentAt is when it was sent');
+    // The pong arrives, with other traffic.
+    connection.pingSentAt = 0;
+    connection.lastActivity += 1500;
+    await tickAt(1999);
+    assert.equal(connection.pings, 1);
+    await tickAt(2000);
+    assert.equal(connection.pings, 2, 'the next ping is due pingInterval after the last, not after the last activity');
+  });
+
+  test('a ping out is not repeated while it waits for its pong', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 100, pongTimeout: 1000, idleTimeout: 0 });
+    await tickAt(100);
+    assert.equal(connection.pings, 1);
+    await tickAt(300);
+    await tickAt(500);
+    assert.equal(connection.pings, 1);
+    assert.equal(connection.status, 'open');
+  });
+
+  test('pongTimeout: a ping unanswered for pongTimeout terminates the connection, once the reads of that turn are done', async (t) => {
+    const { connections, counters, tickAt } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 }, 4);
+    const [answering, dead, closing] = connections as [FakeConnection, FakeConnection, FakeConnection];
+    await tickAt(1000);
+    assert.deepEqual(connections.map((c) => c.pings), [1, 1, 1, 1]);
+    await tickAt(1499);
+    await turn();
+    assert.deepEqual(connections.map((c) => c.calls), [[], [], [], []]);
+    await tickAt(1500);
+    assert.deepEqual(dead.calls, [], 'judged before the reads of its turn');
+    // Read in the same turn: a pong, a close.
+    answering.pingSentAt = 0;
+    closing.status = 'closed';
+    await turn();
+    const dropped = ['limit pongTimeout: ping unanswered for 500 ms', 'terminate'];
+    assert.deepEqual(connections.map((c) => c.calls), [[], dropped, [], dropped]);
+    assert.equal(counters.heartbeatTimeouts, 2);
+  });
+
+  test('a paused connection forgets its ping and is pinged again pingInterval after it was last seen paused', async (t) => {
+    const { connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 });
+    await tickAt(1000);
+    connection.isPaused = true;
+    await tickAt(3000);
+    await turn();
+    assert.equal(connection.pingSentAt, 0);
+    assert.deepEqual(connection.calls, []);
+    connection.isPaused = false;
+    await tickAt(3999);
+    assert.equal(connection.pings, 1);
+    await tickAt(4000);
+    assert.equal(connection.pings, 2);
+    await tickAt(4500);
+    await turn();
+    assert.deepEqual(connection.calls, ['limit pongTimeout: ping unanswered for 500 ms', 'terminate']);
+    assert.equal(counters.heartbeatTimeouts, 1);
+  });
+
+  test('start() ticks every interval, once however often called; stop() ends it, and it can start again', async (t) => {
+    const { clock, heartbeat, walks } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 });
+    heartbeat.start();
+    heartbeat.start();
+    await clock.advance(99, 99);
+    assert.equal(walks(), 0);
+    await clock.advance(1, 1);
+    assert.equal(walks(), 1);
+    await clock.advance(100, 100);
+    assert.equal(walks(), 2);
+    heartbeat.stop();
+    await clock.advance(500, 100);
+    assert.equal(walks(), 2);
+    heartbeat.start();
+    await clock.advance(100, 100);
+    assert.equal(walks(), 3);
+  });
+
+  test("the heartbeat's timer does not keep the process alive", (t) => {
+    const count = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const heartbeat = new Heartbeat(() => [], { pingInterval: 60_000, pongTimeout: 60_000, idleTimeout: 0 }, { heartbeatTimeouts: 0, idleTimeouts: 0 });
+    t.after(() => heartbeat.stop());
+    const before = count();
+    heartbeat.start();
+    assert.equal(count(), before);
+  });
+
+  test('neither pings nor idleTimeout: not enabled, and start() runs no timer', async (t) => {
+    const { clock, heartbeat, walks } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 500, idleTimeout: 0 });
+    assert.equal(heartbeat.enabled, false);
+    heartbeat.start();
+    await clock.advance(1000, 100);
+    assert.equal(walks(), 0);
   });
 });
