@@ -259,6 +259,125 @@ describe('broadcast and sendTo', { timeout: 60_000 }, () => {
   });
 });
 
+describe('fan-out: what is counted and compressed', { timeout: 60_000 }, () => {
+  const NO_CONTEXT = ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover'];
+  const CONTEXT = ['Sec-WebSocket-Extensions: permessage-deflate'];
+
+  /** What the connection hands its socket, uncopied (as in the slab test above). */
+  function spyWrites(connection: Connection<unknown>): Buffer[] {
+    const socket = (connection as unknown as { socket: { write(chunk: Buffer, ...rest: unknown[]): boolean } }).socket;
+    const chunks: Buffer[] = [];
+    const write = socket.write.bind(socket);
+    socket.write = (chunk: Buffer, ...rest: unknown[]) => {
+      chunks.push(chunk);
+      return write(chunk, ...rest);
+    };
+    return chunks;
+  }
+
+  test('broadcast() counts only the receivers that took the message: a closing connection is not counted', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    await wsClient(t, srv.url);
+    const b = await wsClient(t, srv.url);
+    const [sideA] = (await srv.connections.take(2, 'two connections')).map((s) => s.connection);
+    sideA!.close(1000, 'leaving');
+    assert.equal(srv.server.broadcast('after the close'), 1);
+    assert.equal((await b.rec.messages.next('the broadcast')).data.toString(), 'after the close');
+  });
+
+  test('broadcast({ report: true }) of a compressible message to closing permessage-deflate connections, with and without context takeover: not sent, not compressed', async (t) => {
+    const srv = await serve(t, { perMessageDeflate: { serverNoContextTakeover: false }, onConnection: () => ({}) });
+    const [fresh] = await rawPeers(t, srv, 1, NO_CONTEXT);
+    const [keeping] = await rawPeers(t, srv, 1, CONTEXT);
+    assert.match(fresh!.peer.headers['sec-websocket-extensions'] ?? '', /server_no_context_takeover/);
+    assert.doesNotMatch(keeping!.peer.headers['sec-websocket-extensions'] ?? '', /server_no_context_takeover/);
+    fresh!.connection.close(1000);
+    keeping!.connection.close(1000);
+    const text = 'not sent '.repeat(500);
+    const results = srv.server.broadcast(text, { report: true });
+    for (const { connection } of [fresh!, keeping!]) {
+      assert.deepEqual(results.find((r) => r.id === connection.id), { id: connection.id, success: false, payloadSize: text.length, wireSize: 0, compressed: false });
+    }
+    assert.equal(srv.server.broadcast(text), 0);
+  });
+
+  test('broadcast({ fragmentSize }): two fragments for a plain receiver, and fragments for compressing ones with and without context takeover', async (t) => {
+    const srv = await serve(t, { perMessageDeflate: { serverNoContextTakeover: false }, onConnection: () => ({}) });
+    const [plain] = await rawPeers(t, srv, 1);
+    const [fresh] = await rawPeers(t, srv, 1, NO_CONTEXT);
+    const [keeping] = await rawPeers(t, srv, 1, CONTEXT);
+    const payload = payloadBytes(2000, 5);
+    const [result] = srv.server.broadcast(payload, { fragmentSize: 1000, report: true, filter: (c) => c === plain!.connection });
+    const frames = [await nextFrame(plain!.peer), await nextFrame(plain!.peer)];
+    assert.deepEqual(frames.map((f) => [f.frame.opcode, f.frame.fin]), [[0x2, false], [0x0, true]]);
+    assert.deepEqual(Buffer.concat(frames.map((f) => f.frame.payload)), payload);
+    assert.equal(result!.wireSize, frames[0]!.size + frames[1]!.size);
+    // Compressible text that still deflates to more than 100 bytes.
+    const text = Array.from({ length: 300 }, (_, i) => `${i}:${(i * 7919) % 1000}`).join(',');
+    const results = srv.server.broadcast(text, { fragmentSize: 100, report: true, filter: (c) => c !== plain!.connection });
+    for (const { peer, connection } of [fresh!, keeping!]) {
+      const parts = [await nextFrame(peer)];
+      while (!parts.at(-1)!.frame.fin) parts.push(await nextFrame(peer));
+      assert.ok(parts.length > 1, 'sent in fragments');
+      assert.deepEqual([parts[0]!.frame.opcode, parts[0]!.frame.rsv], [0x1, 0b100]);
+      assert.equal(inflate(Buffer.concat(parts.map((f) => f.frame.payload))).toString(), text);
+      assert.equal(results.find((r) => r.id === connection.id)!.wireSize, parts.reduce((n, f) => n + f.size, 0));
+    }
+  });
+
+  test('receivers without context takeover get the message compressed once: every one is handed the same bytes', async (t) => {
+    const srv = await serve(t, { perMessageDeflate: true, onConnection: () => ({}) });
+    const peers = await rawPeers(t, srv, 2, NO_CONTEXT);
+    const handed = peers.map(({ connection }) => spyWrites(connection as Connection<unknown>));
+    const text = 'compressed once '.repeat(400);
+    const results = srv.server.broadcast(text, { report: true });
+    for (const { peer, connection } of peers) {
+      const { frame, size } = await nextFrame(peer);
+      assert.equal(frame.rsv, 0b100);
+      assert.equal(inflate(frame.payload).toString(), text);
+      assert.deepEqual(results.find((r) => r.id === connection.id), { id: connection.id, success: true, payloadSize: text.length, wireSize: size, compressed: true });
+    }
+    const [a, b] = handed as [Buffer[], Buffer[]];
+    assert.equal(a.length, 1);
+    assert.equal(b.length, 1);
+    assert.equal(a[0]!.buffer, b[0]!.buffer, 'each receiver was given its own compression');
+    assert.equal(a[0]!.byteOffset, b[0]!.byteOffset);
+  });
+
+  test('receivers that keep their context get the message compressed in their own: with different histories, each inflates it', async (t) => {
+    const srv = await serve(t, { perMessageDeflate: { serverNoContextTakeover: false }, onConnection: () => ({}) });
+    const a = await wsClient(t, srv.url);
+    const b = await wsClient(t, srv.url);
+    const [sideA] = (await srv.connections.take(2, 'two connections')).map((s) => s.connection);
+    assert.equal(sideA!.deflate?.outboundNoContextTakeover, false);
+    const first = 'only for a: the history that b does not have. '.repeat(60);
+    sideA!.send(first);
+    assert.equal((await a.rec.messages.next('the message to a')).data.toString(), first);
+    const text = `${first}and then something for everyone`;
+    assert.equal(srv.server.broadcast(text), 2);
+    for (const [name, rec] of [['a', a.rec], ['b', b.rec]] as const) {
+      const message = await rec.messages.next(`the broadcast on ${name}`);
+      assert.equal(message.data.toString(), text, name);
+      assert.equal(message.isBinary, false, `a text message arrived as binary on ${name}`);
+    }
+  });
+
+  test('a large broadcast (compressed in the thread pool for a receiver keeping its context) is reported sent with its size unknown; one reset per message gets its real size', async (t) => {
+    const srv = await serve(t, { perMessageDeflate: { serverNoContextTakeover: false }, onConnection: () => ({}) });
+    const [keeping] = await rawPeers(t, srv, 1, CONTEXT);
+    const [fresh] = await rawPeers(t, srv, 1, NO_CONTEXT);
+    const text = 'large and compressible '.repeat(20_000);
+    const results = srv.server.broadcast(text, { report: true });
+    assert.deepEqual(results.find((r) => r.id === keeping!.connection.id), { id: keeping!.connection.id, success: true, payloadSize: text.length, wireSize: 0, compressed: true });
+    const forFresh = results.find((r) => r.id === fresh!.connection.id)!;
+    for (const { peer } of [keeping!, fresh!]) {
+      const { frame, size } = await nextFrame(peer);
+      assert.equal(inflate(frame.payload).toString(), text);
+      if (peer === fresh!.peer) assert.deepEqual(forFresh, { id: fresh!.connection.id, success: true, payloadSize: text.length, wireSize: size, compressed: true });
+    }
+  });
+});
+
 describe('broadcast and publish: the type of what they return', () => {
   test('report: true gives the results, no report a count, a report only known at run time either (checked by the compiler)', async () => {
     const server = new WebSocketServer<{ user: string }>();
