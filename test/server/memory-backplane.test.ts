@@ -4,7 +4,8 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { MemoryBackplane, MemoryBus, type Connection } from '../../src/index.js';
+import { BackplaneError, MemoryBackplane, MemoryBus, type Connection } from '../../src/index.js';
+import { type BackplaneNode, type Envelope } from '../../src/server/backplane.js';
 import { type StartedServer } from '../support/net.js';
 import { eventually, serve, wsClient } from '../support/server-kit.js';
 
@@ -88,5 +89,68 @@ describe('MemoryBackplane', () => {
     assert.equal((await onA.rec.messages.next()).data.toString(), 'mine');
     assert.equal(await a.server.clusterSubscriberCount('room'), 1);
     assert.equal(await a.server.clusterConnectionCount(), 1);
+  });
+
+  test('across the bus, a binary message stays binary, and except (connections or ids) is honoured by the other server, and sendTo reaches only the ids listed', async (t) => {
+    const { a, b, onB } = await twoNodes(t);
+    const onB2 = await wsClient(t, b.url);
+    await eventually(() => b.server.subscriberCount('room') === 2, 'the second subscription');
+    const [bSide1, bSide2] = [...b.server.clients];
+    a.server.broadcast(Buffer.from([1, 2, 3]));
+    a.server.publish('room', 'text');
+    a.server.broadcast('not to b1', { except: [bSide1!] });
+    a.server.publish('room', 'not to b2', { except: [bSide2!.id] });
+    a.server.sendTo([bSide2!.id], 'only to b2');
+    a.server.broadcast('end');
+    const got = async (rec: typeof onB.rec, count: number): Promise<string[]> =>
+      (await rec.messages.take(count)).map((m) => `${m.isBinary ? 'binary' : 'text'} ${m.isBinary ? [...(m.data as Buffer)].join(',') : m.data.toString()}`);
+    assert.deepEqual(await got(onB.rec, 4), ['binary 1,2,3', 'text text', 'text not to b2', 'text end']);
+    assert.deepEqual(await got(onB2.rec, 5), ['binary 1,2,3', 'text text', 'text not to b1', 'text only to b2', 'text end']);
+  });
+});
+
+describe('MemoryBackplane on its own', () => {
+  /** A stand-in server: records what it is delivered, and reports the presence given. */
+  function node(connections = 0, topics: Record<string, number> = {}): BackplaneNode & { delivered: Envelope[] } {
+    const delivered: Envelope[] = [];
+    return { delivered, deliver: (envelope) => void delivered.push(envelope), presence: () => ({ connections, topics: new Map(Object.entries(topics)) }), report: () => {} };
+  }
+  const envelope: Envelope = { kind: 'broadcast', data: Buffer.from('x'), binary: false };
+
+  test('serves one server only: a second start() throws a BackplaneError', () => {
+    const backplane = new MemoryBackplane();
+    backplane.start(node());
+    assert.throws(() => backplane.start(node()), BackplaneError);
+  });
+
+  test('publish() delivers to every other member of the bus, never back to its own server, and says whether there was another', async () => {
+    const bus = new MemoryBus();
+    const [x, y, z] = [node(), node(), node()];
+    const [bx, by, bz] = [new MemoryBackplane(bus), new MemoryBackplane(bus), new MemoryBackplane(bus)];
+    bx.start(x);
+    assert.equal(bx.publish(envelope), false, 'alone on the bus');
+    by.start(y);
+    bz.start(z);
+    assert.equal(bx.publish(envelope), true);
+    assert.deepEqual([x.delivered.length, y.delivered.length, z.delivered.length], [0, 1, 1]);
+    assert.equal(y.delivered[0], envelope);
+    await by.close();
+    await bz.close();
+    assert.equal(bx.publish(envelope), false, 'the others left the bus');
+    assert.deepEqual([y.delivered.length, z.delivered.length], [1, 1]);
+  });
+
+  test('the cluster counts add up every member of the bus, a member without the topic counting 0', async () => {
+    const bus = new MemoryBus();
+    const [bx, by, bz] = [new MemoryBackplane(bus), new MemoryBackplane(bus), new MemoryBackplane(bus)];
+    bx.start(node(3, { room: 2, other: 1 }));
+    by.start(node(4, { room: 1 }));
+    bz.start(node(5));
+    assert.equal(await bx.subscriberCount('room'), 3);
+    assert.equal(await by.subscriberCount('other'), 1);
+    assert.equal(await bz.subscriberCount('none'), 0);
+    assert.equal(await bx.connectionCount(), 12);
+    await bz.close();
+    assert.equal(await bx.connectionCount(), 7);
   });
 });
