@@ -47,6 +47,8 @@ describe('HeadReader', () => {
     const { heads, outcomes } = reader();
     const { client, socket } = open(t);
     const listeners = socket.listenerCount('data');
+    const ends = socket.listenerCount('end');
+    const closes = socket.listenerCount('close');
     heads.read(socket);
     client.write(REQUEST.slice(0, 17));
     await tick();
@@ -59,6 +61,8 @@ describe('HeadReader', () => {
     assert.deepEqual([...outcomes[0]!.rest!], [0x81, 0x00]);
     assert.equal(socket.isPaused(), true);
     assert.equal(socket.listenerCount('data'), listeners);
+    assert.equal(socket.listenerCount('end'), ends);
+    assert.equal(socket.listenerCount('close'), closes);
     assert.equal(heads.size, 0);
   });
 
@@ -219,3 +223,240 @@ test('HeadReader: when what a timeout reports throws, the sockets after it still
   assert.deepEqual(failed, [first.socket, second.socket]);
   assert.equal(heads.size, 0);
 });
+
+describe('HeadReader: edges', () => {
+  test('a head split after its first byte, or after a lone LF or CR before it, is read whole', async (t) => {
+    const { heads, outcomes } = reader();
+    const split = open(t);
+    heads.read(split.socket);
+    split.client.write(REQUEST.slice(0, 1));
+    await tick();
+    split.client.write(REQUEST.slice(1));
+    const lf = open(t);
+    heads.read(lf.socket);
+    lf.client.write('\n' + REQUEST);
+    const cr = open(t);
+    heads.read(cr.socket);
+    cr.client.write('\r' + REQUEST);
+    await tick();
+    assert.deepEqual(
+      outcomes.map((o) => [[split.socket, lf.socket, cr.socket].indexOf(o.socket), o.head?.method, o.head?.target, o.error?.message]),
+      [
+        [0, 'GET', '/chat?x=1', undefined],
+        [1, 'GET', '/chat?x=1', undefined],
+        [2, 'GET', '/chat?x=1', undefined],
+      ],
+    );
+  });
+
+  test('maxHeaderBytes is inclusive: a head of exactly that many bytes is read, one byte more is 431, and so is an unfinished head once past it', async (t) => {
+    const max = REQUEST.length;
+    const { heads, outcomes } = reader(max);
+    const exact = open(t);
+    heads.read(exact.socket);
+    exact.client.write(REQUEST);
+    const over = open(t);
+    heads.read(over.socket);
+    over.client.write(REQUEST.replace('Host: example', 'Host: example1'));
+    const unfinished = open(t);
+    heads.read(unfinished.socket);
+    // As many bytes as allowed, and no end of head yet: still waiting.
+    unfinished.client.write(REQUEST.slice(0, -2) + 'XY');
+    await tick();
+    assert.deepEqual(outcomes.map((o) => [[exact.socket, over.socket].indexOf(o.socket), o.head?.target, o.error?.status]), [
+      [0, '/chat?x=1', undefined],
+      [1, undefined, 431],
+    ]);
+    unfinished.client.write('Z');
+    await tick();
+    assert.equal(outcomes.length, 3);
+    assert.equal(outcomes[2]!.socket, unfinished.socket);
+    assert.equal(outcomes[2]!.error!.status, 431);
+  });
+
+  test('sockets that arrive in the same millisecond or one apart are each dropped at their own deadline, to the millisecond', async (t) => {
+    const clock = FakeClock.install(t);
+    const { heads, outcomes } = reader(1024, 5000);
+    const a = open(t);
+    const b = open(t);
+    heads.read(a.socket);
+    heads.read(b.socket);
+    await clock.advance(1, 1);
+    const c = open(t);
+    heads.read(c.socket);
+    await clock.advance(4998, 4998); // 4999
+    assert.equal(outcomes.length, 0);
+    await clock.advance(1, 1); // 5000: a and b are due
+    assert.deepEqual(outcomes.map((o) => o.socket), [a.socket, b.socket]);
+    await clock.advance(1, 1); // 5001: c is due
+    assert.deepEqual(outcomes.map((o) => o.socket), [a.socket, b.socket, c.socket]);
+    assert.ok(outcomes.every((o) => o.error?.status === 408));
+  });
+
+  test('one timer serves every socket read in deadline order: reading more arms no other', async (t) => {
+    const clock = FakeClock.install(t);
+    const mocked = globalThis.setTimeout;
+    let armed = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      armed++;
+      return mocked(...args);
+    }) as typeof setTimeout;
+    try {
+      const { heads, outcomes } = reader(1024, 5000);
+      for (let i = 0; i < 3; i++) heads.read(open(t).socket);
+      await clock.advance(1, 1);
+      for (let i = 0; i < 3; i++) heads.read(open(t).socket);
+      assert.equal(armed, 1);
+      await clock.advance(4999, 4999); // 5000: the first three are due
+      assert.equal(outcomes.length, 3);
+      await clock.advance(1, 1);
+      assert.equal(outcomes.length, 6);
+      assert.equal(armed, 2, 'one timer for the first three, one for the next three');
+    } finally {
+      globalThis.setTimeout = mocked;
+    }
+  });
+
+  /** Which of `sockets` the outcomes are about, in order, and their statuses. */
+  const dropped = (outcomes: Outcome[], sockets: Record<string, Socket>): string[] =>
+    outcomes.map((o) => `${Object.entries(sockets).find(([, socket]) => socket === o.socket)?.[0] ?? '?'} ${o.error?.status ?? 'head'}`);
+
+  test('deadlines out of arrival order stay honoured while other sockets finish their heads', async (t) => {
+    const clock = FakeClock.install(t);
+    const { heads, outcomes } = reader(1024, 5000);
+    const [a, x, b, c] = [open(t), open(t), open(t), open(t)];
+    const sockets = { a: a.socket, x: x.socket, b: b.socket, c: c.socket };
+    heads.read(a.socket);
+    heads.read(x.socket);
+    heads.read(b.socket, Date.now() - 3000); // due at 2000, behind a and x
+    await clock.advance(10, 10);
+    x.client.write(REQUEST);
+    await clock.advance(10, 10);
+    a.client.write(REQUEST);
+    await clock.advance(10, 10);
+    heads.read(c.socket, Date.now() - 3530); // due at 1500, behind b
+    await clock.advance(1469, 1469); // 1499
+    assert.deepEqual(dropped(outcomes, sockets), ['x head', 'a head']);
+    await clock.advance(1, 1); // 1500
+    assert.deepEqual(dropped(outcomes, sockets), ['x head', 'a head', 'c 408']);
+    await clock.advance(499, 499); // 1999
+    assert.equal(outcomes.length, 3);
+    await clock.advance(1, 1); // 2000
+    assert.deepEqual(dropped(outcomes, sockets), ['x head', 'a head', 'c 408', 'b 408']);
+  });
+
+  test('out of order, the next pass is for the earliest deadline left, not the first socket', async (t) => {
+    const clock = FakeClock.install(t);
+    const { heads, outcomes } = reader(1024, 5000);
+    const [d, b, c] = [open(t), open(t), open(t)];
+    const sockets = { d: d.socket, b: b.socket, c: c.socket };
+    heads.read(d.socket); // due at 5000
+    heads.read(b.socket, Date.now() - 3000); // 2000
+    heads.read(c.socket, Date.now() - 3500); // 1500
+    await clock.advance(1500, 1500);
+    assert.deepEqual(dropped(outcomes, sockets), ['c 408']);
+    await clock.advance(499, 499); // 1999
+    assert.equal(outcomes.length, 1);
+    await clock.advance(1, 1); // 2000
+    assert.deepEqual(dropped(outcomes, sockets), ['c 408', 'b 408']);
+  });
+
+  test('once every socket is gone, order starts afresh: later sockets in order are each dropped at their own deadline', async (t) => {
+    const clock = FakeClock.install(t);
+    const { heads, outcomes } = reader(1024, 5000);
+    const [a, b, c, d, e] = [open(t), open(t), open(t), open(t), open(t)];
+    const sockets = { a: a.socket, b: b.socket, c: c.socket, d: d.socket, e: e.socket };
+    // Out of order: b is due before a.
+    heads.read(a.socket); // 5000
+    heads.read(b.socket, Date.now() - 100); // 4900
+    await clock.advance(5000, 100);
+    assert.deepEqual(dropped(outcomes, sockets), ['b 408', 'a 408']);
+    assert.equal(heads.size, 0);
+    // At 5000: c, whose time ran out before it arrived (due at 4999, before a's deadline), then d
+    // and e a millisecond apart.
+    heads.read(c.socket, Date.now() - 5001);
+    heads.read(d.socket); // 10000
+    await clock.advance(1, 1); // 5001
+    assert.deepEqual(dropped(outcomes, sockets).slice(2), ['c 408'], 'c is dropped at the first pass, a millisecond on');
+    heads.read(e.socket); // 10001
+    await clock.advance(4999, 4999); // 10000
+    assert.deepEqual(dropped(outcomes, sockets).slice(3), ['d 408']);
+    await clock.advance(1, 1); // 10001
+    assert.deepEqual(dropped(outcomes, sockets).slice(3), ['d 408', 'e 408']);
+  });
+
+  test('out of order, passes are at least a hundredth of the timeout apart', async (t) => {
+    const clock = FakeClock.install(t);
+    const { heads, outcomes } = reader(1024, 100_000);
+    const [a, b, e] = [open(t), open(t), open(t)];
+    const sockets = { a: a.socket, b: b.socket, e: e.socket };
+    heads.read(a.socket); // 100000
+    heads.read(b.socket, Date.now() - 60_000); // 40000
+    heads.read(e.socket, Date.now() - 59_990); // 40010
+    await clock.advance(40_000, 40_000);
+    assert.deepEqual(dropped(outcomes, sockets), ['b 408']);
+    await clock.advance(991, 991); // 40991: e is due, but the next pass is 1000 ms after the last
+    assert.equal(outcomes.length, 1);
+    await clock.advance(9, 9); // 41000
+    assert.deepEqual(dropped(outcomes, sockets), ['b 408', 'e 408']);
+  });
+
+  test('a client that resets the connection (a close without an end) is heard at once: abandoned before a byte, 400 after', async (t) => {
+    const { heads, outcomes } = reader();
+    const silent = open(t);
+    const partial = open(t);
+    heads.read(silent.socket);
+    heads.read(partial.socket);
+    partial.client.write('GET / HTTP/1.1\r\n');
+    await tick();
+    silent.client.destroy();
+    partial.client.destroy();
+    await tick();
+    await tick();
+    assert.deepEqual(
+      outcomes.map((o) => [o.socket === silent.socket ? 'silent' : 'partial', o.abandoned === true, o.error?.status]),
+      [
+        ['silent', true, undefined],
+        ['partial', false, 400],
+      ],
+    );
+    assert.equal(heads.size, 0);
+  });
+
+  test('a timer replaced by one for an earlier deadline is cancelled: it makes no pass of its own', async (t) => {
+    const clock = FakeClock.install(t);
+    const mocked = globalThis.setTimeout;
+    let armed = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      armed++;
+      return mocked(...args);
+    }) as typeof setTimeout;
+    try {
+      const { heads, outcomes } = reader(1024, 5000);
+      const [a, b, c] = [open(t), open(t), open(t)];
+      heads.read(a.socket); // a timer for 5000
+      heads.read(b.socket, Date.now() - 3000); // replaced by one for 2000
+      await clock.advance(10, 10);
+      a.client.write(REQUEST);
+      await clock.advance(90, 90);
+      heads.read(c.socket); // 5100
+      await clock.advance(1900, 1900); // 2000: b is dropped, and a timer set for c
+      assert.deepEqual(outcomes.map((o) => o.socket), [a.socket, b.socket]);
+      assert.equal(armed, 3);
+      await clock.advance(3100, 100); // 5100
+      assert.deepEqual(outcomes.map((o) => o.socket), [a.socket, b.socket, c.socket]);
+      assert.equal(armed, 3, 'the timer set for 5000 made a pass');
+    } finally {
+      globalThis.setTimeout = mocked;
+    }
+  });
+
+  test("the reader's timer does not keep the process alive", (t) => {
+    const count = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const { heads } = reader(1024, 60_000);
+    const before = count();
+    heads.read(open(t).socket);
+    assert.equal(count(), before);
+  });
+});
+
