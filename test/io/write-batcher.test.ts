@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { SockwaveError } from '../../src/errors.js';
 import { WriteBatcher } from '../../src/io/write-batcher.js';
 
 /** The part of a socket the batcher uses, recording each write call (a corked run counts as one). */
@@ -14,11 +15,13 @@ function fakeSocket() {
     writableEnded: false,
     /** Bytes waiting in the socket's own queue (a slow reader's backlog). */
     writableLength: 0,
+    /** What the socket's write callback reports (null: written). */
+    writeError: null as Error | null,
     write(chunk: Buffer, callback?: (error?: Error | null) => void): boolean {
       handed.push(chunk);
       if (corked) corked.push(Buffer.from(chunk));
       else writes.push([Buffer.from(chunk)]);
-      if (callback) queueMicrotask(() => callback(null));
+      if (callback) queueMicrotask(() => callback(socket.writeError));
       return true;
     },
     cork() {
@@ -183,6 +186,57 @@ describe('WriteBatcher', () => {
     assert.equal(writes.length, 0);
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]?.message), /closed/);
+  });
+
+  test('with nothing waiting for the write, a destroyed socket drops the frames silently (the flush does not throw)', () => {
+    const { socket, writes, fake } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    batcher.hold();
+    batcher.write(Buffer.from('x'));
+    fake.destroyed = true;
+    assert.doesNotThrow(() => batcher.release());
+    assert.equal(writes.length, 0);
+    assert.equal(batcher.pendingBytes, 0);
+  });
+
+  test('a socket already ended (end() called) is written nothing, and the callbacks get an error', async () => {
+    const { socket, writes, fake } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    fake.writableEnded = true;
+    const error = await callbackResult(batcher, Buffer.from('x'));
+    assert.equal(writes.length, 0, 'nothing written after end()');
+    assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+    assert.match(error.message, /closed before the data was sent/);
+  });
+
+  test("a write the socket fails is reported to the callbacks as SW_SOCKET_ERROR with the socket's error as cause; a SockwaveError as it is", async () => {
+    const { socket, fake } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    fake.writeError = epipe;
+    const error = await callbackResult(batcher, Buffer.from('x'));
+    assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+    assert.equal(error.cause, epipe);
+    assert.match(error.message, /write EPIPE/);
+    const own = new SockwaveError('SW_SOCKET_ERROR', 'reset by the connection');
+    fake.writeError = own;
+    assert.equal(await callbackResult(batcher, Buffer.from('y')), own, 'not wrapped again');
+  });
+
+  test('each callback is called once: a later flush without callbacks does not call the earlier ones again', async () => {
+    const { socket, writes } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    let called = 0;
+    batcher.write(Buffer.from('a'), () => called++);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(called, 1);
+    batcher.write(Buffer.from('b'));
+    batcher.write(Buffer.from('c'), () => called++);
+    await new Promise((resolve) => setImmediate(resolve));
+    batcher.write(Buffer.from('d'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(writes.length, 3);
+    assert.equal(called, 2, 'one call per callback, however many flushes follow');
   });
 });
 
