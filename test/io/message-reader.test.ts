@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { test } from 'node:test';
-import { connect, ConnectionClosedError, SockwaveError, WebSocketServer, type CloseInfo, type Connection } from '../../src/index.js';
+import { EventEmitter, getEventListeners } from 'node:events';
+import { describe, test } from 'node:test';
+import { connect, ConnectionClosedError, MessageReader, SockwaveError, WebSocketServer, type CloseInfo, type Connection } from '../../src/index.js';
 
 /** The pull style: nextMessage(), for await, hasBufferedMessage, and backpressure from its bounded buffer. */
 
@@ -261,4 +262,135 @@ test("once this side's close frame is out, a lowered limit or pause() does not k
     assert.deepEqual([info.code, info.wasClean], [1000, true], stop);
     assert.equal(reader.bufferedMessages, 10, 'the buffered messages are kept');
   }
+});
+
+/**
+ * MessageReader over a stand-in for its connection (the ReadableConnection it is given): every
+ * message, close, pause and resume is driven and seen directly, without sockets.
+ */
+class StandInConnection extends EventEmitter {
+  status = 'open';
+  closeInfo: CloseInfo | undefined;
+  readonly stats = { messagesIn: 0 };
+  /** Calls of pauseReading / resumeReading / limitReached, in order. */
+  readonly calls: string[] = [];
+  pauseReading(): void {
+    this.calls.push('pause');
+  }
+  resumeReading(): void {
+    this.calls.push('resume');
+  }
+  limitReached(limit: string, detail: string): void {
+    this.calls.push(`limit ${limit}: ${detail}`);
+  }
+  deliver(data: string | Buffer, isBinary = typeof data !== 'string'): void {
+    this.stats.messagesIn++;
+    this.emit('message', data, isBinary);
+  }
+}
+
+/** Timers that keep the process alive (unref'd ones are not listed). */
+const liveTimeouts = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+
+describe('MessageReader over a stand-in connection', () => {
+  test('defaults: reading pauses at the 1024th message held, or at 16 MiB held, not before', () => {
+    const byCount = new StandInConnection();
+    const counted = new MessageReader(byCount);
+    for (let i = 0; i < 1023; i++) byCount.deliver('x');
+    assert.deepEqual(byCount.calls, [], '1023 messages do not fill it');
+    byCount.deliver('x');
+    assert.equal(counted.bufferedMessages, 1024);
+    assert.deepEqual(byCount.calls.slice(1), ['pause'], 'the 1024th fills it');
+    const bySize = new StandInConnection();
+    new MessageReader(bySize);
+    bySize.deliver(Buffer.alloc(16 * 1024 * 1024 - 1));
+    assert.deepEqual(bySize.calls, [], '16 MiB - 1 byte does not fill it');
+    bySize.deliver(Buffer.alloc(1));
+    assert.deepEqual(bySize.calls.slice(1), ['pause'], 'the byte that makes 16 MiB fills it');
+  });
+
+  test('maxBufferedBytes: the message that reaches it pauses reading; at half of it or less, reading resumes', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn, { maxBufferedBytes: 4 });
+    conn.deliver('abc');
+    assert.deepEqual(conn.calls, [], '3 of 4 characters');
+    conn.deliver('d');
+    assert.equal(conn.calls.length, 2);
+    assert.match(conn.calls[0]!, /^limit receiveBuffer: pull buffer full \(2 messages, 4 bytes\)/);
+    assert.equal(conn.calls[1], 'pause');
+    assert.deepEqual(await reader.next(), { data: 'abc', isBinary: false });
+    assert.deepEqual(conn.calls.slice(2), ['resume'], '1 byte left: at most half');
+  });
+
+  test('a limit of 1 is allowed: each message fills the buffer', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn, { maxBufferedMessages: 1, maxBufferedBytes: 1 });
+    conn.deliver(Buffer.from([7]));
+    assert.equal(conn.calls.at(-1), 'pause');
+    assert.deepEqual(await reader.next(), { data: Buffer.from([7]), isBinary: true });
+    assert.equal(conn.calls.at(-1), 'resume');
+  });
+
+  test('messages that still arrive while reading is paused are kept, and the limit is reported once per pause', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn, { maxBufferedMessages: 2 });
+    for (const text of ['a', 'b', 'c', 'd']) conn.deliver(text);
+    assert.equal(reader.bufferedMessages, 4);
+    assert.deepEqual(conn.calls.slice(1), ['pause'], 'one pause, one report');
+    for (const text of ['a', 'b', 'c']) assert.equal((await reader.next()).data, text);
+    assert.deepEqual(conn.calls.slice(1), ['pause', 'resume'], 'resumed at 1 of 2');
+    conn.deliver('e');
+    conn.deliver('f');
+    assert.equal(conn.calls.filter((call) => call.startsWith('limit')).length, 2, 'filled again: reported again');
+  });
+
+  test('a connection already closed with no CloseInfo is taken as 1006, not clean, not remote', async () => {
+    const conn = new StandInConnection();
+    conn.status = 'closed';
+    const reader = new MessageReader(conn);
+    const error = await reader.next().catch((caught: unknown) => caught);
+    assert.ok(error instanceof ConnectionClosedError, String(error));
+    assert.deepEqual([error.closeCode, error.reason, error.wasClean, error.remote], [1006, '', false, false]);
+    await assert.rejects(
+      (async () => {
+        for await (const message of reader) assert.fail(`a message: ${String(message.data)}`);
+      })(),
+      ConnectionClosedError,
+      'iteration throws: the close was not clean',
+    );
+  });
+
+  test('a signal already aborted rejects at once with SW_ABORTED (its reason as cause), and the message that comes later waits for the next call', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn);
+    const reason = new Error('gave up');
+    const error = await reader.next({ signal: AbortSignal.abort(reason) }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof SockwaveError && error.code === 'SW_ABORTED', String(error));
+    assert.equal(error.cause, reason);
+    conn.deliver('kept');
+    assert.equal(reader.bufferedMessages, 1, 'no waiter was left to take it');
+    assert.deepEqual(await reader.next(), { data: 'kept', isBinary: false });
+  });
+
+  test('a signal that is not an AbortSignal is refused with TypeError, not taken as aborted', async () => {
+    const reader = new MessageReader(new StandInConnection());
+    const notASignal = { aborted: 'yes' };
+    const error = await reader.next({ signal: notASignal as unknown as AbortSignal }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof TypeError, String(error));
+    assert.match(error.message, /signal must be an AbortSignal/);
+  });
+
+  test('a call answered by a message leaves no timer and no abort listener behind', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn);
+    const controller = new AbortController();
+    const before = liveTimeouts();
+    const next = reader.next({ timeout: 60_000, signal: controller.signal });
+    assert.equal(liveTimeouts(), before + 1, 'the timeout is armed');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+    conn.deliver('m');
+    assert.deepEqual(await next, { data: 'm', isBinary: false });
+    assert.equal(liveTimeouts(), before, 'the timeout was cleared');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the abort listener was removed');
+  });
 });
