@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { EventEmitter, getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
-import { connect, ConnectionClosedError, MessageReader, SockwaveError, WebSocketServer, type CloseInfo, type Connection } from '../../src/index.js';
+import { connect, ConnectionClosedError, MessageReader, SockwaveError, WebSocketServer, type CloseInfo, type Connection, type NextMessageOptions } from '../../src/index.js';
 
 /** The pull style: nextMessage(), for await, hasBufferedMessage, and backpressure from its bounded buffer. */
 
@@ -312,14 +312,27 @@ describe('MessageReader over a stand-in connection', () => {
   test('maxBufferedBytes: the message that reaches it pauses reading; at half of it or less, reading resumes', async () => {
     const conn = new StandInConnection();
     const reader = new MessageReader(conn, { maxBufferedBytes: 4 });
-    conn.deliver('abc');
+    conn.deliver('a');
+    conn.deliver('bc');
     assert.deepEqual(conn.calls, [], '3 of 4 characters');
     conn.deliver('d');
     assert.equal(conn.calls.length, 2);
-    assert.match(conn.calls[0]!, /^limit receiveBuffer: pull buffer full \(2 messages, 4 bytes\)/);
+    assert.match(conn.calls[0]!, /^limit receiveBuffer: pull buffer full \(3 messages, 4 bytes\)/);
     assert.equal(conn.calls[1], 'pause');
-    assert.deepEqual(await reader.next(), { data: 'abc', isBinary: false });
+    assert.deepEqual(await reader.next(), { data: 'a', isBinary: false });
+    assert.equal(conn.calls.length, 2, '3 bytes left: over half, still paused (though 2 messages are far under half of theirs)');
+    assert.deepEqual(await reader.next(), { data: 'bc', isBinary: false });
     assert.deepEqual(conn.calls.slice(2), ['resume'], '1 byte left: at most half');
+  });
+
+  test('reading resumes once the bytes held are exactly half of maxBufferedBytes', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn, { maxBufferedBytes: 4 });
+    conn.deliver('ab');
+    conn.deliver('cd');
+    assert.equal(conn.calls.at(-1), 'pause');
+    await reader.next();
+    assert.equal(conn.calls.at(-1), 'resume', '2 of 4 bytes');
   });
 
   test('a limit of 1 is allowed: each message fills the buffer', async () => {
@@ -337,7 +350,9 @@ describe('MessageReader over a stand-in connection', () => {
     for (const text of ['a', 'b', 'c', 'd']) conn.deliver(text);
     assert.equal(reader.bufferedMessages, 4);
     assert.deepEqual(conn.calls.slice(1), ['pause'], 'one pause, one report');
-    for (const text of ['a', 'b', 'c']) assert.equal((await reader.next()).data, text);
+    for (const text of ['a', 'b']) assert.equal((await reader.next()).data, text);
+    assert.deepEqual(conn.calls.slice(1), ['pause'], '2 of 2 left: still paused');
+    assert.equal((await reader.next()).data, 'c');
     assert.deepEqual(conn.calls.slice(1), ['pause', 'resume'], 'resumed at 1 of 2');
     conn.deliver('e');
     conn.deliver('f');
@@ -372,12 +387,42 @@ describe('MessageReader over a stand-in connection', () => {
     assert.deepEqual(await reader.next(), { data: 'kept', isBinary: false });
   });
 
+  test('options that are not an object are refused with TypeError', async () => {
+    const reader = new MessageReader(new StandInConnection());
+    await assert.rejects(reader.next(5 as unknown as NextMessageOptions), TypeError);
+  });
+
   test('a signal that is not an AbortSignal is refused with TypeError, not taken as aborted', async () => {
     const reader = new MessageReader(new StandInConnection());
     const notASignal = { aborted: 'yes' };
     const error = await reader.next({ signal: notASignal as unknown as AbortSignal }).catch((caught: unknown) => caught);
     assert.ok(error instanceof TypeError, String(error));
     assert.match(error.message, /signal must be an AbortSignal/);
+  });
+
+  test('with more than 1024 messages held, every one is returned once, in order, as the buffer is read', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn, { maxBufferedMessages: 2000 });
+    for (let i = 0; i < 1500; i++) conn.deliver(`m${i}`);
+    for (let i = 0; i < 1500; i++) assert.equal((await reader.next()).data, `m${i}`);
+    assert.equal(reader.hasBufferedMessage, false);
+    conn.deliver('after');
+    assert.deepEqual(await reader.next(), { data: 'after', isBinary: false });
+  });
+
+  test('of two calls waiting, aborting the first leaves the second waiting for the next message', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn);
+    const controller = new AbortController();
+    const first = reader.next({ signal: controller.signal });
+    const second = reader.next();
+    const third = reader.next({ timeout: 60_000 });
+    controller.abort();
+    await assert.rejects(first, (error: unknown) => error instanceof SockwaveError && error.code === 'SW_ABORTED');
+    conn.deliver('one');
+    conn.deliver('two');
+    assert.deepEqual(await second, { data: 'one', isBinary: false });
+    assert.deepEqual(await third, { data: 'two', isBinary: false });
   });
 
   test('a call answered by a message leaves no timer and no abort listener behind', async () => {
@@ -392,5 +437,30 @@ describe('MessageReader over a stand-in connection', () => {
     assert.deepEqual(await next, { data: 'm', isBinary: false });
     assert.equal(liveTimeouts(), before, 'the timeout was cleared');
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the abort listener was removed');
+  });
+
+  test('a call rejected by the close leaves no timer and no abort listener behind', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn);
+    const controller = new AbortController();
+    const before = liveTimeouts();
+    const next = reader.next({ timeout: 60_000, signal: controller.signal });
+    conn.status = 'closed';
+    conn.emit('close', { code: 1000, reason: 'bye', wasClean: true, remote: true });
+    await assert.rejects(next, ConnectionClosedError);
+    assert.equal(liveTimeouts(), before, 'the timeout was cleared');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the abort listener was removed');
+  });
+
+  test('a timeout longer than a timer can hold (2^32 ms) does not fire at once', async () => {
+    const conn = new StandInConnection();
+    const reader = new MessageReader(conn);
+    let settled = false;
+    const next = reader.next({ timeout: 2 ** 32 }).finally(() => (settled = true));
+    // (Node runs a delay it cannot hold after 1 ms: a 20 ms timer set after it fires after it.)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(settled, false);
+    conn.deliver('in time');
+    assert.deepEqual(await next, { data: 'in time', isBinary: false });
   });
 });
