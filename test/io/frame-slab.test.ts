@@ -28,6 +28,7 @@ const TEXTS = [
   // 42 units: no longer certain to fit the 7-bit length, though it does.
   'a'.repeat(42),
   'é'.repeat(62), // 124 bytes
+  'é'.repeat(62) + 'a', // 125 bytes: the longest for the 7-bit length
   'é'.repeat(63), // 126 bytes: the 16-bit length
   '€'.repeat(41), // 123 bytes on the short path
   '€'.repeat(42), // 126 bytes: the 16-bit length
