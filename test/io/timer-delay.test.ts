@@ -33,6 +33,12 @@ describe('timerDelay', () => {
     assert.equal(timerDelay(LONG), MAX_TIMER_DELAY);
     assert.equal(timerDelay(Infinity), MAX_TIMER_DELAY);
   });
+
+  test('the longest delay held is exactly 2^31 - 1 ms (2,147,483,647), the most a Node timer holds', () => {
+    assert.equal(MAX_TIMER_DELAY, 2_147_483_647);
+    assert.equal(timerDelay(2_147_483_647), 2_147_483_647);
+    assert.equal(timerDelay(2_147_483_646), 2_147_483_646);
+  });
 });
 
 describe('timeouts past what a timer holds are long waits, not 1 ms', { timeout: 30_000 }, () => {
