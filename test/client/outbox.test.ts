@@ -40,6 +40,23 @@ describe('Outbox', () => {
     assert.equal(outbox.size, 1024);
   });
 
+  test('default maxBytes: 16 MiB (a message of exactly 16 MiB fits, one byte more does not)', () => {
+    const outbox = new Outbox();
+    outbox.push({ data: Buffer.alloc(16 * 1024 * 1024 - 1), binary: true });
+    assert.throws(() => outbox.push(entry('ab')), isOutboxFull);
+    outbox.push(entry('a'));
+    assert.equal(outbox.byteSize, 16 * 1024 * 1024);
+    assert.deepEqual(new Outbox().push({ data: Buffer.alloc(16 * 1024 * 1024), binary: true }), [], 'one message of the whole size');
+    assert.throws(() => new Outbox().push({ data: Buffer.alloc(16 * 1024 * 1024 + 1), binary: true }), isOutboxFull);
+  });
+
+  test('maxBytes 0 takes only empty messages (it is a limit, not "the default")', () => {
+    const outbox = new Outbox({ maxBytes: 0 });
+    assert.throws(() => outbox.push(entry('a')), isOutboxFull);
+    assert.deepEqual(outbox.push(entry('')), []);
+    assert.equal(outbox.size, 1);
+  });
+
   test("'reject': the message past maxMessages throws OutboxFullError (SW_OUTBOX_FULL) and changes nothing", () => {
     const outbox = new Outbox({ maxMessages: 2, policy: 'reject' });
     outbox.push(entry('a'));
