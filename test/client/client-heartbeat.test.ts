@@ -90,3 +90,117 @@ describe('client heartbeat', () => {
   });
 });
 
+
+/**
+ * The heartbeat over a stand-in connection and a clock driven by the test: performance.now() and
+ * setInterval are replaced for the test, each tick of the interval is run by hand.
+ */
+function drivenHeartbeat(t: TestContext, interval: number, timeout: number) {
+  let now = 1000;
+  let tick: (() => void) | undefined;
+  let period = 0;
+  t.mock.method(performance, 'now', () => now);
+  t.mock.method(globalThis, 'setInterval', (callback: () => void, ms: number) => {
+    tick = callback;
+    period = ms;
+    return { unref() {} };
+  });
+  t.mock.method(globalThis, 'clearInterval', () => (tick = undefined));
+  const conn = {
+    isPaused: false,
+    pingSentAt: 0,
+    pings: 0,
+    terminated: 0,
+    ping() {
+      this.pings++;
+    },
+    terminate() {
+      this.terminated++;
+    },
+  };
+  const stop = startClientHeartbeat(conn as unknown as Connection, interval, timeout);
+  return {
+    conn,
+    stop,
+    get period() {
+      return period;
+    },
+    get running() {
+      return tick !== undefined;
+    },
+    /** Moves the clock by whole ticks, running each; then lets a drop (on setImmediate) happen. */
+    async advance(ms: number) {
+      for (let elapsed = 0; elapsed < ms; elapsed += period) {
+        now += period;
+        tick?.();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+describe('client heartbeat on a driven clock', () => {
+  test('an interval of 1 ms is a heartbeat (only 0 or less starts nothing), its timer ticking every 10 ms', async (t) => {
+    const beat = drivenHeartbeat(t, 1, 1000);
+    assert.equal(beat.period, 10);
+    await beat.advance(10);
+    assert.equal(beat.conn.pings, 1);
+  });
+
+  test('a ping is not judged before the timeout; unanswered for exactly the timeout, the connection is dropped', async (t) => {
+    // interval 1000 ms, timeout 500 ms: a tick every 250 ms.
+    const beat = drivenHeartbeat(t, 1000, 500);
+    assert.equal(beat.period, 250);
+    await beat.advance(1000);
+    assert.equal(beat.conn.pings, 1);
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 0, 'dropped after 250 ms of a 500 ms timeout');
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 1, 'kept after the whole timeout');
+  });
+
+  test('a pong (pingSentAt back to 0) keeps the connection; the next ping comes a whole interval after the last', async (t) => {
+    const beat = drivenHeartbeat(t, 1000, 500);
+    await beat.advance(1000);
+    assert.equal(beat.conn.pings, 1);
+    beat.conn.pingSentAt = 0;
+    await beat.advance(750);
+    assert.equal(beat.conn.pings, 1, 'no ping before the interval');
+    await beat.advance(250);
+    assert.equal(beat.conn.pings, 2);
+    assert.equal(beat.conn.terminated, 0);
+  });
+
+  test('while reading is paused the ping out is forgotten and none is sent; after the resume, the next waits a whole interval', async (t) => {
+    const beat = drivenHeartbeat(t, 1000, 500);
+    await beat.advance(1000);
+    assert.equal(beat.conn.pings, 1);
+    beat.conn.isPaused = true;
+    await beat.advance(3000);
+    assert.equal(beat.conn.pingSentAt, 0, 'the ping out is forgotten');
+    assert.equal(beat.conn.terminated, 0);
+    assert.equal(beat.conn.pings, 1);
+    beat.conn.isPaused = false;
+    await beat.advance(750);
+    assert.equal(beat.conn.pings, 1, 'a whole interval after the last paused tick');
+    await beat.advance(250);
+    assert.equal(beat.conn.pings, 2);
+  });
+
+  test('stop() clears the timer', (t) => {
+    const beat = drivenHeartbeat(t, 1000, 500);
+    assert.equal(beat.running, true);
+    beat.stop();
+    assert.equal(beat.running, false);
+  });
+
+  test('a ping answered between the tick that judged it and the drop keeps the connection', async (t) => {
+    const beat = drivenHeartbeat(t, 1000, 500);
+    await beat.advance(1000);
+    // The tick at the timeout judges; before the drop runs (setImmediate), the pong is read.
+    beat.advance(500).catch(() => {});
+    beat.conn.pingSentAt = 0;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(beat.conn.terminated, 0);
+  });
+});
