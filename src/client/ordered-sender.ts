@@ -86,7 +86,8 @@ export class OrderedSender {
     if (size > this.#maxBytes) throw new OutboxFullError(`message of ${size} bytes exceeds the outbox (${this.#maxBytes} bytes)`);
     const dropped: Outgoing[] = [];
     while (this.#queue.length >= this.#maxMessages || this.#queuedBytes + size > this.#maxBytes) {
-      if (!this.#dropOldest) throw new OutboxFullError(`outbox full (${this.#queue.length} messages, ${this.#queuedBytes} bytes)`);
+      // (An outbox of no messages has nothing to drop: the message cannot be held at all.)
+      if (!this.#dropOldest || this.#queue.length === 0) throw new OutboxFullError(`outbox full (${this.#queue.length} messages, ${this.#queuedBytes} bytes)`);
       const oldest = this.#queue.shift()!;
       if (oldest.kind !== 'close') this.#queuedBytes -= oldest.size;
       dropped.push(oldest);

@@ -175,6 +175,13 @@ describe('OrderedSender', () => {
     assert.throws(() => sender({ maxBytes: 0 }).ordered.push(text('a')), OutboxFullError);
   });
 
+  test("maxMessages 0 holds nothing with policy 'drop-oldest' either: OutboxFullError, not a TypeError from an empty queue", () => {
+    const { ordered } = sender({ maxMessages: 0, policy: 'drop-oldest' });
+    assert.throws(() => ordered.push(text('a')), OutboxFullError);
+    assert.throws(() => ordered.push(close(1000, 'bye')), OutboxFullError, 'a close as well');
+    assert.deepEqual(ordered.clear(), [], 'nothing held');
+  });
+
   test('a Blob read that completes after clear() sends nothing', async () => {
     const { ordered } = sender();
     const conn = new StandInConnection();
