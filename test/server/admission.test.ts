@@ -12,7 +12,7 @@ import { connect as netConnect } from 'node:net';
 import { ProtocolError, Refusal, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame, rawFrame } from '../support/frames.js';
 import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout } from '../support/net.js';
-import { eventually, refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
+import { catchUncaught, eventually, refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
 
 const echo: ConnectionHandler = {
   onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
@@ -692,15 +692,7 @@ describe('close() while an asynchronous handler runs', { timeout: 30_000 }, () =
       },
     });
     // What the listener throws escapes to the process: caught here instead of by the test runner.
-    const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
-    const thrown: string[] = [];
-    const restore = (): void => {
-      process.removeAllListeners('uncaughtException');
-      for (const listener of runnerListeners) process.on('uncaughtException', listener);
-    };
-    t.after(restore);
-    process.removeAllListeners('uncaughtException');
-    process.on('uncaughtException', (error) => void thrown.push(error.message));
+    const { messages: thrown, restore } = catchUncaught(t);
     srv.server.on('refused', () => {
       throw new Error('listener failed');
     });

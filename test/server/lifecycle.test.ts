@@ -19,7 +19,7 @@ import {
   type UpgradeRequest,
 } from '../../src/index.js';
 import { Queue, closedPort, closeWs, deferred, payloadBytes, record, recordWs, sha256, withTimeout } from '../support/net.js';
-import { RawPeer, eventually, hasIpv6Loopback, runIsolated, selfSigned, serve, sleep, tcpConnectError, wsClient } from '../support/server-kit.js';
+import { RawPeer, catchUncaught, eventually, hasIpv6Loopback, runIsolated, selfSigned, serve, sleep, tcpConnectError, wsClient } from '../support/server-kit.js';
 
 const echo: ConnectionHandler = {
   onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
@@ -716,15 +716,7 @@ describe('shutdown', { timeout: 60_000 }, () => {
       const side = (await srv.connections.next('the server-side connection')).connection;
       prepare(side);
       // What the application throws escapes to the process: caught here instead of by the test runner.
-      const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
-      const uncaught: string[] = [];
-      const restore = (): void => {
-        process.removeAllListeners('uncaughtException');
-        for (const listener of runnerListeners) process.on('uncaughtException', listener);
-      };
-      t.after(restore);
-      process.removeAllListeners('uncaughtException');
-      process.on('uncaughtException', (error) => void uncaught.push(error.message));
+      const { messages: uncaught, restore } = catchUncaught(t);
       const closed = deferred<void>();
       srv.server.once('close', () => closed.resolve());
       const closing = srv.server.close({ timeout: 1000 });

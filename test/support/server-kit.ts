@@ -425,3 +425,21 @@ export function runIsolated(t: TestContext, script: string, ms = 10_000): Promis
     });
   });
 }
+
+/**
+ * What escapes to the process as an uncaught exception (a throwing listener's error), caught here
+ * instead of by the test runner: the messages are collected until `restore()` (also run after the
+ * test) puts the runner's own listeners back.
+ */
+export function catchUncaught(t: TestContext): { messages: string[]; restore: () => void } {
+  const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
+  const messages: string[] = [];
+  const restore = (): void => {
+    process.removeAllListeners('uncaughtException');
+    for (const listener of runnerListeners) process.on('uncaughtException', listener);
+  };
+  t.after(restore);
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', (error) => void messages.push(error.message));
+  return { messages, restore };
+}
