@@ -315,8 +315,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * Graceful shutdown: stops accepting, sends a close frame (default 1001) to every client, waits
    * up to `timeout` for them to finish, then terminates the rest, and leaves the backplane's
    * cluster. A request already read and waiting for an asynchronous `onConnection` (or
-   * `onHttpRequest`) is answered 503 with Retry-After; one still arriving is dropped. Resolves when all are gone. The server cannot listen again afterwards. A code that
-   * may not be sent, a reason over 123 bytes, or a timeout that is not a number from 0 (Infinity:
+   * `onHttpRequest`) is answered 503 with Retry-After; one still arriving is dropped. Resolves
+   * when all are gone. The server cannot listen again afterwards. A code that may not be sent, a reason over 123 bytes, or a timeout that is not a number from 0 (Infinity:
    * wait for every client), rejects with a RangeError or TypeError and changes nothing; a later
    * call returns the first one's promise.
    */
