@@ -30,6 +30,18 @@ function inflate(payload: Buffer): Buffer {
   return inflateRawSync(Buffer.concat([payload, Buffer.from([0x00, 0x00, 0xff, 0xff])]), { finishFlush: zlib.Z_SYNC_FLUSH });
 }
 
+/** What a connection hands its socket, uncopied: the socket's write() spied on. */
+function spyWrites(connection: Connection<unknown>): Buffer[] {
+  const socket = (connection as unknown as { socket: { write(chunk: Buffer, ...rest: unknown[]): boolean } }).socket;
+  const chunks: Buffer[] = [];
+  const write = socket.write.bind(socket);
+  socket.write = (chunk: Buffer, ...rest: unknown[]) => {
+    chunks.push(chunk);
+    return write(chunk, ...rest);
+  };
+  return chunks;
+}
+
 describe('server.clients', { timeout: 60_000 }, () => {
   test('size, iteration in opening order, get(id) and has(id); a connection that closes leaves the registry', async (t) => {
     const srv = await serve(t, { onConnection: () => ({}) });
@@ -186,17 +198,7 @@ describe('broadcast and sendTo', { timeout: 60_000 }, () => {
   test('small broadcasts of one turn are framed side by side once: each receiver writes them all as one view of the same memory', async (t) => {
     const srv = await serve(t, { onConnection: () => ({}) });
     const peers = await rawPeers(t, srv, 2);
-    const handed = peers.map(({ connection }) => {
-      // The socket under the connection, spied on: what the connection hands it, uncopied.
-      const socket = (connection as unknown as { socket: { write(chunk: Buffer, ...rest: unknown[]): boolean } }).socket;
-      const chunks: Buffer[] = [];
-      const write = socket.write.bind(socket);
-      socket.write = (chunk: Buffer, ...rest: unknown[]) => {
-        chunks.push(chunk);
-        return write(chunk, ...rest);
-      };
-      return chunks;
-    });
+    const handed = peers.map(({ connection }) => spyWrites(connection as Connection<unknown>));
     for (const text of ['one', 'two', 'three']) assert.equal(srv.server.broadcast(text), 2);
     for (const { peer } of peers) {
       const frames = await peer.frames.take(3, 'the three broadcasts');
@@ -263,17 +265,6 @@ describe('fan-out: what is counted and compressed', { timeout: 60_000 }, () => {
   const NO_CONTEXT = ['Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover'];
   const CONTEXT = ['Sec-WebSocket-Extensions: permessage-deflate'];
 
-  /** What the connection hands its socket, uncopied (as in the slab test above). */
-  function spyWrites(connection: Connection<unknown>): Buffer[] {
-    const socket = (connection as unknown as { socket: { write(chunk: Buffer, ...rest: unknown[]): boolean } }).socket;
-    const chunks: Buffer[] = [];
-    const write = socket.write.bind(socket);
-    socket.write = (chunk: Buffer, ...rest: unknown[]) => {
-      chunks.push(chunk);
-      return write(chunk, ...rest);
-    };
-    return chunks;
-  }
 
   test('broadcast() counts only the receivers that took the message: a closing connection is not counted', async (t) => {
     const srv = await serve(t, { onConnection: () => ({}) });

@@ -42,6 +42,20 @@ function open(t: TestContext) {
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 const REQUEST = 'GET /chat?x=1 HTTP/1.1\r\nHost: example\r\nUpgrade: websocket\r\n\r\n';
 
+
+/** Counts the timers set with setTimeout (on top of whatever clock is installed) until restore(). */
+function countTimers(): { armed: number; restore(): void } {
+  const mocked = globalThis.setTimeout;
+  const counter = {
+    armed: 0,
+    restore: () => void (globalThis.setTimeout = mocked),
+  };
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    counter.armed++;
+    return mocked(...args);
+  }) as typeof setTimeout;
+  return counter;
+}
 describe('HeadReader', () => {
   test('a head split across chunks is read once, with the bytes after it, and the socket is left paused without its listeners', async (t) => {
     const { heads, outcomes } = reader();
@@ -295,25 +309,20 @@ describe('HeadReader: edges', () => {
 
   test('one timer serves every socket read in deadline order: reading more arms no other', async (t) => {
     const clock = FakeClock.install(t);
-    const mocked = globalThis.setTimeout;
-    let armed = 0;
-    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-      armed++;
-      return mocked(...args);
-    }) as typeof setTimeout;
+    const timers = countTimers();
     try {
       const { heads, outcomes } = reader(1024, 5000);
       for (let i = 0; i < 3; i++) heads.read(open(t).socket);
       await clock.advance(1, 1);
       for (let i = 0; i < 3; i++) heads.read(open(t).socket);
-      assert.equal(armed, 1);
+      assert.equal(timers.armed, 1);
       await clock.advance(4999, 4999); // 5000: the first three are due
       assert.equal(outcomes.length, 3);
       await clock.advance(1, 1);
       assert.equal(outcomes.length, 6);
-      assert.equal(armed, 2, 'one timer for the first three, one for the next three');
+      assert.equal(timers.armed, 2, 'one timer for the first three, one for the next three');
     } finally {
-      globalThis.setTimeout = mocked;
+      timers.restore();
     }
   });
 
@@ -425,12 +434,7 @@ describe('HeadReader: edges', () => {
 
   test('a timer replaced by one for an earlier deadline is cancelled: it makes no pass of its own', async (t) => {
     const clock = FakeClock.install(t);
-    const mocked = globalThis.setTimeout;
-    let armed = 0;
-    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-      armed++;
-      return mocked(...args);
-    }) as typeof setTimeout;
+    const timers = countTimers();
     try {
       const { heads, outcomes } = reader(1024, 5000);
       const [a, b, c] = [open(t), open(t), open(t)];
@@ -442,12 +446,12 @@ describe('HeadReader: edges', () => {
       heads.read(c.socket); // 5100
       await clock.advance(1900, 1900); // 2000: b is dropped, and a timer set for c
       assert.deepEqual(outcomes.map((o) => o.socket), [a.socket, b.socket]);
-      assert.equal(armed, 3);
+      assert.equal(timers.armed, 3);
       await clock.advance(3100, 100); // 5100
       assert.deepEqual(outcomes.map((o) => o.socket), [a.socket, b.socket, c.socket]);
-      assert.equal(armed, 3, 'the timer set for 5000 made a pass');
+      assert.equal(timers.armed, 3, 'the timer set for 5000 made a pass');
     } finally {
-      globalThis.setTimeout = mocked;
+      timers.restore();
     }
   });
 
