@@ -20,7 +20,7 @@ export interface HeartbeatCounters {
  * One timer for every connection of a server (no timer per connection): each tick walks the
  * connections once, pings those due, terminates those whose ping went unanswered past
  * `pongTimeout`, and closes those idle past `idleTimeout`. The tick is a fifth of the shortest
- * interval (at least 20 ms), so deadlines are kept within that granularity: late by at most a
+ * interval (pongTimeout counts only when pings are on; at least 20 ms), so deadlines are kept within that granularity: late by at most a
  * tick (idleTimeout: two), never early.
  */
 export class Heartbeat {
@@ -36,7 +36,9 @@ export class Heartbeat {
     private readonly options: HeartbeatOptions,
     private readonly counters: HeartbeatCounters,
   ) {
-    const shortest = Math.min(...[options.pingInterval, options.pongTimeout, options.idleTimeout].filter((value) => value > 0));
+    // pongTimeout matters only while pinging: with pings off it would only make ticks more frequent.
+    const intervals = options.pingInterval > 0 ? [options.pingInterval, options.pongTimeout, options.idleTimeout] : [options.idleTimeout];
+    const shortest = Math.min(...intervals.filter((value) => value > 0));
     this.interval = timerDelay(Math.max(20, Math.floor(shortest / 5)));
   }
 

@@ -339,11 +339,20 @@ describe('Heartbeat.tick() on a fake clock', () => {
     assert.equal(connection.pings, 1);
   });
 
-  test('the shortest interval sets the tick, pongTimeout included: idleTimeout 1000 with pongTimeout 500 closes after 1100 ms', async (t) => {
-    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 500, idleTimeout: 1000 });
+  test('the shortest interval sets the tick, pongTimeout included while pinging: idleTimeout 1000 with pongTimeout 500 closes after 1100 ms', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 5000, pongTimeout: 500, idleTimeout: 1000 });
     await tickAt(1099);
     assert.equal(connection.status, 'open');
     await tickAt(1100);
+    assert.equal(connection.status, 'closing');
+    assert.equal(connection.pings, 0, 'no ping was due before the idle close');
+  });
+
+  test('with pings off, pongTimeout does not shorten the tick: idleTimeout 1000 with pongTimeout 500 closes after 1200 ms', async (t) => {
+    const { connection, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 500, idleTimeout: 1000 });
+    await tickAt(1199);
+    assert.equal(connection.status, 'open');
+    await tickAt(1200);
     assert.equal(connection.status, 'closing');
   });
 
