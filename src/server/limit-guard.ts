@@ -29,7 +29,7 @@ export class LimitGuard {
   track(address: string, max: number): boolean {
     const count = this.count(address);
     if (count >= max) {
-      this.hit('maxConnectionsPerAddress', address, `${max} connections from this address`);
+      this.hit('maxConnectionsPerAddress', address, `${max} connection${max === 1 ? '' : 's'} from this address`);
       return false;
     }
     this.perAddress.set(address, count + 1);

@@ -233,7 +233,7 @@ export class UpgradeFlow<Data> {
   private refusedAsFull(socket: Socket): boolean {
     const max = this.host.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.host.clients.size < max) return false;
-    this.host.guard.hit('maxConnections', socket.remoteAddress ?? '', `${max} connections open`);
+    this.host.guard.hit('maxConnections', socket.remoteAddress ?? '', `${max} connection${max === 1 ? '' : 's'} open`);
     this.refuseSocket(socket, 503, { 'Retry-After': String(this.host.options.retryAfter ?? 5) }, 'too many connections');
     return true;
   }

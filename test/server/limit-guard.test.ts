@@ -21,9 +21,13 @@ describe('LimitGuard', () => {
     const guard = new LimitGuard((event) => events.push(event));
     assert.equal(guard.track('10.0.0.3', 1), true);
     assert.equal(guard.track('10.0.0.3', 1), false);
-    assert.deepEqual(events, [{ limit: 'maxConnectionsPerAddress', remoteAddress: '10.0.0.3', connectionId: undefined, detail: '1 connections from this address' }]);
+    assert.deepEqual(events, [{ limit: 'maxConnectionsPerAddress', remoteAddress: '10.0.0.3', connectionId: undefined, detail: '1 connection from this address' }]);
     assert.equal(guard.counters.snapshot().maxConnectionsPerAddress, 1);
     assert.equal(guard.count('10.0.0.3'), 1, 'the refused socket is not counted');
+    guard.track('10.0.0.5', 2);
+    guard.track('10.0.0.5', 2);
+    assert.equal(guard.track('10.0.0.5', 2), false);
+    assert.equal(events[1]!.detail, '2 connections from this address');
   });
 
   test('a release with nothing counted leaves the address at 0: it grants no extra place', () => {

@@ -175,6 +175,7 @@ describe('server limits: each one answered, counted in stats().limits and report
     const third = await FaultyPeer.connect(h.server, { address: '10.0.0.3' });
     assert.equal(third.status, 503);
     assertHit(h, 'maxConnections');
+    assert.equal(h.limits.find((event) => event.limit === 'maxConnections')?.detail, '2 connections open');
   });
 
   test('maxConnectionsPerAddress: a third socket from one address is refused with 429, others are not', async (t) => {
