@@ -34,7 +34,8 @@ Options:
                          (needs the ioredis package)
   --help                 show this help
 
-When ready, prints 'listening on ws://HOST:PORT' (wss:// with TLS), then 'demo page: URL'.
+When ready, prints one line, 'listening on ws://HOST:PORT' (wss:// with TLS), and nothing more on
+stdout; 'demo page: URL' goes to stderr.
 SIGINT/SIGTERM close every connection with 1001, then exit 0.
 Exit status: 0 after SIGINT/SIGTERM, 1 if the server cannot start (port in use...), 2 on a usage error.
 `;
@@ -197,7 +198,9 @@ export async function serve(argv: readonly string[]): Promise<number> {
     // The first line is a contract (tools parse it); the second is for people.
     const page = new URL(info.url);
     page.protocol = tls ? 'https:' : 'http:';
-    process.stdout.write(`listening on ${info.url}\ndemo page: ${page.href}\n`);
+    // The contract's one line on stdout (tools read it); the page's address is for people: stderr.
+    process.stdout.write(`listening on ${info.url}\n`);
+    process.stderr.write(`demo page: ${page.href}\n`);
   }
   return done;
 }

@@ -115,6 +115,7 @@ describe('sockwave serve (child process)', { timeout: 60_000 }, () => {
     assert.equal(closeB.code, 1001);
     assert.equal(closeA.reason, 'server shutting down');
     assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assert.equal(cli.stdout(), `listening on ${url}\n`, "stdout holds the contract's one line and nothing else");
   });
 
   test('a second SIGTERM (and a SIGINT) during the graceful close still end with exit 0, not the signal', async (t) => {

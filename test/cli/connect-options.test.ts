@@ -144,7 +144,7 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
     const server = run(t, ['serve', '--port', '0', '--tls-cert', certificate.cert, '--tls-key', certificate.key]);
     const url = `${/^listening on (wss:\/\/\S+)$/.exec(await server.lines.next('the listening line', 10_000))?.[1]}/echo`;
     assert.match(url, /^wss:\/\/127\.0\.0\.1:\d+\/echo$/);
-    assert.equal(await server.lines.next('the demo line'), `demo page: ${url.replace('wss:', 'https:').replace(/echo$/, '')}`);
+    assert.equal(await server.errLines.next('the demo line on stderr'), `demo page: ${url.replace('wss:', 'https:').replace(/echo$/, '')}`);
 
     const refused = await failure(run(t, ['connect', url, '--execute', 'x']));
     assert.equal(refused, `sockwave: the server's TLS certificate is self-signed (${url}); trust its authority with --ca FILE, or skip the check with --insecure`);

@@ -51,7 +51,7 @@ describe('the demo page in Chromium', { timeout: 120_000 }, () => {
     const cli = run(t, ['serve', '--port', '0', '--deflate']);
     const port = Number(/^listening on ws:\/\/127\.0\.0\.1:(\d+)$/.exec(await cli.lines.next("the 'listening on' line", 10_000))?.[1]);
     assert.ok(port > 0);
-    assert.equal(await cli.lines.next('the demo page line'), `demo page: http://127.0.0.1:${port}/`);
+    assert.equal(await cli.errLines.next('the demo page line on stderr'), `demo page: http://127.0.0.1:${port}/`);
     const origin = `http://127.0.0.1:${port}`;
     const { context, pageErrors } = await newContext(t);
 
@@ -102,6 +102,6 @@ describe('the demo page in Chromium', { timeout: 120_000 }, () => {
     await waitFor(alice, hasLogLine('bob left'), 'alice sees bob leave');
     assert.equal(await text(alice, 'members'), 'alice');
     assert.deepEqual(pageErrors, []);
-    assert.equal(cli.stderr(), '');
+    assert.equal(cli.stderr(), `demo page: http://127.0.0.1:${port}/\n`, 'nothing on stderr but the demo page line');
   });
 });

@@ -16,6 +16,9 @@ async function serveWith(t: TestContext, backplane: string): Promise<{ cli: Cli;
   const line = await cli.lines.next("the 'listening on' line", 15_000);
   const match = /^listening on (ws:\/\/127\.0\.0\.1:\d+)$/.exec(line);
   assert.ok(match, `unexpected first line: ${JSON.stringify(line)} (stderr: ${cli.stderr()})`);
+  // stderr: the demo page line, after any line about the backplane.
+  const demo = `demo page: ${match[1]!.replace('ws:', 'http:')}/`;
+  while ((await cli.errLines.next('the demo page line on stderr')) !== demo);
   return { cli, url: match[1]! };
 }
 
@@ -54,10 +57,10 @@ describe('sockwave serve --backplane', { skip }, () => {
     const port = await closedPort();
     const nowhere = await serveWith(t, `redis://:secret@127.0.0.1:${port}`);
     // Not silent: one line says that /broadcast is not shared yet (the password not shown).
-    assert.equal(
-      nowhere.cli.stderr().trim(),
+    assert.deepEqual(nowhere.cli.stderr().trim().split('\n'), [
       `backplane: no connection to redis://:***@127.0.0.1:${port} within 5 s (connect ECONNREFUSED 127.0.0.1:${port}); retrying in the background (/broadcast stays on this node until then)`,
-    );
+      `demo page: ${nowhere.url.replace('ws:', 'http:')}/`,
+    ]);
     const a = await client(t, nowhere.url);
     a.ws.send('still served locally');
     assert.equal((await a.rec.messages.next('the local echo of /broadcast', 10_000)).data.toString(), 'still served locally');
@@ -103,6 +106,6 @@ describe('sockwave serve --backplane', { skip }, () => {
     }
     // The right password: it serves, with /broadcast shared.
     const served = await serveWith(t, `redis://:right@127.0.0.1:${redis.port}`);
-    assert.equal(served.cli.stderr(), '');
+    assert.equal(served.cli.stderr(), `demo page: ${served.url.replace('ws:', 'http:')}/\n`, 'nothing on stderr but the demo page line');
   });
 });

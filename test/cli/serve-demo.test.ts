@@ -18,7 +18,7 @@ async function serve(t: TestContext, extra: readonly string[] = []): Promise<{ c
   const match = /^listening on ws:\/\/127\.0\.0\.1:(\d+)$/.exec(await cli.lines.next("the 'listening on' line", 10_000));
   assert.ok(match);
   const port = Number(match[1]);
-  assert.equal(await cli.lines.next('the demo page line'), `demo page: http://127.0.0.1:${port}/`);
+  assert.equal(await cli.errLines.next('the demo page line on stderr'), `demo page: http://127.0.0.1:${port}/`);
   return { cli, port, url: `ws://127.0.0.1:${port}` };
 }
 

@@ -169,7 +169,7 @@ async function run(t: TestContext, options: { tls: boolean; deflate: boolean; sc
   await waitForStatus(page2, 'disconnected (1001');
 
   assert.deepEqual(pageErrors, []);
-  assert.equal(server.stderr(), '');
+  assert.equal(server.stderr(), `demo page: ${origin}/\n`, 'nothing on stderr but the demo page line');
 }
 
 describe('interop: Chromium against sockwave serve', () => {

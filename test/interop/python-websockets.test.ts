@@ -123,7 +123,7 @@ async function run(t: TestContext, options: { tls: boolean; deflate: boolean }):
   );
   assert.deepEqual(closed, { phase: 'closed', code: 1001, reason: 'server shutting down', received: { code: 1001, reason: 'server shutting down' } });
   assert.deepEqual(await client.exited(10_000), { code: 0, signal: null }, `the Python client's exit; stderr: ${client.stderr()}`);
-  assert.equal(server.stderr(), '');
+  assert.equal(server.stderr(), `demo page: ${server.url.protocol === 'wss:' ? 'https' : 'http'}://127.0.0.1:${server.port}/\n`, 'nothing on stderr but the demo page line');
 }
 
 describe('interop: Python websockets client against sockwave serve', () => {

@@ -15,6 +15,8 @@ export interface Cli {
   child: ChildProcess;
   /** Complete stdout lines, in order. */
   lines: Queue<string>;
+  /** Complete stderr lines, in order. */
+  errLines: Queue<string>;
   stdout(): string;
   stderr(): string;
   /** The exit, within `ms` (fails the test otherwise). */
@@ -26,7 +28,7 @@ export function run(t: TestContext, args: readonly string[], stdin: 'pipe' | 'ig
   assert.ok(existsSync(MAIN), `${MAIN} is missing: run 'npm run build' first`);
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
   const output = captureOutput(child);
-  const { lines } = output;
+  const { lines, errLines } = output;
   child.stdin?.on('error', () => {});
   const exit = deferred<{ code: number | null; signal: NodeJS.Signals | null }>();
   child.once('exit', (code, signal) => exit.resolve({ code, signal }));
@@ -40,6 +42,7 @@ export function run(t: TestContext, args: readonly string[], stdin: 'pipe' | 'ig
   return {
     child,
     lines,
+    errLines,
     stdout: output.stdout,
     stderr: output.stderr,
     exited: (ms = 10_000) => withTimeout(exit.promise, `sockwave ${args.join(' ')} to exit (stderr: ${output.stderr().trim()})`, ms),
