@@ -139,13 +139,8 @@ export function fanOutTo<Data>(targets: Iterable<Connection<Data>>, message: Fan
   let count = 0;
   for (const connection of targets) {
     if (except?.has(connection.serial) || (filter && !filter(connection))) continue;
-    if (results) {
-      const result = message.report(connection as Connection<unknown>);
-      results.push(result);
-      if (result.success) count++;
-    } else if (message.deliver(connection as Connection<unknown>)) {
-      count++;
-    }
+    if (results) results.push(message.report(connection as Connection<unknown>));
+    else if (message.deliver(connection as Connection<unknown>)) count++;
   }
   return results ?? count;
 }
