@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { acceptKey, generateKey, isValidKey } from '../../src/handshake/keys.js';
 
@@ -19,6 +20,25 @@ describe('acceptKey', () => {
   test('uses the key exactly as given (no trimming or case folding)', () => {
     assert.notEqual(acceptKey('dGhlIHNhbXBsZSBub25jZQ== '), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
     assert.notEqual(acceptKey('DGHLIHNHBXBSZSBUB25JZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  });
+
+  test('gives the same answer without crypto.hash() (Node 20 before 20.12), through a Hash object', async () => {
+    // A fresh copy of the module, loaded while node:crypto has no hash(): as on an older Node 20.
+    const crypto = createRequire(import.meta.url)('node:crypto') as { hash?: unknown };
+    const hash = crypto.hash;
+    assert.equal(typeof hash, 'function', 'this Node has crypto.hash(), which the other tests use');
+    delete crypto.hash;
+    syncBuiltinESMExports();
+    try {
+      const fresh = new URL('../../src/handshake/keys.js?without-hash', import.meta.url).href;
+      const older = (await import(fresh)) as typeof import('../../src/handshake/keys.js');
+      assert.equal(older.acceptKey('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+      const key = generateKey();
+      assert.equal(older.acceptKey(key), acceptKey(key));
+    } finally {
+      crypto.hash = hash;
+      syncBuiltinESMExports();
+    }
   });
 });
 
