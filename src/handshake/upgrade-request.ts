@@ -63,7 +63,8 @@ export function toUpgradeRequest(
     method: head.method,
     url: target,
     path: q === -1 ? target : target.slice(0, q),
-    query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+    // From the "?" on: the constructor drops that one, and keeps a second (`/p??a=1` has "?a").
+    query: new URLSearchParams(q === -1 ? '' : target.slice(q)),
     headers,
     rawHeaders: head.rawHeaders,
     cookies: parseCookies(headers['cookie']),

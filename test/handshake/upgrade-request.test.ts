@@ -10,6 +10,9 @@ describe('parseCookies', () => {
   test('returns no cookies for a missing or empty header', () => {
     assert.deepEqual({ ...parseCookies(undefined) }, {});
     assert.deepEqual({ ...parseCookies('') }, {});
+    // An object like any other result (no prototype), not undefined, which a spread would hide.
+    assert.deepEqual(parseCookies(undefined), Object.create(null));
+    assert.deepEqual(parseCookies(''), Object.create(null));
   });
 
   test('splits name=value pairs on ";" and trims them', () => {
@@ -18,6 +21,7 @@ describe('parseCookies', () => {
 
   test('strips the double quotes of a quoted value', () => {
     assert.deepEqual({ ...parseCookies('a="hello world"; b=""; c="x') }, { a: 'hello world', b: '', c: '"x' });
+    assert.deepEqual({ ...parseCookies('a="; b=2') }, { a: '"', b: '2' }, 'a lone double quote is a value, not an empty quoted one');
   });
 
   test('percent-decodes values, inside quotes too', () => {
@@ -98,6 +102,13 @@ describe('toUpgradeRequest', () => {
     const twice = toUpgradeRequest(parseRequestHead(head('GET /p?a=1?b=2 HTTP/1.1')), [], REMOTE);
     assert.equal(twice.path, '/p');
     assert.equal(twice.query.get('a'), '1?b=2');
+  });
+
+  test('keeps a "?" that starts the query in the first name, as a URL\'s searchParams do', () => {
+    const request = toUpgradeRequest(parseRequestHead(head('GET /p??a=1&b=2 HTTP/1.1')), [], REMOTE);
+    assert.equal(request.path, '/p');
+    assert.deepEqual([...request.query], [...new URL('http://x/p??a=1&b=2').searchParams]);
+    assert.deepEqual([...request.query], [['?a', '1'], ['b', '2']]);
   });
 
   test('is a plain object of data properties: a spread or JSON copy shows every field', () => {
