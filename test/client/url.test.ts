@@ -23,6 +23,15 @@ describe('parseWebSocketUrl', () => {
     assert.equal(url.basicAuth, `Basic ${Buffer.from('al:ice:p@ss').toString('base64')}`);
   });
 
+  test('a user alone, or a password alone, is credentials too', () => {
+    const user = parseWebSocketUrl('ws://token@example.com/x');
+    assert.equal(user.basicAuth, `Basic ${Buffer.from('token:').toString('base64')}`);
+    assert.equal(user.shown, 'ws://example.com/x');
+    const password = parseWebSocketUrl('ws://:secret@example.com/x');
+    assert.equal(password.basicAuth, `Basic ${Buffer.from(':secret').toString('base64')}`);
+    assert.equal(password.shown, 'ws://example.com/x');
+  });
+
   test('parses a wss: URL with the default port 443', () => {
     const url = parseWebSocketUrl('wss://example.com/');
     assert.equal(url.secure, true);
