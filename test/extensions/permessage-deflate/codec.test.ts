@@ -4,6 +4,8 @@
  * real peers such as `ws` use: one deflate/inflate stream per direction, Z_SYNC_FLUSH, tail removed).
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { describe, test } from 'node:test';
 import { constants, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import { ProtocolError } from '../../../src/errors.js';
@@ -12,6 +14,8 @@ import { type DeflateParams, type PerMessageDeflateOptions } from '../../../src/
 import { payloadBytes, withTimeout } from '../../support/net.js';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** zlib's module object, whose functions a test may wrap (then syncBuiltinESMExports() updates the imports). */
+const zlib = createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib');
 const MiB = 1024 * 1024;
 const SYNC_LIMIT = 256 * 1024;
 
@@ -502,5 +506,99 @@ describe('PerMessageDeflate: threshold, 8-bit windows, empty messages, keys', ()
     // Same key, no takeover: the same bytes for the same message (what makes one compression per key valid).
     const message = Buffer.from(jsonText(5000, 5));
     assert.deepEqual(a.compressSync(message), b.compressSync(message));
+  });
+});
+
+describe('PerMessageDeflate: compression options, the peer\'s context reset, and which inflater runs', () => {
+  test('by default messages are compressed at level 1 with memLevel 8: the bytes of a one-shot zlib call with those options', () => {
+    const { server } = codecs(params({ serverNoContextTakeover: true }));
+    const message = Buffer.from(jsonText(200_000, 3));
+    const expected = deflateRawSync(message, { windowBits: 15, level: 1, memLevel: 8, finishFlush: constants.Z_SYNC_FLUSH });
+    assert.deepEqual(server.compressSync(message), expected.subarray(0, expected.length - 4));
+    assert.equal(server.compressionKey, '15/1/8');
+  });
+
+  test('level 0 is honoured (stored blocks: the payload is larger than the message), not taken for the default', () => {
+    const { server, client } = codecs(params({ serverNoContextTakeover: true }), { level: 0 });
+    const message = Buffer.alloc(5000, 'a');
+    const wire = server.compressSync(message);
+    assert.ok(wire.length > message.length, `${wire.length} bytes for ${message.length} bytes of 'a'`);
+    assert.deepEqual(client.decompressSync(wire), message);
+  });
+
+  test('a peer that agreed to reset its context but refers to its previous message is refused with 1007', () => {
+    const message = uniqueText(3000, 11);
+    // The peer (a client) keeps its context although client_no_context_takeover was agreed.
+    const peer = codecs(params()).client;
+    const server = new PerMessageDeflate(params({ clientNoContextTakeover: true }), 'server', {}, MiB);
+    assert.deepEqual(server.decompressSync(peer.compressSync(message)), message);
+    const second = peer.compressSync(message);
+    assert.ok(second.length < 100, 'the repeat is back-references into the previous message');
+    assert.throws(() => server.decompressSync(second), (error: unknown) => assertProtocolError(error, 1007, 'SW_DECOMPRESSION_ERROR') !== undefined);
+  });
+
+  test('compressed payloads of up to 128 bytes are inflated without zlib; from 129 bytes zlib inflates them', () => {
+    const original = zlib.inflateRawSync;
+    let calls = 0;
+    zlib.inflateRawSync = ((...args: Parameters<typeof original>) => {
+      calls++;
+      return original(...args);
+    }) as typeof original;
+    syncBuiltinESMExports();
+    try {
+      const { server, client } = codecs(params({ clientNoContextTakeover: true }), { level: 0 });
+      // Level 0: a stored block (5 bytes of header, then the message) and the first byte of the sync flush.
+      for (const [length, zlibCalls] of [[122, 0], [123, 1]] as const) {
+        const message = payloadBytes(length, length);
+        const wire = client.compressSync(message);
+        assert.equal(wire.length, length + 6);
+        calls = 0;
+        assert.deepEqual(server.decompressSync(wire), message);
+        assert.equal(calls, zlibCalls, `a payload of ${wire.length} bytes`);
+      }
+    } finally {
+      zlib.inflateRawSync = original;
+      syncBuiltinESMExports();
+    }
+  });
+
+  test('a compression that fails in the thread pool reports its error through the callback', async () => {
+    const original = zlib.deflateRaw;
+    const failure = new Error('deflate failed');
+    zlib.deflateRaw = ((_data: unknown, _options: unknown, callback: (error: Error | null, out?: Buffer) => void) => {
+      process.nextTick(callback, failure);
+    }) as typeof original;
+    syncBuiltinESMExports();
+    try {
+      const { server } = codecs(params());
+      await assert.rejects(compressAsync(server, Buffer.from(jsonText(2000, 1))), (error: unknown) => error === failure);
+    } finally {
+      zlib.deflateRaw = original;
+      syncBuiltinESMExports();
+    }
+  });
+
+  test('the thread-pool limiter is process-wide, created with the first codec\'s concurrency (10 slots by default)', () => {
+    const codecUrl = new URL('../../../src/extensions/permessage-deflate/codec.js', import.meta.url).href;
+    // In a fresh process: a deflateRaw that never finishes, and 15 compressions started at once.
+    const started = (options: string): number => {
+      const script = `
+        import zlib from 'node:zlib';
+        import { createRequire, syncBuiltinESMExports } from 'node:module';
+        let calls = 0;
+        zlib.deflateRaw = () => { calls++; };
+        syncBuiltinESMExports();
+        const { PerMessageDeflate } = await import(${JSON.stringify(codecUrl)});
+        const p = { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+        const codec = new PerMessageDeflate(p, 'server', ${options}, 1 << 20);
+        for (let i = 0; i < 15; i++) codec.compress(Buffer.alloc(10), () => {});
+        console.log(calls);
+      `;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(child.status, 0, child.stderr);
+      return Number(child.stdout.trim());
+    };
+    assert.equal(started('{}'), 10);
+    assert.equal(started('{ concurrency: 3 }'), 3);
   });
 });
