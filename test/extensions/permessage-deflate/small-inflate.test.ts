@@ -93,3 +93,48 @@ test('limits and edge cases hand over to zlib: too much output, a distance befor
   assert.equal(inflateSmall(Buffer.from([0x07]), undefined, 1000), null, 'reserved block type 3');
   assert.equal(inflateSmall(Buffer.from([0x00]), undefined, 1000)?.length, 0, 'an empty message (RFC 7692 §7.2.3.6: one 0x00 byte)');
 });
+
+test('back-references across the whole 32 KiB window: every distance code from 1025 up, at both ends of its range, is decoded', () => {
+  const random = mulberry32(23);
+  const dictionary = Buffer.alloc(32768);
+  for (let i = 0; i < dictionary.length; i++) dictionary[i] = Math.floor(random() * 256);
+  // Distance codes 20 to 29 (base 1025 to 24577): their first and last distance (zlib reaches 32506 at most).
+  const bases = [1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577, 32769];
+  const distances = bases.slice(0, -1).flatMap((base, k) => [base, Math.min(bases[k + 1]! - 1, 32506)]);
+  const parts: Buffer[] = [];
+  let length = 0;
+  for (const distance of distances) {
+    // 12 bytes of the dictionary that lie `distance` bytes before where they go in the message.
+    const from = dictionary.length + length - distance;
+    parts.push(dictionary.subarray(from, from + 12), Buffer.from([length & 0xff]));
+    length += 13;
+  }
+  const message = Buffer.concat(parts);
+  const compressed = compress(message, { level: 9, dictionary });
+  assert.ok(compressed.length < message.length / 2, 'zlib found the back-references');
+  const out = inflateSmall(compressed, dictionary, 1 << 20);
+  assert.notEqual(out, null, 'valid input was sent to zlib');
+  assert.deepEqual(out, message);
+});
+
+test('a literal/length code with the longest (15-bit) codes is decoded, not left to zlib', () => {
+  // Each byte a little more frequent than the two rarer ones together: the deepest Huffman tree (no
+  // ties for zlib to break towards a shallower one), which zlib caps at 15 bits.
+  const bytes: number[] = [];
+  let [a, b] = [1, 1];
+  for (let symbol = 0; symbol < 18; symbol++) {
+    for (let i = 0; i < a; i++) bytes.push(symbol * 7);
+    [a, b] = [b, a + b + 1];
+  }
+  const random = mulberry32(5);
+  for (let i = bytes.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [bytes[i], bytes[j]] = [bytes[j]!, bytes[i]!];
+  }
+  const message = Buffer.from(bytes);
+  // Literals only (no matches), so the code lengths follow the byte frequencies.
+  const compressed = compress(message, { strategy: constants.Z_HUFFMAN_ONLY });
+  const out = inflateSmall(compressed, undefined, 1 << 20);
+  assert.notEqual(out, null, 'valid input was sent to zlib');
+  assert.deepEqual(out, message);
+});
