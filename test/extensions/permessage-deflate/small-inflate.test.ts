@@ -138,3 +138,66 @@ test('a literal/length code with the longest (15-bit) codes is decoded, not left
   assert.notEqual(out, null, 'valid input was sent to zlib');
   assert.deepEqual(out, message);
 });
+
+/** Writes DEFLATE's bit stream: fields from their low bit, Huffman codes from their top bit. */
+class BitWriter {
+  private readonly bytes: number[] = [];
+  private byte = 0;
+  private count = 0;
+  bits(value: number, count: number): this {
+    for (let i = 0; i < count; i++) {
+      this.byte |= ((value >>> i) & 1) << this.count;
+      if (++this.count === 8) this.flush();
+    }
+    return this;
+  }
+  code(code: number, length: number): this {
+    for (let i = length - 1; i >= 0; i--) this.bits((code >>> i) & 1, 1);
+    return this;
+  }
+  private flush(): void {
+    this.bytes.push(this.byte);
+    this.byte = 0;
+    this.count = 0;
+  }
+  end(): Buffer {
+    if (this.count > 0) this.flush();
+    return Buffer.from(this.bytes);
+  }
+}
+
+/**
+ * A dynamic block, as encoders other than zlib may write it: "ab" in a literal code of three codes
+ * ('a' 1 bit, 'b' and end-of-block 2 bits), then the distance code lengths given (0 to 2 each; zlib
+ * itself always sends at least two distance codes).
+ */
+function abBlock(distanceLengths: readonly number[]): Buffer {
+  const w = new BitWriter().bits(0, 1).bits(2, 2).bits(0, 5).bits(distanceLengths.length - 1, 5).bits(14, 4); // 18 code length codes
+  // Code length code: 0, 1, 2 and 18 (a run of zeros), 2 bits each: 00, 01, 10, 11.
+  const order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1];
+  for (const symbol of order) w.bits([0, 1, 2, 18].includes(symbol) ? 2 : 0, 3);
+  w.code(3, 2).bits(97 - 11, 7); // 97 zeros
+  w.code(1, 2).code(2, 2); // 'a' 1 bit, 'b' 2 bits
+  w.code(3, 2).bits(138 - 11, 7).code(3, 2).bits(19 - 11, 7); // 157 zeros up to 255
+  w.code(2, 2); // end of block: 2 bits
+  for (const length of distanceLengths) w.code(length, 2);
+  w.code(0, 1).code(2, 2).code(3, 2); // 'a' 'b' end
+  return w.bits(0, 3).end(); // the sync flush's empty stored block, up to its 00 00 ff ff (removed)
+}
+
+test('a dynamic block with a single distance code, or none, is decoded as zlib decodes it, not left to zlib', () => {
+  for (const distanceLengths of [[0], [1], [0, 1], [1, 1]]) {
+    const block = abBlock(distanceLengths);
+    const reference = zlibInflate(block, undefined);
+    assert.ok(reference instanceof Buffer && reference.toString() === 'ab', `zlib: ${String(reference)}`);
+    assert.equal(inflateSmall(block, undefined, 100)?.toString(), 'ab', `distance code lengths ${distanceLengths.join(',')}`);
+  }
+});
+
+test('an incomplete distance code other than a single 1-bit code, which zlib refuses, is left to zlib', () => {
+  for (const distanceLengths of [[2], [0, 2], [2, 2], [1, 2, 0]]) {
+    const block = abBlock(distanceLengths);
+    assert.ok(zlibInflate(block, undefined) instanceof Error, `zlib refuses distance code lengths ${distanceLengths.join(',')}`);
+    assert.equal(inflateSmall(block, undefined, 100), null, `distance code lengths ${distanceLengths.join(',')}`);
+  }
+});
