@@ -94,27 +94,30 @@ test('limits and edge cases hand over to zlib: too much output, a distance befor
   assert.equal(inflateSmall(Buffer.from([0x00]), undefined, 1000)?.length, 0, 'an empty message (RFC 7692 §7.2.3.6: one 0x00 byte)');
 });
 
-test('back-references across the whole 32 KiB window: every distance code from 1025 up, at both ends of its range, is decoded', () => {
+test('back-references of every distance code, at both ends of its range, up to 32506 bytes into the window, in dynamic and fixed blocks', () => {
   const random = mulberry32(23);
   const dictionary = Buffer.alloc(32768);
   for (let i = 0; i < dictionary.length; i++) dictionary[i] = Math.floor(random() * 256);
-  // Distance codes 20 to 29 (base 1025 to 24577): their first and last distance (zlib reaches 32506 at most).
-  const bases = [1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577, 32769];
+  // The first and last distance of each of the 30 distance codes (zlib reaches 32506 at most).
+  const bases = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577, 32769];
   const distances = bases.slice(0, -1).flatMap((base, k) => [base, Math.min(bases[k + 1]! - 1, 32506)]);
-  const parts: Buffer[] = [];
-  let length = 0;
+  // The dictionary, then for each distance 12 bytes copied from that far back and one random byte.
+  const all = [...dictionary];
   for (const distance of distances) {
-    // 12 bytes of the dictionary that lie `distance` bytes before where they go in the message.
-    const from = dictionary.length + length - distance;
-    parts.push(dictionary.subarray(from, from + 12), Buffer.from([length & 0xff]));
-    length += 13;
+    for (let k = 0; k < 12; k++) all.push(all[all.length - distance]!);
+    all.push(Math.floor(random() * 256));
   }
-  const message = Buffer.concat(parts);
-  const compressed = compress(message, { level: 9, dictionary });
-  assert.ok(compressed.length < message.length / 2, 'zlib found the back-references');
-  const out = inflateSmall(compressed, dictionary, 1 << 20);
-  assert.notEqual(out, null, 'valid input was sent to zlib');
-  assert.deepEqual(out, message);
+  // Then text of four letters, for which a dynamic block is much shorter than a fixed one.
+  for (let i = 0; i < 2000; i++) all.push(97 + Math.floor(random() * 4));
+  const message = Buffer.from(all.slice(dictionary.length));
+  for (const [strategy, blockType] of [[constants.Z_DEFAULT_STRATEGY, 2], [constants.Z_FIXED, 1]]) {
+    const compressed = compress(message, { level: 9, strategy, dictionary });
+    assert.equal((compressed[0]! >> 1) & 3, blockType, 'a dynamic block by default, a fixed one with Z_FIXED');
+    assert.ok(compressed.length < message.length / 2, 'zlib found the back-references');
+    const out = inflateSmall(compressed, dictionary, 1 << 20);
+    assert.notEqual(out, null, `strategy ${strategy}: valid input was sent to zlib`);
+    assert.deepEqual(out, message, `strategy ${strategy}`);
+  }
 });
 
 test('a literal/length code with the longest (15-bit) codes is decoded, not left to zlib', () => {
