@@ -94,6 +94,25 @@ test('limits and edge cases hand over to zlib: too much output, a distance befor
   assert.equal(inflateSmall(Buffer.from([0x00]), undefined, 1000)?.length, 0, 'an empty message (RFC 7692 §7.2.3.6: one 0x00 byte)');
 });
 
+test('a stored block whose data runs into the 4-byte tail: decoded as zlib decodes it when it ends with the tail, else left to zlib', () => {
+  // A stored block header (not final), then LEN and NLEN: the data is the tail 00 00 ff ff itself, or part of it.
+  const stored = (length: number): Buffer => Buffer.from([0x00, length, 0x00, ~length & 0xff, 0xff]);
+  const cases: [number, string][] = [
+    [4, 'the whole tail: 00 00 ff ff'],
+    [3, '00 00 ff, then a block header from the last ff (type 3, which zlib refuses)'],
+    [5, 'the tail and one byte more (zlib answers the 4 bytes it has)'],
+  ];
+  for (const [length, what] of cases) {
+    const reference = zlibInflate(stored(length), undefined);
+    const out = inflateSmall(stored(length), undefined, 100);
+    if (length === 4) assert.deepEqual(out, reference, what);
+    else assert.equal(out, null, what);
+  }
+  assert.ok(zlibInflate(stored(3), undefined) instanceof Error);
+  assert.deepEqual(zlibInflate(stored(5), undefined), TAIL);
+  assert.deepEqual(inflateSmall(stored(4), undefined, 100), TAIL);
+});
+
 test('back-references of every distance code, at both ends of its range, up to 32506 bytes into the window, in dynamic and fixed blocks', () => {
   const random = mulberry32(23);
   const dictionary = Buffer.alloc(32768);
@@ -171,11 +190,11 @@ class BitWriter {
 
 /**
  * A dynamic block, as encoders other than zlib may write it: "ab" in a literal code of three codes
- * ('a' 1 bit, 'b' and end-of-block 2 bits), then the distance code lengths given (0 to 2 each; zlib
- * itself always sends at least two distance codes).
+ * ('a' 1 bit, 'b' and end-of-block 2 bits; `literalLengths` lengths sent, from 257, the rest zeros),
+ * then the distance code lengths given (0 to 2 each; zlib itself always sends at least two distance codes).
  */
-function abBlock(distanceLengths: readonly number[]): Buffer {
-  const w = new BitWriter().bits(0, 1).bits(2, 2).bits(0, 5).bits(distanceLengths.length - 1, 5).bits(14, 4); // 18 code length codes
+function abBlock(distanceLengths: readonly number[], literalLengths = 257): Buffer {
+  const w = new BitWriter().bits(0, 1).bits(2, 2).bits(literalLengths - 257, 5).bits(distanceLengths.length - 1, 5).bits(14, 4); // 18 code length codes
   // Code length code: 0, 1, 2 and 18 (a run of zeros), 2 bits each: 00, 01, 10, 11.
   const order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1];
   for (const symbol of order) w.bits([0, 1, 2, 18].includes(symbol) ? 2 : 0, 3);
@@ -183,6 +202,7 @@ function abBlock(distanceLengths: readonly number[]): Buffer {
   w.code(1, 2).code(2, 2); // 'a' 1 bit, 'b' 2 bits
   w.code(3, 2).bits(138 - 11, 7).code(3, 2).bits(19 - 11, 7); // 157 zeros up to 255
   w.code(2, 2); // end of block: 2 bits
+  if (literalLengths > 257) w.code(3, 2).bits(literalLengths - 257 - 11, 7); // zeros for the length codes past end of block
   for (const length of distanceLengths) w.code(length, 2);
   w.code(0, 1).code(2, 2).code(3, 2); // 'a' 'b' end
   return w.bits(0, 3).end(); // the sync flush's empty stored block, up to its 00 00 ff ff (removed)
@@ -203,4 +223,78 @@ test('an incomplete distance code other than a single 1-bit code, which zlib ref
     assert.ok(zlibInflate(block, undefined) instanceof Error, `zlib refuses distance code lengths ${distanceLengths.join(',')}`);
     assert.equal(inflateSmall(block, undefined, 100), null, `distance code lengths ${distanceLengths.join(',')}`);
   }
+});
+
+test('at most 286 literal/length and 30 distance code lengths: one more is refused by zlib and left to it', () => {
+  const ones = (n: number): number[] => [1, 1, ...new Array<number>(n - 2).fill(0)];
+  for (const [block, valid, what] of [
+    [abBlock(ones(30), 286), true, '286 and 30'],
+    [abBlock(ones(31), 286), false, '286 and 31'],
+    [abBlock(ones(30), 287), false, '287 and 30'],
+  ] as const) {
+    const reference = zlibInflate(block, undefined);
+    assert.equal(reference instanceof Buffer, valid, `zlib on ${what}: ${String(reference)}`);
+    assert.equal(inflateSmall(block, undefined, 100)?.toString() ?? null, valid ? 'ab' : null, what);
+  }
+});
+
+test('a code that ends in the tail bytes (a final block cut short) is decoded as zlib decodes it', () => {
+  // A final fixed block whose literal 0x00 (8 bits: 00110000) is cut after 5 bits: the tail's zero
+  // bits complete it and give the end-of-block code (7 zero bits).
+  const block = new BitWriter().bits(1, 1).bits(1, 2).code(0b00110, 5).end();
+  assert.deepEqual(zlibInflate(block, undefined), Buffer.from([0x00]));
+  assert.deepEqual(inflateSmall(block, undefined, 100), Buffer.from([0x00]));
+});
+
+test('what follows a final block is ignored, as zlib ignores it', () => {
+  const final = deflateRawSync(Buffer.from('hello'), { finishFlush: constants.Z_FINISH });
+  // A stored block with one byte 'x' after it.
+  const message = Buffer.concat([final, Buffer.from([0x00, 0x01, 0x00, 0xfe, 0xff, 0x78])]);
+  assert.equal((zlibInflate(message, undefined) as Buffer).toString(), 'hello');
+  assert.equal(inflateSmall(message, undefined, 100)?.toString(), 'hello');
+});
+
+/**
+ * The block of abBlock([1, 1]) written with a code length code that has 16 (repeat the previous
+ * length), and whose code lengths start with `first` (a list of [symbol, extra bits value]).
+ */
+function abBlockWithRepeats(first: readonly (readonly [number, number])[]): Buffer {
+  const w = new BitWriter().bits(0, 1).bits(2, 2).bits(0, 5).bits(1, 5).bits(14, 4);
+  // Code length code: 0, 16 and 18 in 2 bits (00, 01, 10), 1 and 2 in 3 bits (110, 111).
+  const lengths: Record<number, number> = { 0: 2, 16: 2, 18: 2, 1: 3, 2: 3 };
+  const codes: Record<number, [number, number]> = { 0: [0, 2], 16: [1, 2], 18: [2, 2], 1: [6, 3], 2: [7, 3] };
+  const extra: Record<number, number> = { 16: 2, 18: 7 };
+  for (const symbol of [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1]) w.bits(lengths[symbol] ?? 0, 3);
+  const put = (symbol: number, value = 0): void => {
+    w.code(...codes[symbol]!);
+    if (extra[symbol]) w.bits(value, extra[symbol]!);
+  };
+  let index = 0;
+  for (const [symbol, value] of first) {
+    put(symbol, value);
+    index += symbol === 16 ? 3 + value : symbol === 18 ? 11 + value : 1;
+  }
+  put(18, 97 - index - 11); // zeros up to 'a'
+  put(1);
+  put(2);
+  put(18, 138 - 11);
+  put(18, 19 - 11);
+  put(2); // end of block
+  put(1);
+  put(1); // two distance codes
+  w.code(0, 1).code(2, 2).code(3, 2);
+  return w.bits(0, 3).end();
+}
+
+test('code length repeats (16): zlib\'s rules, and the lengths they repeat', () => {
+  // A zero, then 16 repeating it 3 to 6 times: the same block as abBlock([1, 1]).
+  for (const value of [0, 1, 2, 3]) {
+    const block = abBlockWithRepeats([[0, 0], [16, value]]);
+    assert.deepEqual(zlibInflate(block, undefined), Buffer.from('ab'));
+    assert.equal(inflateSmall(block, undefined, 100)?.toString(), 'ab', `16 with ${value}`);
+  }
+  // 16 first, with no length before it to repeat: zlib refuses.
+  const block = abBlockWithRepeats([[16, 0]]);
+  assert.ok(zlibInflate(block, undefined) instanceof Error);
+  assert.equal(inflateSmall(block, undefined, 100), null);
 });
