@@ -305,7 +305,9 @@ export function inflateSmall(data: Uint8Array, window: Uint8Array | undefined, m
     decoded = false;
   }
   let result: Buffer | null = null;
-  if (decoded) {
+  // Literals meet maxOutput only when the scratch fills (or at the next copy or stored block): a
+  // final block of literals can end past it.
+  if (decoded && decoder.outLength <= maxOutput) {
     result = Buffer.allocUnsafe(decoder.outLength);
     decoder.out.copy(result, 0, 0, decoder.outLength);
   }

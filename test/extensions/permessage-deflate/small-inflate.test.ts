@@ -298,3 +298,13 @@ test('code length repeats (16): zlib\'s rules, and the lengths they repeat', () 
   assert.ok(zlibInflate(block, undefined) instanceof Error);
   assert.equal(inflateSmall(block, undefined, 100), null);
 });
+
+test('a final block of literals (no sync flush after it) is held to maxOutput too', () => {
+  const random = mulberry32(9);
+  const data = Buffer.alloc(200);
+  for (let i = 0; i < data.length; i++) data[i] = 97 + Math.floor(random() * 4);
+  const final = deflateRawSync(data, { strategy: constants.Z_HUFFMAN_ONLY, finishFlush: constants.Z_FINISH });
+  assert.equal(final[0]! & 7, 0b101, 'one final dynamic block');
+  assert.equal(inflateSmall(final, undefined, 199), null, 'one byte over the limit');
+  assert.deepEqual(inflateSmall(final, undefined, 200), data, 'exactly at the limit');
+});
