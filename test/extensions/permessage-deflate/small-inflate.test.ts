@@ -190,21 +190,24 @@ class BitWriter {
 
 /**
  * A dynamic block, as encoders other than zlib may write it: "ab" in a literal code of three codes
- * ('a' 1 bit, 'b' and end-of-block 2 bits; `literalLengths` lengths sent, from 257, the rest zeros),
+ * ('a' 1 bit, 'b' and end-of-block 2 bits, or end-of-block 1 bit and 'a' and 'b' 2; `literalLengths` lengths sent, from 257, the rest zeros),
  * then the distance code lengths given (0 to 2 each; zlib itself always sends at least two distance codes).
  */
-function abBlock(distanceLengths: readonly number[], literalLengths = 257): Buffer {
+function abBlock(distanceLengths: readonly number[], literalLengths = 257, endOfBlockBits: 1 | 2 = 2): Buffer {
   const w = new BitWriter().bits(0, 1).bits(2, 2).bits(literalLengths - 257, 5).bits(distanceLengths.length - 1, 5).bits(14, 4); // 18 code length codes
   // Code length code: 0, 1, 2 and 18 (a run of zeros), 2 bits each: 00, 01, 10, 11.
   const order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1];
   for (const symbol of order) w.bits([0, 1, 2, 18].includes(symbol) ? 2 : 0, 3);
   w.code(3, 2).bits(97 - 11, 7); // 97 zeros
-  w.code(1, 2).code(2, 2); // 'a' 1 bit, 'b' 2 bits
+  const short = endOfBlockBits === 1;
+  w.code(short ? 2 : 1, 2).code(2, 2); // 'a' 1 bit ('a' 2 bits when end of block has 1), 'b' 2 bits
   w.code(3, 2).bits(138 - 11, 7).code(3, 2).bits(19 - 11, 7); // 157 zeros up to 255
-  w.code(2, 2); // end of block: 2 bits
+  w.code(endOfBlockBits, 2); // end of block
   if (literalLengths > 257) w.code(3, 2).bits(literalLengths - 257 - 11, 7); // zeros for the length codes past end of block
   for (const length of distanceLengths) w.code(length, 2);
-  w.code(0, 1).code(2, 2).code(3, 2); // 'a' 'b' end
+  // 'a' 'b' end: 0, 10, 11; or with a 1-bit end of block (0), 'a' and 'b' are 10 and 11.
+  if (short) w.code(2, 2).code(3, 2).code(0, 1);
+  else w.code(0, 1).code(2, 2).code(3, 2);
   return w.bits(0, 3).end(); // the sync flush's empty stored block, up to its 00 00 ff ff (removed)
 }
 
@@ -307,4 +310,33 @@ test('a final block of literals (no sync flush after it) is held to maxOutput to
   assert.equal(final[0]! & 7, 0b101, 'one final dynamic block');
   assert.equal(inflateSmall(final, undefined, 199), null, 'one byte over the limit');
   assert.deepEqual(inflateSmall(final, undefined, 200), data, 'exactly at the limit');
+});
+
+test('an end-of-block code of 1 bit is decoded', () => {
+  const block = abBlock([1, 1], 257, 1);
+  assert.deepEqual(zlibInflate(block, undefined), Buffer.from('ab'));
+  assert.equal(inflateSmall(block, undefined, 100)?.toString(), 'ab');
+});
+
+test('literals that fill the output scratch (4096 bytes) grow it up to maxOutput exactly', () => {
+  // A first message of over 64 KiB: the decoder drops its scratch after it and starts the next with 4096 bytes.
+  const big = Buffer.alloc(70_000, 'z');
+  assert.deepEqual(inflateSmall(compress(big, {}), undefined, 1 << 20), big);
+  const random = mulberry32(31);
+  const data = Buffer.alloc(4097);
+  for (let i = 0; i < data.length; i++) data[i] = 97 + Math.floor(random() * 4);
+  const literals = compress(data, { strategy: constants.Z_HUFFMAN_ONLY });
+  assert.deepEqual(inflateSmall(literals, undefined, 4097), data);
+});
+
+test('a back-reference that starts in the window and runs on into the message is copied from both', () => {
+  const random = mulberry32(37);
+  const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+  const window = bytes(100);
+  const start = bytes(30);
+  // The end of the window and the start of the message, again: one match 40 bytes back, 30 long.
+  const message = Buffer.concat([start, window.subarray(90), start.subarray(0, 20)]);
+  const compressed = compress(message, { level: 9, dictionary: window });
+  assert.ok(compressed.length < 45, `the repeat is one back-reference (${compressed.length} bytes)`);
+  assert.deepEqual(inflateSmall(compressed, window, 1000), message);
 });
