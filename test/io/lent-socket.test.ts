@@ -206,3 +206,52 @@ describe('LentSocket', () => {
     assert.equal(await events.next(), 'ended');
   });
 });
+
+/** A LentSocket never connected, its reads fed by hand (as Node's `onread` would), delivering to a recording target. */
+function fedByHand(): { socket: LentSocket; received: string[]; ended: () => number } {
+  const socket = new LentSocket();
+  const received: string[] = [];
+  let ends = 0;
+  socket.target = {
+    received: (chunk) => received.push(chunk.toString('latin1')),
+    socketEnded: () => ends++,
+    socketClosed: () => {},
+    socketErrored: () => {},
+    socketDrained: () => {},
+  };
+  return { socket, received, ended: () => ends };
+}
+
+describe('LentSocket, reads fed by hand', () => {
+  test('a socket neither paused nor holding delivers each read at once, and reads on', () => {
+    const { socket, received } = fedByHand();
+    assert.equal(socket.lentRead(Buffer.from('abc')), true);
+    assert.deepEqual(received, ['abc']);
+  });
+
+  test('paused, it holds up to 16 KiB (unshifted bytes count), then asks Node to stop reading', () => {
+    const { socket, received } = fedByHand();
+    socket.pause();
+    assert.equal(socket.lentRead(Buffer.alloc(16 * 1024 - 1)), true);
+    assert.equal(socket.lentRead(Buffer.alloc(1)), false);
+    assert.deepEqual(received, []);
+    const unshifted = fedByHand().socket;
+    unshifted.unshift(Buffer.alloc(16 * 1024 - 1));
+    assert.equal(unshifted.lentRead(Buffer.alloc(1)), false, 'bytes put back are held like read ones');
+  });
+
+  test('unshift() of nothing holds nothing; of one byte, puts it before what is held', async () => {
+    const { socket, received } = fedByHand();
+    socket.unshift(Buffer.alloc(0));
+    assert.equal(socket.holdEnd(), false, 'nothing held: a FIN would not wait');
+    socket.lentRead(Buffer.from('x'));
+    assert.deepEqual(received, ['x']);
+    socket.pause();
+    socket.lentRead(Buffer.from('b'));
+    socket.unshift(Buffer.from('a'));
+    socket.resume();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(received, ['x', 'a', 'b']);
+    socket.destroy();
+  });
+});
