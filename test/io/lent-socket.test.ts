@@ -240,6 +240,62 @@ describe('LentSocket, reads fed by hand', () => {
     assert.equal(unshifted.lentRead(Buffer.alloc(1)), false, 'bytes put back are held like read ones');
   });
 
+  test('what was held and delivered no longer counts against the limit', async () => {
+    const { socket, received } = fedByHand();
+    socket.pause();
+    assert.equal(socket.lentRead(Buffer.alloc(16 * 1024 - 1, 'a')), true);
+    socket.resume();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(received.length, 1);
+    socket.pause();
+    assert.equal(socket.lentRead(Buffer.alloc(16 * 1024 - 1, 'b')), true, 'the first 16 KiB went: room for as much again');
+    socket.destroy();
+  });
+
+  test('before a connection takes it, data listeners get the bytes put back as they are (they are the socket\'s own)', async () => {
+    const socket = new LentSocket();
+    const chunk = Buffer.from('put back');
+    const got: Buffer[] = [];
+    socket.on('data', (data: Buffer) => got.push(data));
+    socket.pause();
+    socket.unshift(chunk);
+    socket.resume();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(got.length, 1);
+    assert.equal(got[0], chunk, 'no copy of a buffer the socket already owns');
+    socket.destroy();
+  });
+
+  test('a target that throws while held bytes are delivered (no FIN held) does not strand the rest', async (t) => {
+    const { socket, received } = fedByHand();
+    const target = socket.target!;
+    const receive = target.received.bind(target);
+    target.received = (chunk) => {
+      receive(chunk);
+      if (chunk.toString() === 'a') throw new Error('the target threw');
+    };
+    socket.pause();
+    socket.lentRead(Buffer.from('a'));
+    socket.lentRead(Buffer.from('b'));
+    // Caught here instead of by the test runner, for this one delivery (as in the test above).
+    const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
+    const restore = (): void => {
+      process.removeAllListeners('uncaughtException');
+      for (const listener of runnerListeners) process.on('uncaughtException', listener);
+    };
+    t.after(restore);
+    const thrown = new Promise<Error>((resolve) => {
+      process.removeAllListeners('uncaughtException');
+      process.once('uncaughtException', resolve);
+    });
+    socket.resume();
+    assert.equal((await withTimeout(thrown, 'the throw')).message, 'the target threw');
+    restore();
+    await until(() => received.length === 2, 'the rest, after the throw');
+    assert.deepEqual(received, ['a', 'b']);
+    socket.destroy();
+  });
+
   test('unshift() of nothing holds nothing; of one byte, puts it before what is held', async () => {
     const { socket, received } = fedByHand();
     socket.unshift(Buffer.alloc(0));
