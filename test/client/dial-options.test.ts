@@ -49,6 +49,19 @@ async function echo(url: string, options: Parameters<typeof connect>[1]): Promis
   return text;
 }
 
+test('connects to a wss:// server through a proxy: TLS to the server, inside the tunnel', async (t) => {
+  const certificate = await selfSignedCertificate(t);
+  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, tls: pem });
+  server.route('/echo', () => ({ onMessage: (conn, data, isBinary) => void conn.send(data, { binary: isBinary }) }));
+  const info = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  assert.ok(info.url.startsWith('wss://'), info.url);
+  const proxy = await startProxy(t);
+  assert.equal(await echo(`${info.url}/echo`, { proxy: proxy.url, tls: { ca: pem.cert } }), 'through');
+  assert.deepEqual(proxy.tunnels, [`127.0.0.1:${info.port}`]);
+});
+
 test('connects through an HTTP CONNECT proxy given as an option, with and without credentials', async (t) => {
   const { url, port } = await echoServer(t);
   const open = await startProxy(t);
