@@ -2,12 +2,13 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, SockwaveError, WebSocketServer } from '../../src/index.js';
 import { resolveProxy } from '../../src/io/proxy.js';
+import { lendsReads } from '../../src/io/socket-events.js';
 import { redirectHeaders } from '../../src/client/connect.js';
 import { parseWebSocketUrl } from '../../src/client/url.js';
 import { startProxy } from '../support/proxy.js';
@@ -145,6 +146,10 @@ test('connects over a Unix domain socket with socketPath', async (t) => {
   t.after(() => http.close());
   t.after(() => wss.close({ timeout: 500 }));
   assert.equal(await echo('ws://localhost/echo', { socketPath: path, proxy: false }), 'through');
+  // No TLS over it: the connection reads from the Unix socket directly, into the shared buffer.
+  const conn = await connect('ws://localhost/echo', { socketPath: path, proxy: false });
+  assert.equal(lendsReads((conn as unknown as { socket: Socket }).socket), true);
+  conn.close(1000);
 });
 
 test('follows redirects when allowed (up to maxRedirects), and reports the 3xx otherwise', async (t) => {
