@@ -1,9 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { connect, WebSocketServer, type Connection } from '../../src/index.js';
 import { lendsReads } from '../../src/io/socket-events.js';
+import { dial } from '../../src/io/dial.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
 import { startProxy } from '../support/proxy.js';
 import { acceptFor, deferred, withTimeout } from '../support/net.js';
@@ -154,4 +156,58 @@ test('the frames that come with the 101 are delivered before a FIN read in the s
   client.on('close', (event) => closed.resolve({ code: event.code, reason: event.reason }));
   assert.deepEqual(await withTimeout(closed.promise, 'the close'), { code: 1001, reason: 'gone' });
   assert.deepEqual(received, ['hello', fillerLength]);
+});
+
+/** Abort listeners on `signal` (node:events reads them off an EventTarget). */
+function listenerCount(signal: AbortSignal): number {
+  return getEventListeners(signal, 'abort').length;
+}
+
+/** A TCP server that accepts and never answers; `accepted` counts its connections. */
+async function silentServer(t: TestContext): Promise<{ port: number; accepted: () => number; firstSocket: Promise<Socket> }> {
+  let count = 0;
+  const first = deferred<Socket>();
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    count++;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    first.resolve(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return { port: (server.address() as AddressInfo).port, accepted: () => count, firstSocket: first.promise };
+}
+
+test('dial() with a signal aborted before it starts rejects with SW_ABORTED, and hands out no socket', async (t) => {
+  const { port } = await silentServer(t);
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(dial({ host: '127.0.0.1', port, secure: false }, controller.signal), (error: unknown) => (error as { code?: string }).code === 'SW_ABORTED');
+});
+
+test('dial() aborted while the TLS handshake waits rejects with SW_ABORTED and destroys the socket; the signal keeps no listener', async (t) => {
+  // wss:// to a TCP server that never answers the ClientHello: only the abort can end the wait.
+  const { port, firstSocket } = await silentServer(t);
+  const controller = new AbortController();
+  const listeners = (): number => listenerCount(controller.signal);
+  const dialing = dial({ host: '127.0.0.1', port, secure: true }, controller.signal);
+  const serverSide = await withTimeout(firstSocket, 'the TCP connection at the server');
+  assert.equal(listeners(), 1, 'one abort listener while waiting');
+  const closed = new Promise<void>((resolve) => serverSide.once('close', () => resolve()));
+  controller.abort();
+  await assert.rejects(dialing, (error: unknown) => (error as { code?: string }).code === 'SW_ABORTED');
+  await withTimeout(closed, 'the server side to see the socket closed');
+  assert.equal(listeners(), 0, 'no abort listener left behind');
+});
+
+test('dial() that succeeds leaves no abort listener on the signal', async (t) => {
+  const { port } = await silentServer(t);
+  const controller = new AbortController();
+  const socket = await dial({ host: '127.0.0.1', port, secure: false }, controller.signal);
+  t.after(() => socket.destroy());
+  assert.equal(listenerCount(controller.signal), 0);
 });
