@@ -204,10 +204,12 @@ test('dial() aborted while the TLS handshake waits rejects with SW_ABORTED and d
   assert.equal(listeners(), 0, 'no abort listener left behind');
 });
 
-test('dial() that succeeds leaves no abort listener on the signal', async (t) => {
+test('dial() that succeeds leaves no listener of its own: none on the signal, none for connect or error on the socket', async (t) => {
   const { port } = await silentServer(t);
   const controller = new AbortController();
   const socket = await dial({ host: '127.0.0.1', port, secure: false }, controller.signal);
   t.after(() => socket.destroy());
   assert.equal(listenerCount(controller.signal), 0);
+  assert.equal(socket.listenerCount('connect'), 0);
+  assert.equal(socket.listenerCount('error'), 0, "the connection's own error handling is added later, by the connection");
 });
