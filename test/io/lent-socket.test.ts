@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { LentSocket } from '../../src/io/lent-socket.js';
 import { bindSocket, lendsReads } from '../../src/io/socket-events.js';
 import { Queue, withTimeout } from '../support/net.js';
+import { catchUncaught } from '../support/server-kit.js';
 
 /** `count` lent client sockets, each with the server's side of it (`near`). */
 async function lentPairs(t: TestContext, count: number): Promise<{ near: Socket; far: LentSocket }[]> {
@@ -188,19 +189,11 @@ describe('LentSocket', () => {
     await once(far, 'end');
     // The throw escapes to the process, as a throwing 'data' listener's would: caught here instead
     // of by the test runner, for this one delivery.
-    const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
-    const restore = (): void => {
-      process.removeAllListeners('uncaughtException');
-      for (const listener of runnerListeners) process.on('uncaughtException', listener);
-    };
-    t.after(restore);
-    const thrown = new Promise<Error>((resolve) => {
-      process.removeAllListeners('uncaughtException');
-      process.once('uncaughtException', resolve);
-    });
+    const uncaught = catchUncaught(t);
     far.resume();
-    assert.equal((await withTimeout(thrown, 'the throw')).message, 'the target threw');
-    restore();
+    await until(() => uncaught.messages.length !== 0, 'the throw');
+    uncaught.restore();
+    assert.deepEqual(uncaught.messages, ['the target threw']);
     assert.equal(await events.next(), 'data a');
     assert.equal(await events.next('the rest, after the throw'), 'data b');
     assert.equal(await events.next(), 'ended');
@@ -278,19 +271,11 @@ describe('LentSocket, reads fed by hand', () => {
     socket.lentRead(Buffer.from('a'));
     socket.lentRead(Buffer.from('b'));
     // Caught here instead of by the test runner, for this one delivery (as in the test above).
-    const runnerListeners = process.rawListeners('uncaughtException') as ((error: Error) => void)[];
-    const restore = (): void => {
-      process.removeAllListeners('uncaughtException');
-      for (const listener of runnerListeners) process.on('uncaughtException', listener);
-    };
-    t.after(restore);
-    const thrown = new Promise<Error>((resolve) => {
-      process.removeAllListeners('uncaughtException');
-      process.once('uncaughtException', resolve);
-    });
+    const uncaught = catchUncaught(t);
     socket.resume();
-    assert.equal((await withTimeout(thrown, 'the throw')).message, 'the target threw');
-    restore();
+    await until(() => uncaught.messages.length !== 0, 'the throw');
+    uncaught.restore();
+    assert.deepEqual(uncaught.messages, ['the target threw']);
     await until(() => received.length === 2, 'the rest, after the throw');
     assert.deepEqual(received, ['a', 'b']);
     socket.destroy();
