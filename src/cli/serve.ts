@@ -195,7 +195,6 @@ export async function serve(argv: readonly string[]): Promise<number> {
     throw error;
   });
   if (!stopping) {
-    // The first line is a contract (tools parse it); the second is for people.
     const page = new URL(info.url);
     page.protocol = tls ? 'https:' : 'http:';
     // The contract's one line on stdout (tools read it); the page's address is for people: stderr.

@@ -20,8 +20,8 @@ export interface HeartbeatCounters {
  * One timer for every connection of a server (no timer per connection): each tick walks the
  * connections once, pings those due, terminates those whose ping went unanswered past
  * `pongTimeout`, and closes those idle past `idleTimeout`. The tick is a fifth of the shortest
- * interval (pongTimeout counts only when pings are on; at least 20 ms), so deadlines are kept within that granularity: late by at most a
- * tick (idleTimeout: two), never early.
+ * interval (pongTimeout counts only when pings are on; at least 20 ms), so deadlines are kept
+ * within that granularity: late by at most a tick (idleTimeout: two), never early.
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
