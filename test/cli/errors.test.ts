@@ -71,8 +71,10 @@ describe('describeError: the proxy failed', () => {
   });
 
   test("only a message that starts with 'the proxy ' is the proxy's", () => {
-    const error = new SockwaveError('SW_SOCKET_ERROR', 'via the proxy ', { cause: errno('ECONNREFUSED') });
-    assert.equal(describeError(error, URL_), `connection refused (${URL_}): is the server running?`);
+    for (const message of ['via the proxy ', 'the proxying failed']) {
+      const error = new SockwaveError('SW_SOCKET_ERROR', message, { cause: errno('ECONNREFUSED') });
+      assert.equal(describeError(error, URL_), `connection refused (${URL_}): is the server running?`);
+    }
   });
 });
 
