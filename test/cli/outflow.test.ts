@@ -165,6 +165,24 @@ describe('Outflow: sending in order', () => {
     assert.equal(target.sent.length, 2);
   });
 
+  test("a flush on a new connection lifts the old one's block for good: the old one's late drain sends nothing", () => {
+    const { target, outflow, connection: old } = setup(true);
+    old.answers = ['dropped'];
+    outflow.push('a');
+    const next = new FakeConnection();
+    target.current = next;
+    outflow.flush();
+    assert.deepEqual(target.messages(), ['a', 'a']);
+    next.status = 'closing';
+    outflow.push('b');
+    const third = new FakeConnection();
+    target.current = third; // open, and not flushed yet
+    old.emit('drain');
+    assert.deepEqual(target.messages(), ['a', 'a'], 'the drain of a connection no longer blocked on flushed');
+    outflow.flush();
+    assert.deepEqual(target.sent.at(-1), { on: third, message: 'b' });
+  });
+
   test('thousands of messages, sent in bursts: each exactly once, in order', () => {
     const { target, outflow, connection } = setup();
     for (const line of lines(3000)) outflow.push(line);
@@ -232,19 +250,30 @@ describe('Outflow: backpressure on the input', () => {
   });
 
   test('reading resumes once fewer than 512 KiB wait, not at 512 KiB', () => {
-    const { target, outflow, connection } = setup();
-    outflow.push(Buffer.alloc(MIB / 2));
-    outflow.push(Buffer.alloc(MIB / 2 - 1));
-    assert.equal(target.pauses, 0);
-    outflow.push('x');
-    assert.equal(target.pauses, 1);
-    target.current = connection;
-    connection.answers = ['backpressure'];
-    outflow.flush();
-    assert.equal(target.resumes, 0, '512 KiB still wait');
-    connection.answers = ['backpressure'];
-    connection.emit('drain');
-    assert.equal(target.resumes, 1);
+    const at = setup();
+    at.outflow.push(Buffer.alloc(MIB / 2));
+    at.outflow.push(Buffer.alloc(MIB / 2));
+    assert.equal(at.target.pauses, 1);
+    at.target.current = at.connection;
+    at.connection.answers = ['backpressure'];
+    at.outflow.flush();
+    assert.equal(at.target.resumes, 0, '512 KiB still wait');
+
+    const under = setup();
+    under.outflow.push(Buffer.alloc(1));
+    under.outflow.push(Buffer.alloc(MIB / 2));
+    under.outflow.push(Buffer.alloc(MIB / 2 - 2));
+    assert.equal(under.target.pauses, 0);
+    under.outflow.push('x');
+    assert.equal(under.target.pauses, 1);
+    under.target.current = under.connection;
+    under.connection.answers = ['backpressure'];
+    under.outflow.flush();
+    assert.equal(under.target.resumes, 0);
+    under.connection.answers = ['backpressure'];
+    under.connection.emit('drain');
+    assert.equal(under.outflow.pending, 2);
+    assert.equal(under.target.resumes, 1, 'one byte under 512 KiB waits');
   });
 
   test('after a resume, reading pauses again when the queue fills again', () => {
@@ -275,11 +304,11 @@ describe('Outflow: discard', () => {
     assert.equal(outflow.discard(), 2);
     assert.equal(outflow.pending, 0);
     assert.equal(outflow.discard(), 0);
-    outflow.push('bc');
+    outflow.push(Buffer.alloc(MIB - 1));
     assert.equal(target.pauses, 0, 'the discarded bytes still counted');
     target.current = connection;
     outflow.flush();
-    assert.deepEqual(target.messages(), ['bc']);
+    assert.deepEqual(target.messages(), [Buffer.alloc(MIB - 1)]);
   });
 
   test('after some were sent: only those still waiting are counted', () => {
@@ -289,5 +318,10 @@ describe('Outflow: discard', () => {
     connection.answers = ['sent', 'backpressure'];
     outflow.flush();
     assert.equal(outflow.discard(), 3);
+    assert.equal(outflow.pending, 0);
+    target.current = undefined;
+    outflow.push('next');
+    assert.equal(outflow.pending, 1);
+    assert.equal(outflow.discard(), 1);
   });
 });
