@@ -1,16 +1,17 @@
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { installDemoRoutes, type DemoRoutes } from '../../src/cli/demo-routes.js';
-import { serve, wsClient } from '../support/server-kit.js';
+import { eventually, runIsolated, serve, turn, wsClient } from '../support/server-kit.js';
+import { type WebSocketServer } from '../../src/server/server.js';
 import { type WsRecord } from '../support/net.js';
 
 /** A server on 127.0.0.1 with the demo routes, the figures timer under `t`'s mock clock. */
-async function demo(t: TestContext, options: { deflate?: boolean; interval?: number } = {}): Promise<{ url: string; routes: DemoRoutes }> {
+async function demo(t: TestContext, options: { deflate?: boolean; interval?: number } = {}): Promise<{ url: string; routes: DemoRoutes; server: WebSocketServer }> {
   t.mock.timers.enable({ apis: ['setInterval'] });
   const srv = await serve(t);
   const routes = installDemoRoutes(srv.server, { deflate: options.deflate ?? false, ...(options.interval === undefined ? {} : { interval: options.interval }) });
   t.after(() => routes.stop());
-  return { url: srv.url, routes };
+  return { url: srv.url, routes, server: srv.server };
 }
 
 const text = (message: { data: Buffer }): string => message.data.toString('utf8');
@@ -142,6 +143,32 @@ describe('demo routes: /stats', () => {
     assert.equal(echo.rec.pings.history.length, 0);
   });
 
+  test('without watchers, nobody is pinged', async (t) => {
+    const { url } = await demo(t);
+    const member = await wsClient(t, `${url}/broadcast?name=ann`);
+    await nextJson(member.rec, 'the join');
+    t.mock.timers.tick(1000);
+    t.mock.timers.tick(1000);
+    member.ws.send('after the ticks');
+    assert.equal(text(await member.rec.messages.next('the room message')), 'after the ticks');
+    assert.equal(member.rec.pings.history.length, 0);
+  });
+
+  test('the figures timer does not keep the process alive', async (t) => {
+    const run = await runIsolated(
+      t,
+      `const { WebSocketServer } = await import('{{index}}');
+      const { installDemoRoutes } = await import(new URL('./cli/demo-routes.js', '{{index}}').href);
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      installDemoRoutes(server, { deflate: false });
+      await server.listen();
+      await server.close();
+      console.log('closed');`,
+      5000,
+    );
+    assert.deepEqual({ code: run.code, timedOut: run.timedOut, output: run.output.trim() }, { code: 0, timedOut: false, output: 'closed' });
+  });
+
   test('without watchers, the rates keep their baseline: traffic before the first watcher is not counted', async (t) => {
     const { url } = await demo(t);
     const echo = await wsClient(t, `${url}/echo`);
@@ -156,13 +183,18 @@ describe('demo routes: /stats', () => {
   });
 
   test('a watcher that left gets nothing more, and the rest still do', async (t) => {
-    const { url } = await demo(t);
+    const { url, server } = await demo(t);
     const leaving = await wsClient(t, `${url}/stats`);
     const staying = await wsClient(t, `${url}/stats`);
     leaving.ws.close();
     await leaving.rec.closed();
+    await eventually(() => [...server.clients].length === 1, 'the server to see the watcher leave');
+    await turn();
+    const dropped = server.stats().dropped;
     t.mock.timers.tick(1000);
     assert.equal((await nextJson(staying.rec, 'the figures'))['connections'], 1);
     assert.equal(leaving.rec.messages.history.length, 0);
+    // Nothing was sent to the closed connection (such a send is counted as dropped).
+    assert.equal(server.stats().dropped, dropped);
   });
 });
