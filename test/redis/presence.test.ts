@@ -1,0 +1,236 @@
+/**
+ * Presence on its own, against a hand-written fake of the ioredis calls it makes (MULTI chains,
+ * ZRANGE, a pipeline of HMGETs, ZREM, `status`), with mocked timers and clock. Cluster-wide counts
+ * over a real Redis are in redis-backplane.test.ts.
+ */
+import { describe, test, type TestContext } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { type Redis } from 'ioredis';
+import { BackplaneError } from '../../src/errors.js';
+import { Presence } from '../../src/redis/presence.js';
+import { type NodePresence } from '../../src/server/backplane.js';
+
+type Command = [string, ...unknown[]];
+
+/** Records each MULTI's commands; `exec` resolves, or rejects when `failExec` is set. */
+class FakePresenceClient {
+  status = 'ready';
+  failExec = false;
+  readonly transactions: Command[][] = [];
+  readonly calls: Command[] = [];
+  /** ZRANGE's reply. */
+  ids: string[] = [];
+  /** The pipeline's reply: one [error, values] per HMGET, or null. */
+  replies: [Error | null, unknown][] | null = [];
+  zrangeError: Error | undefined;
+
+  multi(): unknown {
+    const commands: Command[] = [];
+    this.transactions.push(commands);
+    const chain = {
+      del: (...args: unknown[]) => (commands.push(['del', ...args]), chain),
+      hset: (...args: unknown[]) => (commands.push(['hset', ...args]), chain),
+      pexpire: (...args: unknown[]) => (commands.push(['pexpire', ...args]), chain),
+      zadd: (...args: unknown[]) => (commands.push(['zadd', ...args]), chain),
+      zrem: (...args: unknown[]) => (commands.push(['zrem', ...args]), chain),
+      exec: () => (this.failExec ? Promise.reject(new Error('EXECABORT')) : Promise.resolve([])),
+    };
+    return chain;
+  }
+
+  zrange(...args: unknown[]): Promise<string[]> {
+    this.calls.push(['zrange', ...args]);
+    return this.zrangeError ? Promise.reject(this.zrangeError) : Promise.resolve(this.ids);
+  }
+
+  pipeline(): unknown {
+    const pipeline = {
+      hmget: (...args: unknown[]) => (this.calls.push(['hmget', ...args]), pipeline),
+      exec: () => Promise.resolve(this.replies),
+    };
+    return pipeline;
+  }
+
+  zrem(...args: unknown[]): Promise<number> {
+    this.calls.push(['zrem', ...args]);
+    return Promise.resolve(1);
+  }
+
+  asRedis(): Redis {
+    return this as unknown as Redis;
+  }
+}
+
+const KEYS = { nodes: 'p:nodes', node: (id: string) => `p:node:${id}` };
+
+function presence(client: FakePresenceClient, ttl = 300, read: () => NodePresence = () => ({ connections: 3, topics: new Map([['room', 2], ['lobby', 1]]) })): Presence {
+  return new Presence(client.asRedis(), KEYS, 'n1', ttl, read);
+}
+
+function mockTime(t: TestContext): void {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 1_000_000 });
+}
+
+describe('Presence', () => {
+  test('write() replaces the node\'s hash, sets its expiry and stamps the node in the set', async (t) => {
+    mockTime(t);
+    const client = new FakePresenceClient();
+    await presence(client).write();
+    assert.deepEqual(client.transactions, [
+      [
+        ['del', 'p:node:n1'],
+        ['hset', 'p:node:n1', 'c', 3, 't:room', 2, 't:lobby', 1],
+        ['pexpire', 'p:node:n1', 300],
+        ['zadd', 'p:nodes', 1_000_000, 'n1'],
+      ],
+    ]);
+  });
+
+  test('write() while Redis is unreachable, or after stop(), writes nothing; a failed write is swallowed', async () => {
+    const client = new FakePresenceClient();
+    const p = presence(client);
+    client.status = 'reconnecting';
+    await p.write();
+    assert.equal(client.transactions.length, 0);
+    client.status = 'ready';
+    client.failExec = true;
+    await p.write();
+    assert.equal(client.transactions.length, 1);
+    await p.stop();
+    const after = client.transactions.length;
+    await p.write();
+    assert.equal(client.transactions.length, after);
+  });
+
+  test('start() rewrites every ttl / 3 ms', async (t) => {
+    mockTime(t);
+    const client = new FakePresenceClient();
+    const p = presence(client, 300);
+    p.start();
+    t.after(() => p.stop());
+    t.mock.timers.tick(99);
+    assert.equal(client.transactions.length, 0);
+    t.mock.timers.tick(1);
+    assert.equal(client.transactions.length, 1);
+    t.mock.timers.tick(100);
+    assert.equal(client.transactions.length, 2);
+  });
+
+  test('start() rewrites every 10 ms at the least, and rounds ttl / 3 down', async (t) => {
+    mockTime(t);
+    const client = new FakePresenceClient();
+    const tiny = presence(client, 12);
+    tiny.start();
+    t.after(() => tiny.stop());
+    t.mock.timers.tick(9);
+    assert.equal(client.transactions.length, 0);
+    t.mock.timers.tick(1);
+    assert.equal(client.transactions.length, 1);
+    await tiny.stop();
+    const other = new FakePresenceClient();
+    const odd = presence(other, 35);
+    odd.start();
+    t.after(() => odd.stop());
+    t.mock.timers.tick(10);
+    assert.equal(other.transactions.length, 0);
+    t.mock.timers.tick(1);
+    assert.equal(other.transactions.length, 1, '35 / 3 rounds down to 11');
+  });
+
+  test('changed() writes 50 ms later, once for the changes in between; a later change writes again', async (t) => {
+    mockTime(t);
+    const client = new FakePresenceClient();
+    const p = presence(client, 60_000);
+    p.changed();
+    t.mock.timers.tick(20);
+    p.changed();
+    t.mock.timers.tick(29);
+    assert.equal(client.transactions.length, 0);
+    t.mock.timers.tick(1);
+    assert.equal(client.transactions.length, 1);
+    t.mock.timers.tick(100);
+    assert.equal(client.transactions.length, 1);
+    p.changed();
+    t.mock.timers.tick(50);
+    assert.equal(client.transactions.length, 2);
+  });
+
+  test('changed() after stop() schedules nothing; stop() cancels a pending write and the interval', async (t) => {
+    mockTime(t);
+    const client = new FakePresenceClient();
+    const p = presence(client, 300);
+    p.start();
+    p.changed();
+    await p.stop();
+    assert.deepEqual(client.transactions, [[['del', 'p:node:n1'], ['zrem', 'p:nodes', 'n1']]], 'stop() leaves at once');
+    p.changed();
+    t.mock.timers.tick(1000);
+    assert.equal(client.transactions.length, 1);
+  });
+
+  test('stop() while Redis is unreachable writes nothing; a failed leave is swallowed', async () => {
+    const client = new FakePresenceClient();
+    client.status = 'reconnecting';
+    await presence(client).stop();
+    assert.equal(client.transactions.length, 0);
+    client.status = 'ready';
+    client.failExec = true;
+    await presence(client).stop();
+    assert.equal(client.transactions.length, 1);
+  });
+
+  test('sum() adds a field over the live nodes; a node without the field counts 0; expired nodes are forgotten', async () => {
+    const client = new FakePresenceClient();
+    client.ids = ['a', 'b', 'c', 'd'];
+    client.replies = [
+      [null, ['4', '2']],
+      [null, [null, null]],
+      [null, ['1', null]],
+      [null, ['7', '5']],
+    ];
+    assert.equal(await presence(client).sum('t:room'), 7);
+    assert.deepEqual(client.calls, [
+      ['zrange', 'p:nodes', '0', '-1'],
+      ['hmget', 'p:node:a', 'c', 't:room'],
+      ['hmget', 'p:node:b', 'c', 't:room'],
+      ['hmget', 'p:node:c', 'c', 't:room'],
+      ['hmget', 'p:node:d', 'c', 't:room'],
+      ['zrem', 'p:nodes', 'b'],
+    ]);
+  });
+
+  test('sum() with every node live removes nothing; with no node it is 0 without a pipeline', async () => {
+    const client = new FakePresenceClient();
+    client.ids = ['a'];
+    client.replies = [[null, ['4', '4']]];
+    assert.equal(await presence(client).sum('c'), 4);
+    assert.deepEqual(client.calls.map(([name]) => name), ['zrange', 'hmget']);
+    const empty = new FakePresenceClient();
+    empty.replies = null;
+    assert.equal(await presence(empty).sum('c'), 0);
+    assert.deepEqual(empty.calls.map(([name]) => name), ['zrange']);
+    const nullReply = new FakePresenceClient();
+    nullReply.ids = ['a'];
+    nullReply.replies = null;
+    assert.equal(await presence(nullReply).sum('c'), 0);
+  });
+
+  test('sum() fails with a BackplaneError while Redis is unreachable, or when a command fails (with the cause)', async () => {
+    const client = new FakePresenceClient();
+    client.status = 'reconnecting';
+    await assert.rejects(presence(client).sum('c'), (error: unknown) => error instanceof BackplaneError && /unreachable/.test(error.message));
+    assert.deepEqual(client.calls, []);
+    const failure = new Error('WRONGTYPE');
+    const failing = new FakePresenceClient();
+    failing.ids = ['a', 'b'];
+    failing.replies = [
+      [null, ['1', '1']],
+      [failure, null],
+    ];
+    await assert.rejects(presence(failing).sum('c'), (error: unknown) => error instanceof BackplaneError && error.cause === failure);
+    assert.ok(!failing.calls.some(([name]) => name === 'zrem'));
+    const broken = new FakePresenceClient();
+    broken.zrangeError = failure;
+    await assert.rejects(presence(broken).sum('c'), (error: unknown) => error instanceof BackplaneError && error.cause === failure && /cluster-wide count failed/.test(error.message));
+  });
+});
