@@ -1,0 +1,139 @@
+/**
+ * The connection helpers on their own: the options openConnection gives ioredis (a client made
+ * with lazyConnect, never connected), waitReady and serverRunId against a fake client, withinTime
+ * with mocked timers.
+ */
+import { EventEmitter } from 'node:events';
+import { describe, test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { type Redis } from 'ioredis';
+import { openConnection, serverRunId, waitReady, withinTime } from '../../src/redis/redis-connection.js';
+
+class FakeStatusClient extends EventEmitter {
+  status = 'connecting';
+  infoReply = '';
+  readonly sections: string[] = [];
+
+  info(section: string): Promise<string> {
+    this.sections.push(section);
+    return Promise.resolve(this.infoReply);
+  }
+
+  asRedis(): Redis {
+    return this as unknown as Redis;
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Whether `promise` settled, and with what, after the microtasks and immediates now queued. */
+async function peek<T>(promise: Promise<T>): Promise<{ settled: boolean; value?: T }> {
+  let state: { settled: boolean; value?: T } = { settled: false };
+  void promise.then((value) => (state = { settled: true, value }));
+  await settle();
+  return state;
+}
+
+describe('openConnection', () => {
+  test('RESP2, no offline queue, no resent commands, no retries per request, reconnects for ever with a capped delay', () => {
+    const client = openConnection('redis://127.0.0.1:1/0', 700, { lazyConnect: true, protocol: 3, enableOfflineQueue: true, connectionName: 'extra' });
+    try {
+      const options = client.options;
+      assert.equal(options.lazyConnect, true);
+      assert.equal(options.connectionName, 'extra', 'extra options are passed on');
+      assert.equal(options.protocol, 2);
+      assert.equal(options.enableOfflineQueue, false);
+      assert.equal(options.autoResendUnfulfilledCommands, false);
+      assert.equal(options.maxRetriesPerRequest, 0);
+      assert.deepEqual([1, 2, 13, 14, 15, 1000].map((attempt) => options.retryStrategy!(attempt)), [50, 100, 650, 700, 700, 700]);
+      assert.equal(options.reconnectOnError!(new Error('READONLY')), false);
+      assert.equal(client.status, 'wait', 'lazyConnect: not connected');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('waitReady', () => {
+  test('true at once on a ready client; false at once on an ended client or when stopped', async () => {
+    const client = new FakeStatusClient();
+    client.status = 'ready';
+    assert.equal(await waitReady(client.asRedis(), () => false), true);
+    assert.equal(await waitReady(client.asRedis(), () => true), false);
+    client.status = 'end';
+    assert.equal(await waitReady(client.asRedis(), () => false), false);
+  });
+
+  test('waits for the ready event, and leaves no listener behind', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const client = new FakeStatusClient();
+    const waiting = waitReady(client.asRedis(), () => false);
+    assert.equal((await peek(waiting)).settled, false);
+    assert.equal(client.listenerCount('ready'), 1);
+    client.status = 'ready';
+    client.emit('ready');
+    assert.deepEqual(await peek(waiting), { settled: true, value: true });
+    assert.equal(client.listenerCount('ready'), 0);
+  });
+
+  test('looks again every 100 ms (a status changed without an event, or stop() called), one listener at a time', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const client = new FakeStatusClient();
+    let stopped = false;
+    const waiting = waitReady(client.asRedis(), () => stopped);
+    await settle();
+    t.mock.timers.tick(99);
+    assert.equal((await peek(waiting)).settled, false);
+    t.mock.timers.tick(1);
+    await settle();
+    assert.equal(client.listenerCount('ready'), 1, 'the first wait removed its listener');
+    stopped = true;
+    t.mock.timers.tick(100);
+    assert.deepEqual(await peek(waiting), { settled: true, value: false });
+    assert.equal(client.listenerCount('ready'), 0);
+    const later = new FakeStatusClient();
+    const ready = waitReady(later.asRedis(), () => false);
+    await settle();
+    later.status = 'ready';
+    t.mock.timers.tick(100);
+    assert.deepEqual(await peek(ready), { settled: true, value: true });
+    const ending = new FakeStatusClient();
+    const ended = waitReady(ending.asRedis(), () => false);
+    await settle();
+    ending.status = 'end';
+    t.mock.timers.tick(100);
+    assert.deepEqual(await peek(ended), { settled: true, value: false });
+  });
+});
+
+describe('serverRunId', () => {
+  test('the run id from INFO server; empty when the reply has none', async () => {
+    const client = new FakeStatusClient();
+    client.infoReply = '# Server\r\nredis_version:7.2.4\r\nrun_id:0f3c9a77e1b2\r\ntcp_port:6379\r\n';
+    assert.equal(await serverRunId(client.asRedis()), '0f3c9a77e1b2');
+    assert.deepEqual(client.sections, ['server']);
+    const none = new FakeStatusClient();
+    none.infoReply = '# Server\r\nredis_version:7.2.4\r\n';
+    assert.equal(await serverRunId(none.asRedis()), '');
+  });
+});
+
+describe('withinTime', () => {
+  test('the value when the promise settles in time; undefined for a rejection', async () => {
+    assert.equal(await withinTime(Promise.resolve(7), 1000), 7);
+    assert.equal(await withinTime(Promise.reject(new Error('no')), 1000), undefined);
+  });
+
+  test('undefined once ms passed; a value after that is ignored', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let resolve!: (value: number) => void;
+    const late = withinTime(new Promise<number>((r) => (resolve = r)), 500);
+    t.mock.timers.tick(499);
+    assert.equal((await peek(late)).settled, false);
+    t.mock.timers.tick(1);
+    assert.deepEqual(await peek(late), { settled: true, value: undefined });
+    resolve(1);
+  });
+});
