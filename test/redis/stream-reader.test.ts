@@ -291,7 +291,8 @@ describe('StreamReader', () => {
       read,
       reply(
         'no entry',
-        ['1800000000000-0', ['h', h1, 'd', 'x']],
+        // An id that is not a buffer, with fields that would be delivered.
+        ['1800000000000-0', [Buffer.from('h'), Buffer.from(h1), Buffer.from('d'), Buffer.from('x')]],
         [Buffer.from('1800000000000-1'), 'no fields'],
         entry('1800000000000-2', undefined),
         entry('1800000000000-3', '{"n":"a"'),
@@ -303,6 +304,8 @@ describe('StreamReader', () => {
     );
     assert.deepEqual(h.delivered, []);
     assert.equal(read.args.at(-1), '1800000000000-7');
+    assert.deepEqual(h.reading, [true], 'no reply threw: no sync again');
+    assert.equal(h.client.calls.filter((call) => call === 'INFO server').length, 1);
   });
 
   test('only the fields named exactly h and d count; others, and a trailing field name, are ignored', async (t) => {
@@ -320,10 +323,13 @@ describe('StreamReader', () => {
       Buffer.from('{bad'),
       Buffer.from('dx'),
       Buffer.from('wrong'),
+      // A value that reads h or d: a field name only to a reader out of step.
       Buffer.from('e'),
-      Buffer.from('{bad'),
+      Buffer.from('h'),
       Buffer.from('f'),
-      Buffer.from('wrong'),
+      Buffer.from('d'),
+      Buffer.from('g'),
+      Buffer.from('{bad'),
       Buffer.from('h'),
     ];
     read = await answer(h.client, read, reply([Buffer.from('1800000000000-0'), fields]));
@@ -366,6 +372,24 @@ describe('StreamReader', () => {
     );
     read = await answer(h.client, read, reply(entry('1800000000000-1', { n: 'a', s: 1 }), entry('1800000000000-2', { n: 'a', s: 2 })));
     assert.deepEqual(texts(h.delivered), ['m-1800000000000-0', 'm-1800000000000-2']);
+  });
+
+  test('a connection closed while its read was answered still syncs again before the next read', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const h = harness(t);
+    h.reader.start();
+    let read = await h.client.nextRead();
+    h.client.status = 'reconnecting';
+    h.client.emit('close');
+    // The reply was in before the close: the read succeeds.
+    read.resolve(reply(entry('1800000000000-0', { n: 'a', s: 1 })));
+    await settle();
+    h.client.runId = 'bbb222';
+    h.client.status = 'ready';
+    h.client.emit('ready');
+    read = await h.client.nextRead();
+    assert.deepEqual(h.reading, [true, false, true]);
+    assert.equal(read.args.at(-1), '0-0', 'Redis restarted meanwhile: its new stream is read from the start');
   });
 
   test('after Redis restarted (a new run id) it reads the new stream from its start', async (t) => {
