@@ -22,7 +22,7 @@ class FakeStreamClient extends EventEmitter {
   runId = 'aaa111';
   /** XREVRANGE's reply: the newest entry of the stream, or none. */
   newest: unknown = [];
-  time: unknown = ['1700000000', '123456'];
+  time: unknown = ['1700000000', '123000'];
   infoError: Error | undefined;
   readonly calls: string[] = [];
   readonly reads: PendingRead[] = [];
@@ -142,7 +142,7 @@ describe('StreamReader', () => {
   test('joining an empty stream: entries from before Redis\'s clock at the join are old, from its millisecond on they are new', async (t) => {
     const h = harness(t);
     h.reader.start();
-    // TIME: 1700000000 s 123456 µs, so 1700000000123 ms.
+    // TIME: 1700000000 s 123000 µs, so 1700000000123 ms.
     let read = await h.client.nextRead();
     read = await answer(h.client, read, reply(entry('1700000000122-99', { n: 'a', s: 1 }), entry('1700000000123-0', { n: 'b', s: 1 })));
     assert.deepEqual(texts(h.delivered), ['m-1700000000123-0']);
@@ -164,13 +164,15 @@ describe('StreamReader', () => {
   });
 
   test('joining an empty stream with a TIME reply it cannot read: everything from then on counts as new', async (t) => {
-    const client = new FakeStreamClient();
-    client.time = 'nonsense';
-    const h = harness(t, client);
-    h.reader.start();
-    let read = await h.client.nextRead();
-    read = await answer(h.client, read, reply(entry('0-1', { n: 'a', s: 1 }), entry('1-0', { n: 'b', s: 1 })));
-    assert.deepEqual(texts(h.delivered), ['m-0-1', 'm-1-0']);
+    for (const time of ['nonsense', ['1700000000', 'nonsense'], ['nonsense', '5']]) {
+      const client = new FakeStreamClient();
+      client.time = time;
+      const h = harness(t, client);
+      h.reader.start();
+      let read = await h.client.nextRead();
+      read = await answer(h.client, read, reply(entry('0-1', { n: 'a', s: 1 }), entry('1-0', { n: 'b', s: 1 })));
+      assert.deepEqual(texts(h.delivered), ['m-0-1', 'm-1-0'], JSON.stringify(time));
+    }
   });
 
   test('joining a stream with entries: it reads after the newest, and what was first published at or before it is old', async (t) => {
@@ -199,13 +201,38 @@ describe('StreamReader', () => {
 
   test('the newest entry\'s id may come as a buffer; an id without a sequence part is its millisecond', async (t) => {
     const client = new FakeStreamClient();
-    client.newest = [[Buffer.from('500-3'), []]];
+    client.newest = [[Buffer.from('500-0'), []]];
     const h = harness(t, client);
     h.reader.start();
     let read = await h.client.nextRead();
-    assert.equal(read.args.at(-1), '500-3');
+    assert.equal(read.args.at(-1), '500-0');
     read = await answer(h.client, read, reply(entry('600-0', { n: 'a', s: 1, o: '500' }), entry('600-1', { n: 'b', s: 1, o: '501' })));
     assert.deepEqual(texts(h.delivered), ['m-600-1']);
+  });
+
+  test('an origin, or a part of it, that is not a number counts as 0; an empty origin is an origin', async (t) => {
+    const client = new FakeStreamClient();
+    client.newest = [['0-1', []]];
+    const h = harness(t, client);
+    h.reader.start();
+    let read = await h.client.nextRead();
+    read = await answer(h.client, read, reply(entry('600-0', { n: 'a', s: 1, o: 'x' }), entry('600-1', { n: 'b', s: 1, o: 'x-0' }), entry('600-2', { n: 'c', s: 1, o: '' }), entry('600-3', { n: 'd', s: 1, o: '0-2' })));
+    assert.deepEqual(texts(h.delivered), ['m-600-3']);
+    const other = new FakeStreamClient();
+    other.newest = [['5-0', []]];
+    const h2 = harness(t, other);
+    h2.reader.start();
+    read = await h2.client.nextRead();
+    read = await answer(h2.client, read, reply(entry('600-0', { n: 'a', s: 1, o: '5-x' }), entry('600-1', { n: 'b', s: 1, o: '5-1' })));
+    assert.deepEqual(texts(h2.delivered), ['m-600-1']);
+    // Joined at Redis's first millisecond (an empty stream): an origin of millisecond 0 is old.
+    const third = new FakeStreamClient();
+    third.time = ['0', '1000'];
+    const h3 = harness(t, third);
+    h3.reader.start();
+    read = await h3.client.nextRead();
+    read = await answer(h3.client, read, reply(entry('600-0', { n: 'a', s: 1, o: 'x-5' }), entry('600-1', { n: 'b', s: 1, o: '0-5' }), entry('600-2', { n: 'c', s: 1, o: '1-0' })));
+    assert.deepEqual(texts(h3.delivered), ['m-600-2']);
   });
 
   test('an XREVRANGE reply it cannot read counts as an empty stream', async (t) => {
@@ -235,10 +262,15 @@ describe('StreamReader', () => {
         entry('1800000000000-4', { n: 'a', s: 11 }),
         entry('1800000000000-5', { n: 'a', s: 12 }),
         entry('1800000000000-6', { n: 'a', s: 11 }),
+        // One missed: reported too.
+        entry('1800000000000-7', { n: 'a', s: 14 }),
       ),
     );
-    assert.deepEqual(texts(h.delivered), ['m-1800000000000-0', 'm-1800000000000-2', 'm-1800000000000-4', 'm-1800000000000-5']);
-    assert.deepEqual(h.events, [{ type: 'missed', node: 'a', count: 2 }]);
+    assert.deepEqual(texts(h.delivered), ['m-1800000000000-0', 'm-1800000000000-2', 'm-1800000000000-4', 'm-1800000000000-5', 'm-1800000000000-7']);
+    assert.deepEqual(h.events, [
+      { type: 'missed', node: 'a', count: 2 },
+      { type: 'missed', node: 'a', count: 1 },
+    ]);
   });
 
   test('each publisher has its own numbers; this node\'s own entries are not delivered', async (t) => {
