@@ -111,6 +111,32 @@ describe('HealthCheck', () => {
     assert.deepEqual(client.log.slice(3), ['ping', 'Redis did not answer a PING within 1000 ms', 'disconnect(true)']);
   });
 
+  test('its timers keep no process alive (both unref()ed)', (t) => {
+    const made: { callback: () => void; timer: NodeJS.Timeout }[] = [];
+    const realInterval = globalThis.setInterval;
+    const realTimeout = globalThis.setTimeout;
+    t.mock.method(globalThis, 'setInterval', (callback: () => void, ms: number) => {
+      const timer = realInterval(callback, ms);
+      made.push({ callback, timer });
+      return timer;
+    });
+    t.mock.method(globalThis, 'setTimeout', (callback: () => void, ms: number) => {
+      const timer = realTimeout(callback, ms);
+      made.push({ callback, timer });
+      return timer;
+    });
+    const client = new FakePingClient();
+    const health = new HealthCheck(client.asRedis(), 60_000, () => assert.fail('no deadline passes'));
+    t.after(() => health.stop());
+    health.start();
+    assert.equal(made.length, 1);
+    // Runs the interval's check by hand: a PING and its deadline timer.
+    made[0]!.callback();
+    assert.deepEqual(client.log, ['ping']);
+    assert.equal(made.length, 2);
+    assert.deepEqual(made.map(({ timer }) => timer.hasRef()), [false, false]);
+  });
+
   test('stop() ends the PINGs and a pending deadline; start() twice runs one interval; start() after stop() runs again', async (t) => {
     const client = new FakePingClient();
     const health = check(t, client);
