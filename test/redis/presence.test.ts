@@ -46,7 +46,7 @@ class FakePresenceClient {
   pipeline(): unknown {
     const pipeline = {
       hmget: (...args: unknown[]) => (this.calls.push(['hmget', ...args]), pipeline),
-      exec: () => Promise.resolve(this.replies),
+      exec: () => (this.calls.push(['pipeline.exec']), Promise.resolve(this.replies)),
     };
     return pipeline;
   }
@@ -168,6 +168,28 @@ describe('Presence', () => {
     assert.equal(client.transactions.length, 1);
   });
 
+  test('its timers keep no process alive (both unref()ed)', async (t) => {
+    const made: NodeJS.Timeout[] = [];
+    const realInterval = globalThis.setInterval;
+    const realTimeout = globalThis.setTimeout;
+    t.mock.method(globalThis, 'setInterval', (callback: () => void, ms: number) => {
+      const timer = realInterval(callback, ms);
+      made.push(timer);
+      return timer;
+    });
+    t.mock.method(globalThis, 'setTimeout', (callback: () => void, ms: number) => {
+      const timer = realTimeout(callback, ms);
+      made.push(timer);
+      return timer;
+    });
+    const p = presence(new FakePresenceClient(), 60_000);
+    p.start();
+    p.changed();
+    assert.equal(made.length, 2);
+    assert.deepEqual(made.map((timer) => timer.hasRef()), [false, false]);
+    await p.stop();
+  });
+
   test('stop() while Redis is unreachable writes nothing; a failed leave is swallowed', async () => {
     const client = new FakePresenceClient();
     client.status = 'reconnecting';
@@ -195,6 +217,7 @@ describe('Presence', () => {
       ['hmget', 'p:node:b', 'c', 't:room'],
       ['hmget', 'p:node:c', 'c', 't:room'],
       ['hmget', 'p:node:d', 'c', 't:room'],
+      ['pipeline.exec'],
       ['zrem', 'p:nodes', 'b'],
     ]);
   });
@@ -204,7 +227,7 @@ describe('Presence', () => {
     client.ids = ['a'];
     client.replies = [[null, ['4', '4']]];
     assert.equal(await presence(client).sum('c'), 4);
-    assert.deepEqual(client.calls.map(([name]) => name), ['zrange', 'hmget']);
+    assert.deepEqual(client.calls.map(([name]) => name), ['zrange', 'hmget', 'pipeline.exec']);
     const empty = new FakePresenceClient();
     empty.replies = null;
     assert.equal(await presence(empty).sum('c'), 0);
