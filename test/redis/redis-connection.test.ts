@@ -4,7 +4,7 @@
  * with mocked timers.
  */
 import { EventEmitter } from 'node:events';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { type Redis } from 'ioredis';
 import { openConnection, serverRunId, waitReady, withinTime } from '../../src/redis/redis-connection.js';
@@ -89,6 +89,14 @@ describe('waitReady', () => {
     t.mock.timers.tick(1);
     await settle();
     assert.equal(client.listenerCount('ready'), 1, 'the first wait removed its listener');
+    const silent = new FakeStatusClient();
+    const quiet = waitReady(silent.asRedis(), () => false);
+    await settle();
+    silent.status = 'ready';
+    t.mock.timers.tick(99);
+    assert.equal((await peek(quiet)).settled, false, 'no event: seen at the 100 ms look');
+    t.mock.timers.tick(1);
+    assert.deepEqual(await peek(quiet), { settled: true, value: true });
     stopped = true;
     t.mock.timers.tick(100);
     assert.deepEqual(await peek(waiting), { settled: true, value: false });
@@ -105,6 +113,46 @@ describe('waitReady', () => {
     ending.status = 'end';
     t.mock.timers.tick(100);
     assert.deepEqual(await peek(ended), { settled: true, value: false });
+  });
+});
+
+/** Records the timers made with setTimeout (real ones) while `t` runs, and which of them were cleared. */
+function recordTimeouts(t: TestContext): { made: NodeJS.Timeout[]; cleared: Set<unknown> } {
+  const made: NodeJS.Timeout[] = [];
+  const cleared = new Set<unknown>();
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  t.mock.method(globalThis, 'setTimeout', (callback: () => void, ms: number) => {
+    const timer = realSet(callback, ms);
+    made.push(timer);
+    return timer;
+  });
+  t.mock.method(globalThis, 'clearTimeout', (timer: NodeJS.Timeout | undefined) => {
+    cleared.add(timer);
+    realClear(timer);
+  });
+  return { made, cleared };
+}
+
+describe('timers left behind', () => {
+  test('waitReady clears its 100 ms timer when the ready event came first', async (t) => {
+    const { made, cleared } = recordTimeouts(t);
+    const client = new FakeStatusClient();
+    const waiting = waitReady(client.asRedis(), () => false);
+    await settle();
+    assert.equal(made.length, 1);
+    assert.equal(cleared.size, 0);
+    client.status = 'ready';
+    client.emit('ready');
+    assert.equal(await waiting, true);
+    assert.ok(cleared.has(made[0]));
+  });
+
+  test('withinTime clears its timer when the promise settled in time', async (t) => {
+    const { made, cleared } = recordTimeouts(t);
+    assert.equal(await withinTime(Promise.resolve('v'), 60_000), 'v');
+    assert.equal(made.length, 1);
+    assert.ok(cleared.has(made[0]));
   });
 });
 
