@@ -168,10 +168,21 @@ describe('Presence', () => {
     assert.equal(client.transactions.length, 1);
   });
 
-  test('its timers keep no process alive (both unref()ed)', async (t) => {
+  test('its timers keep no process alive (both unref()ed), and stop() clears them', async (t) => {
     const made: NodeJS.Timeout[] = [];
+    const cleared = new Set<unknown>();
     const realInterval = globalThis.setInterval;
     const realTimeout = globalThis.setTimeout;
+    const realClearInterval = globalThis.clearInterval;
+    const realClearTimeout = globalThis.clearTimeout;
+    t.mock.method(globalThis, 'clearInterval', (timer: NodeJS.Timeout | undefined) => {
+      cleared.add(timer);
+      realClearInterval(timer);
+    });
+    t.mock.method(globalThis, 'clearTimeout', (timer: NodeJS.Timeout | undefined) => {
+      cleared.add(timer);
+      realClearTimeout(timer);
+    });
     t.mock.method(globalThis, 'setInterval', (callback: () => void, ms: number) => {
       const timer = realInterval(callback, ms);
       made.push(timer);
@@ -188,6 +199,7 @@ describe('Presence', () => {
     assert.equal(made.length, 2);
     assert.deepEqual(made.map((timer) => timer.hasRef()), [false, false]);
     await p.stop();
+    assert.deepEqual(made.map((timer) => cleared.has(timer)), [true, true]);
   });
 
   test('stop() while Redis is unreachable writes nothing; a failed leave is swallowed', async () => {
