@@ -58,4 +58,20 @@ describe('bindSocket', () => {
     await once(near, 'close');
     assert.deepEqual(target.calls, ['ended', 'closed']);
   });
+
+  test("the socket's 'drain' and 'error' reach the target", async (t) => {
+    const { near, far } = await socketPair(t, true);
+    const target = recordingTarget();
+    bindSocket(near, target);
+    // More than the socket takes at once, at a peer that is not reading: the write waits, then drains.
+    far.pause();
+    assert.equal(near.write(Buffer.alloc(8 * 1024 * 1024)), false);
+    far.on('data', () => {});
+    far.resume();
+    await once(near, 'drain');
+    assert.deepEqual(target.calls, ['drained']);
+    // (An 'error' without a listener would throw here.)
+    near.emit('error', new Error('boom'));
+    assert.deepEqual(target.calls, ['drained', 'errored boom']);
+  });
 });
