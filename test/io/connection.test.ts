@@ -2,10 +2,10 @@
  * End to end over real sockets: sockwave's client (connect) against sockwave's server.
  */
 import { EventEmitter } from 'node:events';
-import { type Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { connect, ProtocolError, SockwaveError, WebSocketServer, type CloseInfo, type Connection, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
+import { connect, ProtocolError, SockwaveError, WebSocketServer, Connection, type CloseInfo, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
 import { serverFrame, rawFrame } from '../support/frames.js';
 import {
   BINARY_SIZES,
@@ -239,10 +239,13 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.deepEqual(await side.rec.pongs.next('the pong at the server'), payload);
   });
 
-  test('an unsolicited pong reaches the peer as a pong event', async (t) => {
+  test('an unsolicited pong reaches the peer as a pong event, and gives it no round-trip time', async (t) => {
     const { client, side } = await pair(t);
     client.pong('heartbeat');
     assert.equal((await side.rec.pongs.next('the pong')).toString(), 'heartbeat');
+    // No heartbeat ping was outstanding: the pong answers nothing, so there is nothing to time.
+    assert.equal(side.connection.rtt, undefined);
+    assert.equal(client.rtt, undefined);
   });
 
   test('with autoPong false the server reports the ping but sends no pong', async (t) => {
@@ -455,6 +458,25 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.notEqual(sa!.connection.id, sb!.connection.id);
     assert.equal(srv.server.clients.size, 2);
     assert.equal(srv.server.clients.get(sa!.connection.id), sa!.connection);
+    // Its server, which a client connection has none of.
+    assert.equal(sa!.connection.server, srv.server);
+    assert.equal(a.server, undefined);
+  });
+
+  test('bufferedAmount counts what a handler sent during the read, still held for the one write after it', async (t) => {
+    const seen = deferred<{ before: number; after: number }>();
+    const { client } = await pair(t, {
+      onMessage: (connection) => {
+        const before = connection.bufferedAmount;
+        connection.send('x'.repeat(100));
+        seen.resolve({ before, after: connection.bufferedAmount });
+      },
+    });
+    client.send('go');
+    const { before, after } = await withTimeout(seen.promise, 'the handler');
+    assert.equal(before, 0);
+    // 2 bytes of header, 100 of payload: in the batcher until the read is done.
+    assert.equal(after, 102);
   });
 });
 
@@ -646,9 +668,28 @@ test('a client connection still knows its peer after the socket closed, and its 
   const client = await connect(`${url}/a?b=1`);
   assert.equal(client.role, 'client');
   assert.equal(client.url, `${url}/a?b=1`);
+  // A client's headers are the 101 response's, as an object already.
+  assert.equal(client.headers['upgrade']?.toLowerCase(), 'websocket');
+  assert.equal(client.headers, client.headers);
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
   client.close(1000);
   await closed;
   assert.equal(client.remoteAddress, '127.0.0.1');
   assert.equal(client.remotePort, port);
+});
+
+describe('a Connection built on a socket, before open()', () => {
+  test('is connecting, with no subprotocol, no extensions, and a peer that is not known yet', () => {
+    const connection = new Connection(new Socket(), { role: 'server', maxPayload: 1024, url: '/x', headers: {} });
+    assert.equal(connection.status, 'connecting');
+    assert.equal(connection.readyState, 0);
+    assert.equal(connection.protocol, '');
+    assert.equal(connection.extensions, '');
+    // An unconnected socket has neither address nor port yet.
+    assert.equal(connection.remoteAddress, '');
+    assert.equal(connection.remotePort, 0);
+    assert.equal(connection.url, '/x');
+    // Nothing written yet: no write batcher, nothing buffered.
+    assert.equal(connection.bufferedAmount, 0);
+  });
 });
