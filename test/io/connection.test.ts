@@ -399,12 +399,15 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     client.close(1000);
     const callback = deferred<Error | null | undefined>();
     assert.equal(client.send('too late', (error) => callback.resolve(error)), 'dropped');
+    assert.equal(client.stats.dropped, 1);
     const error = await withTimeout(callback.promise, 'the send callback');
     assert.ok(error instanceof SockwaveError, `the callback got ${String(error)}`);
     assert.equal(error.code, 'SW_INVALID_STATE');
     await Promise.all([crec.closed(), side.rec.closed()]);
     assert.equal(client.send('after closed'), 'dropped');
     assert.equal(client.ping(), 'dropped');
+    // Counted as dropped, both messages (a ping is no message).
+    assert.equal(client.stats.dropped, 2);
     assert.equal(side.rec.messages.history.length, 0);
   });
 
@@ -454,6 +457,8 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     const [sa, sb] = await srv.connections.take(2, 'both server-side connections');
     assert.equal(sa!.connection.url, '/room/1?x=y');
     assert.equal(sa!.connection.headers['x-who'], 'a');
+    // Headers read first: the request head's text is parsed, and the target still answers after.
+    assert.equal(sb!.connection.headers['upgrade']?.toLowerCase(), 'websocket');
     assert.equal(sb!.connection.url, '/room/2');
     assert.notEqual(sa!.connection.id, sb!.connection.id);
     assert.equal(srv.server.clients.size, 2);
@@ -678,8 +683,8 @@ test('a client connection still knows its peer after the socket closed, and its 
   assert.equal(client.remotePort, port);
 });
 
-describe('a Connection built on a socket, before open()', () => {
-  test('is connecting, with no subprotocol, no extensions, and a peer that is not known yet', () => {
+describe('a Connection built on a bare socket', () => {
+  test('before open(), is connecting, with no subprotocol, no extensions, and a peer that is not known yet', () => {
     const connection = new Connection(new Socket(), { role: 'server', maxPayload: 1024, url: '/x', headers: {} });
     assert.equal(connection.status, 'connecting');
     assert.equal(connection.readyState, 0);
@@ -691,5 +696,74 @@ describe('a Connection built on a socket, before open()', () => {
     assert.equal(connection.url, '/x');
     // Nothing written yet: no write batcher, nothing buffered.
     assert.equal(connection.bufferedAmount, 0);
+  });
+
+  test('open() a second time does nothing: one onOpen, one open event, one set of socket listeners', () => {
+    const socket = new Socket();
+    let opens = 0;
+    const connection = new Connection(socket, { role: 'server', maxPayload: 1024, url: '/', headers: {}, handler: { onOpen: () => void opens++ } });
+    connection.on('open', () => void opens++);
+    connection.open();
+    assert.equal(connection.status, 'open');
+    connection.open();
+    assert.equal(opens, 2);
+    assert.equal(socket.listenerCount('close'), 1);
+    assert.equal(socket.listenerCount('data'), 1);
+    socket.destroy();
+  });
+
+  test('opened on a socket already destroyed, it reports its close (1006) instead of opening', async () => {
+    const socket = new Socket();
+    socket.destroy();
+    // Its 'close' event is gone by: the connection can hear of the close only from open() itself.
+    await nextEvent(socket, 'close');
+    const connection = new Connection(socket, { role: 'server', maxPayload: 1024, url: '/', headers: {} });
+    const opened: string[] = [];
+    connection.on('open', () => void opened.push('open'));
+    const closed = nextEvent<[CloseInfo]>(connection, 'close');
+    connection.open();
+    const [info] = await closed;
+    assert.equal(info.code, 1006);
+    assert.equal(connection.status, 'closed');
+    assert.deepEqual(opened, []);
+  });
+});
+
+describe('traffic counters', () => {
+  test('messages and payload bytes are counted on both paths of send(), and on arrival', async (t) => {
+    const { client, side } = await pair(t, {});
+    const sent = deferred();
+    // With a callback, send() takes its general path; without, its small-message one.
+    client.send('abc', () => sent.resolve());
+    client.send(Buffer.from('defg'));
+    await withTimeout(sent.promise, 'the send callback');
+    assert.equal(client.stats.messagesOut, 2);
+    assert.equal(client.stats.bytesOut, 7);
+    await side.rec.messages.take(2, 'both messages');
+    assert.equal(side.connection.stats.messagesIn, 2);
+    assert.equal(side.connection.stats.bytesIn, 7);
+  });
+});
+
+describe('pause() and resume()', () => {
+  test('a paused server connection, once resumed, reads again and gets what was sent meanwhile', async (t) => {
+    const { client, side } = await pair(t);
+    side.connection.pause();
+    assert.equal(side.connection.isPaused, true);
+    client.send('while paused');
+    side.connection.resume();
+    assert.equal(side.connection.isPaused, false);
+    assert.equal((await side.rec.messages.next('the message sent while paused')).data, 'while paused');
+  });
+});
+
+describe('send() option checks', () => {
+  test('bad options throw and send nothing, with or without a callback', async (t) => {
+    const { client, crec } = await pair(t);
+    assert.throws(() => client.send('x', { fragmentSize: 0 }), RangeError);
+    assert.throws(() => client.send('x', { binary: 'yes' as unknown as boolean }), TypeError);
+    assert.throws(() => client.send('x', { fragmentSize: 1.5 }, () => {}), RangeError);
+    client.send('after');
+    assert.equal((await crec.messages.next('the echo')).data, 'after');
   });
 });
