@@ -167,6 +167,30 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.match((await withTimeout(reported.promise, 'the error event')).message, /async listener failed/);
   });
 
+  test('what is sent while a large message is compressed in the thread pool waits behind it, in order, and close() last', async (t) => {
+    const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const side = await srv.connections.next('the server-side connection');
+    const order: string[] = [];
+    side.connection.on('message', (data) => void order.push(`message ${String(data).length}`));
+    side.connection.on('ping', (payload) => void order.push(`ping ${payload.toString()}`));
+    const big = 'b'.repeat(400_000);
+    assert.equal(client.send(big), 'sent');
+    // The compression runs in the thread pool: these wait behind it.
+    assert.equal(client.send('after', () => {}), 'sent');
+    assert.equal(client.send('small'), 'sent');
+    assert.equal(client.ping('p'), 'sent');
+    client.close(1000, 'done');
+    // Nothing sent once close() is asked for, even while it waits.
+    assert.equal(client.send('too late'), 'dropped');
+    const info = await side.rec.closed();
+    assert.equal(info.code, 1000);
+    assert.equal(info.reason, 'done');
+    assert.deepEqual(order, ['message 400000', 'message 5', 'message 5', 'ping p']);
+  });
+
   test('a string sent with { binary: true } arrives as a binary message of its UTF-8 bytes', async (t) => {
     const { client, side } = await pair(t);
     client.send('héllo €', { binary: true });
@@ -745,6 +769,21 @@ describe('traffic counters', () => {
   });
 });
 
+describe('a send over maxBufferedAmount', () => {
+  test("policy 'drop': send() with a callback answers 'dropped' and fails the callback; the connection stays open", async (t) => {
+    const { client, crec, side } = await pair(t, {}, { maxBufferedAmount: 10, slowConsumer: 'drop' });
+    const callback = deferred<Error | null | undefined>();
+    assert.equal(side.connection.send('x'.repeat(100), (error) => callback.resolve(error)), 'dropped');
+    const error = await withTimeout(callback.promise, 'the send callback');
+    assert.ok(error instanceof SockwaveError, `the callback got ${String(error)}`);
+    assert.equal(error.code, 'SW_INVALID_STATE');
+    assert.equal(side.connection.stats.dropped, 1);
+    assert.equal(side.connection.send('small'), 'sent');
+    assert.equal((await crec.messages.next('the small message')).data, 'small');
+    assert.equal(client.status, 'open');
+  });
+});
+
 describe('pause() and resume()', () => {
   test('a paused server connection, once resumed, reads again and gets what was sent meanwhile', async (t) => {
     const { client, side } = await pair(t);
@@ -754,6 +793,18 @@ describe('pause() and resume()', () => {
     side.connection.resume();
     assert.equal(side.connection.isPaused, false);
     assert.equal((await side.rec.messages.next('the message sent while paused')).data, 'while paused');
+  });
+
+
+  test('pause() in onOpen holds reading from the start: the socket is never resumed until resume()', async (t) => {
+    const { client, side } = await pair(t, { onOpen: (connection) => connection.pause() });
+    const socket = (side.connection as unknown as { socket: Socket }).socket;
+    client.send('held');
+    assert.equal(side.connection.isPaused, true);
+    assert.equal(socket.isPaused(), true);
+    side.connection.resume();
+    assert.equal(socket.isPaused(), false);
+    assert.equal((await side.rec.messages.next('the held message')).data, 'held');
   });
 });
 
