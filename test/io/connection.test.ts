@@ -167,6 +167,20 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.match((await withTimeout(reported.promise, 'the error event')).message, /async listener failed/);
   });
 
+  test('a small message over the compression threshold is compressed, not sent on the uncompressed fast path', async (t) => {
+    const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const side = await srv.connections.next('the server-side connection');
+    const text = 'c'.repeat(2000);
+    assert.equal(client.send(text), 'sent');
+    assert.equal((await side.rec.messages.next('the message')).data, text);
+    // 2000 bytes of one letter deflate to a few dozen.
+    assert.ok(client.stats.wireBytesOut < 100, `${client.stats.wireBytesOut} bytes on the wire`);
+    assert.equal(side.connection.stats.wireBytesIn, client.stats.wireBytesOut);
+  });
+
   test('what is sent while a large message is compressed in the thread pool waits behind it, in order, and close() last', async (t) => {
     const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
     t.after(() => srv.close());
@@ -189,6 +203,14 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.equal(info.code, 1000);
     assert.equal(info.reason, 'done');
     assert.deepEqual(order, ['message 400000', 'message 5', 'message 5', 'ping p']);
+  });
+
+  test('a Buffer sent with { binary: false } arrives as a text message', async (t) => {
+    const { client, side } = await pair(t);
+    assert.equal(client.send(Buffer.from('as text ✓'), { binary: false }), 'sent');
+    const message = await side.rec.messages.next('the message');
+    assert.equal(message.isBinary, false);
+    assert.equal(message.data, 'as text ✓');
   });
 
   test('a string sent with { binary: true } arrives as a binary message of its UTF-8 bytes', async (t) => {
@@ -389,7 +411,11 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
   test('terminate() on the client reports 1006, not clean, on both sides', async (t) => {
     const { client, crec, side } = await pair(t);
     client.terminate();
+    // Closing until the socket's close is reported.
+    assert.equal(client.status, 'closing');
+    assert.equal(client.send('after terminate()'), 'dropped');
     const [atClient, atServer] = await Promise.all([crec.closed(), side.rec.closed()]);
+    assert.equal(client.status, 'closed');
     assertCloseInfo(atClient, { code: 1006, reason: '', wasClean: false, remote: false }, 'client');
     assertCloseInfo(atServer, { code: 1006, reason: '', wasClean: false, remote: true }, 'server');
   });
@@ -416,6 +442,62 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.deepEqual(handled, ['one']);
     assert.deepEqual(side.rec.messages.history.map((message) => message.data), ['one']);
     assert.equal(info.code, 1006);
+  });
+
+  test('terminate() in the handler of a message inflated in the thread pool: nothing read behind it is delivered', async (t) => {
+    const events: string[] = [];
+    const srv = await startServer({
+      perMessageDeflate: true,
+      onConnection: () => ({
+        onMessage: (connection, data) => {
+          events.push(`message ${String(data).length}`);
+          if (String(data).length > 1000) connection.terminate();
+        },
+        onPing: () => void events.push('ping'),
+        onPong: () => void events.push('pong'),
+        onFragment: () => void events.push('fragment'),
+      }),
+    });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const side = await srv.connections.next('the server-side connection');
+    // 2 MB that deflate to a few kB: inflated in the thread pool. What follows waits behind it.
+    client.send('a'.repeat(2_000_000));
+    client.send('two');
+    client.send(Buffer.from('three'));
+    client.send('four', { fragmentSize: 2 });
+    client.ping('p');
+    client.pong('q');
+    const info = await side.rec.closed();
+    assert.equal(info.code, 1006);
+    assert.deepEqual(events, ['message 2000000']);
+  });
+
+  test('what is read behind a message inflated in the thread pool is delivered after it, in order', async (t) => {
+    const events: string[] = [];
+    const srv = await startServer({
+      perMessageDeflate: true,
+      onConnection: () => ({
+        onMessage: (_connection, data, isBinary) => void events.push(`${isBinary ? 'binary' : 'text'} ${String(data).length}`),
+        onPing: (_connection, payload) => void events.push(`ping ${payload.toString()}`),
+        onPong: (_connection, payload) => void events.push(`pong ${payload.toString()}`),
+        onFragment: (_connection, data, _isBinary, fin) => void events.push(`fragment ${data.toString()}${fin ? ' fin' : ''}`),
+      }),
+    });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const side = await srv.connections.next('the server-side connection');
+    client.send('a'.repeat(2_000_000));
+    client.send('two');
+    client.send(Buffer.from('three'));
+    client.send('four', { fragmentSize: 2 });
+    client.ping('p');
+    client.pong('q');
+    client.send('last');
+    await side.rec.messages.take(5, 'the five messages', 15_000);
+    assert.deepEqual(events, ['text 2000000', 'text 3', 'binary 5', 'fragment fo', 'fragment ur fin', 'text 4', 'ping p', 'pong q', 'text 4']);
   });
 
   test('send() after close() returns dropped, sends nothing, and fails its callback with SW_INVALID_STATE', async (t) => {
@@ -763,13 +845,26 @@ describe('traffic counters', () => {
     await withTimeout(sent.promise, 'the send callback');
     assert.equal(client.stats.messagesOut, 2);
     assert.equal(client.stats.bytesOut, 7);
+    // On the wire, masked: 2 bytes of header and 4 of mask each.
+    assert.equal(client.stats.wireBytesOut, 19);
     await side.rec.messages.take(2, 'both messages');
     assert.equal(side.connection.stats.messagesIn, 2);
     assert.equal(side.connection.stats.bytesIn, 7);
+    assert.equal(side.connection.stats.wireBytesIn, 19);
   });
 });
 
 describe('a send over maxBufferedAmount', () => {
+  test("a text whose UTF-8 is three times its length is held to maxBufferedAmount by its bytes (policy 'drop')", async (t) => {
+    const { crec, side } = await pair(t, {}, { maxBufferedAmount: 115, slowConsumer: 'drop' });
+    // 40 characters, 120 bytes: over the limit, though twice its length would not be, nor its
+    // bytes less a frame header.
+    assert.equal(side.connection.send('€'.repeat(40)), 'dropped');
+    assert.equal(side.connection.stats.dropped, 1);
+    assert.equal(side.connection.send('€'.repeat(30)), 'sent');
+    assert.equal((await crec.messages.next('the 90-byte text')).data, '€'.repeat(30));
+  });
+
   test("policy 'drop': send() with a callback answers 'dropped' and fails the callback; the connection stays open", async (t) => {
     const { client, crec, side } = await pair(t, {}, { maxBufferedAmount: 10, slowConsumer: 'drop' });
     const callback = deferred<Error | null | undefined>();
