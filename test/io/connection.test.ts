@@ -7,6 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect, ProtocolError, SockwaveError, WebSocketServer, Connection, type CloseInfo, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
 import { serverFrame, rawFrame } from '../support/frames.js';
+import { FakeClock } from '../support/fake-clock.js';
 import {
   BINARY_SIZES,
   MULTIBYTE_TEXTS,
@@ -179,6 +180,23 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     // 2000 bytes of one letter deflate to a few dozen.
     assert.ok(client.stats.wireBytesOut < 100, `${client.stats.wireBytesOut} bytes on the wire`);
     assert.equal(side.connection.stats.wireBytesIn, client.stats.wireBytesOut);
+  });
+
+  test('the frames of a compressed message are no fragment events: only the whole message is delivered', async (t) => {
+    const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const side = await srv.connections.next('the server-side connection');
+    const fragments: unknown[] = [];
+    side.connection.setHandler({ onFragment: (_connection, data) => void fragments.push(data) });
+    const text = 'z'.repeat(3000);
+    client.send(text, { fragmentSize: 10 });
+    client.send('plain', { fragmentSize: 3 });
+    await side.rec.messages.take(2, 'both messages');
+    assert.equal(side.rec.fragments.history.length, 2);
+    assert.deepEqual(side.rec.fragments.history.map((f) => f.data.toString()), ['pla', 'in']);
+    assert.equal(fragments.length, 2);
   });
 
   test('what is sent while a large message is compressed in the thread pool waits behind it, in order, and close() last', async (t) => {
@@ -876,6 +894,53 @@ describe('a send over maxBufferedAmount', () => {
     assert.equal(side.connection.send('small'), 'sent');
     assert.equal((await crec.messages.next('the small message')).data, 'small');
     assert.equal(client.status, 'open');
+  });
+});
+
+describe('a broadcast frame (sendEncoded)', () => {
+  test('is counted, dropped over maxBufferedAmount, and dropped once close() is asked for', async (t) => {
+    const { crec, side, srv } = await pair(t, {}, { maxBufferedAmount: 115, slowConsumer: 'drop' });
+    srv.server.broadcast('x'.repeat(200));
+    assert.equal(side.connection.stats.dropped, 1);
+    assert.equal(side.connection.stats.messagesOut, 0);
+    srv.server.broadcast('hello');
+    assert.equal((await crec.messages.next('the broadcast')).data, 'hello');
+    assert.equal(side.connection.stats.messagesOut, 1);
+    assert.equal(side.connection.stats.bytesOut, 5);
+    side.connection.close(1000);
+    srv.server.broadcast('too late');
+    assert.equal(side.connection.stats.dropped, 2);
+    await crec.closed();
+    assert.equal(crec.messages.history.length, 1);
+  });
+
+  test('waits behind a message being compressed in the thread pool', async (t) => {
+    const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const crec = record(client, 'the client');
+    const side = await srv.connections.next('the server-side connection');
+    side.connection.send('b'.repeat(400_000));
+    // Under the compression threshold: one plain frame, shared by every receiver.
+    srv.server.broadcast('small');
+    const [first, second] = await crec.messages.take(2, 'both messages');
+    assert.equal(String(first!.data).length, 400_000);
+    assert.equal(second!.data, 'small');
+  });
+});
+
+describe('rate limit', () => {
+  test('the buckets refill with the time a read arrives, not with the coarse clock (which only the heartbeat ticks)', async (t) => {
+    FakeClock.install(t);
+    const { client, crec } = await pair(t, echo, { rateLimit: { messagesPerSecond: 10 } });
+    for (let i = 0; i < 10; i++) client.send(`m${i}`);
+    await crec.messages.take(10, 'ten echoes');
+    // A second passes; nothing ticks the coarse clock meanwhile.
+    t.mock.timers.tick(1000);
+    for (let i = 0; i < 10; i++) client.send(`n${i}`);
+    const outcome = await Promise.race([crec.messages.take(10).then(() => 'ten more echoes'), crec.closed().then((info) => `closed with ${info.code}`)]);
+    assert.equal(outcome, 'ten more echoes');
   });
 });
 
