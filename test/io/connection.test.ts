@@ -897,6 +897,18 @@ describe('a send over maxBufferedAmount', () => {
   });
 });
 
+describe("the server's count of dropped messages", () => {
+  test('counts a drop once, whether the connection was closing or already closed', async (t) => {
+    const { crec, side, srv } = await pair(t, {});
+    side.connection.close(1000);
+    assert.equal(side.connection.send('while closing'), 'dropped');
+    await Promise.all([crec.closed(), side.rec.closed()]);
+    assert.equal(srv.server.stats().dropped, 1);
+    assert.equal(side.connection.send('once closed'), 'dropped');
+    assert.equal(srv.server.stats().dropped, 2);
+  });
+});
+
 describe('a broadcast frame (sendEncoded)', () => {
   test('is counted, dropped over maxBufferedAmount, and dropped once close() is asked for', async (t) => {
     const { crec, side, srv } = await pair(t, {}, { maxBufferedAmount: 115, slowConsumer: 'drop' });
@@ -941,6 +953,20 @@ describe('rate limit', () => {
     for (let i = 0; i < 10; i++) client.send(`n${i}`);
     const outcome = await Promise.race([crec.messages.take(10).then(() => 'ten more echoes'), crec.closed().then((info) => `closed with ${info.code}`)]);
     assert.equal(outcome, 'ten more echoes');
+  });
+});
+
+describe('round-trip time', () => {
+  test('a pong answering the outstanding heartbeat ping gives the time since the ping, and clears it', async (t) => {
+    const clock = FakeClock.install(t);
+    const { client, side } = await pair(t);
+    // What the heartbeat does when it pings.
+    side.connection.pingSentAt = clock.now;
+    t.mock.timers.tick(250);
+    client.pong('late');
+    await side.rec.pongs.next('the pong');
+    assert.equal(side.connection.rtt, 250);
+    assert.equal(side.connection.pingSentAt, 0);
   });
 });
 
