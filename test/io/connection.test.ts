@@ -897,6 +897,20 @@ describe('a send over maxBufferedAmount', () => {
   });
 });
 
+describe('automatic pongs and maxBufferedAmount', () => {
+  test("policy 'drop': a pong whose frame would pass the limit is left unanswered; one that just fits is sent", async (t) => {
+    const { client, crec } = await pair(t, echo, { maxBufferedAmount: 10, slowConsumer: 'drop' });
+    // 8 bytes of payload and 2 of header: exactly the limit.
+    client.ping('12345678');
+    assert.equal(String(await crec.pongs.next('the pong')), '12345678');
+    // 9 and 2: one byte over. (Had the pong gone out, its bytes would leave no room for the echo.)
+    client.ping('123456789');
+    client.send('b');
+    await crec.messages.next('the echo');
+    assert.deepEqual(crec.pongs.history.map(String), ['12345678']);
+  });
+});
+
 describe("the server's count of dropped messages", () => {
   test('counts a drop once, whether the connection was closing or already closed', async (t) => {
     const { crec, side, srv } = await pair(t, {});
@@ -943,6 +957,17 @@ describe('a broadcast frame (sendEncoded)', () => {
 });
 
 describe('rate limit', () => {
+  test('pongs count as messages do: a flood of unasked pongs is failed with 1008', async (t) => {
+    FakeClock.install(t);
+    const { client, crec, side } = await pair(t, echo, { rateLimit: { messagesPerSecond: 5 } });
+    for (let i = 0; i < 5; i++) client.pong(`p${i}`);
+    await side.rec.pongs.take(5, 'five pongs');
+    client.pong('one too many');
+    const outcome = await Promise.race([crec.closed().then((info) => `closed with ${info.code}`), side.rec.pongs.next().then((pong) => `pong ${String(pong)}`)]);
+    assert.equal(outcome, 'closed with 1008');
+    assert.equal(side.rec.pongs.history.length, 5);
+  });
+
   test('the buckets refill with the time a read arrives, not with the coarse clock (which only the heartbeat ticks)', async (t) => {
     FakeClock.install(t);
     const { client, crec } = await pair(t, echo, { rateLimit: { messagesPerSecond: 10 } });
