@@ -911,6 +911,23 @@ describe('automatic pongs and maxBufferedAmount', () => {
   });
 });
 
+describe("policy 'wait' over maxBufferedAmount", () => {
+  test('one limit event per slow spell, however many sends go over meanwhile; reading resumes once drained', async (t) => {
+    const { crec, side, srv } = await pair(t, echo, { maxBufferedAmount: 1000, slowConsumer: 'wait' });
+    const limits: string[] = [];
+    srv.server.on('limit', (event) => void limits.push(event.limit));
+    const drained = nextEvent(side.connection, 'drain');
+    // In one tick, so that the bytes are all still buffered: over the limit, under twice it.
+    assert.equal(side.connection.send('x'.repeat(1500)), 'sent');
+    assert.equal(side.connection.isPaused, true);
+    assert.notEqual(side.connection.send('y'.repeat(300)), 'dropped');
+    assert.deepEqual(limits, ['maxBufferedAmount']);
+    await crec.messages.take(2, 'both messages');
+    await drained;
+    assert.equal(side.connection.isPaused, false);
+  });
+});
+
 describe("the server's count of dropped messages", () => {
   test('counts a drop once, whether the connection was closing or already closed', async (t) => {
     const { crec, side, srv } = await pair(t, {});
