@@ -6,7 +6,7 @@ import { Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect, ProtocolError, SockwaveError, WebSocketServer, Connection, type CloseInfo, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
-import { serverFrame, rawFrame } from '../support/frames.js';
+import { serverFrame, rawFrame, clientFrame, closeBody } from '../support/frames.js';
 import { FakeClock } from '../support/fake-clock.js';
 import {
   BINARY_SIZES,
@@ -20,6 +20,7 @@ import {
   closePayload,
   nextEvent,
   RawClient,
+  rawUpgrade,
   startRawWsServer,
   type ConnectionRecord,
   type ServerSide,
@@ -683,6 +684,17 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assertCloseInfo(await rec.closed(), { code: 1000, reason: 'ok', wasClean: true, remote: true }, 'client');
   });
 
+  test('after the close handshake, a server that never closes TCP is dropped after closeTimeout', async (t) => {
+    const raw = await rawServer(t);
+    const { rec } = await client(t, raw.url, { closeTimeout: 100 });
+    const peer = RawClient.wrap(await raw.sockets.next('the server socket'));
+    peer.write(serverFrame({ opcode: 0x8, payload: closeBody(1000, 'ok') }));
+    assert.equal((await peer.readFrame()).opcode, 0x8);
+    // The server keeps TCP open: the client gives up waiting, and closes it.
+    await peer.waitClosed('the client to drop the TCP connection');
+    assert.equal((await rec.closed()).code, 1000);
+  });
+
   test('a frame the server sends in the same packet as its 101 is delivered', async (t) => {
     const raw = await rawServer(t, serverFrame({ opcode: 0x1, payload: 'right away ✓' }));
     const { rec } = await client(t, raw.url);
@@ -1033,6 +1045,46 @@ describe('pause() and resume()', () => {
     side.connection.resume();
     assert.equal(socket.isPaused(), false);
     assert.equal((await side.rec.messages.next('the held message')).data, 'held');
+  });
+
+
+  test('a server connection paused by the application still reads the close echo after its own close()', async (t) => {
+    const { crec, side } = await pair(t);
+    side.connection.pause();
+    side.connection.close(1000, 'bye');
+    const [atServer, atClient] = await Promise.all([side.rec.closed(), crec.closed()]);
+    assert.deepEqual(atServer, { code: 1000, reason: '', wasClean: true, remote: false });
+    assert.equal(atClient.wasClean, true);
+  });
+});
+
+describe('the close handshake, server side', () => {
+  test('once the close frames are exchanged, the server closes TCP first (RFC 6455 §7.1.1)', async (t) => {
+    const srv = await startServer({ onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const peer = await rawUpgrade(srv.port);
+    t.after(() => peer.destroy());
+    peer.write(clientFrame({ opcode: 0x8, payload: closeBody(1000) }));
+    assert.equal((await peer.readFrame()).opcode, 0x8);
+    // The peer does not close its end: the server must.
+    await peer.waitClosed('the server to close TCP');
+  });
+});
+
+describe('protocol errors', () => {
+  test('one that is not a limit (an unmasked client frame) is no limit event and no limit count', async (t) => {
+    const srv = await startServer({ onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const limits: unknown[] = [];
+    srv.server.on('limit', (event) => void limits.push(event));
+    const peer = await rawUpgrade(srv.port);
+    t.after(() => peer.destroy());
+    peer.write(rawFrame({ opcode: 0x1, payload: 'unmasked' }));
+    const frame = await peer.readFrame();
+    assert.equal(closePayload(frame.payload).code, 1002);
+    await (await srv.connections.next('the server-side connection')).rec.closed();
+    assert.deepEqual(limits, []);
+    assert.ok(Object.values(srv.server.stats().limits).every((count) => count === 0));
   });
 });
 
