@@ -217,7 +217,10 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.equal(client.ping('p'), 'sent');
     client.close(1000, 'done');
     // Nothing sent once close() is asked for, even while it waits.
+    const refused = deferred<Error | null | undefined>();
     assert.equal(client.send('too late'), 'dropped');
+    assert.equal(client.send('too late', (error) => refused.resolve(error)), 'dropped');
+    assert.match(String((await withTimeout(refused.promise, 'the refused send'))?.message), /closing/);
     const info = await side.rec.closed();
     assert.equal(info.code, 1000);
     assert.equal(info.reason, 'done');
@@ -528,6 +531,7 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     const error = await withTimeout(callback.promise, 'the send callback');
     assert.ok(error instanceof SockwaveError, `the callback got ${String(error)}`);
     assert.equal(error.code, 'SW_INVALID_STATE');
+    assert.match(error.message, /closing/);
     await Promise.all([crec.closed(), side.rec.closed()]);
     assert.equal(client.send('after closed'), 'dropped');
     assert.equal(client.ping(), 'dropped');
@@ -848,6 +852,16 @@ describe('a Connection built on a bare socket', () => {
     socket.destroy();
   });
 
+  test("a socket error reaches onError, and with no 'error' listener is not thrown", () => {
+    const socket = new Socket();
+    const errors: string[] = [];
+    const connection = new Connection(socket, { role: 'server', maxPayload: 1024, url: '/', headers: {}, handler: { onError: (_c, error) => void errors.push(error.code) } });
+    connection.open();
+    assert.doesNotThrow(() => socket.emit('error', new Error('reset')));
+    assert.deepEqual(errors, ['SW_SOCKET_ERROR']);
+    socket.destroy();
+  });
+
   test('opened on a socket already destroyed, it reports its close (1006) instead of opening', async () => {
     const socket = new Socket();
     socket.destroy();
@@ -903,6 +917,8 @@ describe('a send over maxBufferedAmount', () => {
     assert.ok(error instanceof SockwaveError, `the callback got ${String(error)}`);
     assert.equal(error.code, 'SW_INVALID_STATE');
     assert.equal(side.connection.stats.dropped, 1);
+    // A drop is no error: only policy 'close' reports one.
+    assert.equal(side.rec.errors.history.length, 0);
     assert.equal(side.connection.send('small'), 'sent');
     assert.equal((await crec.messages.next('the small message')).data, 'small');
     assert.equal(client.status, 'open');
