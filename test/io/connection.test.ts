@@ -211,6 +211,8 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     side.connection.on('ping', (payload) => void order.push(`ping ${payload.toString()}`));
     const big = 'b'.repeat(400_000);
     assert.equal(client.send(big), 'sent');
+    // While it is compressed, the message counts in bufferedAmount.
+    assert.ok(client.bufferedAmount >= 400_000, `bufferedAmount ${client.bufferedAmount}`);
     // The compression runs in the thread pool: these wait behind it.
     assert.equal(client.send('after', () => {}), 'sent');
     assert.equal(client.send('small'), 'sent');
@@ -225,6 +227,8 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.equal(info.code, 1000);
     assert.equal(info.reason, 'done');
     assert.deepEqual(order, ['message 400000', 'message 5', 'message 5', 'ping p']);
+    // And no longer once it is out.
+    assert.equal(client.bufferedAmount, 0);
   });
 
   test('a Buffer sent with { binary: false } arrives as a text message', async (t) => {
