@@ -387,6 +387,17 @@ describe('WebSocket: the interface', () => {
     await failed(rec, 'refused');
   });
 
+  test('an event handler set to null (or a non-object) when none was set stays null, and the events still come', async (t) => {
+    const port = await closedPort();
+    const { ws, rec } = create(t, `ws://127.0.0.1:${port}/`);
+    for (const name of ['onopen', 'onmessage', 'onerror', 'onclose'] as const) {
+      ws[name] = null;
+      (ws as unknown as Record<string, unknown>)[name] = 'not a handler';
+      assert.equal(ws[name], null, name);
+    }
+    await failed(rec, 'refused, with no handler ever set');
+  });
+
   test('protocols null is the string "null" (WebIDL), offered as that subprotocol; close.length is 0', async (t) => {
     const server = await startServer({ protocols: ['null'] });
     t.after(() => server.close());
