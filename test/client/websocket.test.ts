@@ -13,7 +13,7 @@ import { type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type RawData, type WebSocket as WsSocket } from 'ws';
 import { HandshakeError, ProtocolError, SockwaveError, refuse, type ServerOptions } from '../../src/index.js';
-import { CloseEvent, toClampedUnsignedShort, toUSVString, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
+import { CloseEvent, createErrorEvent, toClampedUnsignedShort, toUSVString, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
 import { WebSocket, type WebSocketMessageData, type WebSocketMessageEvent } from '../../src/client/websocket.js';
 import { sharedBrowser as browser } from '../interop/support/chromium.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
@@ -113,6 +113,9 @@ async function failed(rec: Recorder, label: string, ms = WAIT_MS): Promise<WebSo
   const error = await rec.next('error', `${label}: the error event`, ms);
   assert.equal(error.readyState, WebSocket.CLOSED, 'readyState is CLOSED at the error event');
   assert.equal(error.event.constructor, Event, 'the error event is a plain Event');
+  // The failure rides on the event as a non-enumerable property (not part of the standard's shape).
+  assert.equal(Object.getOwnPropertyDescriptor(error.event, 'error')?.enumerable, false, 'the error property is not enumerable');
+  assert.ok((error.event as WebSocketErrorEvent).error instanceof Error, 'the error property is an Error');
   const close = await rec.close(`${label}: the close event`, ms);
   assert.deepEqual({ code: close.code, reason: close.reason, wasClean: close.wasClean }, { code: 1006, reason: '', wasClean: false });
   assert.ok(!rec.types().includes('open'), `${label}: no open event (${rec.types().join(', ')})`);
@@ -418,10 +421,20 @@ describe('WebSocket: the interface', () => {
     assert.deepEqual([init.code, init.reason, init.wasClean, init.cancelable], [4000, 'bye', true, true]);
     assert.equal(new CloseEvent('close', { code: 65536 + 1000 }).code, 1000, 'unsigned short wraps modulo 2^16');
     assert.equal(new CloseEvent('close', { reason: 'a\uD800b' }).reason, 'a\uFFFDb', 'USVString replaces lone surrogates');
+    // A reason that is falsy but not missing is converted, not defaulted: 0 is "0", false is "false".
+    assert.deepEqual([0, false].map((reason) => new CloseEvent('close', { reason: reason as unknown as string }).reason), ['0', 'false']);
+    // wasClean, code and reason are WebIDL attributes: enumerable accessors on the prototype.
+    for (const name of ['wasClean', 'code', 'reason']) {
+      const descriptor = Object.getOwnPropertyDescriptor(CloseEvent.prototype, name);
+      assert.equal(typeof descriptor?.get, 'function', `${name} is an accessor`);
+      assert.equal(descriptor?.enumerable, true, `${name} is enumerable`);
+    }
     assert.equal(Object.prototype.toString.call(init), '[object CloseEvent]');
     // [Clamp] unsigned short, as close() converts its code.
     assert.deepEqual([1000.4, 2999.6, 4999.5, 4998.5, -5, 70000, Number.NaN].map(toClampedUnsignedShort), [1000, 3000, 5000, 4998, 0, 65535, 0]);
     assert.equal(toUSVString('\uDC00x\uD83D\uDE00'), '\uFFFDx\uD83D\uDE00');
+    // An error event made without a known cause has no error property at all.
+    assert.equal(Object.hasOwn(createErrorEvent(undefined), 'error'), false);
   });
 });
 
