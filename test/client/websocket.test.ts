@@ -420,6 +420,7 @@ describe('WebSocket: the interface', () => {
     const init = new CloseEvent('close', { code: 4000, reason: 'bye', wasClean: true, cancelable: true });
     assert.deepEqual([init.code, init.reason, init.wasClean, init.cancelable], [4000, 'bye', true, true]);
     assert.equal(new CloseEvent('close', { code: 65536 + 1000 }).code, 1000, 'unsigned short wraps modulo 2^16');
+    for (const code of [Infinity, -Infinity, Number.NaN]) assert.equal(new CloseEvent('close', { code }).code, 0, `code ${code} is 0`);
     assert.equal(new CloseEvent('close', { reason: 'a\uD800b' }).reason, 'a\uFFFDb', 'USVString replaces lone surrogates');
     // A reason that is falsy but not missing is converted, not defaulted: 0 is "0", false is "false".
     assert.deepEqual([0, false].map((reason) => new CloseEvent('close', { reason: reason as unknown as string }).reason), ['0', 'false']);
@@ -432,6 +433,8 @@ describe('WebSocket: the interface', () => {
     assert.equal(Object.prototype.toString.call(init), '[object CloseEvent]');
     // [Clamp] unsigned short, as close() converts its code.
     assert.deepEqual([1000.4, 2999.6, 4999.5, 4998.5, -5, 70000, Number.NaN].map(toClampedUnsignedShort), [1000, 3000, 5000, 4998, 0, 65535, 0]);
+    // Above .5 rounds up whatever the parity; a tie goes to the even neighbour (1000.5 down, 3.5 up).
+    assert.deepEqual([1000.6, 1000.5, 3.5, 2.5].map(toClampedUnsignedShort), [1001, 1000, 4, 2]);
     assert.equal(toUSVString('\uDC00x\uD83D\uDE00'), '\uFFFDx\uD83D\uDE00');
     // An error event made without a known cause has no error property at all.
     assert.equal(Object.hasOwn(createErrorEvent(undefined), 'error'), false);
