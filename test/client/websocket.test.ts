@@ -398,7 +398,21 @@ describe('WebSocket: the interface', () => {
       (ws as unknown as Record<string, unknown>)[name] = 'not a handler';
       assert.equal(ws[name], null, name);
     }
+    // Each attribute reads back what it was given, and only that type's.
+    const handlers = { onopen: () => {}, onmessage: () => {}, onerror: () => {}, onclose: () => {} };
+    for (const name of ['onopen', 'onmessage', 'onerror', 'onclose'] as const) ws[name] = handlers[name];
+    for (const name of ['onopen', 'onmessage', 'onerror', 'onclose'] as const) assert.equal(ws[name], handlers[name], name);
+    for (const name of ['onopen', 'onmessage', 'onerror', 'onclose'] as const) ws[name] = null;
+    // removeEventListener removes (with the same capture flag), as EventTarget's does.
+    const calls: string[] = [];
+    const removed = (): void => void calls.push('removed');
+    const removedCapture = (): void => void calls.push('removed capture');
+    ws.addEventListener('close', removed);
+    ws.addEventListener('close', removedCapture, { capture: true });
+    ws.removeEventListener('close', removed);
+    ws.removeEventListener('close', removedCapture, { capture: true });
     await failed(rec, 'refused, with no handler ever set');
+    assert.deepEqual(calls, []);
   });
 
   test('protocols null is the string "null" (WebIDL), offered as that subprotocol; close.length is 0', async (t) => {
@@ -596,6 +610,18 @@ for (const kind of ['sockwave', 'ws'] as const) {
       ws.close(3000.4, '€'.repeat(41)); // [Clamp]: 3000; 123 bytes is allowed
       assert.deepEqual(await peer.closed(), { code: 3000, reason: '€'.repeat(41) });
       await rec.close();
+      // 4999, the top of the range, is allowed too.
+      const second = await open(t, server.url);
+      const peer2 = await server.peer();
+      second.ws.close(4999);
+      assert.deepEqual(await peer2.closed(), { code: 4999, reason: '' });
+      await second.rec.close();
+      // close() once CLOSED does nothing: the socket stays CLOSED, and no event follows.
+      second.ws.close();
+      second.ws.close(1000, 'again');
+      assert.equal(second.ws.readyState, WebSocket.CLOSED);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(second.rec.types(), ['open', 'close']);
     });
 
     test('the server closes: messages before it, then a clean close event with its code and reason', async (t) => {
