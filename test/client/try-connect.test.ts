@@ -3,7 +3,8 @@
  * success the connection is there, on failure the code says why), over real sockets.
  */
 import { strict as assert } from 'node:assert';
-import { describe, test } from 'node:test';
+import { createServer } from 'node:http';
+import { describe, test, type TestContext } from 'node:test';
 import { tryConnect, type ConnectFailure } from '../../src/index.js';
 import { closedPort } from '../support/net.js';
 import { serve } from '../support/server-kit.js';
@@ -18,6 +19,10 @@ describe('tryConnect', () => {
     assert.equal((await result.connection.nextMessage()).data, 'ping');
     assert.equal(result.status, 101);
     assert.equal(result.errorCode, undefined);
+    assert.equal(result.uri, result.connection.url);
+    assert.equal(result.headers, result.connection.headers);
+    assert.equal(result.headers.upgrade?.toLowerCase(), 'websocket');
+    assert.deepEqual([result.reason, result.body], ['', '']);
   });
 
   test('failure: no connection, a status of 0 without an HTTP answer, and a stable code', async () => {
@@ -29,4 +34,40 @@ describe('tryConnect', () => {
     assert.equal(failure.errorCode, 'SW_SOCKET_ERROR');
     assert.match(failure.reason, /refused/);
   });
+
+  test('an HTTP refusal: its status, headers and body, the URI shown without credentials, a SockwaveError code', async (t) => {
+    const port = await refusingServer(t);
+    const result = await tryConnect(`ws://user:secret@127.0.0.1:${port}/path?q=1`);
+    if (result.success) return assert.fail('connected');
+    assert.equal(result.connection, undefined);
+    assert.equal(result.status, 403);
+    assert.equal(result.headers['x-why'], 'nope');
+    assert.equal(result.body, 'go away');
+    assert.equal(result.uri, `ws://127.0.0.1:${port}/path?q=1`);
+    assert.equal(result.errorCode, 'SW_HANDSHAKE_FAILED');
+    assert.match(result.reason, /403/);
+  });
+
+  test('an error that is not a SockwaveError: its name is the code; an invalid URL is shown as given', async (t) => {
+    const invalid = await tryConnect('not a url');
+    assert.deepEqual({ ...invalid, reason: undefined }, { success: false, connection: undefined, status: 0, headers: {}, uri: 'not a url', errorCode: 'SyntaxError', reason: undefined, body: '' });
+    assert.match(invalid.reason, /not a url/);
+    const port = await refusingServer(t);
+    const badOption = await tryConnect(`ws://127.0.0.1:${port}/`, { connectTimeout: -1 });
+    assert.deepEqual([badOption.success, badOption.status, badOption.uri, badOption.errorCode], [false, 0, `ws://127.0.0.1:${port}/`, 'RangeError']);
+    assert.match(badOption.reason, /connectTimeout/);
+  });
 });
+
+/** An HTTP server on 127.0.0.1 that answers every request 403, with a header and a body. */
+async function refusingServer(t: TestContext): Promise<number> {
+  const server = createServer((_request, response) => {
+    response.writeHead(403, { 'x-why': 'nope' });
+    response.end('go away');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return address.port;
+}
