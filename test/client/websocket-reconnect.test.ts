@@ -334,6 +334,35 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
   });
 
+  test('a Blob whose read fails after its connection dropped: an error event for it alone, and what followed it goes out on the next connection', async (t) => {
+    const srv = await listenOn(t, 0);
+    const { ws, events } = open(t, srv.url, { reconnect: FAST });
+    await next(events, 'open');
+    let failRead = (_error: Error): void => {};
+    const blob = new (class extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return new Promise((_resolve, reject) => (failRead = reject));
+      }
+    })(['12345']);
+    ws.send(blob);
+    ws.send('after');
+    // The read fails once the connection is gone (in the close event's task, before any new attempt).
+    ws.addEventListener('close', () => failRead(new Error('gone')), { once: true });
+    srv.connections[0]!.terminate();
+    const close = await next(events, 'close', 'the close of the dropped connection');
+    assert.deepEqual([(close.event as CloseEvent).code, (close.event as WebSocketCloseEvent).willReconnect], [1006, true]);
+    const error = await next(events, 'error', 'the error for the Blob');
+    assert.equal((error.event as WebSocketErrorEvent).error?.message, 'a Blob passed to send() could not be read');
+    assert.equal(error.readyState, WebSocket.CONNECTING);
+    await next(events, 'open', 'the open after reconnecting');
+    await eventually(() => srv.texts.length >= 1, 'the message after the Blob to arrive');
+    assert.deepEqual(srv.texts, ['after']);
+    assert.equal(srv.connections.length, 2);
+    await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
+    await delay(50);
+    assert.deepEqual(events.history.map((seen) => seen.type), ['open', 'close', 'error', 'open'], 'nothing else happened');
+  });
+
   test('a clean close from the server (1000) while onmessage replies: close 1000 with its reason, clean, no error', async (t) => {
     // The message and the close frame come together, right behind the 101: the reply is sent while
     // the closing handshake is under way. The server closes TCP once the client answered.
