@@ -474,6 +474,22 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     );
   });
 
+  test('the heartbeat is off unless pingInterval is given: no ping without it, pings with it', async (t) => {
+    const srv = await listenOn(t, 0);
+    const pings = new Map<Connection, number>();
+    srv.server.on('connection', (connection) => {
+      pings.set(connection, 0);
+      connection.on('ping', () => pings.set(connection, pings.get(connection)! + 1));
+    });
+    const quiet = open(t, srv.url, {});
+    await next(quiet.events, 'open');
+    const pinging = open(t, srv.url, { pingInterval: 10 });
+    await next(pinging.events, 'open');
+    // Once the pinging socket's pings have arrived, the quiet one (open the longer) has sent none.
+    await eventually(() => pings.get(srv.connections[1]!)! >= 2, 'the pings of the socket with pingInterval');
+    assert.equal(pings.get(srv.connections[0]!), 0, 'no ping without pingInterval');
+  });
+
   test('the heartbeat finds a peer that stops answering: 1006, then reconnection', async (t) => {
     const raw = await startRawWsServer();
     t.after(() => raw.close());
