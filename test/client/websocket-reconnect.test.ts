@@ -194,6 +194,20 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     assert.equal(attempts, count, 'an attempt was made after close()');
   });
 
+  test('close() during a long wait between attempts ends it at once (error, close 1006), without waiting the backoff out', async (t) => {
+    const port = await closedPort();
+    // The jitter's random source, fixed: the wait is 99% of a minute.
+    t.mock.method(Math, 'random', () => 0.99);
+    const { ws, events } = open(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 60_000, maxDelay: 60_000 } });
+    await next(events, 'error', 'the error of the refused attempt');
+    const close = await next(events, 'close', 'the close of the refused attempt');
+    assert.deepEqual([(close.event as WebSocketCloseEvent).willReconnect, (close.event as WebSocketCloseEvent).waitTime], [true, 59_400]);
+    ws.close();
+    assert.equal(ws.readyState, WebSocket.CLOSING);
+    const error = await failedForGood(events, 'close() while waiting a minute');
+    assert.match(error.error?.message ?? '', /closed before the connection was established/);
+  });
+
   test('an attempt whose options became invalid (a header value changed to hold a newline) fails for good, with no uncaught error', async (t) => {
     const port = await closedPort();
     const headers: Record<string, string> = { 'X-Test': 'fine' };
