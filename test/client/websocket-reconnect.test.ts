@@ -208,6 +208,20 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     assert.match(error.error?.message ?? '', /closed before the connection was established/);
   });
 
+  test('maxRetries 0: a first attempt that fails is not retried (error, close 1006 for good), unlike a drop after open', async (t) => {
+    const port = await closedPort();
+    const { events } = open(t, `ws://127.0.0.1:${port}/`, { reconnect: { ...FAST, maxRetries: 0 } });
+    await failedForGood(events, 'a refused first attempt with maxRetries 0');
+    // After a drop, the attempts are counted afresh: the first refused one ends it too.
+    const srv = await listenOn(t, 0);
+    const again = open(t, srv.url, { reconnect: { ...FAST, maxRetries: 0 } });
+    await next(again.events, 'open');
+    await withTimeout(srv.server.close({ timeout: 0 }), 'the server to close');
+    const drop = await next(again.events, 'close', 'the close of the dropped connection');
+    assert.equal((drop.event as WebSocketCloseEvent).willReconnect, true);
+    await failedForGood(again.events, 'a refused attempt after a drop, with maxRetries 0');
+  });
+
   test('an attempt whose options became invalid (a header value changed to hold a newline) fails for good, with no uncaught error', async (t) => {
     const port = await closedPort();
     const headers: Record<string, string> = { 'X-Test': 'fine' };
