@@ -6,6 +6,7 @@
  * failed attempt, a clean close from the server, and the heartbeat finding a dead peer.
  */
 import { strict as assert } from 'node:assert';
+import { getEventListeners } from 'node:events';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -257,6 +258,16 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
       assert.equal(silent.sockets.history.length, attempts, `${when}: an attempt was made after the abort`);
       assert.equal(events.history.length, 2, `${when}: events after the close: ${events.history.map((e) => e.type).join(', ')}`);
       assert.equal(ws.readyState, WebSocket.CLOSED);
+    }
+  });
+
+  test('options.signal: once open, no abort listener is left on it (with or without reconnection)', async (t) => {
+    const srv = await listenOn(t, 0);
+    for (const reconnect of [false, FAST]) {
+      const controller = new AbortController();
+      const { events } = open(t, srv.url, { signal: controller.signal, reconnect });
+      await next(events, 'open');
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 0, `reconnect ${JSON.stringify(reconnect)}`);
     }
   });
 
