@@ -10,7 +10,7 @@ import { getEventListeners } from 'node:events';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { OutboxFullError, WebSocketServer, type Connection, type ServerOptions, type SockwaveError } from '../../src/index.js';
+import { HandshakeError, OutboxFullError, WebSocketServer, type Connection, type ServerOptions, type SockwaveError } from '../../src/index.js';
 import { type CloseEvent, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
 import { WebSocket, type WebSocketCloseEvent, type WebSocketOptions } from '../../src/client/websocket.js';
 import { Queue, closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
@@ -338,6 +338,10 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     ws.send('two');
     const error = await next(events, 'error', 'the error of the failed attempt');
     assert.match((error.event as WebSocketErrorEvent).error?.message ?? '', /selected none of the subprotocols/);
+    // A HandshakeError whose status is the 101 that came (the answer was a switch, without a subprotocol).
+    const handshakeError = (error.event as WebSocketErrorEvent).error;
+    assert.ok(handshakeError instanceof HandshakeError);
+    assert.equal(handshakeError.status, 101);
     const close = await next(events, 'close', 'the close of the failed attempt');
     assert.equal((close.event as WebSocketCloseEvent).willReconnect, true);
     ws.send('three');
