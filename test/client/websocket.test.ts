@@ -865,6 +865,7 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     const { ws, rec } = create(t, server.url);
     const peer = await server.connections.next('the connection');
     await rec.next('open');
+    assert.match(ws.extensions, /^permessage-deflate\b/, 'the extension negotiated is the attribute');
     const text = 'x'.repeat(4 * 1024 * 1024);
     // An application that reads readyState at every turn of the event loop (a timer that sends
     // while OPEN, say): CLOSING may not show before the message is dispatched.
