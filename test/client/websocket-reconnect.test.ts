@@ -406,6 +406,29 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     assert.deepEqual(events.history.map((seen) => seen.type), ['open', 'close', 'error', 'open'], 'nothing else happened');
   });
 
+  test('a Blob still being read when its connection drops: read, it waits and goes out on the next connection, before what followed it', async (t) => {
+    const srv = await listenOn(t, 0);
+    const { ws, events } = open(t, srv.url, { reconnect: FAST });
+    await next(events, 'open');
+    let finishRead = (_bytes: ArrayBuffer): void => {};
+    const blob = new (class extends Blob {
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        return new Promise((resolve) => (finishRead = resolve));
+      }
+    })(['blob!']);
+    ws.send(blob);
+    ws.send('after');
+    // The read ends once the connection is gone (in the close event's task, before any new attempt).
+    ws.addEventListener('close', () => finishRead(new TextEncoder().encode('blob!').buffer as ArrayBuffer), { once: true });
+    srv.connections[0]!.terminate();
+    await next(events, 'close', 'the close of the dropped connection');
+    await next(events, 'open', 'the open after reconnecting');
+    await eventually(() => srv.texts.length >= 2, 'the Blob and the message after it to arrive');
+    assert.deepEqual(srv.texts, ['blob!', 'after']);
+    assert.equal(srv.connections.length, 2);
+    await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
+  });
+
   test('a clean close from the server (1000) while onmessage replies: close 1000 with its reason, clean, no error', async (t) => {
     // The message and the close frame come together, right behind the 101: the reply is sent while
     // the closing handshake is under way. The server closes TCP once the client answered.
