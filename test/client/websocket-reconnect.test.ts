@@ -429,6 +429,22 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
   });
 
+  test('after a drop, while CONNECTING again, protocol and extensions are empty until the next open sets them', async (t) => {
+    const srv = await listenOn(t, 0, { perMessageDeflate: true, onConnection: () => ({ protocol: 'chat' }) });
+    const { ws, events } = open(t, srv.url, { protocols: ['chat'], reconnect: FAST });
+    await next(events, 'open');
+    assert.equal(ws.protocol, 'chat');
+    assert.match(ws.extensions, /^permessage-deflate\b/);
+    let during: unknown[] = [];
+    ws.addEventListener('close', () => (during = [ws.readyState, ws.protocol, ws.extensions]), { once: true });
+    srv.connections[0]!.terminate();
+    await next(events, 'close', 'the close of the dropped connection');
+    assert.deepEqual(during, [WebSocket.CONNECTING, '', '']);
+    await next(events, 'open', 'the open after reconnecting');
+    assert.equal(ws.protocol, 'chat');
+    assert.match(ws.extensions, /^permessage-deflate\b/);
+  });
+
   test('a clean close from the server (1000) while onmessage replies: close 1000 with its reason, clean, no error', async (t) => {
     // The message and the close frame come together, right behind the 101: the reply is sent while
     // the closing handshake is under way. The server closes TCP once the client answered.
