@@ -261,7 +261,7 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
     }
   });
 
-  test('options.signal: once open, no abort listener is left on it (with or without reconnection)', async (t) => {
+  test('options.signal: once open, or failed for good, no abort listener is left on it (with or without reconnection)', async (t) => {
     const srv = await listenOn(t, 0);
     for (const reconnect of [false, FAST]) {
       const controller = new AbortController();
@@ -269,6 +269,11 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
       await next(events, 'open');
       assert.equal(getEventListeners(controller.signal, 'abort').length, 0, `reconnect ${JSON.stringify(reconnect)}`);
     }
+    // Nor once failed for good without ever opening.
+    const controller = new AbortController();
+    const { events } = open(t, `ws://127.0.0.1:${await closedPort()}/`, { signal: controller.signal });
+    await failedForGood(events, 'refused, with a signal');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'after a refused connection');
   });
 
   test('options.signal aborted after a drop (in the close handler or during the wait), or while open: it ends for good', async (t) => {
