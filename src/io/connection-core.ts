@@ -346,8 +346,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal The peer sent FIN (or endSocket() ends first): ours follows anything pending (a close echo, say). */
   socketEnded(): void {
     if ((this.flags & Flag.Ended) !== 0) return;
-    // Behind messages still inflating: what answers them, and a close echo waiting behind them, goes first.
-    if (this.inbox?.active === true) return this.inbox.push(() => this.socketEnded());
+    // Behind messages still inflating, then behind one still being compressed: what answers them,
+    // and a close echo waiting behind them, goes first.
+    if (this.deferred(() => this.socketEnded())) return;
     this.flags |= Flag.Ended;
     this.writeBatcher?.flush();
     this.socket.end();
@@ -443,6 +444,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
 
   /** @internal The socket drained its write buffer. */
   abstract socketDrained(): void;
+
+  /** @internal Queues `action` behind a message still being inflated or compressed; false when none is. */
+  abstract deferred(action: () => void): boolean;
 }
 
 function closeTimedOut(connection: ConnectionCore<unknown>): void {

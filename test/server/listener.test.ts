@@ -1,0 +1,62 @@
+/**
+ * The standalone server's listening socket, plain TCP and TLS, over real sockets on 127.0.0.1:
+ * what it leaves open when a client ends its side first.
+ */
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { describe, test, type TestContext } from 'node:test';
+import { type ServerOptions } from '../../src/server/options.js';
+import { WebSocketServer } from '../../src/server/server.js';
+import { clientFrame, closeBody } from '../support/frames.js';
+import { RawClient, upgradeRequest, withTimeout } from '../support/net.js';
+import { selfSigned } from '../support/server-kit.js';
+
+function server(t: TestContext, options: ServerOptions): WebSocketServer<unknown> {
+  const srv = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate: true,
+    ...options,
+    onConnection: () => ({ onMessage: (connection, data, binary) => void connection.send(data, { binary }) }),
+  });
+  srv.on('error', () => {});
+  t.after(() => srv.close({ timeout: 100 }));
+  return srv;
+}
+
+describe('listener', () => {
+  // A compressed message is inflated off the reading turn: the FIN is read before the echo and the
+  // close echo are written, and the server's side must still be open to write them.
+  for (const secure of [false, true]) {
+    test(`${secure ? 'tls' : 'tcp'}: a client that ends its side right after a large compressed message and its close frame still gets the echo and the close echo`, async (t) => {
+      const pair = secure ? selfSigned() : undefined;
+      if (secure && !pair) return t.skip('openssl is not available');
+      const srv = server(t, pair ? { tls: { cert: pair.cert, key: pair.key } } : {});
+      const { port } = await srv.listen();
+      let raw: RawClient;
+      if (pair) {
+        const socket = tlsConnect({ host: '127.0.0.1', port, ca: pair.cert, servername: 'localhost' });
+        await withTimeout(new Promise<void>((resolve) => socket.once('secureConnect', () => resolve())), 'the TLS handshake');
+        raw = RawClient.wrap(socket);
+      } else {
+        raw = await RawClient.connect(port);
+      }
+      t.after(() => raw.destroy());
+      raw.write(upgradeRequest({ extra: ['Sec-WebSocket-Extensions: permessage-deflate'] }));
+      assert.equal((await raw.readResponse()).status, 101);
+      // (Random bytes, past the size inflated in the same turn.)
+      const message = randomBytes(256 * 1024).toString('base64');
+      const compressed = deflateRawSync(message, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      raw.socket.end(Buffer.concat([clientFrame({ opcode: 0x1, rsv1: true, payload: compressed }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]));
+      const echo = await raw.readFrame();
+      assert.equal(echo.opcode, 0x1);
+      const text = echo.rsv === 4 ? inflateRawSync(Buffer.concat([echo.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }) : echo.payload;
+      assert.equal(text.toString(), message);
+      const close = await raw.readFrame();
+      assert.equal(close.opcode, 0x8);
+      assert.equal(close.payload.readUInt16BE(0), 1000);
+    });
+  }
+});
