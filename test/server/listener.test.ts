@@ -59,4 +59,44 @@ describe('listener', () => {
       assert.equal(close.payload.readUInt16BE(0), 1000);
     });
   }
+
+  // While the application works out its answer to a plain request, the client's FIN is read: the
+  // server's side must stay open for the answer.
+  for (const secure of [false, true]) {
+    test(`${secure ? 'tls' : 'tcp'}: a plain request whose client ends its side at once still gets its (asynchronous) answer`, async (t) => {
+      const pair = secure ? selfSigned() : undefined;
+      if (secure && !pair) return t.skip('openssl is not available');
+      let answer!: () => void;
+      const srv = new WebSocketServer({
+        host: '127.0.0.1',
+        port: 0,
+        ...(pair ? { tls: { cert: pair.cert, key: pair.key } } : {}),
+        onHttpRequest: () => new Promise((resolve) => (answer = () => resolve({ status: 200, body: 'late answer' }))),
+      });
+      srv.on('error', () => {});
+      t.after(() => srv.close({ timeout: 100 }));
+      const { port } = await srv.listen();
+      let raw: RawClient;
+      if (pair) {
+        const socket = tlsConnect({ host: '127.0.0.1', port, ca: pair.cert, servername: 'localhost' });
+        await withTimeout(new Promise<void>((resolve) => socket.once('secureConnect', () => resolve())), 'the TLS handshake');
+        raw = RawClient.wrap(socket);
+      } else {
+        raw = await RawClient.connect(port);
+      }
+      t.after(() => raw.destroy());
+      raw.socket.end('GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await withTimeout(
+        (async () => {
+          while (answer === undefined) await new Promise<void>((resolve) => setImmediate(resolve));
+        })(),
+        'the request to reach onHttpRequest',
+      );
+      // (Time for the FIN to reach the server, which must not end the socket meanwhile.)
+      await new Promise<void>((resolve) => setTimeout(resolve, 50));
+      answer();
+      const response = await raw.readResponse();
+      assert.equal(response.status, 200);
+    });
+  }
 });
