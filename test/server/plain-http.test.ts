@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
 import { type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { endAnswered, serializePlainResponse, type PlainHttpResponse } from '../../src/server/plain-http.js';
+import { type RequestHead } from '../../src/handshake/http-head.js';
+import { endAnswered, serializePlainResponse, toPlainRequest, type PlainHttpResponse } from '../../src/server/plain-http.js';
 import { RawClient, withTimeout } from '../support/net.js';
 import { serve } from '../support/server-kit.js';
 
@@ -34,6 +35,16 @@ function fetchWithNode(port: number, path = '/'): Promise<{ status: number; head
   );
 }
 
+describe('toPlainRequest', () => {
+  test('the path is the target up to its query; the url is the whole target', () => {
+    const headers = { host: '127.0.0.1' };
+    const head = (target: string): RequestHead => ({ method: 'POST', target, headers }) as unknown as RequestHead;
+    assert.deepEqual(toPlainRequest(head('/page?x=1')), { method: 'POST', url: '/page?x=1', path: '/page', headers });
+    assert.deepEqual(toPlainRequest(head('/page')), { method: 'POST', url: '/page', path: '/page', headers });
+    assert.deepEqual(toPlainRequest(head('/?')), { method: 'POST', url: '/?', path: '/', headers });
+  });
+});
+
 describe('serializePlainResponse', () => {
   test("the application's framing headers, in any case, give way to sockwave's: one Content-Length, one Connection, no Transfer-Encoding", () => {
     const lines = headLines({
@@ -53,6 +64,14 @@ describe('serializePlainResponse', () => {
     for (const status of [100, 101, 199, 600, 200.5]) assert.throws(() => serializePlainResponse({ status }, 'GET'), RangeError, String(status));
     assert.throws(() => serializePlainResponse({ status: 204, body: 'x' }, 'GET'), RangeError);
     assert.throws(() => serializePlainResponse({ status: 304, body: Buffer.from('x') }, 'GET'), RangeError);
+  });
+
+  test('the final statuses reach 599; the body\'s length is in bytes, a string sent as UTF-8', () => {
+    assert.equal(headLines({ status: 599 })[0], 'HTTP/1.1 599 Unknown');
+    assert.equal(headLines({ status: 200 })[0], 'HTTP/1.1 200 OK');
+    const bytes = serializePlainResponse({ status: 200, body: 'héllo wörld' }, 'GET');
+    assert.match(bytes.toString('latin1'), /\r\nContent-Length: 13\r\n/);
+    assert.deepEqual(bytes.subarray(bytes.length - 13), Buffer.from('héllo wörld', 'utf8'));
   });
 
   test('HEAD: the length of the body a GET would get, and no body', () => {
