@@ -430,6 +430,35 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     assert.deepEqual(await httpGet(port, '/'), { status: 200, body: 'plain' });
   });
 
+  test('attach() twice to one HTTP server: one place among its servers, left whole at close(), other servers kept', async (t) => {
+    const a = attachedServer(t, { path: '/a', onConnection: () => ({}) });
+    const b = attachedServer(t, { path: '/b', onConnection: () => ({ onOpen: (connection) => void connection.send('B') }) });
+    const http = createHttpServer();
+    a.attach(http);
+    a.attach(http);
+    b.attach(http);
+    const port = await listen(t, http);
+    await withTimeout(a.close({ timeout: 500 }), 'A to close');
+    const onB = await wsClient(t, `ws://127.0.0.1:${port}/b`);
+    assert.equal((await onB.rec.messages.next('the greeting of B')).data.toString(), 'B');
+    await withTimeout(b.close({ timeout: 500 }), 'B to close');
+    assert.equal(http.listenerCount('upgrade'), 0, 'nothing left attached');
+  });
+
+  test("after a 404 for a path nobody serves, an error on the socket is kept quiet (Node's http server took its own listener off)", async (t) => {
+    const wss = attachedServer(t, { path: '/a', onConnection: () => ({}) });
+    const http = createHttpServer();
+    wss.attach(http);
+    let serverSide: Socket | undefined;
+    http.on('connection', (socket: Socket) => (serverSide = socket));
+    const port = await listen(t, http);
+    const raw = await RawClient.connect(port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest({ path: '/nowhere' }));
+    assert.equal((await raw.readResponse()).status, 404);
+    assert.doesNotThrow(() => serverSide!.emit('error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })));
+  });
+
   test('close() detaches from a raw net server too: a server attached after it gets the connections', async (t) => {
     const server = createNetServer();
     const before = server.listenerCount('connection');
