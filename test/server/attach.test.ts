@@ -445,6 +445,20 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     assert.equal(http.listenerCount('upgrade'), 0, 'nothing left attached');
   });
 
+  test('a server attached to an HTTP server after the last one left is served', async (t) => {
+    const a = attachedServer(t, { path: '/a', onConnection: () => ({}) });
+    const b = attachedServer(t, { path: '/b', onConnection: () => ({ onOpen: (connection) => void connection.send('B') }) });
+    const http = createHttpServer();
+    a.attach(http);
+    const port = await listen(t, http);
+    await withTimeout(a.close({ timeout: 500 }), 'A to close');
+    assert.equal(http.listenerCount('upgrade'), 0);
+    b.attach(http);
+    assert.equal(http.listenerCount('upgrade'), 1);
+    const onB = await wsClient(t, `ws://127.0.0.1:${port}/b`);
+    assert.equal((await onB.rec.messages.next('the greeting of B')).data.toString(), 'B');
+  });
+
   test("after a 404 for a path nobody serves, an error on the socket is kept quiet (Node's http server took its own listener off)", async (t) => {
     const wss = attachedServer(t, { path: '/a', onConnection: () => ({}) });
     const http = createHttpServer();
