@@ -80,6 +80,16 @@ describe('upgrade flow', () => {
     assert.equal(asked, 1);
   });
 
+  test('a malformed request head is refused 400, and is no limit hit', async (t) => {
+    const srv = server(t, { onConnection: () => ({}) });
+    const limits: string[] = [];
+    srv.on('limit', (event) => limits.push(event.limit));
+    const peer = await FaultyPeer.connect(srv, { request: 'NOT AN HTTP REQUEST\r\n\r\n' });
+    assert.equal(peer.status, 400);
+    assert.deepEqual(limits, []);
+    assert.equal(srv.stats().limits.maxHeaderBytes, 0);
+  });
+
   test('a socket handed over after close() is dropped unread: no answer, and admission is not asked', async (t) => {
     let asked = 0;
     const srv = server(t, { onConnection: () => (asked++, {}) });
