@@ -346,8 +346,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal The peer sent FIN (or endSocket() ends first): ours follows anything pending (a close echo, say). */
   socketEnded(): void {
     if ((this.flags & Flag.Ended) !== 0) return;
-    // Behind messages still inflating, then behind one still being compressed: what answers them,
-    // and a close echo waiting behind them, goes first.
+    // Behind a message still being inflated or compressed: what answers it (a close echo too) goes first.
     if (this.deferred(() => this.socketEnded())) return;
     this.flags |= Flag.Ended;
     this.writeBatcher?.flush();

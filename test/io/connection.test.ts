@@ -49,6 +49,24 @@ async function pair(t: TestContext, handler: ConnectionHandler = echo, options: 
   return { srv, client, crec, side };
 }
 
+/**
+ * Connects to `srv` with permessage-deflate and sends 2 MB that deflate to a few kB (inflated in
+ * the thread pool), then, behind it, text, binary, a fragmented text, a ping and a pong.
+ */
+async function sendBehindInflation(t: TestContext, srv: Awaited<ReturnType<typeof startServer>>) {
+  t.after(() => srv.close());
+  const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+  t.after(() => client.terminate());
+  const side = await srv.connections.next('the server-side connection');
+  client.send('a'.repeat(2_000_000));
+  client.send('two');
+  client.send(Buffer.from('three'));
+  client.send('four', { fragmentSize: 2 });
+  client.ping('p');
+  client.pong('q');
+  return { client, side };
+}
+
 function assertCloseInfo(actual: CloseInfo, expected: CloseInfo, who: string): void {
   assert.deepEqual(actual, expected, `${who}'s CloseInfo`);
 }
@@ -484,17 +502,7 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
         onFragment: () => void events.push('fragment'),
       }),
     });
-    t.after(() => srv.close());
-    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
-    t.after(() => client.terminate());
-    const side = await srv.connections.next('the server-side connection');
-    // 2 MB that deflate to a few kB: inflated in the thread pool. What follows waits behind it.
-    client.send('a'.repeat(2_000_000));
-    client.send('two');
-    client.send(Buffer.from('three'));
-    client.send('four', { fragmentSize: 2 });
-    client.ping('p');
-    client.pong('q');
+    const { side } = await sendBehindInflation(t, srv);
     const info = await side.rec.closed();
     assert.equal(info.code, 1006);
     assert.deepEqual(events, ['message 2000000']);
@@ -511,16 +519,7 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
         onFragment: (_connection, data, _isBinary, fin) => void events.push(`fragment ${data.toString()}${fin ? ' fin' : ''}`),
       }),
     });
-    t.after(() => srv.close());
-    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
-    t.after(() => client.terminate());
-    const side = await srv.connections.next('the server-side connection');
-    client.send('a'.repeat(2_000_000));
-    client.send('two');
-    client.send(Buffer.from('three'));
-    client.send('four', { fragmentSize: 2 });
-    client.ping('p');
-    client.pong('q');
+    const { client, side } = await sendBehindInflation(t, srv);
     client.send('last');
     await side.rec.messages.take(5, 'the five messages', 15_000);
     assert.deepEqual(events, ['text 2000000', 'text 3', 'binary 5', 'fragment fo', 'fragment ur fin', 'text 4', 'ping p', 'pong q', 'text 4']);

@@ -26,6 +26,14 @@ function server(t: TestContext, options: ServerOptions): WebSocketServer<unknown
   return srv;
 }
 
+/** A raw client of the server on `port`: over TLS, trusting `pair`'s certificate, when given one. */
+async function rawClient(port: number, pair: { cert: string | Buffer } | undefined): Promise<RawClient> {
+  if (!pair) return RawClient.connect(port);
+  const socket = tlsConnect({ host: '127.0.0.1', port, ca: pair.cert, servername: 'localhost' });
+  await withTimeout(new Promise<void>((resolve) => socket.once('secureConnect', () => resolve())), 'the TLS handshake');
+  return RawClient.wrap(socket);
+}
+
 describe('listener', () => {
   // A compressed message is inflated off the reading turn: the FIN is read before the echo and the
   // close echo are written, and the server's side must still be open to write them.
@@ -35,14 +43,7 @@ describe('listener', () => {
       if (secure && !pair) return t.skip('openssl is not available');
       const srv = server(t, pair ? { tls: { cert: pair.cert, key: pair.key } } : {});
       const { port } = await srv.listen();
-      let raw: RawClient;
-      if (pair) {
-        const socket = tlsConnect({ host: '127.0.0.1', port, ca: pair.cert, servername: 'localhost' });
-        await withTimeout(new Promise<void>((resolve) => socket.once('secureConnect', () => resolve())), 'the TLS handshake');
-        raw = RawClient.wrap(socket);
-      } else {
-        raw = await RawClient.connect(port);
-      }
+      const raw = await rawClient(port, pair);
       t.after(() => raw.destroy());
       raw.write(upgradeRequest({ extra: ['Sec-WebSocket-Extensions: permessage-deflate'] }));
       assert.equal((await raw.readResponse()).status, 101);
@@ -76,14 +77,7 @@ describe('listener', () => {
       srv.on('error', () => {});
       t.after(() => srv.close({ timeout: 100 }));
       const { port } = await srv.listen();
-      let raw: RawClient;
-      if (pair) {
-        const socket = tlsConnect({ host: '127.0.0.1', port, ca: pair.cert, servername: 'localhost' });
-        await withTimeout(new Promise<void>((resolve) => socket.once('secureConnect', () => resolve())), 'the TLS handshake');
-        raw = RawClient.wrap(socket);
-      } else {
-        raw = await RawClient.connect(port);
-      }
+      const raw = await rawClient(port, pair);
       t.after(() => raw.destroy());
       raw.socket.end('GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
       await withTimeout(
