@@ -137,3 +137,19 @@ test('a send compressed in the thread pool when the peer close arrives goes out 
   assert.equal(report?.compressed, true);
   socket.end();
 });
+
+test('a message whose compression fails in the thread pool goes out uncompressed, and its report says so', async (t) => {
+  const { server, url } = await echoServer(true);
+  t.after(() => server.close({ timeout: 500 }));
+  const conn = await connect(url, { perMessageDeflate: true });
+  t.after(() => conn.terminate());
+  const codec = conn.deflate;
+  assert.ok(codec, 'permessage-deflate was not negotiated');
+  // (Over the size compressed synchronously: this one goes to the thread pool, which fails.)
+  codec.compress = (_data, callback) => void setImmediate(() => callback(new Error('the thread pool failed')));
+  const text = 'x'.repeat(300 * 1024);
+  const echoed = new Promise<string>((resolve) => conn.once('message', (data) => resolve(String(data))));
+  const report = await sendWithReport((cb) => conn.send(text, cb));
+  assert.deepEqual(report, { payloadSize: text.length, wireSize: 2 + 8 + 4 + text.length, compressed: false, compressionError: true });
+  assert.equal(await withTimeout(echoed, 'the echo'), text);
+});
