@@ -1,7 +1,9 @@
 /**
  * The upgrade flow's edges that the end-to-end suites do not reach: what it does with the socket
  * an http server hands to handleUpgrade(), and the limits and answers it gives on the way to a
- * 101. In memory (test/support/memory-socket.ts), no port or timer involved.
+ * 101 (in memory, test/support/memory-socket.ts, unless a test needs a listener or TCP's own
+ * buffering), and what it does with sockets that admission, the application or close() answer
+ * meanwhile.
  */
 import { strict as assert } from 'node:assert';
 import { type IncomingMessage } from 'node:http';
@@ -9,11 +11,14 @@ import { connect as netConnect, type Server } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { type ServerOptions } from '../../src/server/options.js';
 import { WebSocketServer } from '../../src/server/server.js';
+import { refuse } from '../../src/server/admission.js';
+import { MemoryBackplane } from '../../src/server/memory-backplane.js';
 import WebSocket from 'ws';
 import { FaultyPeer } from '../support/fault-injector.js';
 import { socketPair, type MemorySocket } from '../support/memory-socket.js';
-import { closeWs, withTimeout } from '../support/net.js';
+import { closeWs, upgradeRequest, withTimeout } from '../support/net.js';
 import { selfSigned } from '../support/server-kit.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 function server(t: TestContext, options: ServerOptions = {}): WebSocketServer<unknown> {
   const srv = new WebSocketServer(options);
@@ -62,6 +67,193 @@ describe('upgrade flow', () => {
     admit();
     await turns(() => got.text.includes('\r\n\r\n'), 'the 101');
     assert.match(got.text, /^HTTP\/1\.1 101 /);
+  });
+
+  test('a connection an asynchronous admission let in is no longer waiting for it: close() closes it as a WebSocket, without a 503 or a refusal', async (t) => {
+    const srv = server(t, { onConnection: async () => ({}) });
+    const refusals: number[] = [];
+    srv.on('refused', (status) => refusals.push(status));
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+    await turns(() => got.text.includes('\r\n\r\n'), 'the 101');
+    assert.match(got.text, /^HTTP\/1\.1 101 /);
+    const closing = srv.close({ timeout: 100 });
+    assert.deepEqual(refusals, []);
+    assert.equal(srv.stats().refused, 0);
+    await closing;
+    assert.doesNotMatch(got.text, /HTTP\/1\.1 503/);
+  });
+
+  test('a socket that died while an asynchronous admission ran gets no connection when admission then accepts it', async (t) => {
+    let admit!: () => void;
+    const srv = server(t, { onConnection: () => new Promise((resolve) => (admit = () => resolve({}))) });
+    let connections = 0;
+    srv.on('connection', () => connections++);
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+    end.destroy();
+    admit();
+    // (Admission's answer is taken a few microtasks later: a few turns are plenty.)
+    for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(connections, 0);
+    assert.equal(srv.clients.size, 0);
+    assert.equal(srv.stats().connectionsTotal, 0);
+    assert.equal(got.text, '');
+  });
+
+  test('a server that only takes handleUpgrade() (never listening, never attached) still pings its connections', async (t) => {
+    const clock = FakeClock.install(t);
+    const srv = server(t, { pingInterval: 50, onConnection: () => ({}) });
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+    await turns(() => got.text.includes('\r\n\r\n'), 'the 101');
+    const afterHead = (): string => got.text.slice(got.text.indexOf('\r\n\r\n') + 4);
+    assert.equal(afterHead(), '');
+    await clock.advance(200);
+    await turns(() => afterHead() !== '', 'a frame');
+    assert.equal(afterHead().charCodeAt(0), 0x89, 'a ping');
+  });
+
+  test('a failure after the 101 but before the connection opened (a backplane that throws when told of it): reported, the connection forgotten, the socket dropped without a close frame', async (t) => {
+    class FailingBackplane extends MemoryBackplane {
+      override presenceChanged(): void {
+        throw new Error('backplane down');
+      }
+    }
+    const srv = server(t, { backplane: new FailingBackplane(), onConnection: () => ({}) });
+    const errors: Error[] = [];
+    srv.on('error', (error) => errors.push(error));
+    let connections = 0;
+    srv.on('connection', () => connections++);
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+    await turns(() => end.destroyed, 'the socket to be dropped');
+    for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    // (The 101 itself may be lost with the socket.)
+    assert.equal(got.text.replace(/^HTTP\/1\.1 101 [^]*?\r\n\r\n/, ''), '', 'nothing but the 101: no close frame');
+    assert.deepEqual(errors.map((error) => error.message), ['backplane down']);
+    assert.equal(srv.clients.size, 0);
+    assert.equal(connections, 0);
+  });
+
+  test('an asynchronous admission that fails: answered 500, and the socket is no longer kept among those waiting for admission', async (t) => {
+    const srv = server(t, { onConnection: () => Promise.reject(new Error('no database')) });
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+    await turns(() => got.text.includes('\r\n\r\n'), 'the 500');
+    assert.match(got.text, /^HTTP\/1\.1 500 /);
+    // (The set is private: a socket left in it would be held until close(), a leak per failure.)
+    const flow = (srv as unknown as { upgrades: { awaiting: ReadonlySet<unknown> } }).upgrades;
+    assert.equal(flow.awaiting.size, 0);
+  });
+
+  test('a plain HTTP request answered by onHttpRequest is no longer kept among those waiting for the application', async (t) => {
+    const srv = server(t, { onHttpRequest: async () => ({ status: 200, body: 'hello' }) });
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    const plain = { method: 'GET', url: '/', httpVersion: '1.1', rawHeaders: ['Host', '127.0.0.1'] } as unknown as IncomingMessage;
+    srv.handleUpgrade(plain, end, Buffer.alloc(0));
+    await turns(() => got.text.includes('hello'), 'the answer');
+    assert.match(got.text, /^HTTP\/1\.1 200 /);
+    const flow = (srv as unknown as { upgrades: { awaiting: ReadonlySet<unknown> } }).upgrades;
+    assert.equal(flow.awaiting.size, 0);
+  });
+
+  test("a plain HTTP request close() answered 503 while onHttpRequest ran: the application's late answer is dropped", async (t) => {
+    let answer!: () => void;
+    const srv = server(t, { onHttpRequest: () => new Promise((resolve) => (answer = () => resolve({ status: 200, body: 'late' }))) });
+    const errors: Error[] = [];
+    srv.on('error', (error) => errors.push(error));
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    let ended = false;
+    client.on('end', () => (ended = true));
+    const plain = { method: 'GET', url: '/', httpVersion: '1.1', rawHeaders: ['Host', '127.0.0.1'] } as unknown as IncomingMessage;
+    srv.handleUpgrade(plain, end, Buffer.alloc(0));
+    await turns(() => answer !== undefined, 'the application to be asked');
+    const closing = srv.close({ timeout: 100 });
+    answer();
+    await turns(() => ended, 'the end of the answer');
+    assert.match(got.text, /^HTTP\/1\.1 503 /);
+    assert.doesNotMatch(got.text, /late/);
+    await closing;
+    assert.deepEqual(errors, []);
+  });
+
+  /**
+   * Sends `request` over TCP and reads nothing until the server has answered (megabytes then wait
+   * in the server's socket), then calls close() and reads: how many bytes the client got.
+   */
+  async function readAfterClose(t: TestContext, srv: WebSocketServer<unknown>, request: string, answered: () => boolean): Promise<number> {
+    const { port } = await srv.listen();
+    const raw = netConnect({ host: '127.0.0.1', port });
+    raw.on('error', () => {});
+    t.after(() => raw.destroy());
+    await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+    raw.pause();
+    raw.write(request);
+    await turns(answered, 'the server to answer');
+    for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    const closing = srv.close({ timeout: 100 });
+    let bytes = 0;
+    raw.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    raw.resume();
+    await withTimeout(new Promise<void>((resolve) => raw.once('close', () => resolve())), 'the client to read the answer');
+    await closing;
+    return bytes;
+  }
+
+  test('a plain HTTP answer still on its way when close() comes is no handshake to drop: the client reads it whole', async (t) => {
+    const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    let asked = false;
+    const srv = server(t, { host: '127.0.0.1', onHttpRequest: () => ((asked = true), { status: 200, body }) });
+    const bytes = await readAfterClose(t, srv, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', () => asked);
+    assert.ok(bytes > body.length, `the whole answer: ${bytes} bytes read`);
+  });
+
+  test('a refusal still on its way when close() comes is no handshake to drop: the client reads it whole', async (t) => {
+    const body = 'r'.repeat(8 * 1024 * 1024);
+    let refusals = 0;
+    const srv = server(t, { host: '127.0.0.1', onConnection: () => refuse(403, { body }) });
+    srv.on('refused', () => refusals++);
+    const bytes = await readAfterClose(t, srv, upgradeRequest(), () => refusals === 1);
+    assert.ok(bytes > body.length, `the whole refusal: ${bytes} bytes read`);
+  });
+
+  test("a socket the application answered itself while an asynchronous admission ran is theirs: no 101, and close() leaves it alone", async (t) => {
+    let admit!: () => void;
+    const srv = server(t, { onConnection: () => new Promise((resolve) => (admit = () => resolve({}))) });
+    const { client, server: end } = socketPair();
+    const got = received(client);
+    srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+    await turns(() => admit !== undefined, 'admission to be asked');
+    // (An attached server's own 'upgrade' listener, say.)
+    end.end('HTTP/1.1 418 I am a teapot\r\nContent-Length: 0\r\n\r\n');
+    admit();
+    for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    await srv.close({ timeout: 100 });
+    assert.match(got.text, /^HTTP\/1\.1 418 /);
+    assert.doesNotMatch(got.text, / 101 /);
+    assert.equal(end.destroyed, false, 'close() dropped a socket that was not its own');
+  });
+
+  test('a socket gone while an asynchronous admission ran is no refusal when close() answers those still waiting', async (t) => {
+    const srv = server(t, { onConnection: () => new Promise(() => {}) });
+    const refusals: number[] = [];
+    srv.on('refused', (status) => refusals.push(status));
+    const { client, server: end } = socketPair();
+    client.on('error', () => {});
+    srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+    end.destroy();
+    await turns(() => end.closed, 'the socket to close');
+    await srv.close({ timeout: 100 });
+    assert.deepEqual(refusals, []);
+    assert.equal(srv.stats().refused, 0);
   });
 
   test('handleUpgrade() past maxConnectionsPerAddress answers 429 and does not ask admission', async (t) => {
