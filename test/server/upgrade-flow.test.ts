@@ -256,6 +256,38 @@ describe('upgrade flow', () => {
     assert.equal(srv.stats().refused, 0);
   });
 
+  test('limits and retryAfter of 0 are taken as 0, not as their defaults: maxConnections 0 and maxConnectionsPerAddress 0 refuse every upgrade, with Retry-After: 0, before admission', async (t) => {
+    let asked = 0;
+    const answer = async (options: ServerOptions): Promise<string> => {
+      const srv = server(t, { retryAfter: 0, ...options, onConnection: () => (asked++, {}) });
+      const { client, server: end } = socketPair();
+      const got = received(client);
+      srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+      await turns(() => got.text.includes('\r\n\r\n'), 'the answer');
+      return got.text;
+    };
+    const full = await answer({ maxConnections: 0 });
+    assert.match(full, /^HTTP\/1\.1 503 /);
+    assert.match(full, /\r\nRetry-After: 0\r\n/);
+    const perAddress = await answer({ maxConnectionsPerAddress: 0 });
+    assert.match(perAddress, /^HTTP\/1\.1 429 /);
+    assert.match(perAddress, /\r\nRetry-After: 0\r\n/);
+    assert.equal(asked, 0, 'admission is not asked for a refused upgrade');
+  });
+
+  test("close()'s 503 to a request waiting for admission says Retry-After: 5 by default, 0 when retryAfter is 0", async (t) => {
+    for (const [retryAfter, said] of [[undefined, '5'], [0, '0']] as const) {
+      const srv = server(t, { retryAfter, onConnection: () => new Promise(() => {}) });
+      const { client, server: end } = socketPair();
+      const got = received(client);
+      srv.handleUpgrade(upgradeMessage(), end, Buffer.alloc(0));
+      await srv.close({ timeout: 100 });
+      await turns(() => got.text.includes('\r\n\r\n'), 'the 503');
+      assert.match(got.text, /^HTTP\/1\.1 503 /);
+      assert.match(got.text, new RegExp(`\r\nRetry-After: ${said}\r\n`), `retryAfter ${retryAfter}`);
+    }
+  });
+
   test('handleUpgrade() past maxConnectionsPerAddress answers 429 and does not ask admission', async (t) => {
     let asked = 0;
     const srv = server(t, { maxConnectionsPerAddress: 1, onConnection: () => (asked++, {}) });
@@ -269,6 +301,7 @@ describe('upgrade flow', () => {
     srv.handleUpgrade(upgradeMessage(), second.server, Buffer.alloc(0));
     await turns(() => secondGot.text.includes('\r\n\r\n'), 'the 429');
     assert.match(secondGot.text, /^HTTP\/1\.1 429 /);
+    assert.match(secondGot.text, /\r\nRetry-After: 5\r\n/, 'the default retryAfter');
     assert.equal(asked, 1);
   });
 
