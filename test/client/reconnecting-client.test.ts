@@ -1054,6 +1054,46 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
     assert.deepEqual(statuses, ['reconnecting', 'closed']);
   });
 
+  test('an invalid URL with a signal: createClient throws and lets go of the signal, so aborting it later reports nothing', async () => {
+    const controller = new AbortController();
+    const closes: ClientCloseInfo[] = [];
+    assert.throws(
+      () => createClient('nope', { signal: controller.signal, onClose: (_client, info) => void closes.push(info) }),
+      (error: unknown) => error instanceof TypeError || error instanceof SyntaxError,
+    );
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the client that was never returned still listens to the signal');
+    controller.abort();
+    await delay(0);
+    assert.deepEqual(closes, [], 'the client that was never returned reported a close');
+  });
+
+  test('close() while waiting to retry clears the retry timer: no timer is left to hold the process open', async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 60_000, maxDelay: 60_000 } });
+    const info = await c.errors.next('the failed first attempt');
+    assert.equal(typeof info.waitTime, 'number');
+    assert.equal(c.client.status, 'reconnecting');
+    const timeouts = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const before = timeouts();
+    c.client.close();
+    assert.equal(timeouts(), before - 1, 'the timer of the next attempt is still pending');
+  });
+
+  test('close() while open stops the heartbeat: a close handshake answered after pongTimeout still ends cleanly', async (t) => {
+    // Completes the handshake by hand, then answers no ping; the test answers the close.
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const c = track(t, raw.url, { pingInterval: 20, pongTimeout: 40, reconnect: false });
+    const socket = await raw.sockets.next('the connection');
+    await c.opens.next('the open');
+    c.client.close(1000, 'bye');
+    // Ten pong timeouts: a heartbeat still running would have dropped the connection (1006) by now.
+    await delay(400);
+    socket.end(serverFrame({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }));
+    const close = await c.closes.next('the close');
+    assert.deepEqual([close.code, close.wasClean, close.willReconnect], [1000, true, false]);
+  });
+
   test('an invalid URL, header, subprotocol list, or perMessageDeflate of the wrong type throws at once, as from connect(): nothing is connected', async (t) => {
     const srv = await listenOn(t, 0, { perMessageDeflate: true });
     const url = `${srv.url}/`;
