@@ -438,6 +438,17 @@ describe('reconnecting client: when it stops, and when it retries', { timeout: 3
     assert.equal(c.opens.history.length, 0);
   });
 
+  test('a final refusal is not announced as a reconnection: during its onError the status is not reconnecting', async (t) => {
+    const srv = await listenOn(t, 0, { onConnection: () => refuse(401) });
+    const statuses: string[] = [];
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 }, onError: (client) => void statuses.push(client.status) });
+    const info = await c.errors.next('the refusal');
+    assert.deepEqual([info.httpStatus, info.waitTime], [401, undefined]);
+    assert.deepEqual(statuses, ['connecting']);
+    await c.closes.next('the onClose that ends the client');
+    assert.equal(c.client.status, 'closed');
+  });
+
   test('a 503 with Retry-After: 1 makes the next attempt wait 1000 ms (waitTime 1000), then it connects', async (t) => {
     const at: number[] = [];
     const srv = await listenOn(t, 0, {
@@ -559,6 +570,17 @@ describe('reconnecting client: close()', { timeout: 30_000 }, () => {
     assert.equal(close.willReconnect, false);
     await delay(200);
     assert.equal(srv.connections.history.length, 1);
+  });
+
+  test('close() without arguments closes with 1000 and no reason', async (t) => {
+    const srv = await startServer();
+    t.after(() => srv.close());
+    const c = track(t, `${srv.url}/`, { reconnect: { minDelay: 10, maxDelay: 20 } });
+    await c.opens.next('the open');
+    const { rec } = await srv.connections.next('the server-side connection');
+    c.client.close();
+    const serverSide = await rec.closed();
+    assert.deepEqual([serverSide.code, serverSide.reason], [1000, '']);
   });
 
   test('close() called inside onError stops reconnecting', async (t) => {
@@ -715,6 +737,28 @@ describe('reconnecting client: target provider, data types', { timeout: 30_000 }
     assert.deepEqual(requests, ['/path?q=1', '/path?q=2']);
   });
 
+  test('close() while the provider is still answering: what it answers is not dialled', async (t) => {
+    const srv = await listenOn(t, 0);
+    const answer = deferred<Target>();
+    let calls = 0;
+    const c = track(
+      t,
+      () => {
+        calls++;
+        return answer.promise;
+      },
+      { reconnect: { minDelay: 10, maxDelay: 20 } },
+    );
+    await waitUntil(() => calls === 1, 'the provider is asked');
+    c.client.close();
+    answer.resolve({ url: `${srv.url}/` });
+    await c.closes.next('the onClose of close()');
+    await delay(200);
+    assert.equal(srv.connections.history.length, 0, 'the server saw a connection after close()');
+    assert.equal(c.opens.history.length, 0);
+    assert.equal(calls, 1);
+  });
+
   test('a provider that throws counts as a failed attempt and is retried', async (t) => {
     const srv = await startServer();
     t.after(() => srv.close());
@@ -817,6 +861,16 @@ describe('reconnecting client: heartbeat', { timeout: 30_000 }, () => {
     await c.opens.next('the second open');
   });
 
+  test('pongTimeout 0: a ping not answered by the next tick drops the connection (not after the default 10 s)', async (t) => {
+    // Completes the handshake by hand, then reads nothing and answers nothing.
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const c = track(t, raw.url, { pingInterval: 20, pongTimeout: 0, reconnect: false });
+    await c.opens.next('the open');
+    const close = await c.closes.next('the heartbeat to drop the connection', 4000);
+    assert.deepEqual([close.code, close.wasClean, close.willReconnect], [1006, false, false]);
+  });
+
   test('against a server with autoPong false the client drops the connection (1006) and reconnects', async (t) => {
     const srv = await startServer({ autoPong: false });
     t.after(() => srv.close());
@@ -845,6 +899,36 @@ describe('reconnecting client: heartbeat', { timeout: 30_000 }, () => {
     await c.pongs.take(5, 'five more pongs');
     assert.equal(c.closes.history.length, 0);
     assert.equal(c.opens.history.length, 1);
+  });
+
+  test('a connection that closes stops its heartbeat: its timer is cleared before onClose', async (t) => {
+    // The heartbeat's timer is the interval made just before onOpen runs.
+    const made: unknown[] = [];
+    const cleared = new Set<unknown>();
+    const realSetInterval = globalThis.setInterval;
+    const realClearInterval = globalThis.clearInterval;
+    t.mock.method(globalThis, 'setInterval', (...args: Parameters<typeof setInterval>) => {
+      const timer = realSetInterval(...args);
+      made.push(timer);
+      return timer;
+    });
+    t.mock.method(globalThis, 'clearInterval', (timer: Parameters<typeof clearInterval>[0]) => {
+      cleared.add(timer);
+      realClearInterval(timer);
+    });
+    const srv = await listenOn(t, 0, { onConnection: () => ({ onOpen: (conn) => conn.close(1000) }) });
+    let heartbeat: unknown;
+    let clearedAtClose: boolean | undefined;
+    const c = track(t, `${srv.url}/`, {
+      pingInterval: 60_000,
+      reconnect: false,
+      onOpen: () => void (heartbeat = made.at(-1)),
+      onClose: () => void (clearedAtClose = cleared.has(heartbeat)),
+    });
+    await c.opens.next('the open');
+    assert.notEqual(heartbeat, undefined, 'no interval was made for the heartbeat');
+    await c.closes.next('the close');
+    assert.equal(clearedAtClose, true, 'the heartbeat of the closed connection still runs');
   });
 
   test('pingInterval 0 (the default) sends no ping', async (t) => {
@@ -895,6 +979,16 @@ describe('reconnecting client: info()', { timeout: 30_000 }, () => {
 
     c.client.close();
     assert.equal(c.client.info()['status'], 'closed');
+  });
+
+  test('before connecting: bufferedAmount 0, and a pongTimeout of 0 reported as 0 (not the default)', async (t) => {
+    const port = await closedPort();
+    const c = track(t, `ws://127.0.0.1:${port}/`, { pingInterval: 1000, pongTimeout: 0, reconnect: { minDelay: 50, maxDelay: 100 } });
+    const info = c.client.info();
+    assert.equal(info['bufferedAmount'], 0);
+    assert.equal(info['pongTimeout'], 0);
+    assert.equal(info['url'], undefined);
+    assert.equal(info['rtt'], undefined);
   });
 
   test('defaults: reconnect enabled, no ping, pongTimeout 10 000, reject policy, no deflate', async (t) => {
