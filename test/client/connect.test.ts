@@ -1,0 +1,193 @@
+/**
+ * connect(): what one handshake leaves behind once it has settled, opened or failed — no timer, no
+ * listener on the caller's signal, no listener of its own on the socket the connection keeps, and
+ * no socket left open by a failure.
+ */
+import { strict as assert } from 'node:assert';
+import { getEventListeners } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { connect, HandshakeError, SockwaveError, WebSocketServer } from '../../src/index.js';
+import { startSilentServer, withTimeout } from '../support/net.js';
+
+/** Timers pending in this process (a connection, once open, holds none). */
+function pendingTimeouts(): number {
+  return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+}
+
+/** Resolves once `socket` has closed. */
+function closeOf(socket: Socket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (socket.destroyed) resolve();
+    else socket.once('close', () => resolve());
+  });
+}
+
+/** A TCP server that calls `answer` with each socket once its request arrives; closed after the test. */
+async function startAnswering(
+  t: TestContext,
+  answer: (socket: Socket) => void,
+): Promise<{ port: number; sockets: Socket[]; onRequest?: (head: string) => void }> {
+  const sockets: Socket[] = [];
+  const result: { port: number; sockets: Socket[]; onRequest?: (head: string) => void } = { port: 0, sockets };
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    socket.once('data', (chunk: Buffer) => {
+      result.onRequest?.(chunk.toString('latin1'));
+      answer(socket);
+    });
+  });
+  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve())), 'the answering server to listen');
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    return withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 'the answering server to close');
+  });
+  result.port = (server.address() as AddressInfo).port;
+  return result;
+}
+
+/** What connect() settles with (no time limit of its own: a handshake that never settles fails the test). */
+function settle(port: number, label: string): Promise<unknown> {
+  return withTimeout(
+    connect(`ws://127.0.0.1:${port}/`, { connectTimeout: 0, proxy: false }).then(
+      (conn) => {
+        conn.terminate();
+        return conn;
+      },
+      (caught: unknown) => caught,
+    ),
+    label,
+  );
+}
+
+test('an open connection keeps nothing of its handshake: no timer, no listener on the signal, only its own listeners on the socket', async (t) => {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const { url } = await withTimeout(server.listen(), 'the server to listen');
+  t.after(() => withTimeout(server.close({ timeout: 500 }), 'the server to close'));
+  const controller = new AbortController();
+  const before = pendingTimeouts();
+  const conn = await withTimeout(connect(`${url}/`, { signal: controller.signal, proxy: false }), 'the connection');
+  t.after(() => conn.terminate());
+  assert.equal(pendingTimeouts(), before, 'the handshake timer is still pending');
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the handshake still listens to the signal');
+  // A ws:// connection reads through the shared buffer: no 'data' listener; one each for error and close.
+  const socket = (conn as unknown as { socket: Socket }).socket;
+  assert.deepEqual(
+    ['data', 'error', 'close'].map((event) => [event, socket.listenerCount(event)]),
+    [
+      ['data', 0],
+      ['error', 1],
+      ['close', 1],
+    ],
+  );
+});
+
+test('a refusal whose body comes after its head: rejected with the status, then no timer, no listener on the signal, and the socket closed', async (t) => {
+  const refusal = await startAnswering(t, (socket) => {
+    socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 10\r\n\r\nhello');
+    setTimeout(() => socket.write('world'), 20);
+  });
+  const controller = new AbortController();
+  const before = pendingTimeouts();
+  const error = await withTimeout(
+    connect(`ws://127.0.0.1:${refusal.port}/`, { signal: controller.signal, proxy: false }).catch((caught: unknown) => caught),
+    'the refusal',
+  );
+  assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
+  assert.equal(pendingTimeouts(), before, 'a timer of the handshake (its deadline, or the wait for the body) is still pending');
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the failed handshake still listens to the signal');
+  assert.equal(refusal.sockets.length, 1);
+  await withTimeout(closeOf(refusal.sockets[0]!), 'the client to close its socket after the refusal');
+});
+
+test('connectTimeout: the socket of a handshake that timed out is closed', async (t) => {
+  const silent = await startSilentServer();
+  t.after(() => silent.close());
+  const error = await withTimeout(
+    connect(`ws://127.0.0.1:${silent.port}/`, { connectTimeout: 100, proxy: false }).catch((caught: unknown) => caught),
+    'the timeout',
+  );
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_HANDSHAKE_TIMEOUT', String(error));
+  const serverSide = await silent.sockets.next('the connection at the server');
+  await withTimeout(closeOf(serverSide), 'the client to close its socket at the timeout');
+});
+
+test('an abort while the TLS handshake waits stops the dial: rejected with SW_ABORTED, and the socket is closed', async (t) => {
+  // wss:// to a TCP server that never answers the ClientHello: only the abort ends the wait.
+  const silent = await startSilentServer();
+  t.after(() => silent.close());
+  const controller = new AbortController();
+  const pending = connect(`wss://127.0.0.1:${silent.port}/`, { signal: controller.signal, proxy: false, connectTimeout: 0 }).catch((caught: unknown) => caught);
+  const serverSide = await silent.sockets.next('the connection at the server');
+  controller.abort();
+  const error = await withTimeout(pending, 'the abort');
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_ABORTED', String(error));
+  await withTimeout(closeOf(serverSide), 'the client to close its socket at the abort');
+});
+
+test('a reset during the handshake rejects with the reset (SW_SOCKET_ERROR), not as a plain close', async (t) => {
+  const server = await startAnswering(t, (socket) => socket.resetAndDestroy());
+  const error = await settle(server.port, 'the rejection');
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.match(error.message, /connection reset by the server/);
+});
+
+test('a server that closes without answering: rejected at once with SW_SOCKET_ERROR (no deadline needed)', async (t) => {
+  const server = await startAnswering(t, (socket) => socket.end());
+  const error = await settle(server.port, 'the rejection');
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.match(error.message, /closed the connection during the handshake/);
+});
+
+test('a refusal whose body ends with the connection (no Content-Length) is reported with its status and body', async (t) => {
+  const server = await startAnswering(t, (socket) => socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\ngo away'));
+  const error = await settle(server.port, 'the rejection');
+  assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
+  assert.equal(error.body, 'go away');
+});
+
+test('a refusal whose body never completes is reported once the body wait is over, while the socket stays open', async (t) => {
+  const server = await startAnswering(t, (socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 10\r\n\r\nhello'));
+  const error = await settle(server.port, 'the rejection');
+  assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
+  assert.equal(error.body, 'hello');
+});
+
+test('an answer that is not HTTP rejects with HandshakeError at once, while the socket stays open', async (t) => {
+  const server = await startAnswering(t, (socket) => socket.write('nonsense\r\nno colon here\r\n\r\n'));
+  const error = await settle(server.port, 'the rejection');
+  assert.ok(error instanceof HandshakeError, String(error));
+});
+
+test('a response head over 64 KiB rejects with HandshakeError (too large), while the socket stays open', async (t) => {
+  const server = await startAnswering(t, (socket) => socket.write(`HTTP/1.1 101 Switching Protocols\r\nX-Filler: ${'a'.repeat(70 * 1024)}`));
+  const error = await settle(server.port, 'the rejection');
+  assert.ok(error instanceof HandshakeError, String(error));
+  assert.match(error.message, /too large/);
+});
+
+test('a negotiated permessage-deflate is used: a compressed message from the server arrives', async (t) => {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+  const text = 'compress me '.repeat(200);
+  server.on('connection', (conn) => conn.send(text));
+  const { url } = await withTimeout(server.listen(), 'the server to listen');
+  t.after(() => withTimeout(server.close({ timeout: 500 }), 'the server to close'));
+  const conn = await withTimeout(connect(`${url}/`, { perMessageDeflate: true, proxy: false }), 'the connection');
+  t.after(() => conn.terminate());
+  assert.match(conn.extensions, /permessage-deflate/);
+  const message = await withTimeout(conn.nextMessage(), 'the compressed message');
+  assert.equal(message.data, text);
+});
+
+test('maxRedirects: an answer that is no redirect (a 403) is final: one request, rejected with its status', async (t) => {
+  const paths: string[] = [];
+  const server = await startAnswering(t, (socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope'));
+  server.onRequest = (head) => paths.push(head.split(' ')[1] ?? '');
+  const error = await withTimeout(
+    connect(`ws://127.0.0.1:${server.port}/first`, { maxRedirects: 3, proxy: false }).catch((caught: unknown) => caught),
+    'the refusal',
+  );
+  assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
+  assert.deepEqual(paths, ['/first']);
+});
