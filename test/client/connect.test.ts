@@ -8,7 +8,8 @@ import { getEventListeners } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { connect, HandshakeError, SockwaveError, WebSocketServer } from '../../src/index.js';
-import { startSilentServer, withTimeout } from '../support/net.js';
+import { describeSocketError } from '../../src/client/connect.js';
+import { startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
 
 /** Timers pending in this process (a connection, once open, holds none). */
 function pendingTimeouts(): number {
@@ -190,4 +191,29 @@ test('maxRedirects: an answer that is no redirect (a 403) is final: one request,
   );
   assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
   assert.deepEqual(paths, ['/first']);
+});
+
+test('a 101 is taken at once: with no connectTimeout, the handshake sets no timer (it waits for no body)', async (t) => {
+  const raw = await startRawWsServer();
+  t.after(() => raw.close());
+  const delays: unknown[] = [];
+  const realSetTimeout = globalThis.setTimeout;
+  const spy = t.mock.method(globalThis, 'setTimeout', (...args: Parameters<typeof setTimeout>) => {
+    delays.push(args[1]);
+    return realSetTimeout(...args);
+  });
+  const conn = await connect(`${raw.url}/`, { connectTimeout: 0, proxy: false, perMessageDeflate: false });
+  spy.mock.restore();
+  t.after(() => conn.terminate());
+  assert.equal(conn.status, 'open');
+  assert.deepEqual(delays, [], 'timers set during the handshake');
+});
+
+test('describeSocketError: TLS failures are named as such (by code or message), other errors keep their message', () => {
+  const error = (code: string | undefined, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
+  assert.equal(describeSocketError(error('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1')), 'connection refused');
+  assert.equal(describeSocketError(error('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames\n")), "TLS error: Hostname/IP does not match certificate's altnames");
+  assert.equal(describeSocketError(error(undefined, 'self-signed certificate')), 'TLS error: self-signed certificate');
+  assert.equal(describeSocketError(error('EPIPE', 'write EPIPE\n')), 'write EPIPE');
+  assert.equal(describeSocketError(error(undefined, 'something else')), 'something else');
 });
