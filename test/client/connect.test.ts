@@ -217,3 +217,29 @@ test('describeSocketError: TLS failures are named as such (by code or message), 
   assert.equal(describeSocketError(error('EPIPE', 'write EPIPE\n')), 'write EPIPE');
   assert.equal(describeSocketError(error(undefined, 'something else')), 'something else');
 });
+
+/** A refusal head of exactly `size` bytes (blank line included), padded with a header. */
+function refusalHead(size: number): string {
+  const start = 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nX-Filler: ';
+  return `${start}${'a'.repeat(size - start.length - 4)}\r\n\r\n`;
+}
+
+test('the response head may take 64 KiB exactly; one byte more is too large', async (t) => {
+  for (const [size, expected] of [
+    [64 * 1024, 403],
+    [64 * 1024 + 1, 0],
+  ] as const) {
+    const server = await startAnswering(t, (socket) => socket.write(refusalHead(size)));
+    const error = await settle(server.port, `the answer to a head of ${size} bytes`);
+    assert.ok(error instanceof HandshakeError, String(error));
+    assert.equal(error.status, expected, `a head of ${size} bytes: ${error.message}`);
+  }
+});
+
+test('a refusal reports the first 1024 bytes of its body', async (t) => {
+  const body = 'b'.repeat(2000);
+  const server = await startAnswering(t, (socket) => socket.write(`HTTP/1.1 403 Forbidden\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+  const error = await settle(server.port, 'the refusal');
+  assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
+  assert.equal(error.body.replace(/[^b]/g, ''), 'b'.repeat(1024));
+});
