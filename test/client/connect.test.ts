@@ -181,9 +181,9 @@ test('a negotiated permessage-deflate is used: a compressed message from the ser
   assert.equal(message.data, text);
 });
 
-test('maxRedirects: an answer that is no redirect (a 403) is final: one request, rejected with its status', async (t) => {
+test('maxRedirects: an answer that is no redirect (a 403, even with a Location) is final: one request, rejected with its status', async (t) => {
   const paths: string[] = [];
-  const server = await startAnswering(t, (socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope'));
+  const server = await startAnswering(t, (socket) => socket.end('HTTP/1.1 403 Forbidden\r\nLocation: /elsewhere\r\nContent-Length: 4\r\n\r\nnope'));
   server.onRequest = (head) => paths.push(head.split(' ')[1] ?? '');
   const error = await withTimeout(
     connect(`ws://127.0.0.1:${server.port}/first`, { maxRedirects: 3, proxy: false }).catch((caught: unknown) => caught),
@@ -242,4 +242,14 @@ test('a refusal reports the first 1024 bytes of its body', async (t) => {
   const error = await settle(server.port, 'the refusal');
   assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
   assert.equal(error.body.replace(/[^b]/g, ''), 'b'.repeat(1024));
+});
+
+test('connectTimeout 1 is a limit of 1 ms (not none): a silent server times out', async (t) => {
+  const silent = await startSilentServer();
+  t.after(() => silent.close());
+  const error = await withTimeout(
+    connect(`ws://127.0.0.1:${silent.port}/`, { connectTimeout: 1, proxy: false }).catch((caught: unknown) => caught),
+    'the timeout',
+  );
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_HANDSHAKE_TIMEOUT', String(error));
 });
