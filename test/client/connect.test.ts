@@ -253,3 +253,29 @@ test('connectTimeout 1 is a limit of 1 ms (not none): a silent server times out'
   );
   assert.ok(error instanceof SockwaveError && error.code === 'SW_HANDSHAKE_TIMEOUT', String(error));
 });
+
+test('maxRedirects: 301, 302, 303, 307 and 308 are followed; 300, 304, 306 and 309 are not', async (t) => {
+  for (const [status, followed] of [
+    [301, true],
+    [302, true],
+    [303, true],
+    [307, true],
+    [308, true],
+    [300, false],
+    [304, false],
+    [306, false],
+    [309, false],
+  ] as const) {
+    const paths: string[] = [];
+    const server = await startAnswering(t, (socket) =>
+      socket.end(paths.length === 1 ? `HTTP/1.1 ${status} Elsewhere\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n` : 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'),
+    );
+    server.onRequest = (head) => paths.push(head.split(' ')[1] ?? '');
+    const error = await withTimeout(
+      connect(`ws://127.0.0.1:${server.port}/first`, { maxRedirects: 1, proxy: false }).catch((caught: unknown) => caught),
+      `the answer after a ${status}`,
+    );
+    assert.ok(error instanceof HandshakeError, String(error));
+    assert.deepEqual([error.status, paths], followed ? [403, ['/first', '/next']] : [status, ['/first']], `status ${status}`);
+  }
+});
