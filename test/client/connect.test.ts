@@ -96,6 +96,7 @@ test('a refusal whose body comes after its head: rejected with the status, then 
     'the refusal',
   );
   assert.ok(error instanceof HandshakeError && error.status === 403, String(error));
+  assert.equal(error.body, 'helloworld', 'the body that came after the head');
   assert.equal(pendingTimeouts(), before, 'a timer of the handshake (its deadline, or the wait for the body) is still pending');
   assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'the failed handshake still listens to the signal');
   assert.equal(refusal.sockets.length, 1);
@@ -278,4 +279,18 @@ test('maxRedirects: 301, 302, 303, 307 and 308 are followed; 300, 304, 306 and 3
     assert.ok(error instanceof HandshakeError, String(error));
     assert.deepEqual([error.status, paths], followed ? [403, ['/first', '/next']] : [status, ['/first']], `status ${status}`);
   }
+});
+
+test('maxPayload 0 is a limit of 0 bytes (not the default): a one-byte message closes the connection with 1009', async (t) => {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  server.on('connection', (conn) => conn.send('x'));
+  const { url } = await withTimeout(server.listen(), 'the server to listen');
+  t.after(() => withTimeout(server.close({ timeout: 500 }), 'the server to close'));
+  const conn = await withTimeout(connect(`${url}/`, { maxPayload: 0, proxy: false }), 'the connection');
+  t.after(() => conn.terminate());
+  const messages: unknown[] = [];
+  conn.on('message', (data) => messages.push(data));
+  const code = await withTimeout(new Promise<number>((resolve) => conn.once('close', (info) => resolve(info.code))), 'the close');
+  assert.equal(code, 1009);
+  assert.deepEqual(messages, []);
 });
