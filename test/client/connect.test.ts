@@ -294,3 +294,13 @@ test('maxPayload 0 is a limit of 0 bytes (not the default): a one-byte message c
   assert.equal(code, 1009);
   assert.deepEqual(messages, []);
 });
+
+test('a response head that arrives one byte first, then the rest, is read whole', async (t) => {
+  const server = await startAnswering(t, (socket) => {
+    socket.write('H');
+    setTimeout(() => socket.write('TTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno'), 20);
+  });
+  const error = await settle(server.port, 'the refusal');
+  assert.ok(error instanceof HandshakeError, String(error));
+  assert.deepEqual([error.status, error.body], [403, 'no']);
+});
