@@ -304,3 +304,19 @@ test('a response head that arrives one byte first, then the rest, is read whole'
   assert.ok(error instanceof HandshakeError, String(error));
   assert.deepEqual([error.status, error.body], [403, 'no']);
 });
+
+test('a 200 is a final answer, not an interim one: rejected with its status at once', async (t) => {
+  const server = await startAnswering(t, (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+  const error = await settle(server.port, 'the refusal');
+  assert.ok(error instanceof HandshakeError, String(error));
+  assert.deepEqual([error.status, error.body], [200, 'ok']);
+});
+
+test('interim answers, 100 to 199 (101 apart), are skipped: the final answer after them counts', async (t) => {
+  const server = await startAnswering(t, (socket) =>
+    socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 199 Interim\r\n\r\nHTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno'),
+  );
+  const error = await settle(server.port, 'the refusal');
+  assert.ok(error instanceof HandshakeError, String(error));
+  assert.deepEqual([error.status, error.body], [403, 'no']);
+});
