@@ -9,7 +9,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { connect, HandshakeError, SockwaveError, WebSocketServer } from '../../src/index.js';
 import { describeSocketError } from '../../src/client/connect.js';
-import { startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
+import { closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
 
 /** Timers pending in this process (a connection, once open, holds none). */
 function pendingTimeouts(): number {
@@ -213,6 +213,12 @@ test('a 101 is taken at once: with no connectTimeout, the handshake sets no time
 test('describeSocketError: TLS failures are named as such (by code or message), other errors keep their message', () => {
   const error = (code: string | undefined, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
   assert.equal(describeSocketError(error('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1')), 'connection refused');
+  assert.equal(describeSocketError(error('ENOTFOUND', 'getaddrinfo ENOTFOUND nowhere.invalid')), 'host not found');
+  assert.equal(describeSocketError(error('EAI_AGAIN', 'getaddrinfo EAI_AGAIN nowhere.invalid')), 'host not found');
+  assert.equal(describeSocketError(error('ECONNRESET', 'read ECONNRESET')), 'connection reset by the server');
+  assert.equal(describeSocketError(error('ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.1:80')), 'connection timed out');
+  assert.equal(describeSocketError(error('EHOSTUNREACH', 'connect EHOSTUNREACH 10.0.0.1:80')), 'host unreachable');
+  assert.equal(describeSocketError(error('ENETUNREACH', 'connect ENETUNREACH 10.0.0.1:80')), 'host unreachable');
   assert.equal(describeSocketError(error('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames\n")), "TLS error: Hostname/IP does not match certificate's altnames");
   assert.equal(describeSocketError(error(undefined, 'self-signed certificate')), 'TLS error: self-signed certificate');
   assert.equal(describeSocketError(error('EPIPE', 'write EPIPE\n')), 'write EPIPE');
@@ -319,4 +325,24 @@ test('interim answers, 100 to 199 (101 apart), are skipped: the final answer aft
   const error = await settle(server.port, 'the refusal');
   assert.ok(error instanceof HandshakeError, String(error));
   assert.deepEqual([error.status, error.body], [403, 'no']);
+});
+
+test('one byte of a frame written together with the 101 is kept: the message it starts arrives whole', async (t) => {
+  const raw = await startRawWsServer(Buffer.from([0x81]));
+  t.after(() => raw.close());
+  const conn = await withTimeout(connect(`${raw.url}/`, { proxy: false, perMessageDeflate: false }), 'the connection');
+  t.after(() => conn.terminate());
+  const socket = await raw.sockets.next('the server side');
+  socket.write(Buffer.concat([Buffer.from([0x02]), Buffer.from('hi')]));
+  const message = await withTimeout(conn.nextMessage(), 'the message');
+  assert.equal(message.data, 'hi');
+});
+
+test('a proxy that cannot be reached: the error names the proxy and, once, the URL', async () => {
+  const proxyPort = await closedPort();
+  const url = 'ws://127.0.0.1:9/target';
+  const error = await withTimeout(connect(url, { proxy: `http://127.0.0.1:${proxyPort}` }).catch((caught: unknown) => caught), 'the failure');
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.match(error.message, new RegExp(`proxy 127\\.0\\.0\\.1:${proxyPort}`));
+  assert.equal(error.message.split(url).length - 1, 1, error.message);
 });
