@@ -311,11 +311,16 @@ test('a response head that arrives one byte first, then the rest, is read whole'
   assert.deepEqual([error.status, error.body], [403, 'no']);
 });
 
-test('a 200 is a final answer, not an interim one: rejected with its status at once', async (t) => {
-  const server = await startAnswering(t, (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
-  const error = await settle(server.port, 'the refusal');
-  assert.ok(error instanceof HandshakeError, String(error));
-  assert.deepEqual([error.status, error.body], [200, 'ok']);
+test('a 200, or a status under 100 (099), is a final answer, not an interim one: rejected with its status at once', async (t) => {
+  for (const [line, status] of [
+    ['200 OK', 200],
+    ['099 Odd', 99],
+  ] as const) {
+    const server = await startAnswering(t, (socket) => socket.write(`HTTP/1.1 ${line}\r\nContent-Length: 2\r\n\r\nok`));
+    const error = await settle(server.port, `the answer ${line}`);
+    assert.ok(error instanceof HandshakeError, String(error));
+    assert.deepEqual([error.status, error.body], [status, 'ok']);
+  }
 });
 
 test('interim answers, 100 to 199 (101 apart), are skipped: the final answer after them counts', async (t) => {
