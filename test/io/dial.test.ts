@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { connect, WebSocketServer, type Connection } from '../../src/index.js';
+import { connect, SockwaveError, WebSocketServer, type Connection } from '../../src/index.js';
 import { lendsReads } from '../../src/io/socket-events.js';
 import { dial } from '../../src/io/dial.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
@@ -212,4 +212,102 @@ test('dial() that succeeds leaves no listener of its own: none on the signal, no
   assert.equal(listenerCount(controller.signal), 0);
   assert.equal(socket.listenerCount('connect'), 0);
   assert.equal(socket.listenerCount('error'), 0, "the connection's own error handling is added later, by the connection");
+});
+
+/** A fake HTTP proxy: `answer` gets each socket once its CONNECT request arrives; `sockets` are the proxy's sides. */
+async function fakeProxy(t: TestContext, answer: (socket: Socket) => void): Promise<{ url: URL; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    socket.once('data', () => answer(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), sockets };
+}
+
+/** dial() to a made-up target through `proxy`, settled: the socket, or what it rejected with. */
+function dialThrough(proxy: URL, signal: AbortSignal = new AbortController().signal): Promise<Socket | Error> {
+  return withTimeout(
+    dial({ host: '127.0.0.1', port: 9, secure: false, proxy }, signal).catch((caught: unknown) => caught as Error),
+    'dial() through the proxy',
+  );
+}
+
+function closeOf(socket: Socket): Promise<void> {
+  return new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+}
+
+test('dial() through a proxy leaves no listener of its own: none on the signal, none for data, error or close on the socket', async (t) => {
+  const proxy = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 200 Connection established\r\n\r\n'));
+  const controller = new AbortController();
+  const socket = await dialThrough(proxy.url, controller.signal);
+  assert.ok(!(socket instanceof Error), String(socket));
+  t.after(() => socket.destroy());
+  assert.equal(listenerCount(controller.signal), 0);
+  assert.deepEqual(
+    ['data', 'error', 'close'].map((event) => [event, socket.listenerCount(event)]),
+    [
+      ['data', 0],
+      ['error', 0],
+      ['close', 0],
+    ],
+  );
+});
+
+test("a proxy answer split across reads opens the tunnel, and the bytes after it are the tunnel's first", async (t) => {
+  const proxy = await fakeProxy(t, (socket) => {
+    socket.write('HTTP/1.1 200 Connection established\r\n');
+    setTimeout(() => socket.write('\r\nAFTER'), 20);
+  });
+  const socket = await dialThrough(proxy.url);
+  assert.ok(!(socket instanceof Error), String(socket));
+  t.after(() => socket.destroy());
+  const data = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  socket.resume();
+  const first = await withTimeout(data, 'the first tunnel bytes');
+  assert.equal(first, 'AFTER');
+});
+
+test('a proxy answer head over 16 KiB is refused as too large', async (t) => {
+  const proxy = await fakeProxy(t, (socket) => socket.write(`HTTP/1.1 200 Connection established\r\nX-Filler: ${'a'.repeat(17 * 1024)}`));
+  const error = await dialThrough(proxy.url);
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.match(error.message, /too large/);
+});
+
+test('a proxy that refuses the tunnel: rejected, and the socket to the proxy is closed', async (t) => {
+  const proxy = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+  const error = await dialThrough(proxy.url);
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.match(error.message, /refused the tunnel: 403 Forbidden/);
+  await withTimeout(closeOf(proxy.sockets[0]!), 'the client to close its socket to the proxy');
+});
+
+test('a proxy that resets before answering rejects with the reset; one that closes, with SW_SOCKET_ERROR', async (t) => {
+  const resetting = await fakeProxy(t, (socket) => socket.resetAndDestroy());
+  const reset = await dialThrough(resetting.url);
+  assert.ok(reset instanceof Error && (reset as NodeJS.ErrnoException).code === 'ECONNRESET', String(reset));
+  const closing = await fakeProxy(t, (socket) => socket.end());
+  const closed = await dialThrough(closing.url);
+  assert.ok(closed instanceof SockwaveError && closed.code === 'SW_SOCKET_ERROR', String(closed));
+  assert.match(closed.message, /the proxy closed the connection/);
+});
+
+test('dial() through a proxy: a signal aborted before, or while the proxy has not answered, rejects with SW_ABORTED and closes the socket', async (t) => {
+  const proxy = await fakeProxy(t, () => {});
+  const early = await dialThrough(proxy.url, AbortSignal.abort());
+  assert.ok(early instanceof SockwaveError && early.code === 'SW_ABORTED', String(early));
+  const controller = new AbortController();
+  const pending = dialThrough(proxy.url, controller.signal);
+  await withTimeout((async () => { while (proxy.sockets.length === 0) await new Promise((resolve) => setTimeout(resolve, 5)); })(), 'the CONNECT at the proxy');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  controller.abort();
+  const error = await pending;
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_ABORTED', String(error));
+  await withTimeout(closeOf(proxy.sockets[0]!), 'the client to close its socket to the proxy');
 });
