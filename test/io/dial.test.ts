@@ -311,3 +311,50 @@ test('dial() through a proxy: a signal aborted before, or while the proxy has no
   assert.ok(error instanceof SockwaveError && error.code === 'SW_ABORTED', String(error));
   await withTimeout(closeOf(proxy.sockets[0]!), 'the client to close its socket to the proxy');
 });
+
+test('a proxy answer head of 16 KiB exactly opens the tunnel; one byte more is too large', async (t) => {
+  const head = (size: number): string => {
+    const start = 'HTTP/1.1 200 Connection established\r\nX-Filler: ';
+    return `${start}${'a'.repeat(size - start.length - 4)}\r\n\r\n`;
+  };
+  const fits = await fakeProxy(t, (socket) => socket.write(head(16 * 1024)));
+  const socket = await dialThrough(fits.url);
+  assert.ok(!(socket instanceof Error), String(socket));
+  socket.destroy();
+  const over = await fakeProxy(t, (socket) => socket.write(head(16 * 1024 + 1)));
+  const error = await dialThrough(over.url);
+  assert.ok(error instanceof SockwaveError && /too large/.test(error.message), String(error));
+});
+
+test('a proxy answer that is not HTTP, or a status under 100 (099), refuses the tunnel; 100 and 199 are interim and skipped', async (t) => {
+  for (const [answer, expected] of [
+    ['nonsense\r\nno colon\r\n\r\n', /did not answer with HTTP/],
+    ['HTTP/1.1 099 Odd\r\n\r\n', /refused the tunnel: 99 Odd/],
+  ] as const) {
+    const proxy = await fakeProxy(t, (socket) => socket.write(answer));
+    const error = await dialThrough(proxy.url);
+    assert.ok(error instanceof SockwaveError && expected.test(error.message), String(error));
+  }
+  const interim = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 199 Interim\r\n\r\nHTTP/1.1 200 OK\r\n\r\n'));
+  const socket = await dialThrough(interim.url);
+  assert.ok(!(socket instanceof Error), String(socket));
+  socket.destroy();
+});
+
+test('a proxy at an IPv6 address that cannot be reached is named in brackets', async () => {
+  const error = await dialThrough(new URL('http://[::1]:9'));
+  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.match(error.message, /^the proxy \[::1\]:9 could not be reached/);
+});
+
+test('any 2xx from the proxy opens the tunnel (299 too); a 300 refuses it', async (t) => {
+  for (const status of [201, 299]) {
+    const proxy = await fakeProxy(t, (socket) => socket.write(`HTTP/1.1 ${status} Fine\r\n\r\n`));
+    const socket = await dialThrough(proxy.url);
+    assert.ok(!(socket instanceof Error), `${status}: ${String(socket)}`);
+    socket.destroy();
+  }
+  const refusing = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 300 Choices\r\n\r\n'));
+  const error = await dialThrough(refusing.url);
+  assert.ok(error instanceof SockwaveError && /refused the tunnel: 300/.test(error.message), String(error));
+});
