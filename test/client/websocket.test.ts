@@ -762,16 +762,18 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     assert.equal((error.error as SockwaveError | undefined)?.code, 'SW_HANDSHAKE_TIMEOUT');
   });
 
-  test('options.signal aborts the handshake: error, close 1006', async (t) => {
+  test('options.signal aborts the handshake: error, close 1006, and the socket of the attempt is closed', async (t) => {
     const silent = await startSilentServer();
     t.after(() => silent.close());
     const controller = new AbortController();
     const { ws, rec } = create(t, `ws://127.0.0.1:${silent.port}/`, { signal: controller.signal });
-    await silent.sockets.next('the TCP connection');
+    const serverSide = await silent.sockets.next('the TCP connection');
+    const socketClosed = new Promise<void>((resolve) => (serverSide.destroyed ? resolve() : serverSide.once('close', () => resolve())));
     controller.abort();
     const error = await failed(rec, 'aborted');
     assert.equal((error.error as SockwaveError | undefined)?.code, 'SW_ABORTED');
     assert.equal(ws.readyState, WebSocket.CLOSED);
+    await withTimeout(socketClosed, 'the aborted attempt to close its socket');
   });
 
   test('a protocol error from the server (a reserved opcode) fails the connection: error, close 1006', async (t) => {
