@@ -22,8 +22,10 @@ export interface DialTarget {
 
 /**
  * Opens the transport: TCP or a Unix socket, through an HTTP(S) proxy tunnel when asked, then TLS
- * for wss://. Resolves with a socket ready for the upgrade request; rejects with a SockwaveError
- * (SW_SOCKET_ERROR). Aborting `signal` destroys whatever was opened.
+ * for wss://. Resolves with a socket ready for the upgrade request. Rejects with the socket's own
+ * error (ECONNREFUSED, ECONNRESET, a TLS error: the caller describes it), with a SockwaveError
+ * SW_SOCKET_ERROR when the proxy cannot be reached or refuses the tunnel, or SW_ABORTED. Aborting
+ * `signal` destroys whatever was opened.
  */
 export async function dial(target: DialTarget, signal: AbortSignal): Promise<Socket> {
   let socket: Socket;
