@@ -666,6 +666,32 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     },
   );
 
+  test("'drain' follows 'backpressure' once a message compressed in the thread pool is out, with no write left to wake it", async (t) => {
+    const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const { conn } = await client(t, `${srv.url}/`, { perMessageDeflate: true, highWaterMark: 4096 });
+    const codec = conn.deflate;
+    assert.ok(codec, 'permessage-deflate was not negotiated');
+    // The thread pool's answer is held back until the drain marker written behind the send is done.
+    const real = codec.compress.bind(codec);
+    const compressed = deferred<() => void>();
+    codec.compress = (data, callback) => real(data, (error, out) => compressed.resolve(() => callback(error, out)));
+    let drains = 0;
+    conn.on('drain', () => void drains++);
+    // One letter 400 000 times: over highWaterMark while it is compressed, under 2 kB after.
+    assert.equal(conn.send('d'.repeat(400_000)), 'backpressure');
+    const finish = await withTimeout(compressed.promise, 'the compression');
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(drains, 0, "no 'drain' while the message still counts as buffered");
+    assert.ok(conn.bufferedAmount >= 400_000, `bufferedAmount ${conn.bufferedAmount}`);
+    // The marker has found the bytes still held by the compression: only its end can report the drain.
+    const drained = nextEvent(conn, 'drain', "the 'drain' event", 2000);
+    finish();
+    assert.ok(conn.bufferedAmount <= 4096, `bufferedAmount ${conn.bufferedAmount}`);
+    await drained;
+    assert.equal(drains, 1);
+  });
+
   test('close() against a server that never answers the close frame ends with 1006 after closeTimeout', async (t) => {
     const raw = await rawServer(t);
     const { conn, rec } = await client(t, raw.url, { closeTimeout: 200 });
