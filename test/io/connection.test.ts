@@ -464,6 +464,21 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assertCloseInfo(atServer, { code: 1006, reason: '', wasClean: false, remote: true }, 'server');
   });
 
+  test('terminate() once closed does nothing: the connection stays closed, with no second close report', async (t) => {
+    const { client, crec } = await pair(t);
+    client.close(1000, 'bye');
+    const info = await crec.closed();
+    assert.equal(info.code, 1000);
+    let closes = 0;
+    client.on('close', () => void closes++);
+    client.terminate();
+    assert.equal(client.status, 'closed');
+    assert.equal(client.readyState, 3);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(client.status, 'closed');
+    assert.equal(closes, 0);
+  });
+
   test('terminate() on the server reports 1006, not clean, remote, to the client', async (t) => {
     const { crec, side } = await pair(t);
     side.connection.terminate();
@@ -713,8 +728,45 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     const echo = await peer.readFrame();
     assert.deepEqual(closePayload(echo.payload), { code: 1000, reason: '' });
     assert.equal(conn.status, 'closing');
+    // RFC 6455 §7.1.1: the server closes TCP first; the client sends no FIN of its own meanwhile.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(peer.ended, false, 'the client ended TCP before the server did');
     peer.socket.end();
     assertCloseInfo(await rec.closed(), { code: 1000, reason: 'ok', wasClean: true, remote: true }, 'client');
+  });
+
+  test("the close echo restarts the close timer: the wait for the server's TCP close is a full closeTimeout", async (t) => {
+    const raw = await rawServer(t);
+    const { conn } = await client(t, raw.url, { closeTimeout: 1000 });
+    const peer = RawClient.wrap(await raw.sockets.next('the server socket'));
+    const clock = FakeClock.install(t);
+    const closes: CloseInfo[] = [];
+    conn.on('close', (info: CloseInfo) => void closes.push(info));
+    // The close timer starts with our close frame (the wait for the server's)...
+    conn.close(1000, 'bye');
+    assert.equal((await peer.readFrame()).opcode, 0x8);
+    await clock.advance(600, 10);
+    // ...and starts again with the server's echo (the wait for its TCP close), at 600 ms.
+    peer.write(serverFrame({ opcode: 0x8, payload: closeBody(1000, 'bye') }));
+    await clock.advance(600, 10);
+    assert.equal(closes.length, 0, 'dropped at the first deadline (1000 ms), not 1000 ms after the echo');
+    assert.equal(conn.status, 'closing');
+    await clock.advance(600, 10);
+    await peer.waitClosed('the client to drop the TCP connection');
+    assert.equal(closes[0]?.code, 1000);
+  });
+
+  test('a server that resets TCP after the close handshake leaves an unclean close, with its code, and the error reported', async (t) => {
+    const raw = await rawServer(t);
+    const { conn, rec } = await client(t, raw.url, { closeTimeout: 5000 });
+    const errors: Error[] = [];
+    conn.on('error', (error: Error) => void errors.push(error));
+    const peer = RawClient.wrap(await raw.sockets.next('the server socket'));
+    peer.write(serverFrame({ opcode: 0x8, payload: closeBody(1000, 'ok') }));
+    assert.equal((await peer.readFrame()).opcode, 0x8);
+    peer.socket.resetAndDestroy();
+    assertCloseInfo(await rec.closed(), { code: 1000, reason: 'ok', wasClean: false, remote: true }, 'client');
+    assert.equal((errors[0] as SockwaveError | undefined)?.code, 'SW_SOCKET_ERROR');
   });
 
   test('after the close handshake, a server that never closes TCP is dropped after closeTimeout', async (t) => {
@@ -905,6 +957,20 @@ describe('a Connection built on a bare socket', () => {
     assert.equal(info.code, 1006);
     assert.equal(connection.status, 'closed');
     assert.deepEqual(opened, []);
+  });
+
+  test("opened on a socket destroyed whose 'close' event is still to come, it reports its close once", async () => {
+    const socket = new Socket();
+    socket.destroy();
+    const connection = new Connection(socket, { role: 'server', maxPayload: 1024, url: '/', headers: {} });
+    const closes: CloseInfo[] = [];
+    connection.on('close', (info: CloseInfo) => void closes.push(info));
+    // Both open() and the socket's 'close' event report the close: the second finds it done.
+    connection.open();
+    await nextEvent(socket, 'close');
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closes.length, 1);
+    assert.equal(closes[0]?.code, 1006);
   });
 });
 
@@ -1113,6 +1179,21 @@ describe('the close handshake, server side', () => {
     assert.equal((await peer.readFrame()).opcode, 0x8);
     // The peer does not close its end: the server must.
     await peer.waitClosed('the server to close TCP');
+  });
+
+  test("a client that keeps TCP half-open after the server's FIN is dropped after closeTimeout", async (t) => {
+    const srv = await startServer({ closeTimeout: 100, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const peer = await rawUpgrade(srv.port);
+    t.after(() => peer.destroy());
+    // This side never ends its half: only the server's close timer can end the connection.
+    peer.socket.allowHalfOpen = true;
+    const side = await srv.connections.next('the server-side connection');
+    peer.write(clientFrame({ opcode: 0x8, payload: closeBody(1000) }));
+    assert.equal((await peer.readFrame()).opcode, 0x8);
+    await peer.waitClosed('the server to drop the half-open connection');
+    assert.equal(peer.ended, true, 'the server sent FIN first');
+    assert.equal((await side.rec.closed()).code, 1000);
   });
 });
 
