@@ -1022,7 +1022,7 @@ describe('a send over maxBufferedAmount', () => {
 
 describe('automatic pongs and maxBufferedAmount', () => {
   test("policy 'drop': a pong whose frame would pass the limit is left unanswered; one that just fits is sent", async (t) => {
-    const { client, crec } = await pair(t, echo, { maxBufferedAmount: 10, slowConsumer: 'drop' });
+    const { client, crec, side } = await pair(t, echo, { maxBufferedAmount: 10, slowConsumer: 'drop' });
     // 8 bytes of payload and 2 of header: exactly the limit.
     client.ping('12345678');
     assert.equal(String(await crec.pongs.next('the pong')), '12345678');
@@ -1031,6 +1031,7 @@ describe('automatic pongs and maxBufferedAmount', () => {
     client.send('b');
     await crec.messages.next('the echo');
     assert.deepEqual(crec.pongs.history.map(String), ['12345678']);
+    assert.equal(side.connection.stats.dropped, 0, 'a pong left unanswered is no message dropped');
   });
 });
 
@@ -1163,6 +1164,16 @@ describe('pause() and resume()', () => {
     const { crec, side } = await pair(t);
     side.connection.pause();
     side.connection.close(1000, 'bye');
+    const [atServer, atClient] = await Promise.all([side.rec.closed(), crec.closed()]);
+    assert.deepEqual(atServer, { code: 1000, reason: '', wasClean: true, remote: false });
+    assert.equal(atClient.wasClean, true);
+  });
+
+  test('pause() after its own close() does not pause: the close echo is still read', async (t) => {
+    const { crec, side } = await pair(t);
+    side.connection.close(1000, 'bye');
+    side.connection.pause();
+    assert.equal(side.connection.isPaused, false);
     const [atServer, atClient] = await Promise.all([side.rec.closed(), crec.closed()]);
     assert.deepEqual(atServer, { code: 1000, reason: '', wasClean: true, remote: false });
     assert.equal(atClient.wasClean, true);
