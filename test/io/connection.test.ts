@@ -359,6 +359,12 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.throws(() => client.ping(Buffer.alloc(126)), RangeError);
     client.send('still open');
     assert.equal((await crec.messages.next('the echo')).data, 'still open');
+    // Refused for its size even where nothing could be sent anyway (closing, then closed).
+    client.close();
+    assert.throws(() => client.pong(Buffer.alloc(126)), RangeError);
+    await crec.closed();
+    assert.throws(() => client.ping(Buffer.alloc(126)), RangeError);
+    assert.equal(client.ping(Buffer.alloc(125)), 'dropped');
   });
 
   test('a close started by the client with a code and reason is seen on both sides, cleanly', async (t) => {
@@ -665,6 +671,10 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assert.equal(result, 'backpressure');
     // Let the batch reach the socket while nobody reads, then read (and discard) everything.
     await new Promise((resolve) => setImmediate(resolve));
+    // Behind the drain marker: when it comes back these still wait in the socket, whose own 'drain'
+    // then has to report the end of the backpressure.
+    assert.equal(conn.send(Buffer.alloc(4 * 1024 * 1024)), 'backpressure');
+    await new Promise((resolve) => setImmediate(resolve));
     socket.resume();
     await drained;
     assert.ok(conn.bufferedAmount <= 1024 * 1024, `bufferedAmount ${conn.bufferedAmount}`);
@@ -705,6 +715,18 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assert.ok(conn.bufferedAmount <= 4096, `bufferedAmount ${conn.bufferedAmount}`);
     await drained;
     assert.equal(drains, 1);
+  });
+
+  test("'drain' follows 'backpressure' when more is sent after the drain marker went out, before it came back", async (t) => {
+    const { srv } = await pair(t);
+    const { conn } = await client(t, `${srv.url}/`, { highWaterMark: 1024 });
+    const drained = nextEvent(conn, 'drain', "the 'drain' event", 2000);
+    assert.equal(conn.send(Buffer.alloc(2000)), 'backpressure');
+    // Queued behind the write of the first message and its marker: sent before the marker's callback,
+    // so that the marker finds 2000 bytes still waiting and has to write another behind them.
+    process.nextTick(() => assert.equal(conn.send(Buffer.alloc(2000)), 'backpressure'));
+    await drained;
+    assert.equal(conn.bufferedAmount, 0);
   });
 
   test('close() against a server that never answers the close frame ends with 1006 after closeTimeout', async (t) => {
@@ -1048,6 +1070,14 @@ describe("policy 'wait' over maxBufferedAmount", () => {
     assert.deepEqual(limits, ['maxBufferedAmount']);
     await crec.messages.take(2, 'both messages');
     await drained;
+    assert.equal(side.connection.isPaused, false);
+    // A second slow spell is one more: paused and reported again, then drained again.
+    const drainedAgain = nextEvent(side.connection, 'drain', "the second 'drain'", 2000);
+    assert.equal(side.connection.send('z'.repeat(1500)), 'sent');
+    assert.equal(side.connection.isPaused, true);
+    assert.deepEqual(limits, ['maxBufferedAmount', 'maxBufferedAmount']);
+    await crec.messages.next('the third message');
+    await drainedAgain;
     assert.equal(side.connection.isPaused, false);
   });
 });
