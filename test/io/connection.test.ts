@@ -1190,6 +1190,36 @@ describe('pause() and resume()', () => {
   });
 
 
+  test('paused for two reasons (the application, a full pull reader), reading resumes only once both are gone', async (t) => {
+    const { client, side } = await pair(t);
+    const socket = (side.connection as unknown as { socket: Socket }).socket;
+    side.connection.messages({ maxBufferedMessages: 1 });
+    client.send('a');
+    client.send('b');
+    await side.rec.messages.take(2, 'both messages');
+    assert.equal(socket.isPaused(), true, 'the full pull reader pauses reading');
+    side.connection.pause();
+    assert.deepEqual(await side.connection.nextMessage(), { data: 'a', isBinary: false });
+    assert.deepEqual(await side.connection.nextMessage(), { data: 'b', isBinary: false });
+    // The reader has room again, but the application still holds reading.
+    assert.equal(side.connection.isPaused, true);
+    assert.equal(socket.isPaused(), true);
+    side.connection.resume();
+    assert.equal(socket.isPaused(), false);
+  });
+
+  test('a full pull reader does not pause reading once the connection sent its close frame', async (t) => {
+    const { client, side } = await pair(t);
+    side.connection.messages({ maxBufferedMessages: 1 });
+    // Read by the server after its close frame went out.
+    client.send('a');
+    client.send('b');
+    side.connection.close(1000);
+    await side.rec.messages.take(2, 'both messages');
+    assert.equal(side.connection.isPaused, false);
+    assert.equal((await side.rec.closed()).wasClean, true);
+  });
+
   test('a server connection paused by the application still reads the close echo after its own close()', async (t) => {
     const { crec, side } = await pair(t);
     side.connection.pause();
