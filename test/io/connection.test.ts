@@ -1082,6 +1082,21 @@ describe("policy 'wait' over maxBufferedAmount", () => {
   });
 });
 
+describe("policy 'wait' at twice maxBufferedAmount", () => {
+  test('a message that takes the buffer to exactly twice the limit is accepted; one byte more is dropped', async (t) => {
+    const { crec, side } = await pair(t, echo, { maxBufferedAmount: 1000, slowConsumer: 'wait' });
+    // In one tick: 1500 bytes of payload and 4 of header still buffered.
+    assert.equal(side.connection.send('x'.repeat(1500)), 'sent');
+    assert.equal(side.connection.bufferedAmount, 1504);
+    assert.equal(side.connection.send('y'.repeat(496)), 'sent');
+    assert.equal(side.connection.send('z'.repeat(1)), 'dropped');
+    assert.equal(side.connection.stats.dropped, 1);
+    const [first, second] = await crec.messages.take(2, 'the two accepted messages');
+    assert.equal(String(first!.data).length, 1500);
+    assert.equal(String(second!.data).length, 496);
+  });
+});
+
 describe("the server's count of dropped messages", () => {
   test('counts a drop once, whether the connection was closing or already closed', async (t) => {
     const { crec, side, srv } = await pair(t, {});
