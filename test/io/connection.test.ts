@@ -661,6 +661,16 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assert.ok(big.bufferedAmount > 1024);
   });
 
+  test("a send that buffers exactly highWaterMark bytes answers 'sent', on the general path too", async (t) => {
+    const { srv } = await pair(t);
+    const conn = await connect(srv.url, { highWaterMark: 1000 });
+    t.after(() => conn.terminate());
+    // 992 bytes of payload and 8 of masked header: exactly the mark. (A callback takes the general path.)
+    assert.equal(conn.send(Buffer.alloc(992), () => {}), 'sent');
+    assert.equal(conn.bufferedAmount, 1000);
+    assert.equal(conn.send(Buffer.alloc(0), () => {}), 'backpressure');
+  });
+
   test("'drain' follows 'backpressure' once a peer that stopped reading reads again", { timeout: 30_000 }, async (t) => {
     const raw = await rawServer(t);
     const { conn } = await client(t, raw.url, { highWaterMark: 1024 * 1024 });
