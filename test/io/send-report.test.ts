@@ -91,6 +91,9 @@ test('a send refused after the peer closed calls back with a ConnectionClosedErr
   assert.ok(refused.error instanceof ConnectionClosedError, String(refused.error));
   assert.equal(refused.error.closeCode, 4001);
   assert.equal(refused.error.reason, 'go away');
+  // The close as the 'close' event reported it: clean, started by the peer.
+  assert.equal(refused.error.wasClean, true);
+  assert.equal(refused.error.remote, true);
   assert.equal(refused.report, undefined);
 
   // Accepted, then the connection is dropped before the bytes can leave.
@@ -100,6 +103,11 @@ test('a send refused after the peer closed calls back with a ConnectionClosedErr
   const { error, report } = await cut;
   assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
   assert.equal(report, undefined, 'a report of bytes that were not sent');
+  // Once closed, the refusal carries that close: terminated here, so not clean and not the peer's.
+  if (other.status !== 'closed') await new Promise((resolve) => other.once('close', resolve));
+  const after = await sendError((cb) => other.send('too late', cb));
+  assert.ok(after.error instanceof ConnectionClosedError, String(after.error));
+  assert.deepEqual([after.error.closeCode, after.error.wasClean, after.error.remote], [1006, false, false]);
 });
 
 test('a send compressed in the thread pool when the peer close arrives goes out before the close echo, and its callback reports it sent', async (t) => {
