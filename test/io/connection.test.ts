@@ -1136,6 +1136,15 @@ describe('a broadcast frame (sendEncoded)', () => {
     assert.equal(crec.messages.history.length, 1);
   });
 
+  test("past highWaterMark is backpressure like any send: the connection's 'drain' follows once it is written", async (t) => {
+    const { crec, side, srv } = await pair(t, {}, { highWaterMark: 100 });
+    const drained = nextEvent(side.connection, 'drain', "the 'drain' event", 2000);
+    srv.server.broadcast('x'.repeat(200));
+    assert.ok(side.connection.bufferedAmount > 100, `bufferedAmount ${side.connection.bufferedAmount}`);
+    await drained;
+    assert.equal(String((await crec.messages.next('the broadcast')).data).length, 200);
+  });
+
   test('waits behind a message being compressed in the thread pool', async (t) => {
     const srv = await startServer({ perMessageDeflate: true, onConnection: () => ({}) });
     t.after(() => srv.close());
