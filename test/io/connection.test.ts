@@ -485,6 +485,16 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.equal(closes, 0);
   });
 
+  test('a closed connection is in no topic any more: its topics are empty, and it can subscribe to none', async (t) => {
+    const { client, side } = await pair(t);
+    assert.equal(side.connection.subscribe('news'), true);
+    assert.deepEqual([...side.connection.topics], ['news']);
+    client.close(1000);
+    await side.rec.closed();
+    assert.deepEqual([...side.connection.topics], []);
+    assert.equal(side.connection.subscribe('news'), false);
+  });
+
   test('terminate() on the server reports 1006, not clean, remote, to the client', async (t) => {
     const { crec, side } = await pair(t);
     side.connection.terminate();
