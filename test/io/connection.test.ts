@@ -1132,7 +1132,8 @@ describe("the server's count of dropped messages", () => {
 describe('a broadcast frame (sendEncoded)', () => {
   test('is counted, dropped over maxBufferedAmount, and dropped once close() is asked for', async (t) => {
     const { crec, side, srv } = await pair(t, {}, { maxBufferedAmount: 115, slowConsumer: 'drop' });
-    srv.server.broadcast('x'.repeat(200));
+    const [result] = srv.server.broadcast('x'.repeat(200), { report: true });
+    assert.equal(result?.success, false, 'a dropped frame reported as written');
     assert.equal(side.connection.stats.dropped, 1);
     assert.equal(side.connection.stats.messagesOut, 0);
     srv.server.broadcast('hello');
@@ -1140,7 +1141,8 @@ describe('a broadcast frame (sendEncoded)', () => {
     assert.equal(side.connection.stats.messagesOut, 1);
     assert.equal(side.connection.stats.bytesOut, 5);
     side.connection.close(1000);
-    srv.server.broadcast('too late');
+    const [late] = srv.server.broadcast('too late', { report: true });
+    assert.equal(late?.success, false, 'a frame dropped while closing reported as written');
     assert.equal(side.connection.stats.dropped, 2);
     await crec.closed();
     assert.equal(crec.messages.history.length, 1);
