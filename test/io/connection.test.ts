@@ -671,6 +671,21 @@ describe('sockwave client: flow control, close timeouts and misbehaving servers 
     assert.ok(big.bufferedAmount > 1024);
   });
 
+  test("no 'drain' without 'backpressure' first, even when the socket itself had to drain", async (t) => {
+    const { srv } = await pair(t);
+    const conn = await connect(srv.url, { highWaterMark: 64 * 1024 * 1024 });
+    t.after(() => conn.terminate());
+    let drains = 0;
+    conn.on('drain', () => void drains++);
+    // 8 MB: more than the operating system takes at once, far under this highWaterMark.
+    assert.equal(conn.send(Buffer.alloc(8 * 1024 * 1024), () => {}), 'sent');
+    const socket = (conn as unknown as { socket: Socket }).socket;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (socket.writableNeedDrain) await nextEvent(socket, 'drain', "the socket's 'drain'");
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(drains, 0);
+  });
+
   test("a send that buffers exactly highWaterMark bytes answers 'sent', on the general path too", async (t) => {
     const { srv } = await pair(t);
     const conn = await connect(srv.url, { highWaterMark: 1000 });
