@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { type Server as NetServer } from 'node:net';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { MemoryBackplane, MemoryBus, SockwaveError, WebSocketServer } from '../../src/index.js';
 import { rawUpgrade, withTimeout, type RawClient } from '../support/net.js';
 import { catchUncaught, eventually, refusedWs, serve, wsClient } from '../support/server-kit.js';
@@ -234,15 +234,7 @@ describe("close()'s options", () => {
   });
 
   test('with no timeout given, close() waits 5000 ms for a client that never answers its close frame, then terminates it', async (t) => {
-    // (Registered first, so that it runs before the server's close: a failure leaves no wait.)
-    const peers: RawClient[] = [];
-    t.after(() => peers.forEach((peer) => peer.socket.destroy()));
-    // (The connection's own closeTimeout, 5000 ms too by default, is set out of the way.)
-    const srv = await serve(t, { closeTimeout: 60_000 });
-    // A raw client: it never answers the close frame.
-    peers.push(await rawUpgrade(srv.port));
-    const { connection, rec } = await srv.connections.next();
-    const clock = FakeClock.install(t);
+    const { srv, connection, rec, clock } = await serveSilentPeer(t);
     const closing = srv.server.close();
     await clock.advance(4999);
     assert.equal(connection.status, 'closing', 'still waiting for the client at 4999 ms');
@@ -254,12 +246,7 @@ describe("close()'s options", () => {
   });
 
   test('timeout: 0 is taken as 0, not as the default: a client that never answers is terminated at once', async (t) => {
-    const peers: RawClient[] = [];
-    t.after(() => peers.forEach((peer) => peer.socket.destroy()));
-    const srv = await serve(t, { closeTimeout: 60_000 });
-    peers.push(await rawUpgrade(srv.port));
-    const { connection, rec } = await srv.connections.next();
-    const clock = FakeClock.install(t);
+    const { srv, connection, rec, clock } = await serveSilentPeer(t);
     const closing = srv.server.close({ timeout: 0 });
     await clock.advance(1);
     await turns(10);
@@ -277,3 +264,17 @@ describe("close()'s options", () => {
     assert.equal(srv.server.clients.size, 0);
   });
 });
+
+/**
+ * A server with one raw client that never answers a close frame, and a fake clock installed. The
+ * connection's own closeTimeout (5000 ms by default, as close()'s) is set out of the way.
+ */
+async function serveSilentPeer(t: TestContext) {
+  // (Registered first, so that it runs before the server's close: a failure leaves no wait.)
+  const peers: RawClient[] = [];
+  t.after(() => peers.forEach((peer) => peer.socket.destroy()));
+  const srv = await serve(t, { closeTimeout: 60_000 });
+  peers.push(await rawUpgrade(srv.port));
+  const { connection, rec } = await srv.connections.next();
+  return { srv, connection, rec, clock: FakeClock.install(t) };
+}
