@@ -539,6 +539,38 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     assert.deepEqual(events, ['message 2000000']);
   });
 
+  test('a close timer that runs out while a message is inflated waits again, and drops a peer that never closes once it is out', async (t) => {
+    const srv = await startServer({ perMessageDeflate: true, closeTimeout: 1000, onConnection: () => ({}) });
+    t.after(() => srv.close());
+    const client = await withTimeout(connect(`${srv.url}/`, { perMessageDeflate: true }), 'connect()');
+    t.after(() => client.terminate());
+    const side = await srv.connections.next('the server-side connection');
+    const limits: string[] = [];
+    srv.server.on('limit', ({ limit }) => void limits.push(limit));
+    const codec = side.connection.deflate;
+    assert.ok(codec, 'permessage-deflate was not negotiated');
+    // The thread pool's answer is held until the test lets it through.
+    const real = codec.decompress.bind(codec);
+    const inflated = deferred<() => void>();
+    codec.decompress = (data, callback) => real(data, (error, out) => inflated.resolve(() => callback(error, out)));
+    client.send('a'.repeat(2_000_000));
+    const release = await withTimeout(inflated.promise, 'the inflation');
+    // The client reads nothing more: it never answers the server's close frame.
+    client.pause();
+    const clock = FakeClock.install(t);
+    side.connection.close(1000);
+    // The deadline passes while the message is still held: the peer's close may be waiting behind it.
+    await clock.advance(1200, 20);
+    assert.deepEqual(limits, [], 'dropped at the first deadline, with the message still held');
+    assert.equal(side.connection.status, 'closing');
+    release();
+    await side.rec.messages.next('the inflated message');
+    // No close came behind the message: a full closeTimeout later, the server drops the client.
+    await clock.advance(1200, 20);
+    assert.deepEqual(limits, ['closeTimeout']);
+    assert.equal((await side.rec.closed()).code, 1006);
+  });
+
   test('what is read behind a message inflated in the thread pool is delivered after it, in order', async (t) => {
     const events: string[] = [];
     const srv = await startServer({
