@@ -29,8 +29,10 @@ import { unmaskText } from './masked-text.js';
  * Payloads are unmasked in place in the chunks that were pushed, and a frame that arrives whole in
  * one chunk is delivered as a view of that chunk, without copying. A masked frame of up to 64 KiB
  * that spans chunks is unmasked into one buffer of its own as its pieces arrive. With `lentChunks`
- * (the caller reuses its read buffer), nothing reported or kept is a view of a chunk: payloads are
- * copied, and any frame of up to 64 KiB that spans chunks is copied into one buffer of its own.
+ * (the caller reuses its read buffer), nothing reported or kept is a view of a chunk: the first
+ * payload of a chunk that must be kept copies the rest of the chunk, once, and it and the later
+ * payloads of that chunk are views of the copy; any frame of up to 64 KiB that spans chunks is
+ * copied into one buffer of its own. (Whole text messages decoded from the chunk need no copy.)
  */
 export interface FrameParserHandler {
   /** A complete data message. `compressed` is set when its first frame had RSV1 (RFC 7692). */
@@ -170,13 +172,22 @@ export class FrameParser {
 
   /** Feeds received bytes. The chunk may be modified (unmasked) in place, and retained unless `lentChunks` is set. */
   push(chunk: Buffer): void {
-    const end = chunk.length;
+    let end = chunk.length;
     let pos = 0;
+    // The chunk is lent (see lentChunks) and not copied yet.
+    let lent = this.lentChunks;
     while (pos < end) {
       const state = this.state;
       if (state === State.Payload) {
         const take = Math.min(this.remaining, end - pos);
-        this.payload(chunk, pos, pos + take);
+        const owned = this.payload(chunk, pos, pos + take, lent);
+        if (owned !== undefined) {
+          // Parsing goes on in the copy of the rest of the chunk.
+          lent = false;
+          chunk = owned;
+          end = owned.length;
+          pos = 0;
+        }
         pos += take;
       } else if (state === State.Header) {
         pos = this.headLength === 0 ? this.headerFromChunk(chunk, pos) : this.headerFromParts(chunk, pos);
@@ -288,8 +299,13 @@ export class FrameParser {
     else this.state = State.Payload;
   }
 
-  private payload(chunk: Buffer, start: number, end: number): void {
+  /**
+   * Takes the frame's payload in `chunk[start, end)`. If `chunk` is lent and the payload must be
+   * kept, copies the chunk from `start` on and returns the copy.
+   */
+  private payload(chunk: Buffer, start: number, end: number, lent: boolean): Buffer | undefined {
     const n = end - start;
+    let owned: Buffer | undefined;
     // The common case for text: one whole frame in this chunk (a Text opcode with FIN starts and
     // ends its message). Validated and decoded in one pass, and no Buffer made for it.
     if (n === this.remaining && this.opcode === Opcode.Text && this.fin && this.wantText && !this.messageCompressed && this.framePiece === null && this.frameBuffer === null) {
@@ -297,9 +313,12 @@ export class FrameParser {
       this.state = State.Header;
       this.messageOpcode = 0;
       const text = this.masked ? unmaskText(chunk, start, end, this.maskKey) : decodeUtf8(chunk, start, end);
-      if (text === null) return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
+      if (text === null) {
+        this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
+        return undefined;
+      }
       this.handler.onText!(text, n);
-      return;
+      return undefined;
     }
     let piece: Buffer;
     let assembled = this.frameBuffer;
@@ -314,9 +333,18 @@ export class FrameParser {
       this.frameFilled = at + n;
       piece = assembled.subarray(at, at + n);
     } else {
+      if (lent) {
+        // Kept as a view, so not of a lent chunk: the rest of the chunk is copied once, and this
+        // piece and every later one of the chunk are views of the copy, as of a chunk not lent
+        // (one copy and one allocation per chunk, not one per message).
+        owned = Buffer.allocUnsafe(chunk.length - start);
+        chunk.copy(owned, 0, start);
+        chunk = owned;
+        end -= start;
+        start = 0;
+      }
       if (this.masked) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
-      if (this.lentChunks) chunk.copy((piece = Buffer.allocUnsafe(n)), 0, start, end);
-      else piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+      piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
     }
     this.remaining -= n;
     const opcode = this.opcode;
@@ -326,13 +354,15 @@ export class FrameParser {
       !this.messageCompressed &&
       !(this.utf8Validator ??= new Utf8Validator()).push(piece)
     ) {
-      return this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
+      this.fail(CloseCode.InvalidPayload, 'invalid UTF-8 in a text message', 'SW_INVALID_UTF8');
+      return undefined;
     }
     if (assembled === null) this.keepPiece(piece);
     if (this.remaining === 0) {
       this.state = State.Header;
       this.frameDone();
     }
+    return owned;
   }
 
   /** A piece of the frame: the first, or a large one, is kept as it is; a later small one is copied into the current block. */

@@ -88,3 +88,43 @@ describe('FrameParser: lent chunks (a read buffer used again)', () => {
     }
   });
 });
+
+describe('FrameParser: lent chunks, copied once', () => {
+  for (const role of ROLES) {
+    test(`${role.name}: the payloads kept from one chunk are views of one copy of it, made at the first of them; a later chunk is copied in its turn`, () => {
+      const messages: Buffer[] = [];
+      const parser = new FrameParser(role.options, {
+        onMessage: (data) => void messages.push(data),
+        onText: () => {},
+        onPing: (data) => void messages.push(data),
+        onPong: () => {},
+        onClose: () => {},
+        onError: (error) => assert.fail(error.message),
+      });
+      const payloads = [patternBytes(10, 1), patternBytes(200, 2), patternBytes(5, 3)];
+      const chunk = Buffer.concat([
+        role.frame({ opcode: TEXT, payload: 'decoded from the chunk, no copy needed' }),
+        role.frame({ opcode: BINARY, payload: payloads[0]! }),
+        role.frame({ opcode: TEXT, payload: 'between' }),
+        role.frame({ opcode: BINARY, payload: payloads[1]! }),
+        role.frame({ opcode: PING, payload: payloads[2]! }),
+      ]);
+      // (Not from the pool that small copies come from: the copy must not share its memory.)
+      const lent = Buffer.allocUnsafeSlow(chunk.length);
+      chunk.copy(lent);
+      parser.push(lent);
+      lent.fill(0xee);
+      assert.equal(messages.length, 3);
+      for (let i = 0; i < 3; i++) assert.ok(messages[i]!.equals(payloads[i]!), `payload ${i}`);
+      assert.notEqual(messages[0]!.buffer, lent.buffer);
+      assert.equal(messages[1]!.buffer, messages[0]!.buffer);
+      assert.equal(messages[2]!.buffer, messages[0]!.buffer);
+      // The copy starts at the first payload kept: the text before it was not copied.
+      assert.equal(messages[1]!.byteOffset - messages[0]!.byteOffset, payloads[0]!.length + role.frame({ opcode: TEXT, payload: 'between' }).length + (role.options.role === 'server' ? 8 : 4));
+      const again = Buffer.from(role.frame({ opcode: BINARY, payload: payloads[1]! }));
+      parser.push(again);
+      again.fill(0xee);
+      assert.ok(messages[3]!.equals(payloads[1]!));
+    });
+  }
+});
