@@ -7,13 +7,17 @@ const SHARED_READ_SIZE = 64 * 1024;
 const HOLD_LIMIT = 16 * 1024;
 let sharedBuffer: Buffer | undefined;
 
+/** The native handle of an accepted TCP connection: opaque, only handed from Node's listener to a socket. */
+export type AcceptedHandle = object;
+
 /**
- * A client socket that reads into one buffer shared by every such socket (Node's `onread`
+ * A socket that reads into one buffer shared by every such socket (Node's `onread`
  * option): Node reads straight into it and calls {@link LentSocket.lentRead}, instead of
  * allocating a buffer per read and pushing it through the socket's stream, about half the CPU
  * per 64 KiB read. Sharing is safe because a read's callback runs to its end before the next read
  * into the buffer starts, and what it is given is lent: a connection's parser copies whatever it
- * keeps (`lentChunks`). Server sockets are made by Node, which offers no such option.
+ * keeps (`lentChunks`). Node makes a server's sockets itself and offers no such option for them:
+ * see acceptLentSockets for how the standalone server's plain TCP sockets become LentSockets.
  *
  * Pausing keeps what a stream keeps: a paused stream goes on reading into its buffer up to its
  * high-water mark, so the peer's FIN or reset is still seen; Node's `onread` socket would stop
@@ -31,17 +35,27 @@ export class LentSocket extends Socket {
   /** The peer's FIN arrived while bytes were held: reported after them. */
   private endHeld = false;
 
-  constructor() {
-    // (`net.connect()` hands its `onread` option to the socket's constructor, as here; the types
-    // list it among the connect options only.)
+  /**
+   * A socket to connect, or, given `accepted` (the handle of a TCP connection a listener accepted,
+   * see acceptLentSockets), the server's side of that connection, half-open allowed, reading at
+   * once.
+   */
+  constructor(accepted?: AcceptedHandle) {
+    // (`net.connect()` hands its `onread` option to the socket's constructor, as here, and so does
+    // Node's listener with `handle`; the types list neither option here.)
     const onread: OnReadOpts = { buffer: (sharedBuffer ??= Buffer.allocUnsafeSlow(SHARED_READ_SIZE)), callback: onSharedRead as OnReadOpts['callback'] };
-    super({ onread } as SocketConstructorOpts);
+    super((accepted === undefined ? { onread } : { onread, handle: accepted, allowHalfOpen: true }) as unknown as SocketConstructorOpts);
   }
 
   /** Stops delivering reads; holds them (and reads on) up to {@link HOLD_LIMIT}. */
   override pause(): this {
     this.holding = true;
     return this;
+  }
+
+  /** True while paused (what arrives is held), as a paused stream answers. */
+  override isPaused(): boolean {
+    return this.holding;
   }
 
   /** Delivers what was held, on a later tick, then reads on. */

@@ -1,6 +1,7 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { coarseClock } from '../io/coarse-clock.js';
+import { acceptLentSockets } from '../io/lent-accept.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /** What a listener tells its server. */
@@ -25,7 +26,12 @@ export interface ListenerSink {
  * per address, and `handshakeTimeout` runs from arrival across the TLS handshake and the request.
  */
 export function createListener(tls: TlsOptions | undefined, handshakeTimeout: number, sink: ListenerSink): NetServer {
-  if (!tls) return createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => sink.accept(socket));
+  if (!tls) {
+    const listener = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => sink.accept(socket));
+    // Its sockets read into one shared buffer where Node allows it (see acceptLentSockets).
+    acceptLentSockets(listener, (socket) => sink.accept(socket));
+    return listener;
+  }
   // Beyond the RFC: no TLS version older than 1.2 unless asked for.
   // A peer that stalls or vanishes in the TLS handshake is dropped after handshakeTimeout.
   // (Node throws, on the first connection, for a timeout it cannot hold: Infinity is held to the longest it can.)

@@ -173,7 +173,7 @@ export function checkServerOptions(options: Partial<ServerOptions<unknown>>): vo
  */
 export function connectionSettings(
   options: ServerOptions<unknown>,
-): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { settings: ConnectionSettings; session: SessionOptions } {
+): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { settings: ConnectionSettings; session: SessionOptions; lentSession: SessionOptions } {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
   return {
@@ -182,6 +182,8 @@ export function connectionSettings(
     autoPong: options.autoPong,
     // Frozen: every connection's protocol session keeps this one object instead of a copy.
     session: Object.freeze({ role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true }),
+    // The same, for sockets whose reads are lent (see LentSocket): the parser copies what it keeps.
+    lentSession: Object.freeze({ role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true, lentChunks: true }),
     settings: resolveSettings({
       role: 'server',
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,

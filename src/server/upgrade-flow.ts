@@ -7,6 +7,7 @@ import { requestHeadOf, type RequestHead } from '../handshake/http-head.js';
 import { buildAcceptResponse, buildRefusalResponse, isUpgradeRequest, validateUpgradeRequest } from '../handshake/server-handshake.js';
 import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { Connection, type ConnectionOwner } from '../io/connection.js';
+import { lendsReads } from '../io/socket-events.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { originAllowed, Refusal, type AdmissionResult, type ConnectionSetup, type OnConnection } from './admission.js';
 import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
@@ -276,7 +277,7 @@ export class UpgradeFlow<Data> {
         maxFragments: limits.maxFragments,
         autoPong: limits.autoPong,
         settings: limits.settings,
-        session: limits.session,
+        session: lendsReads(socket) ? limits.lentSession : limits.session,
         url: request.url,
         // The head's text, not the header object: parsed again only if the application asks.
         headers: headText ?? request.headers,

@@ -222,6 +222,15 @@ describe('LentSocket, reads fed by hand', () => {
     assert.deepEqual(received, ['abc']);
   });
 
+  test('isPaused() answers as a stream would: true from pause() to resume()', () => {
+    const { socket } = fedByHand();
+    assert.equal(socket.isPaused(), false);
+    socket.pause();
+    assert.equal(socket.isPaused(), true);
+    socket.resume();
+    assert.equal(socket.isPaused(), false);
+  });
+
   test('paused, it holds up to 16 KiB (unshifted bytes count), then asks Node to stop reading', () => {
     const { socket, received } = fedByHand();
     socket.pause();

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, test, type TestContext } from 'node:test';
+import { type Socket } from 'node:net';
+import { lendsReads } from '../../src/io/socket-events.js';
 import { type ServerOptions } from '../../src/server/options.js';
 import { WebSocketServer } from '../../src/server/server.js';
 import { clientFrame, closeBody } from '../support/frames.js';
@@ -91,6 +93,57 @@ describe('listener', () => {
       answer();
       const response = await raw.readResponse();
       assert.equal(response.status, 200);
+    });
+  }
+});
+
+/** The socket under a server's connection (a protected field: read here to tell how it reads). */
+function socketOf(connection: unknown): Socket {
+  return (connection as { socket: Socket }).socket;
+}
+
+describe('listener: sockets that read into the shared buffer', () => {
+  for (const secure of [false, true]) {
+    test(`${secure ? 'tls: sockets are Node\'s own' : 'tcp: sockets are lent'}, and binary messages the application keeps stay intact as later reads arrive`, async (t) => {
+      const pair = secure ? selfSigned() : undefined;
+      if (secure && !pair) return t.skip('openssl is not available');
+      const kept: Buffer[] = [];
+      const srv = new WebSocketServer({
+        host: '127.0.0.1',
+        port: 0,
+        ...(pair ? { tls: { cert: pair.cert, key: pair.key } } : {}),
+        onConnection: () => ({ onMessage: (_connection, data) => void kept.push(data as Buffer) }),
+      });
+      srv.on('error', () => {});
+      t.after(() => srv.close({ timeout: 100 }));
+      const connected = new Promise<unknown>((resolve) => srv.once('connection', resolve));
+      const { port } = await srv.listen();
+      const raw = await rawClient(port, pair);
+      t.after(() => raw.destroy());
+      raw.write(upgradeRequest());
+      assert.equal((await raw.readResponse()).status, 101);
+      assert.equal(lendsReads(socketOf(await connected)), !secure);
+      // Small, middling and spanning messages, several to a write, fragmented ones among them;
+      // each write waits for the last, so that every write is a read of its own.
+      const sent: Buffer[] = [];
+      for (let write = 0; write < 12; write++) {
+        const frames: Buffer[] = [];
+        for (const size of [5, 300, 1500, write === 6 ? 70_000 : 20]) {
+          const payload = randomBytes(size);
+          sent.push(payload);
+          if (size === 300) frames.push(clientFrame({ opcode: 0x2, fin: false, payload: payload.subarray(0, 100) }), clientFrame({ opcode: 0x0, payload: payload.subarray(100) }));
+          else frames.push(clientFrame({ opcode: 0x2, payload }));
+        }
+        raw.write(Buffer.concat(frames));
+        await withTimeout(
+          (async () => {
+            while (kept.length < sent.length) await new Promise<void>((resolve) => setTimeout(resolve, 2));
+          })(),
+          `the messages of write ${write}`,
+        );
+      }
+      assert.equal(kept.length, sent.length);
+      for (let i = 0; i < sent.length; i++) assert.ok(kept[i]!.equals(sent[i]!), `message ${i} (${sent[i]!.length} bytes) changed`);
     });
   }
 });
