@@ -5,7 +5,15 @@ import { type SocketEventsTarget } from './socket-events.js';
 const SHARED_READ_SIZE = 64 * 1024;
 /** What a paused socket keeps reading before it stops, as a socket's stream buffers (Node's default high-water mark). */
 const HOLD_LIMIT = 16 * 1024;
-let sharedBuffer: Buffer | undefined;
+/** The shared buffer and the callback Node reads into it with: one object for every lent socket. */
+let sharedOnRead: OnReadOpts | undefined;
+
+/**
+ * Where a socket carries the connection its events go to (see bindSocket): a lent socket reads it
+ * from there too, rather than keeping a field of its own.
+ */
+export const kTarget = Symbol('sockwave.connection');
+type TargetSlot = { [kTarget]?: SocketEventsTarget };
 
 /** The native handle of an accepted TCP connection: opaque, only handed from Node's listener to a socket. */
 export type AcceptedHandle = object;
@@ -26,14 +34,8 @@ export type AcceptedHandle = object;
  * them, as a stream's 'end' waits for its buffered data.
  */
 export class LentSocket extends Socket {
-  /** @internal The connection the socket's reads go to, once bound (see bindSocket). */
-  target: SocketEventsTarget | undefined;
-  private holding = false;
-  /** Copies of what was read while paused, oldest first. */
-  private held: Buffer[] | null = null;
-  private heldBytes = 0;
-  /** The peer's FIN arrived while bytes were held: reported after them. */
-  private endHeld = false;
+  /** What is held while paused; none for a socket never paused (one field, not five, per socket). */
+  private hold: Hold | null = null;
 
   /**
    * A socket to connect, or, given `accepted` (the handle of a TCP connection a listener accepted,
@@ -43,25 +45,37 @@ export class LentSocket extends Socket {
   constructor(accepted?: AcceptedHandle) {
     // (`net.connect()` hands its `onread` option to the socket's constructor, as here, and so does
     // Node's listener with `handle`; the types list neither option here.)
-    const onread: OnReadOpts = { buffer: (sharedBuffer ??= Buffer.allocUnsafeSlow(SHARED_READ_SIZE)), callback: onSharedRead as OnReadOpts['callback'] };
+    const onread = (sharedOnRead ??= { buffer: Buffer.allocUnsafeSlow(SHARED_READ_SIZE), callback: onSharedRead as OnReadOpts['callback'] });
     super((accepted === undefined ? { onread } : { onread, handle: accepted, allowHalfOpen: true }) as unknown as SocketConstructorOpts);
+  }
+
+  /** @internal The connection the socket's reads go to, once bound (see bindSocket, which sets it). */
+  get target(): SocketEventsTarget | undefined {
+    return (this as TargetSlot)[kTarget];
+  }
+  set target(target: SocketEventsTarget | undefined) {
+    (this as TargetSlot)[kTarget] = target;
   }
 
   /** Stops delivering reads; holds them (and reads on) up to {@link HOLD_LIMIT}. */
   override pause(): this {
-    this.holding = true;
+    (this.hold ??= newHold()).paused = true;
     return this;
   }
 
   /** True while paused (what arrives is held), as a paused stream answers. */
   override isPaused(): boolean {
-    return this.holding;
+    return this.hold !== null && this.hold.paused;
   }
 
   /** Delivers what was held, on a later tick, then reads on. */
   override resume(): this {
-    this.holding = false;
-    if (this.held !== null || this.endHeld) process.nextTick(deliverHeld, this);
+    const hold = this.hold;
+    if (hold !== null) {
+      hold.paused = false;
+      if (hold.chunks !== null || hold.endHeld) process.nextTick(deliverHeld, this);
+      else this.hold = null;
+    }
     // (Restarts reading if the held bytes had stopped it.)
     return super.resume();
   }
@@ -73,23 +87,26 @@ export class LentSocket extends Socket {
    */
   override unshift(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    (this.held ??= []).unshift(chunk);
-    this.heldBytes += chunk.length;
+    const hold = (this.hold ??= newHold());
+    (hold.chunks ??= []).unshift(chunk);
+    hold.bytes += chunk.length;
   }
 
   /** @internal The peer's FIN arrived: true if it waits behind held bytes (reported when they are delivered). */
   holdEnd(): boolean {
-    if (this.held === null) return false;
-    this.endHeld = true;
+    const hold = this.hold;
+    if (hold === null || hold.chunks === null) return false;
+    hold.endHeld = true;
     return true;
   }
 
   /** @internal Bytes read into the shared buffer: valid only during this call. False stops reading. */
   lentRead(chunk: Buffer): boolean {
-    if (this.holding || this.held !== null) {
-      (this.held ??= []).push(Buffer.from(chunk));
-      this.heldBytes += chunk.length;
-      return this.heldBytes < HOLD_LIMIT;
+    const hold = this.hold;
+    if (hold !== null && (hold.paused || hold.chunks !== null)) {
+      (hold.chunks ??= []).push(Buffer.from(chunk));
+      hold.bytes += chunk.length;
+      return hold.bytes < HOLD_LIMIT;
     }
     this.deliver(chunk, true);
     return true;
@@ -100,28 +117,46 @@ export class LentSocket extends Socket {
    * listener throws, what is still held goes on the next tick (as the next read would), not never.
    */
   deliverHeld(): void {
+    const hold = this.hold;
+    if (hold === null) return;
     try {
-      while (!this.holding && this.held !== null && !this.destroyed) {
-        const chunk = this.held.shift()!;
-        this.heldBytes -= chunk.length;
-        if (this.held.length === 0) this.held = null;
+      while (!hold.paused && hold.chunks !== null && !this.destroyed) {
+        const chunk = hold.chunks.shift()!;
+        hold.bytes -= chunk.length;
+        if (hold.chunks.length === 0) hold.chunks = null;
         this.deliver(chunk, false);
       }
-      if (this.held === null && this.endHeld && !this.destroyed) {
-        this.endHeld = false;
+      if (hold.chunks === null && hold.endHeld && !this.destroyed) {
+        hold.endHeld = false;
         this.target?.socketEnded();
       }
     } finally {
-      if (!this.holding && !this.destroyed && (this.held !== null || this.endHeld)) process.nextTick(deliverHeld, this);
+      if (!hold.paused && !this.destroyed && (hold.chunks !== null || hold.endHeld)) process.nextTick(deliverHeld, this);
+      // Nothing held and not paused: the socket carries no hold again (unless a listener made a new one meanwhile).
+      else if (!hold.paused && hold.chunks === null && !hold.endHeld && this.hold === hold) this.hold = null;
     }
   }
 
   private deliver(chunk: Buffer, lent: boolean): void {
-    const target = this.target;
+    const target = (this as TargetSlot)[kTarget];
     if (target !== undefined) target.received(chunk);
     // Before a connection takes the socket (the handshake), listeners get bytes of their own.
     else this.emit('data', lent ? Buffer.from(chunk) : chunk);
   }
+}
+
+/** What a paused socket holds, and whether it is paused. */
+interface Hold {
+  paused: boolean;
+  /** Copies of what was read while paused, oldest first. */
+  chunks: Buffer[] | null;
+  bytes: number;
+  /** The peer's FIN arrived while bytes were held: reported after them. */
+  endHeld: boolean;
+}
+
+function newHold(): Hold {
+  return { paused: false, chunks: null, bytes: 0, endHeld: false };
 }
 
 /** Node calls it with the socket as `this`, `buffer` being the shared one. */

@@ -1,5 +1,5 @@
 import { type Socket } from 'node:net';
-import { LentSocket } from './lent-socket.js';
+import { kTarget, LentSocket } from './lent-socket.js';
 
 /** What a connection does with its socket's events. */
 export interface SocketEventsTarget {
@@ -10,7 +10,6 @@ export interface SocketEventsTarget {
   /** @internal */ socketDrained(): void;
 }
 
-const kTarget = Symbol('sockwave.connection');
 type BoundSocket = Socket & { [kTarget]?: SocketEventsTarget };
 
 /** True if what the socket reads is lent (see LentSocket): its connection's parser must copy what it keeps. */
@@ -24,10 +23,9 @@ export function lendsReads(socket: Socket): boolean {
  */
 export function bindSocket(socket: Socket, target: SocketEventsTarget): void {
   const bound = socket as BoundSocket;
+  // (A lent socket's reads come to its target straight from the shared buffer, not as 'data'.)
   bound[kTarget] = target;
-  // A lent socket's reads come to its target straight from the shared buffer, not as 'data'.
-  if (socket instanceof LentSocket) socket.target = target;
-  else bound.on('data', onData);
+  if (!(socket instanceof LentSocket)) bound.on('data', onData);
   takeOverEnd(bound);
   bound.on('close', onClose);
   bound.on('error', onError);
