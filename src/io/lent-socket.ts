@@ -9,6 +9,13 @@ const HOLD_LIMIT = 16 * 1024;
 let sharedOnRead: OnReadOpts | undefined;
 
 /**
+ * The event a lent socket reads to, before a connection takes it, when it has listeners: they get
+ * the bytes as read, valid only during the call (they copy what they keep), instead of the copy
+ * 'data' listeners get. The server's request-head reader listens to it.
+ */
+export const LENT_DATA = 'sockwave:lent-data';
+
+/**
  * Where a socket carries the connection its events go to (see bindSocket): a lent socket reads it
  * from there too, rather than keeping a field of its own.
  */
@@ -140,7 +147,9 @@ export class LentSocket extends Socket {
   private deliver(chunk: Buffer, lent: boolean): void {
     const target = (this as TargetSlot)[kTarget];
     if (target !== undefined) target.received(chunk);
-    // Before a connection takes the socket (the handshake), listeners get bytes of their own.
+    // Before a connection takes the socket (the handshake): a reader that copies what it keeps
+    // gets the bytes as they are; 'data' listeners get bytes of their own.
+    else if (this.listenerCount(LENT_DATA) !== 0) this.emit(LENT_DATA, chunk);
     else this.emit('data', lent ? Buffer.from(chunk) : chunk);
   }
 }

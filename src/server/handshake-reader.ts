@@ -2,6 +2,7 @@ import { type Socket } from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { findHeadEnd, parseRequestHead, type RequestHead } from '../handshake/http-head.js';
 import { coarseClock } from '../io/coarse-clock.js';
+import { LENT_DATA, LentSocket } from '../io/lent-socket.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /** What becomes of a socket whose request head was read, or could not be. */
@@ -77,7 +78,8 @@ export class HeadReader {
     this.reading.set(socket, { buffered: EMPTY, deadline });
     if (deadline < this.latest) this.unordered = true;
     else this.latest = deadline;
-    socket.on('data', this.onData);
+    // (A lent socket's reads come as they are read, and what is kept is copied: see received.)
+    socket.on(socket instanceof LentSocket ? LENT_DATA : 'data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     if (this.timer === undefined) this.arm(deadline - now, now);
@@ -102,10 +104,12 @@ export class HeadReader {
       // from a wss:// client) gets its 400 at once, not after the handshake timeout.
       if (!TOKEN_BYTES[chunk[0]!]) return this.fail(socket, new HandshakeError(400, 'not an HTTP request'));
     }
+    // A lent chunk (see LENT_DATA) is the socket's read buffer: kept only as a copy.
+    const lent = searchFrom === 0 && socket instanceof LentSocket;
     const buffered = searchFrom === 0 ? chunk : Buffer.concat([reading.buffered, chunk]);
-    reading.buffered = buffered;
     const end = findHeadEnd(buffered, searchFrom);
     if (end === -1) {
+      reading.buffered = lent ? Buffer.from(buffered) : buffered;
       if (buffered.length > this.maxHeaderBytes) this.fail(socket, new HandshakeError(431, 'request header fields too large'));
       return;
     }
@@ -117,7 +121,9 @@ export class HeadReader {
       return this.fail(socket, error instanceof HandshakeError ? error : new HandshakeError(400, 'bad request'));
     }
     this.stop(socket);
-    this.sink.headRead(socket, head, buffered.subarray(end));
+    // (The head itself is parsed into strings: what came after it is all that is kept.)
+    const rest = end === buffered.length ? EMPTY : lent ? Buffer.from(buffered.subarray(end)) : buffered.subarray(end);
+    this.sink.headRead(socket, head, rest);
   }
 
   /** The client closed before its head was complete: a refusal (400) if it had begun one. */
@@ -142,7 +148,7 @@ export class HeadReader {
       this.latest = 0;
       this.unordered = false;
     }
-    socket.removeListener('data', this.onData);
+    socket.removeListener(socket instanceof LentSocket ? LENT_DATA : 'data', this.onData);
     socket.removeListener('end', this.onEnd);
     socket.removeListener('close', this.onEnd);
     socket.pause();

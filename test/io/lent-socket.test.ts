@@ -2,7 +2,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { LentSocket } from '../../src/io/lent-socket.js';
+import { LENT_DATA, LentSocket } from '../../src/io/lent-socket.js';
 import { bindSocket, lendsReads } from '../../src/io/socket-events.js';
 import { Queue, withTimeout } from '../support/net.js';
 import { catchUncaught } from '../support/server-kit.js';
@@ -251,6 +251,28 @@ describe('LentSocket, reads fed by hand', () => {
     assert.equal(received.length, 1);
     socket.pause();
     assert.equal(socket.lentRead(Buffer.alloc(16 * 1024 - 1, 'b')), true, 'the first 16 KiB went: room for as much again');
+    socket.destroy();
+  });
+
+  test('before a connection takes it, a LENT_DATA listener gets each read as it is (a view of the buffer read into), and data listeners nothing meanwhile; without one, data listeners get copies', () => {
+    const socket = new LentSocket();
+    // (Memory of its own, not of the pool small copies come from.)
+    const read = Buffer.allocUnsafeSlow(10);
+    read.write('lent bytes');
+    const lentGot: Buffer[] = [];
+    const dataGot: Buffer[] = [];
+    const onLent = (chunk: Buffer): void => void lentGot.push(chunk);
+    socket.on(LENT_DATA, onLent);
+    socket.on('data', (chunk: Buffer) => dataGot.push(chunk));
+    socket.lentRead(read);
+    assert.equal(lentGot.length, 1);
+    assert.equal(lentGot[0], read, 'the read itself, not a copy');
+    assert.equal(dataGot.length, 0);
+    socket.removeListener(LENT_DATA, onLent);
+    socket.lentRead(read);
+    assert.equal(dataGot.length, 1);
+    assert.ok(dataGot[0]!.equals(read));
+    assert.notEqual(dataGot[0]!.buffer, read.buffer, 'a copy of its own');
     socket.destroy();
   });
 

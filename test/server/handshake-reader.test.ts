@@ -9,6 +9,7 @@ import { type Socket } from 'node:net';
 import { type HandshakeError } from '../../src/errors.js';
 import { type RequestHead } from '../../src/handshake/http-head.js';
 import { HeadReader } from '../../src/server/handshake-reader.js';
+import { LentSocket } from '../../src/io/lent-socket.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { asSocket, socketPair } from '../support/memory-socket.js';
 
@@ -462,5 +463,48 @@ describe('HeadReader: edges', () => {
     heads.read(open(t).socket);
     assert.equal(count(), before);
   });
-});
 
+  test('lent reads (a LentSocket): a partial head is kept as a copy and the bytes after a head are copied, so later reads into the same buffer change neither; data listeners hear nothing', (t) => {
+    const { heads, outcomes } = reader();
+    const shared = Buffer.alloc(256);
+    /** Reads `text` into the shared buffer for `socket`, then writes over the buffer, as the next read of any socket would. */
+    const feed = (socket: LentSocket, text: string): void => {
+      const length = shared.write(text, 'latin1');
+      socket.lentRead(shared.subarray(0, length));
+      shared.fill(0x41);
+    };
+    const split = new LentSocket();
+    const whole = new LentSocket();
+    t.after(() => {
+      split.destroy();
+      whole.destroy();
+    });
+    let dataEvents = 0;
+    for (const socket of [split, whole]) socket.on('data', () => dataEvents++);
+    heads.read(split);
+    heads.read(whole);
+    feed(split, REQUEST.slice(0, 20));
+    feed(whole, `${REQUEST}after the whole head`);
+    feed(split, `${REQUEST.slice(20)}after the split head`);
+    assert.equal(outcomes.length, 2);
+    const [first, second] = outcomes;
+    assert.equal(first!.socket, whole);
+    assert.equal(first!.head!.target, '/chat?x=1');
+    assert.equal(first!.rest!.toString('latin1'), 'after the whole head');
+    assert.equal(second!.socket, split);
+    assert.equal(second!.head!.target, '/chat?x=1');
+    assert.equal(second!.head!.headers['upgrade'], 'websocket');
+    assert.equal(second!.rest!.toString('latin1'), 'after the split head');
+    assert.equal(dataEvents, 0);
+  });
+
+  test('lent reads: a head with nothing after it hands on an empty rest', (t) => {
+    const { heads, outcomes } = reader();
+    const socket = new LentSocket();
+    t.after(() => socket.destroy());
+    heads.read(socket);
+    socket.lentRead(Buffer.from(REQUEST, 'latin1'));
+    assert.equal(outcomes.length, 1);
+    assert.equal(outcomes[0]!.rest!.length, 0);
+  });
+});
