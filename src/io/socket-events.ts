@@ -33,6 +33,15 @@ export function bindSocket(socket: Socket, target: SocketEventsTarget): void {
 }
 
 /**
+ * The socket's 'end' went by before `bindSocket` (a late handleUpgrade(), or the FIN of a lent
+ * socket, which a paused LentSocket reports at once): tells its connection as 'end' would have,
+ * after any bytes the socket still holds.
+ */
+export function endedBeforeBinding(socket: Socket): void {
+  onEnd.call(socket as BoundSocket);
+}
+
+/**
  * Listens to 'end'. Node gives every socket an 'end' listener that only matters without
  * `allowHalfOpen` (it makes later writes fail); a connection sets `allowHalfOpen` first, so that
  * listener does nothing, and ours replaces it rather than joining it: one listener is a function,

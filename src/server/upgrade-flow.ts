@@ -7,7 +7,7 @@ import { requestHeadOf, type RequestHead } from '../handshake/http-head.js';
 import { buildAcceptResponse, buildRefusalResponse, isUpgradeRequest, validateUpgradeRequest } from '../handshake/server-handshake.js';
 import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { Connection, type ConnectionOwner } from '../io/connection.js';
-import { lendsReads } from '../io/socket-events.js';
+import { endedBeforeBinding, lendsReads } from '../io/socket-events.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { originAllowed, Refusal, type AdmissionResult, type ConnectionSetup, type OnConnection } from './admission.js';
 import { serverDeflate } from '../extensions/permessage-deflate/handshake.js';
@@ -299,8 +299,10 @@ export class UpgradeFlow<Data> {
       connection.open();
       host.connected(connection, request);
       connection.startReading(rest);
-      // A late handleUpgrade(): the socket's 'end' went by before the connection listened for it.
-      if (socket.readableEnded) connection.socketEnded();
+      // The socket's 'end' went by before the connection listened for it: a late handleUpgrade(),
+      // or a lent socket's FIN read while an asynchronous admission ran (which must wait behind the
+      // bytes the socket holds, as it would behind a stream's unread data).
+      if (socket.readableEnded) endedBeforeBinding(socket);
     } catch (error) {
       // The 101 is out: the socket speaks WebSocket now, so a throw from onOpen, a 'connection'
       // listener or a handler of the bytes that came with the request ends it with 1011, never

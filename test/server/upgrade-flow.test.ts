@@ -7,16 +7,19 @@
  */
 import { strict as assert } from 'node:assert';
 import { type IncomingMessage } from 'node:http';
-import { connect as netConnect, type Server } from 'node:net';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { connect as netConnect, type Server, type Socket } from 'node:net';
 import { describe, test, type TestContext } from 'node:test';
 import { type ServerOptions } from '../../src/server/options.js';
 import { WebSocketServer } from '../../src/server/server.js';
 import { refuse } from '../../src/server/admission.js';
 import { MemoryBackplane } from '../../src/server/memory-backplane.js';
+import { lendsReads } from '../../src/io/socket-events.js';
 import WebSocket from 'ws';
 import { FaultyPeer } from '../support/fault-injector.js';
 import { socketPair, type MemorySocket } from '../support/memory-socket.js';
-import { closeWs, upgradeRequest, withTimeout } from '../support/net.js';
+import { clientFrame, closeBody } from '../support/frames.js';
+import { closePayload, closeWs, RawClient, upgradeRequest, withTimeout } from '../support/net.js';
 import { selfSigned } from '../support/server-kit.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -324,6 +327,38 @@ describe('upgrade flow', () => {
     assert.equal(peer.responseHead, '');
     assert.equal(peer.bytesReceived, 0);
     assert.equal(asked, 0);
+  });
+});
+
+describe('upgrade flow over lent sockets (the standalone plain TCP listener)', () => {
+  test("a client that sends a message, its close frame and its FIN while an asynchronous admission runs gets the echo and the close echo: the FIN waits behind the held bytes", async (t) => {
+    let admit!: () => void;
+    const srv = server(t, {
+      host: '127.0.0.1',
+      port: 0,
+      onConnection: () =>
+        new Promise((resolve) => (admit = () => resolve({ onMessage: (connection, data, binary) => void connection.send(data, { binary }) }))),
+    });
+    const accepted: Socket[] = [];
+    const onSocket = (message: unknown): void => void accepted.push((message as { socket: Socket }).socket);
+    subscribe('net.server.socket', onSocket);
+    t.after(() => unsubscribe('net.server.socket', onSocket));
+    const { port } = await srv.listen();
+    const raw = await RawClient.connect(port);
+    t.after(() => raw.destroy());
+    raw.write(upgradeRequest());
+    await turns(() => admit !== undefined, 'admission to be asked');
+    const socket = accepted[0]!;
+    assert.equal(lendsReads(socket), true);
+    raw.socket.end(Buffer.concat([clientFrame({ opcode: 0x1, payload: 'hello' }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]));
+    // The server has read the FIN (its socket said so) before admission answers.
+    await withTimeout(new Promise<void>((resolve) => (socket.readableEnded ? resolve() : socket.once('end', () => resolve()))), "the server's side to read the FIN");
+    admit();
+    assert.equal((await raw.readResponse()).status, 101);
+    const echo = await raw.readFrame();
+    assert.deepEqual([echo.opcode, echo.payload.toString()], [0x1, 'hello']);
+    const close = await raw.readFrame();
+    assert.deepEqual([close.opcode, closePayload(close.payload).code], [0x8, 1000]);
   });
 });
 
