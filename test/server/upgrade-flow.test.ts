@@ -331,35 +331,41 @@ describe('upgrade flow', () => {
 });
 
 describe('upgrade flow over lent sockets (the standalone plain TCP listener)', () => {
-  test("a client that sends a message, its close frame and its FIN while an asynchronous admission runs gets the echo and the close echo: the FIN waits behind the held bytes", async (t) => {
-    let admit!: () => void;
-    const srv = server(t, {
-      host: '127.0.0.1',
-      port: 0,
-      onConnection: () =>
-        new Promise((resolve) => (admit = () => resolve({ onMessage: (connection, data, binary) => void connection.send(data, { binary }) }))),
+  // The bytes after the head either came with it (put back into the socket) or arrived while
+  // admission ran (held by the paused socket): the FIN read after them must wait behind them.
+  for (const withRequest of [false, true]) {
+    test(`a client that sends a message, its close frame and its FIN ${withRequest ? 'with its request' : 'while an asynchronous admission runs'} gets the echo and the close echo, admission answering after the FIN was read`, async (t) => {
+      let admit!: () => void;
+      const srv = server(t, {
+        host: '127.0.0.1',
+        port: 0,
+        onConnection: () =>
+          new Promise((resolve) => (admit = () => resolve({ onMessage: (connection, data, binary) => void connection.send(data, { binary }) }))),
+      });
+      const accepted: Socket[] = [];
+      const onSocket = (message: unknown): void => void accepted.push((message as { socket: Socket }).socket);
+      subscribe('net.server.socket', onSocket);
+      t.after(() => unsubscribe('net.server.socket', onSocket));
+      const { port } = await srv.listen();
+      const raw = await RawClient.connect(port);
+      t.after(() => raw.destroy());
+      const frames = Buffer.concat([clientFrame({ opcode: 0x1, payload: 'hello' }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]);
+      if (withRequest) raw.socket.end(Buffer.concat([Buffer.from(upgradeRequest()), frames]));
+      else raw.write(upgradeRequest());
+      await turns(() => admit !== undefined, 'admission to be asked');
+      const socket = accepted[0]!;
+      assert.equal(lendsReads(socket), true);
+      if (!withRequest) raw.socket.end(frames);
+      // The server has read the FIN (its socket said so) before admission answers.
+      await withTimeout(new Promise<void>((resolve) => (socket.readableEnded ? resolve() : socket.once('end', () => resolve()))), "the server's side to read the FIN");
+      admit();
+      assert.equal((await raw.readResponse()).status, 101);
+      const echo = await raw.readFrame();
+      assert.deepEqual([echo.opcode, echo.payload.toString()], [0x1, 'hello']);
+      const close = await raw.readFrame();
+      assert.deepEqual([close.opcode, closePayload(close.payload).code], [0x8, 1000]);
     });
-    const accepted: Socket[] = [];
-    const onSocket = (message: unknown): void => void accepted.push((message as { socket: Socket }).socket);
-    subscribe('net.server.socket', onSocket);
-    t.after(() => unsubscribe('net.server.socket', onSocket));
-    const { port } = await srv.listen();
-    const raw = await RawClient.connect(port);
-    t.after(() => raw.destroy());
-    raw.write(upgradeRequest());
-    await turns(() => admit !== undefined, 'admission to be asked');
-    const socket = accepted[0]!;
-    assert.equal(lendsReads(socket), true);
-    raw.socket.end(Buffer.concat([clientFrame({ opcode: 0x1, payload: 'hello' }), clientFrame({ opcode: 0x8, payload: closeBody(1000) })]));
-    // The server has read the FIN (its socket said so) before admission answers.
-    await withTimeout(new Promise<void>((resolve) => (socket.readableEnded ? resolve() : socket.once('end', () => resolve()))), "the server's side to read the FIN");
-    admit();
-    assert.equal((await raw.readResponse()).status, 101);
-    const echo = await raw.readFrame();
-    assert.deepEqual([echo.opcode, echo.payload.toString()], [0x1, 'hello']);
-    const close = await raw.readFrame();
-    assert.deepEqual([close.opcode, closePayload(close.payload).code], [0x8, 1000]);
-  });
+  }
 });
 
 describe('upgrade flow behind the TLS listener', () => {
