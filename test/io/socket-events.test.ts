@@ -2,7 +2,8 @@ import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { bindSocket, type SocketEventsTarget } from '../../src/io/socket-events.js';
+import { bindSocket, endedBeforeBinding, type SocketEventsTarget } from '../../src/io/socket-events.js';
+import { LentSocket } from '../../src/io/lent-socket.js';
 
 /** A connected pair on 127.0.0.1: `near` is the accepted socket, `far` the client's. */
 async function socketPair(t: TestContext, allowHalfOpen: boolean): Promise<{ near: Socket; far: Socket }> {
@@ -73,5 +74,41 @@ describe('bindSocket', () => {
     // (An 'error' without a listener would throw here.)
     near.emit('error', new Error('boom'));
     assert.deepEqual(target.calls, ['drained', 'errored boom']);
+  });
+
+  test("endedBeforeBinding: a lent socket whose FIN was read while it was paused, before binding, reports it after the bytes it held; another socket at once", async (t) => {
+    const server = createServer({ allowHalfOpen: true });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const lent = new LentSocket().connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1' });
+    lent.on('error', () => {});
+    lent.allowHalfOpen = true;
+    const [far] = await accepted;
+    t.after(() => {
+      lent.destroy();
+      far.destroy();
+      server.close();
+    });
+    await once(lent, 'connect');
+    lent.pause();
+    far.end('held bytes');
+    // A paused lent socket holds the bytes, and its stream says 'end' at once.
+    await once(lent, 'end');
+    const target = recordingTarget();
+    bindSocket(lent, target);
+    lent.resume();
+    endedBeforeBinding(lent);
+    assert.deepEqual(target.calls, [], 'nothing before the held bytes are delivered, on a later tick');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(target.calls, ['received held bytes', 'ended']);
+
+    const { near, far: peer } = await socketPair(t, true);
+    peer.end();
+    near.resume();
+    await once(near, 'end');
+    const plain = recordingTarget();
+    bindSocket(near, plain);
+    endedBeforeBinding(near);
+    assert.deepEqual(plain.calls, ['ended']);
   });
 });
