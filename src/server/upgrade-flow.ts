@@ -314,6 +314,8 @@ export class UpgradeFlow<Data> {
         // (they may be what threw), unless an async admission put them back into the socket: then
         // they are read with the rest, as anything the peer sends before its close is.
         connection.startReading();
+        // A FIN read before the connection listened for it (as above): ours follows the close frame.
+        if (socket.readableEnded) endedBeforeBinding(socket);
       } else {
         if (connection !== undefined) host.clients.delete(connection);
         socket.destroy();

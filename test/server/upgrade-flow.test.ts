@@ -368,6 +368,50 @@ describe('upgrade flow over lent sockets (the standalone plain TCP listener)', (
   }
 });
 
+describe('upgrade flow: a FIN read while an asynchronous admission ran', () => {
+  for (const lent of [true, false]) {
+    test(`${lent ? 'lent socket' : "Node's socket (maxConnections set)"}: an onOpen that throws gets the client its 1011 close and the server's FIN at once, not after closeTimeout`, async (t) => {
+      let admit!: () => void;
+      const srv = server(t, {
+        host: '127.0.0.1',
+        port: 0,
+        // Longer than the test waits: the server's FIN must not wait for it.
+        closeTimeout: 60_000,
+        onConnection: () =>
+          new Promise((resolve) =>
+            (admit = () =>
+              resolve({
+                onOpen: () => {
+                  throw new Error('onOpen failed');
+                },
+              })),
+          ),
+      });
+      const accepted: Socket[] = [];
+      const onSocket = (message: unknown): void => void accepted.push((message as { socket: Socket }).socket);
+      subscribe('net.server.socket', onSocket);
+      t.after(() => unsubscribe('net.server.socket', onSocket));
+      const { port } = await srv.listen();
+      // (Node's own sockets when the listener has maxConnections, which lent sockets defer to.)
+      if (!lent) ((srv as unknown as { listener: { maxConnections: number } }).listener.maxConnections = 1000);
+      const raw = await RawClient.connect(port);
+      t.after(() => raw.destroy());
+      raw.write(upgradeRequest());
+      await turns(() => admit !== undefined, 'admission to be asked');
+      const socket = accepted[0]!;
+      assert.equal(lendsReads(socket), lent);
+      const ended = new Promise<void>((resolve) => raw.socket.once('end', () => resolve()));
+      raw.socket.end();
+      await withTimeout(new Promise<void>((resolve) => (socket.readableEnded ? resolve() : socket.once('end', () => resolve()))), "the server's side to read the FIN");
+      admit();
+      assert.equal((await raw.readResponse()).status, 101);
+      const close = await raw.readFrame();
+      assert.deepEqual([close.opcode, closePayload(close.payload).code], [0x8, 1011]);
+      await withTimeout(ended, "the server's FIN");
+    });
+  }
+});
+
 describe('upgrade flow behind the TLS listener', () => {
   function tlsServer(t: TestContext, options: ServerOptions): WebSocketServer<unknown> | undefined {
     const pair = selfSigned();
