@@ -6,72 +6,9 @@ import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './o
 import { unpinned } from './unpinned.js';
 import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
 import { unmaskText } from './masked-text.js';
+import { type FrameParserHandler, type FrameParserOptions } from './frame-parser-types.js';
 
-/**
- * Incremental RFC 6455 frame parser. Feed it chunks of any size with {@link FrameParser.push}; it
- * reports whole messages, fragments and control frames to a {@link FrameParserHandler}.
- *
- * Rules (RFC 6455 unless noted); every violation is reported once through `onError` with the close
- * code to fail the connection with, after which the parser ignores all input:
- * - §5.2 RSV1–3 must be 0 unless an extension claims them (RFC 7692 §6: RSV1, first frame only) → 1002
- * - §5.2 reserved opcodes 0x3–0x7, 0xB–0xF → 1002
- * - §5.5 control frames: payload ≤ 125 bytes and FIN set → 1002
- * - §5.4 a continuation with no message started, or a new data frame inside a fragmented message → 1002
- * - §5.2 a 64-bit length with its most significant bit set → 1002
- * - §5.1 a server receives only masked frames, a client only unmasked ones → 1002
- * - Beyond the RFC: a message longer than `maxPayload` → 1009, decided from the frame header,
- *   before any of its payload is buffered.
- * - Beyond the RFC: a message in more than `maxFragments` frames → 1008, decided from the header.
- * - §8.1 text must be UTF-8: checked as each byte arrives (fail fast), across fragments → 1007
- *   (compressed messages are checked by the extension after inflating them)
- * - §5.5.1/§7.4 a close payload of 1 byte or an invalid code → 1002; a reason that is not UTF-8 → 1007
- *
- * Payloads are unmasked in place in the chunks that were pushed, and a frame that arrives whole in
- * one chunk is delivered as a view of that chunk, without copying. A masked frame of up to 64 KiB
- * that spans chunks is unmasked into one buffer of its own as its pieces arrive. With `lentChunks`
- * (the caller reuses its read buffer), nothing reported or kept is a view of a chunk: the first
- * payload of a chunk that must be kept copies the rest of the chunk, once, and it and the later
- * payloads of that chunk are views of the copy; any frame of up to 64 KiB that spans chunks is
- * copied into one buffer of its own. (Whole text messages decoded from the chunk need no copy.)
- */
-export interface FrameParserHandler {
-  /** A complete data message. `compressed` is set when its first frame had RSV1 (RFC 7692). */
-  onMessage(data: Buffer, binary: boolean, compressed: boolean): void;
-  /**
-   * Unless the `text` option is false: an unfragmented, uncompressed text message that arrived whole in one
-   * chunk, validated and decoded in one pass, with its size in bytes (no Buffer is made for it).
-   * Other text messages still come through `onMessage`.
-   */
-  onText?(text: string, byteLength: number): void;
-  /** Each data frame of a fragmented message, as it completes (optional). */
-  onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
-  onPing(payload: Buffer): void;
-  onPong(payload: Buffer): void;
-  /** A valid close frame. `code` is 1005 (no status) when the frame had no payload. */
-  onClose(code: number, reason: string): void;
-  /** The peer broke the protocol; the connection must be failed with `error.closeCode`. */
-  onError(error: ProtocolError): void;
-}
-
-export interface FrameParserOptions {
-  /** `server` requires masked frames, `client` unmasked ones (RFC 6455 §5.1). */
-  role: 'server' | 'client';
-  /** Largest message accepted, in bytes (the sum of its fragments). */
-  maxPayload: number;
-  /** Most frames one data message may span. Default: no limit. */
-  maxFragments?: number;
-  /** An extension (permessage-deflate) claims RSV1 on the first frame of a data message. */
-  allowRsv1?: boolean;
-  /** Report each frame of fragmented messages through `onFragment`. Default: when the handler has one. */
-  fragments?: boolean;
-  /** Report whole single-frame text messages as strings through `onText`. Default: when the handler has one. */
-  text?: boolean;
-  /**
-   * The caller writes over a chunk's memory once {@link FrameParser.push} returns (a read buffer
-   * used again): every payload reported or kept is a copy, never a view of the chunk. Default false.
-   */
-  lentChunks?: boolean;
-}
+export type { FrameParserHandler, FrameParserOptions } from './frame-parser-types.js';
 
 const enum State {
   Header,
@@ -101,6 +38,33 @@ const BLOCK_SIZE = 64 * 1024;
 const PIN_LIMIT = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Incremental RFC 6455 frame parser. Feed it chunks of any size with {@link FrameParser.push}; it
+ * reports whole messages, fragments and control frames to a {@link FrameParserHandler}.
+ *
+ * Rules (RFC 6455 unless noted); every violation is reported once through `onError` with the close
+ * code to fail the connection with, after which the parser ignores all input:
+ * - §5.2 RSV1–3 must be 0 unless an extension claims them (RFC 7692 §6: RSV1, first frame only) → 1002
+ * - §5.2 reserved opcodes 0x3–0x7, 0xB–0xF → 1002
+ * - §5.5 control frames: payload ≤ 125 bytes and FIN set → 1002
+ * - §5.4 a continuation with no message started, or a new data frame inside a fragmented message → 1002
+ * - §5.2 a 64-bit length with its most significant bit set → 1002
+ * - §5.1 a server receives only masked frames, a client only unmasked ones → 1002
+ * - Beyond the RFC: a message longer than `maxPayload` → 1009, decided from the frame header,
+ *   before any of its payload is buffered.
+ * - Beyond the RFC: a message in more than `maxFragments` frames → 1008, decided from the header.
+ * - §8.1 text must be UTF-8: checked as each byte arrives (fail fast), across fragments → 1007
+ *   (compressed messages are checked by the extension after inflating them)
+ * - §5.5.1/§7.4 a close payload of 1 byte or an invalid code → 1002; a reason that is not UTF-8 → 1007
+ *
+ * Payloads are unmasked in place in the chunks that were pushed, and a frame that arrives whole in
+ * one chunk is delivered as a view of that chunk, without copying. A masked frame of up to 64 KiB
+ * that spans chunks is unmasked into one buffer of its own as its pieces arrive. With `lentChunks`
+ * (the caller reuses its read buffer), nothing reported or kept is a view of a chunk: the first
+ * payload of a chunk that must be kept copies the rest of the chunk, once, and it and the later
+ * payloads of that chunk are views of the copy; any frame of up to 64 KiB that spans chunks is
+ * copied into one buffer of its own. (Whole text messages decoded from the chunk need no copy.)
+ */
 export class FrameParser {
   private readonly handler: FrameParserHandler;
   private readonly expectMask: boolean;
