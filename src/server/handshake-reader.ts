@@ -2,7 +2,8 @@ import { type Socket } from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { findHeadEnd, parseRequestHead, type RequestHead } from '../handshake/http-head.js';
 import { coarseClock } from '../io/coarse-clock.js';
-import { LENT_DATA, LentSocket } from '../io/lent-socket.js';
+import { LENT_DATA } from '../io/lent-socket.js';
+import { lendsReads } from '../io/socket-events.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /** What becomes of a socket whose request head was read, or could not be. */
@@ -79,7 +80,7 @@ export class HeadReader {
     if (deadline < this.latest) this.unordered = true;
     else this.latest = deadline;
     // (A lent socket's reads come as they are read, and what is kept is copied: see received.)
-    socket.on(socket instanceof LentSocket ? LENT_DATA : 'data', this.onData);
+    socket.on(lendsReads(socket) ? LENT_DATA : 'data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     if (this.timer === undefined) this.arm(deadline - now, now);
@@ -105,7 +106,7 @@ export class HeadReader {
       if (!TOKEN_BYTES[chunk[0]!]) return this.fail(socket, new HandshakeError(400, 'not an HTTP request'));
     }
     // A lent chunk (see LENT_DATA) is the socket's read buffer: kept only as a copy.
-    const lent = searchFrom === 0 && socket instanceof LentSocket;
+    const lent = searchFrom === 0 && lendsReads(socket);
     const buffered = searchFrom === 0 ? chunk : Buffer.concat([reading.buffered, chunk]);
     const end = findHeadEnd(buffered, searchFrom);
     if (end === -1) {
@@ -148,7 +149,7 @@ export class HeadReader {
       this.latest = 0;
       this.unordered = false;
     }
-    socket.removeListener(socket instanceof LentSocket ? LENT_DATA : 'data', this.onData);
+    socket.removeListener(lendsReads(socket) ? LENT_DATA : 'data', this.onData);
     socket.removeListener('end', this.onEnd);
     socket.removeListener('close', this.onEnd);
     socket.pause();

@@ -176,14 +176,15 @@ export function connectionSettings(
 ): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { settings: ConnectionSettings; session: SessionOptions; lentSession: SessionOptions } {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+  // Frozen: every connection's protocol session keeps this one object instead of a copy.
+  const session: SessionOptions = Object.freeze({ role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true });
   return {
     maxPayload,
     maxFragments,
     autoPong: options.autoPong,
-    // Frozen: every connection's protocol session keeps this one object instead of a copy.
-    session: Object.freeze({ role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true }),
+    session,
     // The same, for sockets whose reads are lent (see LentSocket): the parser copies what it keeps.
-    lentSession: Object.freeze({ role: 'server', maxPayload, maxFragments, autoPong: options.autoPong ?? true, lentChunks: true }),
+    lentSession: Object.freeze({ ...session, lentChunks: true }),
     settings: resolveSettings({
       role: 'server',
       rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
