@@ -201,9 +201,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     return (this.writeBatcher ??= new WriteBatcher(this.socket));
   }
 
-  /** Bytes written and not yet handed to the socket. */
-  protected get batchedBytes(): number {
-    return this.writeBatcher?.pendingBytes ?? 0;
+  /** Bytes written and not yet taken by the operating system (batched, or waiting in the socket). */
+  protected get unsentBytes(): number {
+    return this.writeBatcher?.unsentBytes ?? this.socket.writableLength;
   }
 
   /** @internal */

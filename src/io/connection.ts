@@ -41,7 +41,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
 
   /** Bytes accepted by send() and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return (this.outbox?.bytes ?? 0) + this.batchedBytes + this.socket.writableLength;
+    return (this.outbox?.bytes ?? 0) + this.unsentBytes;
   }
 
   /** The server this connection belongs to (undefined for a client connection). */

@@ -1,5 +1,6 @@
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { type SocketEventsTarget } from './socket-events.js';
+import { type HandleWritable } from './handle-writer.js';
 
 /** As much as Node reads from a socket at once. */
 const SHARED_READ_SIZE = 64 * 1024;
@@ -34,15 +35,19 @@ export type AcceptedHandle = object;
  * keeps (`lentChunks`). Node makes a server's sockets itself and offers no such option for them:
  * see acceptLentSockets for how the standalone server's plain TCP sockets become LentSockets.
  *
+ * Its writes may skip the stream too (see writeToHandle, which the connection's WriteBatcher uses).
+ *
  * Pausing keeps what a stream keeps: a paused stream goes on reading into its buffer up to its
  * high-water mark, so the peer's FIN or reset is still seen; Node's `onread` socket would stop
  * reading at once. Here `pause()` holds copies of what arrives, up to {@link HOLD_LIMIT}, and
  * `resume()` delivers them first, on a later tick as a stream does; the peer's FIN waits behind
  * them, as a stream's 'end' waits for its buffered data.
  */
-export class LentSocket extends Socket {
+export class LentSocket extends Socket implements HandleWritable {
   /** What is held while paused; none for a socket never paused (one field, not five, per socket). */
   private hold: Hold | null = null;
+  /** @internal Bytes written straight to the handle (see writeToHandle) that wait in it. */
+  unsentBytes = 0;
 
   /**
    * A socket to connect, or, given `accepted` (the handle of a TCP connection a listener accepted,

@@ -1,12 +1,15 @@
 import { SockwaveError } from '../errors.js';
 import { type Socket } from 'node:net';
 import { unpinned } from '../protocol/unpinned.js';
+import { writeToHandle, type HandleWritable } from './handle-writer.js';
+import { LentSocket } from './lent-socket.js';
 
 /**
  * Collects the frames produced during one turn of the event loop and writes them with one system
  * call per socket: everything written while handling one read (or one burst of `send()` calls)
- * leaves in a single `write` (small frames are concatenated) or one `writev` (large ones, by
- * corking), on the next tick.
+ * leaves in a single `write` (small frames are concatenated) or one `writev` (large ones), on the
+ * next tick. A plain TCP socket of ours (a LentSocket) is written straight to its handle when
+ * nothing waits in its stream and no one waits for the write's completion (see writeToHandle).
  */
 
 /** Up to this many pending bytes are copied into one buffer; past it, frames go out by writev. */
@@ -22,6 +25,8 @@ export type WriteCallback = (error?: Error | null) => void;
 
 export class WriteBatcher {
   private readonly socket: Socket;
+  /** The socket, when it can be written straight to its handle. */
+  private readonly direct: HandleWritable | null;
   /** The pending frames: the first alone (the common case, no array), the rest after it. */
   private first: Buffer | null = null;
   private rest: Buffer[] | null = null;
@@ -43,6 +48,7 @@ export class WriteBatcher {
 
   constructor(socket: Socket) {
     this.socket = socket;
+    this.direct = socket instanceof LentSocket ? socket : null;
   }
 
   /**
@@ -62,6 +68,11 @@ export class WriteBatcher {
   /** Bytes accepted but not yet handed to the socket. */
   get pendingBytes(): number {
     return this.bytes;
+  }
+
+  /** Bytes accepted but not yet taken by the operating system: pending here, or waiting in the socket (its stream or its handle). */
+  get unsentBytes(): number {
+    return this.bytes + this.socket.writableLength + (this.direct?.unsentBytes ?? 0);
   }
 
   /** Adds `slab[start, end)` (a frame framed in place, see frame-slab.ts), joining the run it continues. */
@@ -128,12 +139,20 @@ export class WriteBatcher {
     this.bytes = 0;
     const socket = this.socket;
     // Something is already waiting in the socket's queue: what we write now waits behind it.
-    const queued = socket.writableLength !== 0;
+    const queued = socket.writableLength !== 0 || (this.direct !== null && this.direct.unsentBytes !== 0);
     if (socket.destroyed || socket.writableEnded) {
       if (callbacks) {
         const error = new SockwaveError('SW_SOCKET_ERROR', 'the socket was closed before the data was sent');
         for (const callback of callbacks) callback(error);
       }
+      return;
+    }
+    if (callbacks === null && this.direct !== null) {
+      // No one waits for this write: straight to the handle, if the stream lets us.
+      const data = rest === null ? (queued ? unpinned(first, PIN_LIMIT) : first) : bytes <= CONCAT_LIMIT ? concat(first, rest, bytes, queued) : list(first, rest, queued);
+      if (writeToHandle(this.direct, data)) return;
+      if (Array.isArray(data)) writeCorked(socket, data);
+      else socket.write(data);
       return;
     }
     // (Made only when someone waits for the write: flush() itself allocates nothing for it.)
@@ -144,12 +163,7 @@ export class WriteBatcher {
     } else if (bytes <= CONCAT_LIMIT) {
       socket.write(concat(first, rest, bytes, queued), done);
     } else {
-      socket.cork();
-      socket.write(queued ? unpinned(first, PIN_LIMIT) : first);
-      const last = rest.length - 1;
-      for (let i = 0; i < last; i++) socket.write(queued ? unpinned(rest[i]!, PIN_LIMIT) : rest[i]!);
-      socket.write(queued ? unpinned(rest[last]!, PIN_LIMIT) : rest[last]!, done);
-      socket.uncork();
+      writeCorked(socket, list(first, rest, queued), done);
     }
     // Nothing was waiting before, and nothing waits now: the kernel took it all (the callback
     // still comes, on the next tick).
@@ -172,6 +186,22 @@ class Completion {
       for (const callback of callbacks) callback(failure);
     };
   }
+}
+
+/** `first` then `rest` in one array (each of its own memory when it will wait in a queue). */
+function list(first: Buffer, rest: readonly Buffer[], queued: boolean): Buffer[] {
+  const chunks = [queued ? unpinned(first, PIN_LIMIT) : first];
+  for (let i = 0; i < rest.length; i++) chunks.push(queued ? unpinned(rest[i]!, PIN_LIMIT) : rest[i]!);
+  return chunks;
+}
+
+/** Writes the chunks through the stream as one writev (corked), `done` after the last. */
+function writeCorked(socket: Socket, chunks: readonly Buffer[], done?: WriteCallback): void {
+  socket.cork();
+  const last = chunks.length - 1;
+  for (let i = 0; i < last; i++) socket.write(chunks[i]!);
+  socket.write(chunks[last]!, done);
+  socket.uncork();
 }
 
 /** `first` then `rest`, copied into one new buffer of `bytes` bytes (of its own memory when it will wait in a queue). */

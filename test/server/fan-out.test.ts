@@ -31,13 +31,23 @@ function inflate(payload: Buffer): Buffer {
 }
 
 /** What a connection hands its socket, uncopied: the socket's write() spied on. */
+/**
+ * The bytes a connection hands its socket's handle, write by write (empty writes left out): what
+ * goes through the socket's stream and what is written straight to the handle (writeToHandle)
+ * both end in the handle's writeBuffer or writev.
+ */
 function spyWrites(connection: Connection<unknown>): Buffer[] {
-  const socket = (connection as unknown as { socket: { write(chunk: Buffer, ...rest: unknown[]): boolean } }).socket;
+  type Handle = { writeBuffer(request: object, data: Buffer): number; writev(request: object, chunks: Buffer[], allBuffers: boolean): number };
+  const handle = (connection as unknown as { socket: { _handle: Handle } }).socket._handle;
   const chunks: Buffer[] = [];
-  const write = socket.write.bind(socket);
-  socket.write = (chunk: Buffer, ...rest: unknown[]) => {
-    chunks.push(chunk);
-    return write(chunk, ...rest);
+  const { writeBuffer, writev } = handle;
+  handle.writeBuffer = function (request, data) {
+    if (data.length !== 0) chunks.push(data);
+    return writeBuffer.call(this, request, data);
+  };
+  handle.writev = function (request, data, allBuffers) {
+    chunks.push(...data.filter((chunk) => chunk.length !== 0));
+    return writev.call(this, request, data, allBuffers);
   };
   return chunks;
 }
