@@ -44,7 +44,7 @@ type WriteRequestClass = new () => WriteRequest;
 /** What this module reads of a socket beyond its public API (Node's own fields, read as Node's socket code reads them). */
 interface SocketInternals {
   _handle: StreamHandle | null;
-  _writableState: { length: number; corked: number; ending: boolean; destroyed: boolean };
+  _writableState: { length: number; corked: number; ending: boolean; destroyed: boolean; writing: boolean; errored: Error | null };
 }
 
 /** A socket this module can write for: it counts what waits in its handle. */
@@ -67,9 +67,9 @@ let RequestClass: WriteRequestClass | null | undefined;
 export function writeToHandle(socket: HandleWritable, data: Buffer | Buffer[]): boolean {
   const internal = socket as unknown as SocketInternals;
   const state = internal._writableState;
-  // The stream has bytes of its own in flight or queued (or is corked, ending, closed, or still
-  // connecting): these wait behind them, in the stream.
-  if (state.length !== 0 || state.corked !== 0 || state.ending || state.destroyed || socket.connecting) return false;
+  // The stream has bytes of its own in flight or queued (or is corked, ending, failed, closed, or
+  // still connecting): these wait behind them, in the stream.
+  if (state.length !== 0 || state.writing || state.corked !== 0 || state.ending || state.errored !== null || state.destroyed || socket.connecting) return false;
   const handle = internal._handle;
   if (handle === null) return false;
   const Request = RequestClass ?? (RequestClass === undefined ? learnRequestClass(socket, handle) : null);
@@ -90,7 +90,8 @@ export function writeToHandle(socket: HandleWritable, data: Buffer | Buffer[]): 
     return true;
   }
   // What the kernel did not take waits in the handle (behind earlier direct writes, if any).
-  request.waiting = handle.writeQueueSize - before;
+  // (writeQueueSize is a 32-bit count: the difference taken modulo 2^32.)
+  request.waiting = (handle.writeQueueSize - before) >>> 0;
   socket.unsentBytes += request.waiting;
   // A socket timeout counts a write as activity, as the stream's write does.
   if (socket.timeout) (socket as unknown as { _unrefTimer(): void })._unrefTimer();
@@ -132,7 +133,7 @@ function learnRequestClass(socket: Socket, handle: StreamHandle): WriteRequestCl
   // A handle whose writeBuffer someone else wraps (a test's spy): not now, maybe with another socket.
   if (Object.hasOwn(handle, 'writeBuffer')) return null;
   const state = (socket as unknown as Partial<SocketInternals>)._writableState;
-  const expected = typeof state === 'object' && state !== null && typeof state.length === 'number' && typeof state.corked === 'number' && typeof state.ending === 'boolean';
+  const expected = typeof state === 'object' && state !== null && typeof state.length === 'number' && typeof state.corked === 'number' && typeof state.ending === 'boolean' && typeof state.writing === 'boolean' && state.errored !== undefined;
   if (!expected || typeof handle.writeBuffer !== 'function' || typeof handle.writev !== 'function' || typeof handle.writeQueueSize !== 'number') {
     RequestClass = null;
     return null;
@@ -149,7 +150,11 @@ function learnRequestClass(socket: Socket, handle: StreamHandle): WriteRequestCl
   } finally {
     delete (handle as Partial<StreamHandle>).writeBuffer;
   }
-  // Never seen: this Node writes otherwise; every write goes through the stream from now on.
+  if (seen === null && (state.length !== 0 || state.writing || state.errored !== null || state.destroyed)) {
+    // The stream kept the probe (or failed meanwhile) instead of writing it: try another time.
+    return null;
+  }
+  // Never seen although the stream wrote: this Node writes otherwise; every write goes through the stream from now on.
   RequestClass = seen;
   return seen;
 }

@@ -43,6 +43,29 @@ function fillHandle(far: LentSocket, chunk: Buffer, written: Buffer[]): void {
 }
 
 describe('writeToHandle', { timeout: 30_000 }, () => {
+  // First in the file (a file's tests run in a process of their own): the first writeToHandle()
+  // of the process learns Node's write request, and here it is made on a failed socket.
+  test("declines a socket whose stream failed but is not destroyed yet (Node destroys it a tick later), without giving up for other sockets", async (t) => {
+    const { near, far } = await lentPair(t);
+    far.on('error', () => {});
+    // The socket stops reading, so only a write finds out that the peer is gone.
+    (far as unknown as { _handle: { readStop(): number } })._handle.readStop();
+    near.resetAndDestroy();
+    const failed = (): boolean => (far as unknown as { _writableState: { errored: Error | null } })._writableState.errored !== null;
+    for (let i = 0; !failed(); i++) {
+      assert.ok(i < 1000, 'the reset never reached the writer');
+      far.write('x');
+      if (!failed()) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(far.destroyed, false);
+    assert.equal(writeToHandle(far, Buffer.from('y')), false);
+    const other = await lentPair(t);
+    assert.equal(writeToHandle(other.far, Buffer.from('still written directly')), true);
+    assert.equal(other.far.bytesWritten, 22);
+    other.far.end();
+    assert.equal((await readAll(other.near)).toString(), 'still written directly');
+  });
+
   test('writes a buffer, or buffers in order, to the handle: the stream is not used, and bytesWritten counts them', async (t) => {
     const { near, far } = await lentPair(t);
     let streamWrites = 0;
@@ -126,6 +149,18 @@ describe('writeToHandle', { timeout: 30_000 }, () => {
     assert.match(errors[0]!.code ?? '', /^(ECONNRESET|EPIPE)$/);
     assert.equal(writeToHandle(far, Buffer.from('x')), false, 'a destroyed socket is declined');
   });
+});
+
+test('writeToHandle: destroy() while bytes wait in the handle drops them quietly: no error, nothing left counted', async (t) => {
+  const { far } = await lentPair(t);
+  const errors: Error[] = [];
+  far.on('error', (error) => errors.push(error));
+  fillHandle(far, payloadBytes(64 * 1024, 4), []);
+  assert.ok(far.unsentBytes > 0);
+  far.destroy();
+  await withTimeout(once(far, 'close'), 'the socket closes');
+  assert.equal(far.unsentBytes, 0);
+  assert.deepEqual(errors, []);
 });
 
 test('writeToHandle: a write refused at once (the peer has reset the connection) destroys the socket with that write error', async (t) => {

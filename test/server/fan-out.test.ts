@@ -34,21 +34,37 @@ function inflate(payload: Buffer): Buffer {
 /**
  * The bytes a connection hands its socket's handle, write by write (empty writes left out): what
  * goes through the socket's stream and what is written straight to the handle (writeToHandle)
- * both end in the handle's writeBuffer or writev.
+ * both end in the handle's writeBuffer or writev. Watched on the handles' prototype (restored
+ * after the test), so that the handle itself stays as writeToHandle expects it.
  */
-function spyWrites(connection: Connection<unknown>): Buffer[] {
-  type Handle = { writeBuffer(request: object, data: Buffer): number; writev(request: object, chunks: Buffer[], allBuffers: boolean): number };
+type Handle = { writeBuffer(request: object, data: Buffer): number; writev(request: object, chunks: Buffer[], allBuffers: boolean): number };
+/** The handles watched during the current test, by the prototype watched for them. */
+const watching = new Map<Handle, Map<Handle, Buffer[]>>();
+
+function spyWrites(t: TestContext, connection: Connection<unknown>): Buffer[] {
   const handle = (connection as unknown as { socket: { _handle: Handle } }).socket._handle;
+  const prototype = Object.getPrototypeOf(handle) as Handle;
+  let handles = watching.get(prototype);
+  if (handles === undefined) {
+    const watched = new Map<Handle, Buffer[]>();
+    handles = watched;
+    watching.set(prototype, watched);
+    const original = { writeBuffer: prototype.writeBuffer, writev: prototype.writev };
+    t.after(() => {
+      Object.assign(prototype, original);
+      watching.delete(prototype);
+    });
+    prototype.writeBuffer = function (this: Handle, request, data) {
+      if (data.length !== 0) watched.get(this)?.push(data);
+      return original.writeBuffer.call(this, request, data);
+    };
+    prototype.writev = function (this: Handle, request, data, allBuffers) {
+      watched.get(this)?.push(...data.filter((chunk) => chunk.length !== 0));
+      return original.writev.call(this, request, data, allBuffers);
+    };
+  }
   const chunks: Buffer[] = [];
-  const { writeBuffer, writev } = handle;
-  handle.writeBuffer = function (request, data) {
-    if (data.length !== 0) chunks.push(data);
-    return writeBuffer.call(this, request, data);
-  };
-  handle.writev = function (request, data, allBuffers) {
-    chunks.push(...data.filter((chunk) => chunk.length !== 0));
-    return writev.call(this, request, data, allBuffers);
-  };
+  handles.set(handle, chunks);
   return chunks;
 }
 
@@ -208,7 +224,7 @@ describe('broadcast and sendTo', { timeout: 60_000 }, () => {
   test('small broadcasts of one turn are framed side by side once: each receiver writes them all as one view of the same memory', async (t) => {
     const srv = await serve(t, { onConnection: () => ({}) });
     const peers = await rawPeers(t, srv, 2);
-    const handed = peers.map(({ connection }) => spyWrites(connection as Connection<unknown>));
+    const handed = peers.map(({ connection }) => spyWrites(t, connection as Connection<unknown>));
     for (const text of ['one', 'two', 'three']) assert.equal(srv.server.broadcast(text), 2);
     for (const { peer } of peers) {
       const frames = await peer.frames.take(3, 'the three broadcasts');
@@ -329,7 +345,7 @@ describe('fan-out: what is counted and compressed', { timeout: 60_000 }, () => {
   test('receivers without context takeover get the message compressed once: every one is handed the same bytes', async (t) => {
     const srv = await serve(t, { perMessageDeflate: true, onConnection: () => ({}) });
     const peers = await rawPeers(t, srv, 2, NO_CONTEXT);
-    const handed = peers.map(({ connection }) => spyWrites(connection as Connection<unknown>));
+    const handed = peers.map(({ connection }) => spyWrites(t, connection as Connection<unknown>));
     const text = 'compressed once '.repeat(400);
     const results = srv.server.broadcast(text, { report: true });
     for (const { peer, connection } of peers) {
