@@ -8,11 +8,12 @@ import { getSystemErrorName } from 'node:util';
  * server) the stream's bookkeeping is about a tenth of the CPU the write costs; a broadcast makes
  * one such write per receiver.
  *
- * It writes only when the socket's stream has nothing of its own in flight or waiting, so the
- * bytes keep their order: what the stream writes later goes to the same handle, and the handle
- * (libuv) sends its writes in the order they were made. Bytes the kernel could not take at once
- * wait in the handle; they are counted ({@link unsentBytes}) until the handle reports them
- * written, and a failed write destroys the socket with the error, as the stream would.
+ * It writes only when nothing waits to be sent, neither in the socket's stream nor in the handle,
+ * so the bytes keep their order: what the stream writes later goes to the same handle, and the
+ * handle (libuv) sends its writes in the order they were made. Bytes the kernel could not take at
+ * once wait in the handle; they are counted ({@link HandleWritable.unsentBytes}) until the handle
+ * reports them written, and a failed write destroys the socket with the error, as the stream
+ * would.
  *
  * This relies on Node internals, used as Node's own socket code uses them (the handle's
  * `writeBuffer` and `writev`, its `writeQueueSize`, the stream's `_writableState`, and the request
@@ -68,8 +69,11 @@ export function writeToHandle(socket: HandleWritable, data: Buffer | Buffer[]): 
   const internal = socket as unknown as SocketInternals;
   const state = internal._writableState;
   // The stream has bytes of its own in flight or queued (or is corked, ending, failed, closed, or
-  // still connecting): these wait behind them, in the stream.
-  if (state.length !== 0 || state.writing || state.corked !== 0 || state.ending || state.errored !== null || state.destroyed || socket.connecting) return false;
+  // still connecting): these wait behind them, in the stream. So do they when bytes written here
+  // still wait in the handle: the stream then holds what follows until the handle is done and
+  // writes it all at once, where writes straight to the handle would each be one more write
+  // request, and one more system call, while the peer reads slowly.
+  if (socket.unsentBytes !== 0 || state.length !== 0 || state.writing || state.corked !== 0 || state.ending || state.errored !== null || state.destroyed || socket.connecting) return false;
   const handle = internal._handle;
   if (handle === null) return false;
   const Request = RequestClass ?? (RequestClass === undefined ? learnRequestClass(socket, handle) : null);
@@ -89,7 +93,7 @@ export function writeToHandle(socket: HandleWritable, data: Buffer | Buffer[]): 
     socket.destroy(writeError(status));
     return true;
   }
-  // What the kernel did not take waits in the handle (behind earlier direct writes, if any).
+  // What the kernel did not take waits in the handle.
   // (writeQueueSize is a 32-bit count: the difference taken modulo 2^32.)
   request.waiting = (handle.writeQueueSize - before) >>> 0;
   socket.unsentBytes += request.waiting;
