@@ -34,7 +34,7 @@ export class Screen {
   readonly tty: boolean;
   private readonly colour: boolean;
   private prompt: Interface | undefined;
-  /** The plain line reader (stdin not a terminal); undefined once stopped. */
+  /** The plain line reader (stdin not a terminal); undefined once stopped or closed. */
   private lineReader: Interface | undefined;
   /** stdout failed (EPIPE: its reader went away): nothing more is written to it. */
   private outputBroken = false;
@@ -76,7 +76,10 @@ export class Screen {
         if (this.lineReader === lines) onLine(line);
       });
       lines.once('close', () => {
-        if (this.lineReader === lines) onEnd();
+        if (this.lineReader !== lines) return;
+        // Closed for good: pausing or resuming it now would throw (Node 24 and later).
+        this.lineReader = undefined;
+        onEnd();
       });
       return lines;
     }

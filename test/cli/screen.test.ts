@@ -1,7 +1,9 @@
-/** The CLI's screen helpers that need no terminal: oneLine keeps what reaches stderr on one line. */
+/** The CLI's screen helpers that need no terminal: oneLine keeps what reaches stderr on one line; piped input. */
 import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
-import { oneLine } from '../../src/cli/screen.js';
+import { oneLine, Screen } from '../../src/cli/screen.js';
 
 describe('oneLine', () => {
   test('leaves ordinary text (non-ASCII included) as it is', () => {
@@ -10,5 +12,26 @@ describe('oneLine', () => {
 
   test('trims, and writes line breaks, tabs, escape sequences, DEL and C1 controls as escapes', () => {
     assert.equal(oneLine('  a\nb\r\tc\x1b[31md\x7fe\x85f\u0000 \n'), String.raw`a\nb\r\tc\u001b[31md\u007fe\u0085f\u0000`);
+  });
+});
+
+describe('Screen: piped input', () => {
+  test('once stdin has ended, pausing and resuming input leave the closed line reader alone (Node 24 throws on resume)', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const screen = new Screen({ stdin: stdin as unknown as NodeJS.ReadStream, stdout: stdout as unknown as NodeJS.WriteStream, stderr: stdout as unknown as NodeJS.WriteStream, colour: false });
+    const lines: string[] = [];
+    let ended = 0;
+    const reader = screen.readLines((line) => lines.push(line), () => ended++, () => {});
+    const closed = once(reader, 'close');
+    stdin.end('one\ntwo\n');
+    await closed;
+    assert.deepEqual(lines, ['one', 'two']);
+    assert.equal(ended, 1);
+    stdin.pause();
+    screen.pauseInput();
+    screen.resumeInput();
+    assert.equal(stdin.isPaused(), true, 'the closed reader did not resume stdin');
+    assert.equal(ended, 1);
   });
 });
