@@ -65,6 +65,17 @@ describe('describeError: the proxy failed', () => {
     assert.equal(describeError(untrusted, URL_), `the proxy failed (${URL_}); trust its authority with --ca FILE, or skip the check with --insecure`);
   });
 
+  test("a proxy that could not be reached for its certificate: the problem in sockwave's words, whatever Node's message says", () => {
+    for (const nodeMessage of ['self-signed certificate', 'self-signed certificate; if the root CA is installed locally, try running Node.js with --use-system-ca']) {
+      const error = new SockwaveError('SW_SOCKET_ERROR', `the proxy 127.0.0.1:3128 could not be reached: ${nodeMessage}`, { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+      assert.equal(describeError(error, URL_), `the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (${URL_}); trust its authority with --ca FILE, or skip the check with --insecure`);
+      const named = new SockwaveError('SW_SOCKET_ERROR', `the proxy 127.0.0.1:3128 could not be reached: ${nodeMessage} (${URL_}/)`, { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+      assert.equal(describeError(named, URL_), `the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (${URL_}/); trust its authority with --ca FILE, or skip the check with --insecure`, 'the URL the client added stays');
+    }
+    const other = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128 could not be reached: connect ECONNREFUSED', { cause: errno('ECONNREFUSED') });
+    assert.equal(describeError(other, URL_), `the proxy 127.0.0.1:3128 could not be reached: connect ECONNREFUSED (${URL_})`, 'other failures keep their message');
+  });
+
   test('an errno code that is not a certificate problem adds nothing, and is not told as the server refusing', () => {
     const error = new SockwaveError('SW_SOCKET_ERROR', 'the proxy refused the connection', { cause: errno('ECONNREFUSED') });
     assert.equal(describeError(error, URL_), `the proxy refused the connection (${URL_})`);
