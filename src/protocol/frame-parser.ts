@@ -329,9 +329,14 @@ export class FrameParser {
     return owned;
   }
 
-  /** A piece of the frame: the first, or a large one, is kept as it is; a later small one is copied into the current block. */
+  /**
+   * A piece of the frame: a large one, or the first, is kept as it is; a later small one is copied
+   * into the current block. A small first piece of a frame still to come that views much more
+   * memory (a byte at the end of a read, a slice of Node's buffer pool: 64 KiB from Node 26) is
+   * kept as a copy, so that the frame's bytes do not hold that memory while the rest arrives.
+   */
   private keepPiece(piece: Buffer): void {
-    if (this.framePiece === null) return void (this.framePiece = piece);
+    if (this.framePiece === null) return void (this.framePiece = this.remaining !== 0 ? unpinned(piece, SMALL_PIECE) : piece);
     const n = piece.length;
     if (n >= SMALL_PIECE) {
       if (this.block !== null) this.flushBlock();
