@@ -17,14 +17,26 @@ import { getSystemErrorName } from 'node:util';
  *
  * This relies on Node internals, used as Node's own socket code uses them (the handle's
  * `writeBuffer` and `writev`, its `writeQueueSize`, the stream's `_writableState`, and the request
- * object Node makes for each write); when they are not as expected it declines, and the caller
- * writes through the stream.
+ * object of each write); when they are not as expected it declines, and the caller writes through
+ * the stream. Node has two ways of calling the handle, and which one this Node uses is learnt
+ * from the first write a socket's stream makes (see {@link learnWriteStyle}):
+ * - up to Node 25, the caller makes a request of Node's class and passes it; the handle returns a
+ *   status, and the request hears of the write's end if bytes had to wait;
+ * - from Node 26, the caller passes null; the handle returns a status when the write is done (the
+ *   kernel took it all, or it failed), or else the request it made for the bytes that wait.
+ *   (Node's stream then also reads a failure the handle may report alongside a request; for a TCP
+ *   socket that is uv_write() failing on a handle closed or shut down for writing, which the
+ *   checks below rule out before writing.)
  */
 
-/** The native stream handle's write methods, as Node's own socket code calls them. */
+/**
+ * The native stream handle's write methods, as Node's own socket code calls them: with a request
+ * it made (up to Node 25: a status comes back), or with null (from Node 26: a status, or the
+ * request the handle made when bytes wait).
+ */
 interface StreamHandle {
-  writeBuffer(request: WriteRequest, data: Buffer): number;
-  writev(request: WriteRequest, chunks: Buffer[], allBuffers: boolean): number;
+  writeBuffer(request: WriteRequest | null, data: Buffer): number | WriteRequest;
+  writev(request: WriteRequest | null, chunks: Buffer[], allBuffers: boolean): number | WriteRequest;
   readonly writeQueueSize: number;
 }
 
@@ -33,14 +45,18 @@ interface WriteRequest {
   handle: StreamHandle;
   oncomplete: (this: WriteRequest, status: number) => void;
   async: boolean;
-  bytes: number;
   buffer: Buffer | Buffer[] | null;
+  /** From Node 26: the status of a write that ended before the handle returned its request (else null). */
+  writeStatus?: number | null;
   /** Ours: the socket and how many of the bytes waited in the handle. */
   socket: HandleWritable;
   waiting: number;
 }
 
 type WriteRequestClass = new () => WriteRequest;
+
+/** How this Node's handles take a write: with a request of this class (up to Node 25), or with none (`'native'`, from Node 26). */
+type WriteStyle = WriteRequestClass | 'native';
 
 /** What this module reads of a socket beyond its public API (Node's own fields, read as Node's socket code reads them). */
 interface SocketInternals {
@@ -55,10 +71,10 @@ export interface HandleWritable extends Socket {
 }
 
 /**
- * Node's write request class, learnt from the first write a socket's stream makes (see
- * {@link learnRequestClass}); null once learning failed: every write then goes through the stream.
+ * How this Node's handles take a write, learnt from the first write a socket's stream makes (see
+ * {@link learnWriteStyle}); null once learning failed: every write then goes through the stream.
  */
-let RequestClass: WriteRequestClass | null | undefined;
+let style: WriteStyle | null | undefined;
 
 /**
  * Writes `data` (a buffer, or buffers written together in order) to the socket's handle. Returns
@@ -76,30 +92,50 @@ export function writeToHandle(socket: HandleWritable, data: Buffer | Buffer[]): 
   if (socket.unsentBytes !== 0 || state.length !== 0 || state.writing || state.corked !== 0 || state.ending || state.errored !== null || state.destroyed || socket.connecting) return false;
   const handle = internal._handle;
   if (handle === null) return false;
-  const Request = RequestClass ?? (RequestClass === undefined ? learnRequestClass(socket, handle) : null);
+  const how = style ?? (style === undefined ? learnWriteStyle(socket, handle) : null);
   // (Learning wrote an empty buffer through the stream; it must have left nothing behind.)
-  if (Request === null || state.length !== 0) return false;
-  const request = new Request();
-  request.handle = handle;
-  request.oncomplete = onWriteComplete;
-  request.async = false;
-  request.bytes = 0;
-  request.buffer = data;
-  request.socket = socket;
-  request.waiting = 0;
+  if (how === null || state.length !== 0) return false;
   const before = handle.writeQueueSize;
-  const status = Array.isArray(data) ? handle.writev(request, data, true) : handle.writeBuffer(request, data);
-  if (status !== 0) {
-    socket.destroy(writeError(status));
+  let request: WriteRequest | null = null;
+  let result: number | WriteRequest;
+  if (how === 'native') {
+    result = Array.isArray(data) ? handle.writev(null, data, true) : handle.writeBuffer(null, data);
+    if (typeof result === 'object' && result !== null) request = prepare(result, handle, socket, data);
+  } else {
+    request = prepare(new how(), handle, socket, data);
+    request.async = false;
+    result = Array.isArray(data) ? handle.writev(request, data, true) : handle.writeBuffer(request, data);
+  }
+  if (typeof result === 'number' && result !== 0) {
+    socket.destroy(writeError(result));
     return true;
   }
-  // What the kernel did not take waits in the handle.
-  // (writeQueueSize is a 32-bit count: the difference taken modulo 2^32.)
-  request.waiting = (handle.writeQueueSize - before) >>> 0;
-  socket.unsentBytes += request.waiting;
+  if (request !== null) {
+    // What the kernel did not take waits in the handle.
+    // (writeQueueSize is a 32-bit count: the difference taken modulo 2^32.)
+    request.waiting = (handle.writeQueueSize - before) >>> 0;
+    socket.unsentBytes += request.waiting;
+    // From Node 26, a write that ended before the handle returned its request left its status there.
+    const status = how === 'native' ? request.writeStatus : null;
+    if (typeof status === 'number') {
+      request.writeStatus = null;
+      request.oncomplete(status);
+    }
+  }
   // A socket timeout counts a write as activity, as the stream's write does.
   if (socket.timeout) (socket as unknown as { _unrefTimer(): void })._unrefTimer();
   return true;
+}
+
+/** Fills in a write request: whom to tell when the write ends, and the memory to keep until then. */
+function prepare(request: WriteRequest, handle: StreamHandle, socket: HandleWritable, data: Buffer | Buffer[]): WriteRequest {
+  request.handle = handle;
+  request.oncomplete = onWriteComplete;
+  // (Kept until the write ends: the handle reads from this memory meanwhile.)
+  request.buffer = data;
+  request.socket = socket;
+  request.waiting = 0;
+  return request;
 }
 
 /** The handle finished a write that had to wait (or reports its failure). */
@@ -128,26 +164,34 @@ function errorName(status: number): string {
 }
 
 /**
- * Learns Node's write request class from a write the stream makes: writes one empty buffer
- * through the stream while watching the handle's `writeBuffer`. The stream has nothing in flight
- * (see writeToHandle), so it writes at once, and an empty write sends nothing. Null when the
- * socket or handle is not as expected (then for good), or the handle is being watched already.
+ * Learns how this Node calls a handle's `writeBuffer` from a write the stream makes: writes one
+ * empty buffer through the stream while watching it. The stream has nothing in flight (see
+ * writeToHandle), so it writes at once, and an empty write sends nothing. Node's write request
+ * class when the stream passes a request, `'native'` when it passes null (and a status comes
+ * back). Null when the socket or handle is not as expected (then for good), or the handle is
+ * being watched already.
  */
-function learnRequestClass(socket: Socket, handle: StreamHandle): WriteRequestClass | null {
+function learnWriteStyle(socket: Socket, handle: StreamHandle): WriteStyle | null {
   // A handle whose writeBuffer someone else wraps (a test's spy): not now, maybe with another socket.
   if (Object.hasOwn(handle, 'writeBuffer')) return null;
   const state = (socket as unknown as Partial<SocketInternals>)._writableState;
   const expected = typeof state === 'object' && state !== null && typeof state.length === 'number' && typeof state.corked === 'number' && typeof state.ending === 'boolean' && typeof state.writing === 'boolean' && state.errored !== undefined;
   if (!expected || typeof handle.writeBuffer !== 'function' || typeof handle.writev !== 'function' || typeof handle.writeQueueSize !== 'number') {
-    RequestClass = null;
+    style = null;
     return null;
   }
   const writeBuffer = handle.writeBuffer;
-  let seen: WriteRequestClass | null = null;
-  handle.writeBuffer = function (this: StreamHandle, request: WriteRequest, data: Buffer): number {
+  let seen: WriteStyle | null = null;
+  handle.writeBuffer = function (this: StreamHandle, request: WriteRequest | null, data: Buffer): number | WriteRequest {
+    const result = writeBuffer.call(this, request, data);
     const constructor: unknown = request?.constructor;
-    if (typeof constructor === 'function' && constructor !== Object) seen = constructor as WriteRequestClass;
-    return writeBuffer.call(this, request, data);
+    if (request === null) {
+      // The handle makes the request when it needs one: a status or a request comes back.
+      if (typeof result === 'number' || (typeof result === 'object' && result !== null)) seen = 'native';
+    } else if (typeof constructor === 'function' && constructor !== Object && typeof result === 'number') {
+      seen = constructor as WriteRequestClass;
+    }
+    return result;
   };
   try {
     socket.write(EMPTY);
@@ -159,7 +203,7 @@ function learnRequestClass(socket: Socket, handle: StreamHandle): WriteRequestCl
     return null;
   }
   // Never seen although the stream wrote: this Node writes otherwise; every write goes through the stream from now on.
-  RequestClass = seen;
+  style = seen;
   return seen;
 }
 
