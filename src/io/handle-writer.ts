@@ -24,9 +24,11 @@ import { getSystemErrorName } from 'node:util';
  *   status, and the request hears of the write's end if bytes had to wait;
  * - from Node 26, the caller passes null; the handle returns a status when the write is done (the
  *   kernel took it all, or it failed), or else the request it made for the bytes that wait.
- *   (Node's stream then also reads a failure the handle may report alongside a request; for a TCP
- *   socket that is uv_write() failing on a handle closed or shut down for writing, which the
- *   checks below rule out before writing.)
+ *   (Node's stream then also reads a failure the handle may report alongside a request, from a
+ *   table of Node's internal bindings that this module does not reach into. For a TCP socket that
+ *   is uv_write() failing on a handle closed or shut down for writing, which the checks below rule
+ *   out before writing, or libuv failing to allocate its list for a writev of more than four
+ *   buffers: out of memory, where such a write would be lost unreported.)
  */
 
 /**
@@ -89,12 +91,17 @@ export function writeToHandle(socket: HandleWritable, data: Buffer | Buffer[]): 
   // still wait in the handle: the stream then holds what follows until the handle is done and
   // writes it all at once, where writes straight to the handle would each be one more write
   // request, and one more system call, while the peer reads slowly.
-  if (socket.unsentBytes !== 0 || state.length !== 0 || state.writing || state.corked !== 0 || state.ending || state.errored !== null || state.destroyed || socket.connecting) return false;
+  if (!idle(socket, state)) return false;
   const handle = internal._handle;
   if (handle === null) return false;
-  const how = style ?? (style === undefined ? learnWriteStyle(socket, handle) : null);
-  // (Learning wrote an empty buffer through the stream; it must have left nothing behind.)
-  if (how === null || state.length !== 0) return false;
+  let how = style;
+  if (how === undefined) {
+    how = learnWriteStyle(socket, handle);
+    // Learning wrote an empty buffer through the stream: it must have left the stream as it was
+    // (not failed, say, with the peer gone).
+    if (!idle(socket, state) || internal._handle !== handle) return false;
+  }
+  if (how === null) return false;
   const before = handle.writeQueueSize;
   let request: WriteRequest | null = null;
   let result: number | WriteRequest;
@@ -106,8 +113,9 @@ export function writeToHandle(socket: HandleWritable, data: Buffer | Buffer[]): 
     request.async = false;
     result = Array.isArray(data) ? handle.writev(request, data, true) : handle.writeBuffer(request, data);
   }
-  if (typeof result === 'number' && result !== 0) {
-    socket.destroy(writeError(result));
+  // A status other than 0, or neither a status nor (from Node 26) a request: the write failed.
+  if (typeof result === 'number' ? result !== 0 : request === null) {
+    socket.destroy(typeof result === 'number' ? writeError(result) : unexpected(result));
     return true;
   }
   if (request !== null) {
@@ -144,6 +152,17 @@ function onWriteComplete(this: WriteRequest, status: number): void {
   socket.unsentBytes -= this.waiting;
   this.buffer = null;
   if (status < 0 && !socket.destroyed) socket.destroy(writeError(status));
+}
+
+/** Whether the stream has nothing of its own in flight or queued, and is open for writing. */
+function idle(socket: HandleWritable, state: SocketInternals['_writableState']): boolean {
+  return socket.unsentBytes === 0 && state.length === 0 && !state.writing && state.corked === 0 && !state.ending && state.errored === null && !state.destroyed && !socket.connecting;
+}
+
+function unexpected(result: unknown): Error {
+  const error: NodeJS.ErrnoException = new Error(`write: the socket's handle answered ${typeof result} instead of a status`);
+  error.syscall = 'write';
+  return error;
 }
 
 function writeError(status: number): NodeJS.ErrnoException {

@@ -2,6 +2,8 @@ import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LentSocket } from '../../src/io/lent-socket.js';
 import { writeToHandle } from '../../src/io/handle-writer.js';
 import { WriteBatcher } from '../../src/io/write-batcher.js';
@@ -162,6 +164,49 @@ test('writeToHandle: destroy() while bytes wait in the handle drops them quietly
   assert.equal(far.unsentBytes, 0);
   assert.deepEqual(errors, []);
 });
+
+/** V8's full garbage collection, made callable in this process (each test file has its own). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+for (const shape of ['one buffer', 'six buffers (writev)'] as const) {
+  test(`writeToHandle: bytes waiting in the handle are kept alive until written, though no one else holds them: ${shape}`, async (t) => {
+    const { near, far } = await lentPair(t);
+    const gc = collector();
+    // (A first write learns how this Node writes to a handle; it goes through the stream.)
+    assert.equal(writeToHandle(far, Buffer.from('first ')), true);
+    const expected = { digest: '', length: 0 };
+    // Made and written in a function of its own: once it returns, only the handle's request holds
+    // the bytes (16 MiB, far more than the kernel takes while the peer reads nothing).
+    const writeUnreferenced = (): void => {
+      const chunks = shape === 'one buffer' ? [payloadBytes(16 * 1024 * 1024, 7)] : Array.from({ length: 6 }, (_, i) => payloadBytes(3 * 1024 * 1024, 11 + i));
+      const all = Buffer.concat([Buffer.from('first '), ...chunks]);
+      expected.digest = sha256(all);
+      expected.length = all.length;
+      assert.equal(writeToHandle(far, chunks.length === 1 ? chunks[0]! : chunks), true);
+    };
+    writeUnreferenced();
+    assert.ok(far.unsentBytes > 0, 'bytes wait in the handle');
+    // Collected and their memory reused, were they not kept: the peer would read other bytes (or
+    // the write would fail with EFAULT).
+    for (let i = 0; i < 3; i++) {
+      gc();
+      Buffer.alloc(16 * 1024 * 1024, 0xee);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const received = readAll(near);
+    await withTimeout(new Promise<void>((resolve) => {
+      const check = (): void => (far.unsentBytes === 0 ? resolve() : void setTimeout(check, 5));
+      check();
+    }), 'the handle to write what waited');
+    far.end();
+    const bytes = await received;
+    assert.equal(bytes.length, expected.length);
+    assert.equal(sha256(bytes), expected.digest);
+  });
+}
 
 test('writeToHandle: a write refused at once (the peer has reset the connection) destroys the socket with that write error', async (t) => {
   const { near, far } = await lentPair(t);
