@@ -12,12 +12,16 @@ const suites = [
   { folder: 'robustness', pattern: /\.test\.mjs$/, flags: [] },
 ];
 
-/** The files under `folder` whose names match `pattern`, in a stable order. */
+/** The files under `folder` (and its subfolders) whose names match `pattern`, in a stable order. */
 function testFiles(folder, pattern) {
-  return readdirSync(folder, { recursive: true, encoding: 'utf8' })
-    .filter((name) => pattern.test(name))
-    .map((name) => join(folder, name))
-    .sort();
+  // (Walked by hand: readdirSync's `recursive` option needs Node 20.1.)
+  const found = [];
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) found.push(...testFiles(path, pattern));
+    else if (pattern.test(entry.name)) found.push(path);
+  }
+  return found.sort();
 }
 
 for (const { folder, pattern, flags } of suites) {
