@@ -30,7 +30,7 @@ export function describeError(error: unknown, url: string): string {
     const problem = code === undefined ? undefined : CERTIFICATE_PROBLEMS[code];
     // A certificate problem in our words, not Node's (whose wording and advice vary by version).
     // (The client may have named the URL after Node's message: that stays.)
-    const parts = problem ? /^(the proxy \S+ could not be reached: ).*?( \(\w+:\/\/[^()]*\))?$/s.exec(error.message) : null;
+    const parts = problem ? /^(the proxy \S+ could not be reached: ).*?( \(\w+:\/\/.*\))?$/s.exec(error.message) : null;
     const message = parts && problem ? `${parts[1]}its TLS certificate ${problem[0]}${parts[2] ?? ''}` : error.message;
     const named = message.includes(url) ? message : `${message} (${url})`;
     return `${named}${problem ? `; ${problem[1]}` : ''}`;

@@ -72,6 +72,8 @@ describe('describeError: the proxy failed', () => {
       const named = new SockwaveError('SW_SOCKET_ERROR', `the proxy 127.0.0.1:3128 could not be reached: ${nodeMessage} (${URL_}/)`, { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
       assert.equal(describeError(named, URL_), `the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (${URL_}/); trust its authority with --ca FILE, or skip the check with --insecure`, 'the URL the client added stays');
     }
+    const parenthesised = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128 could not be reached: self-signed certificate (ws://h/room(1))', { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+    assert.equal(describeError(parenthesised, 'ws://h/room(1)'), 'the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (ws://h/room(1)); trust its authority with --ca FILE, or skip the check with --insecure', 'a URL with parentheses stays whole');
     const other = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128 could not be reached: connect ECONNREFUSED', { cause: errno('ECONNREFUSED') });
     assert.equal(describeError(other, URL_), `the proxy 127.0.0.1:3128 could not be reached: connect ECONNREFUSED (${URL_})`, 'other failures keep their message');
   });
