@@ -138,7 +138,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     this.stats.messagesOut++;
     this.stats.bytesOut += frame.payloadLength;
     this.stats.wireBytesOut += wireSize;
-    this.batcher.writeSlab(frame.buffer, frame.start, frame.end);
+    this.batcher.writeSlab(frame.slab, frame.start, frame.end);
     // The buffered amount is now `buffered + wireSize`: afterWrite() needs reading it only past the mark.
     return buffered + wireSize <= this.settings.highWaterMark ? 'sent' : this.afterWrite();
   }

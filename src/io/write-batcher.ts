@@ -3,6 +3,7 @@ import { type Socket } from 'node:net';
 import { unpinned } from '../protocol/unpinned.js';
 import { writeToHandle, type HandleWritable } from './handle-writer.js';
 import { LentSocket } from './lent-socket.js';
+import { leaseSlab, releaseSlab, type Slab } from './frame-slab.js';
 
 /**
  * Collects the frames produced during one turn of the event loop and writes them with one system
@@ -42,6 +43,13 @@ export class WriteBatcher {
   private runEnd = 0;
   private runWhole: Buffer | null = null;
   private bytes = 0;
+  /**
+   * The slabs whose frames are pending here, leased until the flush (see frame-slab.ts): at most
+   * two (frames of one turn that straddle the end of a slab); past that, the older is released as
+   * shared, never to be reused.
+   */
+  private slab: Slab | null = null;
+  private slabBefore: Slab | null = null;
   private scheduled = false;
   /** Inside {@link hold}/{@link release}: the flush waits for release(), not for the next tick. */
   private holding = false;
@@ -75,11 +83,31 @@ export class WriteBatcher {
     return this.bytes + this.socket.writableLength + (this.direct?.unsentBytes ?? 0);
   }
 
-  /** Adds `slab[start, end)` (a frame framed in place, see frame-slab.ts), joining the run it continues. */
-  writeSlab(slab: Buffer, start: number, end: number): void {
-    this.append(slab.buffer, slab.byteOffset + start, slab.byteOffset + end, null);
+  /** Adds `slab.buffer[start, end)` (a frame framed in place, see frame-slab.ts), joining the run it continues. */
+  writeSlab(slab: Slab, start: number, end: number): void {
+    if (slab !== this.slab) this.lease(slab);
+    const memory = slab.buffer;
+    this.append(memory.buffer, memory.byteOffset + start, memory.byteOffset + end, null);
     this.bytes += end - start;
     this.schedule();
+  }
+
+  /** Leases `slab` until the flush, beside the one leased already. */
+  private lease(slab: Slab): void {
+    if (slab === this.slabBefore) return;
+    if (this.slabBefore !== null) releaseSlab(this.slabBefore, false);
+    this.slabBefore = this.slab;
+    this.slab = slab;
+    leaseSlab(slab);
+  }
+
+  /** Ends the leases of the flush: the kernel took the frames during write() (`written`), or they wait somewhere. */
+  private releaseSlabs(written: boolean): void {
+    if (this.slab === null) return;
+    releaseSlab(this.slab, written);
+    this.slab = null;
+    if (this.slabBefore !== null) releaseSlab(this.slabBefore, written);
+    this.slabBefore = null;
   }
 
   /** Adds `memory[start, end)` to the run when it begins where the run ends; else starts a new run. */
@@ -141,6 +169,8 @@ export class WriteBatcher {
     // Something is already waiting in the socket's queue: what we write now waits behind it.
     const queued = socket.writableLength !== 0 || (this.direct !== null && this.direct.unsentBytes !== 0);
     if (socket.destroyed || socket.writableEnded) {
+      // Dropped: nothing will read the frames.
+      this.releaseSlabs(true);
       if (callbacks) {
         const error = new SockwaveError('SW_SOCKET_ERROR', 'the socket was closed before the data was sent');
         for (const callback of callbacks) callback(error);
@@ -150,9 +180,14 @@ export class WriteBatcher {
     if (callbacks === null && this.direct !== null) {
       // No one waits for this write: straight to the handle, if the stream lets us.
       const data = rest === null ? (queued ? unpinned(first, PIN_LIMIT) : first) : bytes <= CONCAT_LIMIT ? concat(first, rest, bytes, queued) : list(first, rest, queued);
-      if (writeToHandle(this.direct, data)) return;
+      if (writeToHandle(this.direct, data)) {
+        // Nothing waits in the handle: the kernel took every byte, and the slabs are free of it.
+        this.releaseSlabs(this.direct.unsentBytes === 0);
+        return;
+      }
       if (Array.isArray(data)) writeCorked(socket, data);
       else socket.write(data);
+      this.releaseSlabs(false);
       return;
     }
     // (Made only when someone waits for the write: flush() itself allocates nothing for it.)
@@ -165,6 +200,8 @@ export class WriteBatcher {
     } else {
       writeCorked(socket, list(first, rest, queued), done);
     }
+    // The stream may keep the frames until the write completes: the slabs are not reused.
+    this.releaseSlabs(false);
     // Nothing was waiting before, and nothing waits now: the kernel took it all (the callback
     // still comes, on the next tick).
     if (completion !== undefined) completion.written = !queued && socket.writableLength === 0;

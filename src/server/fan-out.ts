@@ -4,7 +4,7 @@ import { toPayload, type SendData } from '../io/payload.js';
 import { checkSendOptions } from '../io/send-checks.js';
 import { encodeMessage } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
-import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from '../io/frame-slab.js';
+import { frameIntoSlab, shareSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from '../io/frame-slab.js';
 
 /** The outcome of a message for one receiver of a fan-out (`report: true`: one per receiver). */
 export interface TargetResult {
@@ -103,12 +103,14 @@ export class FanOut {
   /**
    * The uncompressed frame(s). A small message is framed in the shared slab, where successive
    * broadcasts land side by side: a receiver getting several in one turn writes them as one view
-   * of the slab (see WriteBatcher), not copied together for each receiver.
+   * of the slab (see WriteBatcher), not copied together for each receiver. The frame is kept
+   * by this message and by every receiver's queue: the slab is shared, never reused.
    */
   private framePlain(): Buffer {
     const bytes = this.bytes;
     if (this.fragmentSize === undefined && bytes.length <= SLAB_PAYLOAD_LIMIT) {
       frameIntoSlab(this.opcode, bytes, null);
+      shareSlab(slabFrame.slab);
       return slabFrame.buffer.subarray(slabFrame.start, slabFrame.end);
     }
     return join(encodeMessage(this.opcode, bytes, { fragmentSize: this.fragmentSize }));

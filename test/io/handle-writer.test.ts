@@ -7,6 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { LentSocket } from '../../src/io/lent-socket.js';
 import { writeToHandle } from '../../src/io/handle-writer.js';
 import { WriteBatcher } from '../../src/io/write-batcher.js';
+import { slabOf } from '../support/slabs.js';
 import { payloadBytes, sha256, withTimeout } from '../support/net.js';
 
 /** A lent client socket (`far`, the one written) and the server's side of it (`near`, paused: it reads nothing until resumed). */
@@ -257,6 +258,33 @@ describe('WriteBatcher over a LentSocket', { timeout: 30_000 }, () => {
     assert.equal((await readAll(near)).toString(), 'abcd');
   });
 
+  test('frames the kernel takes during the write free their slab; frames left waiting in the handle, or behind a write someone waits for, leave it shared', async (t) => {
+    const { near, far } = await lentPair(t);
+    const batcher = new WriteBatcher(far);
+    const taken = slabOf(payloadBytes(64 * 1024, 1));
+    batcher.writeSlab(taken, 0, 1000);
+    batcher.writeSlab(taken, 1000, 2000);
+    batcher.flush();
+    assert.equal(far.unsentBytes, 0, 'the kernel took 2,000 bytes at once');
+    assert.deepEqual([taken.leases, taken.shared], [0, false]);
+    // Behind a write with a callback: the stream writes them, and may keep them meanwhile.
+    const behind = slabOf(payloadBytes(1024, 2));
+    batcher.write(Buffer.from('x'), () => {});
+    batcher.writeSlab(behind, 0, 100);
+    batcher.flush();
+    assert.deepEqual([behind.leases, behind.shared], [0, true]);
+    // More than the kernel takes: the rest waits in the handle, read from the slab itself.
+    const large = slabOf(payloadBytes(32 * 1024 * 1024, 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    batcher.writeSlab(large, 0, large.buffer.length);
+    batcher.flush();
+    assert.ok(far.unsentBytes > 0, 'some of 32 MiB waits in the handle');
+    assert.deepEqual([large.leases, large.shared], [0, true]);
+    far.end();
+    const received = await readAll(near);
+    assert.equal(sha256(received), sha256(Buffer.concat([taken.buffer.subarray(0, 2000), Buffer.from('x'), behind.buffer.subarray(0, 100), large.buffer])));
+  });
+
   test('unsentBytes counts what waits in the handle, and pending frames behind it are copied out of shared memory', async (t) => {
     const { near, far } = await lentPair(t);
     const batcher = new WriteBatcher(far);
@@ -264,7 +292,7 @@ describe('WriteBatcher over a LentSocket', { timeout: 30_000 }, () => {
     fillHandle(far, payloadBytes(64 * 1024, 5), written);
     const waiting = far.unsentBytes;
     const slab = Buffer.alloc(1024, 0x61);
-    batcher.writeSlab(slab, 0, 16);
+    batcher.writeSlab(slabOf(slab), 0, 16);
     assert.equal(batcher.unsentBytes, 16 + waiting);
     batcher.flush();
     assert.equal(batcher.unsentBytes, waiting + 16);

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { SockwaveError } from '../../src/errors.js';
 import { WriteBatcher } from '../../src/io/write-batcher.js';
+import { slabOf } from '../support/slabs.js';
 
 /** The part of a socket the batcher uses, recording each write call (a corked run counts as one). */
 function fakeSocket() {
@@ -59,8 +60,8 @@ describe('WriteBatcher', () => {
     batcher.write(Buffer.from('a'));
     batcher.write(Buffer.from('bc'));
     const slab = Buffer.from('xyzw');
-    batcher.writeSlab(slab, 0, 2);
-    batcher.writeSlab(slab, 2, 4);
+    batcher.writeSlab(slabOf(slab), 0, 2);
+    batcher.writeSlab(slabOf(slab), 2, 4);
     assert.equal(batcher.pendingBytes, 7);
     assert.equal(writes.length, 0, 'nothing is written synchronously');
     await nextTick();
@@ -75,7 +76,7 @@ describe('WriteBatcher', () => {
     const memory = Buffer.from('frame1frame2frame3');
     batcher.write(memory.subarray(0, 6));
     batcher.write(memory.subarray(6, 12));
-    batcher.writeSlab(memory, 12, 18);
+    batcher.writeSlab(slabOf(memory), 12, 18);
     await nextTick();
     assert.equal(writes.length, 1);
     assert.equal(writes[0]!.toString(), 'frame1frame2frame3');
@@ -89,7 +90,7 @@ describe('WriteBatcher', () => {
     const batcher = new WriteBatcher(socket);
     const slab = Buffer.alloc(64 * 1024, 7);
     fake.writableLength = 100;
-    batcher.writeSlab(slab, 10, 30);
+    batcher.writeSlab(slabOf(slab), 10, 30);
     await nextTick();
     assert.equal(handed[0]!.length, 20);
     assert.notEqual(handed[0]!.buffer, slab.buffer, 'a copy of its own');
@@ -99,10 +100,37 @@ describe('WriteBatcher', () => {
     await nextTick();
     assert.equal(handed[1], big, 'a large chunk is written as it is');
     fake.writableLength = 0;
-    batcher.writeSlab(slab, 40, 60);
+    batcher.writeSlab(slabOf(slab), 40, 60);
     await nextTick();
     assert.equal(handed[2]!.buffer, slab.buffer, 'with no backlog, the view itself');
     assert.equal(writes.length, 3);
+  });
+
+  test('frames of a slab are leased until the flush: two slabs at most, the older of three released as shared; a stream write leaves them shared', async () => {
+    const { socket } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const [a, b, c] = [slabOf(Buffer.alloc(64)), slabOf(Buffer.alloc(64)), slabOf(Buffer.alloc(64))];
+    batcher.writeSlab(a, 0, 8);
+    batcher.writeSlab(a, 8, 16);
+    assert.equal(a.leases, 1, 'one lease however many frames');
+    batcher.writeSlab(b, 0, 8);
+    assert.deepEqual([a.leases, b.leases], [1, 1]);
+    batcher.writeSlab(c, 0, 8);
+    assert.deepEqual([a.leases, a.shared], [0, true], 'the oldest of three: released, never to be reused');
+    assert.deepEqual([b.leases, c.leases], [1, 1]);
+    await nextTick();
+    // Not a LentSocket: the frames went through the stream, which may keep them.
+    for (const slab of [b, c]) assert.deepEqual([slab.leases, slab.shared], [0, true]);
+  });
+
+  test('frames dropped because the socket is gone end their lease with the slab free', () => {
+    const { socket, fake } = fakeSocket();
+    const batcher = new WriteBatcher(socket);
+    const slab = slabOf(Buffer.alloc(64));
+    batcher.writeSlab(slab, 0, 8);
+    fake.destroyed = true;
+    batcher.flush();
+    assert.deepEqual([slab.leases, slab.shared], [0, false]);
   });
 
   test('a single chunk is written as itself; chunks of one memory out of order are kept apart, in write order', async () => {
@@ -126,8 +154,8 @@ describe('WriteBatcher', () => {
     const batcher = new WriteBatcher(socket);
     batcher.hold();
     const slab = Buffer.from('0123456789');
-    batcher.writeSlab(slab, 0, 3);
-    batcher.writeSlab(slab, 3, 6);
+    batcher.writeSlab(slabOf(slab), 0, 3);
+    batcher.writeSlab(slabOf(slab), 3, 6);
     batcher.write(Buffer.from('!'));
     await nextTick();
     await nextTick();
