@@ -101,15 +101,6 @@ export class WriteBatcher {
     leaseSlab(slab);
   }
 
-  /** Ends the leases of the flush: the kernel took the frames during write() (`written`), or they wait somewhere. */
-  private releaseSlabs(written: boolean): void {
-    if (this.slab === null) return;
-    releaseSlab(this.slab, written);
-    this.slab = null;
-    if (this.slabBefore !== null) releaseSlab(this.slabBefore, written);
-    this.slabBefore = null;
-  }
-
   /** Adds `memory[start, end)` to the run when it begins where the run ends; else starts a new run. */
   private append(memory: ArrayBufferLike, start: number, end: number, whole: Buffer | null): void {
     if (this.run === memory && this.runEnd === start) {
@@ -161,16 +152,22 @@ export class WriteBatcher {
     const rest = this.rest;
     const callbacks = this.callbacks;
     const bytes = this.bytes;
+    // The leases of these frames: taken off the batcher with them, so that frames written during
+    // the write below (none today) take leases of their own.
+    const slab = this.slab;
+    const slabBefore = this.slabBefore;
     this.first = null;
     this.rest = null;
     this.callbacks = null;
     this.bytes = 0;
+    this.slab = null;
+    this.slabBefore = null;
     const socket = this.socket;
     // Something is already waiting in the socket's queue: what we write now waits behind it.
     const queued = socket.writableLength !== 0 || (this.direct !== null && this.direct.unsentBytes !== 0);
     if (socket.destroyed || socket.writableEnded) {
       // Dropped: nothing will read the frames.
-      this.releaseSlabs(true);
+      releaseLeases(slab, slabBefore, true);
       if (callbacks) {
         const error = new SockwaveError('SW_SOCKET_ERROR', 'the socket was closed before the data was sent');
         for (const callback of callbacks) callback(error);
@@ -182,12 +179,14 @@ export class WriteBatcher {
       const data = rest === null ? (queued ? unpinned(first, PIN_LIMIT) : first) : bytes <= CONCAT_LIMIT ? concat(first, rest, bytes, queued) : list(first, rest, queued);
       if (writeToHandle(this.direct, data)) {
         // Nothing waits in the handle: the kernel took every byte, and the slabs are free of it.
-        this.releaseSlabs(this.direct.unsentBytes === 0);
+        // (unsentBytes grows by what the handle's queue grew by: libuv counts there every byte a
+        // pending write still reads from our memory.)
+        releaseLeases(slab, slabBefore, this.direct.unsentBytes === 0);
         return;
       }
       if (Array.isArray(data)) writeCorked(socket, data);
       else socket.write(data);
-      this.releaseSlabs(false);
+      releaseLeases(slab, slabBefore, false);
       return;
     }
     // (Made only when someone waits for the write: flush() itself allocates nothing for it.)
@@ -201,7 +200,7 @@ export class WriteBatcher {
       writeCorked(socket, list(first, rest, queued), done);
     }
     // The stream may keep the frames until the write completes: the slabs are not reused.
-    this.releaseSlabs(false);
+    releaseLeases(slab, slabBefore, false);
     // Nothing was waiting before, and nothing waits now: the kernel took it all (the callback
     // still comes, on the next tick).
     if (completion !== undefined) completion.written = !queued && socket.writableLength === 0;
@@ -223,6 +222,12 @@ class Completion {
       for (const callback of callbacks) callback(failure);
     };
   }
+}
+
+/** Ends the leases of a flush: the kernel took the frames during write() (`written`), or they wait somewhere. */
+function releaseLeases(slab: Slab | null, slabBefore: Slab | null, written: boolean): void {
+  if (slab !== null) releaseSlab(slab, written);
+  if (slabBefore !== null) releaseSlab(slabBefore, written);
 }
 
 /** `first` then `rest` in one array (each of its own memory when it will wait in a queue). */
