@@ -21,6 +21,18 @@ function framed(opcode: typeof Opcode.Text | typeof Opcode.Binary, payload: stri
   return Buffer.from(buffer.subarray(start, end));
 }
 
+/** Frames `payload` until a frame opens a slab (lands at its start): that slab. */
+function frameAtSlabStart(payload: Buffer): Slab {
+  do frameIntoSlab(Opcode.Binary, payload, null);
+  while (slabFrame.start !== 0);
+  return slabFrame.slab;
+}
+
+/** Frames `payload` until `slab` is left for another. */
+function frameUntilLeft(slab: Slab, payload: Buffer): void {
+  while (slabFrame.slab === slab) frameIntoSlab(Opcode.Binary, payload, null);
+}
+
 const TEXTS = [
   '',
   'hi',
@@ -87,9 +99,7 @@ describe('frameIntoSlab', () => {
     const payload = patternBytes(SLAB_PAYLOAD_LIMIT, 6);
     for (const how of ['leased', 'shared by a fan-out', 'released unwritten'] as const) {
       // A fresh start: the next frame opens a slab.
-      do frameIntoSlab(Opcode.Binary, payload, null);
-      while (slabFrame.start !== 0);
-      const held = slabFrame.slab;
+      const held = frameAtSlabStart(payload);
       if (how === 'shared by a fan-out') shareSlab(held);
       else leaseSlab(held);
       if (how === 'released unwritten') releaseSlab(held, false);
@@ -114,18 +124,16 @@ describe('frameIntoSlab', () => {
 
   test('a slab whose last lease ends after it was left becomes the spare: the next full slab goes on in it, not in new memory', () => {
     const payload = patternBytes(SLAB_PAYLOAD_LIMIT, 7);
-    do frameIntoSlab(Opcode.Binary, payload, null);
-    while (slabFrame.start !== 0);
-    const first = slabFrame.slab;
+    const first = frameAtSlabStart(payload);
     leaseSlab(first);
-    while (slabFrame.slab === first) frameIntoSlab(Opcode.Binary, payload, null);
+    frameUntilLeft(first, payload);
     const second = slabFrame.slab;
     // Written (the kernel took the frames): the first slab is free again, kept as the spare.
     releaseSlab(first, true);
     assert.equal(first.leases, 0);
     // The second is held too when it fills: the spare takes over.
     leaseSlab(second);
-    while (slabFrame.slab === second) frameIntoSlab(Opcode.Binary, payload, null);
+    frameUntilLeft(second, payload);
     assert.equal(slabFrame.slab, first, 'the spare is filled next');
     assert.equal(slabFrame.start, 0);
     releaseSlab(second, true);
@@ -133,16 +141,14 @@ describe('frameIntoSlab', () => {
     for (let i = 0; i < 40; i++) frameIntoSlab(Opcode.Binary, payload, null);
     assert.equal(slabFrame.slab, first);
     leaseSlab(first);
-    while (slabFrame.slab === first) frameIntoSlab(Opcode.Binary, payload, null);
+    frameUntilLeft(first, payload);
     assert.equal(slabFrame.slab, second, 'the second, the spare meanwhile, is filled next');
     releaseSlab(first, true);
   });
 
   test('a lease ended with the frames not written marks the slab shared for good, even as the spare would be', () => {
     const payload = patternBytes(SLAB_PAYLOAD_LIMIT, 8);
-    do frameIntoSlab(Opcode.Binary, payload, null);
-    while (slabFrame.start !== 0);
-    const slab = slabFrame.slab;
+    const slab = frameAtSlabStart(payload);
     leaseSlab(slab);
     leaseSlab(slab);
     releaseSlab(slab, true);
@@ -150,7 +156,7 @@ describe('frameIntoSlab', () => {
     releaseSlab(slab, false);
     assert.equal(slab.shared, true, 'one lease whose frames wait somewhere: shared');
     assert.equal(slab.leases, 0);
-    while (slabFrame.slab === slab) frameIntoSlab(Opcode.Binary, payload, null);
+    frameUntilLeft(slab, payload);
     for (let i = 0; i < 40; i++) {
       frameIntoSlab(Opcode.Binary, payload, null);
       assert.notEqual(slabFrame.slab, slab);
@@ -164,8 +170,7 @@ describe('frameIntoSlab', () => {
     // Around 64 KiB less the largest frame: where a slab must be left for a new one.
     for (let target = 64 * 1024 - expected.length - 6; target <= 64 * 1024 - expected.length + 6; target++) {
       // A new slab, then frames of chosen sizes (126 to 4096 bytes of payload, 4 header bytes) up to `target` bytes used.
-      do frameIntoSlab(Opcode.Binary, fill, null);
-      while (slabFrame.start !== 0);
+      frameAtSlabStart(fill);
       for (let rest = target - slabFrame.end; rest > 0; rest = target - slabFrame.end) {
         const size = rest > 2 * 4100 ? 4100 : rest > 4100 ? Math.floor(rest / 2) : rest;
         frameIntoSlab(Opcode.Binary, fill.subarray(0, size - 4), null);
