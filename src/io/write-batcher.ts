@@ -178,7 +178,7 @@ export class WriteBatcher {
       // No one waits for this write: straight to the handle, if the stream lets us.
       const data = rest === null ? (queued ? unpinned(first, PIN_LIMIT) : first) : bytes <= CONCAT_LIMIT ? concat(first, rest, bytes, queued) : list(first, rest, queued);
       if (writeToHandle(this.direct, data)) {
-        // Nothing waits in the handle: the kernel took every byte, and the slabs are free of it.
+        // The slabs are free again if nothing waits in the handle: the kernel took every byte.
         // (unsentBytes grows by what the handle's queue grew by: libuv counts there every byte a
         // pending write still reads from our memory.)
         releaseLeases(slab, slabBefore, this.direct.unsentBytes === 0);
