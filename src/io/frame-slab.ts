@@ -41,9 +41,8 @@ export class Slab {
   }
 }
 
-/** Where the last frame went: `slab.buffer[start, end)` (`buffer` for short), with `payloadLength` payload bytes. */
-export const slabFrame: { slab: Slab; buffer: Buffer; start: number; end: number; payloadLength: number } = { slab: new Slab(), buffer: Buffer.alloc(0), start: 0, end: 0, payloadLength: 0 };
-slabFrame.buffer = slabFrame.slab.buffer;
+/** Where the last frame went: `slab.buffer[start, end)`, with `payloadLength` payload bytes. */
+export const slabFrame = { slab: new Slab(), start: 0, end: 0, payloadLength: 0 };
 let used = 0;
 /** A slab whose last lease ended while another was being filled: the next one to fill. */
 let spare: Slab | null = null;
@@ -81,7 +80,6 @@ function nextSlab(): void {
   const next = spare !== null && free(spare) ? spare : new Slab();
   spare = null;
   slabFrame.slab = next;
-  slabFrame.buffer = next.buffer;
 }
 
 /**
@@ -91,7 +89,7 @@ function nextSlab(): void {
  */
 export function frameIntoSlab(opcode: Opcode, payload: string | Buffer, maskKeys: MaskKeySource | null): void {
   if (used + MAX_FRAME > SLAB_SIZE) nextSlab();
-  const slab = slabFrame.buffer;
+  const slab = slabFrame.slab.buffer;
   const start = used;
   let length: number;
   let headerLength: number;

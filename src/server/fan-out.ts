@@ -111,7 +111,7 @@ export class FanOut {
     if (this.fragmentSize === undefined && bytes.length <= SLAB_PAYLOAD_LIMIT) {
       frameIntoSlab(this.opcode, bytes, null);
       shareSlab(slabFrame.slab);
-      return slabFrame.buffer.subarray(slabFrame.start, slabFrame.end);
+      return slabFrame.slab.buffer.subarray(slabFrame.start, slabFrame.end);
     }
     return join(encodeMessage(this.opcode, bytes, { fragmentSize: this.fragmentSize }));
   }

@@ -16,7 +16,8 @@ const rfcKeys: MaskKeySource = {
 /** Frames `payload` into the slab and returns a copy of the frame, checking what slabFrame says of it. */
 function framed(opcode: typeof Opcode.Text | typeof Opcode.Binary, payload: string | Buffer, maskKeys: MaskKeySource | null): Buffer {
   frameIntoSlab(opcode, payload, maskKeys);
-  const { buffer, start, end, payloadLength } = slabFrame;
+  const { slab, start, end, payloadLength } = slabFrame;
+  const buffer = slab.buffer;
   assert.equal(payloadLength, typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length, 'payloadLength');
   return Buffer.from(buffer.subarray(start, end));
 }
@@ -83,9 +84,9 @@ describe('frameIntoSlab', () => {
     // 64 KiB holds about 16 frames of 4 KiB: 40 of them fill the slab twice.
     for (let i = 0; i < 40; i++) {
       frameIntoSlab(Opcode.Binary, payload, i % 2 === 0 ? rfcKeys : null);
-      const { slab, buffer, start, end } = slabFrame;
+      const { slab, start, end } = slabFrame;
+      const buffer = slab.buffer;
       assert.equal(slab, first, `frame ${i}: the same slab`);
-      assert.equal(buffer, first.buffer, `frame ${i}: slabFrame.buffer is the slab's memory`);
       if (start === 0) wraps++;
       else assert.equal(start, previousEnd, `frame ${i} follows the one before it`);
       assert.ok(end <= buffer.length, `frame ${i} lies inside its slab`);
@@ -108,7 +109,7 @@ describe('frameIntoSlab', () => {
         frameIntoSlab(Opcode.Binary, payload, null);
         if (slabFrame.slab === held) kept.push({ start: slabFrame.start, end: slabFrame.end });
       }
-      assert.notEqual(slabFrame.buffer, held.buffer, `${how}: the next frame is in other memory`);
+      assert.notEqual(slabFrame.slab.buffer, held.buffer, `${how}: the next frame is in other memory`);
       // Many more frames, over several slabs.
       const others = new Set<Slab>();
       for (let i = 0; i < 64; i++) {
@@ -177,7 +178,8 @@ describe('frameIntoSlab', () => {
       }
       assert.equal(slabFrame.end, target);
       frameIntoSlab(Opcode.Text, largest, rfcKeys);
-      const { buffer, start, end } = slabFrame;
+      const { start, end } = slabFrame;
+      const buffer = slabFrame.slab.buffer;
       assert.ok(end <= buffer.length, `filled to ${target}: the frame lies inside its slab`);
       assert.ok(buffer.subarray(start, end).equals(expected), `filled to ${target}: the frame is whole`);
     }
