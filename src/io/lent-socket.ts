@@ -1,6 +1,7 @@
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { type SocketEventsTarget } from './socket-events.js';
 import { type HandleWritable } from './handle-writer.js';
+import { simdReadBuffer } from '../protocol/mask-simd.js';
 
 /** As much as Node reads from a socket at once. */
 const SHARED_READ_SIZE = 64 * 1024;
@@ -57,7 +58,9 @@ export class LentSocket extends Socket implements HandleWritable {
   constructor(accepted?: AcceptedHandle) {
     // (`net.connect()` hands its `onread` option to the socket's constructor, as here, and so does
     // Node's listener with `handle`; the types list neither option here.)
-    const onread = (sharedOnRead ??= { buffer: Buffer.allocUnsafeSlow(SHARED_READ_SIZE), callback: onSharedRead as OnReadOpts['callback'] });
+    // The SIMD module's read buffer where there is one: frames read into it are unmasked where
+    // they lie, without a copy (see simdMaskInPlace).
+    const onread = (sharedOnRead ??= { buffer: simdReadBuffer() ?? Buffer.allocUnsafeSlow(SHARED_READ_SIZE), callback: onSharedRead as OnReadOpts['callback'] });
     super((accepted === undefined ? { onread } : { onread, handle: accepted, allowHalfOpen: true }) as unknown as SocketConstructorOpts);
   }
 

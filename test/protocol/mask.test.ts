@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { applyMask, defaultMaskKeys, maskCopy, RandomMaskKeys, SIMD_THRESHOLD } from '../../src/protocol/mask.js';
-import { simdMaskAvailable } from '../../src/protocol/mask-simd.js';
+import { simdMaskAvailable, simdMaskInPlace, simdReadBuffer } from '../../src/protocol/mask-simd.js';
 import { mulberry32, randInt, randomBytes } from '../support/chunking.js';
 import { naiveMask } from '../support/frames.js';
 
@@ -176,5 +176,43 @@ describe('applyMask and maskCopy above the SIMD threshold', () => {
 
   test('the WebAssembly SIMD module compiles on this Node.js, so the ranges above use it', () => {
     assert.equal(simdMaskAvailable, true);
+  });
+});
+
+describe('masking in the SIMD module\'s read buffer (in place, no copy)', { skip: !simdMaskAvailable }, () => {
+  test('the read buffer is one 64 KiB Buffer, the same on every call', () => {
+    const buffer = simdReadBuffer();
+    assert.ok(buffer !== null);
+    assert.equal(buffer.length, 64 * 1024);
+    assert.equal(simdReadBuffer(), buffer);
+  });
+
+  test('applyMask on any range of it equals the naive loop at every phase, and leaves the bytes around the range as they were', () => {
+    const buffer = simdReadBuffer()!;
+    const rng = mulberry32(4242);
+    const lengths = [...Array.from({ length: 300 }, (_, i) => i), 1023, 1024, 1025, SIMD_THRESHOLD - 1, SIMD_THRESHOLD, 40_000, 65536 - 7];
+    for (const length of lengths) {
+      const phase = randInt(rng, 0, 3);
+      const start = randInt(rng, 0, Math.min(7, 65536 - length));
+      const end = start + length;
+      const view = buffer.subarray(randInt(rng, 0, start)); // a view at an offset, as a read's chunk may be
+      const at = start - view.byteOffset + buffer.byteOffset;
+      randomBytes(rng, 65536).copy(buffer);
+      const before = Buffer.from(buffer);
+      const key = randomBytes(rng, 4);
+      assert.equal(applyMask(view, at, at + length, key, phase), (phase + length) & 3);
+      const expected = Buffer.concat([before.subarray(0, start), naiveMask(before.subarray(start, end), key, phase), before.subarray(end)]);
+      assert.ok(buffer.equals(expected), `length ${length}, start ${start}, phase ${phase}`);
+    }
+  });
+
+  test('simdMaskInPlace masks only views of the read buffer: any other buffer is left as it was', () => {
+    const other = Buffer.alloc(256, 7);
+    assert.equal(simdMaskInPlace(other, 0, 256, 0x01020304), false);
+    assert.deepStrictEqual(other, Buffer.alloc(256, 7));
+    const buffer = simdReadBuffer()!;
+    buffer.fill(0, 0, 8);
+    assert.equal(simdMaskInPlace(buffer.subarray(4), 0, 4, 0x04030201), true);
+    assert.deepStrictEqual([...buffer.subarray(0, 8)], [0, 0, 0, 0, 1, 2, 3, 4]);
   });
 });
