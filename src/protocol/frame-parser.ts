@@ -6,6 +6,7 @@ import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './o
 import { unpinned } from './unpinned.js';
 import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
 import { unmaskText } from './masked-text.js';
+import { unmaskWholeFrames } from './unmask-ahead.js';
 import { type FrameParserHandler, type FrameParserOptions } from './frame-parser-types.js';
 
 export type { FrameParserHandler, FrameParserOptions } from './frame-parser-types.js';
@@ -64,6 +65,8 @@ const EMPTY = Buffer.alloc(0);
  * payload of a chunk that must be kept copies the rest of the chunk, once, and it and the later
  * payloads of that chunk are views of the copy; any frame of up to 64 KiB that spans chunks is
  * copied into one buffer of its own. (Whole text messages decoded from the chunk need no copy.)
+ * A lent chunk is unmasked before it is copied, the whole frames after that payload included (see
+ * unmaskWholeFrames), so that a read into the SIMD module's memory is unmasked where it lies.
  */
 export class FrameParser {
   private readonly handler: FrameParserHandler;
@@ -88,6 +91,11 @@ export class FrameParser {
   private maskKey = 0;
   private maskPhase = 0;
   private remaining = 0;
+  /**
+   * In the chunk being parsed, every frame payload before this offset was unmasked already (see
+   * unmaskWholeFrames): a frame that ends by it is read as clear. 0 at the start of each chunk.
+   */
+  private clearTo = 0;
   /** The frame's payload so far: none, one piece, or several (idle connections hold no array). */
   private framePiece: Buffer | null = null;
   private framePieces: Buffer[] | null = null;
@@ -140,6 +148,7 @@ export class FrameParser {
     let pos = 0;
     // The chunk is lent (see lentChunks) and not copied yet.
     let lent = this.lentChunks;
+    this.clearTo = 0;
     while (pos < end) {
       const state = this.state;
       if (state === State.Payload) {
@@ -168,6 +177,8 @@ export class FrameParser {
       const size = headerSize(chunk[pos + 1]!);
       if (available >= size) {
         this.header(chunk, pos);
+        // A payload unmasked ahead is read as clear.
+        if (this.masked && pos + size + this.remaining <= this.clearTo) this.masked = false;
         return pos + size;
       }
     }
@@ -290,9 +301,12 @@ export class FrameParser {
       assembled = this.frameBuffer = Buffer.allocUnsafe(this.remaining);
       this.frameFilled = 0;
     }
+    // A lent chunk is unmasked where it lies before its bytes are copied: the read buffer is the
+    // SIMD module's memory (see simdReadBuffer), where unmasking needs no copy of its own.
+    if (this.masked && (lent || assembled === null)) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
     if (assembled !== null) {
       const at = this.frameFilled;
-      if (this.masked) this.maskPhase = maskCopy(chunk, start, end, assembled, at, this.maskKey, this.maskPhase);
+      if (this.masked && !lent) this.maskPhase = maskCopy(chunk, start, end, assembled, at, this.maskKey, this.maskPhase);
       else chunk.copy(assembled, at, start, end);
       this.frameFilled = at + n;
       piece = assembled.subarray(at, at + n);
@@ -300,14 +314,16 @@ export class FrameParser {
       if (lent) {
         // Kept as a view, so not of a lent chunk: the rest of the chunk is copied once, and this
         // piece and every later one of the chunk are views of the copy, as of a chunk not lent
-        // (one copy and one allocation per chunk, not one per message).
+        // (one copy and one allocation per chunk, not one per message). The whole frames after
+        // this one are unmasked first, for the same reason as this one.
+        const clear = n === this.remaining ? unmaskWholeFrames(chunk, end) : end;
         owned = Buffer.allocUnsafe(chunk.length - start);
         chunk.copy(owned, 0, start);
+        this.clearTo = clear - start;
         chunk = owned;
         end -= start;
         start = 0;
       }
-      if (this.masked) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
       piece = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
     }
     this.remaining -= n;

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { FrameParser, type FrameParserOptions } from '../../src/protocol/frame-parser.js';
 import { BYTE_BY_BYTE, checkInvariants, describe as describeEvents, ev, FEED_MODES, recorder, WHOLE, type FeedMode, type ParserEvent } from '../support/chunking.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
+import { simdMaskAvailable, simdReadBuffer } from '../../src/protocol/mask-simd.js';
 import { clientFrame, closeBody, patternBytes, serverFrame } from '../support/frames.js';
 
 const MiB = 1024 * 1024;
@@ -12,11 +13,11 @@ const { Text: TEXT, Binary: BINARY, Continuation: CONT, Close: CLOSE, Ping: PING
  * Feeds every piece through one buffer used again, as a socket reading into a shared buffer does:
  * each piece is copied into it, pushed, then the buffer is written over. Returns what was reported.
  */
-function feedLent(stream: Buffer, options: FrameParserOptions, mode: FeedMode, text: boolean): ParserEvent[] {
+function feedLent(stream: Buffer, options: FrameParserOptions, mode: FeedMode, text: boolean, readBuffer?: Buffer): ParserEvent[] {
   const rec = recorder(true, text);
   const parser = new FrameParser(options, rec.handler);
   const pieces = mode.split(stream);
-  const lent = Buffer.alloc(pieces.reduce((most, piece) => Math.max(most, piece.length), 0));
+  const lent = readBuffer ?? Buffer.alloc(pieces.reduce((most, piece) => Math.max(most, piece.length), 0));
   for (const piece of pieces) {
     piece.copy(lent);
     parser.push(lent.subarray(0, piece.length));
@@ -79,6 +80,55 @@ describe('FrameParser: lent chunks (a read buffer used again)', () => {
       }
     });
   }
+
+  test('read into the SIMD module\'s read buffer, where frames are unmasked without a copy, in reads of up to 64 KiB', { skip: !simdMaskAvailable }, () => {
+    const readBuffer = simdReadBuffer()!;
+    const reads: FeedMode = {
+      name: 'reads of 64 KiB',
+      split: (input) => Array.from({ length: Math.ceil(input.length / 65536) }, (_, i) => Buffer.from(input.subarray(i * 65536, (i + 1) * 65536))),
+    };
+    for (const role of ROLES) {
+      const { stream, expected } = traffic(role.frame);
+      for (const mode of [reads, BYTE_BY_BYTE, ...FEED_MODES.filter((m) => m !== WHOLE && m !== BYTE_BY_BYTE)]) {
+        const events = feedLent(stream, role.options, mode, false, readBuffer);
+        assert.deepStrictEqual(events, expected, `${role.name}, ${mode.name}: ${describeEvents(events)}`);
+      }
+    }
+  });
+
+  test('many whole frames in one read, binary and text, small and large, with control frames between: each is unmasked once', () => {
+    const payloads: Buffer[] = [];
+    const frames: Buffer[] = [];
+    const expected: ParserEvent[] = [];
+    for (let i = 0; i < 60; i++) {
+      const length = [0, 1, 3, 31, 32, 33, 125, 126, 1024, 1000, 5000][i % 11]!;
+      const payload = patternBytes(length, i);
+      payloads.push(payload);
+      if (i % 7 === 3) {
+        frames.push(clientFrame({ opcode: PING, payload: payload.subarray(0, 125) }));
+        expected.push(ev.ping(payload.subarray(0, 125)));
+      } else if (i % 5 === 2) {
+        const text = 'é'.repeat(length >> 1) + 'x'.repeat(length & 1);
+        frames.push(clientFrame({ opcode: TEXT, payload: text }));
+        expected.push(ev.text(text));
+      } else {
+        frames.push(clientFrame({ opcode: BINARY, payload }));
+        expected.push(ev.binary(payload));
+      }
+    }
+    const stream = Buffer.concat(frames);
+    const reads: FeedMode = { name: 'reads of 16 KiB', split: (input) => Array.from({ length: Math.ceil(input.length / 16384) }, (_, i) => Buffer.from(input.subarray(i * 16384, (i + 1) * 16384))) };
+    const buffers: (Buffer | undefined)[] = simdMaskAvailable ? [undefined, simdReadBuffer()!] : [undefined];
+    for (const readBuffer of buffers) {
+      for (const mode of [reads, WHOLE, ...FEED_MODES]) {
+        if (readBuffer !== undefined && mode === WHOLE) continue;
+        for (const text of [false, true]) {
+          const events = feedLent(stream, ROLES[1]!.options, mode, text, readBuffer);
+          assert.deepStrictEqual(events, expected, `${readBuffer ? 'SIMD read buffer' : 'plain buffer'}, ${mode.name}${text ? ', text as strings' : ''}`);
+        }
+      }
+    }
+  });
 
   test('without the option, payloads are views of the chunk, so the same feeding corrupts them (the check above can fail)', () => {
     const { stream, expected } = traffic(serverFrame);
