@@ -7,6 +7,7 @@ import { unpinned } from './unpinned.js';
 import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
 import { unmaskText } from './masked-text.js';
 import { unmaskWholeFrames } from './unmask-ahead.js';
+import { inSimdReadBuffer } from './mask-simd.js';
 import { type FrameParserHandler, type FrameParserOptions } from './frame-parser-types.js';
 
 export type { FrameParserHandler, FrameParserOptions } from './frame-parser-types.js';
@@ -301,12 +302,14 @@ export class FrameParser {
       assembled = this.frameBuffer = Buffer.allocUnsafe(this.remaining);
       this.frameFilled = 0;
     }
-    // A lent chunk is unmasked where it lies before its bytes are copied: the read buffer is the
-    // SIMD module's memory (see simdReadBuffer), where unmasking needs no copy of its own.
-    if (this.masked && (lent || assembled === null)) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
+    // Unmasked where it lies, unless it is copied into the frame's buffer (the copy and the
+    // unmasking in one pass), or it is in the SIMD module's read buffer, where unmasking needs no
+    // copy of its own (see simdReadBuffer), so it is unmasked there before its bytes are copied.
+    const inPlace = this.masked && (assembled === null || inSimdReadBuffer(chunk));
+    if (inPlace) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
     if (assembled !== null) {
       const at = this.frameFilled;
-      if (this.masked && !lent) this.maskPhase = maskCopy(chunk, start, end, assembled, at, this.maskKey, this.maskPhase);
+      if (this.masked && !inPlace) this.maskPhase = maskCopy(chunk, start, end, assembled, at, this.maskKey, this.maskPhase);
       else chunk.copy(assembled, at, start, end);
       this.frameFilled = at + n;
       piece = assembled.subarray(at, at + n);
@@ -316,7 +319,7 @@ export class FrameParser {
         // piece and every later one of the chunk are views of the copy, as of a chunk not lent
         // (one copy and one allocation per chunk, not one per message). The whole frames after
         // this one are unmasked first, for the same reason as this one.
-        const clear = n === this.remaining ? unmaskWholeFrames(chunk, end) : end;
+        const clear = n === this.remaining && this.expectMask ? unmaskWholeFrames(chunk, end) : end;
         owned = Buffer.allocUnsafe(chunk.length - start);
         chunk.copy(owned, 0, start);
         this.clearTo = clear - start;

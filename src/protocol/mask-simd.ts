@@ -167,7 +167,12 @@ export function simdReadBuffer(): Buffer | null {
  * false, doing nothing, for any other buffer.
  */
 export function simdMaskInPlace(buf: Uint8Array, start: number, end: number, key: number): boolean {
-  if (simd === null || buf.buffer !== simd.buffer) return false;
-  simd.mask(buf.byteOffset + start, end - start, key | 0);
+  if (!inSimdReadBuffer(buf)) return false;
+  simd!.mask(buf.byteOffset + start, end - start, key | 0);
   return true;
+}
+
+/** True if `buf` is a view of the module's read buffer (see simdReadBuffer), so masked in place by it. */
+export function inSimdReadBuffer(buf: Uint8Array): boolean {
+  return simd !== null && buf.buffer === simd.buffer && buf.byteOffset >= BLOCK;
 }

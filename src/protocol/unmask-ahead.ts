@@ -5,7 +5,8 @@ import { applyMaskWord } from './mask.js';
  * start, and returns where it stopped: every payload before that offset is clear. It stops at the
  * first frame that is not whole in the chunk or not masked, and reads each header only for its
  * length and key; whether the frame is allowed is for the parser to say when it reaches it (a
- * frame it rejects ends the parsing, so what was unmasked after it is never read).
+ * frame it rejects ends the parsing, so what was unmasked after it is never read; that is at most
+ * the rest of one chunk).
  *
  * The frame parser calls it before it copies the rest of a lent chunk (see FrameParser): the
  * frames are then unmasked where they were read, which for the read buffer of the SIMD module
