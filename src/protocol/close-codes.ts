@@ -1,3 +1,6 @@
+import { ProtocolError } from '../errors.js';
+import { isValidUtf8 } from './utf8.js';
+
 /**
  * Close status codes: RFC 6455 §7.4 and the IANA "WebSocket Close Code Number Registry".
  */
@@ -58,4 +61,20 @@ export function encodeClosePayload(code?: number, reason = ''): Buffer {
   payload.writeUInt16BE(code, 0);
   payload.write(reason, 2, 'utf8');
   return payload;
+}
+
+/**
+ * Reads a received close frame's body (RFC 6455 §5.5.1): none gives 1005 and no reason; else a
+ * 2-byte code that may be sent (§7.4) and a UTF-8 reason. Returns the error that fails the
+ * connection otherwise: a 1-byte body or a code that may not be sent → 1002; a reason that is not
+ * UTF-8 → 1007.
+ */
+export function decodeClosePayload(data: Buffer): { code: number; reason: string } | ProtocolError {
+  if (data.length === 0) return { code: CloseCode.NoStatus, reason: '' };
+  if (data.length === 1) return new ProtocolError(CloseCode.ProtocolError, 'close frame with a 1-byte payload');
+  const code = data.readUInt16BE(0);
+  if (!isValidWireCloseCode(code)) return new ProtocolError(CloseCode.ProtocolError, `invalid close code ${code}`, 'SW_INVALID_CLOSE_CODE');
+  const reasonBytes = data.subarray(2);
+  if (!isValidUtf8(reasonBytes)) return new ProtocolError(CloseCode.InvalidPayload, 'close reason is not valid UTF-8', 'SW_INVALID_UTF8');
+  return { code, reason: reasonBytes.toString('utf8') };
 }

@@ -1,10 +1,11 @@
 import { ProtocolError } from '../errors.js';
 import { checkProtocolOptions } from './option-checks.js';
-import { CloseCode, isValidWireCloseCode } from './close-codes.js';
+import { CloseCode, decodeClosePayload } from './close-codes.js';
+import { headerSize, MAX_HEADER } from './frame-header.js';
 import { applyMaskWord, maskCopy } from './mask.js';
 import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcodes.js';
 import { unpinned } from './unpinned.js';
-import { decodeUtf8, isValidUtf8, Utf8Validator } from './utf8.js';
+import { decodeUtf8, Utf8Validator } from './utf8.js';
 import { unmaskText } from './masked-text.js';
 import { unmaskWholeFrames } from './unmask-ahead.js';
 import { inSimdReadBuffer } from './mask-simd.js';
@@ -20,7 +21,6 @@ const enum State {
   Failed,
 }
 
-const MAX_HEADER = 14;
 /**
  * A masked frame up to this size that spans chunks is unmasked straight into one buffer of its
  * length, allocated when its first piece arrives (the copy a reassembly needs, fused with the
@@ -66,8 +66,7 @@ const EMPTY = Buffer.alloc(0);
  * payload of a chunk that must be kept copies the rest of the chunk, once, and it and the later
  * payloads of that chunk are views of the copy; any frame of up to 64 KiB that spans chunks is
  * copied into one buffer of its own. (Whole text messages decoded from the chunk need no copy.)
- * A lent chunk is unmasked before it is copied, the whole frames after that payload included (see
- * unmaskWholeFrames), so that a read into the SIMD module's memory is unmasked where it lies.
+ * A lent chunk is unmasked before it is copied (see unmaskWholeFrames and simdReadBuffer).
  */
 export class FrameParser {
   private readonly handler: FrameParserHandler;
@@ -92,10 +91,7 @@ export class FrameParser {
   private maskKey = 0;
   private maskPhase = 0;
   private remaining = 0;
-  /**
-   * In the chunk being parsed, every frame payload before this offset was unmasked already (see
-   * unmaskWholeFrames): a frame that ends by it is read as clear. 0 at the start of each chunk.
-   */
+  /** Every payload of the chunk being parsed that ends by this offset was unmasked ahead (unmaskWholeFrames). */
   private clearTo = 0;
   /** The frame's payload so far: none, one piece, or several (idle connections hold no array). */
   private framePiece: Buffer | null = null;
@@ -147,8 +143,7 @@ export class FrameParser {
   push(chunk: Buffer): void {
     let end = chunk.length;
     let pos = 0;
-    // The chunk is lent (see lentChunks) and not copied yet.
-    let lent = this.lentChunks;
+    let lent = this.lentChunks; // the chunk is lent (see lentChunks) and not copied yet
     this.clearTo = 0;
     while (pos < end) {
       const state = this.state;
@@ -302,9 +297,8 @@ export class FrameParser {
       assembled = this.frameBuffer = Buffer.allocUnsafe(this.remaining);
       this.frameFilled = 0;
     }
-    // Unmasked where it lies, unless it is copied into the frame's buffer (the copy and the
-    // unmasking in one pass), or it is in the SIMD module's read buffer, where unmasking needs no
-    // copy of its own (see simdReadBuffer), so it is unmasked there before its bytes are copied.
+    // Unmasked where it lies, unless copied into the frame's buffer (the copy and the unmasking in
+    // one pass) from anywhere but the SIMD module's read buffer, where unmasking needs no copy.
     const inPlace = this.masked && (assembled === null || inSimdReadBuffer(chunk));
     if (inPlace) this.maskPhase = applyMaskWord(chunk, start, end, this.maskKey, this.maskPhase);
     if (assembled !== null) {
@@ -317,8 +311,8 @@ export class FrameParser {
       if (lent) {
         // Kept as a view, so not of a lent chunk: the rest of the chunk is copied once, and this
         // piece and every later one of the chunk are views of the copy, as of a chunk not lent
-        // (one copy and one allocation per chunk, not one per message). The whole frames after
-        // this one are unmasked first, for the same reason as this one.
+        // (one copy and one allocation per chunk, not one per message), the whole frames after
+        // this one unmasked first, where they lie.
         const clear = n === this.remaining && this.expectMask ? unmaskWholeFrames(chunk, end) : end;
         owned = Buffer.allocUnsafe(chunk.length - start);
         chunk.copy(owned, 0, start);
@@ -431,19 +425,10 @@ export class FrameParser {
   }
 
   private closeFrame(data: Buffer): void {
-    // RFC 6455 §5.5.1: the body, if any, starts with a 2-byte code.
-    if (data.length === 1) return this.fail(CloseCode.ProtocolError, 'close frame with a 1-byte payload');
-    let code: number = CloseCode.NoStatus;
-    let reason = '';
-    if (data.length >= 2) {
-      code = data.readUInt16BE(0);
-      if (!isValidWireCloseCode(code)) return this.fail(CloseCode.ProtocolError, `invalid close code ${code}`, 'SW_INVALID_CLOSE_CODE');
-      const reasonBytes = data.subarray(2);
-      if (!isValidUtf8(reasonBytes)) return this.fail(CloseCode.InvalidPayload, 'close reason is not valid UTF-8', 'SW_INVALID_UTF8');
-      reason = reasonBytes.toString('utf8');
-    }
+    const close = decodeClosePayload(data);
+    if (close instanceof ProtocolError) return this.failWith(close);
     this.state = State.Closed;
-    this.handler.onClose(code, reason);
+    this.handler.onClose(close.code, close.reason);
   }
 
   private dropPieces(): void {
@@ -454,15 +439,12 @@ export class FrameParser {
     this.messagePieces = null;
   }
 
-  private fail(closeCode: number, message: string, code: 'SW_PROTOCOL_ERROR' | 'SW_INVALID_UTF8' | 'SW_MESSAGE_TOO_BIG' | 'SW_INVALID_CLOSE_CODE' | 'SW_TOO_MANY_FRAGMENTS' = 'SW_PROTOCOL_ERROR'): void {
-    this.state = State.Failed;
-    this.dropPieces();
-    this.handler.onError(new ProtocolError(closeCode, message, code));
+  private fail(closeCode: number, message: string, code: 'SW_PROTOCOL_ERROR' | 'SW_INVALID_UTF8' | 'SW_MESSAGE_TOO_BIG' | 'SW_TOO_MANY_FRAGMENTS' = 'SW_PROTOCOL_ERROR'): void {
+    this.failWith(new ProtocolError(closeCode, message, code));
   }
-}
 
-/** Total header size implied by the second header byte: 2, plus 2 or 8 length bytes, plus 4 if masked. */
-function headerSize(b1: number): number {
-  const len7 = b1 & 0x7f;
-  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+  private failWith(error: ProtocolError): void {
+    this.stop();
+    this.handler.onError(error);
+  }
 }

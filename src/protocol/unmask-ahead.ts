@@ -1,4 +1,5 @@
 import { applyMaskWord } from './mask.js';
+import { headerSize } from './frame-header.js';
 
 /**
  * Unmasks in place every whole masked frame of `chunk` from `from` on, where a frame header must
@@ -17,22 +18,16 @@ export function unmaskWholeFrames(chunk: Buffer, from: number): number {
   let pos = from;
   while (end - pos >= 2) {
     const b1 = chunk[pos + 1]!;
-    if ((b1 & 0x80) === 0) break;
-    let length = b1 & 0x7f;
-    let p = pos + 2;
-    if (length === 126) {
-      if (end - p < 2) break;
-      length = chunk.readUInt16BE(p);
-      p += 2;
-    } else if (length === 127) {
-      // A length past 4 GiB can never be whole in a chunk.
-      if (end - p < 8 || chunk.readUInt32BE(p) !== 0) break;
-      length = chunk.readUInt32BE(p + 4);
-      p += 8;
-    }
-    if (end - p - 4 < length) break;
-    applyMaskWord(chunk, p + 4, p + 4 + length, chunk.readUInt32LE(p));
-    pos = p + 4 + length;
+    const size = headerSize(b1);
+    if ((b1 & 0x80) === 0 || end - pos < size) break;
+    const len7 = b1 & 0x7f;
+    // (A 64-bit length past 4 GiB can never be whole in a chunk.)
+    if (len7 === 127 && chunk.readUInt32BE(pos + 2) !== 0) break;
+    const length = len7 < 126 ? len7 : len7 === 126 ? chunk.readUInt16BE(pos + 2) : chunk.readUInt32BE(pos + 6);
+    const payload = pos + size;
+    if (end - payload < length) break;
+    applyMaskWord(chunk, payload, payload + length, chunk.readUInt32LE(payload - 4));
+    pos = payload + length;
   }
   return pos;
 }

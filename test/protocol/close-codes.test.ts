@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { CloseCode, encodeClosePayload, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from '../../src/protocol/close-codes.js';
+import { CloseCode, decodeClosePayload, encodeClosePayload, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from '../../src/protocol/close-codes.js';
+import { ProtocolError } from '../../src/errors.js';
 
 /** RFC 6455 §7.4.1/§7.4.2 and the IANA registry, written independently of the source. */
 function ruleAllows(code: number): boolean {
@@ -96,5 +97,31 @@ describe('CloseCode', () => {
         TlsHandshake: 1015,
       },
     );
+  });
+});
+
+describe('decodeClosePayload', () => {
+  test('an empty body is 1005 with no reason; a code and a UTF-8 reason are read as sent', () => {
+    assert.deepStrictEqual(decodeClosePayload(Buffer.alloc(0)), { code: 1005, reason: '' });
+    assert.deepStrictEqual(decodeClosePayload(encodeClosePayload(1000)), { code: 1000, reason: '' });
+    assert.deepStrictEqual(decodeClosePayload(encodeClosePayload(4999, 'au revoir, é 😀')), { code: 4999, reason: 'au revoir, é 😀' });
+  });
+
+  test('every code the rules refuse fails with 1002; a 1-byte body with 1002; a reason that is not UTF-8 with 1007', () => {
+    for (let code = 0; code < 6000; code++) {
+      const body = Buffer.alloc(2);
+      body.writeUInt16BE(code);
+      const result = decodeClosePayload(body);
+      if (ruleAllows(code)) assert.deepStrictEqual(result, { code, reason: '' }, `code ${code}`);
+      else {
+        assert.ok(result instanceof ProtocolError, `code ${code}`);
+        assert.equal(result.closeCode, 1002);
+        assert.equal(result.code, 'SW_INVALID_CLOSE_CODE');
+      }
+    }
+    const oneByte = decodeClosePayload(Buffer.from([3]));
+    assert.ok(oneByte instanceof ProtocolError && oneByte.closeCode === 1002 && oneByte.code === 'SW_PROTOCOL_ERROR');
+    const badReason = decodeClosePayload(Buffer.from([0x03, 0xe8, 0xc3, 0x28]));
+    assert.ok(badReason instanceof ProtocolError && badReason.closeCode === 1007 && badReason.code === 'SW_INVALID_UTF8');
   });
 });
