@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { FrameParser, type FrameParserOptions } from '../../src/protocol/frame-parser.js';
-import { BYTE_BY_BYTE, checkInvariants, describe as describeEvents, ev, FEED_MODES, recorder, WHOLE, type FeedMode, type ParserEvent } from '../support/chunking.js';
+import { BYTE_BY_BYTE, checkInvariants, readsOf, describe as describeEvents, ev, FEED_MODES, recorder, WHOLE, type FeedMode, type ParserEvent } from '../support/chunking.js';
 import { Opcode } from '../../src/protocol/opcodes.js';
 import { simdMaskAvailable, simdReadBuffer } from '../../src/protocol/mask-simd.js';
 import { clientFrame, closeBody, patternBytes, serverFrame } from '../support/frames.js';
@@ -83,10 +83,7 @@ describe('FrameParser: lent chunks (a read buffer used again)', () => {
 
   test('read into the SIMD module\'s read buffer, where frames are unmasked without a copy, in reads of up to 64 KiB', { skip: !simdMaskAvailable }, () => {
     const readBuffer = simdReadBuffer()!;
-    const reads: FeedMode = {
-      name: 'reads of 64 KiB',
-      split: (input) => Array.from({ length: Math.ceil(input.length / 65536) }, (_, i) => Buffer.from(input.subarray(i * 65536, (i + 1) * 65536))),
-    };
+    const reads = readsOf(65536);
     for (const role of ROLES) {
       const { stream, expected } = traffic(role.frame);
       for (const mode of [reads, BYTE_BY_BYTE, ...FEED_MODES.filter((m) => m !== WHOLE && m !== BYTE_BY_BYTE)]) {
@@ -117,7 +114,7 @@ describe('FrameParser: lent chunks (a read buffer used again)', () => {
       }
     }
     const stream = Buffer.concat(frames);
-    const reads: FeedMode = { name: 'reads of 16 KiB', split: (input) => Array.from({ length: Math.ceil(input.length / 16384) }, (_, i) => Buffer.from(input.subarray(i * 16384, (i + 1) * 16384))) };
+    const reads = readsOf(16384);
     const buffers: (Buffer | undefined)[] = simdMaskAvailable ? [undefined, simdReadBuffer()!] : [undefined];
     for (const readBuffer of buffers) {
       for (const mode of [reads, WHOLE, ...FEED_MODES]) {

@@ -178,6 +178,14 @@ export function randomSplits(seed: number): FeedMode {
   };
 }
 
+/** Reads of `size` bytes each (the last one shorter), as a socket reading into a buffer of that size gets them. */
+export function readsOf(size: number): FeedMode {
+  return {
+    name: `reads of ${size} B`,
+    split: (input) => Array.from({ length: Math.ceil(input.length / size) }, (_, i) => Buffer.from(input.subarray(i * size, (i + 1) * size))),
+  };
+}
+
 /** All modes: whole, byte by byte, and random splits for each seed in {@link RANDOM_SEEDS}. */
 export const FEED_MODES: readonly FeedMode[] = [WHOLE, BYTE_BY_BYTE, ...RANDOM_SEEDS.map(randomSplits)];
 
