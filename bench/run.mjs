@@ -27,6 +27,15 @@ const WSLOAD_SRC = join(ROOT, '..', 'shared', 'loadgen', 'wsload.c');
 const PROFILES = join(OUT, 'profiles');
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
+/**
+ * The environment of the client scenarios' echo server, the tested client's peer, which must not
+ * be the bottleneck. Streaming 64 KiB frames, it let glibc's malloc hand freed read buffers back
+ * to the kernel (heap trim) and take them again, and faulting the pages back in took most of its
+ * time: 1.6 to 6 page faults per message depending on the heap's layout, and 4k to 16k msg/s from
+ * one run to the next whichever client was tested. A high trim threshold keeps freed memory
+ * mapped. The client under test runs with the default, as users do.
+ */
+const PEER_ENV = { GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864' };
 
 function options() {
   const { values } = parseArgs({
@@ -101,7 +110,7 @@ async function serverRun(scenario, impl, o, nodeFlags = []) {
 /** One client run: the fast echo server on core 0, the client under test on core 1. */
 async function clientRun(scenario, impl, o, nodeFlags = []) {
   const port = await freePort();
-  const server = spawnPinned(SERVER_CORE, [process.execPath, 'bench/client/fast-echo-server.mjs', String(port)], { cwd: ROOT });
+  const server = spawnPinned(SERVER_CORE, [process.execPath, 'bench/client/fast-echo-server.mjs', String(port)], { cwd: ROOT, env: PEER_ENV });
   try {
     await waitForOutput(server, /listening/, 15_000);
     const args = [...scenario.client(o), '--port', String(port), '--time', String(o.time), '--warmup', String(o.warmup), '--srv-pid', String(server.pid)];

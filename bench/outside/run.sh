@@ -67,7 +67,8 @@ start_server() {
     sockwave) env -u WS_NO_BUFFER_UTIL taskset -c 0 node "$SERVERS_DIR/sockwave.mjs" "$port" "$@" >"$log" 2>&1 & ;;
     ws)       env -u WS_NO_BUFFER_UTIL taskset -c 0 node "$SERVERS_DIR/ws.mjs" "$port" "$@" >"$log" 2>&1 & ;;
     ws-nobu)  WS_NO_BUFFER_UTIL=1 taskset -c 0 node "$SERVERS_DIR/ws.mjs" "$port" "$@" >"$log" 2>&1 & ;;
-    echo)     env -u WS_NO_BUFFER_UTIL taskset -c 0 node "$HERE/echo-server.mjs" "$port" >"$log" 2>&1 & ;;
+    # (glibc keeps freed memory mapped: the echo server must not spend its time faulting pages in.)
+    echo)     env -u WS_NO_BUFFER_UTIL GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864 taskset -c 0 node "$HERE/echo-server.mjs" "$port" >"$log" 2>&1 & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
   esac
   SRV_PID=$!   # taskset and env exec, so this is the node process itself
