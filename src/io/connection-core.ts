@@ -19,6 +19,7 @@ import { limitOfError, type LimitName } from './limits.js';
 import { bindSocket, lendsReads } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
 import { Flag, PAUSED, PauseReason } from './connection-flags.js';
+import { allocatorWarmup, warmUpAllocator } from './malloc-warmup.js';
 
 const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
 
@@ -215,6 +216,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal Bytes from the socket. */
   received(chunk: Buffer): void {
     this.stats.wireBytesIn += chunk.length;
+    if ((allocatorWarmup.countdown -= chunk.length) < 0) warmUpAllocator();
     // One clock read per chunk serves every message in it (the rate limit's buckets). The coarse
     // clock's scale, which the heartbeat compares with: monotonic, never the wall clock.
     this.activityAt = coarseClock.sinceEpoch(this.settings.rateLimit === undefined ? coarseClock.now : coarseClock.precise());
