@@ -40,6 +40,11 @@ export const allocatorWarmup = { countdown: process.env['SOCKWAVE_MALLOC_WARMUP'
 export function warmUpAllocator(): void {
   if (allocatorWarmup.countdown === Infinity) return;
   allocatorWarmup.countdown = Infinity;
-  // (Allocated uninitialized, so never written: glibc maps it apart and the kernel backs no page of it.)
-  Buffer.allocUnsafeSlow(WARMUP_BYTES);
+  try {
+    // (Allocated uninitialized, so never written: glibc maps it apart and the kernel backs no page of it.)
+    Buffer.allocUnsafeSlow(WARMUP_BYTES);
+  } catch {
+    // No 16 MiB of address space to spare (a strict overcommit limit): the warm-up is an
+    // optimisation, and the read that triggered it goes on as if it had not been tried.
+  }
 }

@@ -44,3 +44,17 @@ test('SOCKWAVE_MALLOC_WARMUP=0 turns it off from the start', () => {
   assert.equal(run('0'), 'Infinity');
   assert.equal(run(undefined), String(64 * 1024 * 1024));
 });
+
+test('an allocation that fails (no address space to spare) is swallowed: the read goes on', () => {
+  const module = new URL('../../src/io/malloc-warmup.js', import.meta.url).href;
+  const script = [
+    `import { allocatorWarmup, warmUpAllocator } from ${JSON.stringify(module)};`,
+    `Buffer.allocUnsafeSlow = () => { throw new RangeError('Array buffer allocation failed'); };`,
+    `allocatorWarmup.countdown = -1;`,
+    `warmUpAllocator();`,
+    `console.log(String(allocatorWarmup.countdown));`,
+  ].join('\n');
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), 'Infinity', 'tried once, not again at every read');
+});
