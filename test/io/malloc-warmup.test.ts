@@ -58,3 +58,24 @@ test('an allocation that fails (no address space to spare) is swallowed: the rea
   assert.equal(child.status, 0, child.stderr);
   assert.equal(child.stdout.trim(), 'Infinity', 'tried once, not again at every read');
 });
+
+test("the block is under glibc's 32 MiB cap for its dynamic threshold, and freed at once where ArrayBuffer.transfer exists", () => {
+  const module = new URL('../../src/io/malloc-warmup.js', import.meta.url).href;
+  const script = [
+    `import { allocatorWarmup, warmUpAllocator } from ${JSON.stringify(module)};`,
+    `const made = [];`,
+    `const original = Buffer.allocUnsafeSlow;`,
+    `Buffer.allocUnsafeSlow = (size) => { const block = original(size); made.push({ size, block }); return block; };`,
+    `allocatorWarmup.countdown = -1;`,
+    `warmUpAllocator();`,
+    `console.log(JSON.stringify({ sizes: made.map((m) => m.size), freed: made.map((m) => m.block.buffer.byteLength === 0) }));`,
+  ].join('\n');
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const { sizes, freed } = JSON.parse(child.stdout) as { sizes: number[]; freed: boolean[] };
+  assert.equal(sizes.length, 1, 'one block');
+  // glibc adjusts its thresholds only for a freed mapped chunk of at most 32 MiB, header and page rounding included.
+  assert.ok(sizes[0]! > 16 * 1024 * 1024 && sizes[0]! <= 32 * 1024 * 1024 - 64 * 1024, `size ${sizes[0]}`);
+  const canTransfer = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+  assert.deepEqual(freed, [canTransfer], canTransfer ? 'detached (its memory freed) in the same call' : 'left to the collector (Node 20)');
+});
