@@ -54,7 +54,7 @@ export function warmUpAllocator(): void {
     const block = Buffer.allocUnsafeSlow(WARMUP_BYTES);
     releaseNow(block.buffer);
   } catch {
-    // No 16 MiB of address space to spare (a strict overcommit limit): the warm-up is an
+    // No 31 MiB of address space to spare (a strict overcommit limit): the warm-up is an
     // optimisation, and the read that triggered it goes on as if it had not been tried.
   }
 }
