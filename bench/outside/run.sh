@@ -90,14 +90,15 @@ scen_args() {
     deflate16) echo "echo -u /echo -c 64 -P 16 -s 16 -z -t 3 -w 1" ;;
     bcast1000) echo "broadcast -u /broadcast -c 1000 -B 8 -s 16 -t 3 -w 1" ;;
     bcast16k)  echo "broadcast -u /broadcast -c 1000 -B 8 -s 16384 -z -t 3 -w 1" ;;
-    connect)   echo "connect -k 3000 -q 64" ;;
+    connect)   echo "connect -k 20000 -q 64" ;;
     idle)      echo "idle -c $IDLE_CONNS -q 64 -e 2" ;;
   esac
 }
 # Flags for the server scripts
 scen_flags() { case $1 in deflate16 | bcast16k) echo "--deflate" ;; esac; }
-# Unmeasured run against the same server first, for scenarios without a timed warm-up (-w).
-scen_warm() { [ "$1" = connect ] && echo "connect -k 1000 -q 64"; }
+# Unmeasured run against the same server first, for scenarios without a timed warm-up (-w): every
+# server's connect rate still climbs over its first ~8,000 lifecycles (JIT), so 10,000 of them.
+scen_warm() { [ "$1" = connect ] && echo "connect -k 10000 -q 64"; }
 # Client scenarios: driver args CONNS INFLIGHT SIZE binary|text (then warm-up, window, echo server PID)
 client_args() {
   case $1 in
