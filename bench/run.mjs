@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, killAll, parseResult, runPinned, setNiceness, spawnPinned, stop, waitForOutput } from './lib/proc.mjs';
-import { cpuTable, median, resultsTable } from './lib/report.mjs';
+import { cpuTable, median, resultsTable, roundsTable } from './lib/report.mjs';
 import { CLIENT_IMPLS, SERVER_IMPLS, selectScenarios } from './scenarios.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -191,6 +191,7 @@ async function main() {
   const loadAfter = loadavg();
   const table = resultsTable(scenarios, all);
   const cpu = cpuTable(scenarios, all);
+  const byRound = roundsTable(scenarios, all);
   const rest = median(Object.values(all).flatMap((r) => Object.values(r).flat().map((run) => run.others)));
   const restNote = Number.isFinite(rest)
     ? `rest of the machine (other processes, plus interrupt/softirq time: ~0.2 cores of loopback work is the benchmark's own): median ${rest.toFixed(2)} cores during runs` +
@@ -198,11 +199,12 @@ async function main() {
     : '';
   const loadNote = `${restNote}; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}; after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`;
   console.log(`\n${table}\n\nCPU used, medians in cores: tested side / its peer / rest of the machine (server scenarios: server / wsload; client scenarios: client / echo server; rest includes ~0.2 cores of the benchmark's own softirq network work; more means other work competed):\n\n${cpu}\n`);
+  console.log(`Round by round (the runs of a round follow each other, so each ratio compares the two at the same machine speed):\n\n${byRound}\n`);
   console.log(loadNote);
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const header = `${startedAt.toISOString()} — ${machineLine()}; rounds ${o.rounds}, ${o.time} s per run, nice ${o.nice}; ${loadNote}`;
-  writeFileSync(join(OUT, 'last-table.md'), `${header}\n\n${table}\n\n${cpu}\n`);
+  writeFileSync(join(OUT, 'last-table.md'), `${header}\n\n${table}\n\n${cpu}\n\n${byRound}\n`);
   writeFileSync(join(OUT, `results-${stamp}.json`), JSON.stringify({ startedAt, options: o, loadBefore, loadAfter, results: all }, null, 2));
   console.log(`saved .bench/last-table.md and .bench/results-${stamp}.json`);
 }

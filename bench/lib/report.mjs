@@ -104,3 +104,26 @@ export function cpuTable(scenarios, all) {
   }
   return lines.join('\n');
 }
+
+/**
+ * sockwave ÷ ws and ÷ ws without bufferutil round by round, with their median. The runs of one
+ * round follow each other, so a pair shares the machine's speed of the moment, which the medians
+ * of each implementation do not: when the machine slows for a while (it did, on this VM, for whole
+ * rounds), the per-round ratios stay put. The verdict stays on the ratio of medians.
+ */
+export function roundsTable(scenarios, all) {
+  const lines = ['| scenario | sockwave ÷ ws by round (median) | sockwave ÷ ws (no bu) by round (median) |', '| --- | --- | --- |'];
+  const perRound = (results, other) => {
+    const ours = results.sockwave ?? [];
+    const theirs = results[other] ?? [];
+    const ratios = ours.map((run, i) => (theirs[i]?.value > 0 ? run.value / theirs[i].value : NaN));
+    const shown = ratios.map((r) => (Number.isFinite(r) ? r.toFixed(2) : '—')).join(', ');
+    return ratios.length ? `${shown} (${ratioText(median(ratios))})` : '—';
+  };
+  for (const s of scenarios) {
+    const results = all[s.name];
+    if (!results) continue;
+    lines.push(`| ${s.title} | ${perRound(results, 'ws')} | ${perRound(results, 'ws-nobu')} |`);
+  }
+  return lines.join('\n');
+}
