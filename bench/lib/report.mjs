@@ -65,6 +65,9 @@ function targetText(scenario) {
 }
 
 const ratioText = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—');
+/** A ratio checked against a target: three decimals when two would round it onto the bar. */
+const checkedRatioText = (r, scenario) =>
+  Number.isFinite(r) && scenario.target != null && r.toFixed(2) === scenario.target.toFixed(2) && r !== scenario.target ? `${r.toFixed(3)}×` : ratioText(r);
 
 /**
  * The results table. `all` maps scenario name -> { implId: [{ value, srvCpu, genCpu }] }.
@@ -80,7 +83,7 @@ export function resultsTable(scenarios, all) {
     const v = verdict(s, results);
     lines.push(
       `| ${s.title} | ${s.unit} | ${cell(results.sockwave ?? [])} | ${cell(results.ws ?? [])} | ${cell(results['ws-nobu'] ?? [])} | ` +
-        `${ratioText(ratio(results, s, 'ws'))} | ${ratioText(ratio(results, s, 'ws-nobu'))} | ${targetText(s)} | ${v.text} | ` +
+        `${checkedRatioText(ratio(results, s, 'ws'), s)} | ${checkedRatioText(ratio(results, s, 'ws-nobu'), s)} | ${targetText(s)} | ${v.text} | ` +
         `${ratioText(ratioPerCpu(results, s, 'ws'))}, ${ratioText(ratioPerCpu(results, s, 'ws-nobu'))} | ` +
         `${results.floor ? cell(results.floor) : '—'} | ${ratioText(ratio(results, s, 'floor'))} |`,
     );
