@@ -11,15 +11,11 @@ const HOLD_LIMIT = 16 * 1024;
 let sharedOnRead: OnReadOpts | undefined;
 
 /**
- * The event a lent socket reads to, before a connection takes it, when it has listeners: they get
- * the bytes as read, valid only during the call (they copy what they keep), instead of the copy
- * 'data' listeners get. The server's request-head reader listens to it.
- */
-export const LENT_DATA = 'sockwave:lent-data';
-
-/**
  * Where a socket carries the connection its events go to (see bindSocket): a lent socket reads it
- * from there too, rather than keeping a field of its own.
+ * from there too, rather than keeping a field of its own. Before a connection takes a lent socket,
+ * the server's request-head reader may sit there: it gets the bytes as read, valid only during the
+ * call (it copies what it keeps), instead of the copy 'data' listeners get, and the socket carries
+ * no listener (an event name a socket once listened to stays among its events, in shape mode).
  */
 export const kTarget = Symbol('sockwave.connection');
 type TargetSlot = { [kTarget]?: SocketEventsTarget };
@@ -154,10 +150,8 @@ export class LentSocket extends Socket implements HandleWritable {
 
   private deliver(chunk: Buffer, lent: boolean): void {
     const target = (this as TargetSlot)[kTarget];
-    if (target !== undefined) target.received(chunk);
-    // Before a connection takes the socket (the handshake): a reader that copies what it keeps
-    // gets the bytes as they are; 'data' listeners get bytes of their own.
-    else if (this.listenerCount(LENT_DATA) !== 0) this.emit(LENT_DATA, chunk);
+    if (target !== undefined) target.received(chunk, this);
+    // No connection or head reader: 'data' listeners get bytes of their own.
     else this.emit('data', lent ? Buffer.from(chunk) : chunk);
   }
 }

@@ -3,7 +3,7 @@ import { kTarget, LentSocket } from './lent-socket.js';
 
 /** What a connection does with its socket's events. */
 export interface SocketEventsTarget {
-  /** @internal */ received(chunk: Buffer): void;
+  /** @internal `socket` is the one the bytes came from (a target may serve more than one). */ received(chunk: Buffer, socket: Socket): void;
   /** @internal */ socketEnded(): void;
   /** @internal */ socketClosed(): void;
   /** @internal */ socketErrored(error: Error): void;
@@ -56,7 +56,7 @@ function takeOverEnd(socket: BoundSocket): void {
 }
 
 function onData(this: BoundSocket, chunk: Buffer): void {
-  this[kTarget]!.received(chunk);
+  this[kTarget]!.received(chunk, this);
 }
 function onEnd(this: BoundSocket): void {
   if (this instanceof LentSocket && this.holdEnd()) return;

@@ -2,8 +2,8 @@ import { type Socket } from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { findHeadEnd, parseRequestHead, type RequestHead } from '../handshake/http-head.js';
 import { coarseClock } from '../io/coarse-clock.js';
-import { LENT_DATA } from '../io/lent-socket.js';
-import { lendsReads } from '../io/socket-events.js';
+import { LentSocket } from '../io/lent-socket.js';
+import { type SocketEventsTarget } from '../io/socket-events.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /** What becomes of a socket whose request head was read, or could not be. */
@@ -49,6 +49,11 @@ export class HeadReader {
   private unordered = false;
   private readonly onData: (this: Socket, chunk: Buffer) => void;
   private readonly onEnd: (this: Socket) => void;
+  /**
+   * What a lent socket reads to while its head is read (see kTarget): one for every socket. Only
+   * its bytes come this way; the socket's end and close come through `onEnd`.
+   */
+  private readonly lentTarget: SocketEventsTarget;
 
   constructor(
     private readonly sink: HeadSink,
@@ -61,6 +66,13 @@ export class HeadReader {
     };
     this.onEnd = function (this: Socket) {
       reader.ended(this);
+    };
+    this.lentTarget = {
+      received: (chunk, socket) => reader.received(socket, chunk),
+      socketEnded: ignore,
+      socketClosed: ignore,
+      socketErrored: ignore,
+      socketDrained: ignore,
     };
   }
 
@@ -80,7 +92,8 @@ export class HeadReader {
     if (deadline < this.latest) this.unordered = true;
     else this.latest = deadline;
     // (A lent socket's reads come as they are read, and what is kept is copied: see received.)
-    socket.on(lendsReads(socket) ? LENT_DATA : 'data', this.onData);
+    if (socket instanceof LentSocket) socket.target = this.lentTarget;
+    else socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     if (this.timer === undefined) this.arm(deadline - now, now);
@@ -105,8 +118,8 @@ export class HeadReader {
       // from a wss:// client) gets its 400 at once, not after the handshake timeout.
       if (!TOKEN_BYTES[chunk[0]!]) return this.fail(socket, new HandshakeError(400, 'not an HTTP request'));
     }
-    // A lent chunk (see LENT_DATA) is the socket's read buffer: kept only as a copy.
-    const lent = searchFrom === 0 && lendsReads(socket);
+    // A lent chunk (see kTarget) is the socket's read buffer: kept only as a copy.
+    const lent = searchFrom === 0 && socket instanceof LentSocket;
     const buffered = searchFrom === 0 ? chunk : Buffer.concat([reading.buffered, chunk]);
     const end = findHeadEnd(buffered, searchFrom);
     if (end === -1) {
@@ -149,7 +162,8 @@ export class HeadReader {
       this.latest = 0;
       this.unordered = false;
     }
-    socket.removeListener(lendsReads(socket) ? LENT_DATA : 'data', this.onData);
+    if (socket instanceof LentSocket) socket.target = undefined;
+    else socket.removeListener('data', this.onData);
     socket.removeListener('end', this.onEnd);
     socket.removeListener('close', this.onEnd);
     socket.pause();
@@ -191,6 +205,8 @@ export class HeadReader {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function ignore(): void {}
 
 /** The bytes of a token (RFC 9110 §5.6.2), which a request line starts with. */
 const TOKEN_BYTES = new Uint8Array(256);

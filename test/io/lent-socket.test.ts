@@ -2,7 +2,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { LENT_DATA, LentSocket } from '../../src/io/lent-socket.js';
+import { LentSocket } from '../../src/io/lent-socket.js';
 import { bindSocket, lendsReads } from '../../src/io/socket-events.js';
 import { Queue, withTimeout } from '../support/net.js';
 import { catchUncaught } from '../support/server-kit.js';
@@ -254,22 +254,24 @@ describe('LentSocket, reads fed by hand', () => {
     socket.destroy();
   });
 
-  test('before a connection takes it, a LENT_DATA listener gets each read as it is (a view of the buffer read into), and data listeners nothing meanwhile; without one, data listeners get copies', () => {
+  test('before a connection takes it, a target set by hand (the head reader) gets each read as it is (a view of the buffer read into), told which socket, and data listeners nothing meanwhile; without one, data listeners get copies', () => {
     const socket = new LentSocket();
     // (Memory of its own, not of the pool small copies come from.)
     const read = Buffer.allocUnsafeSlow(10);
     read.write('lent bytes');
-    const lentGot: Buffer[] = [];
+    const lentGot: [Buffer, Socket][] = [];
     const dataGot: Buffer[] = [];
-    const onLent = (chunk: Buffer): void => void lentGot.push(chunk);
-    socket.on(LENT_DATA, onLent);
+    const ignore = (): void => {};
+    socket.target = { received: (chunk, from) => void lentGot.push([chunk, from]), socketEnded: ignore, socketClosed: ignore, socketErrored: ignore, socketDrained: ignore };
     socket.on('data', (chunk: Buffer) => dataGot.push(chunk));
     socket.lentRead(read);
     assert.equal(lentGot.length, 1);
-    assert.equal(lentGot[0], read, 'the read itself, not a copy');
+    assert.equal(lentGot[0]![0], read, 'the read itself, not a copy');
+    assert.equal(lentGot[0]![1], socket);
     assert.equal(dataGot.length, 0);
-    socket.removeListener(LENT_DATA, onLent);
+    socket.target = undefined;
     socket.lentRead(read);
+    assert.equal(lentGot.length, 1);
     assert.equal(dataGot.length, 1);
     assert.ok(dataGot[0]!.equals(read));
     assert.notEqual(dataGot[0]!.buffer, read.buffer, 'a copy of its own');
@@ -294,8 +296,8 @@ describe('LentSocket, reads fed by hand', () => {
     const { socket, received } = fedByHand();
     const target = socket.target!;
     const receive = target.received.bind(target);
-    target.received = (chunk) => {
-      receive(chunk);
+    target.received = (chunk, from) => {
+      receive(chunk, from);
       if (chunk.toString() === 'a') throw new Error('the target threw');
     };
     socket.pause();

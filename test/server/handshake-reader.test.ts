@@ -498,6 +498,21 @@ describe('HeadReader: edges', () => {
     assert.equal(dataEvents, 0);
   });
 
+  test('lent reads: the reader is the socket\'s target while the head is read and none after; the socket is left listening to nothing new', (t) => {
+    const { heads, outcomes } = reader();
+    const socket = new LentSocket();
+    t.after(() => socket.destroy());
+    const namesBefore = Object.keys((socket as unknown as { _events: object })._events).sort();
+    heads.read(socket);
+    assert.notEqual(socket.target, undefined);
+    socket.lentRead(Buffer.from(REQUEST, 'latin1'));
+    assert.equal(outcomes.length, 1);
+    assert.equal(socket.target, undefined, 'the connection the socket becomes sets its own');
+    assert.deepEqual(socket.eventNames().filter((name) => name === 'data'), []);
+    // (An event name a stream once listened to stays among its events, kept undefined: the reader uses none of its own.)
+    assert.deepEqual(Object.keys((socket as unknown as { _events: object })._events).sort(), namesBefore);
+  });
+
   test('lent reads: a head with nothing after it hands on an empty rest', (t) => {
     const { heads, outcomes } = reader();
     const socket = new LentSocket();
