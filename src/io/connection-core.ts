@@ -16,6 +16,7 @@ import { inflateMessage } from './inbound-inflation.js';
 import { RateLimiter } from './rate-limiter.js';
 import { resolveSettings, type ConnectionSettings } from './connection-settings.js';
 import { limitOfError, type LimitName } from './limits.js';
+import { forgetPeerName } from './peer-name.js';
 import { bindSocket, lendsReads } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
 import { Flag, PAUSED, PauseReason } from './connection-flags.js';
@@ -46,6 +47,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal */
   readonly session: ProtocolSession;
   protected readonly socket: Socket;
+  /** The peer's address and port as the socket told them when the connection was made ('' and 0 if it could not). */
+  private readonly peerAddress: string;
+  private readonly peerPort: number;
   /** Made with the first write or read: an idle connection carries none. */
   private writeBatcher: WriteBatcher | undefined;
   protected handler: ConnectionHandler<Data> | undefined;
@@ -87,9 +91,11 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.handler = init.handler;
     this.settings = init.settings ?? resolveSettings(init);
     this.socket = socket;
-    // Node keeps the peer's address once it was read while the socket was open: read it now, so
-    // that remoteAddress and remotePort still answer after the socket closes.
-    void socket.remoteAddress;
+    // Kept, so that remoteAddress and remotePort answer after the socket closes; Node's own copy
+    // of them on the socket is let go (see forgetPeerName).
+    this.peerAddress = socket.remoteAddress ?? '';
+    this.peerPort = socket.remotePort ?? 0;
+    if (this.peerAddress !== '') forgetPeerName(socket);
     this.owner = init.owner;
     this.deflate = init.deflate;
     const { role, maxPayload, maxFragments, autoPong = true } = init;
@@ -118,14 +124,15 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     return (this.urlSlot ??= requestTarget(this.headerSource as string));
   }
 
-  /** The peer's address (the socket's, which Node keeps after it closes). */
+  /** The peer's address, also after the socket closes. */
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? '';
+    // ('' when the socket was still connecting when the connection was made: asked now.)
+    return this.peerAddress !== '' ? this.peerAddress : (this.socket.remoteAddress ?? '');
   }
 
-  /** The peer's port. */
+  /** The peer's port, also after the socket closes. */
   get remotePort(): number {
-    return this.socket.remotePort ?? 0;
+    return this.peerAddress !== '' ? this.peerPort : (this.socket.remotePort ?? 0);
   }
 
   /** Server: the request's headers. Client: the response's headers. Names are lower-case. */

@@ -57,21 +57,21 @@ export class SocketTracker {
   }
 
   /**
-   * `socket` became a connection: from now on its connection's close releases its count, through
-   * {@link release}, and the socket carries one close listener (the connection's), not two.
+   * `socket` became a connection, which reports `address` as its peer's: from now on its
+   * connection's close releases its count under that address, through {@link release}, and the
+   * socket carries one close listener (the connection's), not two.
    */
-  handOver(socket: Socket): void {
+  handOver(socket: Socket, address: string): void {
     this.handshaking.delete(socket);
-    const address = this.counted.get(socket);
-    if (address === undefined) return;
+    const counted = this.counted.get(socket);
+    if (counted === undefined) return;
     this.counted.delete(socket);
     socket.removeListener('close', this.onClose);
-    // The connection is released under the address it reports: the same string, read from the
-    // same socket (re-counted in the unlikely case the socket's address changed meanwhile).
-    const current = socket.remoteAddress ?? '';
-    if (current !== address) {
-      this.guard.release(address);
-      this.guard.track(current, Infinity);
+    // The same string, read from the same socket (re-counted in the unlikely case the socket's
+    // address changed meanwhile).
+    if (address !== counted) {
+      this.guard.release(counted);
+      this.guard.track(address, Infinity);
     }
   }
 

@@ -295,7 +295,7 @@ export class UpgradeFlow<Data> {
       // From here the connection's close releases the socket's per-address count: handed over only
       // now, so that had anything above thrown, the socket's own close still releases it, and once
       // open() has bound the connection to the socket (before it runs onOpen).
-      host.sockets.handOver(socket);
+      host.sockets.handOver(socket, connection.remoteAddress);
       connection.open();
       host.connected(connection, request);
       connection.startReading(rest);
