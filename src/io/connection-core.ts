@@ -47,9 +47,10 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** @internal */
   readonly session: ProtocolSession;
   protected readonly socket: Socket;
-  /** The peer's address and port as the socket told them when the connection was made ('' and 0 if it could not). */
-  private readonly peerAddress: string;
-  private readonly peerPort: number;
+  /** The peer's address ('' if the socket could not tell), also after the socket closes. */
+  readonly remoteAddress: string;
+  /** The peer's port (0 if the socket could not tell), also after the socket closes. */
+  readonly remotePort: number;
   /** Made with the first write or read: an idle connection carries none. */
   private writeBatcher: WriteBatcher | undefined;
   protected handler: ConnectionHandler<Data> | undefined;
@@ -91,11 +92,11 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.handler = init.handler;
     this.settings = init.settings ?? resolveSettings(init);
     this.socket = socket;
-    // Kept, so that remoteAddress and remotePort answer after the socket closes; Node's own copy
-    // of them on the socket is let go (see forgetPeerName).
-    this.peerAddress = socket.remoteAddress ?? '';
-    this.peerPort = socket.remotePort ?? 0;
-    if (this.peerAddress !== '') forgetPeerName(socket);
+    // Kept here, so that they answer after the socket closes; Node's own copy of them on the
+    // socket is let go (see forgetPeerName).
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    forgetPeerName(socket);
     this.owner = init.owner;
     this.deflate = init.deflate;
     const { role, maxPayload, maxFragments, autoPong = true } = init;
@@ -122,17 +123,6 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   /** Client: the URL connected to. Server: the request target (path and query). */
   get url(): string {
     return (this.urlSlot ??= requestTarget(this.headerSource as string));
-  }
-
-  /** The peer's address, also after the socket closes. */
-  get remoteAddress(): string {
-    // ('' when the socket was still connecting when the connection was made: asked now.)
-    return this.peerAddress !== '' ? this.peerAddress : (this.socket.remoteAddress ?? '');
-  }
-
-  /** The peer's port, also after the socket closes. */
-  get remotePort(): number {
-    return this.peerAddress !== '' ? this.peerPort : (this.socket.remotePort ?? 0);
   }
 
   /** Server: the request's headers. Client: the response's headers. Names are lower-case. */

@@ -1,26 +1,12 @@
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { type Socket } from 'node:net';
 import { once } from 'node:events';
 import { forgetPeerName } from '../../src/io/peer-name.js';
+import { socketPair } from '../support/net.js';
 import { serve, wsClient } from '../support/server-kit.js';
 
 type PeerCache = { _peername?: object };
-
-/** The server's side of a TCP connection on 127.0.0.1, and the client's. */
-async function socketPair(t: TestContext): Promise<{ near: Socket; far: Socket }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const far = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [near] = await accepted;
-  t.after(() => {
-    near.destroy();
-    far.destroy();
-    server.close();
-  });
-  return { near, far };
-}
 
 describe('forgetPeerName', () => {
   test("lets go of Node's copy of the peer's address; the open socket still answers it (and keeps it again)", async (t) => {

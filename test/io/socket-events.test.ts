@@ -1,24 +1,10 @@
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { bindSocket, endedBeforeBinding, type SocketEventsTarget } from '../../src/io/socket-events.js';
 import { LentSocket } from '../../src/io/lent-socket.js';
-
-/** A connected pair on 127.0.0.1: `near` is the accepted socket, `far` the client's. */
-async function socketPair(t: TestContext, allowHalfOpen: boolean): Promise<{ near: Socket; far: Socket }> {
-  const server = createServer({ allowHalfOpen });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const far = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [near] = await accepted;
-  t.after(() => {
-    near.destroy();
-    far.destroy();
-    server.close();
-  });
-  return { near, far };
-}
+import { socketPair } from '../support/net.js';
 
 /** Records which of the target's methods the socket's events called, in order. */
 function recordingTarget(): SocketEventsTarget & { calls: string[] } {

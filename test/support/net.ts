@@ -4,10 +4,12 @@
  * - a sockwave server and a `ws` server started on a free port, with a `close()` that never hangs;
  * - recorders that turn the events of a sockwave Connection or a `ws` socket into queues;
  * - a raw TCP client that writes arbitrary bytes and reads HTTP answers and server frames back;
- * - a raw TCP server (accepts, never answers) and a free-port finder (connection refused).
+ * - a raw TCP server (accepts, never answers) and a free-port finder (connection refused);
+ * - a connected pair of plain TCP sockets.
  */
+import { type TestContext } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
-import { type EventEmitter } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import WebSocket, { WebSocketServer as WsServer, type ServerOptions as WsServerOptions } from 'ws';
 import {
@@ -372,6 +374,21 @@ export async function startSilentServer(): Promise<{ port: number; sockets: Queu
         'the silent server to close',
       ),
   };
+}
+
+/** A connected TCP pair on 127.0.0.1, destroyed after the test: `near` is the accepted socket, `far` the client's. */
+export async function socketPair(t: TestContext, allowHalfOpen = false): Promise<{ near: Socket; far: Socket }> {
+  const server = createNetServer({ allowHalfOpen });
+  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve())), 'the TCP server to listen');
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const far = netConnect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [near] = await withTimeout(accepted, 'the TCP connection to be accepted');
+  t.after(() => {
+    near.destroy();
+    far.destroy();
+    server.close();
+  });
+  return { near, far };
 }
 
 /** A port on 127.0.0.1 with nobody listening (it was free a moment ago). */
