@@ -48,7 +48,11 @@ export class OrderedSender {
     return this.#queue.length;
   }
 
-  /** Sends through `connection` from now on, beginning with what waited. */
+  /**
+   * Sends through `connection` from now on, beginning with what waited. What waits goes out only
+   * while the connection is open: one already closing (the server's close frame came with its
+   * 101) sends none of it, and it waits for the next connection.
+   */
   attach(connection: Connection): void {
     this.#connection = connection;
     if (this.#queue.length > 0 && !this.#pumping) void this.#pump();
@@ -98,7 +102,7 @@ export class OrderedSender {
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      while (this.#queue.length > 0 && this.#connection !== undefined) {
+      while (this.#queue.length > 0 && this.#connection?.status === 'open') {
         let item = this.#queue[0]!;
         if (item.kind === 'blob') {
           const read = await item.read;
@@ -112,7 +116,7 @@ export class OrderedSender {
           }
           item = { kind: 'message', data: read.bytes, size: item.size };
           this.#queue[0] = item;
-          if (this.#connection === undefined) break; // detached while reading: it waits, read
+          if (this.#connection?.status !== 'open') break; // detached or closing while reading: it waits, read
         }
         this.#queue.shift();
         if (item.kind !== 'close') this.#queuedBytes -= item.size;

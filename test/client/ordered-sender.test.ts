@@ -13,6 +13,8 @@ import { type Connection } from '../../src/io/connection.js';
 /** Records sends and closes; each send's callback is kept, to be completed by the test. */
 class StandInConnection {
   readonly log: string[] = [];
+  /** What Connection.status reports; a test sets 'closing' for a connection whose close began. */
+  status: 'open' | 'closing' = 'open';
   readonly callbacks: Array<(error?: Error | null) => void> = [];
   send(data: string | Buffer, callback: (error?: Error | null) => void): void {
     this.log.push(typeof data === 'string' ? `text ${data}` : `binary ${data.toString()}`);
@@ -138,6 +140,44 @@ describe('OrderedSender', () => {
     await settle();
     assert.deepEqual(first.log, [], 'nothing went to the connection that left');
     assert.equal(ordered.size, 2);
+    const second = new StandInConnection();
+    ordered.attach(second.connection);
+    await settle();
+    assert.deepEqual(second.log, ['binary hi', 'text later']);
+    assert.deepEqual(hooks, []);
+  });
+
+  test('attached to a connection already closing: what waits is not given to it, and goes out in order on the next', async () => {
+    const { ordered, hooks } = sender();
+    ordered.push(text('one'));
+    ordered.push(text('two'));
+    const closing = new StandInConnection();
+    closing.status = 'closing';
+    ordered.attach(closing.connection);
+    await settle();
+    assert.deepEqual(closing.log, [], 'the closing connection was given what waited');
+    assert.equal(ordered.size, 2);
+    ordered.detach();
+    const next = new StandInConnection();
+    ordered.attach(next.connection);
+    await settle();
+    assert.deepEqual(next.log, ['text one', 'text two']);
+    assert.deepEqual(hooks, []);
+  });
+
+  test('a connection that starts closing while a Blob is read: once read, the Blob and what follows it wait for the next', async () => {
+    const { ordered, hooks } = sender();
+    const first = new StandInConnection();
+    ordered.attach(first.connection);
+    const pending = blob(2);
+    ordered.push(pending.item);
+    ordered.push(text('later'));
+    first.status = 'closing';
+    pending.read({ ok: true, bytes: Buffer.from('hi') });
+    await settle();
+    assert.deepEqual(first.log, [], 'the closing connection was given what waited');
+    assert.equal(ordered.size, 2);
+    ordered.detach();
     const second = new StandInConnection();
     ordered.attach(second.connection);
     await settle();

@@ -13,7 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { HandshakeError, OutboxFullError, WebSocketServer, type Connection, type ServerOptions, type SockwaveError } from '../../src/index.js';
 import { type CloseEvent, type WebSocketErrorEvent } from '../../src/client/dom-events.js';
 import { WebSocket, type WebSocketCloseEvent, type WebSocketOptions } from '../../src/client/websocket.js';
-import { Queue, closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
+import { Queue, closedPort, parseFrame, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
 import { eventually } from '../support/server-kit.js';
 import { UnreadableBlob } from '../support/unreadable-blob.js';
 
@@ -483,6 +483,41 @@ describe('WebSocket reconnection (opt-in)', { timeout: 60_000 }, () => {
       events.history.map((e) => e.type),
       ['open', 'close'],
     );
+  });
+
+  test('a connection the server closes right behind its 101 (1001): what was queued is not lost on it; it goes out, in order, on the next', async (t) => {
+    // The first connection's close frame comes in the 101's own write: that connection is closing
+    // before its open event. Each connection's text messages are recorded; a close is answered with FIN.
+    const texts: string[][] = [];
+    const raw = await startRawWsServer((index) => (index === 0 ? Buffer.from([0x88, 2, 0x03, 0xe9]) : Buffer.alloc(0)), {
+      paused: false,
+      upgraded: (socket) => {
+        const mine: string[] = [];
+        texts.push(mine);
+        let pending = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => {
+          pending = Buffer.concat([pending, chunk]);
+          for (let parsed = parseFrame(pending); parsed !== undefined; parsed = parseFrame(pending)) {
+            pending = pending.subarray(parsed.size);
+            if (parsed.frame.opcode === 0x1) mine.push(parsed.frame.payload.toString());
+            if (parsed.frame.opcode === 0x8) socket.end();
+          }
+        });
+      },
+    });
+    t.after(() => raw.close());
+    const { ws, events } = open(t, raw.url, { reconnect: FAST });
+    ws.send('one');
+    ws.send('two');
+    await next(events, 'open', 'the open of the connection closed behind its 101');
+    const close = await next(events, 'close', 'the close of that connection');
+    assert.equal((close.event as CloseEvent).code, 1001);
+    assert.equal((close.event as WebSocketCloseEvent).willReconnect, true);
+    assert.equal(ws.bufferedAmount, 6, 'what waited no longer counted: it was dropped');
+    await next(events, 'open', 'the open after reconnecting');
+    await eventually(() => (texts[1]?.length ?? 0) >= 2, 'the queued messages on the second connection');
+    assert.deepEqual(texts, [[], ['one', 'two']]);
+    await eventually(() => ws.bufferedAmount === 0, 'bufferedAmount to drain');
   });
 
   test('close() while the server is closing (CLOSING, 1001: a retryable code) stops reconnection: no new connection, nothing queued', async (t) => {

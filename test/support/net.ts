@@ -680,11 +680,12 @@ export interface RawWsServerScript {
 
 /**
  * A TCP server that completes the WebSocket opening handshake by hand (valid 101, written together
- * with `after101` when given), then hands the socket to the test, paused unless the script says
+ * with `after101` when given: the same bytes for every connection, or a function of the
+ * connection's index from 0), then hands the socket to the test, paused unless the script says
  * otherwise: it reads nothing more until the test resumes it.
  */
 export async function startRawWsServer(
-  after101: Buffer = Buffer.alloc(0),
+  after101: Buffer | ((index: number) => Buffer) = Buffer.alloc(0),
   script: RawWsServerScript = {},
 ): Promise<{
   port: number;
@@ -694,6 +695,7 @@ export async function startRawWsServer(
 }> {
   const open = new Set<Socket>();
   const sockets = new Queue<Socket>();
+  let upgrades = 0;
   const server = createNetServer((socket) => {
     socket.on('error', () => {});
     open.add(socket);
@@ -708,7 +710,8 @@ export async function startRawWsServer(
       script.upgraded?.(socket);
       const key = /\r\nsec-websocket-key:\s*([^\r]+)\r\n/i.exec(head)?.[1]?.trim() ?? '';
       const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${acceptFor(key)}`, ...(script.headers ?? [])];
-      socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), after101]));
+      const extra = typeof after101 === 'function' ? after101(upgrades++) : after101;
+      socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), extra]));
       sockets.push(socket);
     };
     socket.on('data', onData);
