@@ -55,7 +55,11 @@ function build(h: Huffman, lengths: Uint8Array, n: number, allowSingle = true): 
   const count = h.count;
   count.fill(0);
   for (let s = 0; s < n; s++) count[lengths[s]!]!++;
-  if (count[0] === n) return true; // no codes: valid only if never used (decode then fails)
+  // The look-up table is cleared first: the tables are shared by every message of the process,
+  // and one left from an earlier message would decode codes this one does not have.
+  const fast = h.fast;
+  fast.fill(0);
+  if (count[0] === n) return true; // no codes: valid only if never used (decode then finds none and fails)
   let left = 1;
   for (let len = 1; len <= MAX_BITS; len++) {
     left = (left << 1) - count[len]!;
@@ -66,8 +70,6 @@ function build(h: Huffman, lengths: Uint8Array, n: number, allowSingle = true): 
   for (let s = 0; s < n; s++) if (lengths[s] !== 0) h.symbol[offsets[lengths[s]!]!++] = s;
   // The look-up table: each short code, bit-reversed (DEFLATE sends codes from their top bit
   // while bits are taken from the bottom), fills every entry whose low bits it matches.
-  const fast = h.fast;
-  fast.fill(0);
   let code = 0;
   let index = 0;
   for (let len = 1; len <= FAST_BITS; len++) {

@@ -228,6 +228,34 @@ test('an incomplete distance code other than a single 1-bit code, which zlib ref
   }
 });
 
+/**
+ * A final dynamic block that writes 'a', then copies 3 bytes from 1 back ("aaaa" in all), with the
+ * distance code lengths given (0 to 2 each); the one distance code it reads is a single 0 bit.
+ */
+function matchBlock(distanceLengths: readonly number[]): Buffer {
+  const w = new BitWriter().bits(1, 1).bits(2, 2).bits(1, 5).bits(distanceLengths.length - 1, 5).bits(14, 4); // 258 literal/length codes, 18 code length codes
+  // Code length code: 0, 1, 2 and 18 (a run of zeros), 2 bits each: 00, 01, 10, 11.
+  for (const symbol of [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1]) w.bits([0, 1, 2, 18].includes(symbol) ? 2 : 0, 3);
+  w.code(3, 2).bits(97 - 11, 7).code(2, 2); // 97 zeros, then 'a' in 2 bits
+  w.code(3, 2).bits(138 - 11, 7).code(3, 2).bits(20 - 11, 7); // 158 zeros, up to 255
+  w.code(2, 2).code(1, 2); // end of block in 2 bits, length code 257 (length 3) in 1
+  for (const length of distanceLengths) w.code(length, 2);
+  // The codes: 257 is 0, 'a' 10, end of block 11.
+  return w.code(2, 2).code(0, 1).code(0, 1).code(3, 2).end(); // 'a', length 3, distance code 0 (1 back), end
+}
+
+test('a distance code with no codes refuses a match, whatever message the shared tables served before', () => {
+  const valid = matchBlock([1, 1]);
+  const noDistanceCodes = matchBlock([0]);
+  assert.equal((zlibInflate(valid, undefined) as Buffer).toString(), 'aaaa');
+  assert.match(String(zlibInflate(noDistanceCodes, undefined)), /invalid distance code/);
+  assert.equal(inflateSmall(noDistanceCodes, undefined, 100), null, 'first');
+  assert.equal(inflateSmall(valid, undefined, 100)?.toString(), 'aaaa');
+  // The decoder's tables are shared by every message of the process: the distance table built for
+  // the valid block must not decode this one's match.
+  assert.equal(inflateSmall(noDistanceCodes, undefined, 100), null, 'after a block whose distance code had codes');
+});
+
 test('at most 286 literal/length and 30 distance code lengths: one more is refused by zlib and left to it', () => {
   const ones = (n: number): number[] => [1, 1, ...new Array<number>(n - 2).fill(0)];
   for (const [block, valid, what] of [
