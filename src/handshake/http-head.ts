@@ -37,7 +37,6 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: visible characters, spaces and tabs, obs-text; never CR, LF or NUL. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
 /**
  * A whole block of well-formed header lines up to the blank line (from `lastIndex`): one pass of
  * the regular expression engine checks every name and value, and the lines are then cut with
@@ -77,6 +76,19 @@ export function findResponseHeadEnd(buffer: Buffer): number {
   return -1;
 }
 
+/**
+ * A header value, `text` from `start` to `stop`, without the optional whitespace (spaces and tabs)
+ * around it (RFC 9112 §5.1). Scanned from both ends, in time linear in the value: a regular
+ * expression such as /[ \t]+$/ backtracks on a long run of inner spaces, quadratically.
+ */
+function withoutOws(text: string, start: number, stop: number): string {
+  let code = text.charCodeAt(start);
+  while (start < stop && (code === 0x20 || code === 0x09)) code = text.charCodeAt(++start);
+  code = text.charCodeAt(stop - 1);
+  while (stop > start && (code === 0x20 || code === 0x09)) code = text.charCodeAt(--stop - 1);
+  return text.slice(start, stop);
+}
+
 function bad(message: string): HandshakeError {
   return new HandshakeError(400, message);
 }
@@ -105,8 +117,8 @@ function parseHeaderLines(lines: string[]): { headers: HeaderMap; rawHeaders: Ar
     if (colon <= 0) throw bad('malformed header line');
     const name = line.slice(0, colon);
     if (!isToken(name)) throw bad('invalid header name');
-    // RFC 9112 §5.1: strip optional whitespace (spaces and tabs only); a bare CR or LF is invalid.
-    const value = line.slice(colon + 1).replace(OWS_EDGES, '');
+    // A bare CR or LF in the value is invalid.
+    const value = withoutOws(line, colon + 1, line.length);
     if (!isSafeHeaderValue(value)) throw bad('invalid header value');
     const lower = name.toLowerCase();
     if (addHeader(headers, rawHeaders, lower, value) && lower === 'host') duplicateHost = true;
@@ -127,14 +139,7 @@ function readCheckedLines(text: string, from: number, headers: HeaderMap | null,
     if (end === at) return duplicateHost;
     const colon = text.indexOf(':', at);
     const name = text.slice(at, colon).toLowerCase();
-    // RFC 9112 §5.1: optional whitespace (spaces and tabs) around the value is not part of it.
-    let start = colon + 1;
-    let stop = end;
-    let code = text.charCodeAt(start);
-    while (start < stop && (code === 0x20 || code === 0x09)) code = text.charCodeAt(++start);
-    code = text.charCodeAt(stop - 1);
-    while (stop > start && (code === 0x20 || code === 0x09)) code = text.charCodeAt(--stop - 1);
-    if (addHeader(headers, pairs, name, text.slice(start, stop)) && name === 'host') duplicateHost = true;
+    if (addHeader(headers, pairs, name, withoutOws(text, colon + 1, end)) && name === 'host') duplicateHost = true;
     at = end + 2;
   }
 }

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { throwsHandshake } from '../support/handshake-asserts.js';
 import { strict as assert } from 'node:assert';
 import { HandshakeError } from '../../src/errors.js';
@@ -118,6 +120,29 @@ describe('parseRequestHead', () => {
     assert.equal(parsed.headers['x-b'], 'spaced  out');
     assert.equal(parsed.headers['x-empty'], '');
     assert.equal(parsed.headers['x-blank'], '');
+  });
+
+  test('a value with a long run of inner spaces is trimmed in time linear in its size, by every parser', async () => {
+    // 1 MiB of spaces inside a value. Scanned from both ends it takes milliseconds; a backtracking
+    // /[ \t]+$/ (the old trim) took 0.3 s for 16 KiB and would take some twenty minutes here: a
+    // peer could stall the event loop with one malformed head. Run in a child process, killed
+    // after 60 s, so that a regression fails instead of hanging. Three parsers: a well-formed
+    // request head, one with a malformed line after the value (the line-by-line parser, 400), and a response.
+    const module = fileURLToPath(new URL('../../src/handshake/http-head.js', import.meta.url));
+    const script = `
+      const { parseRequestHead, parseResponseHead } = await import(${JSON.stringify(module)});
+      const value = 'a' + ' '.repeat(1 << 20) + 'b';
+      const head = (...lines) => Buffer.from(lines.map((line) => line + '\\r\\n').join('') + '\\r\\n', 'latin1');
+      const fast = parseRequestHead(head('GET / HTTP/1.1', 'X-Wide: ' + value + ' \\t')).headers['x-wide'];
+      let refused = 0;
+      try { parseRequestHead(head('GET / HTTP/1.1', 'X-Wide: ' + value + ' ', 'no colon')); } catch (error) { refused = error.status; }
+      const response = parseResponseHead(head('HTTP/1.1 101 Switching Protocols', 'X-Wide:\\t' + value + ' ')).headers['x-wide'];
+      console.log(JSON.stringify([fast === value, refused, response === value]));
+    `;
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    assert.deepEqual(JSON.parse(output), [true, 400, true]);
   });
 
   test('cuts a value at the line end only: colons after the first stay in it, tabs around it go', () => {
