@@ -61,7 +61,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   private shutdown: Promise<void> | undefined;
   /** close()'s wait for the connections, told of each close. */
   private graceful: GracefulClose | undefined;
-  /** Undo each attach(): close() runs them. */
+  /** Undo each attach(): stop() (and so close()) runs them. */
   private readonly detachers: (() => void)[] = [];
   private readonly backplane: Backplane;
 
@@ -198,8 +198,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * Serves upgrades arriving at an existing server: an `http`/`https` server, or an `http2` one
    * with `allowHTTP1` (by path, shared with other sockwave servers attached to it: see `path`; a
    * path none of them serves is left to the server's other 'upgrade' listeners, or answered 404
-   * when it has none), or a raw `net`/`tls` server (for SNI). `close()` detaches it from every
-   * one of them. Throws SW_INVALID_STATE once the server is closed.
+   * when it has none), or a raw `net`/`tls` server (for SNI). `stop()` and `close()` detach it
+   * from every one of them. Throws SW_INVALID_STATE once the server is closed.
    * @example wss.attach(httpServer); // then httpServer.listen(...)
    */
   attach(server: HttpServer | NetServer): this {
@@ -301,8 +301,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     return changed;
   }
 
-  /** Stops accepting new connections; open ones stay (and keep working). */
+  /**
+   * Stops accepting new connections; open ones stay (and keep working). Closes its own listener
+   * and detaches from every server it was attached to (their upgrades go to their other 'upgrade'
+   * listeners, as after close()). It may then listen() or attach() again. An upgrade the
+   * application hands to {@link handleUpgrade} itself is still served.
+   */
   async stop(): Promise<void> {
+    for (const detach of this.detachers.splice(0)) detach();
     const listener = this.listener;
     if (!listener) return;
     this.listener = undefined;
@@ -339,8 +345,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   private async shutDown(code: number, reason: string, timeout: number): Promise<void> {
     this.closing = true;
-    // Off the servers it was attached to: an HTTP server's upgrades go to its other listeners now.
-    for (const detach of this.detachers.splice(0)) detach();
+    // Off its listener and the servers it was attached to: an HTTP server's upgrades go to its
+    // other listeners now.
     const stopped = this.stop();
     this.upgrades.refuseAwaiting();
     this.sockets.dropHandshakes();

@@ -430,6 +430,25 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     assert.deepEqual(await httpGet(port, '/'), { status: 200, body: 'plain' });
   });
 
+  test('stop() detaches from the HTTP server: an upgrade is its plain request again, the open connection keeps working, and attach() serves again', async (t) => {
+    const wss = attachedServer(t, { path: '/a', onConnection: () => echo });
+    const http = createHttpServer((_request, response) => response.end('plain'));
+    wss.attach(http);
+    const port = await listen(t, http);
+    const before = await wsClient(t, `ws://127.0.0.1:${port}/a`);
+    await withTimeout(wss.stop(), 'stop()');
+    assert.equal(http.listenerCount('upgrade'), 0, 'still attached after stop()');
+    // With no 'upgrade' listener left, Node hands the upgrade request to the 'request' handler.
+    const refused = await refusedWs(`ws://127.0.0.1:${port}/a`);
+    assert.deepEqual([refused.status, refused.body], [200, 'plain']);
+    assert.equal(wss.clients.size, 1);
+    await echoes(before.ws, 'still open after stop()');
+    wss.attach(http);
+    const after = await wsClient(t, `ws://127.0.0.1:${port}/a`);
+    await echoes(after.ws, 'served after attach() again');
+    assert.equal(wss.clients.size, 2);
+  });
+
   test('attach() twice to one HTTP server: one place among its servers, left whole at close(), other servers kept', async (t) => {
     const a = attachedServer(t, { path: '/a', onConnection: () => ({}) });
     const b = attachedServer(t, { path: '/b', onConnection: () => ({ onOpen: (connection) => void connection.send('B') }) });
