@@ -103,6 +103,11 @@ export function buildRefusalResponse(
   mergeHeaders(all, headers, FRAMING_HEADERS);
   // RFC 9110 §7.8: a sender of Upgrade also sends the "upgrade" connection option.
   all['Connection'] = status === 426 ? 'Upgrade, close' : 'close';
+  // RFC 9110 §15.4.5: a 304 has no content, and so no Content-Length for a body (nor its type).
+  if (status === 304) {
+    delete all['Content-Type'];
+    return serializeResponse(status, all, Buffer.alloc(0));
+  }
   all['Content-Length'] = bytes.length;
   // RFC 9110 §9.3.2: the answer to HEAD has the headers a GET would get, and no content.
   return serializeResponse(status, all, method === 'HEAD' ? Buffer.alloc(0) : bytes);

@@ -17,13 +17,15 @@ export interface ConnectionSetup<Data = unknown> extends ConnectionHandler<Data>
   headers?: Readonly<Record<string, string | readonly string[]>>;
 }
 
-/** Refusing a connection: an HTTP status, headers and a short plain-text body. */
+/** Refusing a connection: an HTTP status, headers and a short plain-text body (none on a 304). */
 export class Refusal {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
   readonly body: string;
   constructor(status: number, options: { headers?: Readonly<Record<string, string | readonly string[]>>; body?: string } = {}) {
     if (!Number.isInteger(status) || status < 300 || status > 599) throw new RangeError(`a refusal needs a 3xx–5xx status, not ${status}`);
+    // RFC 9110 §15.4.5: a 304 has no content.
+    if (status === 304 && options.body !== undefined && options.body !== '') throw new RangeError('a 304 refusal has no body');
     this.status = status;
     this.headers = options.headers ?? {};
     this.body = options.body ?? '';

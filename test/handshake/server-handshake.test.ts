@@ -312,6 +312,17 @@ describe('buildRefusalResponse', () => {
     assert.equal(body.length, 0);
   });
 
+  test('a 304 carries no content: no body, no Content-Length, no Content-Type (RFC 9110 §15.4.5), whatever body is given', () => {
+    const { head, body } = split(buildRefusalResponse(304, { ETag: '"v1"' }, 'ignored'));
+    const parsed = parseResponseHead(Buffer.from(head, 'latin1'));
+    assert.equal(parsed.status, 304);
+    assert.equal(parsed.headers['etag'], '"v1"');
+    assert.equal(parsed.headers['connection'], 'close');
+    assert.equal(parsed.headers['content-length'], undefined);
+    assert.equal(parsed.headers['content-type'], undefined);
+    assert.equal(body.length, 0);
+  });
+
   test('adds Upgrade: websocket and Sec-WebSocket-Version: 13 to a 426', () => {
     const parsed = parseResponseHead(Buffer.from(split(buildRefusalResponse(426, {}, 'upgrade')).head, 'latin1'));
     assert.equal(parsed.status, 426);

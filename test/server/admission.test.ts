@@ -589,6 +589,12 @@ describe('refuse()', () => {
       assert.throws(() => new Refusal(status), RangeError, String(status));
     }
   });
+
+  test('a 304 refusal takes no body (RFC 9110 §15.4.5): RangeError; without one, or with an empty one, it is made', () => {
+    assert.throws(() => refuse(304, { body: 'not modified' }), { name: 'RangeError', message: /304 refusal has no body/ });
+    assert.equal(refuse(304).status, 304);
+    assert.equal(refuse(304, { body: '' }).body, '');
+  });
 });
 
 describe('connections that ask nothing', { timeout: 60_000 }, () => {
