@@ -112,5 +112,6 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** WebIDL `USVString`: ToString, then every lone surrogate becomes U+FFFD. @internal */
 export function toUSVString(value: unknown): string {
-  return String(value).replace(LONE_SURROGATE, '\uFFFD');
+  // (A template literal converts as ToString does: a Symbol throws a TypeError, which String() would not.)
+  return `${value as string}`.replace(LONE_SURROGATE, '\uFFFD');
 }

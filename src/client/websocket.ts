@@ -322,25 +322,25 @@ export class WebSocket extends EventHandlerTarget {
    */
   // (Defaults, not `?`: both arguments are optional, so close.length is 0, as WebIDL gives it.)
   close(code: number | undefined = undefined, reason: string | undefined = undefined): void {
+    // (WebIDL converts both arguments before the steps run, in order: code, a [Clamp] unsigned
+    // short, clamped to 0..65535 and rounded to nearest, ties to even; then reason, a USVString.
+    // So a reason that cannot be converted throws its TypeError before any check of the code.)
+    const closeCode = code === undefined ? null : toClampedUnsignedShort(code);
+    const closeReason = reason === undefined ? undefined : toUSVString(reason);
     // 1. If code is present, but is neither an integer equal to 1000 nor an integer in the range
     //    3000 to 4999, inclusive, throw an "InvalidAccessError" DOMException.
-    //    (WebIDL [Clamp] unsigned short: clamped to 0..65535, rounded to nearest, ties to even.)
-    let closeCode: number | null = null;
-    if (code !== undefined) {
-      closeCode = toClampedUnsignedShort(code);
-      if (closeCode !== 1000 && !(closeCode >= 3000 && closeCode <= 4999)) {
-        throw new DOMException(`close code ${String(code)} is not allowed: use 1000 or 3000-4999`, 'InvalidAccessError');
-      }
-    }
     // 2. If code is missing, set code to null. (Done above.)
+    if (closeCode !== null && closeCode !== 1000 && !(closeCode >= 3000 && closeCode <= 4999)) {
+      throw new DOMException(`close code ${String(code)} is not allowed: use 1000 or 3000-4999`, 'InvalidAccessError');
+    }
     // 3. If reason is missing, set reason to the empty string.
-    const closeReason = reason === undefined ? '' : toUSVString(reason);
+    const reasonText = closeReason ?? '';
     // 4. Let reasonBytes be the result of UTF-8 encoding reason. If reasonBytes is longer than
     //    123 bytes, then throw a "SyntaxError" DOMException.
-    const reasonLength = Buffer.byteLength(closeReason, 'utf8');
+    const reasonLength = Buffer.byteLength(reasonText, 'utf8');
     if (reasonLength > 123) throw new DOMException(`the close reason is ${reasonLength} bytes, at most 123 are allowed`, 'SyntaxError');
     // 5. Close the WebSocket with this, code, and reason.
-    this.#closeTheWebSocket(closeCode, closeReason);
+    this.#closeTheWebSocket(closeCode, reasonText);
   }
 
   /** "Close the WebSocket" given code and reason. */

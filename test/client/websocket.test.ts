@@ -604,6 +604,14 @@ for (const kind of ['sockwave', 'ws'] as const) {
       throwsDom(() => ws.close(4000, '€'.repeat(42)), 'SyntaxError', '42 × € is 126 bytes');
       // The code is checked first.
       throwsDom(() => ws.close(5000, 'x'.repeat(200)), 'InvalidAccessError', 'both wrong');
+      // But both arguments are converted (WebIDL) before any check: a reason that cannot be
+      // converted throws its TypeError first, and one that can is converted once, before the code is refused.
+      assert.throws(() => ws.close(999, Symbol('reason') as unknown as string), TypeError, 'close(999, a Symbol)');
+      let conversions = 0;
+      const reason = { toString: () => String(++conversions) };
+      throwsDom(() => ws.close(5000, reason as unknown as string), 'InvalidAccessError', 'close(5000, an object)');
+      assert.equal(conversions, 1, 'the reason converted before the code was refused');
+      assert.throws(() => ws.send(Symbol('data') as unknown as string), TypeError, 'send(a Symbol)');
       assert.equal(ws.readyState, WebSocket.OPEN, 'still open');
       ws.send('still works');
       assert.equal((await rec.message('the echo after the errors')).data, 'still works');
