@@ -38,7 +38,12 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
     }
     let value: string | undefined;
     if (eq !== -1) value = arg.slice(eq + 1);
-    else value = argv[++i];
+    else {
+      value = argv[++i];
+      // `--subprotocol --deflate`: the value is missing, not '--deflate' (which is meant as an
+      // option, and would then be ignored). `--name=--deflate` sends that text if meant.
+      if (value !== undefined && isOptionName(value, spec)) throw new ArgumentError(`--${name} needs a value, not the option ${value} (write --${name}=${value} if that text is meant)`);
+    }
     if (value === undefined) throw new ArgumentError(`--${name} needs a value`);
     if (option.type === 'list') (parsed.lists[name] ??= []).push(value);
     else parsed.values[name] = value;
@@ -46,10 +51,17 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
   return parsed;
 }
 
-/** Reads a non-negative number option. */
+/** Whether `arg` is one of the options of `spec` (`--name`, or `--name=value`). */
+function isOptionName(arg: string, spec: Readonly<Record<string, OptionSpec>>): boolean {
+  if (!arg.startsWith('--')) return false;
+  const eq = arg.indexOf('=');
+  return Object.hasOwn(spec, eq === -1 ? arg.slice(2) : arg.slice(2, eq));
+}
+
 /** A non-negative decimal number: digits, with a fraction or not. */
 const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 
+/** Reads a non-negative number option. */
 export function numberOption(args: ParsedArgs, name: string, fallback: number): number {
   const raw = args.values[name];
   if (raw === undefined) return fallback;

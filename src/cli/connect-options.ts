@@ -8,7 +8,8 @@ import { encodeLine, EncodingError, type DataMode, type Outgoing } from './messa
 
 export const CONNECT_USAGE = `Usage: sockwave connect URL [options]
 
-Lines typed (or piped) on stdin are sent as text messages, in order, none dropped: lines read
+Lines typed (or piped) on stdin (each ended by LF or CR LF) are sent as text messages, in order,
+none dropped (bytes that are not UTF-8 become U+FFFD, said on stderr): lines read
 before the connection opens (or while --reconnect reconnects) are sent once it does. Messages
 received are printed, each followed by a newline. When stdin ends and everything read went out,
 waits --wait seconds for replies, closes with 1000 and exits.

@@ -214,22 +214,28 @@ class Session {
   }
 
   /**
-   * After stdin ended, and whenever the connection or the outflow changes: runs the --wait
-   * countdown only while connected with nothing left to send (it starts over after a
-   * reconnection); while not connected with --reconnect, gives the reconnection --timeout seconds.
-   * Without --reconnect, connecting is bounded by the client's connect timeout (--timeout) alone.
+   * After stdin ended, and whenever the connection or the outflow changes. The --wait countdown
+   * starts once connected with nothing left to send, and starts over only when there is something
+   * to send again (lines read while reconnecting): once started it runs on through a reconnection,
+   * so that a server that keeps dropping connections cannot hold the session open. While not
+   * connected with --reconnect, the reconnection gets --timeout seconds. Without --reconnect,
+   * connecting is bounded by the client's connect timeout (--timeout) alone.
    */
   private settle(): void {
     if (!this.inputEnded || this.leaving) return;
-    if (this.client.current?.status === 'open') {
+    const connected = this.client.current?.status === 'open';
+    if (this.outflow.pending !== 0) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = undefined;
+    } else if (connected) {
+      this.waitTimer ??= setTimeout(() => this.leave(1000, '', 'the --wait countdown'), timerDelay(this.config.waitSeconds * 1000));
+    }
+    if (connected) {
       clearTimeout(this.giveUpTimer);
       this.giveUpTimer = undefined;
-      if (this.outflow.pending === 0) this.waitTimer ??= setTimeout(() => this.leave(1000, '', 'the --wait countdown'), timerDelay(this.config.waitSeconds * 1000));
-      return;
+    } else if (this.config.reconnect) {
+      this.giveUpTimer ??= setTimeout(() => this.giveUp(), timerDelay(this.config.timeoutSeconds * 1000));
     }
-    clearTimeout(this.waitTimer);
-    this.waitTimer = undefined;
-    if (this.config.reconnect) this.giveUpTimer ??= setTimeout(() => this.giveUp(), timerDelay(this.config.timeoutSeconds * 1000));
   }
 
   private giveUp(): void {

@@ -39,7 +39,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case '--help':
     case '-h':
     case 'help':
-      process.stdout.write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}\n${BENCH_USAGE}`);
+      // Asked for, on stdout; without a command (a usage error), on stderr, as every usage error.
+      (command === undefined ? process.stderr : process.stdout).write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}\n${BENCH_USAGE}`);
       return command === undefined ? 2 : 0;
     default:
       throw new ArgumentError(`unknown command ${command}`);

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import { type Rendered } from './message-format.js';
+import { StdinLines } from './stdin-lines.js';
 
 /**
  * Where `sockwave connect` writes. On a terminal, messages are marked ('<' received, '>' sent,
@@ -34,8 +35,8 @@ export class Screen {
   readonly tty: boolean;
   private readonly colour: boolean;
   private prompt: Interface | undefined;
-  /** The plain line reader (stdin not a terminal); undefined once stopped or closed. */
-  private lineReader: Interface | undefined;
+  /** The plain line reader (stdin not a terminal); undefined once stopped or ended. */
+  private lineReader: StdinLines | undefined;
   /** stdout failed (EPIPE: its reader went away): nothing more is written to it. */
   private outputBroken = false;
   private outputError: (error: NodeJS.ErrnoException) => void = () => {};
@@ -65,23 +66,29 @@ export class Screen {
 
   /**
    * Reads lines from stdin: with line editing, a '> ' prompt and a history kept across sessions
-   * when interactive; plain lines otherwise. `onEnd` runs when stdin ends (Ctrl-D on a terminal).
+   * when interactive; plain lines otherwise (see {@link StdinLines}: a line that is not valid
+   * UTF-8 is sent with U+FFFD in place of its bad bytes, and the first one is reported on stderr).
+   * `onEnd` runs when stdin ends (Ctrl-D on a terminal).
    */
-  readLines(onLine: (line: string) => void, onEnd: () => void, onInterrupt: () => void): Interface {
+  readLines(onLine: (line: string) => void, onEnd: () => void, onInterrupt: () => void): void {
     if (!this.interactive) {
-      const lines = createInterface({ input: this.options.stdin, terminal: false });
-      this.lineReader = lines;
-      // Once stopped, lines still in the chunk being split, and the end, are not passed on.
-      lines.on('line', (line) => {
-        if (this.lineReader === lines) onLine(line);
+      let count = 0;
+      let reported = false;
+      this.lineReader = new StdinLines(this.options.stdin, {
+        line: (text, utf8) => {
+          count++;
+          if (!utf8 && !reported) {
+            reported = true;
+            this.warn(`line ${count} of stdin is not valid UTF-8: it is sent with U+FFFD in place of the bad bytes (later such lines are not reported)`);
+          }
+          onLine(text);
+        },
+        end: () => {
+          this.lineReader = undefined;
+          onEnd();
+        },
       });
-      lines.once('close', () => {
-        if (this.lineReader !== lines) return;
-        // Closed for good: pausing or resuming it now would throw (Node 24 and later).
-        this.lineReader = undefined;
-        onEnd();
-      });
-      return lines;
+      return;
     }
     const file = historyFile();
     const history = file === undefined ? [] : readHistory(file);
@@ -113,7 +120,6 @@ export class Screen {
       onEnd();
     });
     prompt.prompt();
-    return prompt;
   }
 
   /**

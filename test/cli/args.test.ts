@@ -23,3 +23,23 @@ describe('numberOption', () => {
     }
   });
 });
+
+describe('parseArgs: an option where a value should be', () => {
+  const spec = { subprotocol: { type: 'list' }, origin: { type: 'string' }, deflate: { type: 'boolean' }, execute: { type: 'list' } } as const;
+
+  test('an option of the spec after one that needs a value is an error naming both, with or without its own value', () => {
+    assert.throws(() => parseArgs(['--subprotocol', '--deflate'], spec), { name: 'Error', message: /^--subprotocol needs a value, not the option --deflate \(write --subprotocol=--deflate/ });
+    assert.throws(() => parseArgs(['--origin', '--subprotocol=chat'], spec), /^Error: --origin needs a value, not the option --subprotocol=chat/);
+    assert.throws(() => parseArgs(['--origin', '--deflate'], spec), ArgumentError);
+  });
+
+  test('written with =, or not an option of the spec, such a value is taken as it is', () => {
+    assert.deepEqual(parseArgs(['--subprotocol=--deflate', '--execute', '--hello', '--execute', '-v'], spec).lists, { subprotocol: ['--deflate'], execute: ['--hello', '-v'] });
+    assert.deepEqual(parseArgs(['--origin', 'https://a.example', '--deflate'], spec), {
+      positionals: [],
+      flags: { deflate: true },
+      values: { origin: 'https://a.example' },
+      lists: {},
+    });
+  });
+});

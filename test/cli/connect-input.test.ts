@@ -194,6 +194,24 @@ describe('sockwave connect --reconnect: stdin ending while disconnected', { time
     assert.match(lines[0]!, /the server answered 403/);
   });
 
+  test('a server that drops every connection sooner than --wait: the countdown runs on through reconnections, exit 0', async (t) => {
+    const srv = await startWsServer();
+    t.after(() => srv.close());
+    const received: string[] = [];
+    let connections = 0;
+    srv.wss.on('connection', (socket) => {
+      connections++;
+      socket.on('message', (data) => received.push(String(data)));
+      setTimeout(() => socket.terminate(), 300);
+    });
+    const client = run(t, ['connect', '--reconnect', '--wait', '1.5', srv.url], 'pipe');
+    client.child.stdin!.end('hello\n');
+    // The countdown started over at each reconnection: the session never ended.
+    assert.deepEqual(await client.exited(15_000), { code: 0, signal: null }, `stderr: ${client.stderr()}`);
+    assert.deepEqual(received, ['hello']);
+    assert.ok(connections >= 2, `the server dropped the connection during the wait (${connections} made)`);
+  });
+
   for (const [label, close, exit, stderr] of [
     ['a normal close without a status (1005) ends it with exit 0', (socket: import('ws').WebSocket) => socket.close(), 0, /^$/],
     ['an error close (1011) ends it with exit 1 and one line', (socket: import('ws').WebSocket) => socket.close(1011, 'broken'), 1, /^sockwave: connection closed with 1011 \(broken\)/],
@@ -234,6 +252,16 @@ describe('sockwave connect: stdout', { timeout: 60_000 }, () => {
     cli.child.stdout!.destroy();
     assert.deepEqual(await cli.exited(), { code: 0, signal: null }, `stderr: ${cli.stderr()}`);
     assert.equal(cli.stderr(), '');
+    assert.equal(await closes.next('the close at the server'), 1000);
+  });
+
+  test('a line ends at LF or CR LF only: a lone CR stays in its message; a line not valid UTF-8 is sent with U+FFFD, said once on stderr', async (t) => {
+    const { srv, received, closes } = await slowServer(t, 0);
+    const cli = run(t, ['connect', srv.url, '--wait', '0'], 'pipe');
+    cli.child.stdin!.end(Buffer.concat([Buffer.from('a\rb\r\nc\n'), Buffer.from([0xff, 0x41, 0x0a, 0xfe, 0x0a]), Buffer.from('ok\n')]));
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null }, `stderr: ${cli.stderr()}`);
+    assert.deepEqual(received, ['a\rb', 'c', '\uFFFDA', '\uFFFD', 'ok']);
+    assert.deepEqual(stderrLines(cli), ['sockwave: line 3 of stdin is not valid UTF-8: it is sent with U+FFFD in place of the bad bytes (later such lines are not reported)']);
     assert.equal(await closes.next('the close at the server'), 1000);
   });
 

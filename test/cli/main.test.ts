@@ -15,6 +15,14 @@ describe('sockwave (child process)', { timeout: 30_000 }, () => {
     }
   });
 
+  test('no command: the same usage, on stderr (a usage error), nothing on stdout, exit 2', async (t) => {
+    const cli = run(t, []);
+    assert.deepEqual(await cli.exited(), { code: 2, signal: null });
+    assert.equal(cli.stdout(), '');
+    assert.match(cli.stderr(), /^Usage: sockwave <command>/);
+    assert.match(cli.stderr(), /Usage: sockwave connect URL/);
+  });
+
   test('--version prints the package version', async (t) => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const cli = run(t, ['--version']);

@@ -1,6 +1,5 @@
 /** The CLI's screen helpers that need no terminal: oneLine keeps what reaches stderr on one line; piped input. */
 import { strict as assert } from 'node:assert';
-import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { oneLine, Screen } from '../../src/cli/screen.js';
@@ -22,8 +21,10 @@ describe('Screen: piped input', () => {
     const screen = new Screen({ stdin: stdin as unknown as NodeJS.ReadStream, stdout: stdout as unknown as NodeJS.WriteStream, stderr: stdout as unknown as NodeJS.WriteStream, colour: false });
     const lines: string[] = [];
     let ended = 0;
-    const reader = screen.readLines((line) => lines.push(line), () => ended++, () => {});
-    const closed = once(reader, 'close');
+    const closed = new Promise<void>((resolve) => screen.readLines((line) => lines.push(line), () => {
+      ended++;
+      resolve();
+    }, () => {}));
     stdin.end('one\ntwo\n');
     await closed;
     assert.deepEqual(lines, ['one', 'two']);
