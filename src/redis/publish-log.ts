@@ -9,6 +9,8 @@ export interface LogEntry {
   id?: string;
   /** Sent again after a Redis restart (not counted against the buffer's bound). */
   replayed?: boolean;
+  /** How many times a connection broke while it was the oldest entry in flight. */
+  breaks?: number;
 }
 
 export interface PublishLogLimits {
@@ -78,27 +80,46 @@ export class PublishLog {
     return this.next < this.pending.length ? this.pending[this.next++] : undefined;
   }
 
+  /** The oldest entry handed to Redis and not acknowledged yet, if any. */
+  oldestInFlight(): LogEntry | undefined {
+    return this.head < this.next ? this.pending[this.head] : undefined;
+  }
+
   /**
    * Redis acknowledged the oldest entry in flight (acknowledgements come in order), as stream
-   * entry `id` (undefined: Redis refused it).
+   * entry `id`: it is kept in the replay window.
    */
   ack(entry: LogEntry, id?: string): void {
-    if (this.pending[this.head] !== entry) return;
-    this.pending[this.head++] = undefined as unknown as LogEntry;
+    if (!this.release(entry)) return;
     entry.id ??= id;
-    if (entry.replayed === true) {
-      entry.replayed = false;
-      this.replaying--;
-    } else {
-      this.bytes -= entry.data.length;
-    }
     if (this.limits.replayWindow > 0 && this.limits.replayWindowBytes > 0) {
       this.acked.push(entry);
       this.ackedBytes += entry.data.length;
       // Trimmed in steps (up to twice the window is held), not at every acknowledgement.
       if (this.acked.length > this.limits.replayWindow * 2 || this.ackedBytes > this.limits.replayWindowBytes * 2) this.trimAcked();
     }
+  }
+
+  /**
+   * Gives up the oldest entry in flight: Redis refused it, or closed the connection each time it
+   * was sent. It reached no node, so it is neither sent again nor kept for the replay window.
+   */
+  discard(entry: LogEntry): void {
+    this.release(entry);
+  }
+
+  /** Takes `entry`, if it is the oldest in flight, out of the buffer; whether it was. */
+  private release(entry: LogEntry): boolean {
+    if (this.pending[this.head] !== entry) return false;
+    this.pending[this.head++] = undefined as unknown as LogEntry;
+    if (entry.replayed === true) {
+      entry.replayed = false;
+      this.replaying--;
+    } else {
+      this.bytes -= entry.data.length;
+    }
     this.compact();
+    return true;
   }
 
   /** Keeps the newest acknowledged entries within the replay window's count and bytes. */

@@ -19,7 +19,7 @@ export interface RedisBackplaneOptions {
   /**
    * The buffer bound: most messages of this node not yet acknowledged by Redis (kept while it is
    * unreachable). A publish past it is not sent to other nodes and is reported ('dropped'). The
-   * replay window sent again after a Redis restart does not count. Default 10 000.
+   * replay window sent again after a Redis restart does not count. Default 10 000 (at least 1).
    */
   maxBuffered?: number;
   /** Most payload bytes in that buffer. Default 64 MiB. */
@@ -34,9 +34,9 @@ export interface RedisBackplaneOptions {
   replayWindowBytes?: number;
   /** About how many entries the stream keeps (how far a node that lags may fall behind). Default 100 000. */
   streamLength?: number;
-  /** A node's presence expires this long after its last refresh (a crashed node's counts vanish). Default 10 000. */
+  /** A node's presence expires this long after its last refresh (a crashed node's counts vanish). Default 10 000 (at least 1000). */
   presenceTtl?: number;
-  /** Longest wait between reconnection attempts. Default 1000. */
+  /** Longest wait between reconnection attempts. Default 1000 (at least 10). */
   maxReconnectDelay?: number;
   /**
    * How long Redis may take to answer a PING (sent every this many ms on each connection) before
@@ -52,6 +52,8 @@ export interface RedisBackplaneOptions {
 
 /** Messages XADDed and not yet answered, at most. */
 const MAX_IN_FLIGHT = 512;
+/** Connections that may break in a row while one message is the oldest in flight before it is given up. */
+const MAX_BREAKS = 5;
 /** How long one XREAD blocks (ms). */
 const READ_BLOCK = 1000;
 const OWNER = 'RedisBackplane';
@@ -98,8 +100,11 @@ export class RedisBackplane implements Backplane {
   private reportedError: string | undefined;
 
   constructor(private readonly options: RedisBackplaneOptions = {}) {
-    for (const name of ['maxBuffered', 'maxBufferedBytes', 'replayWindow', 'replayWindowBytes', 'streamLength', 'presenceTtl', 'maxReconnectDelay'] as const) {
-      checkNumber(OWNER, name, options[name], { integer: true });
+    // Each at least what keeps the feature working: 0 messages buffered would drop every publish,
+    // a presence TTL of 0 expires each write at once (and rewrites it every 10 ms), and no delay
+    // between reconnections spins. The replay window may be 0 (none).
+    for (const [name, min] of [['maxBuffered', 1], ['maxBufferedBytes', 1], ['replayWindow', 0], ['replayWindowBytes', 0], ['streamLength', 1], ['presenceTtl', 1000], ['maxReconnectDelay', 10]] as const) {
+      checkNumber(OWNER, name, options[name], { integer: true, min });
     }
     checkNumber(OWNER, 'responseTimeout', options.responseTimeout, { integer: true });
     this.responseTimeout = options.responseTimeout ?? 5000;
@@ -240,6 +245,15 @@ export class RedisBackplane implements Backplane {
   }
 
   private lost(): void {
+    // The connection broke with entries in flight. When it breaks again and again with the same
+    // entry the oldest among them (Redis closes the connection on it: one larger than its
+    // proto-max-bulk-len, say), sending it again would block every later message for ever: after
+    // MAX_BREAKS in a row it is given up, reported as rejected.
+    const oldest = this.log.oldestInFlight();
+    if (oldest !== undefined && (oldest.breaks = (oldest.breaks ?? 0) + 1) >= MAX_BREAKS) {
+      this.log.discard(oldest);
+      this.drop('rejected');
+    }
     this.epoch++;
     this.inFlight = 0;
     this.log.rewind();
@@ -309,7 +323,7 @@ export class RedisBackplane implements Backplane {
     if (this.pub.status !== 'ready' || (error as { name?: unknown } | null)?.name !== 'ReplyError') return this.lost();
     // Redis refused this command: sending it again would fail again.
     this.inFlight--;
-    this.log.ack(entry);
+    this.log.discard(entry);
     this.drop('rejected');
     this.pump();
   }

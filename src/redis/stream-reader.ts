@@ -33,13 +33,21 @@ export class StreamReader {
    */
   private joinedAfter: StreamId | undefined;
   private readonly lastSeq = new Map<string, number>();
+  /**
+   * Entries asked for per XREAD: halved after a read that failed (a reply larger than Redis lets a
+   * client's output buffer hold makes it close the connection, and asking the same again would
+   * fail again, for ever), doubled back after each one that succeeds, up to `options.batch`.
+   */
+  private batch: number;
   private stopped = false;
   private loop: Promise<void> | undefined;
 
   constructor(
     private readonly client: Redis,
     private readonly options: StreamReaderOptions,
-  ) {}
+  ) {
+    this.batch = options.batch;
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -64,11 +72,13 @@ export class StreamReader {
           synced = true;
           this.options.reading(true);
         }
-        const reply = await this.client.callBuffer('XREAD', 'COUNT', this.options.batch, 'BLOCK', this.options.block, 'STREAMS', this.options.key, this.lastId);
+        const reply = await this.client.callBuffer('XREAD', 'COUNT', this.batch, 'BLOCK', this.options.block, 'STREAMS', this.options.key, this.lastId);
+        this.batch = Math.min(this.options.batch, this.batch * 2);
         this.handle(reply);
       } catch {
         // The connection broke (or is being closed): wait for the next 'ready'.
         synced = false;
+        this.batch = Math.max(1, this.batch >> 1);
         if (this.client.status === 'ready' && !this.stopped) await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }

@@ -33,7 +33,8 @@ export type BackplaneEvent =
   /**
    * Publishes of this node that will never reach the other nodes: the buffer was full while the
    * backplane was unreachable or too slow (`buffer-full`), or the backplane was closed with
-   * messages still buffered (`closed`), or the backplane refused the message (`rejected`).
+   * messages still buffered (`closed`), or the backplane refused the message (`rejected`: Redis
+   * answered it with an error, or closed the connection each time it was sent).
    * `unconfirmed`: the backplane was closed after handing them on and before it confirmed them;
    * other nodes may or may not get them. Local receivers got them all.
    */

@@ -151,6 +151,25 @@ describe('PublishLog, edges', () => {
     assert.equal(l.size, 0);
   });
 
+  test('a discarded entry (refused, or one Redis kept closing the connection on) is neither sent again nor replayed', () => {
+    const l = log(10, 5);
+    for (const text of ['a', 'b', 'c']) add(l, text);
+    assert.equal(l.oldestInFlight(), undefined, 'nothing in flight yet');
+    const a = l.takeUnsent()!;
+    assert.equal(l.oldestInFlight(), a);
+    l.discard(a);
+    assert.equal(l.oldestInFlight(), undefined);
+    l.ack(l.takeUnsent()!, '1-1');
+    assert.equal(l.oldestInFlight(), undefined);
+    const c = l.takeUnsent()!;
+    l.rewind();
+    assert.equal(l.oldestInFlight(), undefined, 'rewound: nothing in flight');
+    assert.equal(l.takeUnsent(), c);
+    assert.equal(l.size, 1);
+    assert.equal(l.replay(), 1, 'only the acknowledged one is replayed');
+    assert.deepEqual(drain(l), [2, 3]);
+  });
+
   test('a window of one message, or of exactly the bytes of the last ones, keeps them', () => {
     const one = log(10, 1);
     for (const text of ['a', 'b']) add(one, text);

@@ -191,6 +191,62 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal(a.backplane.buffered, 0, 'a refused entry is not kept to be sent again');
   });
 
+  test('a publish Redis refused is not sent again after a Redis restart (it reached no node, so it is not in the replay window)', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    a.srv.server.publish('room', 'accepted');
+    assert.equal((await onB.rec.messages.next('the accepted message', 10_000)).data.toString(), 'accepted');
+    const writer = new Redis(redis.url);
+    t.after(() => writer.disconnect());
+    await writer.del('test:bus');
+    await writer.set('test:bus', 'not a stream');
+    a.srv.server.publish('room', 'refused');
+    assert.deepEqual(await waitFor(a.events, 'dropped'), { type: 'dropped', count: 1, reason: 'rejected' });
+    await redis.kill();
+    await redis.restart();
+    await waitFor(a.events, 'connected');
+    await waitFor(b.events, 'connected');
+    a.srv.server.publish('room', 'after');
+    // The replay window ('accepted') goes again, and B drops it as a repeat; 'refused' never comes.
+    assert.equal((await onB.rec.messages.next('the next message on B', 10_000)).data.toString(), 'after');
+  });
+
+  test('a message Redis closes the connection on, each time (over its proto-max-bulk-len), is given up after a few tries: later ones go through', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    const admin = new Redis(redis.url);
+    t.after(() => admin.disconnect());
+    await admin.config('SET', 'proto-max-bulk-len', String(1024 * 1024));
+    a.srv.server.publish('room', Buffer.alloc(2 * 1024 * 1024, 0x61));
+    a.srv.server.publish('room', 'small');
+    const dropped = await waitFor(a.events, 'dropped');
+    assert.deepEqual(dropped, { type: 'dropped', count: 1, reason: 'rejected' });
+    assert.equal((await onB.rec.messages.next('the message after the one given up', 10_000)).data.toString(), 'small');
+  });
+
+  test('a batch of entries larger than Redis lets a reader take at once is read in smaller batches: nothing is stuck', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    const admin = new Redis(redis.url);
+    t.after(() => admin.disconnect());
+    // Redis closes a normal client's connection once its output buffer holds 8 MiB.
+    await admin.config('SET', 'client-output-buffer-limit', 'normal 8mb 4mb 10');
+    for (let i = 0; i < 20; i++) a.srv.server.publish('room', Buffer.alloc(1024 * 1024, i));
+    a.srv.server.publish('room', 'after');
+    const got = await onB.rec.messages.take(21, 'the 21 messages on B', 20_000);
+    assert.deepEqual(got.slice(0, 20).map((message) => [message.data.length, message.data[0]]), Array.from({ length: 20 }, (_, i) => [1024 * 1024, i]));
+    assert.equal(got[20]!.data.toString(), 'after');
+  });
+
   test('repeats (by node and sequence number) are dropped, gaps are reported as missed', async (t) => {
     const redis = await RedisServer.start(t);
     const b = await node(t, redis);
@@ -356,5 +412,19 @@ describe('RedisBackplane', { skip }, () => {
     // (Not started: no connection is made.)
     assert.doesNotThrow(() => new RedisBackplane({ responseTimeout: 0 }));
     assert.doesNotThrow(() => new RedisBackplane({ responseTimeout: 2000 }));
+  });
+
+  test('options are checked: values that would switch the feature off (no buffer, presence expiring at once, reconnecting in a loop) are refused', () => {
+    for (const [options, name] of [
+      [{ maxBuffered: 0 }, 'maxBuffered'],
+      [{ maxBufferedBytes: 0 }, 'maxBufferedBytes'],
+      [{ streamLength: 0 }, 'streamLength'],
+      [{ presenceTtl: 999 }, 'presenceTtl'],
+      [{ maxReconnectDelay: 9 }, 'maxReconnectDelay'],
+    ] as const) {
+      assert.throws(() => new RedisBackplane(options), { name: 'RangeError', message: new RegExp(`${name} must be a whole number at least`) });
+    }
+    // A replay window of 0 is none, as documented; each lowest value is taken.
+    assert.doesNotThrow(() => new RedisBackplane({ replayWindow: 0, replayWindowBytes: 0, maxBuffered: 1, maxBufferedBytes: 1, streamLength: 1, presenceTtl: 1000, maxReconnectDelay: 10 }));
   });
 });

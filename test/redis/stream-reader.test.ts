@@ -406,6 +406,31 @@ describe('StreamReader', () => {
     assert.deepEqual(texts(h.delivered), ['m-1800000000000-0', 'm-1800000000000-2']);
   });
 
+  test('a read that failed is asked again for half as many entries (down to 1), then for twice as many after each success', async (t) => {
+    // (A reply larger than Redis lets a client's output buffer hold closes the connection: asking
+    // for the same again would fail the same way, for ever.)
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const h = harness(t, new FakeStreamClient(), { batch: 8 });
+    h.reader.start();
+    let read = await h.client.nextRead();
+    const counts = [read.args[1]];
+    for (let i = 0; i < 5; i++) {
+      h.client.status = 'reconnecting';
+      h.client.emit('close');
+      read.reject(new Error('Connection is closed.'));
+      await settle();
+      h.client.status = 'ready';
+      h.client.emit('ready');
+      read = await h.client.nextRead();
+      counts.push(read.args[1]);
+    }
+    for (let i = 0; i < 5; i++) {
+      read = await answer(h.client, read, null);
+      counts.push(read.args[1]);
+    }
+    assert.deepEqual(counts, [8, 4, 2, 1, 1, 1, 2, 4, 8, 8, 8]);
+  });
+
   test('a connection closed while its read was answered still syncs again before the next read', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const h = harness(t);
