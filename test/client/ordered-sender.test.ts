@@ -55,6 +55,15 @@ function blob(size: number): { item: Outgoing; read(result: BlobRead): void } {
 /** Lets the pump's awaits run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Detaches `ordered` from its connection, attaches a new one, and says what that one was given. */
+async function sentOnNext(ordered: OrderedSender): Promise<string[]> {
+  ordered.detach();
+  const next = new StandInConnection();
+  ordered.attach(next.connection);
+  await settle();
+  return next.log;
+}
+
 describe('OrderedSender', () => {
   test('attached with nothing waiting: each message goes out at once; its callback reports it sent or lost', () => {
     const { ordered, hooks } = sender();
@@ -128,24 +137,26 @@ describe('OrderedSender', () => {
     assert.deepEqual(ordered.clear().map((item) => (item.kind === 'message' ? item.data : item.kind)), ['next', '123456']);
   });
 
-  test('detached while a Blob is read: once read it waits, as bytes, for the next connection', async () => {
-    const { ordered, hooks } = sender();
-    const first = new StandInConnection();
-    ordered.attach(first.connection);
-    const pending = blob(2);
-    ordered.push(pending.item);
-    ordered.push(text('later'));
-    ordered.detach();
-    pending.read({ ok: true, bytes: Buffer.from('hi') });
-    await settle();
-    assert.deepEqual(first.log, [], 'nothing went to the connection that left');
-    assert.equal(ordered.size, 2);
-    const second = new StandInConnection();
-    ordered.attach(second.connection);
-    await settle();
-    assert.deepEqual(second.log, ['binary hi', 'text later']);
-    assert.deepEqual(hooks, []);
-  });
+  for (const [how, leave] of [
+    ['detached', (ordered: OrderedSender) => ordered.detach()],
+    ['its connection closing', (_ordered: OrderedSender, connection: StandInConnection) => void (connection.status = 'closing')],
+  ] as const) {
+    test(`${how} while a Blob is read: once read, it waits, as bytes, with what follows it, for the next connection`, async () => {
+      const { ordered, hooks } = sender();
+      const first = new StandInConnection();
+      ordered.attach(first.connection);
+      const pending = blob(2);
+      ordered.push(pending.item);
+      ordered.push(text('later'));
+      leave(ordered, first);
+      pending.read({ ok: true, bytes: Buffer.from('hi') });
+      await settle();
+      assert.deepEqual(first.log, [], 'the connection that left was given what waited');
+      assert.equal(ordered.size, 2);
+      assert.deepEqual(await sentOnNext(ordered), ['binary hi', 'text later']);
+      assert.deepEqual(hooks, []);
+    });
+  }
 
   test('attached to a connection already closing: what waits is not given to it, and goes out in order on the next', async () => {
     const { ordered, hooks } = sender();
@@ -157,31 +168,7 @@ describe('OrderedSender', () => {
     await settle();
     assert.deepEqual(closing.log, [], 'the closing connection was given what waited');
     assert.equal(ordered.size, 2);
-    ordered.detach();
-    const next = new StandInConnection();
-    ordered.attach(next.connection);
-    await settle();
-    assert.deepEqual(next.log, ['text one', 'text two']);
-    assert.deepEqual(hooks, []);
-  });
-
-  test('a connection that starts closing while a Blob is read: once read, the Blob and what follows it wait for the next', async () => {
-    const { ordered, hooks } = sender();
-    const first = new StandInConnection();
-    ordered.attach(first.connection);
-    const pending = blob(2);
-    ordered.push(pending.item);
-    ordered.push(text('later'));
-    first.status = 'closing';
-    pending.read({ ok: true, bytes: Buffer.from('hi') });
-    await settle();
-    assert.deepEqual(first.log, [], 'the closing connection was given what waited');
-    assert.equal(ordered.size, 2);
-    ordered.detach();
-    const second = new StandInConnection();
-    ordered.attach(second.connection);
-    await settle();
-    assert.deepEqual(second.log, ['binary hi', 'text later']);
+    assert.deepEqual(await sentOnNext(ordered), ['text one', 'text two']);
     assert.deepEqual(hooks, []);
   });
 

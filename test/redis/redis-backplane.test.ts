@@ -36,6 +36,23 @@ async function node(t: TestContext, redis: RedisServer, options: RedisBackplaneO
   return { srv, backplane, events };
 }
 
+/** Redis, two nodes on it, and a client on B subscribed to 'room'. */
+async function twoNodes(t: TestContext): Promise<{ redis: RedisServer; a: Node; b: Node; onB: Awaited<ReturnType<typeof wsClient>> }> {
+  const redis = await RedisServer.start(t);
+  const a = await node(t, redis);
+  const b = await node(t, redis);
+  const onB = await wsClient(t, b.srv.url);
+  await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+  return { redis, a, b, onB };
+}
+
+/** A plain ioredis client of the test's Redis (to write, or to change its configuration), closed after the test. */
+function redisClient(t: TestContext, redis: RedisServer): Redis {
+  const client = new Redis(redis.url);
+  t.after(() => client.disconnect());
+  return client;
+}
+
 async function waitFor(events: Queue<BackplaneEvent>, type: BackplaneEvent['type']): Promise<BackplaneEvent> {
   for (let i = 0; i < 1000; i++) {
     const event = await events.next(`backplane event ${type}`, 10_000);
@@ -46,8 +63,7 @@ async function waitFor(events: Queue<BackplaneEvent>, type: BackplaneEvent['type
 
 /** Writes entries straight into the test cluster's stream, as another node would: a text message to topic 'room'. */
 function streamWriter(t: TestContext, redis: RedisServer): (header: { n: string; s: number; o?: string }, text: string) => Promise<unknown> {
-  const writer = new Redis(redis.url);
-  t.after(() => writer.disconnect());
+  const writer = redisClient(t, redis);
   return (header, text) => writer.xadd('test:bus', '*', 'h', JSON.stringify({ ...header, k: 'topic', t: 'room', b: 0 }), 'd', text);
 }
 
@@ -182,8 +198,7 @@ describe('RedisBackplane', { skip }, () => {
     const redis = await RedisServer.start(t);
     const a = await node(t, redis);
     // Make the stream key a string: XADD now answers WRONGTYPE, a refusal that would repeat.
-    const writer = new Redis(redis.url);
-    t.after(() => writer.disconnect());
+    const writer = redisClient(t, redis);
     await writer.del('test:bus');
     await writer.set('test:bus', 'not a stream');
     a.srv.server.publish('room', 'refused');
@@ -192,15 +207,10 @@ describe('RedisBackplane', { skip }, () => {
   });
 
   test('a publish Redis refused is not sent again after a Redis restart (it reached no node, so it is not in the replay window)', async (t) => {
-    const redis = await RedisServer.start(t);
-    const a = await node(t, redis);
-    const b = await node(t, redis);
-    const onB = await wsClient(t, b.srv.url);
-    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    const { redis, a, b, onB } = await twoNodes(t);
     a.srv.server.publish('room', 'accepted');
     assert.equal((await onB.rec.messages.next('the accepted message', 10_000)).data.toString(), 'accepted');
-    const writer = new Redis(redis.url);
-    t.after(() => writer.disconnect());
+    const writer = redisClient(t, redis);
     await writer.del('test:bus');
     await writer.set('test:bus', 'not a stream');
     a.srv.server.publish('room', 'refused');
@@ -215,13 +225,8 @@ describe('RedisBackplane', { skip }, () => {
   });
 
   test('a message Redis closes the connection on, each time (over its proto-max-bulk-len), is given up after a few tries: later ones go through', async (t) => {
-    const redis = await RedisServer.start(t);
-    const a = await node(t, redis);
-    const b = await node(t, redis);
-    const onB = await wsClient(t, b.srv.url);
-    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
-    const admin = new Redis(redis.url);
-    t.after(() => admin.disconnect());
+    const { redis, a, onB } = await twoNodes(t);
+    const admin = redisClient(t, redis);
     await admin.config('SET', 'proto-max-bulk-len', String(1024 * 1024));
     a.srv.server.publish('room', Buffer.alloc(2 * 1024 * 1024, 0x61));
     a.srv.server.publish('room', 'small');
@@ -231,13 +236,8 @@ describe('RedisBackplane', { skip }, () => {
   });
 
   test('a batch of entries larger than Redis lets a reader take at once is read in smaller batches: nothing is stuck', async (t) => {
-    const redis = await RedisServer.start(t);
-    const a = await node(t, redis);
-    const b = await node(t, redis);
-    const onB = await wsClient(t, b.srv.url);
-    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
-    const admin = new Redis(redis.url);
-    t.after(() => admin.disconnect());
+    const { redis, a, onB } = await twoNodes(t);
+    const admin = redisClient(t, redis);
     // Redis closes a normal client's connection once its output buffer holds 8 MiB.
     await admin.config('SET', 'client-output-buffer-limit', 'normal 8mb 4mb 10');
     for (let i = 0; i < 20; i++) a.srv.server.publish('room', Buffer.alloc(1024 * 1024, i));
@@ -343,8 +343,7 @@ describe('RedisBackplane', { skip }, () => {
 
   test("cluster-wide counts reject before the node's first 'connected' event, and resolve after it", async (t) => {
     const redis = await RedisServer.start(t);
-    const writer = new Redis(redis.url);
-    t.after(() => writer.disconnect());
+    const writer = redisClient(t, redis);
     // Redis answers, but the stream key holds a string: the reader cannot start, so the node
     // never connects, while the publishing connection is ready.
     await writer.set('test:bus', 'not a stream');

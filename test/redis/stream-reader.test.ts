@@ -67,6 +67,20 @@ class FakeStreamClient extends EventEmitter {
 
   private taken = 0;
 
+  /** The connection breaks under the pending read `read`: 'close', then the read fails. */
+  drop(read: PendingRead): void {
+    this.status = 'reconnecting';
+    this.emit('close');
+    read.reject(new Error('Connection is closed.'));
+  }
+
+  /** The connection is back ('ready'): the next XREAD the reader sends. */
+  comeBack(): Promise<PendingRead> {
+    this.status = 'ready';
+    this.emit('ready');
+    return this.nextRead();
+  }
+
   asRedis(): Redis {
     return this as unknown as Redis;
   }
@@ -386,15 +400,11 @@ describe('StreamReader', () => {
     h.reader.start();
     let read = await h.client.nextRead();
     read = await answer(h.client, read, reply(entry('1800000000000-0', { n: 'a', s: 1 })));
-    h.client.status = 'reconnecting';
-    h.client.emit('close');
+    h.client.drop(read);
     assert.deepEqual(h.reading, [true, false]);
-    read.reject(new Error('Connection is closed.'));
     await settle();
     assert.equal(h.client.reads.length, 2, 'no XREAD while the connection is down');
-    h.client.status = 'ready';
-    h.client.emit('ready');
-    read = await h.client.nextRead();
+    read = await h.client.comeBack();
     assert.equal(read.args.at(-1), '1800000000000-0');
     assert.deepEqual(h.reading, [true, false, true]);
     assert.deepEqual(
@@ -415,13 +425,9 @@ describe('StreamReader', () => {
     let read = await h.client.nextRead();
     const counts = [read.args[1]];
     for (let i = 0; i < 5; i++) {
-      h.client.status = 'reconnecting';
-      h.client.emit('close');
-      read.reject(new Error('Connection is closed.'));
+      h.client.drop(read);
       await settle();
-      h.client.status = 'ready';
-      h.client.emit('ready');
-      read = await h.client.nextRead();
+      read = await h.client.comeBack();
       counts.push(read.args[1]);
     }
     for (let i = 0; i < 5; i++) {
@@ -456,26 +462,18 @@ describe('StreamReader', () => {
     h.reader.start();
     let read = await h.client.nextRead();
     read = await answer(h.client, read, reply(entry('1800000000000-0', { n: 'a', s: 1 })));
-    h.client.status = 'reconnecting';
-    h.client.emit('close');
-    read.reject(new Error('Connection is closed.'));
+    h.client.drop(read);
     await settle();
     h.client.runId = 'bbb222';
-    h.client.status = 'ready';
-    h.client.emit('ready');
-    read = await h.client.nextRead();
+    read = await h.client.comeBack();
     assert.equal(read.args.at(-1), '0-0');
     // The new stream's ids start low again, but node a is known: its next number is delivered.
     read = await answer(h.client, read, reply(entry('5-0', { n: 'a', s: 1 }), entry('5-1', { n: 'a', s: 2 }), entry('5-2', { n: 'z', s: 1 })));
     assert.deepEqual(texts(h.delivered), ['m-1800000000000-0', 'm-5-1']);
     // A second reconnect to the same restarted Redis goes on after the last entry.
-    h.client.status = 'reconnecting';
-    h.client.emit('close');
-    read.reject(new Error('Connection is closed.'));
+    h.client.drop(read);
     await settle();
-    h.client.status = 'ready';
-    h.client.emit('ready');
-    read = await h.client.nextRead();
+    read = await h.client.comeBack();
     assert.equal(read.args.at(-1), '5-2');
   });
 
