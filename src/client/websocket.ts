@@ -329,10 +329,10 @@ export class WebSocket extends EventHandlerTarget {
     const closeReason = reason === undefined ? undefined : toUSVString(reason);
     // 1. If code is present, but is neither an integer equal to 1000 nor an integer in the range
     //    3000 to 4999, inclusive, throw an "InvalidAccessError" DOMException.
-    // 2. If code is missing, set code to null. (Done above.)
     if (closeCode !== null && closeCode !== 1000 && !(closeCode >= 3000 && closeCode <= 4999)) {
       throw new DOMException(`close code ${String(code)} is not allowed: use 1000 or 3000-4999`, 'InvalidAccessError');
     }
+    // 2. If code is missing, set code to null. (Done above.)
     // 3. If reason is missing, set reason to the empty string.
     const reasonText = closeReason ?? '';
     // 4. Let reasonBytes be the result of UTF-8 encoding reason. If reasonBytes is longer than
