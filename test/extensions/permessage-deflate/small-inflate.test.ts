@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { constants, deflateRawSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import { inflateSmall } from '../../../src/extensions/permessage-deflate/small-inflate.js';
 import { mulberry32 } from '../../support/chunking.js';
+import { BitWriter, RandomDeflate } from '../../support/deflate-writer.js';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
@@ -78,6 +79,34 @@ test('mutated input: the same answer as zlib, or null (zlib decides); never othe
     answered++;
   }
   assert.ok(answered > 1000, `only ${answered} mutated inputs were decoded: the comparison tested little`);
+});
+
+test('hand-written streams (every block type, codes zlib never writes, one flaw zlib refuses in some blocks): the same answer as zlib, or null; nothing one message leaves in the shared tables decodes the next', () => {
+  const random = mulberry32(31);
+  const writer = new RandomDeflate(random);
+  const history = Buffer.alloc(32768);
+  for (let i = 0; i < history.length; i++) history[i] = Math.floor(random() * 256);
+  let decoded = 0;
+  let refused = 0;
+  for (let i = 0; i < 6000; i++) {
+    const windowLength = random() < 0.5 ? 0 : 1 + Math.floor(random() ** 2 * 32767);
+    const window = windowLength === 0 ? undefined : history.subarray(history.length - windowLength);
+    const input = writer.stream(windowLength);
+    const maxOutput = random() < 0.8 ? 1 << 20 : Math.floor(random() * 400);
+    const out = inflateSmall(input, window, maxOutput);
+    const reference = zlibInflate(input, window);
+    if (out === null) {
+      if (reference instanceof Error) refused++;
+      continue;
+    }
+    assert.ok(reference instanceof Buffer, `case ${i}: accepted what zlib refuses (${(reference as Error).message})`);
+    assert.ok(out.equals(reference), `case ${i}: different bytes from zlib`);
+    assert.ok(out.length <= maxOutput, `case ${i}: ${out.length} bytes, over maxOutput ${maxOutput}`);
+    decoded++;
+  }
+  // Both sides of the comparison were exercised: streams decoded, and streams zlib refuses.
+  assert.ok(decoded > 3000, `only ${decoded} streams were decoded`);
+  assert.ok(refused > 300, `only ${refused} streams were refused`);
 });
 
 test('limits and edge cases hand over to zlib: too much output, a distance before the window, truncated input', () => {
@@ -160,33 +189,6 @@ test('a literal/length code with the longest (15-bit) codes is decoded, not left
   assert.notEqual(out, null, 'valid input was sent to zlib');
   assert.deepEqual(out, message);
 });
-
-/** Writes DEFLATE's bit stream: fields from their low bit, Huffman codes from their top bit. */
-class BitWriter {
-  private readonly bytes: number[] = [];
-  private byte = 0;
-  private count = 0;
-  bits(value: number, count: number): this {
-    for (let i = 0; i < count; i++) {
-      this.byte |= ((value >>> i) & 1) << this.count;
-      if (++this.count === 8) this.flush();
-    }
-    return this;
-  }
-  code(code: number, length: number): this {
-    for (let i = length - 1; i >= 0; i--) this.bits((code >>> i) & 1, 1);
-    return this;
-  }
-  private flush(): void {
-    this.bytes.push(this.byte);
-    this.byte = 0;
-    this.count = 0;
-  }
-  end(): Buffer {
-    if (this.count > 0) this.flush();
-    return Buffer.from(this.bytes);
-  }
-}
 
 /**
  * A dynamic block, as encoders other than zlib may write it: "ab" in a literal code of three codes
