@@ -28,7 +28,9 @@ export type ErrorCode =
   | 'SW_NOT_SENT'
   | 'SW_BACKPLANE_UNAVAILABLE'
   | 'SW_TOO_MANY_FRAGMENTS'
-  | 'SW_RATE_LIMITED';
+  | 'SW_RATE_LIMITED'
+  /** The HTTP proxy answered CONNECT with something other than 2xx: a {@link HandshakeError} with the proxy's status and headers. */
+  | 'SW_PROXY_REFUSED';
 
 export interface SockwaveErrorOptions {
   cause?: unknown;
@@ -64,7 +66,11 @@ export class ProtocolError extends SockwaveError {
   }
 }
 
-/** The opening handshake failed: `status` is the HTTP status received (client) or sent (server). */
+/**
+ * The opening handshake failed: `status` is the HTTP status received (client) or sent (server).
+ * With code `SW_PROXY_REFUSED`, the status and headers are the proxy's answer to CONNECT (a 407's
+ * `proxy-authenticate` challenge, say): the server was never reached.
+ */
 export class HandshakeError extends SockwaveError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;

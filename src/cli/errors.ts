@@ -19,7 +19,7 @@ const CERTIFICATE_PROBLEMS: Readonly<Record<string, readonly [string, string]>> 
  * an unknown host, TLS certificate problems, a non-101 answer (status and reason), a timeout.
  */
 export function describeError(error: unknown, url: string): string {
-  if (error instanceof HandshakeError && error.status >= 200) {
+  if (error instanceof HandshakeError && error.status >= 200 && error.code !== 'SW_PROXY_REFUSED') {
     const reason = /^unexpected server response: \d+ (.+)$/.exec(error.message)?.[1];
     const body = error.body ? `: ${firstLine(error.body)}` : '';
     return `the server answered ${error.status}${reason ? ` ${reason}` : ''} instead of upgrading to a WebSocket (${url})${body}`;

@@ -52,7 +52,9 @@ export interface ClientOptions<Data = unknown> {
    * An HTTP(S) proxy to tunnel through with CONNECT (`http://user:pass@host:port`; `host:port`
    * alone means `http://`; another scheme throws a TypeError). Default: the HTTPS_PROXY (wss://)
    * or HTTP_PROXY (ws://) environment variable unless NO_PROXY names the host; `false` never uses
-   * a proxy.
+   * a proxy. A proxy that refuses the tunnel rejects with a {@link HandshakeError} of code
+   * `SW_PROXY_REFUSED` carrying its status and headers; its redirects are not followed, and a
+   * reconnecting client gives up on its 407 as on a server's 401.
    */
   proxy?: string | URL | false;
   /** Connect to this Unix domain socket instead of the URL's host and port (the URL still gives Host and path). */
@@ -93,7 +95,8 @@ function follow<Data>(url: string | URL, options: ClientOptions<Data>, deadline:
   const redirects = options.maxRedirects ?? 0;
   if (redirects <= 0) return first;
   return first.catch((error: unknown) => {
-    const location = error instanceof HandshakeError && REDIRECTS.has(error.status) ? error.headers['location'] : undefined;
+    // (A proxy's redirect answers CONNECT, not the WebSocket URL: it is not followed.)
+    const location = error instanceof HandshakeError && error.code !== 'SW_PROXY_REFUSED' && REDIRECTS.has(error.status) ? error.headers['location'] : undefined;
     if (location === undefined) throw error;
     const from = parseWebSocketUrl(url);
     const to = redirectTarget(location, from);
@@ -293,7 +296,11 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
 }
 
 function withUrl(error: SockwaveError, href: string): SockwaveError {
-  return error.code === 'SW_ABORTED' || error.message.includes(href) ? error : new SockwaveError(error.code, `${error.message} (${href})`, { cause: error });
+  if (error.code === 'SW_ABORTED' || error.message.includes(href)) return error;
+  const message = `${error.message} (${href})`;
+  // A proxy's refusal keeps its class, status and headers.
+  if (error instanceof HandshakeError) return new HandshakeError(error.status, message, error.headers, error.body, error.code, { cause: error });
+  return new SockwaveError(error.code, message, { cause: error });
 }
 
 function abortError(signal: AbortSignal): SockwaveError {

@@ -31,8 +31,12 @@ export interface ReconnectOptions extends BackoffOptions {
   minUptime?: number;
 }
 
-/** Handshake answers that mean "do not come back" (a different answer needs a different request). */
-const NO_RETRY_HTTP = new Set([400, 401, 403, 404, 426]);
+/**
+ * Handshake answers that mean "do not come back" (a different answer needs a different request).
+ * 407 is a proxy's: asking again with the same credentials would only be refused again (and may
+ * lock their account).
+ */
+const NO_RETRY_HTTP = new Set([400, 401, 403, 404, 407, 426]);
 
 export class RetryPolicy {
   readonly options: Readonly<ReconnectOptions & { enabled: boolean }>;

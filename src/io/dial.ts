@@ -1,6 +1,6 @@
 import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type PeerCertificate } from 'node:tls';
-import { SockwaveError } from '../errors.js';
+import { HandshakeError, SockwaveError } from '../errors.js';
 import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { connectRequest } from './proxy.js';
 import { LentSocket } from './lent-socket.js';
@@ -134,6 +134,7 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
       let end: number;
       let status = 0;
       let statusText = '';
+      let headers: Readonly<Record<string, string>> = {};
       // Interim 1xx answers come before the final one (RFC 9110 §15.2): skipped.
       for (;;) {
         end = findResponseHeadEnd(buffered);
@@ -142,7 +143,7 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
           return;
         }
         try {
-          ({ status, statusText } = parseResponseHead(buffered.subarray(0, end)));
+          ({ status, statusText, headers } = parseResponseHead(buffered.subarray(0, end)));
         } catch {
           return finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy did not answer with HTTP'));
         }
@@ -150,7 +151,9 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
         buffered = buffered.subarray(end);
       }
       // Any 2xx opens the tunnel (RFC 9110 §9.3.6); anything else (a 101 included) refuses it.
-      if (status < 200 || status > 299) return finish(new SockwaveError('SW_SOCKET_ERROR', `the proxy refused the tunnel: ${status} ${statusText}`.trim()));
+      if (status < 200 || status > 299) {
+        return finish(new HandshakeError(status, `the proxy refused the tunnel: ${status} ${statusText}`.trim(), headers, '', 'SW_PROXY_REFUSED'));
+      }
       socket.pause();
       // Bytes after the proxy's answer belong to the tunnel.
       if (end < buffered.length) socket.unshift(buffered.subarray(end));

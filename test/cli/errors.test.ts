@@ -52,6 +52,11 @@ describe('describeError: an answer other than 101', () => {
 });
 
 describe('describeError: the proxy failed', () => {
+  test("a proxy's refusal is the proxy's, not an answer of the server", () => {
+    const refused = new HandshakeError(407, 'the proxy refused the tunnel: 407 Proxy Authentication Required', { 'proxy-authenticate': 'Basic' }, '', 'SW_PROXY_REFUSED');
+    assert.equal(describeError(refused, URL_), `the proxy refused the tunnel: 407 Proxy Authentication Required (${URL_})`);
+  });
+
   test("its message, naming the URL once", () => {
     assert.equal(describeError(new SockwaveError('SW_HANDSHAKE_FAILED', 'the proxy answered 407 Proxy Authentication Required'), URL_), `the proxy answered 407 Proxy Authentication Required (${URL_})`);
     const named = `the proxy could not reach ${URL_}`;

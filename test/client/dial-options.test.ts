@@ -2,11 +2,11 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connect, SockwaveError, WebSocketServer } from '../../src/index.js';
+import { connect, HandshakeError, SockwaveError, WebSocketServer } from '../../src/index.js';
 import { resolveProxy } from '../../src/io/proxy.js';
 import { lendsReads } from '../../src/io/socket-events.js';
 import { redirectHeaders } from '../../src/client/connect.js';
@@ -73,7 +73,23 @@ test('connects through an HTTP CONNECT proxy given as an option, with and withou
   assert.equal(await echo(url, { proxy: guarded.url }), 'through');
   assert.equal(guarded.tunnels.length, 1);
   const refused = await connect(url, { proxy: guarded.url.replace('s3cret', 'wrong') }).catch((error: unknown) => error);
-  assert.ok(refused instanceof SockwaveError && /proxy refused the tunnel: 407/.test(refused.message), String(refused));
+  assert.ok(refused instanceof HandshakeError && refused.code === 'SW_PROXY_REFUSED' && /proxy refused the tunnel: 407/.test(refused.message), String(refused));
+  assert.equal(refused.status, 407);
+  assert.match(refused.headers['proxy-authenticate'] ?? '', /^Basic /, 'the challenge is passed on');
+});
+
+test("a proxy's redirect is not followed, even with maxRedirects: it answered CONNECT, not the WebSocket URL", async (t) => {
+  const seen: IncomingMessage[] = [];
+  const { url } = await echoServer(t, seen);
+  const proxy = createServer();
+  proxy.on('connect', (_request: IncomingMessage, socket: Socket) => socket.end(`HTTP/1.1 302 Found\r\nLocation: ${url}\r\nContent-Length: 0\r\n\r\n`));
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  t.after(() => proxy.close());
+  const error = await connect('ws://127.0.0.1:9/', { proxy: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, maxRedirects: 3 }).catch((caught: unknown) => caught);
+  assert.ok(error instanceof HandshakeError && error.code === 'SW_PROXY_REFUSED', String(error));
+  assert.equal(error.status, 302);
+  assert.equal(seen.length, 0, 'the redirect was followed to the server');
 });
 
 test('proxy credentials: a literal % is sent as it is, and a password without a user is sent too', async (t) => {

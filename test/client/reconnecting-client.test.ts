@@ -416,6 +416,40 @@ describe('reconnecting client: when it stops, and when it retries', { timeout: 3
     await c.opens.take(2, 'two opens');
   });
 
+  test("a proxy's 407 is final (the same credentials would be refused again); its 502 is retried", async (t) => {
+    const answers = { 407: 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n', 502: 'HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n' };
+    for (const status of [407, 502] as const) {
+      let tunnels = 0;
+      const proxy = createNetServer((socket) => {
+        socket.on('error', () => {});
+        socket.once('data', () => {
+          tunnels++;
+          socket.end(answers[status]);
+        });
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      t.after(() => proxy.close());
+      const c = track(t, 'ws://127.0.0.1:9/', { proxy: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, reconnect: { minDelay: 10, maxDelay: 20 } });
+      const info = await c.errors.next(`the ${status}`);
+      assert.ok(info.error instanceof HandshakeError && info.error.code === 'SW_PROXY_REFUSED', String(info.error));
+      assert.equal(info.error.status, status);
+      assert.equal(info.httpStatus, status);
+      if (status === 407) {
+        assert.equal(info.error.headers['proxy-authenticate'], 'Basic realm="corp"');
+        assert.equal(info.waitTime, undefined);
+        await delay(0);
+        assert.equal(c.client.status, 'closed');
+        await delay(200);
+        assert.equal(tunnels, 1, 'the proxy was asked again');
+      } else {
+        assert.equal(typeof info.waitTime, 'number');
+        await c.errors.next('the second 502');
+        assert.equal(tunnels, 2);
+        c.client.close();
+      }
+    }
+  });
+
   test('a 401 refusal is final: onError with httpStatus 401 and no waitTime, status closed, no retry', async (t) => {
     let admissions = 0;
     const srv = await listenOn(t, 0, {

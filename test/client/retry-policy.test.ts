@@ -119,12 +119,12 @@ describe('RetryPolicy', () => {
     assert.notEqual(policy.afterClose(1006), undefined);
   });
 
-  test('gives up at once on 400, 401, 403, 404 and 426 only; the statuses next to them are retried', () => {
-    for (const status of [400, 401, 403, 404, 426]) {
+  test('gives up at once on 400, 401, 403, 404, 407 (a proxy asking for credentials) and 426 only; the statuses next to them are retried', () => {
+    for (const status of [400, 401, 403, 404, 407, 426]) {
       const result = new RetryPolicy(true, true).afterFailure(new HandshakeError(status, 'no'));
       assert.deepEqual(result, { wait: undefined, httpStatus: status }, String(status));
     }
-    for (const status of [399, 402, 405, 425, 427]) {
+    for (const status of [399, 402, 405, 406, 408, 425, 427]) {
       const result = new RetryPolicy(true, true).afterFailure(new HandshakeError(status, 'no'));
       assert.equal(typeof result.wait, 'number', String(status));
       assert.equal(result.httpStatus, status);

@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { connect, SockwaveError, WebSocketServer, type Connection } from '../../src/index.js';
+import { connect, HandshakeError, SockwaveError, WebSocketServer, type Connection } from '../../src/index.js';
 import { lendsReads } from '../../src/io/socket-events.js';
 import { dial } from '../../src/io/dial.js';
 import { selfSignedCertificate } from '../interop/support/tls.js';
@@ -280,11 +280,13 @@ test('a proxy answer head over 16 KiB is refused as too large', async (t) => {
   assert.match(error.message, /too large/);
 });
 
-test('a proxy that refuses the tunnel: rejected, and the socket to the proxy is closed', async (t) => {
-  const proxy = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+test('a proxy that refuses the tunnel: rejected with its status and headers, and the socket to the proxy is closed', async (t) => {
+  const proxy = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nX-Policy: no tunnels\r\n\r\n'));
   const error = await dialThrough(proxy.url);
-  assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+  assert.ok(error instanceof HandshakeError && error.code === 'SW_PROXY_REFUSED', String(error));
   assert.match(error.message, /refused the tunnel: 403 Forbidden/);
+  assert.equal(error.status, 403);
+  assert.equal(error.headers['x-policy'], 'no tunnels');
   await withTimeout(closeOf(proxy.sockets[0]!), 'the client to close its socket to the proxy');
 });
 
