@@ -19,7 +19,7 @@ import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
 export interface ClientOptions<Data = unknown> {
   /** Subprotocols to offer, in order of preference. The server may accept none of them (RFC 6455 §4.2.2): the connection then opens with `protocol` empty; check it if a subprotocol is required (the standard `WebSocket` fails instead, as browsers do). */
   protocols?: readonly string[];
-  /** Extra request headers; an array sends the header once per value (repeated keys). */
+  /** Extra request headers; an array sends the header once per value (repeated keys), except Cookie: its values (under any case of its name) go in one line, joined with "; " (RFC 6265 §5.4). */
   headers?: Readonly<Record<string, string | readonly string[]>>;
   origin?: string;
   /** Largest message accepted. Default 100 MiB. */

@@ -18,7 +18,7 @@ export interface UpgradeRequestOptions {
   /** The Sec-WebSocket-Extensions offer. */
   extensions?: string | undefined;
   origin?: string | undefined;
-  /** Extra headers; an array value sends the header once per element. */
+  /** Extra headers; an array value sends the header once per element, except Cookie (one line, values joined with "; "). */
   headers?: Readonly<Record<string, string | readonly string[]>>;
 }
 
@@ -49,14 +49,17 @@ export function buildUpgradeRequest(options: UpgradeRequestOptions): Buffer {
   if (options.protocols && options.protocols.length > 0) head += `Sec-WebSocket-Protocol: ${options.protocols.join(', ')}\r\n`;
   if (options.extensions) head += `Sec-WebSocket-Extensions: ${options.extensions}\r\n`;
   if (options.origin !== undefined) head += `Origin: ${options.origin}\r\n`;
+  const cookies: string[] = [];
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
     if (RESERVED.has(name.toLowerCase())) throw new TypeError(`header ${name} ${BODY_HEADERS.has(name.toLowerCase()) ? 'would give the upgrade request a body' : 'is set by the handshake itself'}`);
-    for (const item of typeof value === 'string' ? [value] : value) {
-      if (!isSafeHeaderValue(item)) throw new TypeError(`invalid value for header ${name}`);
-      head += `${name}: ${item}\r\n`;
-    }
+    const items = typeof value === 'string' ? [value] : value;
+    for (const item of items) if (!isSafeHeaderValue(item)) throw new TypeError(`invalid value for header ${name}`);
+    if (name.toLowerCase() === 'cookie') cookies.push(...items.filter((item) => item !== ''));
+    else for (const item of items) head += `${name}: ${item}\r\n`;
   }
+  // RFC 6265 §5.4: never more than one Cookie header; its cookie-pairs are joined with "; ".
+  if (cookies.length > 0) head += `Cookie: ${cookies.join('; ')}\r\n`;
   return Buffer.from(head + '\r\n', 'latin1');
 }
 

@@ -75,6 +75,16 @@ describe('buildUpgradeRequest', () => {
     assert.deepEqual(parsed.rawHeaders.filter(([name]) => name === 'x-multi').map(([, value]) => value), ['a', 'b', 'c']);
   });
 
+  test('sends cookies in one Cookie line (RFC 6265 §5.4), joined with "; ", whatever the case of the names given', () => {
+    const text = build({ headers: { Cookie: ['a=1', 'b=2'], 'X-After': 'x', cookie: 'c=3' } });
+    assert.equal(text.match(/\r\ncookie: /gi)?.length, 1, text);
+    assert.match(text, /\r\nCookie: a=1; b=2; c=3\r\n/);
+    assert.match(text, /\r\nX-After: x\r\n/);
+    assert.equal(build({ headers: { Cookie: 'session=abc' } }).match(/\r\nCookie: session=abc\r\n/g)?.length, 1);
+    assert.doesNotMatch(build({ headers: { Cookie: [] } }), /Cookie/i);
+    assert.throws(() => build({ headers: { Cookie: ['a=1', 'b=2\r\nX: 1'] } }), { name: 'TypeError' });
+  });
+
   test('sends no line for an empty array value', () => {
     assert.doesNotMatch(build({ headers: { 'X-None': [] } }), /X-None/);
   });
