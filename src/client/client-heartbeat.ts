@@ -1,4 +1,5 @@
 import { type Connection } from '../io/connection.js';
+import { pongWait, PongWait } from '../io/pong-wait.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /**
@@ -9,32 +10,43 @@ import { timerDelay } from '../io/timer-delay.js';
  *
  * One timer ticks at the finer of the two periods (at most half the timeout, so that a missing
  * pong is found within 1.5 × timeout); a tick pings only once `interval` has passed since the last
- * ping.
+ * ping. While reading is paused, the wait for a pong is held or forgotten as {@link pongWait} says.
  */
 export function startClientHeartbeat(connection: Connection, interval: number, timeout: number): () => void {
   if (interval <= 0) return () => {};
   const tick = timerDelay(Math.max(10, Math.min(interval, timeout / 2)));
   let lastPingAt = performance.now();
+  /** When the ping out is late: `timeout` after it was sent, or after its wait was last held. */
+  let pongDue = 0;
+  /** connection.wireBytesTaken when the ping went out or its wait was last held. */
+  let taken = 0;
   const timer = setInterval(() => {
     const now = performance.now();
-    // Reading is paused (pause(), a full pull reader, an inflation, a peer that does not read):
-    // no pong could be read. The ping out is forgotten and the next waits a whole interval, as on
-    // a server, rather than a live peer being taken for a dead one.
-    if (connection.isPaused) {
+    // Reading paused: see pongWait for when the wait for a pong counts.
+    const wait = connection.pauseReasons === 0 ? PongWait.Counts : pongWait(connection, taken);
+    if (wait === PongWait.Forgotten) {
+      // The application stopped reading: the next ping waits a whole interval after it reads again.
       connection.pingSentAt = 0;
       lastPingAt = now;
       return;
     }
     const sentAt = connection.pingSentAt;
     if (sentAt !== 0) {
-      // Judged once this turn's reads are done: the pong may be waiting in the socket, unread
-      // because the event loop was busy, and a timer runs before the reads of its turn.
-      if (performance.timeOrigin + now - sentAt >= timeout) setImmediate(dropIfUnanswered, connection, sentAt);
+      if (wait === PongWait.Held) {
+        pongDue = now + timeout;
+        taken = connection.wireBytesTaken;
+      } else if (now >= pongDue) {
+        // Judged once this turn's reads are done: the pong may be waiting in the socket, unread
+        // because the event loop was busy, and a timer runs before the reads of its turn.
+        setImmediate(dropIfUnanswered, connection, sentAt);
+      }
       return;
     }
     // Half a tick of slack: a timer that fires a little early still pings on its tick.
     if (now - lastPingAt + tick / 2 < interval) return;
     lastPingAt = now;
+    pongDue = now + timeout;
+    taken = connection.wireBytesTaken;
     connection.pingSentAt = performance.timeOrigin + now;
     connection.ping();
   }, tick);

@@ -5,7 +5,7 @@ import { Opcode } from '../protocol/opcodes.js';
 import { ReadyState } from '../protocol/session.js';
 import { describeClose } from './close-info.js';
 import { ConnectionCore } from './connection-core.js';
-import { Flag, PauseReason } from './connection-flags.js';
+import { Flag, PAUSED, PauseReason } from './connection-flags.js';
 import {
   type CloseInfo,
   type ConnectionEvents,
@@ -390,6 +390,16 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
    */
   get readingHeld(): boolean {
     return (this.flags & (PauseReason.Application | PauseReason.PullBuffer | PauseReason.Inflate)) !== 0;
+  }
+
+  /** @internal Why reading is paused: {@link PauseReason} bits, 0 when it is not. */
+  get pauseReasons(): number {
+    return this.flags & PAUSED;
+  }
+
+  /** @internal Frame bytes the operating system has taken from this side so far (never decreases). */
+  get wireBytesTaken(): number {
+    return this.stats.wireBytesOut - this.unsentBytes;
   }
 
   /**

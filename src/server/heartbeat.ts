@@ -1,5 +1,6 @@
 import { type Connection } from '../io/connection.js';
 import { coarseClock } from '../io/coarse-clock.js';
+import { pongWait, PongWait } from '../io/pong-wait.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 export interface HeartbeatOptions {
@@ -26,6 +27,10 @@ export interface HeartbeatCounters {
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private readonly nextPing = new WeakMap<Connection<unknown>, number>();
+  /** When a connection's ping out is late: pongTimeout after it was sent, or after its wait was last held. */
+  private readonly pongDue = new WeakMap<Connection<unknown>, number>();
+  /** A connection's {@link Connection.wireBytesTaken} when its ping went out or its wait was last held. */
+  private readonly taken = new WeakMap<Connection<unknown>, number>();
   /** The last tick that saw a connection's reading paused by this side (only with idleTimeout). */
   private readonly pausedAt = new WeakMap<Connection<unknown>, number>();
   /** Milliseconds between ticks. */
@@ -84,23 +89,30 @@ export class Heartbeat {
         }
       }
       if (pingInterval <= 0) continue;
-      // Reading is paused (for any reason, a peer that does not read included): no pong could be
-      // read. The ping out is forgotten, and pinging starts again once reading does, rather than
-      // a live peer being taken for a dead one.
-      if (connection.isPaused) {
+      // Reading paused: see pongWait for when the wait for a pong counts.
+      const wait = connection.pauseReasons === 0 ? PongWait.Counts : pongWait(connection, this.taken.get(connection) ?? 0);
+      if (wait === PongWait.Forgotten) {
+        // The application stopped reading: pinging starts again once it reads.
         connection.pingSentAt = 0;
         this.nextPing.set(connection, now + pingInterval);
         continue;
       }
       if (connection.pingSentAt !== 0) {
-        // Judged once this turn's reads are done (see dropUnanswered).
-        if (now - connection.pingSentAt >= pongTimeout) (late ??= []).push(connection, connection.pingSentAt);
+        if (wait === PongWait.Held) {
+          this.pongDue.set(connection, now + pongTimeout);
+          this.taken.set(connection, connection.wireBytesTaken);
+        } else if (now >= (this.pongDue.get(connection) ?? connection.pingSentAt + pongTimeout)) {
+          // Judged once this turn's reads are done (see dropUnanswered).
+          (late ??= []).push(connection, connection.pingSentAt);
+        }
         continue;
       }
       const due = this.nextPing.get(connection) ?? connection.lastActivity + pingInterval;
       if (now >= due) {
         connection.pingSentAt = coarseClock.precise();
         this.nextPing.set(connection, now + pingInterval);
+        this.pongDue.set(connection, connection.pingSentAt + pongTimeout);
+        this.taken.set(connection, connection.wireBytesTaken);
         connection.ping();
       }
     }

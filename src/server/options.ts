@@ -74,9 +74,17 @@ export interface ServerOptions<Data = unknown> {
    * clients) are allowed. Default: any origin.
    */
   origins?: readonly string[] | ((origin: string | undefined, request: UpgradeRequest) => boolean);
-  /** Ping every connection this often (ms); not while reading from it is paused. Default 0 (off). */
+  /**
+   * Ping every connection this often (ms); not while the application holds reading from it
+   * (`pause()`, a full pull reader): no pong could be read. Default 0 (off).
+   */
   pingInterval?: number;
-  /** A ping unanswered this long (ms) terminates the connection (reported as 1006). Default 10 000. */
+  /**
+   * A ping unanswered this long (ms) terminates the connection (reported as 1006). The wait starts
+   * again whenever reading pauses for an inflation (the pong may be queued behind the message), or
+   * for a peer that does not read what is sent (slowConsumer 'wait') while it still takes some of
+   * it; a peer that takes nothing for this long is taken for dead. Default 10 000.
+   */
   pongTimeout?: number;
   /**
    * Close (1001) connections from which nothing arrived this long (ms). Default 0 (off). Not

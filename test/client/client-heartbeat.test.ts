@@ -8,6 +8,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect, type CloseInfo, type Connection } from '../../src/index.js';
 import { startClientHeartbeat } from '../../src/client/client-heartbeat.js';
+import { PauseReason } from '../../src/io/connection-flags.js';
 import { nextEvent, startRawWsServer } from '../support/net.js';
 import { serve } from '../support/server-kit.js';
 import { blockEventLoop, turnsUntil, wsPeerProcess } from '../support/busy-peer.js';
@@ -107,7 +108,8 @@ function drivenHeartbeat(t: TestContext, interval: number, timeout: number) {
   });
   t.mock.method(globalThis, 'clearInterval', () => (tick = undefined));
   const conn = {
-    isPaused: false,
+    pauseReasons: 0,
+    wireBytesTaken: 0,
     pingSentAt: 0,
     pings: 0,
     terminated: 0,
@@ -171,20 +173,51 @@ describe('client heartbeat on a driven clock', () => {
     assert.equal(beat.conn.terminated, 0);
   });
 
-  test('while reading is paused the ping out is forgotten and none is sent; after the resume, the next waits a whole interval', async (t) => {
+  test('while the application holds reading the ping out is forgotten and none is sent; after the resume, the next waits a whole interval', async (t) => {
     const beat = drivenHeartbeat(t, 1000, 500);
     await beat.advance(1000);
     assert.equal(beat.conn.pings, 1);
-    beat.conn.isPaused = true;
+    beat.conn.pauseReasons = PauseReason.Application;
     await beat.advance(3000);
     assert.equal(beat.conn.pingSentAt, 0, 'the ping out is forgotten');
     assert.equal(beat.conn.terminated, 0);
     assert.equal(beat.conn.pings, 1);
-    beat.conn.isPaused = false;
+    beat.conn.pauseReasons = 0;
     await beat.advance(750);
     assert.equal(beat.conn.pings, 1, 'a whole interval after the last paused tick');
     await beat.advance(250);
     assert.equal(beat.conn.pings, 2);
+  });
+
+  test('while a message received is inflated, pings go on and the wait for the pong starts again at each tick; it ends the timeout after the inflation', async (t) => {
+    const beat = drivenHeartbeat(t, 1000, 500);
+    beat.conn.pauseReasons = PauseReason.Inflate;
+    await beat.advance(1000);
+    assert.equal(beat.conn.pings, 1, 'pinged while inflating');
+    await beat.advance(3000);
+    assert.equal(beat.conn.terminated, 0, 'dropped while inflating');
+    assert.notEqual(beat.conn.pingSentAt, 0, 'the ping out was forgotten');
+    beat.conn.pauseReasons = 0;
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 0, 'dropped before the timeout after the inflation');
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 1);
+  });
+
+  test('a peer that does not read: its wait is held while it takes bytes, and it is dropped once it took none for the timeout', async (t) => {
+    const beat = drivenHeartbeat(t, 1000, 500);
+    beat.conn.pauseReasons = PauseReason.SlowConsumer;
+    await beat.advance(1000);
+    assert.equal(beat.conn.pings, 1);
+    for (let i = 0; i < 8; i++) {
+      beat.conn.wireBytesTaken += 100;
+      await beat.advance(250);
+    }
+    assert.equal(beat.conn.terminated, 0, 'a peer still taking bytes was dropped');
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 0);
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 1);
   });
 
   test('stop() clears the timer', (t) => {

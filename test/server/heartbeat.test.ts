@@ -12,6 +12,7 @@ import { RawPeer, eventually, serve, sleep, wsClient } from '../support/server-k
 import { blockEventLoop, turnsUntil, wsPeerProcess } from '../support/busy-peer.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { Heartbeat, type HeartbeatOptions } from '../../src/server/heartbeat.js';
+import { PauseReason } from '../../src/io/connection-flags.js';
 
 describe('heartbeat', { timeout: 60_000 }, () => {
   test('a pong that arrived while the event loop was busy past pongTimeout is read before the peer is judged: the connection stays', async (t) => {
@@ -131,28 +132,44 @@ describe('heartbeat and a paused connection', { timeout: 60_000 }, () => {
 
   test("a peer that neither reads nor sends is closed as idle, though slowConsumer 'wait' paused reading because it does not read", async (t) => {
     const srv = await serve(t, { idleTimeout: 2000, closeTimeout: 300, slowConsumer: 'wait', maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024, onConnection: () => ({}) });
-    const peer = await RawPeer.open(srv.port);
-    t.after(() => peer.destroy());
-    peer.pause();
-    const side = (await srv.connections.next('the server-side connection')).connection;
-    // Fill the kernel's buffers (which grow as they fill) and the server's, until 'wait' keeps
-    // reading paused (bounded: 64 MiB).
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    for (let sent = 0; sent < 64 * 1024 * 1024 && side.status === 'open'; ) {
-      if (side.isPaused) {
-        await sleep(50);
-        if (side.isPaused) break;
-        continue;
-      }
-      side.send(chunk);
-      sent += chunk.length;
-      if (sent % (1024 * 1024) === 0) await sleep(1);
-    }
-    assert.equal(side.isPaused, true, 'reading was not paused for the slow consumer');
+    const side = await stuckPeer(t, srv);
     await eventually(() => side.status === 'closed', 'the stuck peer closed as idle', 10_000);
     assert.equal(srv.server.stats().idleTimeouts, 1);
   });
+
+  test("a peer that neither reads nor sends is dropped by the heartbeat, though slowConsumer 'wait' paused reading because it does not read", async (t) => {
+    const srv = await serve(t, { pingInterval: 1000, pongTimeout: 500, slowConsumer: 'wait', maxBufferedAmount: 256 * 1024, highWaterMark: 64 * 1024, onConnection: () => ({}) });
+    // (The first ping is due a second after the handshake: by then reading is paused.)
+    const side = await stuckPeer(t, srv);
+    await eventually(() => side.status === 'closed', 'the stuck peer dropped by the heartbeat', 10_000);
+    assert.equal(srv.server.stats().heartbeatTimeouts, 1);
+  });
 });
+
+/**
+ * A raw peer that completed its handshake and then neither reads nor sends (a dead one, as the
+ * server sees it): the server side is sent to until the kernel's buffers (which grow as they
+ * fill) and its own are full, and slowConsumer 'wait' keeps its reading paused (bounded: 64 MiB).
+ */
+async function stuckPeer(t: TestContext, srv: Awaited<ReturnType<typeof serve>>): Promise<Connection> {
+  const peer = await RawPeer.open(srv.port);
+  t.after(() => peer.destroy());
+  peer.pause();
+  const side = (await srv.connections.next('the server-side connection')).connection;
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  for (let sent = 0; sent < 64 * 1024 * 1024 && side.status === 'open'; ) {
+    if (side.isPaused) {
+      await sleep(50);
+      if (side.isPaused) break;
+      continue;
+    }
+    side.send(chunk);
+    sent += chunk.length;
+    if (sent % (1024 * 1024) === 0) await sleep(1);
+  }
+  assert.equal(side.isPaused, true, 'reading was not paused for the slow consumer');
+  return side;
+}
 
 describe('idleTimeout', { timeout: 60_000 }, () => {
   test('a silent connection is closed with 1001 and idleTimeouts is counted', async (t) => {
@@ -254,7 +271,8 @@ describe('heartbeat deadlines and the wall clock', { timeout: 60_000 }, () => {
 class FakeConnection {
   status: 'open' | 'closing' | 'closed' = 'open';
   readingHeld = false;
-  isPaused = false;
+  pauseReasons = 0;
+  wireBytesTaken = 0;
   pingSentAt = 0;
   pings = 0;
   readonly calls: string[] = [];
@@ -425,15 +443,56 @@ describe('Heartbeat.tick() on a fake clock', () => {
     assert.equal(counters.heartbeatTimeouts, 2);
   });
 
-  test('a paused connection forgets its ping and is pinged again pingInterval after it was last seen paused', async (t) => {
+  test('while a message received is inflated, a connection is still pinged, and its wait for the pong starts again at each tick', async (t) => {
+    const { connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 });
+    connection.pauseReasons = PauseReason.Inflate;
+    await tickAt(1000);
+    assert.equal(connection.pings, 1, 'pinged while inflating');
+    await tickAt(3000);
+    await turn();
+    assert.deepEqual(connection.calls, [], 'dropped while inflating');
+    // The inflation over, the pong has pongTimeout from the last tick that saw it.
+    connection.pauseReasons = 0;
+    await tickAt(3499);
+    await turn();
+    assert.deepEqual(connection.calls, []);
+    await tickAt(3500);
+    await turn();
+    assert.deepEqual(connection.calls, ['limit pongTimeout: ping unanswered for 500 ms', 'terminate']);
+    assert.equal(counters.heartbeatTimeouts, 1);
+  });
+
+  test("a peer that does not read (slowConsumer 'wait'): pinged; its wait held while it takes bytes, dropped once it took none for pongTimeout", async (t) => {
+    const { connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 });
+    connection.pauseReasons = PauseReason.SlowConsumer;
+    await tickAt(1000);
+    assert.equal(connection.pings, 1, 'pinged while reading waits for the peer');
+    // Taking a little at every tick: alive, if slow.
+    for (let at = 1200; at <= 3000; at += 200) {
+      connection.wireBytesTaken += 100;
+      await tickAt(at);
+    }
+    await turn();
+    assert.deepEqual(connection.calls, [], 'a peer still taking bytes was dropped');
+    // Then nothing: dead.
+    await tickAt(3400);
+    await turn();
+    assert.deepEqual(connection.calls, []);
+    await tickAt(3600);
+    await turn();
+    assert.deepEqual(connection.calls, ['limit pongTimeout: ping unanswered for 500 ms', 'terminate']);
+    assert.equal(counters.heartbeatTimeouts, 1);
+  });
+
+  test('a connection the application paused forgets its ping and is pinged again pingInterval after it was last seen paused', async (t) => {
     const { connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 });
     await tickAt(1000);
-    connection.isPaused = true;
+    connection.pauseReasons = PauseReason.Application;
     await tickAt(3000);
     await turn();
     assert.equal(connection.pingSentAt, 0);
     assert.deepEqual(connection.calls, []);
-    connection.isPaused = false;
+    connection.pauseReasons = 0;
     await tickAt(3999);
     assert.equal(connection.pings, 1);
     await tickAt(4000);
