@@ -36,3 +36,9 @@ export const enum PauseReason {
 
 /** Every {@link PauseReason} bit: reading is paused while any is set. */
 export const PAUSED = PauseReason.Inflate | PauseReason.SlowConsumer | PauseReason.Application | PauseReason.PullBuffer;
+
+/**
+ * The reasons by which this side holds reading (`pause()`, a full pull reader, an inflation): what
+ * the peer sends is not read. All but a peer that does not read what we send.
+ */
+export const HELD_BY_THIS_SIDE = PauseReason.Application | PauseReason.PullBuffer | PauseReason.Inflate;

@@ -384,14 +384,6 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return this.reader?.hasBufferedMessage ?? false;
   }
 
-  /**
-   * @internal Reading is paused by this side (`pause()`, a full pull reader, an inflation): what
-   * the peer sends is not read. Not when the only reason is a peer that does not read what we send.
-   */
-  get readingHeld(): boolean {
-    return (this.flags & (PauseReason.Application | PauseReason.PullBuffer | PauseReason.Inflate)) !== 0;
-  }
-
   /** @internal Why reading is paused: {@link PauseReason} bits, 0 when it is not. */
   get pauseReasons(): number {
     return this.flags & PAUSED;

@@ -1,5 +1,6 @@
 import { type Connection } from '../io/connection.js';
 import { coarseClock } from '../io/coarse-clock.js';
+import { HELD_BY_THIS_SIDE } from '../io/connection-flags.js';
 import { pongWait, PongWait } from '../io/pong-wait.js';
 import { timerDelay } from '../io/timer-delay.js';
 
@@ -77,7 +78,7 @@ export class Heartbeat {
         // the peer sends is not read, so it is not judged silent meanwhile; its idle time starts
         // again from the last tick that saw it so. (A pause because the peer does not read what
         // we send is no such reason: a peer that neither reads nor sends is idle.)
-        if (connection.readingHeld) this.pausedAt.set(connection, now);
+        if ((connection.pauseReasons & HELD_BY_THIS_SIDE) !== 0) this.pausedAt.set(connection, now);
         // A connection without a rate limit stamps its reads with the coarse clock, which this
         // tick refreshes: up to a tick old. Waiting that much more keeps an idle close from
         // coming early.

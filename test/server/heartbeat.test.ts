@@ -270,7 +270,6 @@ describe('heartbeat deadlines and the wall clock', { timeout: 60_000 }, () => {
 /** What the heartbeat uses of a connection, recording what it is asked to do. */
 class FakeConnection {
   status: 'open' | 'closing' | 'closed' = 'open';
-  readingHeld = false;
   pauseReasons = 0;
   wireBytesTaken = 0;
   pingSentAt = 0;
@@ -376,10 +375,10 @@ describe('Heartbeat.tick() on a fake clock', () => {
 
   test('idleTimeout: a connection whose reading this side holds is not idle; its idle time starts again from the last tick that saw it held', async (t) => {
     const { connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 0, pongTimeout: 0, idleTimeout: 1000 });
-    connection.readingHeld = true;
+    connection.pauseReasons = PauseReason.Application;
     await tickAt(5000);
     assert.equal(connection.status, 'open');
-    connection.readingHeld = false;
+    connection.pauseReasons = 0;
     await tickAt(6199);
     assert.equal(connection.status, 'open', 'closed as idle less than idleTimeout plus a tick after reading was last seen held');
     await tickAt(6200);
