@@ -19,6 +19,8 @@ and coloured (not with --no-color or NO_COLOR), and slash commands work:
   /ping [TEXT]  /close [CODE [REASON]]  /quit  /help  (//TEXT sends '/TEXT')
 Piped output has no marks or colours. A message's own line breaks are printed as they are
 (not escaped), so a message holding a newline spans several lines (as --json output does).
+While stdout's reader is slower than the server, the server is not read (nor the --wait
+countdown run) until stdout catches up; everything received is printed before exit.
 If stdout is closed by its reader (EPIPE, '| head -n1'), closes with 1000 and exits 0.
 
 Options:

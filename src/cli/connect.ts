@@ -1,4 +1,5 @@
 import { createClient, type WebSocketClient } from '../client/reconnecting-client.js';
+import { type Connection } from '../io/connection.js';
 import { CONNECT_USAGE, readConnectConfig, type ConnectConfig } from './connect-options.js';
 import { reportOutcome, type Outcome } from './connect-report.js';
 import { encodeLine, EncodingError, renderMessage, toHex, type Outgoing } from './message-format.js';
@@ -33,8 +34,11 @@ class Session {
   private inputEnded = false;
   /** leave() was called: the session is closing. */
   private leaving = false;
-  /** The --wait countdown, which runs only while connected with nothing left to send. */
+  /** The --wait countdown, which runs only while connected with nothing left to send, and messages read. */
   private waitTimer: NodeJS.Timeout | undefined;
+  /** When the countdown ends (performance.now()), while it runs; what was left of it, while reading is held. */
+  private waitEndsAt = 0;
+  private waitLeft: number | undefined;
   /** --reconnect, stdin ended, not connected: how long the reconnection may take (--timeout). */
   private giveUpTimer: NodeJS.Timeout | undefined;
   /** Why the last attempt to connect failed (for the give-up message). */
@@ -43,6 +47,8 @@ class Session {
   private failure: Error | undefined;
   private pingSentAt = 0;
   private interrupts = 0;
+  /** The connection not read while its messages cannot be written (stdout full, or --echo's sends backed up). */
+  private held: Connection | undefined;
   /** The close asked for with /close, to report it as sent (the server may echo the code alone). */
   private requestedClose: { code: number; reason: string } | undefined;
 
@@ -144,10 +150,36 @@ class Session {
     if (this.config.echo) {
       // Once closing, what still arrives is not echoed: the client takes no more sends.
       if (this.leaving) return;
-      client.send(isBinary ? (typeof message === 'string' ? Buffer.from(message) : message) : String(message));
+      const result = client.send(isBinary ? (typeof message === 'string' ? Buffer.from(message) : message) : String(message));
+      // A peer that sends faster than it reads: stop reading it until the echoes have gone out.
+      const connection = client.current;
+      if (result === 'backpressure' && connection !== undefined) this.holdReading(connection, (resume) => connection.once('drain', resume));
       return;
     }
-    this.screen.incoming(renderMessage(message, isBinary, this.config, this.screen.tty));
+    if (this.screen.incoming(renderMessage(message, isBinary, this.config, this.screen.tty))) return;
+    // stdout's reader is slower than the peer: stop reading the peer (TCP slows it down) until
+    // stdout has caught up, instead of holding every message in memory.
+    const connection = client.current;
+    if (connection !== undefined) this.holdReading(connection, (resume) => this.screen.whenOutputDrains(resume));
+  }
+
+  /** Pauses reading `connection` until `until` calls back (once at a time). */
+  private holdReading(connection: Connection, until: (resume: () => void) => void): void {
+    // (A hold on a connection that has closed since is over: its resume may never come.)
+    if (this.held !== undefined && this.held.status !== 'closed') return;
+    this.held = connection;
+    connection.pause();
+    // Replies not read yet are still to come: the --wait countdown stops meanwhile.
+    if (this.waitTimer !== undefined) {
+      clearTimeout(this.waitTimer);
+      this.waitTimer = undefined;
+      this.waitLeft = Math.max(0, this.waitEndsAt - performance.now());
+    }
+    until(() => {
+      if (this.held === connection) this.held = undefined;
+      connection.resume();
+      this.settle();
+    });
   }
 
   private onPong(payload: Buffer): void {
@@ -227,8 +259,11 @@ class Session {
     if (this.outflow.pending !== 0) {
       clearTimeout(this.waitTimer);
       this.waitTimer = undefined;
-    } else if (connected) {
-      this.waitTimer ??= setTimeout(() => this.leave(1000, '', 'the --wait countdown'), timerDelay(this.config.waitSeconds * 1000));
+      this.waitLeft = undefined;
+    } else if (connected && this.waitTimer === undefined && this.held === undefined) {
+      const wait = this.waitLeft ?? this.config.waitSeconds * 1000;
+      this.waitEndsAt = performance.now() + wait;
+      this.waitTimer = setTimeout(() => this.leave(1000, '', 'the --wait countdown'), timerDelay(wait));
     }
     if (connected) {
       clearTimeout(this.giveUpTimer);

@@ -47,19 +47,30 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Let stdout drain, then leave even if a handle lingers.
-    setImmediate(() => process.exit(code));
-  },
-  (error: unknown) => {
-    if (error instanceof ArgumentError) {
-      // One line, as every error the CLI ends with.
-      process.stderr.write(`sockwave: ${oneLine(error.message)} (see 'sockwave --help')\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`sockwave: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
-    process.exit(1);
-  },
-);
+/**
+ * Leaves with `code` once stdout and stderr have written what they hold (a pipe whose reader is
+ * slow holds what `connect` printed: exiting at once would lose it), even if a handle lingers.
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  let waiting = 2;
+  const done = (): void => {
+    if (--waiting === 0) setImmediate(() => process.exit(code));
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    // (A stream that failed or closed, EPIPE, holds nothing that will ever be written.)
+    if (stream.writableLength === 0 || stream.destroyed) done();
+    else stream.write('', done);
+  }
+}
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  if (error instanceof ArgumentError) {
+    // One line, as every error the CLI ends with.
+    process.stderr.write(`sockwave: ${oneLine(error.message)} (see 'sockwave --help')\n`);
+    exit(2);
+    return;
+  }
+  process.stderr.write(`sockwave: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
+  exit(1);
+});

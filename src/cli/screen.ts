@@ -147,18 +147,40 @@ export class Screen {
     prompt.close();
   }
 
-  /** A message received. */
-  incoming(rendered: Rendered): void {
-    if (this.outputBroken) return;
+  /**
+   * A message received. false: stdout holds more than its buffer (its reader is slower than the
+   * peer); {@link whenOutputDrains} says when it has caught up.
+   */
+  incoming(rendered: Rendered): boolean {
+    if (this.outputBroken) return true;
     if (!this.tty) {
+      const out = this.options.stdout;
       if (rendered.raw) {
-        this.options.stdout.write(rendered.raw);
-        this.options.stdout.write('\n');
-      } else this.options.stdout.write(`${rendered.text}\n`);
-      return;
+        out.write(rendered.raw);
+        return out.write('\n');
+      }
+      return out.write(`${rendered.text}\n`);
     }
     const tag = rendered.tag ? `${this.paint('dim', `(${rendered.tag})`)} ` : '';
-    this.print(`${this.paint('in', '<')} ${tag}${indent(rendered.text)}`);
+    return this.print(`${this.paint('in', '<')} ${tag}${indent(rendered.text)}`);
+  }
+
+  /** Calls `then` once stdout has written what it holds (at once if it holds nothing), or has failed. */
+  whenOutputDrains(then: () => void): void {
+    const out = this.options.stdout;
+    if (this.outputBroken || !out.writableNeedDrain) {
+      then();
+      return;
+    }
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('error', done);
+      out.off('close', done);
+      then();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+    out.on('close', done);
   }
 
   /** A message sent that is not already on screen (typed lines are). */
@@ -175,7 +197,10 @@ export class Screen {
 
   /** A problem that does not end the session (a line that could not be sent...): on stderr. */
   warn(text: string): void {
-    if (this.prompt && this.options.stderr.isTTY) return this.print(this.paint('error', `sockwave: ${text}`));
+    if (this.prompt && this.options.stderr.isTTY) {
+      this.print(this.paint('error', `sockwave: ${text}`));
+      return;
+    }
     this.options.stderr.write(`sockwave: ${text}\n`);
   }
 
@@ -186,18 +211,16 @@ export class Screen {
     this.options.stderr.write(`${this.options.stderr.isTTY && this.options.colour ? `\x1b[${STYLE.error}m${line}\x1b[0m` : line}\n`);
   }
 
-  /** Writes a line above the prompt, then puts the prompt (and what was typed) back. */
-  private print(text: string): void {
-    if (this.outputBroken) return;
+  /** Writes a line above the prompt, then puts the prompt (and what was typed) back. false: stdout is full. */
+  private print(text: string): boolean {
+    if (this.outputBroken) return true;
     const out = this.options.stdout;
-    if (!this.prompt) {
-      out.write(`${text}\n`);
-      return;
-    }
+    if (!this.prompt) return out.write(`${text}\n`);
     clearLine(out, 0);
     cursorTo(out, 0);
-    out.write(`${text}\n`);
+    const room = out.write(`${text}\n`);
     this.prompt.prompt(true);
+    return room && !out.writableNeedDrain;
   }
 
   private paint(style: Style, text: string): string {

@@ -4,6 +4,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { setTimeout as delay } from 'node:timers/promises';
 import { get as httpGet } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
@@ -52,6 +53,18 @@ async function ws(t: TestContext, url: string): Promise<{ socket: WebSocket; rec
   const socket = await openWs(url);
   t.after(() => closeWs(socket));
   return { socket, rec: recordWs(socket) };
+}
+
+/** Messages enough to fill a pipe and the CLI's stdout many times over (3 MB), each one line. */
+const FLOOD = 3000;
+const floodLine = (i: number): string => `${String(i).padStart(6, '0')} ${'x'.repeat(1000)}`;
+
+/** `stdout` is every flood line, in order, and nothing else. */
+function assertFlood(stdout: string): void {
+  const lines = stdout.split('\n');
+  assert.equal(lines.pop(), '', 'the output does not end with a newline');
+  assert.equal(lines.length, FLOOD, `${lines.length} of ${FLOOD} lines printed`);
+  for (let i = 0; i < FLOOD; i++) if (lines[i] !== floodLine(i)) assert.fail(`line ${i} is not message ${i}: ${lines[i]!.slice(0, 20)}`);
 }
 
 async function wsServer(t: TestContext): Promise<StartedWsServer> {
@@ -172,6 +185,38 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     assert.deepEqual(await cli.exited(), { code: 0, signal: null });
     assert.equal(cli.stdout(), 'one\ntwo words\nthree ✓ 😀\n');
     assert.equal(cli.stderr(), '');
+    assert.equal(await closes.next('the close at the server'), 1000);
+  });
+
+  test('a stdout read slowly loses nothing: every message is printed, in order, before it exits 0 on the server\'s close', async (t) => {
+    const srv = await wsServer(t);
+    srv.wss.on('connection', (socket) => {
+      for (let i = 0; i < FLOOD; i++) socket.send(floodLine(i));
+      socket.close(1000);
+    });
+    const cli = run(t, ['connect', srv.url, '--wait', '30'], 'pipe');
+    // Nothing of stdout is read for a while: the pipe and the CLI's stream fill up.
+    cli.child.stdout!.pause();
+    await delay(1000);
+    cli.child.stdout!.resume();
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assertFlood(cli.stdout());
+  });
+
+  test('the --wait countdown stops while stdout is full: replies already sent are all printed, then it closes with 1000', async (t) => {
+    const srv = await wsServer(t);
+    const closes = new Queue<number>();
+    srv.wss.on('connection', (socket) => {
+      for (let i = 0; i < FLOOD; i++) socket.send(floodLine(i));
+      socket.on('close', (code) => closes.push(code));
+    });
+    // stdin ends at once: the countdown (0.5 s) starts when connected.
+    const cli = run(t, ['connect', srv.url, '--wait', '0.5']);
+    cli.child.stdout!.pause();
+    await delay(1500);
+    cli.child.stdout!.resume();
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assertFlood(cli.stdout());
     assert.equal(await closes.next('the close at the server'), 1000);
   });
 
