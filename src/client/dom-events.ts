@@ -24,13 +24,15 @@ class SockwaveCloseEvent extends Event {
   readonly #code: number;
   readonly #reason: string;
 
-  constructor(type: string, eventInitDict: CloseEventInit = {}) {
+  constructor(type: string, eventInitDict: CloseEventInit | null = {}) {
     // (Event's own check does not see a missing type through the two arguments passed on.)
     if (arguments.length === 0) throw new TypeError('CloseEvent: the type argument is required');
-    super(type, eventInitDict);
-    this.#wasClean = Boolean(eventInitDict.wasClean ?? false);
-    this.#code = toUnsignedShort(eventInitDict.code ?? 0);
-    this.#reason = toUSVString(eventInitDict.reason ?? '');
+    // (WebIDL: a dictionary given as null is an empty one.)
+    const init = eventInitDict ?? {};
+    super(type, init);
+    this.#wasClean = Boolean(init.wasClean ?? false);
+    this.#code = toUnsignedShort(init.code ?? 0);
+    this.#reason = toUSVString(init.reason ?? '');
   }
 
   /** True if the connection closed cleanly (both close frames exchanged, then the TCP close). */

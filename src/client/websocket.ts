@@ -244,6 +244,8 @@ export class WebSocket extends EventHandlerTarget {
   ): void;
   override addEventListener(type: string, listener: WebSocketEventListener<Event> | null, options?: WebSocketListenerOptions): void;
   override addEventListener(type: string, listener: WebSocketEventListener<never> | null, options?: WebSocketListenerOptions): void {
+    // (WebIDL: two arguments are required; the listener may be null, not missing.)
+    if (arguments.length < 2) throw missingArguments('addEventListener', arguments.length);
     super.addEventListener(type, listener as DomListener, options);
   }
 
@@ -254,6 +256,7 @@ export class WebSocket extends EventHandlerTarget {
   ): void;
   override removeEventListener(type: string, listener: WebSocketEventListener<Event> | null, options?: boolean | { capture?: boolean }): void;
   override removeEventListener(type: string, listener: WebSocketEventListener<never> | null, options?: boolean | { capture?: boolean }): void {
+    if (arguments.length < 2) throw missingArguments('removeEventListener', arguments.length);
     super.removeEventListener(type, listener as DomListener, options);
   }
 
@@ -386,3 +389,7 @@ for (const [name, value] of [
   Object.defineProperty(WebSocket.prototype, name, descriptor);
 }
 
+/** WebIDL's TypeError for an operation called with fewer than its two required arguments. */
+function missingArguments(operation: string, given: number): TypeError {
+  return new TypeError(`Failed to execute '${operation}' on 'EventTarget': 2 arguments required, but only ${given} present`);
+}

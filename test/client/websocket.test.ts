@@ -345,7 +345,7 @@ describe('WebSocket: the interface', () => {
     }
   });
 
-  test('a missing required argument is a TypeError (WebIDL): new WebSocket(), send(); WebSocket.length is 1', async (t) => {
+  test('a missing required argument is a TypeError (WebIDL): new WebSocket(), send(), addEventListener(type); WebSocket.length is 1', async (t) => {
     assert.equal(WebSocket.length, 1);
     // @ts-expect-error: the URL is required
     assert.throws(() => new WebSocket(), TypeError);
@@ -357,6 +357,11 @@ describe('WebSocket: the interface', () => {
     assert.equal(ws.bufferedAmount, 0, 'nothing was sent');
     ws.send(undefined as unknown as string);
     assert.equal((await rec.message()).data, 'got undefined', 'an explicit undefined is converted, as WebIDL says');
+    for (const operation of ['addEventListener', 'removeEventListener'] as const) {
+      assert.throws(() => (ws[operation] as (...args: unknown[]) => void)('message'), { name: 'TypeError', message: new RegExp(`'${operation}'.*2 arguments required, but only 1 present`) });
+      // A null listener is given, not missing: nothing happens.
+      ws[operation]('message', null);
+    }
   });
 
   test('send() while CONNECTING is an "InvalidStateError" DOMException, and adds nothing to bufferedAmount', async (t) => {
@@ -428,6 +433,8 @@ describe('WebSocket: the interface', () => {
     // @ts-expect-error: the type is required
     assert.throws(() => new CloseEvent(), TypeError);
     const plain = new CloseEvent('close');
+    // A dictionary given as null is an empty one.
+    assert.deepEqual([new CloseEvent('close', null).code, new CloseEvent('close', null).wasClean], [0, false]);
     assert.ok(plain instanceof Event);
     assert.equal(plain.constructor.name, 'CloseEvent');
     assert.deepEqual([plain.type, plain.code, plain.reason, plain.wasClean], ['close', 0, '', false]);
