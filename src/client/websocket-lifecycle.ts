@@ -2,6 +2,7 @@ import { HandshakeError, ProtocolError, SockwaveError } from '../errors.js';
 import { type CloseInfo, type Connection } from '../io/connection.js';
 import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect } from './connect.js';
+import { ProxyVariableError } from '../io/proxy.js';
 import { CloseEvent, createErrorEvent } from './dom-events.js';
 import { droppedError, OrderedSender, type Outgoing } from './ordered-sender.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -124,11 +125,23 @@ export class WebSocketLifecycle {
     return this.#extensions;
   }
 
-  /** The constructor's step 12: establish a WebSocket connection given urlRecord and protocols. */
+  /**
+   * The constructor's step 12: establish a WebSocket connection given urlRecord and protocols.
+   * Throws for an invalid option (sockwave's); a proxy variable that cannot be used is the
+   * environment's fault, not the caller's: the connection fails (error, then close 1006).
+   */
   start(url: URL, protocols: string[]): void {
     this.#url = url;
     this.#attempt.protocols = protocols;
-    this.#establish();
+    try {
+      this.#establish();
+    } catch (error) {
+      if (!(error instanceof ProxyVariableError)) throw error;
+      this.#attemptInFlight = false;
+      this.#cannotAttempt = true;
+      this.#failure = error;
+      this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+    }
   }
 
   /**

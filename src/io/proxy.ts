@@ -18,7 +18,20 @@ export function resolveProxy(
   const name = secure ? 'HTTPS_PROXY' : 'HTTP_PROXY';
   const raw = env[name] ?? env[name.toLowerCase()];
   if (!raw || bypassed(host, port, env['NO_PROXY'] ?? env['no_proxy'] ?? '')) return undefined;
-  return proxyUrl(raw, name);
+  try {
+    return proxyUrl(raw, name);
+  } catch (error) {
+    throw new ProxyVariableError((error as Error).message);
+  }
+}
+
+/**
+ * An HTTP(S)_PROXY variable that cannot be used: a TypeError, as an invalid proxy option is, but
+ * one the caller did not pass. The standard WebSocket reports it by its events, not by throwing
+ * from its constructor.
+ */
+export class ProxyVariableError extends TypeError {
+  override readonly name = 'TypeError';
 }
 
 /**

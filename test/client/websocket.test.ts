@@ -729,6 +729,26 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     assert.deepEqual(rec.types(), ['error', 'close']);
   });
 
+  test('an HTTP_PROXY that cannot be used is not the caller\'s fault: the constructor returns, then error and close 1006', async (t) => {
+    const port = await closedPort();
+    for (const variable of ['socks5://127.0.0.1:1080', 'http://[bad']) {
+      const before = process.env['HTTP_PROXY'];
+      process.env['HTTP_PROXY'] = variable;
+      let created: ReturnType<typeof create>;
+      try {
+        created = create(t, `ws://127.0.0.1:${port}/`);
+      } finally {
+        if (before === undefined) delete process.env['HTTP_PROXY'];
+        else process.env['HTTP_PROXY'] = before;
+      }
+      assert.equal(created.ws.readyState, WebSocket.CONNECTING);
+      const error = await failed(created.rec, variable);
+      assert.ok(error.error instanceof TypeError);
+      assert.match(error.error.message, /^HTTP_PROXY: /);
+      assert.deepEqual(created.rec.types(), ['error', 'close']);
+    }
+  });
+
   test('close() while CONNECTING: CLOSING at once, the handshake is abandoned, error then close 1006', async (t) => {
     const silent = await startSilentServer();
     t.after(() => silent.close());
