@@ -152,7 +152,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const server = new WebSocketServer({
     port,
     host: args.values['host'] ?? '127.0.0.1',
-    maxPayload: numberOption(args, 'max-payload', 100 * 1024 * 1024),
+    maxPayload: integerOption(args, 'max-payload') ?? 100 * 1024 * 1024,
     maxFragments: integerOption(args, 'max-fragments') ?? 1024,
     rateLimit: { ...DEFAULT_RATE_LIMIT, messagesPerSecond: numberOption(args, 'rate-limit', 50_000) },
     maxConnections: integerOption(args, 'max-connections') ?? 10_000,
@@ -198,6 +198,8 @@ export async function serve(argv: readonly string[]): Promise<number> {
     const page = new URL(info.url);
     page.protocol = tls ? 'https:' : 'http:';
     // The contract's one line on stdout (tools read it); the page's address is for people: stderr.
+    // A reader that has gone (EPIPE) does not stop the server: what it would have read is lost.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
     process.stdout.write(`listening on ${info.url}\n`);
     process.stderr.write(`demo page: ${page.href}\n`);
   }

@@ -165,6 +165,27 @@ describe('sockwave serve (child process)', { timeout: 60_000 }, () => {
     },
   );
 
+  test('a stdout whose reader has gone (EPIPE) does not crash serve: it keeps serving, and SIGTERM ends it with exit 0', async (t) => {
+    const cli = run(t, ['serve', '--port', '0']);
+    // The reader goes away before the 'listening on' line is written.
+    cli.child.stdout!.destroy();
+    const line = await cli.errLines.next("the 'demo page' line on stderr", 10_000);
+    const port = Number(/:(\d+)\/$/.exec(line)?.[1]);
+    assert.ok(port > 0, line);
+    assert.equal((await httpRequest(port, '/')).status, 200);
+    assert.ok(cli.child.kill('SIGTERM'));
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    assert.doesNotMatch(cli.stderr(), /EPIPE|Error/);
+  });
+
+  test('--max-payload takes a whole number of bytes: 1.5 and 0 are refused (exit 2, one line)', async (t) => {
+    for (const value of ['1.5', '0']) {
+      const cli = run(t, ['serve', '--port', '0', '--max-payload', value]);
+      assert.deepEqual(await cli.exited(), { code: 2, signal: null }, value);
+      assert.match(cli.stderr(), /^sockwave: --max-payload must be a whole number above 0, not "[\d.]+" \(see 'sockwave --help'\)\n$/);
+    }
+  });
+
   test('serve --help prints the usage and exits 0', async (t) => {
     const cli = run(t, ['serve', '--help']);
     assert.deepEqual(await cli.exited(), { code: 0, signal: null });
