@@ -42,7 +42,8 @@ Options:
   --ping SECONDS       send a ping every SECONDS; an unanswered one drops the connection
   --reconnect          reconnect after an abnormal close (1006: the connection dropped); any
                        other close ends the session; lines typed meanwhile are sent in order
-                       once reconnected
+                       once reconnected (lines already sent on the connection that dropped
+                       may be lost with it: none is sent twice)
   --binary             send lines as binary messages (their UTF-8 bytes); write binary
                        messages received as their raw bytes when piped
   --base64             lines are base64, sent as binary; binary received is shown as base64

@@ -4,7 +4,7 @@
  * at once. Pure: the random source is a parameter.
  */
 export interface BackoffOptions {
-  /** Base delay in milliseconds. Default 500. */
+  /** Base of the backoff in milliseconds (not a floor: with full jitter a wait may be shorter). Default 500. */
   minDelay?: number;
   /** Cap in milliseconds on the backoff's wait (a server's Retry-After may ask for longer). Default 30 000. */
   maxDelay?: number;

@@ -58,7 +58,12 @@ export interface CreateClientOptions<T extends DataType = DataType> extends Omit
   /** A ping unanswered this long (ms) means a dead peer: the connection is dropped (1006); the wait starts again whenever reading pauses for an inflation (the pong may be queued behind the message) or for a peer that does not read but still takes bytes; a paused() connection is not pinged. Default 10 000. */
   pongTimeout?: number;
   onOpen?(client: WebSocketClient): void;
-  /** Text as a string, binary as a Buffer; with dataType 'binary' always a Buffer; with 'json' text is parsed. */
+  /**
+   * Text as a string, binary as a Buffer; with dataType 'binary' always a Buffer; with 'json' text
+   * is parsed, and a text that is not JSON goes to onError instead (SW_INVALID_ARGUMENT, the parse
+   * error as its cause). A handler's exception (or an async handler's rejection) reaches the
+   * process, as an event listener's does.
+   */
   onMessage?(client: WebSocketClient, message: MessageOf<T>, isBinary: boolean): void;
   onError?(client: WebSocketClient, info: ClientErrorInfo): void;
   /**
@@ -167,7 +172,9 @@ export class WebSocketClient {
 
   /**
    * Sends now when connected, else queues in the outbox (throws OutboxFullError when the policy is
-   * 'reject' and it is full). Once the client has ended for good (closed, aborted, given up) it
+   * 'reject' and it is full). What is sent while connected is delivered at most once: if the
+   * connection drops before the peer read it, it is lost with it, not sent again (acknowledge
+   * messages at the application level when each must arrive). Once the client has ended for good (closed, aborted, given up) it
    * answers 'dropped' and sends nothing, as a closed Connection does. With dataType 'binary',
    * strings go as binary; with 'json', anything that is not bytes goes as JSON text.
    */
