@@ -7,7 +7,7 @@ import { HealthCheck } from './health-check.js';
 import { checkNumber } from '../option-checks.js';
 import { Presence } from './presence.js';
 import { PublishLog, type LogEntry } from './publish-log.js';
-import { openConnection, serverRunId, withinTime } from './redis-connection.js';
+import { isReplyError, openConnection, serverRunId, withinTime } from './redis-connection.js';
 import { StreamReader } from './stream-reader.js';
 
 /** Options of a {@link RedisBackplane}. Times in milliseconds. */
@@ -56,6 +56,8 @@ const MAX_IN_FLIGHT = 512;
 const MAX_BREAKS = 5;
 /** How long one XREAD blocks (ms). */
 const READ_BLOCK = 1000;
+/** Distinct reasons reported with 'disconnected' in one outage, at most (each at most once). */
+const MAX_REASONS = 3;
 const OWNER = 'RedisBackplane';
 
 /**
@@ -96,8 +98,16 @@ export class RedisBackplane implements Backplane {
   private dropReport: NodeJS.Immediate | undefined;
   /** The last error a connection gave since the backplane was last connected. */
   private lastError: Error | undefined;
-  /** The message of the error last reported with 'disconnected'. */
-  private reportedError: string | undefined;
+  /** The messages of the errors reported with 'disconnected' since the backplane was last connected. */
+  private readonly reportedErrors = new Set<string>();
+  /**
+   * This node dropped the publishing connection itself (no answer, or a command that failed
+   * without one): the break that follows is not Redis refusing the oldest entry in flight.
+   */
+  private droppedPub = false;
+  /** The wait before resync() asks again, after Redis refused (ms). */
+  private resyncDelay = 0;
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RedisBackplaneOptions = {}) {
     // Each at least what keeps the feature working: 0 messages buffered would drop every publish,
@@ -127,9 +137,12 @@ export class RedisBackplane implements Backplane {
     this.pub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true, enableAutoPipelining: true });
     this.sub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true });
     this.keys = { nodes: `${prefix}:nodes`, node: (id: string) => `${prefix}:node:${id}` };
+    this.runKey = `${prefix}:run`;
   }
 
   private readonly keys: { nodes: string; node(id: string): string };
+  /** Stands in for Redis's run id where Redis refuses INFO. */
+  private readonly runKey: string;
 
   /** Messages buffered or in flight (not yet acknowledged by Redis). */
   get buffered(): number {
@@ -151,6 +164,9 @@ export class RedisBackplane implements Backplane {
         this.reading = reading;
         this.linkChanged();
       },
+      runKey: this.runKey,
+      failed: (error) => this.connectionError(error),
+      maxRetryDelay: this.options.maxReconnectDelay ?? 1000,
     });
     this.pub.on('ready', () => void this.resync());
     this.pub.on('close', () => this.lost());
@@ -164,8 +180,13 @@ export class RedisBackplane implements Backplane {
     this.presence.start();
     this.reader.start();
     if (this.responseTimeout > 0) {
-      for (const client of [this.pub, this.sub]) {
-        const check = new HealthCheck(client, this.responseTimeout, onError);
+      const pubUnresponsive = (error: Error): void => {
+        this.droppedPub = true;
+        onError(error);
+      };
+      // (Each connection's traffic shows the other's check that Redis answers.)
+      for (const [client, unresponsive, peer] of [[this.pub, pubUnresponsive, this.sub], [this.sub, onError, this.pub]] as const) {
+        const check = new HealthCheck(client, this.responseTimeout, unresponsive, peer);
         check.start();
         this.healthChecks.push(check);
       }
@@ -205,6 +226,7 @@ export class RedisBackplane implements Backplane {
     if (this.closed) return;
     this.closed = true;
     for (const check of this.healthChecks) check.stop();
+    clearTimeout(this.resyncTimer);
     const deadline = Date.now() + drainTimeout;
     while (this.log.size > 0 && this.ready && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     const { unsent, unconfirmed } = this.log.clear();
@@ -228,14 +250,30 @@ export class RedisBackplane implements Backplane {
 
   /** Connected (again): after a Redis restart the replay window goes out again, then the buffer. */
   private async resync(): Promise<void> {
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
     const epoch = this.epoch;
     let runId: string;
     try {
-      runId = await serverRunId(this.pub);
-    } catch {
-      return; // Lost again: the next 'ready' retries.
+      runId = await serverRunId(this.pub, this.runKey);
+    } catch (error) {
+      // Lost again: the next 'ready' retries.
+      if (epoch !== this.epoch || this.closed || this.pub.status !== 'ready') return;
+      // Redis answered, and refused: no 'ready' event will come. Said why, and asked again later,
+      // less and less often while it goes on refusing. (Another failure while the status still
+      // says ready is a connection closing: asked again too, in case no 'close' follows.)
+      if (isReplyError(error)) this.connectionError(error as Error);
+      const maxDelay = this.options.maxReconnectDelay ?? 1000;
+      this.resyncDelay = Math.min(Math.max(50, this.resyncDelay * 2), maxDelay);
+      this.resyncTimer = setTimeout(() => {
+        this.resyncTimer = undefined;
+        if (epoch === this.epoch && !this.closed) void this.resync();
+      }, this.resyncDelay);
+      this.resyncTimer.unref();
+      return;
     }
     if (epoch !== this.epoch || this.closed) return;
+    this.resyncDelay = 0;
     if (this.runId !== undefined && runId !== this.runId) this.log.replay();
     this.runId = runId;
     this.ready = true;
@@ -249,7 +287,10 @@ export class RedisBackplane implements Backplane {
     // entry the oldest among them (Redis closes the connection on it: one larger than its
     // proto-max-bulk-len, say), sending it again would block every later message for ever: after
     // MAX_BREAKS in a row it is given up, reported as rejected.
-    const oldest = this.log.oldestInFlight();
+    // A connection this node dropped itself (Redis did not answer in time, or a command failed
+    // without an answer) says nothing of the entry.
+    const oldest = this.droppedPub ? undefined : this.log.oldestInFlight();
+    this.droppedPub = false;
     if (oldest !== undefined && (oldest.breaks = (oldest.breaks ?? 0) + 1) >= MAX_BREAKS) {
       this.log.discard(oldest);
       this.drop('rejected');
@@ -272,25 +313,28 @@ export class RedisBackplane implements Backplane {
     this.connected = connected;
     if (connected) {
       this.lastError = undefined;
+      this.reportedErrors.clear();
       this.node?.report({ type: 'connected' });
     } else {
       // A connection Redis closed without an error (it stopped, say) is said so.
       const error = this.lastError ?? new BackplaneError('the connection to Redis closed');
-      this.reportedError = error.message;
+      this.reportedErrors.add(error.message);
       this.node?.report({ type: 'disconnected', error });
     }
   }
 
   /**
-   * An error from either connection. While the backplane is not connected, a new reason (the
-   * first attempt's, or one that differs from the last reported) is reported as 'disconnected'
-   * with it, once: attempts repeat every `maxReconnectDelay` ms with the same error.
+   * An error from either connection (or Redis refusing what the backplane needs). While the
+   * backplane is not connected, a reason not yet reported in this outage (the first attempt's, or
+   * a new one) is reported as 'disconnected' with it, once: attempts repeat every
+   * `maxReconnectDelay` ms, with the same error or with a few that take turns (a server that is
+   * not Redis fails each attempt in two ways, say). At most MAX_REASONS per outage.
    */
   private connectionError(error: Error): void {
     if (this.closed) return;
     this.lastError = error;
-    if (this.connected || error.message === this.reportedError) return;
-    this.reportedError = error.message;
+    if (this.connected || this.reportedErrors.has(error.message) || this.reportedErrors.size >= MAX_REASONS) return;
+    this.reportedErrors.add(error.message);
     this.node?.report({ type: 'disconnected', error });
   }
 
@@ -320,7 +364,19 @@ export class RedisBackplane implements Backplane {
     if (epoch !== this.epoch) return;
     // Only a reply from Redis is a refusal; anything else (a connection breaking, its status not
     // yet updated) is an outage: the entry stays in the log and goes again after it.
-    if (this.pub.status !== 'ready' || (error as { name?: unknown } | null)?.name !== 'ReplyError') return this.lost();
+    if (this.pub.status !== 'ready') return this.lost();
+    if (!isReplyError(error)) {
+      // Failed without an answer on a connection still ready (a timeout of the client, say): what
+      // Redis did with it is unknown, and no event would follow to resend it. The connection is
+      // made again: its 'close' runs the outage path (the entry goes again, receivers drop a
+      // repeat), its 'ready' the resync.
+      // (A stream that no longer takes writes is closing already: its 'close' comes.)
+      if (this.droppedPub || this.pub.stream?.writable === false) return;
+      this.droppedPub = true;
+      this.lastError = new BackplaneError(`a publish failed without an answer from Redis (${error instanceof Error ? error.message : String(error)}): the connection is made again`, { cause: error });
+      this.pub.disconnect(true);
+      return;
+    }
     // Redis refused this command: sending it again would fail again.
     this.inFlight--;
     this.log.discard(entry);

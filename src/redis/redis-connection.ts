@@ -1,14 +1,26 @@
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import { BackplaneError } from '../errors.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /**
  * A Redis connection as the backplane wants it: it reconnects forever (with a delay up to
  * `maxDelay`), and commands fail at once while it is down instead of piling up in the client's
  * own unbounded queue (the backplane buffers, with a bound).
+ *
+ * ioredis's own timeouts on commands and on the socket (`commandTimeout`, `blockingTimeout`,
+ * `socketTimeout`) are switched off: the backplane's health check judges whether Redis answers,
+ * by the traffic on the connection. A command that times out on a connection still open leaves
+ * no trace in the connection's state (it is still ready, no event follows) while its outcome is
+ * unknown (an XADD may be stored or not); and on a slow link a command or reply that is merely
+ * long in transfer would time out, again and again.
  */
 export function openConnection(url: string, maxDelay: number, extra: RedisOptions = {}): Redis {
   return new Redis(url, {
     ...extra,
+    commandTimeout: undefined,
+    blockingTimeout: undefined,
+    socketTimeout: undefined,
     // RESP2: replies (XREAD's especially) keep one well-known shape.
     protocol: 2,
     enableOfflineQueue: false,
@@ -37,11 +49,51 @@ export async function waitReady(client: Redis, stopped: () => boolean): Promise<
   return false;
 }
 
-/** The Redis server's run id: it changes when the server restarts (and lost what it held in memory). */
-export async function serverRunId(client: Redis): Promise<string> {
-  const info = await client.info('server');
+/**
+ * The Redis server's run id: it changes when the server restarts (and lost what it held in
+ * memory). A Redis that refuses INFO (an ACL without it, the command renamed, as some hosted
+ * services do) is given one instead when `markerKey` is set: a random value stored under that key
+ * (without expiry) by the first client to ask, the same for every client after, and gone with
+ * everything else when Redis loses its data. Anything else that fails rejects.
+ */
+export async function serverRunId(client: Redis, markerKey?: string): Promise<string> {
+  let info: string;
+  try {
+    info = await client.info('server');
+  } catch (error) {
+    if (markerKey === undefined || !isReplyError(error)) throw error;
+    return markerRunId(client, markerKey, error);
+  }
   const match = /run_id:([0-9a-f]+)/.exec(info);
   return match ? match[1]! : '';
+}
+
+async function markerRunId(client: Redis, key: string, infoError: unknown): Promise<string> {
+  try {
+    await client.set(key, randomBytes(8).toString('hex'), 'NX');
+    const value = await client.get(key);
+    if (value !== null) return `marker:${value}`;
+  } catch (error) {
+    if (!isReplyError(error)) throw error;
+    throw new BackplaneError(`Redis refused INFO (${message(infoError)}), and storing the key ${key} that stands in for it (${message(error)})`, { cause: error });
+  }
+  // (Deleted or evicted between the two: the next attempt writes it again.)
+  throw new BackplaneError(`the key ${key} (standing in for INFO, which Redis refused) vanished as it was written`);
+}
+
+/**
+ * Whether Redis answered, and refused: an error reply (or an error caused by one), as opposed to a
+ * connection that failed or closes.
+ */
+export function isReplyError(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause !== undefined && cause !== null && depth < 3; cause = (cause as { cause?: unknown }).cause, depth++) {
+    if ((cause as { name?: unknown }).name === 'ReplyError') return true;
+  }
+  return false;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

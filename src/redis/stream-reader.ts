@@ -1,7 +1,7 @@
 import { type Redis } from 'ioredis';
 import { type BackplaneEvent, type Envelope } from '../server/backplane.js';
 import { decodeHeader, toEnvelope } from './envelope-codec.js';
-import { serverRunId, waitReady } from './redis-connection.js';
+import { isReplyError, serverRunId, waitReady } from './redis-connection.js';
 
 export interface StreamReaderOptions {
   key: string;
@@ -14,7 +14,18 @@ export interface StreamReaderOptions {
   report: (event: BackplaneEvent) => void;
   /** Reading (true: after each sync), or not (false: the connection broke). */
   reading: (reading: boolean) => void;
+  /** The key that stands in for the run id where Redis refuses INFO (see serverRunId). */
+  runKey?: string;
+  /**
+   * Redis refused a sync or read (an error reply): it is tried again, after 50 ms, then twice as
+   * long after each failure in a row, up to `maxRetryDelay` ms (default 1000).
+   */
+  failed?: (error: Error) => void;
+  maxRetryDelay?: number;
 }
+
+/** The first wait after a failure on a ready connection (ms). */
+const FIRST_RETRY_DELAY = 50;
 
 /**
  * Reads the cluster's stream on its own (blocking) connection and delivers what other nodes
@@ -39,6 +50,10 @@ export class StreamReader {
    * fail again, for ever), doubled back after each one that succeeds, up to `options.batch`.
    */
   private batch: number;
+  /** The wait before the next try after a failure on a ready connection. */
+  private retryDelay = FIRST_RETRY_DELAY;
+  /** Ends the wait before the next try. */
+  private wake: (() => void) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
 
@@ -55,6 +70,7 @@ export class StreamReader {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await this.loop;
   }
 
@@ -74,19 +90,38 @@ export class StreamReader {
         }
         const reply = await this.client.callBuffer('XREAD', 'COUNT', this.batch, 'BLOCK', this.options.block, 'STREAMS', this.options.key, this.lastId);
         this.batch = Math.min(this.options.batch, this.batch * 2);
+        this.retryDelay = FIRST_RETRY_DELAY;
         this.handle(reply);
-      } catch {
+      } catch (error) {
         // The connection broke (or is being closed): wait for the next 'ready'.
         synced = false;
         this.batch = Math.max(1, this.batch >> 1);
-        if (this.client.status === 'ready' && !this.stopped) await new Promise((resolve) => setTimeout(resolve, 50));
+        if (this.client.status === 'ready' && !this.stopped) {
+          // Redis answered, and refused (a command the ACL denies, a key of another type…): said
+          // so, and asked again later, less and less often while it goes on refusing.
+          // (Other failures while the status still says ready are a connection closing: its
+          // 'close' follows, and ioredis reports why.)
+          if (isReplyError(error)) this.options.failed?.(error as Error);
+          const delay = this.retryDelay;
+          this.retryDelay = Math.min(this.retryDelay * 2, Math.max(FIRST_RETRY_DELAY, this.options.maxRetryDelay ?? 1000));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(done, delay);
+            // (stop() does not wait for it.)
+            this.wake = done;
+            function done(): void {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          this.wake = undefined;
+        }
       }
     }
   }
 
   /** Where to read from after (re)connecting. */
   private async sync(): Promise<void> {
-    const runId = await serverRunId(this.client);
+    const runId = await serverRunId(this.client, this.options.runKey);
     if (this.runId === undefined) {
       // A node that joins reads what is published from now on.
       const last = firstEntryId(await this.client.call('XREVRANGE', this.options.key, '+', '-', 'COUNT', '1'));

@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { WebSocketServer, type BackplaneEvent, type Connection } from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis/index.js';
 import { Redis } from 'ioredis';
+import { createServer, type Server, type Socket } from 'node:net';
 import { Queue, withTimeout, type StartedServer } from '../support/net.js';
 import { eventually, serve, sleep, wsClient } from '../support/server-kit.js';
 import { hasRedisServer, RedisServer } from '../support/redis-server.js';
@@ -425,5 +426,117 @@ describe('RedisBackplane', { skip }, () => {
     }
     // A replay window of 0 is none, as documented; each lowest value is taken.
     assert.doesNotThrow(() => new RedisBackplane({ replayWindow: 0, replayWindowBytes: 0, maxBuffered: 1, maxBufferedBytes: 1, streamLength: 1, presenceTtl: 1000, maxReconnectDelay: 10 }));
+  });
+
+  test("ioredis's commandTimeout (passed in `redis`) does not wedge the node: a Redis busy for longer than it delays the publish, which then goes through", async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis, { redis: { commandTimeout: 300 } });
+    const b = await node(t, redis);
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    redis.freeze();
+    t.after(() => redis.thaw());
+    a.srv.server.publish('room', 'while busy');
+    // (Well past the 300 ms, well within the health check's 5000.)
+    await sleep(1200);
+    redis.thaw();
+    a.srv.server.publish('room', 'after');
+    assert.deepEqual(texts(await onB.rec.messages.take(2, 'both messages on B', 10_000)), ['while busy', 'after']);
+    assert.equal(a.backplane.buffered, 0);
+    assert.deepEqual(a.events.history.map((event) => event.type), ['connected'], 'no outage was reported');
+  });
+
+  test('a publish that fails without an answer from Redis on a connection still ready (its outcome unknown) makes the connection again: it goes again, once', async (t) => {
+    const { a, onB } = await twoNodes(t);
+    // (What ioredis gives for a command timed out on its side: the connection stays ready.)
+    const pub = (a.backplane as unknown as { pub: Redis }).pub;
+    const xadd = pub.xadd;
+    let failures = 0;
+    pub.xadd = ((...args: Parameters<Redis['xadd']>) => {
+      if (failures++ === 0) return Promise.reject(new Error('Command timed out'));
+      return xadd.apply(pub, args);
+    }) as Redis['xadd'];
+    a.srv.server.publish('room', 'failed once');
+    const lost = (await waitFor(a.events, 'disconnected')) as { error?: Error };
+    assert.match(lost.error?.message ?? '', /a publish failed without an answer from Redis \(Command timed out\)/);
+    await waitFor(a.events, 'connected');
+    a.srv.server.publish('room', 'after');
+    assert.deepEqual(texts(await onB.rec.messages.take(2, 'both messages on B', 10_000)), ['failed once', 'after']);
+    assert.equal(a.backplane.buffered, 0);
+    a.srv.server.publish('room', 'end');
+    assert.equal((await onB.rec.messages.next('the marker', 10_000)).data.toString(), 'end', 'no repeat before it');
+    assert.ok(!a.events.history.some((event) => event.type === 'dropped'));
+  });
+
+  test('a Redis that refuses INFO (an ACL without it): a key stands in for the run id, nodes connect and deliver, and a restart is still noticed', async (t) => {
+    const redis = await RedisServer.start(t);
+    const admin = redisClient(t, redis);
+    const restrict = () => admin.call('ACL', 'SETUSER', 'app', 'on', '>pw', '~*', '&*', '+@all', '-info');
+    await restrict();
+    const url = `redis://app:pw@127.0.0.1:${redis.port}`;
+    const a = await node(t, redis, { url });
+    const b = await node(t, redis, { url });
+    const onB = await wsClient(t, b.srv.url);
+    await eventually(() => b.srv.server.subscriberCount('room') === 1, 'subscription on B');
+    a.srv.server.publish('room', 'm1');
+    assert.equal((await onB.rec.messages.next('m1 on B', 10_000)).data.toString(), 'm1');
+    assert.match(String(await admin.get('test:run')), /^[0-9a-f]{16}$/);
+    // Redis restarts (losing everything, the key too): A sends its replay window again, B reads the new stream from its start.
+    await redis.kill();
+    await waitFor(a.events, 'disconnected');
+    a.srv.server.publish('room', 'm2');
+    await redis.restart();
+    const again = redisClient(t, redis);
+    await again.call('ACL', 'SETUSER', 'app', 'on', '>pw', '~*', '&*', '+@all', '-info');
+    await waitFor(a.events, 'connected');
+    a.srv.server.publish('room', 'm3');
+    assert.deepEqual(texts(await onB.rec.messages.take(2, 'm2 and m3 on B', 10_000)), ['m2', 'm3']);
+  });
+
+  test('a Redis that refuses INFO and the key standing in for it: reported with the reason, once, and asked again less and less often', async (t) => {
+    const redis = await RedisServer.start(t);
+    const admin = redisClient(t, redis);
+    await admin.call('ACL', 'SETUSER', 'app', 'on', '>pw', '~test:bus', '~test:node*', '&*', '+@all', '-info');
+    const backplane = new RedisBackplane({ url: `redis://app:pw@127.0.0.1:${redis.port}`, prefix: 'test', maxReconnectDelay: 1000 });
+    const events = new Queue<BackplaneEvent>();
+    const srv = await serve(t, { backplane });
+    srv.server.on('backplane', (event) => events.push(event));
+    const first = (await waitFor(events, 'disconnected')) as { error?: Error };
+    assert.match(first.error?.message ?? '', /Redis refused INFO \(NOPERM.*test:run/);
+    const infos = async (): Promise<number> => Number(/cmdstat_info:.*rejected_calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const before = await infos();
+    await sleep(2000);
+    const during = (await infos()) - before;
+    // (Two connections, each asking at most about once a second after the first few tries; at a steady 50 ms it would be 80.)
+    assert.ok(during <= 20, `INFO asked ${during} times in 2 s`);
+    assert.deepEqual(events.history.map((event) => event.type), ['disconnected'], JSON.stringify(events.history));
+    srv.server.publish('room', 'kept');
+    assert.equal(backplane.buffered, 1);
+  });
+
+  test('a URL of a server that is not Redis: each reason is reported once per outage, not at every retry', async (t) => {
+    const sockets = new Set<Socket>();
+    const garbage: Server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('data', () => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      garbage.close();
+    });
+    const port = (garbage.address() as { port: number }).port;
+    const backplane = new RedisBackplane({ url: `redis://127.0.0.1:${port}`, prefix: 'test', maxReconnectDelay: 20 });
+    const events: BackplaneEvent[] = [];
+    const srv = await serve(t, { backplane });
+    srv.server.on('backplane', (event) => events.push(event));
+    await eventually(() => events.length > 0, 'the first report');
+    // Dozens of attempts meanwhile, each failing (in two ways that take turns).
+    await sleep(1000);
+    assert.ok(sockets.size >= 10, `${sockets.size} attempts`);
+    assert.ok(events.length <= 3, JSON.stringify(events.map((event) => (event as { error?: Error }).error?.message)));
+    assert.ok(events.every((event) => event.type === 'disconnected'));
+    assert.equal(new Set(events.map((event) => (event as { error?: Error }).error?.message)).size, events.length, 'each reason once');
   });
 });

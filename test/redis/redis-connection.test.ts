@@ -7,16 +7,34 @@ import { EventEmitter } from 'node:events';
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { type Redis } from 'ioredis';
-import { openConnection, serverRunId, waitReady, withinTime } from '../../src/redis/redis-connection.js';
+import { isReplyError, openConnection, serverRunId, waitReady, withinTime } from '../../src/redis/redis-connection.js';
 
 class FakeStatusClient extends EventEmitter {
   status = 'connecting';
   infoReply = '';
+  infoError: Error | undefined;
   readonly sections: string[] = [];
+  readonly keys = new Map<string, string>();
+  setError: Error | undefined;
+  readonly calls: string[] = [];
 
   info(section: string): Promise<string> {
     this.sections.push(section);
-    return Promise.resolve(this.infoReply);
+    return this.infoError ? Promise.reject(this.infoError) : Promise.resolve(this.infoReply);
+  }
+
+  set(key: string, value: string, nx: string): Promise<'OK' | null> {
+    this.calls.push(`SET ${key} ${nx}`);
+    assert.equal(nx, 'NX');
+    if (this.setError) return Promise.reject(this.setError);
+    if (this.keys.has(key)) return Promise.resolve(null);
+    this.keys.set(key, value);
+    return Promise.resolve('OK');
+  }
+
+  get(key: string): Promise<string | null> {
+    this.calls.push(`GET ${key}`);
+    return Promise.resolve(this.keys.get(key) ?? null);
   }
 
   asRedis(): Redis {
@@ -50,6 +68,20 @@ describe('openConnection', () => {
       assert.deepEqual([1, 2, 13, 14, 15, 1000].map((attempt) => options.retryStrategy!(attempt)), [50, 100, 650, 700, 700, 700]);
       assert.equal(options.reconnectOnError!(new Error('READONLY')), false);
       assert.equal(client.status, 'wait', 'lazyConnect: not connected');
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe('openConnection: timeouts', () => {
+  test("ioredis's own command and socket timeouts given in the extra options are switched off (the health check judges Redis)", () => {
+    const client = openConnection('redis://127.0.0.1:1/0', 700, { lazyConnect: true, commandTimeout: 1500, socketTimeout: 1500, blockingTimeout: 1500, connectTimeout: 1234 });
+    try {
+      assert.equal(client.options.commandTimeout, undefined);
+      assert.equal(client.options.socketTimeout, undefined);
+      assert.equal(client.options.blockingTimeout, undefined);
+      assert.equal(client.options.connectTimeout, 1234, 'the time to connect is kept');
     } finally {
       client.disconnect();
     }
@@ -183,5 +215,52 @@ describe('withinTime', () => {
     t.mock.timers.tick(1);
     assert.deepEqual(await peek(late), { settled: true, value: undefined });
     resolve(1);
+  });
+});
+
+function replyError(message: string): Error {
+  const error = new Error(message);
+  error.name = 'ReplyError';
+  return error;
+}
+
+describe('serverRunId where Redis refuses INFO', () => {
+  test('a random value under the marker key stands in for the run id: written by the first client, the same for every later one', async () => {
+    const first = new FakeStatusClient();
+    first.infoError = replyError("NOPERM this user has no permissions to run the 'info' command");
+    const id = await serverRunId(first.asRedis(), 'test:run');
+    assert.match(id, /^marker:[0-9a-f]{16}$/);
+    assert.deepEqual(first.calls, ['SET test:run NX', 'GET test:run']);
+    // Another client of the same Redis (the keys are shared), and the same one again.
+    const second = new FakeStatusClient();
+    second.infoError = first.infoError;
+    Object.assign(second, { keys: first.keys });
+    assert.equal(await serverRunId(second.asRedis(), 'test:run'), id);
+    assert.equal(await serverRunId(first.asRedis(), 'test:run'), id);
+    // Redis lost its data: a new value, so a new "run id".
+    first.keys.clear();
+    assert.notEqual(await serverRunId(first.asRedis(), 'test:run'), id);
+  });
+
+  test('without a marker key, or for a failure that is not a refusal, it rejects as INFO did', async () => {
+    const client = new FakeStatusClient();
+    client.infoError = replyError('NOPERM no info');
+    await assert.rejects(serverRunId(client.asRedis()), { message: 'NOPERM no info' });
+    client.infoError = new Error('Connection is closed.');
+    await assert.rejects(serverRunId(client.asRedis(), 'test:run'), { message: 'Connection is closed.' });
+    assert.deepEqual(client.calls, []);
+  });
+
+  test('the marker key refused too: an error that says both, and that counts as a refusal', async () => {
+    const client = new FakeStatusClient();
+    client.infoError = replyError('NOPERM no info');
+    client.setError = replyError('NOPERM No permissions to access a key');
+    const error = await serverRunId(client.asRedis(), 'test:run').then(
+      () => assert.fail('resolved'),
+      (error: unknown) => error as Error,
+    );
+    assert.match(error.message, /INFO \(NOPERM no info\).*test:run.*NOPERM No permissions to access a key/);
+    assert.equal(isReplyError(error), true);
+    assert.equal(isReplyError(new Error('Connection is closed.')), false);
   });
 });

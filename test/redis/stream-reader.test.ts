@@ -511,6 +511,73 @@ describe('StreamReader', () => {
     assert.deepEqual(h.reading, [true]);
   });
 
+  test('Redis refusing (an error reply) is reported, and asked again after 50 ms, then twice as long each time, up to maxRetryDelay; a read resets it', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const client = new FakeStreamClient();
+    const refusal = new Error("NOPERM this user has no permissions to run the 'info' command");
+    refusal.name = 'ReplyError';
+    client.infoError = refusal;
+    const failures: Error[] = [];
+    const h = harness(t, client, { failed: (error) => void failures.push(error), maxRetryDelay: 300 });
+    h.reader.start();
+    await settle();
+    const infos = (): number => client.calls.filter((call) => call === 'INFO server').length;
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = infos();
+      let waited = 0;
+      while (infos() === before && waited < 1000) {
+        t.mock.timers.tick(10);
+        waited += 10;
+        await settle();
+      }
+      waits.push(waited);
+    }
+    assert.deepEqual(waits, [50, 100, 200, 300, 300]);
+    assert.equal(failures.length, 6);
+    assert.ok(failures.every((error) => error === refusal));
+    // Redis lets it now: it reads, and the next refusal waits 50 ms again.
+    client.infoError = undefined;
+    t.mock.timers.tick(300);
+    let read = await client.nextRead();
+    read = await answer(client, read, null);
+    read.reject(Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), { name: 'ReplyError' }));
+    await settle();
+    assert.equal(failures.length, 7);
+    const reads = client.reads.length;
+    t.mock.timers.tick(49);
+    await settle();
+    assert.equal(client.reads.length, reads);
+    t.mock.timers.tick(1);
+    await client.nextRead();
+  });
+
+  test('a failure that is not an error reply from Redis (a connection closing) is not reported as one', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const failures: Error[] = [];
+    const h = harness(t, new FakeStreamClient(), { failed: (error) => void failures.push(error) });
+    h.reader.start();
+    const read = await h.client.nextRead();
+    read.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+    await settle();
+    t.mock.timers.tick(50);
+    await h.client.nextRead();
+    assert.deepEqual(failures, []);
+  });
+
+  test('stop() during the wait after a refusal ends at once', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const client = new FakeStreamClient();
+    client.infoError = Object.assign(new Error('NOPERM'), { name: 'ReplyError' });
+    const h = harness(t, client);
+    h.reader.start();
+    await settle();
+    let stopped = false;
+    void h.reader.stop().then(() => (stopped = true));
+    await settle();
+    assert.equal(stopped, true, 'no timer had to fire');
+  });
+
   test('start() twice runs one loop', async (t) => {
     const h = harness(t);
     h.reader.start();
