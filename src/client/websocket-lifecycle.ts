@@ -127,8 +127,7 @@ export class WebSocketLifecycle {
 
   /**
    * The constructor's step 12: establish a WebSocket connection given urlRecord and protocols.
-   * Throws for an invalid option (sockwave's); a proxy variable that cannot be used is the
-   * environment's fault, not the caller's: the connection fails (error, then close 1006).
+   * Throws for an invalid option; an unusable proxy variable (not the caller's) fails the connection.
    */
   start(url: URL, protocols: string[]): void {
     this.#url = url;
@@ -137,10 +136,7 @@ export class WebSocketLifecycle {
       this.#establish();
     } catch (error) {
       if (!(error instanceof ProxyVariableError)) throw error;
-      this.#attemptInFlight = false;
-      this.#cannotAttempt = true;
-      this.#failure = error;
-      this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+      this.#cannotEstablish(error);
     }
   }
 
@@ -381,13 +377,17 @@ export class WebSocketLifecycle {
         this.#establish();
       } catch (error) {
         // (The first attempt's throw is the constructor's.) The options changed since (a header that
-        // cannot be sent, say): every attempt would throw again, so it fails for good (error, 1006).
-        this.#attemptInFlight = false;
-        this.#cannotAttempt = true;
-        this.#failure ??= toError(error);
-        this.#queueTask(() => this.#connectionClosed(FAILED_CLOSE));
+        // cannot be sent, say): every attempt would throw again.
+        this.#cannotEstablish(error);
       }
     }, wait);
+  }
+
+  /** An attempt threw before it began: no attempt can follow, and the WebSocket fails for good (error, 1006). */
+  #cannotEstablish(error: unknown): void {
+    this.#attemptInFlight = false;
+    this.#cannotAttempt = true;
+    this.#endBetweenAttempts(toError(error));
   }
 
   /**
