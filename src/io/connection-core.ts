@@ -16,6 +16,7 @@ import { inflateMessage } from './inbound-inflation.js';
 import { RateLimiter } from './rate-limiter.js';
 import { resolveSettings, type ConnectionSettings } from './connection-settings.js';
 import { limitOfError, type LimitName } from './limits.js';
+import { type MessageReader } from './message-reader.js';
 import { forgetPeerName } from './peer-name.js';
 import { bindSocket, lendsReads } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -74,6 +75,8 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   private activityAt = coarseClock.sinceEpoch(coarseClock.tick());
   /** Its buckets, made when the first message arrives: an idle connection holds none. */
   private rate: RateLimiter | undefined;
+  /** The pull style's buffer, made on first use (see {@link Connection.messages}). */
+  protected reader: MessageReader | undefined;
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
     super();
@@ -259,6 +262,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     if (this.settings.rateLimit !== undefined && !this.admit(size)) return this.rateExceeded();
     this.stats.messagesIn++;
     this.stats.bytesIn += size;
+    this.reader?.take(message, binary);
     this.handler?.onMessage?.(this.self, message, binary);
     // (emit() gathers its arguments into an array even when nobody listens.)
     if (this.listenerCount('message') !== 0) this.emit('message', message, binary);

@@ -37,7 +37,6 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /** Sends waiting behind a compression running in the thread pool (made when the first one starts). */
   private outbox: DeferredQueue | undefined;
   private topicSet: Set<string> | undefined;
-  private reader: MessageReader | undefined;
 
   /** Bytes accepted by send() and not yet handed to the operating system. */
   get bufferedAmount(): number {
@@ -369,8 +368,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
    * The pull style: the next message, from a bounded buffer that pauses reading from the peer when
    * the application falls behind. The buffer starts with the first call of `nextMessage()`,
    * `messages()` or iteration; messages that arrived before it went to listeners only. From then
-   * on it holds every message until it is read, those listeners also take included: a reader left
-   * unread (a loop ended with `break`, say) pauses reading from the peer once full.
+   * on it holds every message until it is read, including those that listeners also take and those
+   * whose handler or listener throws: a reader left unread (a loop ended with `break`, say) pauses
+   * reading from the peer once full.
    * @example
    * const conn = await connect(url);
    * for await (const { data } of conn) console.log(data);
@@ -424,9 +424,15 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
    * that is not a positive integer or Infinity.
    */
   messages(options?: MessageReaderOptions): MessageReader {
-    if (this.reader === undefined) return (this.reader = new MessageReader(this, options));
+    if (this.reader === undefined) return new MessageReader(this, options);
     if (options !== undefined) this.reader.setLimits(options);
     return this.reader;
+  }
+
+  /** @internal The pull reader, as it is made over this connection (see {@link messages}). */
+  attachReader(reader: MessageReader): void {
+    if (this.reader !== undefined && this.reader !== reader) throw new SockwaveError('SW_INVALID_STATE', 'this connection has a pull reader already: use its messages()');
+    this.reader = reader;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<PulledMessage> {

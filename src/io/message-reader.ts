@@ -27,7 +27,12 @@ export interface NextMessageOptions {
 
 /** What a reader needs from its connection. */
 export interface ReadableConnection {
-  on(event: 'message', listener: (data: string | Buffer, isBinary: boolean) => void): unknown;
+  /**
+   * Takes the reader made over it: from then on it hands the reader every message, with
+   * {@link MessageReader.take}, before its handler and its listeners see it (so that what they
+   * throw cannot keep a message from the reader). A connection has one reader: it throws for another.
+   */
+  attachReader(reader: MessageReader): void;
   on(event: 'close', listener: (info: CloseInfo) => void): unknown;
   /** Stops reading from the peer for `reason`, apart from the application's own `pause()`. */
   pauseReading(reason: PauseReason): void;
@@ -37,8 +42,6 @@ export interface ReadableConnection {
   readonly status: string;
   /** How it ended, once closed. */
   readonly closeInfo?: CloseInfo;
-  /** Messages delivered so far (counted before a message's handler runs). */
-  readonly stats?: { readonly messagesIn: number };
 }
 
 interface Waiter {
@@ -47,7 +50,8 @@ interface Waiter {
 }
 
 /**
- * The pull style over a connection: `await reader.next()`, `for await (const m of reader)`.
+ * The pull style over a connection: `await reader.next()`, `for await (const m of reader)`; a
+ * connection's one reader is `conn.messages()`.
  * Messages are held in a bounded buffer; when it is full the connection stops reading from the
  * peer (TCP then slows the peer down), and reading resumes once the buffer is half empty.
  * After the connection closes, buffered messages are still returned, then `next()` rejects with
@@ -64,14 +68,11 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
   private maxMessages = 1024;
   private maxBytes = 16 * 1024 * 1024;
 
+  /** @internal A connection's reader is made by its `messages()` (or `nextMessage()`, or iteration). */
   constructor(connection: ReadableConnection, options: MessageReaderOptions = {}) {
     this.connection = connection;
     this.setLimits(options);
-    // A reader made while a message is being delivered (in its handler) starts with the next one.
-    const delivered = connection.stats?.messagesIn ?? 0;
-    connection.on('message', (data, isBinary) => {
-      if ((connection.stats?.messagesIn ?? Infinity) > delivered) this.push({ data, isBinary });
-    });
+    connection.attachReader(this);
     connection.on('close', (info) => this.close(info));
     if (connection.status === 'closed') this.close(connection.closeInfo ?? { code: 1006, reason: '', wasClean: false, remote: false });
   }
@@ -159,7 +160,12 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
     }
   }
 
-  private push(message: PulledMessage): void {
+  /**
+   * @internal A message, from the connection (see {@link ReadableConnection.attachReader}). A
+   * reader made while a message is delivered (by its handler) starts with the next one.
+   */
+  take(data: string | Buffer, isBinary: boolean): void {
+    const message: PulledMessage = { data, isBinary };
     const waiter = this.waiters.shift();
     if (waiter) return waiter.resolve(message);
     this.buffer.push(message);

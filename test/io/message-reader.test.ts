@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { EventEmitter, getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
+import { catchUncaught } from '../support/server-kit.js';
 import { connect, ConnectionClosedError, MessageReader, SockwaveError, WebSocketServer, type CloseInfo, type Connection, type NextMessageOptions } from '../../src/index.js';
 
 /** The pull style: nextMessage(), for await, hasBufferedMessage, and backpressure from its bounded buffer. */
@@ -189,6 +190,56 @@ test('a reader made after a clean close reports that close (1000, clean), not 10
   assert.deepEqual(seen, [], 'for await over a cleanly closed connection ends without a message or an error');
 });
 
+/** A server that answers every message with m1, m2 and m3 (sent on request, so that the client's reader is ready). */
+function threeOnRequest(t: { after(fn: () => unknown): void }): Promise<string> {
+  return server(t, (peer) => peer.on('message', () => ['m1', 'm2', 'm3'].forEach((m) => peer.send(m))));
+}
+
+for (const thrower of ['handler', 'listener'] as const) {
+  test(`a message whose ${thrower === 'handler' ? 'handler object' : 'message listener, added before the reader,'} throws still reaches the reader, as do the ones after it`, async (t) => {
+    const uncaught = catchUncaught(t);
+    const url = await threeOnRequest(t);
+    const throwOnM2 = (data: unknown): void => {
+      if (data === 'm2') throw new Error(`the ${thrower} threw on m2`);
+    };
+    const conn = await connect(url, thrower === 'handler' ? { handler: { onMessage: (_conn, data) => throwOnM2(data) } } : {});
+    t.after(() => conn.terminate());
+    if (thrower === 'listener') conn.on('message', throwOnM2);
+    conn.messages();
+    conn.send('go');
+    const pulled: unknown[] = [];
+    for (let i = 1; i <= 3; i++) pulled.push((await within(conn.nextMessage(), 3000, `m${i}`)).data);
+    assert.deepEqual(pulled, ['m1', 'm2', 'm3']);
+    assert.deepEqual(uncaught.messages, [`the ${thrower} threw on m2`], 'the error still reaches the process');
+  });
+}
+
+test('a reader made by a message handler starts with the next message, not the one being handled', async (t) => {
+  const url = await threeOnRequest(t);
+  let made: (reader: MessageReader) => void = () => {};
+  const reader = new Promise<MessageReader>((resolve) => (made = resolve));
+  const conn = await connect(url, { handler: { onMessage: (c, data) => void (data === 'm1' && made(c.messages())) } });
+  t.after(() => conn.terminate());
+  conn.send('go');
+  assert.equal(await within(reader, 3000, 'the reader'), conn.messages(), 'messages() returns the reader the handler made');
+  assert.deepEqual(await within(conn.nextMessage(), 3000, 'm2'), { data: 'm2', isBinary: false });
+  assert.deepEqual(await within(conn.nextMessage(), 3000, 'm3'), { data: 'm3', isBinary: false });
+});
+
+test('a connection has one reader: messages() returns the one made over it, and another is refused with SW_INVALID_STATE', async (t) => {
+  const url = await threeOnRequest(t);
+  const conn = await connect(url);
+  t.after(() => conn.terminate());
+  const first = new MessageReader(conn, { maxBufferedMessages: 8 });
+  assert.equal(conn.messages(), first);
+  assert.throws(
+    () => new MessageReader(conn),
+    (error: unknown) => error instanceof SockwaveError && error.code === 'SW_INVALID_STATE',
+  );
+  conn.send('go');
+  assert.deepEqual(await within(first.next(), 3000, 'm1'), { data: 'm1', isBinary: false }, 'the first reader still takes the messages');
+});
+
 test('messages(limits) on an existing reader changes its limits: a raised limit resumes reading, a lowered one pauses', async (t) => {
   const total = 400;
   const { conn, reader, filler } = await floodedReader(t, 4, total);
@@ -271,7 +322,7 @@ test("once this side's close frame is out, a lowered limit or pause() does not k
 class StandInConnection extends EventEmitter {
   status = 'open';
   closeInfo: CloseInfo | undefined;
-  readonly stats = { messagesIn: 0 };
+  private reader: MessageReader | undefined;
   /** Calls of pauseReading / resumeReading / limitReached, in order. */
   readonly calls: string[] = [];
   pauseReading(): void {
@@ -283,9 +334,11 @@ class StandInConnection extends EventEmitter {
   limitReached(limit: string, detail: string): void {
     this.calls.push(`limit ${limit}: ${detail}`);
   }
+  attachReader(reader: MessageReader): void {
+    this.reader = reader;
+  }
   deliver(data: string | Buffer, isBinary = typeof data !== 'string'): void {
-    this.stats.messagesIn++;
-    this.emit('message', data, isBinary);
+    this.reader?.take(data, isBinary);
   }
 }
 
