@@ -1,5 +1,6 @@
 /**
- * A small argv parser: `--name value`, `--name=value`, boolean flags, repeated options, positionals.
+ * A small argv parser: `--name value`, `--name=value`, boolean flags, repeated options, positionals
+ * (`-` is one; anything else that starts with `-` is an option, and `-h` is `--help`).
  */
 export interface OptionSpec {
   /** 'boolean' flags take no value; 'string' take one; 'list' may repeat. */
@@ -23,6 +24,12 @@ export function parseArgs(argv: readonly string[], spec: Readonly<Record<string,
       if (arg === '--') {
         parsed.positionals.push(...argv.slice(i + 1));
         break;
+      }
+      if (arg.length > 1 && arg.startsWith('-')) {
+        // Options are long ones; only -h, for --help, is short.
+        if (arg === '-h' && spec['help']?.type === 'boolean') parsed.flags['help'] = true;
+        else throw new ArgumentError(`unknown option ${arg}: options are long ones, --name`);
+        continue;
       }
       parsed.positionals.push(arg);
       continue;

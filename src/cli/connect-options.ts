@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseWebSocketUrl } from '../client/url.js';
 import { isToken } from '../handshake/http-head.js';
@@ -22,6 +23,10 @@ Piped output has no marks or colours. A message's own line breaks are printed as
 While stdout's reader is slower than the server, the server is not read (nor the --wait
 countdown run) until stdout catches up; everything received is printed before exit.
 If stdout is closed by its reader (EPIPE, '| head -n1'), closes with 1000 and exits 0.
+Binary messages are printed as their bytes read as UTF-8 when piped (on a terminal: as hex
+unless they are UTF-8 text); --hex, --base64 and --binary show them otherwise.
+Ctrl-C (SIGINT) closes with 1000 and waits for the server's answer; a second Ctrl-C ends the
+session at once (exit 1).
 
 Options:
   --echo               ignore stdin; send every message received back with the same type
@@ -163,9 +168,9 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
   const timeoutSeconds = numberOption(args, 'timeout', 10);
   if (timeoutSeconds <= 0) throw new ArgumentError('--timeout must be above 0');
   const caFile = args.values['ca'];
-  const ca = caFile === undefined ? undefined : await readFile(caFile).catch((error: NodeJS.ErrnoException) => {
+  const ca = caFile === undefined ? undefined : checkAuthorities(caFile, await readFile(caFile).catch((error: NodeJS.ErrnoException) => {
     throw new ArgumentError(`cannot read ${caFile}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
-  });
+  }));
   return {
     url,
     shownUrl,
@@ -186,4 +191,22 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
     json: args.flags['json'] === true,
     colour: !args.flags['no-color'] && !process.env['NO_COLOR'],
   };
+}
+
+/**
+ * The --ca file's bytes, if they hold PEM certificates that all parse: Node's TLS would ignore a
+ * file without one (DER, a key, an empty file) and then report the server's certificate as
+ * untrusted, as if --ca had not been given.
+ */
+function checkAuthorities(file: string, pem: Buffer): Buffer {
+  const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new ArgumentError(`--ca ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new ArgumentError(`--ca ${file} holds a certificate that cannot be read: ${(error as Error).message}`);
+    }
+  }
+  return pem;
 }

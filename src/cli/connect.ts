@@ -119,7 +119,14 @@ class Session {
       );
     }
     if (!screen.interactive) {
-      process.once('SIGINT', () => this.onInterrupt());
+      // Ctrl-C closes with 1000; a second one ends the session at once (exit 1, "interrupted")
+      // without waiting for the close handshake; a third, while output is still being flushed, is
+      // left to Node's default: it ends the process.
+      const onSigint = (): void => {
+        if (this.interrupts > 0) process.removeListener('SIGINT', onSigint);
+        this.onInterrupt();
+      };
+      process.on('SIGINT', onSigint);
       process.once('SIGTERM', () => this.leave(1001, 'going away', 'stopped by SIGTERM'));
     }
     const outcome = await this.finished;

@@ -43,3 +43,19 @@ describe('parseArgs: an option where a value should be', () => {
     });
   });
 });
+
+describe('parseArgs: short options', () => {
+  const spec = { help: { type: 'boolean' }, echo: { type: 'boolean' } } as const;
+
+  test('-h is --help; any other short option is an unknown option, not an argument', () => {
+    assert.deepEqual(parseArgs(['ws://a.example/', '-h'], spec).flags, { help: true });
+    for (const arg of ['-x', '-e', '-1', '-help']) {
+      assert.throws(() => parseArgs(['ws://a.example/', arg], spec), (error: unknown) => error instanceof ArgumentError && error.message === `unknown option ${arg}: options are long ones, --name`, arg);
+    }
+    assert.throws(() => parseArgs(['-h'], { echo: { type: 'boolean' } }), /unknown option -h/, 'without a --help, -h is unknown too');
+  });
+
+  test("'-' alone, and anything after '--', are arguments", () => {
+    assert.deepEqual(parseArgs(['-', '--', '-x', '--echo'], spec).positionals, ['-', '-x', '--echo']);
+  });
+});

@@ -10,6 +10,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type WebSocket from 'ws';
 import {
   Queue,
+  acceptFor,
   closePayload,
   closeWs,
   closedPort,
@@ -279,6 +280,37 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     assert.ok(cli.child.kill('SIGINT'));
     assert.equal(await closes.next('the close'), 1000);
     assert.deepEqual(await cli.exited(), { code: 0, signal: null }, `stderr: ${cli.stderr()}`);
+    assert.doesNotMatch(cli.stderr(), /\n\s+at /);
+  });
+
+  test('a second Ctrl-C while the server does not answer the close ends with exit 1 and one line, not by the signal', async (t) => {
+    // A server that completes the upgrade by hand and then reads nothing: the close is never answered.
+    const closeFrames = new Queue<Buffer>();
+    const silent = createNetServer((socket) => {
+      socket.on('error', () => {});
+      let head = '';
+      const onHead = (chunk: Buffer): void => {
+        head += chunk.toString('latin1');
+        const key = /^sec-websocket-key: *(\S+)/im.exec(head)?.[1];
+        if (!head.includes('\r\n\r\n') || key === undefined) return;
+        socket.off('data', onHead);
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
+        socket.write(Buffer.concat([Buffer.from([0x81, 5]), Buffer.from('ready')]));
+        socket.on('data', (frame: Buffer) => closeFrames.push(frame));
+      };
+      socket.on('data', onHead);
+    });
+    await withTimeout(new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve())), 'the server to listen');
+    t.after(() => silent.close());
+    const cli = run(t, ['connect', `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`], 'pipe');
+    t.after(() => cli.child.kill('SIGKILL'));
+    assert.equal(await cli.lines.next('the first message'), 'ready');
+    assert.ok(cli.child.kill('SIGINT'));
+    const frame = await closeFrames.next('the close frame');
+    assert.equal(frame[0], 0x88, 'the first Ctrl-C sent a close frame');
+    assert.ok(cli.child.kill('SIGINT'));
+    assert.deepEqual(await cli.exited(), { code: 1, signal: null }, `stderr: ${cli.stderr()}`);
+    assert.match(cli.stderr(), /^sockwave: .*interrupted/m);
     assert.doesNotMatch(cli.stderr(), /\n\s+at /);
   });
 

@@ -6,6 +6,11 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startProxy } from '../support/proxy.js';
 import { Queue, startSilentServer, startWsServer, type StartedWsServer } from '../support/net.js';
 import { run, type Cli } from '../support/cli-process.js';
@@ -115,7 +120,6 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
 
   test('an https:// proxy: --ca and --insecure hold for it too; its failures name the proxy, not the server', async (t) => {
     const certificate = await selfSignedCertificate(t);
-    const { readFileSync } = await import('node:fs');
     const proxy = await startProxy(t, undefined, { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') });
     const { srv } = await recordingServer(t, echo);
     const refused = await failure(run(t, ['connect', srv.url, '--proxy', proxy.url, '--execute', 'x']));
@@ -152,6 +156,29 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
       const cli = run(t, ['connect', url, ...option, '--execute', 'secure ✓', '--wait', '0.5']);
       assert.deepEqual(await cli.exited(), { code: 0, signal: null }, cli.stderr());
       assert.equal(cli.stdout(), 'secure ✓\n');
+    }
+  });
+
+  test('--ca with a file that holds no readable PEM certificate (empty, only a key, DER, a cut one) exits 2 naming the file', async (t) => {
+    const certificate = await selfSignedCertificate(t);
+    const dir = await mkdtemp(join(tmpdir(), 'sockwave-ca-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const pem = readFileSync(certificate.cert, 'utf8');
+    const lines = pem.trim().split('\n');
+    const files: Record<string, string | Buffer> = {
+      'empty.pem': '',
+      'key.pem': readFileSync(certificate.key),
+      'cert.der': new X509Certificate(pem).raw,
+      'cut.pem': [...lines.slice(0, 3), lines.at(-1)!].join('\n'),
+    };
+    for (const [name, content] of Object.entries(files)) {
+      const file = join(dir, name);
+      writeFileSync(file, content);
+      const cli = run(t, ['connect', 'wss://127.0.0.1:1/', '--ca', file]);
+      assert.deepEqual(await cli.exited(), { code: 2, signal: null }, name);
+      const reading = name === 'cut.pem' ? 'holds a certificate that cannot be read: ' : 'holds no PEM certificate';
+      assert.ok(cli.stderr().startsWith(`sockwave: --ca ${file} ${reading}`), `${name}: ${cli.stderr()}`);
+      assert.match(cli.stderr(), /^[^\n]+\n$/, 'one line');
     }
   });
 
