@@ -1,6 +1,6 @@
 import { type Redis } from 'ioredis';
 import { type BackplaneEvent, type Envelope } from '../server/backplane.js';
-import { decodeHeader, toEnvelope } from './envelope-codec.js';
+import { decodeHeader, toEnvelope, type Header } from './envelope-codec.js';
 import { isReplyError, serverRunId, waitReady } from './redis-connection.js';
 
 export interface StreamReaderOptions {
@@ -28,6 +28,32 @@ export interface StreamReaderOptions {
 const FIRST_RETRY_DELAY = 50;
 
 /**
+ * One-entry reads in a row that the connection closed under, at the same place in the stream,
+ * before the entry there is taken for one too large to read (see {@link OVERSIZED_ENTRY}).
+ */
+const BREAKS_ON_ONE_ENTRY = 3;
+
+/**
+ * Entries of at least this many bytes may be too large to read: Redis closes a connection whose
+ * reply outgrows its output-buffer limit (`client-output-buffer-limit normal`, none by default),
+ * and asking for the same entry again would fail again, for ever. Smaller ones are never skipped.
+ */
+const OVERSIZED_ENTRY = 16 * 1024;
+
+/**
+ * The entry at or after ARGV[1] without its payload: its id, its size in bytes, and its `h` field
+ * (the header, '' if none); false when there is none.
+ */
+const ENTRY_OUTLINE = `local e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', 1)[1]
+if not e then return false end
+local size, header = 0, ''
+for i = 1, #e[2] - 1, 2 do
+  size = size + #e[2][i] + #e[2][i + 1]
+  if e[2][i] == 'h' then header = e[2][i + 1] end
+end
+return {e[1], size, header}`;
+
+/**
  * Reads the cluster's stream on its own (blocking) connection and delivers what other nodes
  * published, each message once and in each publisher's order: it remembers the last sequence
  * number per publishing node, skips numbers already seen (messages sent again after an outage)
@@ -52,6 +78,9 @@ export class StreamReader {
   private batch: number;
   /** The wait before the next try after a failure on a ready connection. */
   private retryDelay = FIRST_RETRY_DELAY;
+  /** Where the last one-entry reads broke (the connection closed under them), and how many in a row. */
+  private brokenAt: string | undefined;
+  private breaks = 0;
   /** Ends the wait before the next try. */
   private wake: (() => void) | undefined;
   private stopped = false;
@@ -82,20 +111,30 @@ export class StreamReader {
     });
     while (!this.stopped) {
       if (!(await waitReady(this.client, () => this.stopped))) return;
+      let reading = 0;
       try {
         if (!synced) {
           await this.sync();
           synced = true;
           this.options.reading(true);
         }
+        if (this.breaks >= BREAKS_ON_ONE_ENTRY) {
+          // (Once per so many breaks: a Redis that refuses the script is not asked on every turn.)
+          this.breaks = 0;
+          await this.skipOversized();
+        }
+        reading = this.batch;
         const reply = await this.client.callBuffer('XREAD', 'COUNT', this.batch, 'BLOCK', this.options.block, 'STREAMS', this.options.key, this.lastId);
         this.batch = Math.min(this.options.batch, this.batch * 2);
         this.retryDelay = FIRST_RETRY_DELAY;
+        this.brokenAt = undefined;
+        this.breaks = 0;
         this.handle(reply);
       } catch (error) {
         // The connection broke (or is being closed): wait for the next 'ready'.
         synced = false;
         this.batch = Math.max(1, this.batch >> 1);
+        if (reading === 1 && !isReplyError(error)) this.brokeOnOneEntry();
         if (this.client.status === 'ready' && !this.stopped) {
           // Redis answered, and refused (a command the ACL denies, a key of another type…): said
           // so, and asked again later, less and less often while it goes on refusing.
@@ -134,6 +173,32 @@ export class StreamReader {
     this.runId = runId;
   }
 
+  private brokeOnOneEntry(): void {
+    if (this.brokenAt === this.lastId) this.breaks++;
+    else {
+      this.brokenAt = this.lastId;
+      this.breaks = 1;
+    }
+  }
+
+  /**
+   * Reads of the one entry after {@link lastId} keep breaking the connection: if that entry is
+   * large enough to be the cause, reading goes on after it, and it is reported as missed (when it
+   * is one this node would have delivered). Needs EVAL; a Redis that refuses it rejects (reported
+   * as a refusal, and asked again after as many breaks).
+   */
+  private async skipOversized(): Promise<void> {
+    const dash = this.lastId.indexOf('-');
+    if (dash < 0) return;
+    const next = `${this.lastId.slice(0, dash)}-${BigInt(this.lastId.slice(dash + 1)) + 1n}`;
+    const outline: unknown = await this.client.callBuffer('EVAL', ENTRY_OUTLINE, 1, this.options.key, next);
+    if (!Array.isArray(outline) || !Buffer.isBuffer(outline[0]) || typeof outline[1] !== 'number' || outline[1] < OVERSIZED_ENTRY) return;
+    this.lastId = outline[0].toString('latin1');
+    this.brokenAt = undefined;
+    const header = Buffer.isBuffer(outline[2]) ? decodeHeader(outline[2]) : undefined;
+    if (header !== undefined && this.isNew(this.lastId, header)) this.options.report({ type: 'missed', node: header.n, count: 1 });
+  }
+
   private handle(reply: unknown): void {
     if (!Array.isArray(reply)) return;
     for (const stream of reply) {
@@ -158,13 +223,21 @@ export class StreamReader {
       else if (name.length === 1 && name[0] === 0x64) data = value;
     }
     const header = headerBytes && decodeHeader(headerBytes);
-    if (!header || !data || header.n === this.options.nodeId) return;
+    if (header && data && this.isNew(id, header)) this.options.deliver(toEnvelope(header, data));
+  }
+
+  /**
+   * Whether entry `id` is one to deliver: another node's, not seen yet, and not older than this
+   * node (see {@link joinedAfter}). Its number is recorded, and a jump reported as missed.
+   */
+  private isNew(id: string, header: Header): boolean {
+    if (header.n === this.options.nodeId) return false;
     const last = this.lastSeq.get(header.n);
-    if (last === undefined && this.joinedAfter !== undefined && !isAfter(parseStreamId(header.o ?? id), this.joinedAfter)) return;
-    if (last !== undefined && header.s <= last) return;
+    if (last === undefined && this.joinedAfter !== undefined && !isAfter(parseStreamId(header.o ?? id), this.joinedAfter)) return false;
+    if (last !== undefined && header.s <= last) return false;
     if (last !== undefined && header.s > last + 1) this.options.report({ type: 'missed', node: header.n, count: header.s - last - 1 });
     this.lastSeq.set(header.n, header.s);
-    this.options.deliver(toEnvelope(header, data));
+    return true;
   }
 }
 

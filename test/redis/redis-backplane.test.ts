@@ -248,6 +248,17 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal(got[20]!.data.toString(), 'after');
   });
 
+  test('one entry larger than Redis lets a reader take is skipped and reported as missed: the messages after it go through', async (t) => {
+    const { redis, a, b, onB } = await twoNodes(t);
+    const admin = redisClient(t, redis);
+    await admin.config('SET', 'client-output-buffer-limit', 'normal 256kb 0 0');
+    a.srv.server.publish('room', 'before');
+    a.srv.server.publish('room', Buffer.alloc(1024 * 1024, 0x61));
+    a.srv.server.publish('room', 'after');
+    assert.deepEqual(texts(await onB.rec.messages.take(2, 'the messages around the large one on B', 20_000)), ['before', 'after']);
+    assert.deepEqual(await waitFor(b.events, 'missed'), { type: 'missed', node: a.backplane.nodeId, count: 1 });
+  });
+
   test('repeats (by node and sequence number) are dropped, gaps are reported as missed', async (t) => {
     const redis = await RedisServer.start(t);
     const b = await node(t, redis);

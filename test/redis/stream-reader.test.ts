@@ -41,7 +41,15 @@ class FakeStreamClient extends EventEmitter {
     return Promise.reject(new Error(`unexpected ${command}`));
   }
 
+  /** EVAL's reply (the outline of the entry after a place in the stream), or its refusal. */
+  outline: unknown = null;
+  evalError: Error | undefined;
+
   callBuffer(command: string, ...args: unknown[]): Promise<unknown> {
+    if (command === 'EVAL') {
+      this.calls.push(['EVAL', ...args.slice(1)].join(' '));
+      return this.evalError ? Promise.reject(this.evalError) : Promise.resolve(this.outline);
+    }
     assert.equal(command, 'XREAD');
     this.calls.push('XREAD');
     return new Promise((resolve, reject) => {
@@ -435,6 +443,89 @@ describe('StreamReader', () => {
       counts.push(read.args[1]);
     }
     assert.deepEqual(counts, [8, 4, 2, 1, 1, 1, 2, 4, 8, 8, 8]);
+  });
+
+  /**
+   * A reader with batch 1 that has read entry 1700000000200-0 (node a's 1st) and then had its
+   * one-entry read at that place broken `breaks` times (the connection closed under it): returns
+   * the read it sends next.
+   */
+  async function brokenOnOneEntry(h: Harness, breaks: number): Promise<PendingRead> {
+    h.reader.start();
+    let read = await h.client.nextRead();
+    read = await answer(h.client, read, reply(entry('1700000000200-0', { n: 'a', s: 1 })));
+    for (let i = 0; i < breaks; i++) {
+      h.client.drop(read);
+      await settle();
+      read = await h.client.comeBack();
+    }
+    return read;
+  }
+
+  const outline = (id: string, size: number, header: Record<string, unknown>): unknown => [Buffer.from(id), size, Buffer.from(JSON.stringify({ k: 'topic', t: 'room', b: 0, ...header }))];
+  const evals = (client: FakeStreamClient): string[] => client.calls.filter((call) => call.startsWith('EVAL'));
+
+  test('a large entry whose one-entry reads broke the connection three times in a row is skipped and reported as missed', async (t) => {
+    // (Redis closes a connection whose reply outgrows its output-buffer limit: reading that entry
+    // again would fail again, for ever, and nothing after it would be read.)
+    const h = harness(t, new FakeStreamClient(), { batch: 1 });
+    h.client.outline = outline('1700000000300-0', 20_000, { n: 'a', s: 2 });
+    let read = await brokenOnOneEntry(h, 2);
+    assert.deepEqual(evals(h.client), [], 'two breaks are not enough');
+    h.client.drop(read);
+    await settle();
+    read = await h.client.comeBack();
+    assert.deepEqual(evals(h.client), ['EVAL 1 test:bus 1700000000200-1'], 'the entry after the last one read is outlined');
+    assert.equal(read.args.at(-1), '1700000000300-0', 'reading goes on after it');
+    assert.deepEqual(h.events, [{ type: 'missed', node: 'a', count: 1 }]);
+    read = await answer(h.client, read, reply(entry('1700000000400-0', { n: 'a', s: 3 })));
+    assert.deepEqual(texts(h.delivered), ['m-1700000000200-0', 'm-1700000000400-0']);
+    assert.deepEqual(h.events, [{ type: 'missed', node: 'a', count: 1 }], 'the number after it is no jump');
+  });
+
+  test('a small entry, or none, is not skipped however often the connection breaks; nor is an entry of its own node reported', async (t) => {
+    const h = harness(t, new FakeStreamClient(), { batch: 1 });
+    h.client.outline = outline('1700000000300-0', 16 * 1024 - 1, { n: 'a', s: 2 });
+    let read = await brokenOnOneEntry(h, 3);
+    assert.equal(evals(h.client).length, 1);
+    assert.equal(read.args.at(-1), '1700000000200-0', 'a small entry is read again');
+    h.client.outline = null;
+    for (let i = 0; i < 3; i++) {
+      h.client.drop(read);
+      await settle();
+      read = await h.client.comeBack();
+    }
+    assert.equal(evals(h.client).length, 2);
+    assert.equal(read.args.at(-1), '1700000000200-0', 'with no entry after it, it reads from the same place');
+    h.client.outline = outline('1700000000300-0', 1 << 20, { n: 'me', s: 1 });
+    for (let i = 0; i < 3; i++) {
+      h.client.drop(read);
+      await settle();
+      read = await h.client.comeBack();
+    }
+    assert.equal(read.args.at(-1), '1700000000300-0', "this node's own large entry is skipped");
+    assert.deepEqual(h.events, [], 'and not reported');
+  });
+
+  test('a Redis that refuses the script is reported once per three breaks, and reading goes on from the same place', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const client = new FakeStreamClient();
+    const refusal = new Error("NOPERM this user has no permissions to run the 'eval' command");
+    refusal.name = 'ReplyError';
+    client.evalError = refusal;
+    const failures: Error[] = [];
+    const h = harness(t, client, { batch: 1, failed: (error) => void failures.push(error) });
+    let read = await brokenOnOneEntry(h, 2);
+    h.client.drop(read);
+    await settle();
+    const next = h.client.comeBack();
+    await settle();
+    assert.deepEqual(failures, [refusal]);
+    t.mock.timers.tick(50);
+    read = await next;
+    assert.equal(read.args.at(-1), '1700000000200-0');
+    read = await answer(h.client, read, null);
+    assert.equal(evals(h.client).length, 1, 'not asked again before three more breaks');
   });
 
   test('a connection closed while its read was answered still syncs again before the next read', async (t) => {
