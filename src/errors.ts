@@ -108,8 +108,12 @@ export class ConnectionClosedError extends SockwaveError {
 }
 
 /**
- * The caller used the API wrongly (bad argument, wrong state). Nothing was sent. Some misuse is
- * reported as a plain {@link SockwaveError} with the same codes; test `code`, not the class.
+ * The caller used the API in a way that cannot work whatever the peer does: `listen()` twice or
+ * after `close()`, `attach()` after `close()`, topics on a client connection, a second pull
+ * reader, a subprotocol the client did not offer. Nothing was sent. A state the connection
+ * reached on its own (a send while it closes, a full send buffer) is a plain
+ * {@link SockwaveError} with the same code, as is a message the peer sent that a `dataType`
+ * refuses; bad argument types and ranges are TypeError and RangeError. Test `code` to cover both.
  */
 export class UsageError extends SockwaveError {
   constructor(code: 'SW_INVALID_STATE' | 'SW_INVALID_ARGUMENT', message: string, options?: SockwaveErrorOptions) {

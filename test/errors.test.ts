@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { createServer } from 'node:http';
 import {
   BackplaneError,
   ConnectionClosedError,
@@ -95,6 +96,29 @@ describe('errors', () => {
   test('a subclass made by the application names itself too', () => {
     class AppError extends SockwaveError {}
     assert.equal(new AppError('SW_ABORTED', 'stop').name, 'AppError');
+  });
+
+  test('misuse that cannot work whatever the peer does is a UsageError; a state reached on its own is a plain SockwaveError', async (t) => {
+    const isUsage = (code: string) => (error: unknown) => error instanceof UsageError && error.code === code;
+    const server = new api.WebSocketServer({ host: '127.0.0.1', port: 0 });
+    server.route('/', () => ({}));
+    const { url } = await server.listen();
+    t.after(() => server.close({ timeout: 500 }));
+    await assert.rejects(server.listen(), isUsage('SW_INVALID_STATE'), 'listen() twice');
+    const conn = await api.connect(`${url}/`);
+    t.after(() => conn.terminate());
+    assert.throws(() => conn.subscribe('room'), isUsage('SW_INVALID_STATE'), 'topics on a client connection');
+    const reader = conn.messages();
+    assert.throws(() => new api.MessageReader(conn), isUsage('SW_INVALID_STATE'), 'a second reader');
+    assert.equal(conn.messages(), reader);
+    conn.close(1000);
+    let sendError: unknown;
+    conn.send('late', (error) => (sendError = error));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(sendError instanceof SockwaveError && sendError.code === 'SW_INVALID_STATE' && !(sendError instanceof UsageError), String(sendError));
+    await server.close({ timeout: 500 });
+    await assert.rejects(server.listen(), isUsage('SW_INVALID_STATE'), 'listen() after close()');
+    assert.throws(() => server.attach(createServer()), isUsage('SW_INVALID_STATE'), 'attach() after close()');
   });
 
   test('the package exports every error class', () => {

@@ -1,4 +1,4 @@
-import { ConnectionClosedError, SockwaveError } from '../errors.js';
+import { ConnectionClosedError, SockwaveError, UsageError } from '../errors.js';
 import { encodeClosePayload } from '../protocol/close-codes.js';
 import { frameHeaderSize } from '../protocol/frame-serializer.js';
 import { Opcode } from '../protocol/opcodes.js';
@@ -56,7 +56,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /** Subscribes to a topic of its server (`server.publish(topic, data)`). Returns false if already. */
   subscribe(topic: string): boolean {
     if (typeof topic !== 'string') throw new TypeError(`subscribe: a topic is a string, not ${shown(topic)}`);
-    if (!this.owner) throw new SockwaveError('SW_INVALID_STATE', 'topics exist on server connections only');
+    if (!this.owner) throw new UsageError('SW_INVALID_STATE', 'topics exist on server connections only');
     if (this.session.readyState === ReadyState.Closed || !this.owner.subscribe(this as Connection<unknown>, topic)) return false;
     (this.topicSet ??= new Set()).add(topic);
     return true;
@@ -431,7 +431,7 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
 
   /** @internal The pull reader, as it is made over this connection (see {@link messages}). */
   attachReader(reader: MessageReader): void {
-    if (this.reader !== undefined && this.reader !== reader) throw new SockwaveError('SW_INVALID_STATE', 'this connection has a pull reader already: use its messages()');
+    if (this.reader !== undefined && this.reader !== reader) throw new UsageError('SW_INVALID_STATE', 'this connection has a pull reader already: use its messages()');
     this.reader = reader;
   }
 

@@ -1,5 +1,5 @@
 import { type SecureContextOptions, type TlsOptions } from 'node:tls';
-import { SockwaveError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { type PerMessageDeflateOptions } from '../extensions/permessage-deflate/negotiation.js';
 import { selectSubprotocol } from '../handshake/subprotocols.js';
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
@@ -208,7 +208,7 @@ export function connectionSettings(
 /**
  * The subprotocol of a new connection: admission's choice, else the `protocols` option's (a list
  * in the server's order of preference, or a function). RFC 6455 §4.2.2: only one the client
- * offered — which also keeps CR/LF out of the 101 — else SockwaveError.
+ * offered — which also keeps CR/LF out of the 101 — else UsageError (SW_INVALID_ARGUMENT).
  */
 export function chooseSubprotocol(chosen: string | undefined, request: UpgradeRequest, supported: ServerOptions<unknown>['protocols']): string | undefined {
   let protocol = chosen;
@@ -216,7 +216,7 @@ export function chooseSubprotocol(chosen: string | undefined, request: UpgradeRe
     protocol = typeof supported === 'function' ? supported(request.protocols, request) : supported ? selectSubprotocol(request.protocols, supported) : undefined;
   }
   if (protocol !== undefined && !request.protocols.includes(protocol)) {
-    throw new SockwaveError('SW_INVALID_ARGUMENT', `the server chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
+    throw new UsageError('SW_INVALID_ARGUMENT', `the server chose subprotocol ${JSON.stringify(protocol)}, which the client did not offer`);
   }
   return protocol;
 }

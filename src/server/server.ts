@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { type Duplex } from 'node:stream';
 import { type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { SockwaveError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { type Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
 import { checkNumber, checkType, shown } from '../option-checks.js';
@@ -150,8 +150,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * (EADDRINUSE, EACCES...), as `net.Server` reports it.
    */
   async listen(overrides: Pick<ServerOptions<Data>, 'port' | 'host' | 'backlog' | 'tls'> = {}): Promise<ListenInfo> {
-    if (this.closing) throw new SockwaveError('SW_INVALID_STATE', 'the server was closed: close() ends it for good (stop() only stops accepting)');
-    if (this.listener) throw new SockwaveError('SW_INVALID_STATE', 'the server is already listening');
+    if (this.closing) throw new UsageError('SW_INVALID_STATE', 'the server was closed: close() ends it for good (stop() only stops accepting)');
+    if (this.listener) throw new UsageError('SW_INVALID_STATE', 'the server is already listening');
     checkServerOptions(overrides);
     this.options = { ...this.options, ...overrides };
     const listener = createListener(this.options.tls, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, {
@@ -166,7 +166,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       await new Promise<void>((resolve, reject) => {
         // stop() or close() before the listener was listening: Node then never calls back, and
         // emits 'close'.
-        const closed = (): void => reject(new SockwaveError('SW_INVALID_STATE', 'stop() or close() was called before the server was listening'));
+        const closed = (): void => reject(new UsageError('SW_INVALID_STATE', 'stop() or close() was called before the server was listening'));
         listener.once('error', reject);
         listener.once('close', closed);
         listener.listen({ port: this.options.port ?? 0, host: this.options.host, backlog: this.options.backlog }, () => {
@@ -203,7 +203,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * @example wss.attach(httpServer); // then httpServer.listen(...)
    */
   attach(server: HttpServer | NetServer): this {
-    if (this.closing) throw new SockwaveError('SW_INVALID_STATE', 'the server was closed: close() ends it for good');
+    if (this.closing) throw new UsageError('SW_INVALID_STATE', 'the server was closed: close() ends it for good');
     this.detachers.push(attachTo(server, this));
     this.heartbeat.start();
     return this;
