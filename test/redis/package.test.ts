@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ROOT } from '../interop/support/child.js';
@@ -51,12 +52,21 @@ describe('package', () => {
       peerDependencies?: Record<string, string>;
       peerDependenciesMeta?: Record<string, { optional?: boolean }>;
       devDependencies?: Record<string, string>;
-      exports: Record<string, { import?: string; types?: string }>;
+      exports: Record<string, { import?: string; types?: string; default?: string }>;
     };
     assert.equal(pkg.dependencies, undefined, 'no runtime dependencies');
     assert.ok(pkg.peerDependencies?.['ioredis']);
     assert.equal(pkg.peerDependenciesMeta?.['ioredis']?.optional, true);
     assert.ok(pkg.devDependencies?.['ioredis']);
-    assert.deepEqual(pkg.exports['./redis'], { types: './dist/redis/index.d.ts', import: './dist/redis/index.js' });
+    assert.deepEqual(pkg.exports['./redis'], { types: './dist/redis/index.d.ts', import: './dist/redis/index.js', default: './dist/redis/index.js' });
+  });
+
+  test('CommonJS can require() every entry point (Node 20.19 and later load ES modules that way)', () => {
+    // (Without a 'default' condition, require() failed with 'No "exports" main defined', which
+    // reads as a broken package.)
+    const script = "const m = require('sockwave'), p = require('sockwave/protocol'), r = require('sockwave/redis'); console.log(typeof m.WebSocketServer, typeof p.FrameParser, typeof r.RedisBackplane);";
+    const result = spawnSync(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'function function function\n');
   });
 });
