@@ -82,6 +82,13 @@ class FakeStreamClient extends EventEmitter {
     read.reject(new Error('Connection is closed.'));
   }
 
+  /** The connection breaks under `read` and comes back: the next XREAD the reader sends. */
+  async breakUnder(read: PendingRead): Promise<PendingRead> {
+    this.drop(read);
+    await settle();
+    return this.comeBack();
+  }
+
   /** The connection is back ('ready'): the next XREAD the reader sends. */
   comeBack(): Promise<PendingRead> {
     this.status = 'ready';
@@ -138,6 +145,13 @@ function reply(...entries: unknown[]): unknown {
 
 function texts(delivered: readonly Envelope[]): string[] {
   return delivered.map((envelope) => envelope.data.toString('utf8'));
+}
+
+/** An error reply from Redis, as ioredis gives it. */
+function replyError(message: string): Error {
+  const error = new Error(message);
+  error.name = 'ReplyError';
+  return error;
 }
 
 /** Lets the reader's promise chains run (no timer is involved). */
@@ -455,9 +469,7 @@ describe('StreamReader', () => {
     let read = await h.client.nextRead();
     read = await answer(h.client, read, reply(entry('1700000000200-0', { n: 'a', s: 1 })));
     for (let i = 0; i < breaks; i++) {
-      h.client.drop(read);
-      await settle();
-      read = await h.client.comeBack();
+      read = await h.client.breakUnder(read);
     }
     return read;
   }
@@ -472,9 +484,7 @@ describe('StreamReader', () => {
     h.client.outline = outline('1700000000300-0', 20_000, { n: 'a', s: 2 });
     let read = await brokenOnOneEntry(h, 2);
     assert.deepEqual(evals(h.client), [], 'two breaks are not enough');
-    h.client.drop(read);
-    await settle();
-    read = await h.client.comeBack();
+    read = await h.client.breakUnder(read);
     assert.deepEqual(evals(h.client), ['EVAL 1 test:bus 1700000000200-1'], 'the entry after the last one read is outlined');
     assert.equal(read.args.at(-1), '1700000000300-0', 'reading goes on after it');
     assert.deepEqual(h.events, [{ type: 'missed', node: 'a', count: 1 }]);
@@ -491,17 +501,13 @@ describe('StreamReader', () => {
     assert.equal(read.args.at(-1), '1700000000200-0', 'a small entry is read again');
     h.client.outline = null;
     for (let i = 0; i < 3; i++) {
-      h.client.drop(read);
-      await settle();
-      read = await h.client.comeBack();
+      read = await h.client.breakUnder(read);
     }
     assert.equal(evals(h.client).length, 2);
     assert.equal(read.args.at(-1), '1700000000200-0', 'with no entry after it, it reads from the same place');
     h.client.outline = outline('1700000000300-0', 1 << 20, { n: 'me', s: 1 });
     for (let i = 0; i < 3; i++) {
-      h.client.drop(read);
-      await settle();
-      read = await h.client.comeBack();
+      read = await h.client.breakUnder(read);
     }
     assert.equal(read.args.at(-1), '1700000000300-0', "this node's own large entry is skipped");
     assert.deepEqual(h.events, [], 'and not reported');
@@ -510,8 +516,7 @@ describe('StreamReader', () => {
   test('a Redis that refuses the script is reported once per three breaks, and reading goes on from the same place', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const client = new FakeStreamClient();
-    const refusal = new Error("NOPERM this user has no permissions to run the 'eval' command");
-    refusal.name = 'ReplyError';
+    const refusal = replyError("NOPERM this user has no permissions to run the 'eval' command");
     client.evalError = refusal;
     const failures: Error[] = [];
     const h = harness(t, client, { batch: 1, failed: (error) => void failures.push(error) });
@@ -605,8 +610,7 @@ describe('StreamReader', () => {
   test('Redis refusing (an error reply) is reported, and asked again after 50 ms, then twice as long each time, up to maxRetryDelay; a read resets it', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const client = new FakeStreamClient();
-    const refusal = new Error("NOPERM this user has no permissions to run the 'info' command");
-    refusal.name = 'ReplyError';
+    const refusal = replyError("NOPERM this user has no permissions to run the 'info' command");
     client.infoError = refusal;
     const failures: Error[] = [];
     const h = harness(t, client, { failed: (error) => void failures.push(error), maxRetryDelay: 300 });
