@@ -111,7 +111,8 @@ export class StreamReader {
     });
     while (!this.stopped) {
       if (!(await waitReady(this.client, () => this.stopped))) return;
-      let reading = 0;
+      /** Entries the XREAD under way asks for (0 before it is sent). */
+      let asked = 0;
       try {
         if (!synced) {
           await this.sync();
@@ -123,7 +124,7 @@ export class StreamReader {
           this.breaks = 0;
           await this.skipOversized();
         }
-        reading = this.batch;
+        asked = this.batch;
         const reply = await this.client.callBuffer('XREAD', 'COUNT', this.batch, 'BLOCK', this.options.block, 'STREAMS', this.options.key, this.lastId);
         this.batch = Math.min(this.options.batch, this.batch * 2);
         this.retryDelay = FIRST_RETRY_DELAY;
@@ -134,7 +135,7 @@ export class StreamReader {
         // The connection broke (or is being closed): wait for the next 'ready'.
         synced = false;
         this.batch = Math.max(1, this.batch >> 1);
-        if (reading === 1 && !isReplyError(error)) this.brokeOnOneEntry();
+        if (asked === 1 && !isReplyError(error)) this.brokeOnOneEntry();
         if (this.client.status === 'ready' && !this.stopped) {
           // Redis answered, and refused (a command the ACL denies, a key of another type…): said
           // so, and asked again later, less and less often while it goes on refusing.
