@@ -2,7 +2,7 @@
  * sockwave: a WebSocket client and server for Node.js (RFC 6455).
  * @packageDocumentation
  */
-export { connect, type ClientOptions } from './client/connect.js';
+export { connect, type ClientOptions, type ClientOptionsArgument } from './client/connect.js';
 export { tryConnect, type ConnectFailure, type ConnectResult, type ConnectSuccess } from './client/try-connect.js';
 export {
   WebSocket,
@@ -51,6 +51,7 @@ export {
   type ConnectionEvents,
   type ConnectionHandler,
   type ConnectionStatus,
+  type DataRequired,
   type SendCallback,
   type SendOptions,
   type SendReport,

@@ -5,7 +5,7 @@ import { bodyPreview } from '../handshake/body-preview.js';
 import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { generateKey } from '../handshake/keys.js';
 import { checkSubprotocolNames } from '../handshake/subprotocols.js';
-import { Connection, type ConnectionHandler } from '../io/connection.js';
+import { Connection, type ConnectionHandler, type DataRequired } from '../io/connection.js';
 import { type Socket } from 'node:net';
 import { dial } from '../io/dial.js';
 import { timerDelay } from '../io/timer-delay.js';
@@ -45,6 +45,7 @@ export interface ClientOptions<Data = unknown> {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Handler object, attached before any event can fire. */
   handler?: ConnectionHandler<Data>;
+  /** Becomes `connection.data`. Required when `Data` does not admit `undefined` ({@link ClientOptionsArgument}). */
   data?: Data;
   /** Aborts the handshake: the promise rejects with code SW_ABORTED. */
   signal?: AbortSignal;
@@ -62,6 +63,14 @@ export interface ClientOptions<Data = unknown> {
   /** Follow up to this many HTTP redirects (301, 302, 303, 307, 308) during the handshake. Default 0. */
   maxRedirects?: number;
 }
+
+/**
+ * The options argument of {@link connect} and `tryConnect()`: optional, unless `Data` does not
+ * admit `undefined`; the options must then carry `data`, so that `connection.data` is never
+ * undefined. `connect<{ token: string }>(url)` is thus a compile error, and
+ * `connect(url, { data: { token } })` infers `Data` from the data.
+ */
+export type ClientOptionsArgument<Data> = undefined extends Data ? [options?: ClientOptions<Data>] : [options: ClientOptions<Data> & DataRequired<Data>];
 
 const RESPONSE_HEAD_LIMIT = 64 * 1024;
 const BODY_PREVIEW = 1024;
@@ -81,7 +90,7 @@ const BODY_WAIT = 250;
  * conn.on('message', (data) => console.log(data));
  * conn.send('hello');
  */
-export function connect<Data = unknown>(url: string | URL, options: ClientOptions<Data> = {}): Promise<Connection<Data>> {
+export function connect<Data = unknown>(url: string | URL, ...[options = {}]: ClientOptionsArgument<Data>): Promise<Connection<Data>> {
   checkClientOptions('connect', options);
   const limit = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   return follow(url, options, limit > 0 && limit < Infinity ? performance.now() + limit : Infinity);

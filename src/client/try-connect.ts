@@ -1,7 +1,7 @@
 import { parseWebSocketUrl } from './url.js';
 import { HandshakeError, SockwaveError, type ErrorCode } from '../errors.js';
 import { type Connection } from '../io/connection.js';
-import { connect, type ClientOptions } from './connect.js';
+import { connect, type ClientOptionsArgument } from './connect.js';
 
 /**
  * The outcome of a connection attempt, as a value: never an exception. A union on `success`:
@@ -44,10 +44,10 @@ export interface ConnectFailure extends ConnectOutcome {
  * const result = await tryConnect('ws://127.0.0.1:8080/chat');
  * if (!result.success) console.log(result.status, result.reason);
  */
-export async function tryConnect<Data = unknown>(url: string | URL, options?: ClientOptions<Data>): Promise<ConnectResult<Data>> {
+export async function tryConnect<Data = unknown>(url: string | URL, ...options: ClientOptionsArgument<Data>): Promise<ConnectResult<Data>> {
   const uri = shownUri(url);
   try {
-    const connection = await connect(url, options);
+    const connection = await connect<Data>(url, ...options);
     return { success: true, connection, status: 101, headers: connection.headers, uri: connection.url, errorCode: undefined, reason: '', body: '' };
   } catch (error) {
     const handshake = error instanceof HandshakeError ? error : undefined;

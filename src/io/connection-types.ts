@@ -56,6 +56,14 @@ export interface ConnectionHandler<Data = unknown> {
   onDrain?(connection: Connection<Data>): void;
 }
 
+/**
+ * `{ data: Data }` when `Data` does not admit `undefined`: a connection typed `Connection<Data>`
+ * must then be given its data (by admission, or by `connect()`'s options), so that
+ * `connection.data` is never undefined; otherwise nothing more (`unknown`). (`NoInfer`: `Data` is
+ * inferred from the data given, never from the shape of the object that may lack it.)
+ */
+export type DataRequired<Data> = undefined extends NoInfer<Data> ? unknown : { data: Data };
+
 /** What `send()` did with a message. */
 export type SendResult =
   /** Accepted; the send buffer is under the high-water mark. */

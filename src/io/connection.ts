@@ -13,6 +13,7 @@ import {
   type ConnectionInit,
   type ConnectionOwner,
   type ConnectionStatus,
+  type DataRequired,
   type SendCallback,
   type SendOptions,
   type SendReport,
@@ -25,7 +26,7 @@ import { checkType, shown } from '../option-checks.js';
 import { checkSendOptions } from './send-checks.js';
 import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from './frame-slab.js';
 
-export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, SendCallback, SendOptions, SendReport, SendResult };
+export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, DataRequired, SendCallback, SendOptions, SendReport, SendResult };
 
 /**
  * One WebSocket connection, for both roles: what {@link ConnectionCore} receives is reported to a

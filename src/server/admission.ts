@@ -1,5 +1,5 @@
 import { type UpgradeRequest } from '../handshake/upgrade-request.js';
-import { type ConnectionHandler } from '../io/connection.js';
+import { type ConnectionHandler, type DataRequired } from '../io/connection.js';
 
 /**
  * Admission (the 4D style): for each upgrade request the server calls `onConnection(request)`,
@@ -7,7 +7,11 @@ import { type ConnectionHandler } from '../io/connection.js';
  * the typed `data` the connection will carry), or refuses with an HTTP status.
  */
 
-/** Accepting a connection: its handler, its data, and optionally the subprotocol and extra headers. */
+/**
+ * Accepting a connection: its handler, its data, and optionally the subprotocol and extra headers.
+ * Admission must give `data` when the server's `Data` type does not admit `undefined`
+ * (see {@link AdmissionResult}).
+ */
 export interface ConnectionSetup<Data = unknown> extends ConnectionHandler<Data> {
   /** Travels to the connection as `connection.data` (a user, a session...). */
   data?: Data;
@@ -39,7 +43,14 @@ export function refuse(status: number, options?: { headers?: Readonly<Record<str
   return new Refusal(status, options);
 }
 
-export type AdmissionResult<Data> = ConnectionSetup<Data> | Refusal | undefined | void;
+/**
+ * What admission answers: a {@link ConnectionSetup} to accept, a {@link Refusal} to refuse.
+ * Nothing (`undefined`) accepts with no handler and no data, so it is allowed only when `Data`
+ * admits `undefined` (as the default, `unknown`, does); otherwise the setup must carry `data`,
+ * and `connection.data` is then never undefined. `WebSocketServer<{ user: string }>` thus
+ * refuses, at compile time, an admission that returns `{}` or may return nothing.
+ */
+export type AdmissionResult<Data> = (ConnectionSetup<Data> & DataRequired<Data>) | Refusal | (undefined extends NoInfer<Data> ? undefined | void : never);
 
 /** Decides, for each upgrade request, whether and how to accept it. */
 export type OnConnection<Data = unknown> = (request: UpgradeRequest) => AdmissionResult<Data> | Promise<AdmissionResult<Data>>;

@@ -138,7 +138,7 @@ const COUNT = { integer: true, infinite: true } as const;
  * Checks the options a server is made (or listens) with, where the types do not reach (see
  * option-checks.ts): a TypeError or RangeError naming the option.
  */
-export function checkServerOptions(options: Partial<ServerOptions<unknown>>): void {
+export function checkServerOptions<Data>(options: Partial<ServerOptions<Data>>): void {
   checkNumber(OWNER, 'port', options.port, { integer: true, max: 65535 });
   checkType(OWNER, 'host', options.host, 'string');
   checkNumber(OWNER, 'backlog', options.backlog, { integer: true });
@@ -179,8 +179,8 @@ export function checkServerOptions(options: Partial<ServerOptions<unknown>>): vo
  * settings of the close handshake, backpressure and the slow-consumer policy, resolved once and
  * shared by all of them.
  */
-export function connectionSettings(
-  options: ServerOptions<unknown>,
+export function connectionSettings<Data>(
+  options: ServerOptions<Data>,
 ): Pick<ConnectionInit<unknown>, 'maxPayload' | 'maxFragments' | 'autoPong'> & { settings: ConnectionSettings; session: SessionOptions; lentSession: SessionOptions } {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;

@@ -34,6 +34,9 @@ export type { BroadcastOptions, CloseServerOptions, ListenInfo, ServerEvents };
 /**
  * A WebSocket server: standalone (it owns a `net`/`tls` listener and parses upgrade requests
  * itself) or attached to an existing HTTP(S) server through {@link WebSocketServer.handleUpgrade}.
+ * `Data` is the type of each connection's `data`, which admission gives (a compile error where it
+ * may not: {@link AdmissionResult}). A server with no route and no `onConnection` accepts every
+ * upgrade with no data: its `Data` must then admit `undefined` (the default, `unknown`, does).
  *
  * @example
  * const server = new WebSocketServer({ port: 8080 });

@@ -208,7 +208,7 @@ export class UpgradeFlow<Data> {
     socket: Socket,
     request: UpgradeRequest,
     key: string,
-    setup: AdmissionResult<Data>,
+    setup: AdmissionResult<Data> | undefined,
     rest: Buffer,
     deflate: { response: string; codec: PerMessageDeflate } | undefined,
     headText: string | undefined,
@@ -388,6 +388,6 @@ export class UpgradeFlow<Data> {
 function ignoreError(): void {}
 
 /** With no routes and no onConnection, every upgrade is accepted (listen to the 'connection' event). */
-function acceptAll(): ConnectionSetup<never> {
-  return {};
+function acceptAll(): undefined {
+  return undefined;
 }

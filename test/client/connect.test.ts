@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { getEventListeners } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { connect, HandshakeError, SockwaveError, WebSocketServer } from '../../src/index.js';
+import { connect, HandshakeError, SockwaveError, tryConnect, WebSocketServer } from '../../src/index.js';
 import { describeSocketError } from '../../src/client/connect.js';
 import { closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
 
@@ -350,4 +350,35 @@ test('a proxy that cannot be reached: the error names the proxy and, once, the U
   assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
   assert.match(error.message, new RegExp(`proxy 127\\.0\\.0\\.1:${proxyPort}`));
   assert.equal(error.message.split(url).length - 1, 1, error.message);
+});
+
+test('a Data type without undefined: connect() and tryConnect() without data do not compile, and would leave connection.data undefined', async (t) => {
+  const server = new WebSocketServer();
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => server.close());
+  const url = `ws://127.0.0.1:${port}/`;
+  interface Token {
+    token: string;
+  }
+  const given = await connect(url, { data: { token: 'a' } });
+  const declared = await connect<Token>(url, { data: { token: 'b' }, connectTimeout: 1000 });
+  const tried = await tryConnect<Token>(url, { data: { token: 'c' } });
+  const optional = await connect<Token | undefined>(url);
+  const plain = await connect(url, { connectTimeout: 1000 });
+  // Each of these compiled before `data` was required; at runtime they open with no data.
+  // @ts-expect-error no options, so no data
+  const bare = await connect<Token>(url);
+  // @ts-expect-error options without data
+  const withoutData = await connect<Token>(url, { connectTimeout: 1000 });
+  // @ts-expect-error tryConnect() the same
+  const triedBare = await tryConnect<Token>(url);
+  const all = [given, declared, optional, plain, bare, withoutData];
+  if (tried.success) all.push(tried.connection);
+  if (triedBare.success) all.push(triedBare.connection);
+  t.after(() => all.forEach((connection) => connection.terminate()));
+  const tokens: string[] = [given.data.token, declared.data.token, tried.success ? tried.connection.data.token : 'failed'];
+  assert.deepEqual(tokens, ['a', 'b', 'c']);
+  const plainData: unknown = plain.data;
+  assert.deepEqual([optional.data, plainData], [undefined, undefined]);
+  assert.deepEqual([bare.data, withoutData.data, triedBare.success && triedBare.connection.data], [undefined, undefined, undefined], 'what the type check keeps out');
 });

@@ -5,14 +5,20 @@
  * subprotocols, maxHeaderBytes).
  */
 import { strict as assert } from 'node:assert';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { ProtocolError, Refusal, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame, rawFrame } from '../support/frames.js';
-import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout } from '../support/net.js';
+import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout, type StartedServer } from '../support/net.js';
 import { catchUncaught, eventually, refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
+
+/** Opens a ws client on the server and answers the `data` of its server-side connection. */
+async function connectedData<Data>(t: TestContext, srv: StartedServer<Data>): Promise<Data> {
+  await wsClient(t, srv.url);
+  return (await srv.connections.next('the server-side connection')).connection.data;
+}
 
 const echo: ConnectionHandler = {
   onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }),
@@ -187,6 +193,50 @@ describe('admission: onConnection', { timeout: 60_000 }, () => {
       const { rec } = await wsClient(t, `${srv.url}${path}`);
       assert.equal((await rec.messages.next(`the greeting on ${path}`)).data.toString(), expected, path);
     }
+  });
+
+  test('a Data type without undefined: admission that gives no data does not compile, and would leave connection.data undefined', async (t) => {
+    interface Session {
+      user: string;
+    }
+    const srv = await serve<Session>(t, { onConnection: (request) => ({ data: { user: request.query.get('user') ?? '?' } }) });
+    const seen = new Queue<Session | undefined>();
+    srv.server.on('connection', (connection) => seen.push(connection.data));
+    // Each of these compiled before `data` was required; at runtime they accept with no data.
+    // @ts-expect-error a setup without data
+    srv.server.route('/empty', () => ({}));
+    // @ts-expect-error an admission that may return nothing
+    srv.server.route('/maybe', (request) => (request.query.has('no') ? refuse(403) : undefined));
+    // @ts-expect-error the same, asynchronously
+    srv.server.route('/later', async () => {});
+    srv.server.route('/typed', async (request) => (request.query.has('no') ? refuse(403) : { data: { user: 'typed' } }));
+    await wsClient(t, `${srv.url}/?user=ann`);
+    assert.deepEqual(await seen.next('the data from onConnection'), { user: 'ann' });
+    await wsClient(t, `${srv.url}/typed`);
+    assert.deepEqual(await seen.next('the data from the typed route'), { user: 'typed' });
+    for (const path of ['/empty', '/maybe', '/later']) {
+      await wsClient(t, `${srv.url}${path}`);
+      assert.equal(await seen.next(`the connection on ${path}`), undefined, `what the type check keeps out, on ${path}`);
+    }
+  });
+
+  test('with the default Data (unknown), or one that admits undefined, admission may return nothing or a setup without data', async (t) => {
+    const plain = await serve(t, { onConnection: () => undefined });
+    plain.server.route('/empty', () => ({})).route('/later', async () => {});
+    const optional = await serve<{ user: string } | undefined>(t, { onConnection: () => ({}) });
+    optional.server.route('/later', async () => {});
+    for (const url of [plain.url, `${plain.url}/empty`, `${plain.url}/later`, optional.url, `${optional.url}/later`]) {
+      const { ws } = await wsClient(t, url);
+      assert.equal(ws.readyState, WebSocket.OPEN, url);
+    }
+    // Inferred, not declared: the data's type, or unknown when admission gives none.
+    const inferred = await serve(t, { onConnection: () => ({ data: { n: 1 } }) });
+    const untyped = await serve(t, { onConnection: () => ({ protocol: undefined }) });
+    const n: number = (await connectedData(t, inferred)).n;
+    const untypedData = await connectedData(t, untyped);
+    // @ts-expect-error unknown: no data type to infer from a setup without data
+    const m: number = untypedData;
+    assert.deepEqual([n, m], [1, undefined]);
   });
 
   test('an absolute-form request target is routed by its path: admission and the connection see the path and the query', async (t) => {
