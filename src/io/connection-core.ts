@@ -10,7 +10,7 @@ import { coarseClock } from './coarse-clock.js';
 import { idOf, nextSerial } from './connection-id.js';
 import { type Connection } from './connection.js';
 import { ConnectionStats } from './connection-stats.js';
-import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus } from './connection-types.js';
+import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus, type StoredHandler } from './connection-types.js';
 import { type DeferredQueue } from './deferred-queue.js';
 import { inflateMessage } from './inbound-inflation.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -54,7 +54,7 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   readonly remotePort: number;
   /** Made with the first write or read: an idle connection carries none. */
   private writeBatcher: WriteBatcher | undefined;
-  protected handler: ConnectionHandler<Data> | undefined;
+  protected handler: StoredHandler<Data> | undefined;
   /** Timeouts, limits and policies: the server's one object for all its connections. */
   protected readonly settings: ConnectionSettings;
   private closeTimer: NodeJS.Timeout | undefined;

@@ -40,21 +40,32 @@ export interface ConnectionEvents {
 
 /** Callbacks for one connection (the handler-object style); all optional. */
 export interface ConnectionHandler<Data = unknown> {
-  onOpen?(connection: Connection<Data>): void;
+  onOpen?: (connection: Connection<Data>) => void;
   /** Text arrives as a string, binary as a Buffer. */
-  onMessage?(connection: Connection<Data>, data: string | Buffer, isBinary: boolean): void;
+  onMessage?: (connection: Connection<Data>, data: string | Buffer, isBinary: boolean) => void;
   /**
    * Each frame of a fragmented, uncompressed message as it arrives (the whole message still comes
    * to onMessage). A compressed message comes only whole, to onMessage.
    */
-  onFragment?(connection: Connection<Data>, data: Buffer, isBinary: boolean, fin: boolean): void;
-  onPing?(connection: Connection<Data>, payload: Buffer): void;
-  onPong?(connection: Connection<Data>, payload: Buffer): void;
-  onClose?(connection: Connection<Data>, info: CloseInfo): void;
-  onError?(connection: Connection<Data>, error: SockwaveError): void;
+  onFragment?: (connection: Connection<Data>, data: Buffer, isBinary: boolean, fin: boolean) => void;
+  onPing?: (connection: Connection<Data>, payload: Buffer) => void;
+  onPong?: (connection: Connection<Data>, payload: Buffer) => void;
+  onClose?: (connection: Connection<Data>, info: CloseInfo) => void;
+  onError?: (connection: Connection<Data>, error: SockwaveError) => void;
   /** The send buffer fell back under the high-water mark. */
-  onDrain?(connection: Connection<Data>): void;
+  onDrain?: (connection: Connection<Data>) => void;
 }
+
+/**
+ * @internal A handler as a connection keeps it: the same callbacks, their parameters compared
+ * bivariantly (as methods' are), so that a `Connection<Data>` stays assignable to a
+ * `Connection<unknown>`. The handler's own type is checked, strictly, where the application
+ * writes it ({@link ConnectionHandler}).
+ */
+export type StoredHandler<Data> = { [K in keyof ConnectionHandler<Data>]?: Bivariant<NonNullable<ConnectionHandler<Data>[K]>> };
+
+/** @internal A function type whose parameters are compared bivariantly: a method's type. */
+type Bivariant<F extends (...args: never[]) => unknown> = { method(...args: Parameters<F>): ReturnType<F> }['method'];
 
 /**
  * `{ data: Data }` when `Data` does not admit `undefined`: a connection typed `Connection<Data>`
@@ -126,7 +137,7 @@ export interface ConnectionInit<Data> {
   headers: HeaderMap | string;
   protocol?: string | undefined;
   extensions?: string | undefined;
-  handler?: ConnectionHandler<Data> | undefined;
+  handler?: StoredHandler<Data> | undefined;
   data?: Data;
   /** The negotiated permessage-deflate codec, if any. */
   deflate?: PerMessageDeflate | undefined;

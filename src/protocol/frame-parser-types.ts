@@ -6,21 +6,21 @@ import { type FrameParser } from './frame-parser.js';
 /** What the parser reports, as it parses (see {@link FrameParser} for the rules it applies). */
 export interface FrameParserHandler {
   /** A complete data message. `compressed` is set when its first frame had RSV1 (RFC 7692). */
-  onMessage(data: Buffer, binary: boolean, compressed: boolean): void;
+  onMessage: (data: Buffer, binary: boolean, compressed: boolean) => void;
   /**
    * Unless the `text` option is false: an unfragmented, uncompressed text message that arrived whole in one
    * chunk, validated and decoded in one pass, with its size in bytes (no Buffer is made for it).
    * Other text messages still come through `onMessage`.
    */
-  onText?(text: string, byteLength: number): void;
+  onText?: (text: string, byteLength: number) => void;
   /** Each data frame of a fragmented message, as it completes (optional). */
-  onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
-  onPing(payload: Buffer): void;
-  onPong(payload: Buffer): void;
+  onFragment?: (data: Buffer, binary: boolean, fin: boolean, compressed: boolean) => void;
+  onPing: (payload: Buffer) => void;
+  onPong: (payload: Buffer) => void;
   /** A valid close frame. `code` is 1005 (no status) when the frame had no payload. */
-  onClose(code: number, reason: string): void;
+  onClose: (code: number, reason: string) => void;
   /** The peer broke the protocol; the connection must be failed with `error.closeCode`. */
-  onError(error: ProtocolError): void;
+  onError: (error: ProtocolError) => void;
 }
 
 export interface FrameParserOptions {

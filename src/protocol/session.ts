@@ -31,24 +31,24 @@ export const ReadyState = { Connecting: 0, Open: 1, Closing: 2, Closed: 3 } as c
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
 export interface SessionHandler {
-  onMessage(data: Buffer, binary: boolean, compressed: boolean): void;
+  onMessage: (data: Buffer, binary: boolean, compressed: boolean) => void;
   /** Whole single-frame text messages, decoded (see FrameParserHandler.onText); without it, onMessage. */
-  onText?(text: string, byteLength: number): void;
-  onFragment?(data: Buffer, binary: boolean, fin: boolean, compressed: boolean): void;
-  onPing(payload: Buffer): void;
+  onText?: (text: string, byteLength: number) => void;
+  onFragment?: (data: Buffer, binary: boolean, fin: boolean, compressed: boolean) => void;
+  onPing: (payload: Buffer) => void;
   /**
    * Asked before an automatic pong of `size` payload bytes: false leaves this ping unanswered (its
    * peer does not read what it is sent; RFC 6455 §5.5.3 lets a later pong answer earlier pings).
    */
-  autoPongAllowed?(size: number): boolean;
-  onPong(payload: Buffer): void;
+  autoPongAllowed?: (size: number) => boolean;
+  onPong: (payload: Buffer) => void;
   /** The peer's close frame; the echo, when one was due, has already been written. */
-  onPeerClose(code: number, reason: string): void;
+  onPeerClose: (code: number, reason: string) => void;
   /**
    * The peer broke the protocol; a close frame has been written, with `error.closeCode` unless
    * this side had sent its own before.
    */
-  onProtocolError(error: ProtocolError): void;
+  onProtocolError: (error: ProtocolError) => void;
   /**
    * Asked when the peer's close frame or a violation is read: true when earlier work is still
    * waiting in the handler (a message being inflated, or one being compressed, in a thread pool)
@@ -56,7 +56,7 @@ export interface SessionHandler {
    * frame's echo, or the violation's close frame, then follows what the application sends in
    * answer to earlier messages. Without it, or on false, it happens at once.
    */
-  deferred?(action: () => void): boolean;
+  deferred?: (action: () => void) => boolean;
   /** Bytes to put on the wire, in order. */
   write(bytes: Buffer): void;
 }

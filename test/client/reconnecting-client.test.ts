@@ -1296,4 +1296,24 @@ describe('createClient: what onMessage is given, by dataType (checked by the com
     assert.ok(Buffer.isBuffer(got[0]));
     assert.equal(String(got[0]), 'hi');
   });
+
+  test('a callback annotated with a narrower parameter than the one given does not compile (callbacks are checked strictly)', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({ onOpen: (conn) => void conn.send('{"a":"text"}') }) });
+    const seen = new Queue<string>();
+    const narrowText = createClient(srv.url, {
+      reconnect: false,
+      // @ts-expect-error with dataType 'text' a message may be a string: not always a Buffer
+      onMessage: (_client, message: Buffer) => seen.push(typeof message),
+    });
+    t.after(() => narrowText.close());
+    const narrowJson = createClient(srv.url, {
+      dataType: 'json',
+      reconnect: false,
+      // @ts-expect-error parsed JSON is of any shape, not the one annotated
+      onMessage: (_client, message: { a: number }) => seen.push(typeof message.a),
+    });
+    t.after(() => narrowJson.close());
+    // What the compiler keeps out: a string where a Buffer was annotated, a string where a number was.
+    assert.deepEqual([await seen.next('the text client'), await seen.next('the json client')].sort(), ['string', 'string']);
+  });
 });

@@ -107,6 +107,24 @@ describe('ProtocolSession: messages', () => {
     );
   });
 
+  test('a handler callback annotated with a narrower parameter than the one given does not compile (checked strictly)', () => {
+    // Any type narrower than Buffer: a method's parameter would accept it (bivariance).
+    type Tagged = Buffer & { tag: string };
+    const seen: unknown[] = [];
+    const handler: SessionHandler = {
+      onMessage: () => {},
+      // @ts-expect-error a ping's payload is a Buffer, with no tag
+      onPing: (payload: Tagged) => void seen.push(payload.tag),
+      onPong: () => {},
+      onPeerClose: () => {},
+      onProtocolError: () => {},
+      write: () => {},
+    };
+    new ProtocolSession({ role: 'server', maxPayload: 1024 }, handler).receive(clientFrame({ opcode: Opcode.Ping, payload: 'p' }));
+    // What the compiler keeps out: a tag read where there is none.
+    assert.deepEqual(seen, [undefined]);
+  });
+
   test('sendFrame copies a small server payload into one unmasked frame that a client parses', () => {
     const h = makeSession({ role: 'server' });
     const payload = Buffer.from('hi there');

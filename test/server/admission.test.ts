@@ -9,7 +9,7 @@ import { describe, test, type TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
-import { ProtocolError, Refusal, refuse, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
+import { ProtocolError, Refusal, refuse, type Connection, type ConnectionHandler, type SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame, rawFrame } from '../support/frames.js';
 import { Queue, RawClient, acceptFor, closeWs, deferred, openWs, rawUpgrade, recordWs, upgradeRequest, withTimeout, type StartedServer } from '../support/net.js';
 import { catchUncaught, eventually, refusedWs, serve, sleep, wsClient } from '../support/server-kit.js';
@@ -201,7 +201,12 @@ describe('admission: onConnection', { timeout: 60_000 }, () => {
     }
     const srv = await serve<Session>(t, { onConnection: (request) => ({ data: { user: request.query.get('user') ?? '?' } }) });
     const seen = new Queue<Session | undefined>();
-    srv.server.on('connection', (connection) => seen.push(connection.data));
+    // A Connection<Session> is a Connection (of unknown data): a general registry takes it.
+    const everyone = new Set<Connection>();
+    srv.server.on('connection', (connection) => {
+      everyone.add(connection);
+      seen.push(connection.data);
+    });
     // Each of these compiled before `data` was required; at runtime they accept with no data.
     // @ts-expect-error a setup without data
     srv.server.route('/empty', () => ({}));
@@ -218,6 +223,7 @@ describe('admission: onConnection', { timeout: 60_000 }, () => {
       await wsClient(t, `${srv.url}${path}`);
       assert.equal(await seen.next(`the connection on ${path}`), undefined, `what the type check keeps out, on ${path}`);
     }
+    assert.equal(everyone.size, 5);
   });
 
   test('with the default Data (unknown), or one that admits undefined, admission may return nothing or a setup without data', async (t) => {
@@ -237,6 +243,24 @@ describe('admission: onConnection', { timeout: 60_000 }, () => {
     // @ts-expect-error unknown: no data type to infer from a setup without data
     const m: number = untypedData;
     assert.deepEqual([n, m], [1, undefined]);
+  });
+
+  test('a handler callback annotated with a narrower parameter than the one given does not compile, in every style', async (t) => {
+    const seen = new Queue<string>();
+    const srv = await serve(t, {
+      // @ts-expect-error a text message arrives as a string: not always a Buffer
+      onConnection: () => ({
+        onMessage: (_connection, data: Buffer) => seen.push(`handler: ${typeof data}`),
+      }),
+    });
+    srv.server.on('connection', (connection) => {
+      // @ts-expect-error the same for a listener
+      connection.on('message', (data: Buffer) => seen.push(`listener: ${typeof data}`));
+    });
+    const { ws } = await wsClient(t, srv.url);
+    ws.send('text');
+    // What the compiler keeps out: a string where a Buffer was annotated.
+    assert.deepEqual([await seen.next('the handler'), await seen.next('the listener')].sort(), ['handler: string', 'listener: string']);
   });
 
   test('an absolute-form request target is routed by its path: admission and the connection see the path and the query', async (t) => {
