@@ -31,7 +31,7 @@ const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'c
  * order), writes what the session produces through the {@link WriteBatcher}, and runs the close
  * handshake's timers. {@link Connection} adds the sending API on top.
  */
-export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> implements SessionHandler {
+export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> {
   /** @internal The counter behind {@link id} (see connection-id.ts). */
   readonly serial: number;
   /** The URL (client) or the request target (server), unless still inside {@link headerSource}'s text. */
@@ -103,7 +103,9 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.owner = init.owner;
     this.deflate = init.deflate;
     const { role, maxPayload, maxFragments, autoPong = true } = init;
-    this.session = new ProtocolSession(init.session ?? { role, maxPayload, maxFragments, autoPong, lentChunks: lendsReads(socket) }, this);
+    // The session reports to this connection. (Not `implements SessionHandler`: these methods are
+    // internal, left out of the published types.)
+    this.session = new ProtocolSession(init.session ?? { role, maxPayload, maxFragments, autoPong, lentChunks: lendsReads(socket) }, this satisfies SessionHandler);
     if (init.deflate !== undefined) this.session.setAllowRsv1(true);
     this.session.readyState = ReadyState.Connecting;
   }

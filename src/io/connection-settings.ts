@@ -5,7 +5,7 @@ import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { timerDelay } from './timer-delay.js';
 
 /**
- * @internal The settings of a connection past its handshake, defaults applied: the close
+ * Internal: the settings of a connection past its handshake, defaults applied: the close
  * handshake's timeout, the rate limit, backpressure and the slow-consumer policy. A server makes
  * one for all its connections (an idle connection holds a pointer, not six fields).
  */

@@ -57,14 +57,14 @@ export interface ConnectionHandler<Data = unknown> {
 }
 
 /**
- * @internal A handler as a connection keeps it: the same callbacks, their parameters compared
+ * Internal: a handler as a connection keeps it: the same callbacks, their parameters compared
  * bivariantly (as methods' are), so that a `Connection<Data>` stays assignable to a
  * `Connection<unknown>`. The handler's own type is checked, strictly, where the application
  * writes it ({@link ConnectionHandler}).
  */
 export type StoredHandler<Data> = { [K in keyof ConnectionHandler<Data>]?: Bivariant<NonNullable<ConnectionHandler<Data>[K]>> };
 
-/** @internal A function type whose parameters are compared bivariantly: a method's type. */
+/** Internal: a function type whose parameters are compared bivariantly: a method's type. */
 type Bivariant<F extends (...args: never[]) => unknown> = { method(...args: Parameters<F>): ReturnType<F> }['method'];
 
 /**
@@ -162,7 +162,7 @@ export interface ConnectionInit<Data> {
   session?: SessionOptions | undefined;
 }
 
-/** @internal Whoever keeps track of connections (a server): registry and topics. */
+/** Internal: whoever keeps track of connections (a server): registry and topics. */
 export interface ConnectionOwner {
   connectionClosed(connection: Connection<unknown>, info: CloseInfo): void;
   subscribe(connection: Connection<unknown>, topic: string): boolean;

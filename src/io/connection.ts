@@ -25,6 +25,7 @@ import { toPayload, type SendData } from './payload.js';
 import { checkType, shown } from '../option-checks.js';
 import { checkSendOptions } from './send-checks.js';
 import { frameIntoSlab, SLAB_PAYLOAD_LIMIT, slabFrame } from './frame-slab.js';
+import { type WebSocketServer } from '../server/server.js';
 
 export type { CloseInfo, ConnectionEvents, ConnectionHandler, ConnectionInit, ConnectionOwner, ConnectionStatus, DataRequired, SendCallback, SendOptions, SendReport, SendResult };
 
@@ -45,8 +46,9 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   }
 
   /** The server this connection belongs to (undefined for a client connection). */
-  get server(): ConnectionOwner | undefined {
-    return this.owner;
+  get server(): WebSocketServer | undefined {
+    // (The owner a server gives its connections is the server itself.)
+    return this.owner as WebSocketServer | undefined;
   }
 
   /** Topics this connection is subscribed to. */

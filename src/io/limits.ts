@@ -57,7 +57,7 @@ export interface LimitEvent {
   detail: string;
 }
 
-/** @internal Counts of limit hits. */
+/** Internal: counts of limit hits. */
 export class LimitCounters {
   private readonly counts = new Map<LimitName, number>(LIMIT_NAMES.map((name) => [name, 0]));
 

@@ -68,7 +68,11 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
   private maxMessages = 1024;
   private maxBytes = 16 * 1024 * 1024;
 
-  /** @internal A connection's reader is made by its `messages()` (or `nextMessage()`, or iteration). */
+  /**
+   * Not for applications: a connection's reader is made by its `messages()` (or `nextMessage()`,
+   * or iteration), and a connection takes one reader only. (Left in the published types, unlike
+   * other internals: without it a class would declare a public constructor taking nothing.)
+   */
   constructor(connection: ReadableConnection, options: MessageReaderOptions = {}) {
     this.connection = connection;
     this.setLimits(options);

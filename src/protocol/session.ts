@@ -77,7 +77,7 @@ export interface SessionOptions {
   lentChunks?: boolean | undefined;
 }
 
-export class ProtocolSession implements FrameParserHandler {
+export class ProtocolSession {
   readyState: ReadyState = ReadyState.Open;
   /**
    * Only read. A frozen object is kept as it is, so that sessions made with the same one (a
@@ -162,7 +162,8 @@ export class ProtocolSession implements FrameParserHandler {
         text: typeof handler.onText === 'function',
         lentChunks: this.options.lentChunks === true,
       },
-      this,
+      // (Not `implements`: these methods are internal, left out of the published types.)
+      this satisfies FrameParserHandler,
     ));
   }
 

@@ -43,7 +43,7 @@ export type { BroadcastOptions, CloseServerOptions, ListenInfo, ServerEvents };
  * server.route('/echo', () => ({ onMessage: (conn, data) => conn.send(data) }));
  * await server.listen();
  */
-export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<Data>> implements ConnectionOwner {
+export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<Data>> {
   readonly clients = new ClientRegistry<Data>();
   private readonly topics = new TopicRegistry();
   private options: ServerOptions<Data>;
@@ -104,7 +104,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
       get closing() {
         return server.closing;
       },
-      owner: this,
+      // (Not `implements`: these methods are internal, left out of the published types.)
+      owner: this satisfies ConnectionOwner,
       clients: this.clients,
       routes: this.routes,
       paths: this.paths,

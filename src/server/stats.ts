@@ -30,7 +30,7 @@ export interface ServerStats {
   limits: Record<LimitName, number>;
 }
 
-/** @internal The counters a server keeps beside its connections' own. */
+/** Internal: the counters a server keeps beside its connections' own. */
 export interface ServerCounters {
   connectionsTotal: number;
   refused: number;
