@@ -18,7 +18,7 @@ export {
   type WebSocketReadyState,
   type WebSocketSendData,
 } from './client/websocket.js';
-export { CloseEvent, type CloseEventInit, type WebSocketErrorEvent } from './client/dom-events.js';
+export { CloseEvent, type CloseEventConstructor, type CloseEventInit, type WebSocketErrorEvent } from './client/dom-events.js';
 export {
   createClient,
   WebSocketClient,
@@ -34,7 +34,7 @@ export {
 } from './client/reconnecting-client.js';
 export { Outbox, OutboxFullError, UnsentMessagesError, type OutboxEntry, type OutboxOptions, type OutboxPolicy } from './client/outbox.js';
 export { backoffDelay, type BackoffOptions } from './client/backoff.js';
-export { parseWebSocketUrl } from './client/url.js';
+export { parseWebSocketUrl, type ParsedWebSocketUrl } from './client/url.js';
 export {
   BackplaneError,
   ConnectionClosedError,
@@ -43,7 +43,9 @@ export {
   SockwaveError,
   UsageError,
   type ErrorCode,
+  type SockwaveErrorOptions,
 } from './errors.js';
+export { type HeaderMap } from './handshake/http-head.js';
 export { type UpgradeRequest } from './handshake/upgrade-request.js';
 export {
   Connection,

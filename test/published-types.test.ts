@@ -1,7 +1,8 @@
 /**
  * The published declaration files (dist/*.d.ts), as a user's project compiles them: checked in
- * full (skipLibCheck off), under strict settings, from the three entry points; the members marked
- * internal are not in them, so that a user can neither see nor assign them.
+ * full (skipLibCheck off), under strict settings, from the three entry points; every type a public
+ * signature uses can be named from them (a library's own declarations need that); the members
+ * marked internal are not in them, so that a user can neither see nor assign them.
  */
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
@@ -12,11 +13,21 @@ import { join } from 'node:path';
 import { ROOT } from './interop/support/child.js';
 
 const CONSUMER = `
-import { connect, MessageReader, WebSocketServer, type Connection } from 'sockwave';
-import { FrameParser, ProtocolSession, type SessionHandler } from 'sockwave/protocol';
+import { CloseEvent, connect, MessageReader, parseWebSocketUrl, SockwaveError, WebSocketServer, type Connection } from 'sockwave';
+import { FrameParser, ProtocolError, ProtocolSession, type SessionHandler } from 'sockwave/protocol';
 import { RedisBackplane } from 'sockwave/redis';
 
 export const entries = [FrameParser, ProtocolSession, RedisBackplane];
+
+// Inferred types that a library built on sockwave exports: its declaration file must be able to
+// name each of them from the package's entry points (TS2742 or TS4023 otherwise).
+export const parse = (url: string) => parseWebSocketUrl(url);
+export const headersOf = (connection: Connection) => connection.headers;
+export const serverOf = (connection: Connection) => connection.server;
+export const closing = () => new CloseEvent('close', { code: 1000 });
+export const errorArguments = (...args: ConstructorParameters<typeof SockwaveError>) => args;
+export const failure = (error: ProtocolError) => error.closeCode;
+export const readerOf = (connection: Connection) => connection.messages();
 
 export async function use(server: WebSocketServer<{ user: string }>, handler: SessionHandler): Promise<number> {
   const conn: Connection<{ user: string }> = await connect('ws://127.0.0.1:1/', { data: { user: 'a' } });
@@ -41,7 +52,7 @@ export async function use(server: WebSocketServer<{ user: string }>, handler: Se
 }
 `;
 
-test('the published types compile in a strict project with skipLibCheck off, and leave out every internal member', (t) => {
+test('the published types compile in a strict project with skipLibCheck off, name every type they use, and leave out every internal member', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sockwave-types-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'node_modules'));
@@ -61,7 +72,9 @@ test('the published types compile in a strict project with skipLibCheck off, and
         strict: true,
         noUncheckedIndexedAccess: true,
         skipLibCheck: false,
-        noEmit: true,
+        declaration: true,
+        emitDeclarationOnly: true,
+        outDir: join(dir, 'out'),
       },
       files: ['consumer.ts'],
     }),

@@ -60,15 +60,28 @@ for (const name of ['wasClean', 'code', 'reason']) {
   Object.defineProperty(SockwaveCloseEvent.prototype, name, { enumerable: true });
 }
 
-/** The type of a `CloseEvent` instance. */
-export type CloseEvent = SockwaveCloseEvent;
+/** A `CloseEvent` instance: the close event of a WebSocket, how the connection ended. */
+export interface CloseEvent extends Event {
+  /** True if the connection closed cleanly (both close frames exchanged, then the TCP close). */
+  readonly wasClean: boolean;
+  /** The WebSocket connection close code (1005 when the close frame had none, 1006 when there was none). */
+  readonly code: number;
+  /** The WebSocket connection close reason. */
+  readonly reason: string;
+}
+
+/** The `CloseEvent` constructor. */
+export interface CloseEventConstructor {
+  new (type: string, eventInitDict?: CloseEventInit | null): CloseEvent;
+  readonly prototype: CloseEvent;
+}
 
 /**
  * `CloseEvent`: the runtime's own when it has one (Node.js 23 and later), else sockwave's, so that
  * `event instanceof CloseEvent` holds for whichever a program uses.
  */
-export const CloseEvent: typeof SockwaveCloseEvent =
-  (globalThis as { CloseEvent?: typeof SockwaveCloseEvent }).CloseEvent ?? SockwaveCloseEvent;
+export const CloseEvent: CloseEventConstructor =
+  (globalThis as { CloseEvent?: CloseEventConstructor }).CloseEvent ?? SockwaveCloseEvent;
 
 /**
  * The `error` event of a WebSocket: a plain `Event` named 'error', as the standard has it. Beyond

@@ -3,6 +3,8 @@
  * ws: and wss: (http: and https: are accepted and mapped), no fragment.
  */
 import { decodeOrKeep, withoutCredentials } from '../io/url-credentials.js';
+
+/** A WebSocket URL taken apart: what {@link parseWebSocketUrl} answers. */
 export interface ParsedWebSocketUrl {
   href: string;
   secure: boolean;

@@ -1,6 +1,7 @@
 /**
  * `sockwave/protocol`: the sans-I/O RFC 6455 core, for those who bring their own transport.
  */
+export { ProtocolError } from '../errors.js';
 export { CloseCode, encodeClosePayload, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js';
 export { FrameParser, type FrameParserHandler, type FrameParserOptions } from './frame-parser.js';
 export { encodeFrame, encodeMessage, frameHeader, frameHeaderSize, writeFrameHeader, type FrameOptions } from './frame-serializer.js';
