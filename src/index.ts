@@ -59,7 +59,7 @@ export {
   type SendReport,
   type SendResult,
 } from './io/connection.js';
-export { type JsonValue, type SendData } from './io/payload.js';
+export { type JsonObject, type JsonValue, type SendData } from './io/payload.js';
 export { MessageReader, type MessageReaderOptions, type NextMessageOptions, type PulledMessage } from './io/message-reader.js';
 export { CloseCode } from './protocol/close-codes.js';
 export { ReadyState } from './protocol/session.js';

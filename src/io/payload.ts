@@ -6,11 +6,30 @@ import { isUtf8 } from 'node:buffer';
  */
 
 /**
- * Strings, binary data, or a JSON-serializable value. (A Blob, a Promise, a Map or a Set, which
- * JSON would turn into "{}", are refused with a TypeError.)
+ * Strings, binary data, or a JSON-serializable value. What JSON would quietly turn into "{}" or
+ * drop is refused: by the compiler when its type shows it (see {@link JsonObject}), and at run
+ * time with a TypeError that says what to send instead.
  */
-export type SendData = string | ArrayBuffer | ArrayBufferView | JsonValue;
-export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined } | object;
+export type SendData = string | ArrayBufferLike | ArrayBufferView | JsonValue;
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined } | JsonObject;
+
+/**
+ * An object sent as JSON: one with a `toJSON()` method, or a plain object or class instance. Left
+ * out, because JSON would turn them into "{}" or nothing: a Promise or thenable (a forgotten
+ * `await`), a function or class, a Map, a Set, a generator or other iterable that is not an
+ * array, a Blob, and the other built-ins with a `Symbol.toStringTag` (WeakMap, WeakRef, ...).
+ * Only the top level is checked by the type; values nested in an object typed by an interface
+ * are the caller's.
+ */
+export type JsonObject =
+  | { toJSON(key: string): unknown }
+  | (object & {
+      readonly then?: JsonValue;
+      readonly arrayBuffer?: JsonValue;
+      readonly [Symbol.iterator]?: never;
+      readonly [Symbol.toStringTag]?: never;
+      readonly [Symbol.hasInstance]?: never;
+    });
 
 export interface Payload {
   bytes: Buffer;
@@ -42,13 +61,18 @@ export function toPayload(data: SendData, binary?: boolean): Payload {
 /**
  * Why `data`, an object JSON.stringify would quietly turn into "{}", is not sent as JSON: a Blob
  * (its bytes are not its JSON), a Promise (a forgotten await), a Map or a Set (their entries are
- * not own properties). undefined for any other value.
+ * not own properties), another iterable that is not an array, or another tagged built-in
+ * (WeakRef, a generator, ...). undefined for any other value, and for any object with a toJSON().
  */
 function notJson(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   if (typeof Blob !== 'undefined' && data instanceof Blob) return 'a Blob is not sent by a Connection (send the bytes of await blob.arrayBuffer(); the WebSocket class takes Blobs)';
   if (typeof (data as { then?: unknown }).then === 'function') return 'a Promise (or thenable): await it first';
+  if (typeof (data as { toJSON?: unknown }).toJSON === 'function' || Array.isArray(data)) return undefined;
   if (data instanceof Map || data instanceof WeakMap) return 'a Map has no JSON form (send Object.fromEntries(map))';
   if (data instanceof Set || data instanceof WeakSet) return 'a Set has no JSON form (send [...set])';
+  if (Symbol.iterator in data) return 'an iterable has no JSON form (send [...iterable])';
+  const tag = (data as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  if (tag !== undefined) return `a ${String(tag)} has no JSON form`;
   return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { toPayload } from '../../src/io/payload.js';
+import { toPayload, type SendData } from '../../src/io/payload.js';
 
 describe('toPayload', () => {
   test('strings, bytes and JSON values', () => {
@@ -59,7 +59,56 @@ describe('toPayload', () => {
   });
 
   test('a WeakMap and a WeakSet are refused like a Map and a Set', () => {
-    assert.throws(() => toPayload(new WeakMap()), { name: 'TypeError', message: /Object\.fromEntries/ });
-    assert.throws(() => toPayload(new WeakSet()), { name: 'TypeError', message: /\[\.\.\.set\]/ });
+    assert.throws(() => toPayload(new WeakMap() as unknown as SendData), { name: 'TypeError', message: /Object\.fromEntries/ });
+    assert.throws(() => toPayload(new WeakSet() as unknown as SendData), { name: 'TypeError', message: /\[\.\.\.set\]/ });
+  });
+
+  test('a generator, another non-array iterable and a tagged built-in are refused; with a toJSON() they are sent', () => {
+    function* numbers(): Generator<number> {
+      yield 1;
+    }
+    assert.throws(() => toPayload(numbers() as unknown as SendData), { name: 'TypeError', message: /iterable has no JSON form \(send \[\.\.\.iterable\]\)/ });
+    const iterable = { *[Symbol.iterator]() { yield 1; } };
+    assert.throws(() => toPayload(iterable as unknown as SendData), { name: 'TypeError', message: /iterable has no JSON form/ });
+    assert.throws(() => toPayload(new WeakRef({}) as unknown as SendData), { name: 'TypeError', message: /a WeakRef has no JSON form/ });
+    const listed = { *[Symbol.iterator]() { yield 1; }, toJSON: () => [1] };
+    assert.equal(toPayload(listed).bytes.toString(), '[1]');
+    assert.equal(toPayload([1, [2]]).bytes.toString(), '[1,[2]]');
+  });
+
+  test('SendData: the compiler refuses what toPayload refuses at run time, and takes what it sends', () => {
+    interface Move { player: string; at: Date; tags?: readonly string[] }
+    const move: Move = { player: 'a', at: new Date(0) };
+    const loose: object = { a: 1 };
+    const record: Record<string, unknown> = { a: 1 };
+    class Point { x = 1; norm(): number { return this.x; } }
+    const taken: SendData[] = [move, loose, record, new Point(), { toJSON: () => 1 }, { then: 1 }, [move], new SharedArrayBuffer(1), new DataView(new ArrayBuffer(1))];
+    for (const value of taken) assert.doesNotThrow(() => toPayload(value));
+    const relay = <T extends SendData>(value: T): string => toPayload(value).bytes.toString();
+    assert.equal(relay(move), '{"player":"a","at":"1970-01-01T00:00:00.000Z"}');
+
+    const refused: unknown[] = [];
+    const keep = (value: SendData): void => void refused.push(value);
+    // @ts-expect-error a Promise (a forgotten await)
+    keep(Promise.resolve('x'));
+    // @ts-expect-error a thenable
+    keep({ then: () => {} });
+    // @ts-expect-error a Map
+    keep(new Map([['a', 1]]));
+    // @ts-expect-error a Set
+    keep(new Set([1]));
+    // @ts-expect-error a function
+    keep(() => 1);
+    // @ts-expect-error a generator
+    keep((function* () { yield 1; })());
+    // @ts-expect-error a WeakRef
+    keep(new WeakRef({}));
+    // @ts-expect-error a Blob
+    keep(new Blob(['x']));
+    for (const value of refused) assert.throws(() => toPayload(value as SendData), { name: 'TypeError' }, String(value));
+    assert.equal(refused.length, 8);
+    // Nested values are checked only where the type is an object literal's (JSON would send "{}").
+    // @ts-expect-error an object literal holding a Promise
+    keep({ a: Promise.resolve(1) });
   });
 });
