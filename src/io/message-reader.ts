@@ -4,12 +4,8 @@ import { type CloseInfo } from './connection-types.js';
 import { MAX_TIMER_DELAY } from './timer-delay.js';
 import { checkNumber, checkType, isAbortSignal } from '../option-checks.js';
 
-/** One message as the pull style returns it. */
-export interface PulledMessage {
-  /** Text as a string, binary as a Buffer. */
-  data: string | Buffer;
-  isBinary: boolean;
-}
+/** One message as the pull style returns it: text as a string, binary as a Buffer (testing `isBinary` narrows `data`). */
+export type PulledMessage = { data: string; isBinary: false } | { data: Buffer; isBinary: true };
 
 export interface MessageReaderOptions {
   /** Messages held before reading from the peer pauses. Default 1024. */
@@ -169,7 +165,8 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
    * reader made while a message is delivered (by its handler) starts with the next one.
    */
   take(data: string | Buffer, isBinary: boolean): void {
-    const message: PulledMessage = { data, isBinary };
+    // (The connection passes text as a string and binary as a Buffer: the pairs PulledMessage allows.)
+    const message = { data, isBinary } as PulledMessage;
     const waiter = this.waiters.shift();
     if (waiter) return waiter.resolve(message);
     this.buffer.push(message);
