@@ -16,15 +16,24 @@ const NORMAL_CODES = new Set([1000, 1001, 1005]);
 /**
  * Reports `outcome` for `url` and returns the exit status. `unsentLines`: lines read from stdin
  * that never went out; `requested`: the close asked for with /close, reported as sent (the
- * server may echo the code alone).
+ * server may echo the code alone); `dropCause`: what was reported before a 1006 (a socket error,
+ * a dead peer), told in place of the reason a 1006 cannot have.
  */
-export function reportOutcome(screen: Screen, url: string, outcome: Outcome, unsentLines: number, requested: { code: number; reason: string } | undefined): number {
+export function reportOutcome(
+  screen: Screen,
+  url: string,
+  outcome: Outcome,
+  unsentLines: number,
+  requested: { code: number; reason: string } | undefined,
+  dropCause?: Error,
+): number {
   const unsent = unsentLines === 0 ? '' : `; ${unsentLines} line${unsentLines === 1 ? '' : 's'} not sent`;
   if (outcome instanceof Error) {
     screen.fatal(`${describeError(outcome, url)}${unsent}`);
     return 1;
   }
-  const reason = outcome.reason ? ` (${oneLine(outcome.reason)})` : '';
+  const why = closeReason(outcome, dropCause);
+  const reason = why ? ` (${oneLine(why)})` : '';
   const by = outcome.remote ? 'the server' : 'us';
   // Lines read and never sent make the session a failure, unless the server ended it normally
   // (it wanted no more: like the lines of stdin not read yet, they are moot).
@@ -45,4 +54,10 @@ export function reportOutcome(screen: Screen, url: string, outcome: Outcome, uns
   }
   screen.fatal(`connection closed with ${outcome.code}${reason} (${url})`);
   return 1;
+}
+
+/** A close's reason; for a 1006, which has none, why the connection dropped. */
+export function closeReason(info: CloseInfo, dropCause: Error | undefined): string {
+  if (info.code !== 1006 || info.reason !== '') return info.reason;
+  return dropCause?.message ?? 'dropped without a close frame';
 }

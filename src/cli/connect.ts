@@ -1,7 +1,8 @@
 import { createClient, type WebSocketClient } from '../client/reconnecting-client.js';
 import { type Connection } from '../io/connection.js';
+import { SockwaveError } from '../errors.js';
 import { CONNECT_USAGE, readConnectConfig, type ConnectConfig } from './connect-options.js';
-import { reportOutcome, type Outcome } from './connect-report.js';
+import { closeReason, reportOutcome, type Outcome } from './connect-report.js';
 import { encodeLine, EncodingError, renderMessage, toHex, type Outgoing } from './message-format.js';
 import { Outflow } from './outflow.js';
 import { oneLine, Screen } from './screen.js';
@@ -43,6 +44,8 @@ class Session {
   private giveUpTimer: NodeJS.Timeout | undefined;
   /** Why the last attempt to connect failed (for the give-up message). */
   private lastError: Error | undefined;
+  /** Why the open connection is being dropped, when it was said (a socket error, a dead peer): told with its 1006. */
+  private dropCause: Error | undefined;
   /** What ends the session as a failure whatever the close (stdout failing, giving up): exit 1. */
   private failure: Error | undefined;
   private pingSentAt = 0;
@@ -93,6 +96,8 @@ class Session {
         else if (info.waitTime !== undefined) {
           this.lastError = info.error;
           this.screen.note(`${oneLine(info.reason)}; retrying in ${info.waitTime} ms`);
+        } else if (client.current !== undefined && info.error instanceof SockwaveError && (info.error.code === 'SW_SOCKET_ERROR' || info.error.code === 'SW_TIMEOUT')) {
+          this.dropCause ??= info.error;
         }
       },
       onClose: (client, info) => {
@@ -103,7 +108,8 @@ class Session {
           return this.finish(info);
         }
         if (!info.willReconnect) return this.finish(info);
-        this.screen.note(`disconnected (${info.code}${info.reason ? ` ${oneLine(info.reason)}` : ''}); reconnecting`);
+        this.screen.note(`disconnected (${info.code}: ${oneLine(closeReason(info, this.dropCause))}); reconnecting`);
+        this.dropCause = undefined;
         this.settle();
       },
     });
@@ -135,7 +141,7 @@ class Session {
     clearTimeout(this.giveUpTimer);
     screen.stopReading();
     this.client.close();
-    return reportOutcome(this.screen, this.config.shownUrl, this.failure ?? outcome, this.outflow.pending, this.requestedClose);
+    return reportOutcome(this.screen, this.config.shownUrl, this.failure ?? outcome, this.outflow.pending, this.requestedClose, this.dropCause);
   }
 
   private onOpen(client: WebSocketClient): void {

@@ -1,11 +1,12 @@
+import { SockwaveError } from '../errors.js';
 import { type Connection } from '../io/connection.js';
 import { pongWait, PongWait } from '../io/pong-wait.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /**
  * A client's heartbeat: a ping every `interval` ms; a ping unanswered for `timeout` ms means a dead
- * peer (a half-open TCP connection), and the connection is dropped (1006) so that reconnection,
- * when on, can begin. The connection records the pong (pingSentAt back to 0, rtt updated).
+ * peer (a half-open TCP connection), and the connection is dropped (an SW_TIMEOUT error, then
+ * 1006) so that reconnection, when on, can begin. The connection records the pong (pingSentAt back to 0, rtt updated).
  * Returns the function that stops it. An interval of 0 or less starts nothing.
  *
  * One timer ticks at the finer of the two periods (at most half the timeout, so that a missing
@@ -38,7 +39,7 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
       } else if (now >= pongDue) {
         // Judged once this turn's reads are done: the pong may be waiting in the socket, unread
         // because the event loop was busy, and a timer runs before the reads of its turn.
-        setImmediate(dropIfUnanswered, connection, sentAt);
+        setImmediate(dropIfUnanswered, connection, sentAt, timeout);
       }
       return;
     }
@@ -54,7 +55,8 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
   return () => clearInterval(timer);
 }
 
-/** The ping sent at `sentAt` is still unanswered: the peer is dead. */
-function dropIfUnanswered(connection: Connection, sentAt: number): void {
-  if (connection.pingSentAt === sentAt) connection.terminate();
+/** The ping sent at `sentAt` is still unanswered: the peer is dead (reported as SW_TIMEOUT, then 1006). */
+function dropIfUnanswered(connection: Connection, sentAt: number, timeout: number): void {
+  if (connection.pingSentAt !== sentAt) return;
+  connection.dropWith(new SockwaveError('SW_TIMEOUT', `ping unanswered for ${timeout} ms: the peer is taken as dead`));
 }

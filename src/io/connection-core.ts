@@ -199,6 +199,17 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.socket.destroy();
   }
 
+  /**
+   * @internal Drops the connection as terminate() does, after reporting why to `onError` and
+   * 'error' listeners: a dead peer found by a client heartbeat, whose close (1006) alone would not
+   * tell it from a dropped TCP connection.
+   */
+  dropWith(error: SockwaveError): void {
+    if (this.session.readyState === ReadyState.Closed || (this.flags & Flag.Terminated) !== 0) return;
+    this.reportError(error);
+    this.terminate();
+  }
+
   /** Collects what is written for one write per read (see {@link WriteBatcher}). */
   protected get batcher(): WriteBatcher {
     return (this.writeBatcher ??= new WriteBatcher(this.socket));

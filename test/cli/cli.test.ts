@@ -17,6 +17,7 @@ import {
   openWs,
   rawUpgrade,
   recordWs,
+  startRawWsServer,
   startWsServer,
   withTimeout,
   type StartedWsServer,
@@ -398,7 +399,16 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     srv.wss.on('connection', (socket) => socket.terminate());
     const cli = run(t, ['connect', srv.url, '--echo']);
     assert.equal((await cli.exited()).code, 1);
-    assert.match(cli.stderr(), /1006/);
+    assert.match(cli.stderr(), /^sockwave: connection closed with 1006 \(dropped without a close frame\) \(ws:/m);
+  });
+
+  test('--ping: a server that stops answering is taken as dead, and the one-line error says so (exit 1)', async (t) => {
+    // Completes the handshake, then reads nothing and answers nothing (a half-open peer).
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const cli = run(t, ['connect', raw.url, '--echo', '--ping', '0.1']);
+    assert.equal((await cli.exited()).code, 1);
+    assert.match(cli.stderr(), /^sockwave: connection closed with 1006 \(ping unanswered for 2000 ms: the peer is taken as dead\) \(ws:/m);
   });
 
   const BAD_USAGE: ReadonlyArray<readonly string[]> = [

@@ -13,13 +13,13 @@ interface Written {
 }
 
 /** Reports `outcome` on a stand-in screen; returns the exit status and what was written. */
-function report(outcome: Outcome, unsent = 0, requested?: { code: number; reason: string }): Written & { status: number } {
+function report(outcome: Outcome, unsent = 0, requested?: { code: number; reason: string }, dropCause?: Error): Written & { status: number } {
   const written: Written = { notes: [], fatals: [] };
   const screen: Pick<Screen, 'note' | 'fatal'> = {
     note: (text) => void written.notes.push(text),
     fatal: (text) => void written.fatals.push(text),
   };
-  const status = reportOutcome(screen as Screen, URL_, outcome, unsent, requested);
+  const status = reportOutcome(screen as Screen, URL_, outcome, unsent, requested, dropCause);
   return { status, ...written };
 }
 
@@ -79,8 +79,18 @@ describe('reportOutcome: closes that count as failure', () => {
   });
 
   test('our close that was not clean', () => {
-    assert.deepEqual(report(close(1006, false, false)), { status: 1, notes: [], fatals: [`connection closed with 1006 (${URL_})`] });
+    assert.deepEqual(report(close(1006, false, false)), { status: 1, notes: [], fatals: [`connection closed with 1006 (dropped without a close frame) (${URL_})`] });
     assert.deepEqual(report(close(1001, false, false)), { status: 1, notes: [], fatals: [`connection closed with 1001 (${URL_})`] });
+  });
+
+  test('a 1006 tells what was reported before it (a socket error, a dead peer), else that no close frame came', () => {
+    const dead = new Error('ping unanswered for 2000 ms: the peer is taken as dead');
+    assert.deepEqual(report(close(1006, false, false), 0, undefined, dead).fatals, [`connection closed with 1006 (${dead.message}) (${URL_})`]);
+    assert.deepEqual(report(close(1006, true, false), 2, undefined, new Error('read ECONNRESET')).fatals, [
+      `closed by the server with 1006 (read ECONNRESET); 2 lines not sent (${URL_})`,
+    ]);
+    // Only a 1006 takes the cause: another code keeps its own reason, or none.
+    assert.deepEqual(report(close(1011, true, true), 0, undefined, dead).fatals, [`connection closed with 1011 (${URL_})`]);
   });
 
   test('lines not sent after our own close, even a normal clean one', () => {
@@ -118,7 +128,7 @@ describe('reportOutcome: the close asked for with /close', () => {
   });
 
   test('not answered cleanly: a failure, as any unclean close', () => {
-    assert.deepEqual(report(close(1006, false, false), 0, { code: 4000, reason: 'bye' }), { status: 1, notes: [], fatals: [`connection closed with 1006 (${URL_})`] });
+    assert.deepEqual(report(close(1006, false, false), 0, { code: 4000, reason: 'bye' }), { status: 1, notes: [], fatals: [`connection closed with 1006 (dropped without a close frame) (${URL_})`] });
   });
 
   test("the server's own close that crossed ours is told as the server's", () => {

@@ -1,7 +1,7 @@
 /**
  * The client heartbeat over real sockets on 127.0.0.1: pings are spaced by the interval even when
  * the pong timeout is shorter (the timer ticks faster than the interval then), a pong clears the
- * pending ping and records the round trip, and a peer that never answers is dropped (1006).
+ * pending ping and records the round trip, and a peer that never answers is reported and dropped (1006).
  */
 import { strict as assert } from 'node:assert';
 import { describe, test, type TestContext } from 'node:test';
@@ -38,16 +38,19 @@ describe('client heartbeat', () => {
     assert.equal(conn.status, 'open', 'answered pings keep the connection');
   });
 
-  test('a peer that never answers a ping is dropped with 1006', async (t) => {
+  test('a peer that never answers a ping is reported (SW_TIMEOUT) and dropped with 1006', async (t) => {
     const raw = await startRawWsServer();
     t.after(() => raw.close());
     const conn = await connect(raw.url);
     t.after(() => conn.terminate());
+    const seen: string[] = [];
+    conn.on('error', (error) => seen.push(`error ${error.code}: ${error.message}`));
     const closed = nextEvent<[CloseInfo]>(conn, 'close', 'the close after the missing pong');
     const stop = startClientHeartbeat(conn, 30, 120);
     t.after(stop);
     const [info] = await closed;
     assert.equal(info.code, 1006);
+    assert.deepEqual(seen, ['error SW_TIMEOUT: ping unanswered for 120 ms: the peer is taken as dead']);
   });
 
   test('a connection whose reading is paused is not taken for a dead peer; once resumed, pings are answered again', async (t) => {
@@ -116,7 +119,8 @@ function drivenHeartbeat(t: TestContext, interval: number, timeout: number) {
     ping() {
       this.pings++;
     },
-    terminate() {
+    // (The heartbeat drops a dead peer with dropWith: reported, then terminated.)
+    dropWith() {
       this.terminated++;
     },
   };

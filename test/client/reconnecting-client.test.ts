@@ -891,6 +891,9 @@ describe('reconnecting client: heartbeat', { timeout: 30_000 }, () => {
     assert.equal(close.code, 1006);
     assert.equal(close.wasClean, false);
     assert.equal(close.willReconnect, true);
+    // onError told why first: a dead peer, not a connection the network dropped.
+    const error = c.errors.history.map((info) => [(info.error as SockwaveError).code, info.reason, info.waitTime]);
+    assert.deepEqual(error, [['SW_TIMEOUT', 'ping unanswered for 200 ms: the peer is taken as dead', undefined]]);
     await raw.sockets.next('the reconnection');
     await c.opens.next('the second open');
   });
