@@ -6,8 +6,9 @@ import { timerDelay } from '../io/timer-delay.js';
 /**
  * A client's heartbeat: a ping every `interval` ms; a ping unanswered for `timeout` ms means a dead
  * peer (a half-open TCP connection), and the connection is dropped (an SW_TIMEOUT error, then
- * 1006) so that reconnection, when on, can begin. The connection records the pong (pingSentAt back to 0, rtt updated).
- * Returns the function that stops it. An interval of 0 or less starts nothing.
+ * 1006) so that reconnection, when on, can begin. The connection records the pong (pingSentAt
+ * back to 0, rtt updated). Returns the function that stops it. An interval of 0 or less starts
+ * nothing.
  *
  * One timer ticks at the finer of the two periods (at most half the timeout, so that a missing
  * pong is found within 1.5 × timeout); a tick pings only once `interval` has passed since the last
