@@ -14,9 +14,15 @@ import { timerDelay } from '../io/timer-delay.js';
  * no trace in the connection's state (it is still ready, no event follows) while its outcome is
  * unknown (an XADD may be stored or not); and on a slow link a command or reply that is merely
  * long in transfer would time out, again and again.
+ *
+ * `disconnectTimeout` is 0 unless `extra` sets it: the backplane disconnects a connection only
+ * when done with it (close(), or one found unresponsive), so it has no use for ioredis's wait for
+ * the end of the TCP connection. That wait is a timer which holds the process: 2 s after close()
+ * when Redis was unreachable, since the socket of the last failed attempt never closes again.
  */
 export function openConnection(url: string, maxDelay: number, extra: RedisOptions = {}): Redis {
   return new Redis(url, {
+    disconnectTimeout: 0,
     ...extra,
     commandTimeout: undefined,
     blockingTimeout: undefined,

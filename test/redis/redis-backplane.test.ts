@@ -9,6 +9,10 @@ import { WebSocketServer, type BackplaneEvent, type Connection } from '../../src
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis/index.js';
 import { Redis } from 'ioredis';
 import { createServer, type Server, type Socket } from 'node:net';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from '../interop/support/child.js';
 import { Queue, withTimeout, type StartedServer } from '../support/net.js';
 import { eventually, serve, sleep, wsClient } from '../support/server-kit.js';
 import { hasRedisServer, RedisServer } from '../support/redis-server.js';
@@ -550,4 +554,16 @@ describe('RedisBackplane', { skip }, () => {
     assert.ok(events.every((event) => event.type === 'disconnected'));
     assert.equal(new Set(events.map((event) => (event as { error?: Error }).error?.message)).size, events.length, 'each reason once');
   });
+});
+
+// (No redis-server needed: the Redis here is a port that refuses connections.)
+test('a server closed while Redis is unreachable leaves nothing that keeps its process alive (no wait on a Redis client timer)', async () => {
+  const refusing = createServer();
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  const port = (refusing.address() as { port: number }).port;
+  await new Promise((resolve) => refusing.close(resolve));
+  const script = join(ROOT, 'test', 'redis', 'fixtures', 'close-unreachable.mjs');
+  const run = promisify(execFile)(process.execPath, [script], { env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${port}` }, timeout: 20_000 });
+  const { stdout } = await withTimeout(run, 'the node to close', 25_000);
+  assert.deepEqual(JSON.parse(stdout), []);
 });
