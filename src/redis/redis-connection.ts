@@ -15,6 +15,11 @@ import { timerDelay } from '../io/timer-delay.js';
  * unknown (an XADD may be stored or not); and on a slow link a command or reply that is merely
  * long in transfer would time out, again and again.
  *
+ * ioredis's ready check is off: it asks INFO, so a Redis that refuses INFO or has it renamed
+ * (as some hosted services do) would never be ready. {@link serverRunId}, which the backplane
+ * asks once connected before it publishes or reads, waits for a Redis still loading its data set
+ * instead.
+ *
  * `disconnectTimeout` is 0 unless `extra` sets it: the backplane disconnects a connection only
  * when done with it (close(), or one found unresponsive), so it has no use for ioredis's wait for
  * the end of the TCP connection. That wait is a timer which holds the process: 2 s after close()
@@ -27,6 +32,7 @@ export function openConnection(url: string, maxDelay: number, extra: RedisOption
     commandTimeout: undefined,
     blockingTimeout: undefined,
     socketTimeout: undefined,
+    enableReadyCheck: false,
     // RESP2: replies (XREAD's especially) keep one well-known shape.
     protocol: 2,
     enableOfflineQueue: false,
@@ -60,16 +66,20 @@ export async function waitReady(client: Redis, stopped: () => boolean): Promise<
  * memory). A Redis that refuses INFO (an ACL without it, the command renamed, as some hosted
  * services do) is given one instead when `markerKey` is set: a random value stored under that key
  * (without expiry) by the first client to ask, the same for every client after, and gone with
- * everything else when Redis loses its data. Anything else that fails rejects.
+ * everything else when Redis loses its data. Anything else that fails rejects, and so does a
+ * Redis still loading its data set (it would refuse the commands that follow with LOADING): the
+ * caller asks again. (ioredis's own ready check, which waited for that, is off: it needs INFO.)
  */
 export async function serverRunId(client: Redis, markerKey?: string): Promise<string> {
   let info: string;
   try {
-    info = await client.info('server');
+    // ('default' has the server section, with the run id, and the persistence one, with loading.)
+    info = await client.info('default');
   } catch (error) {
     if (markerKey === undefined || !isReplyError(error)) throw error;
     return markerRunId(client, markerKey, error);
   }
+  if (/^loading:1\b/m.test(info)) throw new BackplaneError('Redis is loading its data set');
   const match = /run_id:([0-9a-f]+)/.exec(info);
   return match ? match[1]! : '';
 }

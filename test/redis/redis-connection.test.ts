@@ -72,6 +72,19 @@ describe('openConnection', () => {
       client.disconnect();
     }
   });
+
+  test("no ready check (it needs INFO, which a Redis may refuse or have renamed), even if asked; no wait for the TCP end at disconnect unless asked", () => {
+    const client = openConnection('redis://127.0.0.1:1/0', 700, { lazyConnect: true, enableReadyCheck: true });
+    const patient = openConnection('redis://127.0.0.1:1/0', 700, { lazyConnect: true, disconnectTimeout: 1500 });
+    try {
+      assert.equal(client.options.enableReadyCheck, false);
+      assert.equal(client.options.disconnectTimeout, 0);
+      assert.equal(patient.options.disconnectTimeout, 1500, "the caller's own value is kept");
+    } finally {
+      client.disconnect();
+      patient.disconnect();
+    }
+  });
 });
 
 describe('openConnection: timeouts', () => {
@@ -193,10 +206,24 @@ describe('serverRunId', () => {
     const client = new FakeStatusClient();
     client.infoReply = '# Server\r\nredis_version:7.2.4\r\nrun_id:0f3c9a77e1b2\r\ntcp_port:6379\r\n';
     assert.equal(await serverRunId(client.asRedis()), '0f3c9a77e1b2');
-    assert.deepEqual(client.sections, ['server']);
+    assert.deepEqual(client.sections, ['default']);
     const none = new FakeStatusClient();
     none.infoReply = '# Server\r\nredis_version:7.2.4\r\n';
     assert.equal(await serverRunId(none.asRedis()), '');
+  });
+
+  test('a Redis still loading its data set rejects, and not as a refusal (the caller asks again); loaded, it answers', async () => {
+    const client = new FakeStatusClient();
+    client.infoReply = '# Server\r\nrun_id:0f3c9a77e1b2\r\n\r\n# Persistence\r\nloading:1\r\nasync_loading:0\r\n';
+    const error = await serverRunId(client.asRedis(), 'test:run').then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    assert.match(String((error as Error | undefined)?.message), /loading its data set/);
+    assert.equal(isReplyError(error), false);
+    assert.deepEqual(client.calls, [], 'the marker key is not written for it');
+    client.infoReply = client.infoReply.replace('loading:1', 'loading:0');
+    assert.equal(await serverRunId(client.asRedis(), 'test:run'), '0f3c9a77e1b2');
   });
 });
 

@@ -171,7 +171,7 @@ describe('StreamReader', () => {
     h.reader.start();
     const read = await h.client.nextRead();
     assert.deepEqual(read.args, ['COUNT', 64, 'BLOCK', 1000, 'STREAMS', 'test:bus', '0-0']);
-    assert.deepEqual(h.client.calls, ['INFO server', 'XREVRANGE test:bus + - COUNT 1', 'TIME', 'XREAD']);
+    assert.deepEqual(h.client.calls, ['INFO default', 'XREVRANGE test:bus + - COUNT 1', 'TIME', 'XREAD']);
     assert.deepEqual(h.reading, [true]);
   });
 
@@ -373,7 +373,7 @@ describe('StreamReader', () => {
     assert.deepEqual(h.delivered, []);
     assert.equal(read.args.at(-1), '1800000000000-7');
     assert.deepEqual(h.reading, [true], 'no reply threw: no sync again');
-    assert.equal(h.client.calls.filter((call) => call === 'INFO server').length, 1);
+    assert.equal(h.client.calls.filter((call) => call === 'INFO default').length, 1);
   });
 
   test('only the fields named exactly h and d count; others, and a trailing field name, are ignored', async (t) => {
@@ -431,7 +431,7 @@ describe('StreamReader', () => {
     assert.deepEqual(h.reading, [true, false, true]);
     assert.deepEqual(
       h.client.calls.filter((call) => call !== 'XREAD'),
-      ['INFO server', 'XREVRANGE test:bus + - COUNT 1', 'TIME', 'INFO server'],
+      ['INFO default', 'XREVRANGE test:bus + - COUNT 1', 'TIME', 'INFO default'],
       'a reconnect syncs again (run id) but keeps the join point',
     );
     read = await answer(h.client, read, reply(entry('1800000000000-1', { n: 'a', s: 1 }), entry('1800000000000-2', { n: 'a', s: 2 })));
@@ -586,7 +586,7 @@ describe('StreamReader', () => {
     assert.equal(h.client.reads.length, 1, 'not before 50 ms');
     t.mock.timers.tick(1);
     read = await h.client.nextRead();
-    assert.equal(h.client.calls.filter((call) => call === 'INFO server').length, 2);
+    assert.equal(h.client.calls.filter((call) => call === 'INFO default').length, 2);
     assert.deepEqual(h.reading, [true, true]);
     assert.equal(read.args.at(-1), '0-0');
   });
@@ -598,7 +598,7 @@ describe('StreamReader', () => {
     const h = harness(t, client);
     h.reader.start();
     await settle();
-    assert.deepEqual(h.client.calls, ['INFO server']);
+    assert.deepEqual(h.client.calls, ['INFO default']);
     assert.deepEqual(h.reading, []);
     client.infoError = undefined;
     t.mock.timers.tick(50);
@@ -616,7 +616,7 @@ describe('StreamReader', () => {
     const h = harness(t, client, { failed: (error) => void failures.push(error), maxRetryDelay: 300 });
     h.reader.start();
     await settle();
-    const infos = (): number => client.calls.filter((call) => call === 'INFO server').length;
+    const infos = (): number => client.calls.filter((call) => call === 'INFO default').length;
     const waits: number[] = [];
     for (let i = 0; i < 5; i++) {
       const before = infos();
@@ -679,7 +679,7 @@ describe('StreamReader', () => {
     h.reader.start();
     await h.client.nextRead();
     await settle();
-    assert.deepEqual(h.client.calls, ['INFO server', 'XREVRANGE test:bus + - COUNT 1', 'TIME', 'XREAD']);
+    assert.deepEqual(h.client.calls, ['INFO default', 'XREVRANGE test:bus + - COUNT 1', 'TIME', 'XREAD']);
   });
 
   test('stop() during a blocked read ends once the read returns, without another read or a wait', async (t) => {

@@ -32,6 +32,7 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly password: string | undefined,
+    private readonly args: readonly string[],
   ) {}
 
   /** Without the password, if it has one. */
@@ -39,9 +40,12 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts one on a free port (asking clients for `password`, if given); it is killed after the test. */
-  static async start(t: TestContext, password?: string): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), password);
+  /**
+   * Starts one on a free port (asking clients for `password`, if given; with more command-line
+   * `args`, such as `--rename-command`); it is killed after the test.
+   */
+  static async start(t: TestContext, password?: string, args: readonly string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), password, args);
     t.after(() => server.kill());
     await server.restart();
     return server;
@@ -51,6 +55,7 @@ export class RedisServer {
   async restart(): Promise<void> {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
     if (this.password !== undefined) args.push('--requirepass', this.password);
+    args.push(...this.args);
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.output = '';
