@@ -1,6 +1,7 @@
 import { HandshakeError } from '../errors.js';
 import { MAX_TIMER_DELAY } from '../io/timer-delay.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { definedOnly } from '../defined-only.js';
 
 /**
  * When to reconnect and how long to wait first — shared by the handler-style client and the
@@ -51,7 +52,7 @@ export class RetryPolicy {
 
   constructor(reconnect: boolean | ReconnectOptions | undefined, enabledByDefault: boolean) {
     const given = reconnect ?? enabledByDefault;
-    this.options = typeof given === 'boolean' ? { enabled: given } : { ...given, enabled: given.enabled ?? true };
+    this.options = typeof given === 'boolean' ? { enabled: given } : { ...definedOnly(given), enabled: given.enabled ?? true };
   }
 
   /** An attempt opened a connection: the count starts again, and the step unless it proves short-lived. */

@@ -4,6 +4,7 @@ import { HandshakeError, SockwaveError } from '../errors.js';
 import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { connectRequest } from './proxy.js';
 import { LentSocket } from './lent-socket.js';
+import { definedOnly } from '../defined-only.js';
 
 /** Where and how to open the transport for a client connection. */
 export interface DialTarget {
@@ -64,7 +65,8 @@ function secureTo(host: string, port: number, options: TlsConnectionOptions | un
   const byAddress = asked !== undefined && isIpAddress(asked);
   const servername = byAddress ? undefined : (asked ?? (isIpAddress(host) ? undefined : host));
   return {
-    ...options,
+    // (Node's tls.connect() refuses some options present as undefined: minDHSize, checkServerIdentity.)
+    ...(options && definedOnly(options)),
     ...(byAddress && options?.checkServerIdentity === undefined ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(asked, cert) } : {}),
     host,
     port,

@@ -3,6 +3,7 @@ import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from
 import { coarseClock } from '../io/coarse-clock.js';
 import { acceptLentSockets } from '../io/lent-accept.js';
 import { timerDelay } from '../io/timer-delay.js';
+import { definedOnly } from '../defined-only.js';
 
 /** What a listener tells its server. */
 export interface ListenerSink {
@@ -37,7 +38,7 @@ export function createListener(tls: TlsOptions | undefined, handshakeTimeout: nu
   // (Node throws, on the first connection, for a timeout it cannot hold: Infinity is held to the longest it can.)
   // Half-open only once secure: a client that ends its side during the TLS handshake (a port
   // probe, a health check) is then let go at once, not held until handshakeTimeout.
-  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: timerDelay(handshakeTimeout), ...tls, allowHalfOpen: false });
+  const listener = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: timerDelay(handshakeTimeout), ...definedOnly(tls), allowHalfOpen: false });
   // TCP sockets in their TLS handshake, by remote address and port: a TLS socket reports the same
   // pair as the TCP socket under it, which Node's API does not otherwise give.
   const handshaking = new Map<string, { raw: Socket; at: number }>();

@@ -28,6 +28,7 @@ import { ConnectionStats } from '../io/connection-stats.js';
 import { summarize, type ServerCounters, type ServerStats } from './stats.js';
 import { type CloseServerOptions, type ListenInfo, type ServerEvents } from './server-types.js';
 import { UpgradeFlow, type UpgradeHost } from './upgrade-flow.js';
+import { definedOnly } from '../defined-only.js';
 
 export type { BroadcastOptions, CloseServerOptions, ListenInfo, ServerEvents };
 
@@ -157,7 +158,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     if (this.closing) throw new UsageError('SW_INVALID_STATE', 'the server was closed: close() ends it for good (stop() only stops accepting)');
     if (this.listener) throw new UsageError('SW_INVALID_STATE', 'the server is already listening');
     checkServerOptions(overrides);
-    this.options = { ...this.options, ...overrides };
+    // (An override given as undefined leaves the constructor's value: `listen({ tls: config.tls })`
+    // with no TLS configured must not turn a wss:// server into a ws:// one.)
+    this.options = { ...this.options, ...definedOnly(overrides) };
     const listener = createListener(this.options.tls, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, {
       accept: (socket, arrival) => this.upgrades.acceptSocket(socket, arrival),
       tcpArrived: (raw) => this.upgrades.tcpArrived(raw),

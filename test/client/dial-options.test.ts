@@ -63,6 +63,19 @@ test('connects to a wss:// server through a proxy: TLS to the server, inside the
   assert.deepEqual(proxy.tunnels, [`127.0.0.1:${info.port}`]);
 });
 
+test('TLS options given as undefined are left out, as if not given: Node refuses some present as undefined', async (t) => {
+  const certificate = await selfSignedCertificate(t);
+  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, tls: pem });
+  server.route('/echo', () => ({ onMessage: (conn, data, isBinary) => void conn.send(data, { binary: isBinary }) }));
+  const info = await server.listen();
+  t.after(() => server.close({ timeout: 500 }));
+  const tls = { ca: pem.cert, checkServerIdentity: undefined, minDHSize: undefined, minVersion: undefined, servername: undefined };
+  assert.equal(await echo(`${info.url}/echo`, { tls }), 'through');
+  // Still checked: without the CA the certificate is refused.
+  await assert.rejects(connect(`${info.url}/echo`, { tls: { checkServerIdentity: undefined } }), (error: unknown) => causeCodes(error).includes('DEPTH_ZERO_SELF_SIGNED_CERT'));
+});
+
 test('connects through an HTTP CONNECT proxy given as an option, with and without credentials', async (t) => {
   const { url, port } = await echoServer(t);
   const open = await startProxy(t);

@@ -30,6 +30,11 @@ describe('retryAfterMs (RFC 9110 §10.2.3)', () => {
 });
 
 describe('RetryPolicy', () => {
+  test('options given as undefined are left out of the options in force, as if not given', () => {
+    const policy = new RetryPolicy({ maxRetries: undefined, maxDelay: undefined, enabled: undefined }, false);
+    assert.deepEqual(policy.options, { enabled: true });
+  });
+
   test('an empty Retry-After gets the backoff, not an immediate retry', () => {
     const policy = new RetryPolicy({ minDelay: 1000, maxDelay: 1000 }, true);
     const waits = Array.from({ length: 200 }, () => policy.afterFailure(refused('')).wait!);

@@ -156,6 +156,18 @@ describe('faults (real sockets)', { timeout: 60_000 }, () => {
     assert.equal(reply, 'over tls');
   });
 
+  test("tls.handshakeTimeout given as undefined leaves the server's handshakeTimeout in force for the TLS handshake (not Node's 120 s)", async (t) => {
+    const pair = selfSigned();
+    if (!pair) return t.skip('openssl is not available');
+    const server = new WebSocketServer({ tls: { ...pair, handshakeTimeout: undefined, minVersion: undefined }, handshakeTimeout: 300, host: '127.0.0.1', onConnection: () => ({}) });
+    t.after(() => server.close({ timeout: 100 }));
+    const { port } = await server.listen();
+    const stalled = tcpConnect({ port, host: '127.0.0.1' });
+    stalled.on('error', () => {});
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+    await withTimeout(new Promise<void>((resolve) => stalled.once('close', () => resolve())), 'the server to drop the stalled TLS handshake', 10_000);
+  });
+
   test('the server process killed during client traffic: the client reconnects and its outbox delivers in order', async (t) => {
     const port = await closedPort();
     const start = async (): Promise<ReturnType<typeof run>> => {

@@ -314,6 +314,18 @@ describe('listening', { timeout: 60_000 }, () => {
     assert.ok(opened, 'a client gets in once the idle sockets have closed');
   });
 
+  test("listen() with overrides given as undefined keeps the constructor's port and TLS (a wss:// server stays one)", async (t) => {
+    const pair = selfSigned();
+    if (!pair) return t.skip('openssl is not available');
+    const port = await closedPort();
+    const server = ownServer(t, { host: '127.0.0.1', port, tls: { cert: pair.cert, key: pair.key }, onConnection: () => ({ ...echo }) });
+    const config: { port?: number; tls?: { cert: string; key: string } } = {};
+    const info = await server.listen({ port: config.port, tls: config.tls, host: undefined, backlog: undefined });
+    assert.equal(info.url, `wss://127.0.0.1:${port}`);
+    const { ws } = await wsClient(t, info.url, undefined, { ca: pair.cert });
+    await echoes(ws, 'still over TLS');
+  });
+
   test('listen({ tls }) after stop() turns a ws:// server into a wss:// one', async (t) => {
     const pair = selfSigned();
     if (!pair) return t.skip('openssl is not available');

@@ -4,6 +4,7 @@ import { shown } from '../../option-checks.js';
 import { PerMessageDeflate } from './codec.js';
 import { checkDeflateOptions } from './options.js';
 import { acceptDeflateResponse, buildDeflateOffer, DeflateNegotiationError, EXTENSION_NAME, negotiateDeflate, type PerMessageDeflateOptions } from './negotiation.js';
+import { definedOnly } from '../../defined-only.js';
 
 /**
  * permessage-deflate in the opening handshake, both roles: from the user's option (`true`, `false`
@@ -23,7 +24,8 @@ function resolve(option: DeflateOption, defaults: PerMessageDeflateOptions): Per
   if (option === undefined || option === false) return undefined;
   if (option === true) return defaults;
   if (typeof option !== 'object' || option === null) throw new TypeError(`perMessageDeflate must be true, false or an options object, not ${shown(option)}`);
-  const options = { ...defaults, ...option };
+  // (An option given as undefined keeps the default.)
+  const options = { ...defaults, ...definedOnly(option) };
   if (options.enabled === false) return undefined;
   checkDeflateOptions(options);
   return options;

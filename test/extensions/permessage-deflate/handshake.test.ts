@@ -35,6 +35,13 @@ describe('serverDeflate', () => {
     assert.deepEqual(result.codec.params, { serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 });
   });
 
+  test('an option given as undefined keeps its default, as if left out (server and client)', () => {
+    const offer = 'permessage-deflate; client_max_window_bits';
+    assert.equal(serverDeflate({ serverNoContextTakeover: undefined, level: undefined }, offer, MiB)?.response, serverDeflate({}, offer, MiB)?.response);
+    assert.equal(serverDeflate({ serverNoContextTakeover: undefined }, offer, MiB)?.response, 'permessage-deflate; server_no_context_takeover');
+    assert.equal(clientDeflate({ clientNoContextTakeover: undefined, clientMaxWindowBits: undefined }, MiB)?.offer, clientDeflate({}, MiB)?.offer);
+  });
+
   test('options are merged over the defaults: serverNoContextTakeover false keeps server context takeover', () => {
     const result = serverDeflate({ serverNoContextTakeover: false }, 'permessage-deflate', MiB);
     assert.ok(result);
