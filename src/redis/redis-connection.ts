@@ -76,7 +76,7 @@ export async function serverRunId(client: Redis, markerKey?: string): Promise<st
     // ('default' has the server section, with the run id, and the persistence one, with loading.)
     info = await client.info('default');
   } catch (error) {
-    if (markerKey === undefined || !isReplyError(error)) throw error;
+    if (markerKey === undefined || !refusesInfo(error)) throw error;
     return markerRunId(client, markerKey, error);
   }
   if (/^loading:1\b/m.test(info)) throw new BackplaneError('Redis is loading its data set');
@@ -95,6 +95,15 @@ async function markerRunId(client: Redis, key: string, infoError: unknown): Prom
   }
   // (Deleted or evicted between the two: the next attempt writes it again.)
   throw new BackplaneError(`the key ${key} (standing in for INFO, which Redis refused) vanished as it was written`);
+}
+
+/**
+ * Whether Redis refused INFO itself: an ACL without it (NOPERM), or the command renamed away
+ * (unknown). Other refusals (NOAUTH: credentials needed; BUSY…) are not about INFO: a key would
+ * not stand in for it.
+ */
+function refusesInfo(error: unknown): boolean {
+  return isReplyError(error) && /^(NOPERM\b|ERR unknown command\b)/.test(error instanceof Error ? error.message : '');
 }
 
 /**

@@ -275,7 +275,18 @@ describe('serverRunId where Redis refuses INFO', () => {
     await assert.rejects(serverRunId(client.asRedis()), { message: 'NOPERM no info' });
     client.infoError = new Error('Connection is closed.');
     await assert.rejects(serverRunId(client.asRedis(), 'test:run'), { message: 'Connection is closed.' });
+    // Refusals that are not about INFO: credentials missing, a script running.
+    for (const message of ['NOAUTH Authentication required.', 'BUSY Redis is busy running a script.']) {
+      client.infoError = replyError(message);
+      await assert.rejects(serverRunId(client.asRedis(), 'test:run'), { message });
+    }
     assert.deepEqual(client.calls, []);
+  });
+
+  test('INFO renamed away (an unknown command) is refused INFO too: the marker key stands in', async () => {
+    const client = new FakeStatusClient();
+    client.infoError = replyError("ERR unknown command 'info', with args beginning with: 'default' ");
+    assert.match(await serverRunId(client.asRedis(), 'test:run'), /^marker:[0-9a-f]{16}$/);
   });
 
   test('the marker key refused too: an error that says both, and that counts as a refusal', async () => {
