@@ -33,7 +33,7 @@ export type ErrorCode =
   | 'SW_PROXY_REFUSED';
 
 export interface SockwaveErrorOptions {
-  cause?: unknown;
+  cause?: unknown | undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
  * signature uses can be named from them (a library's own declarations need that); the members
  * marked internal are not in them, so that a user can neither see nor assign them.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -52,13 +52,66 @@ export async function use(server: WebSocketServer<{ user: string }>, handler: Se
 }
 `;
 
-test('the published types compile in a strict project with skipLibCheck off, name every type they use, and leave out every internal member', (t) => {
+/**
+ * A consumer compiled with exactOptionalPropertyTypes: every optional property of the public
+ * option, init and handler types accepts an explicit undefined (`{ timeout: config.timeout }`),
+ * which sockwave treats as the property left out. A type-level check names any that does not.
+ */
+const EXACT_CONSUMER = `
+import { CloseEvent, connect, createClient, refuse, SockwaveError, WebSocket, WebSocketServer } from 'sockwave';
+import type {
+  BackoffOptions, BroadcastOptions, ClientOptions, CloseEventInit, CloseServerOptions, ConnectionHandler, ConnectionSetup, CreateClientOptions,
+  FanOutOptions, MessageReaderOptions, NextMessageOptions, OutboxOptions, PerMessageDeflateOptions, PlainHttpResponse, RateLimitOptions,
+  ReconnectOptions, SendOptions, ServerOptions, SockwaveErrorOptions, Target, WebSocketListenerOptions, WebSocketOptions,
+} from 'sockwave';
+import type { FrameOptions, FrameParserHandler, FrameParserOptions, SessionHandler, SessionOptions } from 'sockwave/protocol';
+import type { RedisBackplaneOptions } from 'sockwave/redis';
+
+type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
+/** The optional properties of T that refuse an explicit undefined: never, when there is none. */
+type RefusingUndefined<T> = { [K in OptionalKeys<T>]: { [P in K]: undefined } extends Pick<T, K> ? never : K }[OptionalKeys<T>];
+type None<T extends never> = T;
+
+export type Checked = [
+  None<RefusingUndefined<ServerOptions>>, None<RefusingUndefined<RateLimitOptions>>, None<RefusingUndefined<PerMessageDeflateOptions>>,
+  None<RefusingUndefined<CloseServerOptions>>, None<RefusingUndefined<BroadcastOptions<unknown>>>, None<RefusingUndefined<FanOutOptions>>,
+  None<RefusingUndefined<ConnectionSetup<unknown>>>, None<RefusingUndefined<PlainHttpResponse>>, None<RefusingUndefined<ConnectionHandler>>,
+  None<RefusingUndefined<SendOptions>>, None<RefusingUndefined<MessageReaderOptions>>, None<RefusingUndefined<NextMessageOptions>>,
+  None<RefusingUndefined<ClientOptions>>, None<RefusingUndefined<CreateClientOptions>>, None<RefusingUndefined<Target>>,
+  None<RefusingUndefined<ReconnectOptions>>, None<RefusingUndefined<BackoffOptions>>, None<RefusingUndefined<OutboxOptions>>,
+  None<RefusingUndefined<WebSocketOptions>>, None<RefusingUndefined<WebSocketListenerOptions>>, None<RefusingUndefined<CloseEventInit>>,
+  None<RefusingUndefined<SockwaveErrorOptions>>, None<RefusingUndefined<FrameOptions>>, None<RefusingUndefined<FrameParserHandler>>,
+  None<RefusingUndefined<FrameParserOptions>>, None<RefusingUndefined<SessionHandler>>, None<RefusingUndefined<SessionOptions>>,
+  None<RefusingUndefined<RedisBackplaneOptions>>,
+];
+
+// What a configuration read from elsewhere looks like: every value may be missing.
+declare const config: { port?: number | undefined; timeout?: number | undefined; deflate?: boolean | undefined; reason?: string | undefined; cause?: unknown };
+
+export async function use(): Promise<void> {
+  const server = new WebSocketServer({ port: config.port, handshakeTimeout: config.timeout, perMessageDeflate: { threshold: config.timeout, enabled: config.deflate } });
+  await server.listen({ port: config.port, tls: undefined });
+  server.broadcast('x', { binary: config.deflate, report: undefined });
+  server.route('/r', () => refuse(401, { body: config.reason, headers: undefined }));
+  const conn = await connect('ws://127.0.0.1:1/', { connectTimeout: config.timeout, tls: undefined, handler: { onMessage: undefined } });
+  conn.send('x', { binary: config.deflate, fragmentSize: undefined });
+  await conn.nextMessage({ timeout: config.timeout });
+  createClient('ws://127.0.0.1:1/', { reconnect: { maxRetries: config.port, minDelay: undefined }, outbox: { maxMessages: undefined }, onOpen: undefined }).close();
+  new WebSocket('ws://127.0.0.1:1/', { pingInterval: config.timeout }).addEventListener('open', () => {}, { once: config.deflate });
+  void new CloseEvent('close', { code: config.port, reason: config.reason });
+  void new SockwaveError('SW_TIMEOUT', 'late', { cause: config.cause });
+  await server.close({ timeout: config.timeout, code: undefined });
+}
+`;
+
+/** Compiles `source` as consumer.ts against the package (linked in its node_modules), with `options` added. */
+function compile(t: TestContext, source: string, options: Record<string, unknown> = {}): void {
   const dir = mkdtempSync(join(tmpdir(), 'sockwave-types-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(ROOT, join(dir, 'node_modules', 'sockwave'), 'dir');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  writeFileSync(join(dir, 'consumer.ts'), CONSUMER);
+  writeFileSync(join(dir, 'consumer.ts'), source);
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -75,6 +128,7 @@ test('the published types compile in a strict project with skipLibCheck off, nam
         declaration: true,
         emitDeclarationOnly: true,
         outDir: join(dir, 'out'),
+        ...options,
       },
       files: ['consumer.ts'],
     }),
@@ -82,4 +136,12 @@ test('the published types compile in a strict project with skipLibCheck off, nam
   const run = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(run.stdout + run.stderr, '', 'what the compiler reported');
   assert.equal(run.status, 0);
+}
+
+test('the published types compile in a strict project with skipLibCheck off, name every type they use, and leave out every internal member', (t) => {
+  compile(t, CONSUMER);
+});
+
+test('under exactOptionalPropertyTypes, every optional property of the public option, init and handler types accepts undefined', (t) => {
+  compile(t, EXACT_CONSUMER, { exactOptionalPropertyTypes: true });
 });

@@ -5,9 +5,9 @@
  */
 export interface BackoffOptions {
   /** Base of the backoff in milliseconds (not a floor: with full jitter a wait may be shorter). Default 500. */
-  minDelay?: number;
+  minDelay?: number | undefined;
   /** Cap in milliseconds on the backoff's wait (a server's Retry-After may ask for longer). Default 30 000. */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
 }
 
 export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {

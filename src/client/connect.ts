@@ -18,37 +18,37 @@ import { parseWebSocketUrl, type ParsedWebSocketUrl } from './url.js';
 /** Options of {@link connect}. Sizes are in bytes, times in milliseconds. */
 export interface ClientOptions<Data = unknown> {
   /** Subprotocols to offer, in order of preference. The server may accept none of them (RFC 6455 §4.2.2): the connection then opens with `protocol` empty; check it if a subprotocol is required (the standard `WebSocket` fails instead, as browsers do). */
-  protocols?: readonly string[];
+  protocols?: readonly string[] | undefined;
   /** Extra request headers; an array sends the header once per value (repeated keys), except Cookie: its values (under any case of its name) go in one line, joined with "; " (RFC 6265 §5.4). */
-  headers?: Readonly<Record<string, string | readonly string[]>>;
-  origin?: string;
+  headers?: Readonly<Record<string, string | readonly string[]>> | undefined;
+  origin?: string | undefined;
   /** Largest message accepted. Default 100 MiB. */
-  maxPayload?: number;
+  maxPayload?: number | undefined;
   /**
    * The whole opening handshake (TCP, TLS, HTTP, and every redirect followed) must finish within
    * this many ms. `Infinity` or 0: no limit. Default 10 000.
    */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** Answer pings automatically. Default true. */
-  autoPong?: boolean;
+  autoPong?: boolean | undefined;
   /** How long to wait for the server during the close handshake. Default 5000. */
-  closeTimeout?: number;
-  highWaterMark?: number;
+  closeTimeout?: number | undefined;
+  highWaterMark?: number | undefined;
   /** TLS options for wss:// (ca, cert, key, servername, rejectUnauthorized, ciphers...). */
-  tls?: TlsConnectionOptions;
+  tls?: TlsConnectionOptions | undefined;
   /** TLS options for the connection to an https:// proxy (its ca, say); `tls` is for the server's. */
-  proxyTls?: TlsConnectionOptions;
+  proxyTls?: TlsConnectionOptions | undefined;
   /**
    * permessage-deflate (RFC 7692): offered by default; `false` to turn off, or options. By default
    * the client offers `client_no_context_takeover`, so its own compression keeps no state.
    */
-  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
   /** Handler object, attached before any event can fire. */
-  handler?: ConnectionHandler<Data>;
+  handler?: ConnectionHandler<Data> | undefined;
   /** Becomes `connection.data`. Required when `Data` does not admit `undefined` ({@link ClientOptionsArgument}). */
-  data?: Data;
+  data?: Data | undefined;
   /** Aborts the handshake: the promise rejects with code SW_ABORTED. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * An HTTP(S) proxy to tunnel through with CONNECT (`http://user:pass@host:port`; `host:port`
    * alone means `http://`; another scheme throws a TypeError). Default: the HTTPS_PROXY (wss://)
@@ -57,11 +57,11 @@ export interface ClientOptions<Data = unknown> {
    * `SW_PROXY_REFUSED` carrying its status and headers; its redirects are not followed, and a
    * reconnecting client gives up on its 407 as on a server's 401.
    */
-  proxy?: string | URL | false;
+  proxy?: string | URL | false | undefined;
   /** Connect to this Unix domain socket instead of the URL's host and port (the URL still gives Host and path). */
-  socketPath?: string;
+  socketPath?: string | undefined;
   /** Follow up to this many HTTP redirects (301, 302, 303, 307, 308) during the handshake. Default 0. */
-  maxRedirects?: number;
+  maxRedirects?: number | undefined;
 }
 
 /**

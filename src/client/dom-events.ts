@@ -7,15 +7,15 @@
 
 /** The CloseEventInit dictionary. */
 export interface CloseEventInit {
-  bubbles?: boolean;
-  cancelable?: boolean;
-  composed?: boolean;
+  bubbles?: boolean | undefined;
+  cancelable?: boolean | undefined;
+  composed?: boolean | undefined;
   /** Default false. */
-  wasClean?: boolean;
+  wasClean?: boolean | undefined;
   /** Default 0; converted as a WebIDL `unsigned short` (modulo 2^16). */
-  code?: number;
+  code?: number | undefined;
   /** Default ''; converted as a WebIDL `USVString`. */
-  reason?: string;
+  reason?: string | undefined;
 }
 
 /** The close event of a WebSocket: how the connection ended. */

@@ -10,11 +10,11 @@ export type OutboxPolicy = 'reject' | 'drop-oldest';
 
 export interface OutboxOptions {
   /** Most messages held. Default 1024. */
-  maxMessages?: number;
+  maxMessages?: number | undefined;
   /** Most bytes held. Default 16 MiB. */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** What happens when a message does not fit. Default 'reject'. */
-  policy?: OutboxPolicy;
+  policy?: OutboxPolicy | undefined;
 }
 
 export interface OutboxEntry {

@@ -42,30 +42,30 @@ export interface ClientCloseInfo extends CloseInfo {
 /** What each attempt connects to; re-evaluated before every attempt (fresh tokens), but not after a refusal that ends reconnection (see ReconnectOptions.retryOnCodes). */
 export interface Target {
   url: string | URL;
-  headers?: Readonly<Record<string, string | readonly string[]>>;
-  protocols?: readonly string[];
+  headers?: Readonly<Record<string, string | readonly string[]>> | undefined;
+  protocols?: readonly string[] | undefined;
 }
 
 /** What onMessage is given for a `dataType`: text as a string and binary as a Buffer, always a Buffer, or parsed JSON. */
 export type MessageOf<T extends DataType> = [T] extends ['binary'] ? Buffer : [T] extends ['text'] ? string | Buffer : unknown;
 
 export interface CreateClientOptions<T extends DataType = DataType> extends Omit<ClientOptions, 'handler' | 'data'> {
-  dataType?: T;
-  reconnect?: boolean | ReconnectOptions;
-  outbox?: OutboxOptions;
+  dataType?: T | undefined;
+  reconnect?: boolean | ReconnectOptions | undefined;
+  outbox?: OutboxOptions | undefined;
   /** Ping this often (ms); 0 turns it off. Default 0. */
-  pingInterval?: number;
+  pingInterval?: number | undefined;
   /** A ping unanswered this long (ms) means a dead peer: onError gets an SW_TIMEOUT error, then the connection is dropped (1006); the wait starts again whenever reading pauses for an inflation (the pong may be queued behind the message) or for a peer that does not read but still takes bytes; a paused() connection is not pinged. Default 10 000. */
-  pongTimeout?: number;
-  onOpen?: (client: WebSocketClient) => void;
+  pongTimeout?: number | undefined;
+  onOpen?: ((client: WebSocketClient) => void) | undefined;
   /**
    * Text as a string, binary as a Buffer; with dataType 'binary' always a Buffer; with 'json' text
    * is parsed, and a text that is not JSON goes to onError instead (SW_INVALID_ARGUMENT, the parse
    * error as its cause). A handler's exception (or an async handler's rejection) reaches the
    * process, as an event listener's does.
    */
-  onMessage?: (client: WebSocketClient, message: MessageOf<T>, isBinary: boolean) => void;
-  onError?: (client: WebSocketClient, info: ClientErrorInfo) => void;
+  onMessage?: ((client: WebSocketClient, message: MessageOf<T>, isBinary: boolean) => void) | undefined;
+  onError?: ((client: WebSocketClient, info: ClientErrorInfo) => void) | undefined;
   /**
    * A connection that was open has closed; `willReconnect` says whether another attempt follows.
    * When the client ends for good with no connection open (it gave up after a failed attempt, or
@@ -73,9 +73,9 @@ export interface CreateClientOptions<T extends DataType = DataType> extends Omit
    * says so too: code 1006, `wasClean` false, `willReconnect` false. After an onClose with
    * `willReconnect` false, the client reports nothing more.
    */
-  onClose?: (client: WebSocketClient, info: ClientCloseInfo) => void;
-  onPing?: (client: WebSocketClient, payload: Buffer) => void;
-  onPong?: (client: WebSocketClient, payload: Buffer) => void;
+  onClose?: ((client: WebSocketClient, info: ClientCloseInfo) => void) | undefined;
+  onPing?: ((client: WebSocketClient, payload: Buffer) => void) | undefined;
+  onPong?: ((client: WebSocketClient, payload: Buffer) => void) | undefined;
 }
 
 export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';

@@ -12,16 +12,16 @@ import { definedOnly } from '../defined-only.js';
 
 export interface ReconnectOptions extends BackoffOptions {
   /** Default true (once reconnection options are given). */
-  enabled?: boolean;
+  enabled?: boolean | undefined;
   /** Retries after the first failed attempt before giving up (so at most 1 + maxRetries attempts in a row). Default: no limit. */
-  maxRetries?: number;
+  maxRetries?: number | undefined;
   /**
    * Close codes that normally mean "do not come back" (1000, 1008, 4000–4999) but should. A
    * handshake refused with HTTP 400, 401, 403, 404 or 426 is never retried: the same request
    * would get the same answer (a target function is not asked again); the client closes, with
    * the HandshakeError reported first.
    */
-  retryOnCodes?: readonly number[];
+  retryOnCodes?: readonly number[] | undefined;
   /**
    * A connection that closes sooner than this (ms) after opening does not bring the backoff back
    * to `minDelay`: it takes it one step further, so that a server that accepts and then drops
@@ -29,7 +29,7 @@ export interface ReconnectOptions extends BackoffOptions {
    * `maxRetries` is not affected: it counts failed attempts, and the attempt opened. 0 turns it
    * off. Default 5000.
    */
-  minUptime?: number;
+  minUptime?: number | undefined;
 }
 
 /**

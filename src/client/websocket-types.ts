@@ -22,15 +22,15 @@ export type WebSocketMessageData = string | Blob | ArrayBuffer | Buffer;
  */
 export interface WebSocketOptions extends Omit<ClientOptions, 'protocols' | 'handler' | 'data'> {
   /** Subprotocols to offer, in order of preference. */
-  protocols?: string | readonly string[];
+  protocols?: string | readonly string[] | undefined;
   /** Reconnect after a drop or a failed attempt, with backoff and jitter. Default false (as in browsers). */
-  reconnect?: boolean | ReconnectOptions;
+  reconnect?: boolean | ReconnectOptions | undefined;
   /** Bounds of what a reconnecting WebSocket queues while disconnected. Default 1024 messages, 16 MiB, 'reject'. */
-  outbox?: OutboxOptions;
+  outbox?: OutboxOptions | undefined;
   /** Ping this often (ms) to find a dead peer; 0 turns it off. Default 0. */
-  pingInterval?: number;
+  pingInterval?: number | undefined;
   /** A ping unanswered this long (ms) drops the connection (1006); the wait starts again whenever reading pauses for an inflation (the pong may be queued behind the message). Default 10 000. */
-  pongTimeout?: number;
+  pongTimeout?: number | undefined;
 }
 
 /** The `message` event: a `MessageEvent` whose `data` is typed. */
@@ -59,7 +59,7 @@ export type WebSocketEventListener<E> = ((this: WebSocket, event: E) => unknown)
 export type WebSocketEventHandler<E> = ((this: WebSocket, event: E) => unknown) | null;
 
 /** Options of addEventListener. */
-export type WebSocketListenerOptions = boolean | { capture?: boolean; once?: boolean; passive?: boolean; signal?: AbortSignal };
+export type WebSocketListenerOptions = boolean | { capture?: boolean | undefined; once?: boolean | undefined; passive?: boolean | undefined; signal?: AbortSignal | undefined };
 
 /** `readyState`: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
 export type WebSocketReadyState = 0 | 1 | 2 | 3;

@@ -252,10 +252,10 @@ export class WebSocket extends EventHandlerTarget {
   override removeEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: WebSocketEventListener<WebSocketEventMap[K]> | null,
-    options?: boolean | { capture?: boolean },
+    options?: boolean | { capture?: boolean | undefined },
   ): void;
-  override removeEventListener(type: string, listener: WebSocketEventListener<Event> | null, options?: boolean | { capture?: boolean }): void;
-  override removeEventListener(type: string, listener: WebSocketEventListener<never> | null, options?: boolean | { capture?: boolean }): void {
+  override removeEventListener(type: string, listener: WebSocketEventListener<Event> | null, options?: boolean | { capture?: boolean | undefined }): void;
+  override removeEventListener(type: string, listener: WebSocketEventListener<never> | null, options?: boolean | { capture?: boolean | undefined }): void {
     if (arguments.length < 2) throw missingArguments('removeEventListener', arguments.length);
     super.removeEventListener(type, listener as DomListener, options);
   }

@@ -40,20 +40,20 @@ export interface ConnectionEvents {
 
 /** Callbacks for one connection (the handler-object style); all optional. */
 export interface ConnectionHandler<Data = unknown> {
-  onOpen?: (connection: Connection<Data>) => void;
+  onOpen?: ((connection: Connection<Data>) => void) | undefined;
   /** Text arrives as a string, binary as a Buffer. */
-  onMessage?: (connection: Connection<Data>, data: string | Buffer, isBinary: boolean) => void;
+  onMessage?: ((connection: Connection<Data>, data: string | Buffer, isBinary: boolean) => void) | undefined;
   /**
    * Each frame of a fragmented, uncompressed message as it arrives (the whole message still comes
    * to onMessage). A compressed message comes only whole, to onMessage.
    */
-  onFragment?: (connection: Connection<Data>, data: Buffer, isBinary: boolean, fin: boolean) => void;
-  onPing?: (connection: Connection<Data>, payload: Buffer) => void;
-  onPong?: (connection: Connection<Data>, payload: Buffer) => void;
-  onClose?: (connection: Connection<Data>, info: CloseInfo) => void;
-  onError?: (connection: Connection<Data>, error: SockwaveError) => void;
+  onFragment?: ((connection: Connection<Data>, data: Buffer, isBinary: boolean, fin: boolean) => void) | undefined;
+  onPing?: ((connection: Connection<Data>, payload: Buffer) => void) | undefined;
+  onPong?: ((connection: Connection<Data>, payload: Buffer) => void) | undefined;
+  onClose?: ((connection: Connection<Data>, info: CloseInfo) => void) | undefined;
+  onError?: ((connection: Connection<Data>, error: SockwaveError) => void) | undefined;
   /** The send buffer fell back under the high-water mark. */
-  onDrain?: (connection: Connection<Data>) => void;
+  onDrain?: ((connection: Connection<Data>) => void) | undefined;
 }
 
 /**
@@ -113,9 +113,9 @@ export interface SendOptions {
    * Message type. Default: strings and JSON as text, bytes as binary. `true` sends a string's
    * UTF-8 bytes as binary; `false` sends bytes as text (they must be valid UTF-8).
    */
-  binary?: boolean;
+  binary?: boolean | undefined;
   /** Split the message into frames of at most this many payload bytes. */
-  fragmentSize?: number;
+  fragmentSize?: number | undefined;
 }
 
 export interface ConnectionInit<Data> {
@@ -138,7 +138,7 @@ export interface ConnectionInit<Data> {
   protocol?: string | undefined;
   extensions?: string | undefined;
   handler?: StoredHandler<Data> | undefined;
-  data?: Data;
+  data?: Data | undefined;
   /** The negotiated permessage-deflate codec, if any. */
   deflate?: PerMessageDeflate | undefined;
   /** Told when the connection closes (the server's registry). */

@@ -9,16 +9,16 @@ export type PulledMessage = { data: string; isBinary: false } | { data: Buffer; 
 
 export interface MessageReaderOptions {
   /** Messages held before reading from the peer pauses. Default 1024. */
-  maxBufferedMessages?: number;
+  maxBufferedMessages?: number | undefined;
   /** Bytes (characters, for text) held before reading from the peer pauses. Default 16 MiB. */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
 }
 
 export interface NextMessageOptions {
   /** Milliseconds to wait; past it the promise rejects with code SW_TIMEOUT. Default (and `Infinity`): no limit. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Rejects with code SW_ABORTED when aborted. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** What a reader needs from its connection. */

@@ -6,11 +6,11 @@
  */
 export interface RateLimitOptions {
   /** Messages, pings and pongs per second; 0 for no limit. */
-  messagesPerSecond?: number;
+  messagesPerSecond?: number | undefined;
   /** Payload bytes per second; 0 for no limit. */
-  bytesPerSecond?: number;
+  bytesPerSecond?: number | undefined;
   /** Seconds of traffic a bucket holds (the largest burst); above 0. Default 1. */
-  burst?: number;
+  burst?: number | undefined;
 }
 
 export class RateLimiter {

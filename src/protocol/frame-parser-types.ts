@@ -12,9 +12,9 @@ export interface FrameParserHandler {
    * chunk, validated and decoded in one pass, with its size in bytes (no Buffer is made for it).
    * Other text messages still come through `onMessage`.
    */
-  onText?: (text: string, byteLength: number) => void;
+  onText?: ((text: string, byteLength: number) => void) | undefined;
   /** Each data frame of a fragmented message, as it completes (optional). */
-  onFragment?: (data: Buffer, binary: boolean, fin: boolean, compressed: boolean) => void;
+  onFragment?: ((data: Buffer, binary: boolean, fin: boolean, compressed: boolean) => void) | undefined;
   onPing: (payload: Buffer) => void;
   onPong: (payload: Buffer) => void;
   /** A valid close frame. `code` is 1005 (no status) when the frame had no payload. */
@@ -29,16 +29,16 @@ export interface FrameParserOptions {
   /** Largest message accepted, in bytes (the sum of its fragments). */
   maxPayload: number;
   /** Most frames one data message may span. Default: no limit. */
-  maxFragments?: number;
+  maxFragments?: number | undefined;
   /** An extension (permessage-deflate) claims RSV1 on the first frame of a data message. */
-  allowRsv1?: boolean;
+  allowRsv1?: boolean | undefined;
   /** Report each frame of fragmented messages through `onFragment`. Default: when the handler has one. */
-  fragments?: boolean;
+  fragments?: boolean | undefined;
   /** Report whole single-frame text messages as strings through `onText`. Default: when the handler has one. */
-  text?: boolean;
+  text?: boolean | undefined;
   /**
    * The caller writes over a chunk's memory once {@link FrameParser.push} returns (a read buffer
    * used again): every payload reported or kept is a copy, never a view of the chunk. Default false.
    */
-  lentChunks?: boolean;
+  lentChunks?: boolean | undefined;
 }

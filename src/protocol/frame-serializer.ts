@@ -12,11 +12,11 @@ import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, type DataOpcode, t
 
 export interface FrameOptions {
   /** FIN bit; false for all but the last frame of a fragmented message. Default true. */
-  fin?: boolean;
+  fin?: boolean | undefined;
   /** RSV1: set on the first frame of a compressed message (RFC 7692 §6). Default false. */
-  rsv1?: boolean;
+  rsv1?: boolean | undefined;
   /** Mask the frame with a fresh key (client role, RFC 6455 §5.3). Default: no mask. */
-  mask?: MaskKeySource | false;
+  mask?: MaskKeySource | false | undefined;
 }
 
 /**
@@ -98,7 +98,7 @@ export function encodeFrame(opcode: Opcode, payload: Uint8Array, options: FrameO
 export function encodeMessage(
   opcode: DataOpcode,
   payload: Uint8Array,
-  options: { fragmentSize?: number; rsv1?: boolean; mask?: MaskKeySource | false } = {},
+  options: { fragmentSize?: number | undefined; rsv1?: boolean | undefined; mask?: MaskKeySource | false | undefined } = {},
 ): Buffer[] {
   const size = options.fragmentSize ?? Infinity;
   if (size !== Infinity && !(Number.isInteger(size) && size > 0)) throw new RangeError('fragmentSize must be a positive integer');

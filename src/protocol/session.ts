@@ -33,14 +33,14 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 export interface SessionHandler {
   onMessage: (data: Buffer, binary: boolean, compressed: boolean) => void;
   /** Whole single-frame text messages, decoded (see FrameParserHandler.onText); without it, onMessage. */
-  onText?: (text: string, byteLength: number) => void;
-  onFragment?: (data: Buffer, binary: boolean, fin: boolean, compressed: boolean) => void;
+  onText?: ((text: string, byteLength: number) => void) | undefined;
+  onFragment?: ((data: Buffer, binary: boolean, fin: boolean, compressed: boolean) => void) | undefined;
   onPing: (payload: Buffer) => void;
   /**
    * Asked before an automatic pong of `size` payload bytes: false leaves this ping unanswered (its
    * peer does not read what it is sent; RFC 6455 §5.5.3 lets a later pong answer earlier pings).
    */
-  autoPongAllowed?: (size: number) => boolean;
+  autoPongAllowed?: ((size: number) => boolean) | undefined;
   onPong: (payload: Buffer) => void;
   /** The peer's close frame; the echo, when one was due, has already been written. */
   onPeerClose: (code: number, reason: string) => void;
@@ -56,7 +56,7 @@ export interface SessionHandler {
    * frame's echo, or the violation's close frame, then follows what the application sends in
    * answer to earlier messages. Without it, or on false, it happens at once.
    */
-  deferred?: (action: () => void) => boolean;
+  deferred?: ((action: () => void) => boolean) | undefined;
   /** Bytes to put on the wire, in order. */
   write(bytes: Buffer): void;
 }
@@ -68,11 +68,11 @@ export interface SessionOptions {
   /** Most frames one data message may span. Default: no limit. */
   maxFragments?: number | undefined;
   /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
-  autoPong?: boolean;
+  autoPong?: boolean | undefined;
   /** Key source for client masking; defaults to the CSPRNG-backed pool. */
-  maskKeys?: MaskKeySource;
+  maskKeys?: MaskKeySource | undefined;
   /** An extension claims RSV1 on data messages (permessage-deflate). */
-  allowRsv1?: boolean;
+  allowRsv1?: boolean | undefined;
   /** The transport writes over a chunk once {@link ProtocolSession.receive} returns: see FrameParserOptions. */
   lentChunks?: boolean | undefined;
 }

@@ -13,31 +13,31 @@ import { StreamReader } from './stream-reader.js';
 /** Options of a {@link RedisBackplane}. Times in milliseconds. */
 export interface RedisBackplaneOptions {
   /** `redis://[user:password@]HOST:PORT[/DB]`. Default `redis://127.0.0.1:6379`. */
-  url?: string;
+  url?: string | undefined;
   /** Prefix of every key; nodes with the same prefix form one cluster. Default `sockwave`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * The buffer bound: most messages of this node not yet acknowledged by Redis (kept while it is
    * unreachable). A publish past it is not sent to other nodes and is reported ('dropped'). The
    * replay window sent again after a Redis restart does not count. Default 10 000 (at least 1).
    */
-  maxBuffered?: number;
+  maxBuffered?: number | undefined;
   /** Most payload bytes in that buffer. Default 64 MiB. */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /**
    * Acknowledged messages sent again after a Redis restart (Redis without persistence loses what
    * it held). Each names the stream id it was first given: a node that joined after that does not
    * get it. Default 10 000.
    */
-  replayWindow?: number;
+  replayWindow?: number | undefined;
   /** Most payload bytes in the replay window (the oldest messages leave it first). Default 64 MiB. */
-  replayWindowBytes?: number;
+  replayWindowBytes?: number | undefined;
   /** About how many entries the stream keeps (how far a node that lags may fall behind). Default 100 000. */
-  streamLength?: number;
+  streamLength?: number | undefined;
   /** A node's presence expires this long after its last refresh (a crashed node's counts vanish). Default 10 000 (at least 1000). */
-  presenceTtl?: number;
+  presenceTtl?: number | undefined;
   /** Longest wait between reconnection attempts. Default 1000 (at least 10). */
-  maxReconnectDelay?: number;
+  maxReconnectDelay?: number | undefined;
   /**
    * How long Redis may take to answer a PING (sent every this many ms on each connection) before
    * the connection is taken as lost, reported ('disconnected') and made again: a Redis host that
@@ -45,9 +45,9 @@ export interface RedisBackplaneOptions {
    * wait for each step of `close()`. At least 2000 (a read blocks for up to 1000); 0 turns the
    * PING off. Default 5000.
    */
-  responseTimeout?: number;
+  responseTimeout?: number | undefined;
   /** More ioredis options (TLS, password, …) for both connections. */
-  redis?: RedisOptions;
+  redis?: RedisOptions | undefined;
 }
 
 /** Messages XADDed and not yet answered, at most. */

@@ -14,11 +14,11 @@ import { type ConnectionHandler, type DataRequired } from '../io/connection.js';
  */
 export interface ConnectionSetup<Data = unknown> extends ConnectionHandler<Data> {
   /** Travels to the connection as `connection.data` (a user, a session...). */
-  data?: Data;
+  data?: Data | undefined;
   /** The subprotocol to answer with; must be one the client offered. Default: the server's choice. */
-  protocol?: string;
+  protocol?: string | undefined;
   /** Extra headers on the 101 response. */
-  headers?: Readonly<Record<string, string | readonly string[]>>;
+  headers?: Readonly<Record<string, string | readonly string[]>> | undefined;
 }
 
 /** Refusing a connection: an HTTP status, headers and a short plain-text body (none on a 304). */
@@ -26,7 +26,7 @@ export class Refusal {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
   readonly body: string;
-  constructor(status: number, options: { headers?: Readonly<Record<string, string | readonly string[]>>; body?: string } = {}) {
+  constructor(status: number, options: { headers?: Readonly<Record<string, string | readonly string[]>> | undefined; body?: string | undefined } = {}) {
     if (!Number.isInteger(status) || status < 300 || status > 599) throw new RangeError(`a refusal needs a 3xx–5xx status, not ${status}`);
     // RFC 9110 §15.4.5: a 304 has no content.
     if (status === 304 && options.body !== undefined && options.body !== '') throw new RangeError('a 304 refusal has no body');
@@ -39,7 +39,7 @@ export class Refusal {
 /**
  * Refuses an upgrade request: `return refuse(401, { headers: { 'WWW-Authenticate': 'Bearer' } })`.
  */
-export function refuse(status: number, options?: { headers?: Readonly<Record<string, string | readonly string[]>>; body?: string }): Refusal {
+export function refuse(status: number, options?: { headers?: Readonly<Record<string, string | readonly string[]>> | undefined; body?: string | undefined }): Refusal {
   return new Refusal(status, options);
 }
 

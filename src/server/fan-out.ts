@@ -26,17 +26,17 @@ export interface TargetResult {
 
 export interface BroadcastOptions<Data> extends FanOutOptions {
   /** Connections (or ids) that do not receive it (on every node). */
-  except?: Iterable<Connection<Data> | string>;
+  except?: Iterable<Connection<Data> | string> | undefined;
   /** Only connections for which this returns true receive it (on this node only: a function does not cross the backplane). */
-  filter?: (connection: Connection<Data>) => boolean;
+  filter?: ((connection: Connection<Data>) => boolean) | undefined;
   /** Return a result per receiver (on this node) instead of a count. */
-  report?: boolean;
+  report?: boolean | undefined;
 }
 
 export interface FanOutOptions {
   /** Send a string as binary. */
-  binary?: boolean;
-  fragmentSize?: number;
+  binary?: boolean | undefined;
+  fragmentSize?: number | undefined;
 }
 
 /**

@@ -16,76 +16,76 @@ import { type PlainHttpHandler } from './plain-http.js';
 /** Options of a {@link WebSocketServer}. Sizes are in bytes, times in milliseconds. */
 export interface ServerOptions<Data = unknown> {
   /** TCP port; 0 picks a free one. Default 0. */
-  port?: number;
+  port?: number | undefined;
   /** Address to listen on. Default: every interface (`::`, dual stack where available). */
-  host?: string;
+  host?: string | undefined;
   /** Listen backlog. Default: Node's (511). */
-  backlog?: number;
+  backlog?: number | undefined;
   /** Only these paths accept upgrades (404 for others). Default: any path. */
-  path?: string | readonly string[];
+  path?: string | readonly string[] | undefined;
   /** Largest message accepted, compressed and inflated (1009 past it). Default 100 MiB. */
-  maxPayload?: number;
+  maxPayload?: number | undefined;
   /** Most frames one received message may span (1008 past it). Default 1024. */
-  maxFragments?: number;
+  maxFragments?: number | undefined;
   /**
    * Per-connection limit on what each client sends (1008 past it): messages (pings included) and
    * payload bytes per second, with bursts of up to `burst` seconds' worth. `false` turns it off.
    * Default 50 000 messages and 256 MiB per second, burst 1 s.
    */
-  rateLimit?: RateLimitOptions | false;
+  rateLimit?: RateLimitOptions | false | undefined;
   /**
    * Most connections (and handshakes, TLS handshakes included) at once from one remote address;
    * past it 429 (with `tls`, a socket still in its TLS handshake is dropped unanswered). Default 1000.
    */
-  maxConnectionsPerAddress?: number;
+  maxConnectionsPerAddress?: number | undefined;
   /**
    * A client must complete its upgrade request within this time, or it is dropped. With `tls`, the
    * time runs from the TCP connection and covers the TLS handshake and the request together.
    * At least 1; `Infinity` for no limit. Default 10 000.
    */
-  handshakeTimeout?: number;
+  handshakeTimeout?: number | undefined;
   /** Largest upgrade request head; past it the answer is 431. Default 16 KiB. */
-  maxHeaderBytes?: number;
+  maxHeaderBytes?: number | undefined;
   /**
    * Subprotocols supported: the first one the client offered that is on this list is chosen (the
    * client's order is the preference, this list's order does not matter). Or a function choosing
    * one of those offered.
    */
-  protocols?: readonly string[] | ((offered: readonly string[], request: UpgradeRequest) => string | undefined);
+  protocols?: readonly string[] | ((offered: readonly string[], request: UpgradeRequest) => string | undefined) | undefined;
   /** Answer pings automatically. Default true. */
-  autoPong?: boolean;
+  autoPong?: boolean | undefined;
   /** How long to wait for the peer during the close handshake. Default 5000. */
-  closeTimeout?: number;
+  closeTimeout?: number | undefined;
   /** bufferedAmount past which `send()` answers 'backpressure'. Default 1 MiB. */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /**
    * permessage-deflate (RFC 7692): `true` for the defaults, or options. Default off.
    * The server asks for `server_no_context_takeover` unless told otherwise, so that a broadcast is
    * compressed once for every receiver and no compression state outlives a message.
    */
-  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
   /** Most connections at once; past it upgrades are refused with 503 and Retry-After. Default 10 000. */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Seconds for the Retry-After header of a 503 (maxConnections) or 429 (maxConnectionsPerAddress) refusal. Default 5. */
-  retryAfter?: number;
+  retryAfter?: number | undefined;
   /**
    * Origin allow-list: upgrade requests whose Origin header is not listed (or for which the
    * function returns false) are refused with 403. Requests without an Origin header (non-browser
    * clients) are allowed. Default: any origin.
    */
-  origins?: readonly string[] | ((origin: string | undefined, request: UpgradeRequest) => boolean);
+  origins?: readonly string[] | ((origin: string | undefined, request: UpgradeRequest) => boolean) | undefined;
   /**
    * Ping every connection this often (ms); not while the application holds reading from it
    * (`pause()`, a full pull reader): no pong could be read. Default 0 (off).
    */
-  pingInterval?: number;
+  pingInterval?: number | undefined;
   /**
    * A ping unanswered this long (ms) terminates the connection (reported as 1006). The wait starts
    * again whenever reading pauses for an inflation (the pong may be queued behind the message), or
    * for a peer that does not read what is sent (slowConsumer 'wait') while it still takes some of
    * it; a peer that takes nothing for this long is taken for dead. Default 10 000.
    */
-  pongTimeout?: number;
+  pongTimeout?: number | undefined;
   /**
    * Close (1001) connections from which nothing arrived this long (ms). Default 0 (off). Not
    * while this side has paused a connection's reading (`pause()`, a full pull reader: nothing is
@@ -94,9 +94,9 @@ export interface ServerOptions<Data = unknown> {
    * included: with `pingInterval` set, a peer that answers the pings is never idle (to close
    * peers that send no messages, watch `message` yourself).
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /** Hard limit on a connection's buffered bytes; past it `slowConsumer` applies. Default 16 MiB. */
-  maxBufferedAmount?: number;
+  maxBufferedAmount?: number | undefined;
   /**
    * What happens to a connection whose buffer is over `maxBufferedAmount`. Default 'close':
    * the message is dropped and the connection closed (`slowConsumerCloseCode`). 'drop': the
@@ -105,21 +105,21 @@ export interface ServerOptions<Data = unknown> {
    * dropped. Each dropped message is counted and emitted as a `maxBufferedAmount` limit event,
    * and so is each pause of 'wait'.
    */
-  slowConsumer?: SlowConsumerPolicy;
+  slowConsumer?: SlowConsumerPolicy | undefined;
   /** Close code used by the 'close' policy: 1013 (default) or 1008. */
-  slowConsumerCloseCode?: 1013 | 1008;
+  slowConsumerCloseCode?: 1013 | 1008 | undefined;
   /** TLS (wss://): certificate, key and other `tls.createServer` options. */
-  tls?: TlsOptions & SecureContextOptions;
+  tls?: TlsOptions & SecureContextOptions | undefined;
   /** Called for every upgrade request not taken by a route; returns a handler or a refusal. */
-  onConnection?: OnConnection<Data>;
+  onConnection?: OnConnection<Data> | undefined;
   /**
    * Shares `publish`, `broadcast` and `sendTo` with the other servers of a cluster (one backplane
    * instance per server). Default: a {@link MemoryBackplane} of its own (a cluster of one).
    * `sockwave/redis` has `RedisBackplane` for processes and machines.
    */
-  backplane?: Backplane;
+  backplane?: Backplane | undefined;
   /** Answers plain HTTP requests (not upgrades) in standalone mode. Default: 426 Upgrade Required. */
-  onHttpRequest?: PlainHttpHandler;
+  onHttpRequest?: PlainHttpHandler | undefined;
 }
 
 export const DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;

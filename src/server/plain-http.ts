@@ -14,9 +14,9 @@ export interface PlainHttpResponse {
   /** A final status, 200–599 (anything else is answered 500 and reported as an 'error'). */
   status: number;
   /** Connection, Content-Length and Transfer-Encoding are set by sockwave: these are ignored. */
-  headers?: Readonly<Record<string, string>>;
+  headers?: Readonly<Record<string, string>> | undefined;
   /** None on a 204 or 304. */
-  body?: string | Buffer;
+  body?: string | Buffer | undefined;
 }
 
 export type PlainHttpHandler = (request: PlainHttpRequest) => PlainHttpResponse | Promise<PlainHttpResponse>;

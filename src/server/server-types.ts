@@ -36,8 +36,8 @@ export interface ListenInfo {
 
 export interface CloseServerOptions {
   /** Close code sent to every client. Default 1001 (going away). */
-  code?: number;
-  reason?: string;
+  code?: number | undefined;
+  reason?: string | undefined;
   /** Milliseconds to wait for clients to finish the close handshake before terminating them. Default 5000. */
-  timeout?: number;
+  timeout?: number | undefined;
 }

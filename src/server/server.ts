@@ -231,7 +231,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * every receiver. Returns the number of receivers, or with `report: true` a result per receiver.
    */
   broadcast(data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
-  broadcast(data: SendData, options?: BroadcastOptions<Data> & { report?: false }): number;
+  broadcast(data: SendData, options?: BroadcastOptions<Data> & { report?: false | undefined }): number;
   broadcast(data: SendData, options?: BroadcastOptions<Data>): number | TargetResult[];
   broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut('broadcast', data, options);
@@ -265,7 +265,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
 
   /** Sends one message to every subscriber of `topic` (framed and compressed once). */
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> & { report: true }): TargetResult[];
-  publish(topic: string, data: SendData, options?: BroadcastOptions<Data> & { report?: false }): number;
+  publish(topic: string, data: SendData, options?: BroadcastOptions<Data> & { report?: false | undefined }): number;
   publish(topic: string, data: SendData, options?: BroadcastOptions<Data>): number | TargetResult[];
   publish(topic: string, data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     if (typeof topic !== 'string') throw new TypeError(`publish: a topic is a string, not ${shown(topic)}`);

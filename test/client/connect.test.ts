@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { getEventListeners } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { connect, HandshakeError, SockwaveError, tryConnect, WebSocketServer } from '../../src/index.js';
+import { connect, HandshakeError, SockwaveError, tryConnect, WebSocketServer, type ClientOptions } from '../../src/index.js';
 import { describeSocketError } from '../../src/client/connect.js';
 import { closedPort, startRawWsServer, startSilentServer, withTimeout } from '../support/net.js';
 
@@ -61,6 +61,25 @@ function settle(port: number, label: string): Promise<unknown> {
     label,
   );
 }
+
+test('a client with every option given as undefined connects and talks as one given none', async (t) => {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true, onConnection: () => ({ onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }) }) });
+  const info = await server.listen();
+  t.after(() => server.close({ timeout: 100 }));
+  // (Typed so that an option added later and left out here fails to compile.)
+  const none: { [K in keyof Required<ClientOptions>]: undefined } = {
+    protocols: undefined, headers: undefined, origin: undefined, maxPayload: undefined, connectTimeout: undefined, autoPong: undefined,
+    closeTimeout: undefined, highWaterMark: undefined, tls: undefined, proxyTls: undefined, perMessageDeflate: undefined, handler: undefined,
+    data: undefined, signal: undefined, proxy: undefined, socketPath: undefined, maxRedirects: undefined,
+  };
+  const client = await connect(info.url, none);
+  t.after(() => client.terminate());
+  // The defaults hold: permessage-deflate offered (and taken), no subprotocol.
+  assert.match(client.extensions, /^permessage-deflate/);
+  assert.equal(client.protocol, '');
+  client.send(Buffer.from([1, 2, 3]));
+  assert.deepEqual(await client.nextMessage({ timeout: 5000 }), { data: Buffer.from([1, 2, 3]), isBinary: true });
+});
 
 test('an open connection keeps nothing of its handshake: no timer, no listener on the signal, only its own listeners on the socket', async (t) => {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });

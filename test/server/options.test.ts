@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { WebSocketServer, type ServerOptions } from '../../src/index.js';
+import { connect, WebSocketServer, type ServerOptions } from '../../src/index.js';
 import { SockwaveError, type UpgradeRequest } from '../../src/index.js';
 import {
   chooseSubprotocol,
@@ -133,6 +133,29 @@ describe('server option defaults, and the options that reach every connection', 
     assert.equal(connectionSettings({ rateLimit: false }).settings.rateLimit, undefined);
     const empty = connectionSettings({ maxPayload: 0 });
     assert.deepEqual([empty.maxPayload, empty.session.maxPayload], [0, 0], 'maxPayload 0 (empty messages only) is not the default');
+  });
+});
+
+describe('options given as undefined', () => {
+  test('a server with every option given as undefined serves as one given none: the defaults hold', async (t) => {
+    // (Typed so that an option added later and left out here fails to compile.)
+    const none: { [K in keyof Required<ServerOptions>]: undefined } = {
+      port: undefined, host: undefined, backlog: undefined, path: undefined, maxPayload: undefined, maxFragments: undefined, rateLimit: undefined,
+      maxConnectionsPerAddress: undefined, handshakeTimeout: undefined, maxHeaderBytes: undefined, protocols: undefined, autoPong: undefined,
+      closeTimeout: undefined, highWaterMark: undefined, perMessageDeflate: undefined, maxConnections: undefined, retryAfter: undefined,
+      origins: undefined, pingInterval: undefined, pongTimeout: undefined, idleTimeout: undefined, maxBufferedAmount: undefined,
+      slowConsumer: undefined, slowConsumerCloseCode: undefined, tls: undefined, onConnection: undefined, backplane: undefined, onHttpRequest: undefined,
+    };
+    const server = new WebSocketServer(none);
+    assert.deepEqual(connectionSettings(none), connectionSettings({}));
+    server.route('/echo', () => ({ onMessage: (connection, data, isBinary) => void connection.send(data, { binary: isBinary }) }));
+    const info = await server.listen({ host: '127.0.0.1', port: 0 });
+    t.after(() => server.close({ timeout: 100 }));
+    assert.equal(info.url, `ws://127.0.0.1:${info.port}`);
+    const client = await connect(`${info.url}/echo`, { perMessageDeflate: false });
+    t.after(() => client.terminate());
+    client.send('hello');
+    assert.deepEqual(await client.nextMessage({ timeout: 5000 }), { data: 'hello', isBinary: false });
   });
 });
 

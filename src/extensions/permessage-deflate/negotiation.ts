@@ -15,31 +15,31 @@ export const EXTENSION_NAME = 'permessage-deflate';
  */
 export interface PerMessageDeflateOptions {
   /** Offer (client) or accept (server) the extension. Default true when the options object is given. */
-  enabled?: boolean;
+  enabled?: boolean | undefined;
   /** Client: ask the server to reset its context per message. Server: always reset ours. */
-  serverNoContextTakeover?: boolean;
+  serverNoContextTakeover?: boolean | undefined;
   /** Client: reset our context per message. Server: ask the client to reset its context. */
-  clientNoContextTakeover?: boolean;
+  clientNoContextTakeover?: boolean | undefined;
   /** Client: ask the server for at most this LZ77 window (8–15). Server: the largest window we use. */
-  serverMaxWindowBits?: number;
+  serverMaxWindowBits?: number | undefined;
   /**
    * Client: offer `client_max_window_bits` (true: without a value; a number: with it).
    * Server: limit the client's window to this (when the client offered the parameter).
    */
-  clientMaxWindowBits?: number | boolean;
+  clientMaxWindowBits?: number | boolean | undefined;
   /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
-  threshold?: number;
+  threshold?: number | undefined;
   /** zlib compression level 0–9 (-1: zlib's default, 6). Default 1 (fast; WebSocket messages are small). */
-  level?: number;
+  level?: number | undefined;
   /** zlib memLevel 1–9. Default 8. */
-  memLevel?: number;
+  memLevel?: number | undefined;
   /**
    * Compression and decompression jobs on the thread pool at once, in the whole process (a queue
    * beyond). Only messages over 256 KiB go there, and those that inflate past 1 MiB; smaller ones
    * are done synchronously. The value
    * of the first connection to use the thread pool applies to the whole process. Default 10.
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
 }
 
 /** The agreed parameters, from the point of view of the wire (not of one role). */
