@@ -1,57 +1,35 @@
-import { EventEmitter } from 'node:events';
 import { type Socket } from 'node:net';
 import { ProtocolError, SockwaveError } from '../errors.js';
 import { type PerMessageDeflate } from '../extensions/permessage-deflate/codec.js';
-import { parseHeaderText, requestTarget, type HeaderMap } from '../handshake/http-head.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ProtocolSession, ReadyState, type SessionHandler } from '../protocol/session.js';
 import { describeClose } from './close-info.js';
 import { coarseClock } from './coarse-clock.js';
-import { idOf, nextSerial } from './connection-id.js';
 import { type Connection } from './connection.js';
-import { ConnectionStats } from './connection-stats.js';
-import { type ConnectionEvents, type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type ConnectionStatus, type StoredHandler } from './connection-types.js';
+import { ConnectionInfo } from './connection-info.js';
+import { type ConnectionHandler, type ConnectionInit, type ConnectionOwner, type StoredHandler } from './connection-types.js';
 import { type DeferredQueue } from './deferred-queue.js';
 import { inflateMessage } from './inbound-inflation.js';
 import { RateLimiter } from './rate-limiter.js';
 import { resolveSettings, type ConnectionSettings } from './connection-settings.js';
 import { limitOfError, type LimitName } from './limits.js';
 import { type MessageReader } from './message-reader.js';
-import { forgetPeerName } from './peer-name.js';
 import { bindSocket, lendsReads } from './socket-events.js';
 import { WriteBatcher } from './write-batcher.js';
 import { Flag, PAUSED, PauseReason } from './connection-flags.js';
 import { allocatorWarmup, warmUpAllocator } from './malloc-warmup.js';
 
-const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
-
 /**
  * The transport half of a connection, for both roles: binds the sans-I/O {@link ProtocolSession}
  * to a `net`/`tls` socket, reads and dispatches what arrives (inflating compressed messages, in
  * order), writes what the session produces through the {@link WriteBatcher}, and runs the close
- * handshake's timers. {@link Connection} adds the sending API on top.
+ * handshake's timers. {@link ConnectionInfo}, below it, holds what the application reads about
+ * the connection; {@link Connection} adds the sending API on top.
  */
-export abstract class ConnectionCore<Data = unknown> extends EventEmitter<ConnectionEvents> {
-  /** @internal The counter behind {@link id} (see connection-id.ts). */
-  readonly serial: number;
-  /** The URL (client) or the request target (server), unless still inside {@link headerSource}'s text. */
-  private urlSlot: string | undefined;
-  /** The headers, or the request head's text until they are first read. */
-  private headerSource: Readonly<HeaderMap> | string;
-  /** The negotiated subprotocol ('' when none). */
-  readonly protocol: string;
-  /** The negotiated extensions header ('' when none). */
-  readonly extensions: string;
-  /** Whatever the application attached (for servers: what admission computed). */
-  data: Data;
-
+export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data> {
   /** @internal */
   readonly session: ProtocolSession;
   protected readonly socket: Socket;
-  /** The peer's address ('' if the socket could not tell), also after the socket closes. */
-  readonly remoteAddress: string;
-  /** The peer's port (0 if the socket could not tell), also after the socket closes. */
-  readonly remotePort: number;
   /** Made with the first write or read: an idle connection carries none. */
   private writeBatcher: WriteBatcher | undefined;
   protected handler: StoredHandler<Data> | undefined;
@@ -65,41 +43,16 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
   inbox: DeferredQueue | undefined;
   /** {@link Flag} bits, and the {@link PauseReason} bits of why reading is paused (none while reading). */
   protected flags = 0;
-  /** Made with the first message or frame: an idle connection carries none. */
-  private statsSlot: ConnectionStats | undefined;
-  /** Round-trip time of the last answered heartbeat ping, in milliseconds. */
-  rtt: number | undefined;
-  /** @internal When the unanswered heartbeat ping was sent (`coarseClock.precise()` ms), 0 if none. */
-  pingSentAt = 0;
-  /** When bytes last arrived, in ms after {@link coarseClock.epoch} (see {@link lastActivity}). */
-  private activityAt = coarseClock.sinceEpoch(coarseClock.tick());
   /** Its buckets, made when the first message arrives: an idle connection holds none. */
   private rate: RateLimiter | undefined;
   /** The pull style's buffer, made on first use (see {@link Connection.messages}). */
   protected reader: MessageReader | undefined;
 
   constructor(socket: Socket, init: ConnectionInit<Data>) {
-    super();
-    // EventEmitter gives every instance a dictionary of listeners (about 180 bytes) up front; most
-    // server connections never get a listener (handler objects need none). Node's EventEmitter
-    // makes the dictionary on the first on()/once() when `_events` is undefined, and every other
-    // method accepts undefined, so an idle connection carries none.
-    (this as unknown as { _events: object | undefined })._events = undefined;
-    this.serial = nextSerial();
-    // A request head's text holds the target: it is cut out only if someone reads `url`.
-    this.urlSlot = typeof init.headers === 'string' ? undefined : init.url;
-    this.headerSource = init.headers;
-    this.protocol = init.protocol ?? '';
-    this.extensions = init.extensions ?? '';
-    this.data = init.data as Data;
+    super(socket, init);
     this.handler = init.handler;
     this.settings = init.settings ?? resolveSettings(init);
     this.socket = socket;
-    // Kept here, so that they answer after the socket closes; Node's own copy of them on the
-    // socket is let go (see forgetPeerName).
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
-    forgetPeerName(socket);
     this.owner = init.owner;
     this.deflate = init.deflate;
     const { role, maxPayload, maxFragments, autoPong = true } = init;
@@ -108,53 +61,6 @@ export abstract class ConnectionCore<Data = unknown> extends EventEmitter<Connec
     this.session = new ProtocolSession(init.session ?? { role, maxPayload, maxFragments, autoPong, lentChunks: lendsReads(socket) }, this satisfies SessionHandler);
     if (init.deflate !== undefined) this.session.setAllowRsv1(true);
     this.session.readyState = ReadyState.Connecting;
-  }
-
-  /** Unique across processes (a random per-process prefix and a counter), made when read. */
-  get id(): string {
-    return idOf(this.serial);
-  }
-
-  /** @internal When bytes last arrived (coarse clock ms). */
-  get lastActivity(): number {
-    return this.activityAt + coarseClock.epoch;
-  }
-
-  /** Which end of the connection this is. */
-  get role(): 'server' | 'client' {
-    return this.session.role;
-  }
-
-  /** Client: the URL connected to. Server: the request target (path and query). */
-  get url(): string {
-    return (this.urlSlot ??= requestTarget(this.headerSource as string));
-  }
-
-  /** Server: the request's headers. Client: the response's headers. Names are lower-case. */
-  get headers(): Readonly<HeaderMap> {
-    const source = this.headerSource;
-    if (typeof source !== 'string') return source;
-    this.urlSlot ??= requestTarget(source);
-    return (this.headerSource = parseHeaderText(source));
-  }
-
-  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (the WHATWG numbering). */
-  get readyState(): ReadyState {
-    return this.session.readyState;
-  }
-
-  get status(): ConnectionStatus {
-    return STATUS[this.session.readyState]!;
-  }
-
-  /** Traffic counters. */
-  get stats(): ConnectionStats {
-    return (this.statsSlot ??= new ConnectionStats());
-  }
-
-  /** @internal The traffic counters, if there was traffic to count. */
-  get statsIfAny(): ConnectionStats | undefined {
-    return this.statsSlot;
   }
 
   /** Replaces the handler object. */
