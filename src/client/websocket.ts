@@ -260,9 +260,8 @@ export class WebSocket extends EventHandlerTarget {
     super.removeEventListener(type, listener as DomListener, options);
   }
 
-  get [Symbol.toStringTag](): string {
-    return 'WebSocket';
-  }
+  /** 'WebSocket' (a data property on the prototype, as WebIDL defines it; see below the class). */
+  declare readonly [Symbol.toStringTag]: string;
 
   /**
    * Sends a message: a string as text; an ArrayBuffer, a view's bytes or a Blob as binary. Throws
@@ -388,6 +387,14 @@ for (const [name, value] of [
   Object.defineProperty(WebSocket, name, descriptor);
   Object.defineProperty(WebSocket.prototype, name, descriptor);
 }
+
+// The attributes and operations, enumerable as WebIDL defines them (a class makes its accessors
+// and methods non-enumerable): `for…in` and Object.keys(WebSocket.prototype) list them as in a
+// browser. And @@toStringTag, a data property: { writable: false, enumerable: false, configurable: true }.
+for (const name of ['url', 'readyState', 'bufferedAmount', 'onopen', 'onerror', 'onclose', 'extensions', 'protocol', 'close', 'onmessage', 'binaryType', 'send']) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+Object.defineProperty(WebSocket.prototype, Symbol.toStringTag, { value: 'WebSocket', writable: false, enumerable: false, configurable: true });
 
 /** WebIDL's TypeError for an operation called with fewer than its two required arguments. */
 function missingArguments(operation: string, given: number): TypeError {

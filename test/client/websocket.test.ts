@@ -310,6 +310,24 @@ describe('WebSocket: the interface', () => {
     }
   });
 
+  test('the attributes and operations are enumerable, as in a browser; @@toStringTag is a data property', () => {
+    // What a browser's Object.keys(WebSocket.prototype) lists (the order is the interface's).
+    const browser = ['url', 'readyState', 'bufferedAmount', 'onopen', 'onerror', 'onclose', 'extensions', 'protocol', 'close', 'onmessage', 'binaryType', 'send', 'CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
+    assert.deepEqual(Object.keys(WebSocket.prototype).sort(), [...browser].sort());
+    for (const name of ['close', 'send']) {
+      const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name);
+      assert.deepEqual([typeof descriptor?.value, descriptor?.writable, descriptor?.enumerable, descriptor?.configurable], ['function', true, true, true], name);
+    }
+    assert.deepEqual(Object.getOwnPropertyDescriptor(WebSocket.prototype, Symbol.toStringTag), { value: 'WebSocket', writable: false, enumerable: false, configurable: true });
+    const ws = new WebSocket('ws://127.0.0.1:1/');
+    ws.onerror = () => {};
+    assert.equal(String(ws), '[object WebSocket]');
+    const listed: string[] = [];
+    for (const key in ws) listed.push(key);
+    assert.ok(['url', 'readyState', 'send', 'onmessage'].every((name) => listed.includes(name)), listed.join(' '));
+    ws.close();
+  });
+
   test('an invalid URL is a "SyntaxError" DOMException, thrown by the constructor', () => {
     for (const url of ['not a url', '/relative', 'ftp://127.0.0.1/', 'file:///tmp/x', 'ws://127.0.0.1/#fragment', 'ws://127.0.0.1/#', 'ws://127.0.0.1:99999/']) {
       throwsDom(() => new WebSocket(url), 'SyntaxError', url);
