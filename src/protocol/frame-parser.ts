@@ -10,6 +10,7 @@ import { unmaskText } from './masked-text.js';
 import { unmaskWholeFrames } from './unmask-ahead.js';
 import { inSimdReadBuffer } from './mask-simd.js';
 import { type FrameParserHandler, type FrameParserOptions } from './frame-parser-types.js';
+import { compressedLimit } from './compressed-limit.js';
 
 export type { FrameParserHandler, FrameParserOptions } from './frame-parser-types.js';
 
@@ -53,7 +54,7 @@ const EMPTY = Buffer.alloc(0);
  * - §5.2 a 64-bit length with its most significant bit set → 1002
  * - §5.1 a server receives only masked frames, a client only unmasked ones → 1002
  * - Beyond the RFC: a message longer than `maxPayload` → 1009, decided from the frame header,
- *   before any of its payload is buffered.
+ *   before any of its payload is buffered (compressed: past deflate's worst case for `maxPayload`).
  * - Beyond the RFC: a message in more than `maxFragments` frames → 1008, decided from the header.
  * - §8.1 text must be UTF-8: checked as each byte arrives (fail fast), across fragments → 1007
  *   (compressed messages are checked by the extension after inflating them)
@@ -72,6 +73,7 @@ export class FrameParser {
   private readonly handler: FrameParserHandler;
   private readonly expectMask: boolean;
   private readonly maxPayload: number;
+  private readonly maxCompressed: number;
   private readonly maxFragments: number;
   private allowRsv1: boolean;
   private readonly wantFragments: boolean;
@@ -116,6 +118,7 @@ export class FrameParser {
     this.handler = handler;
     this.expectMask = options.role === 'server';
     this.maxPayload = options.maxPayload;
+    this.maxCompressed = compressedLimit(options.maxPayload);
     this.maxFragments = options.maxFragments ?? Infinity;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.wantFragments = (options.fragments ?? true) && typeof handler.onFragment === 'function';
@@ -252,8 +255,8 @@ export class FrameParser {
         this.messageLength = 0;
         this.messageFrames = 0;
       }
-      // Checked from the header, before any of the payload is buffered.
-      if (this.messageLength + length > this.maxPayload) {
+      // Checked from the header, before any of the payload is buffered (see compressedLimit).
+      if (this.messageLength + length > (this.messageCompressed ? this.maxCompressed : this.maxPayload)) {
         return this.fail(CloseCode.MessageTooBig, `message exceeds maxPayload (${this.maxPayload} bytes)`, 'SW_MESSAGE_TOO_BIG');
       }
       this.messageLength += length;

@@ -642,6 +642,20 @@ describe('compressed frames on the wire (raw TCP peers)', { timeout: 120_000 }, 
     assert.equal((await side.rec.errors.next('the error event')).code, 'SW_INVALID_UTF8');
   });
 
+  test('a message of exactly maxPayload bytes that does not compress (longer on the wire than maxPayload) is taken, and echoed', async (t) => {
+    const limit = 64 * 1024;
+    const srv = await ourServer(t, true, [], limit);
+    const { raw } = await rawClient(t, srv.port, 'permessage-deflate');
+    const side = await srv.connections.next('the server-side connection');
+    const message = randomBytes(limit);
+    const wire = deflateRawSync(message, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    assert.ok(wire.length > limit, `${wire.length} bytes on the wire`);
+    raw.write(clientFrame({ opcode: 0x2, rsv1: true, payload: wire }));
+    const received = await side.rec.messages.next('the message at the server');
+    assert.deepEqual(received.data, message);
+    assert.deepEqual(side.rec.errors.history, []);
+  });
+
   test('a compressed bomb (50 MiB of zeros in ~50 KB) against maxPayload 1 MiB fails with 1009', async (t) => {
     const srv = await ourServer(t, true, [], MiB);
     const { raw } = await rawClient(t, srv.port, 'permessage-deflate');

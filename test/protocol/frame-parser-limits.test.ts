@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { FrameParser, type FrameParserOptions } from '../../src/protocol/frame-parser.js';
+import { compressedLimit } from '../../src/protocol/compressed-limit.js';
 import { errorIndex, ev, expectError, expectEvents, recorder } from '../support/chunking.js';
 import { clientFrame, concat, patternBytes } from '../support/frames.js';
 
@@ -80,5 +81,35 @@ describe('FrameParser: the 64-bit length form beyond 32 bits', () => {
     for (const declared of [2n ** 32n, 2n ** 32n + 5n, 3n * 2n ** 32n, 2n ** 63n - 1n]) {
       expectError([header64(declared)], { role: 'server', maxPayload: 100 }, 1009);
     }
+  });
+});
+
+describe('FrameParser: maxPayload for a compressed message (RSV1)', () => {
+  const LIMIT = 1000;
+  const options: FrameParserOptions = { role: 'server', maxPayload: LIMIT, allowRsv1: true };
+  /** A masked compressed binary frame that declares `length` bytes (its payload does not follow). */
+  const compressed = (length: number, fin = true): Buffer => clientFrame({ opcode: BINARY, payload: Buffer.alloc(0), length: BigInt(length), lengthForm: 64, rsv1: true, fin });
+
+  test("its wire bytes may pass maxPayload up to deflate's worst case (a message that did not compress); one byte more is 1009", () => {
+    const bound = compressedLimit(LIMIT);
+    assert.ok(bound > LIMIT);
+    const rec = recorder();
+    new FrameParser(options, rec.handler).push(compressed(bound));
+    assert.deepStrictEqual(rec.events, [], 'a header declaring the bound is accepted');
+    expectError([compressed(bound + 1)], options, 1009);
+    // Across fragments, the whole message counts, at the compressed bound.
+    const first = clientFrame({ opcode: BINARY, payload: Buffer.alloc(LIMIT), rsv1: true, fin: false });
+    const rest = (length: number): Buffer => clientFrame({ opcode: CONT, payload: Buffer.alloc(0), length: BigInt(length), lengthForm: 64, fin: true });
+    for (const [length, failed] of [[bound - LIMIT, false], [bound - LIMIT + 1, true]] as const) {
+      const fragments = recorder();
+      const parser = new FrameParser(options, fragments.handler);
+      parser.push(concat(first, rest(length)));
+      const last = fragments.events[fragments.events.length - 1];
+      assert.equal(last?.type === 'error' && last.closeCode === 1009, failed, `${length} more bytes: ${JSON.stringify(last)}`);
+    }
+  });
+
+  test('an uncompressed message is still held to maxPayload itself', () => {
+    expectError([clientFrame({ opcode: BINARY, payload: Buffer.alloc(0), length: BigInt(LIMIT + 1), lengthForm: 64 })], options, 1009);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { FrameParser, type FrameParserOptions } from '../../src/protocol/frame-parser.js';
+import { compressedLimit } from '../../src/protocol/compressed-limit.js';
 import {
   BYTE_BY_BYTE,
   describe as describeEvents,
@@ -734,6 +735,8 @@ function referenceParse(stream: Buffer, options: FrameParserOptions, fragments: 
     return events;
   };
   const maxPayload = options.maxPayload === Infinity ? null : BigInt(options.maxPayload);
+  // A compressed message may be longer on the wire than maxPayload, up to deflate's worst case.
+  const maxCompressed = options.maxPayload === Infinity ? null : BigInt(compressedLimit(options.maxPayload));
   let pos = 0;
   let messageOpcode = 0;
   let compressed = false;
@@ -775,7 +778,8 @@ function referenceParse(stream: Buffer, options: FrameParserOptions, fragments: 
         frames = 0;
         decoder = opcode === 1 && !compressed ? new TextDecoder('utf-8', { fatal: true }) : null;
       }
-      if (maxPayload !== null && messageLength + length > maxPayload) return fail(1009);
+      const limit = compressed ? maxCompressed : maxPayload;
+      if (limit !== null && messageLength + length > limit) return fail(1009);
       messageLength += length;
     }
     const start = pos + headerSize;
