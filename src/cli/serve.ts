@@ -149,10 +149,14 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const tls = certFile && keyFile ? { cert: await readPem(certFile), key: await readPem(keyFile) } : undefined;
   const backplane = await openBackplane(args.values['backplane']);
 
+  const maxPayload = integerOption(args, 'max-payload') ?? 100 * 1024 * 1024;
   const server = new WebSocketServer({
     port,
     host: args.values['host'] ?? '127.0.0.1',
-    maxPayload: integerOption(args, 'max-payload') ?? 100 * 1024 * 1024,
+    maxPayload,
+    // /echo and /broadcast send back what they receive: a message as large as maxPayload must fit
+    // in a connection's buffer, with room for the default 16 MiB of others (a slow reader's limit).
+    maxBufferedAmount: maxPayload + 16 * 1024 * 1024,
     maxFragments: integerOption(args, 'max-fragments') ?? 1024,
     rateLimit: { ...DEFAULT_RATE_LIMIT, messagesPerSecond: numberOption(args, 'rate-limit', 50_000) },
     maxConnections: integerOption(args, 'max-connections') ?? 10_000,

@@ -95,7 +95,11 @@ export interface ServerOptions<Data = unknown> {
    * peers that send no messages, watch `message` yourself).
    */
   idleTimeout?: number | undefined;
-  /** Hard limit on a connection's buffered bytes; past it `slowConsumer` applies. Default 16 MiB. */
+  /**
+   * Hard limit on a connection's buffered bytes; past it `slowConsumer` applies. Default 16 MiB.
+   * A message larger than it cannot be sent (with 'wait', one up to twice it): a server that sends
+   * back what it receives (an echo, a relay) needs it above `maxPayload`.
+   */
   maxBufferedAmount?: number | undefined;
   /**
    * What happens to a connection whose buffer is over `maxBufferedAmount`. Default 'close':

@@ -135,6 +135,18 @@ describe('sockwave serve: the demo and the server flags', { timeout: 60_000 }, (
     assert.equal((await rec.closed()).code, 1009);
   });
 
+  test('/echo sends back a message over 16 MiB (the default limit of a connection buffer) when --max-payload allows it', async (t) => {
+    const size = 17 * 1024 * 1024;
+    const { url } = await serve(t, ['--max-payload', String(size)]);
+    const { socket, rec } = await client(t, `${url}/echo`);
+    const message = Buffer.alloc(size, 0x5a);
+    socket.send(message);
+    const echo = await rec.messages.next('the echo', 20_000);
+    assert.equal(echo.data.length, size);
+    assert.ok(echo.data.equals(message));
+    assert.equal(socket.readyState, WebSocket.OPEN, 'still open');
+  });
+
   test('--heartbeat 0.2: the server pings its clients', async (t) => {
     const { url } = await serve(t, ['--heartbeat', '0.2']);
     const { socket } = await client(t, `${url}/echo`);
