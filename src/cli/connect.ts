@@ -124,17 +124,17 @@ class Session {
         () => this.onInterrupt(),
       );
     }
-    if (!screen.interactive) {
-      // Ctrl-C closes with 1000; a second one ends the session at once (exit 1, "interrupted")
-      // without waiting for the close handshake; a third, while output is still being flushed, is
-      // left to Node's default: it ends the process.
-      const onSigint = (): void => {
-        if (this.interrupts > 0) process.removeListener('SIGINT', onSigint);
-        this.onInterrupt();
-      };
-      process.on('SIGINT', onSigint);
-      process.once('SIGTERM', () => this.leave(1001, 'going away', 'stopped by SIGTERM'));
-    }
+    // Ctrl-C closes with 1000; a second one ends the session at once (exit 1, "interrupted")
+    // without waiting for the close handshake; a third, while output is still being flushed, is
+    // left to Node's default: it ends the process. (At a terminal with a prompt, Ctrl-C is a key
+    // the prompt reads, above, and no signal; the signal comes with --echo or --execute there,
+    // where nothing reads the terminal, or from another process.)
+    const onSigint = (): void => {
+      if (this.interrupts > 0) process.removeListener('SIGINT', onSigint);
+      this.onInterrupt();
+    };
+    process.on('SIGINT', onSigint);
+    process.once('SIGTERM', () => this.leave(1001, 'going away', 'stopped by SIGTERM'));
     const outcome = await this.finished;
     this.leaving = true;
     clearTimeout(this.waitTimer);

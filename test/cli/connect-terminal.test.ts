@@ -78,6 +78,15 @@ describe('sockwave connect in a terminal (pty)', { timeout: 60_000 }, () => {
     assert.ok(saved.includes('hello terminal ✓') && saved.includes('abXc'), `the history file: ${saved.join(' | ')}`);
   });
 
+  test('--echo at a terminal: Ctrl-C closes with 1000 and exits 0 (the process is not killed by the signal)', async (t) => {
+    const base = await serve(t);
+    const { program } = connectInPty(t, `${base}/echo`, ['--echo']);
+    await program.waitForLine(/connected to/, 'the connected note');
+    program.type(KEY.ctrlC);
+    await program.waitForLine(/closed by us: 1000/, 'the close on exit');
+    assert.equal(await program.exited(), 0);
+  });
+
   test('a message arriving while a line is half typed prints above the prompt, and the typing survives', async (t) => {
     const base = await serve(t);
     const url = `${base}/broadcast`;
