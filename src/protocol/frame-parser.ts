@@ -73,7 +73,6 @@ export class FrameParser {
   private readonly handler: FrameParserHandler;
   private readonly expectMask: boolean;
   private readonly maxPayload: number;
-  private readonly maxCompressed: number;
   private readonly maxFragments: number;
   private allowRsv1: boolean;
   private readonly wantFragments: boolean;
@@ -118,7 +117,6 @@ export class FrameParser {
     this.handler = handler;
     this.expectMask = options.role === 'server';
     this.maxPayload = options.maxPayload;
-    this.maxCompressed = compressedLimit(options.maxPayload);
     this.maxFragments = options.maxFragments ?? Infinity;
     this.allowRsv1 = options.allowRsv1 ?? false;
     this.wantFragments = (options.fragments ?? true) && typeof handler.onFragment === 'function';
@@ -256,7 +254,7 @@ export class FrameParser {
         this.messageFrames = 0;
       }
       // Checked from the header, before any of the payload is buffered (see compressedLimit).
-      if (this.messageLength + length > (this.messageCompressed ? this.maxCompressed : this.maxPayload)) {
+      if (this.messageLength + length > (this.messageCompressed ? compressedLimit(this.maxPayload) : this.maxPayload)) {
         return this.fail(CloseCode.MessageTooBig, `message exceeds maxPayload (${this.maxPayload} bytes)`, 'SW_MESSAGE_TOO_BIG');
       }
       this.messageLength += length;

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { connect, HandshakeError, SockwaveError, WebSocketServer } from '../../src/index.js';
+import { test, type TestContext } from 'node:test';
+import { connect, HandshakeError, SockwaveError, WebSocketServer, type ListenInfo } from '../../src/index.js';
 import { resolveProxy } from '../../src/io/proxy.js';
 import { lendsReads } from '../../src/io/socket-events.js';
 import { redirectHeaders } from '../../src/client/connect.js';
@@ -50,13 +50,19 @@ async function echo(url: string, options: Parameters<typeof connect>[1]): Promis
   return text;
 }
 
-test('connects to a wss:// server through a proxy: TLS to the server, inside the tunnel', async (t) => {
+/** A wss:// echo server on /echo, with a throw-away self-signed certificate (`pem.cert` trusts it). */
+async function wssEchoServer(t: TestContext): Promise<{ info: ListenInfo; pem: { cert: string; key: string } }> {
   const certificate = await selfSignedCertificate(t);
   const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, tls: pem });
   server.route('/echo', () => ({ onMessage: (conn, data, isBinary) => void conn.send(data, { binary: isBinary }) }));
   const info = await server.listen();
   t.after(() => server.close({ timeout: 500 }));
+  return { info, pem };
+}
+
+test('connects to a wss:// server through a proxy: TLS to the server, inside the tunnel', async (t) => {
+  const { info, pem } = await wssEchoServer(t);
   assert.ok(info.url.startsWith('wss://'), info.url);
   const proxy = await startProxy(t);
   assert.equal(await echo(`${info.url}/echo`, { proxy: proxy.url, tls: { ca: pem.cert } }), 'through');
@@ -64,12 +70,7 @@ test('connects to a wss:// server through a proxy: TLS to the server, inside the
 });
 
 test('TLS options given as undefined are left out, as if not given: Node refuses some present as undefined', async (t) => {
-  const certificate = await selfSignedCertificate(t);
-  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, tls: pem });
-  server.route('/echo', () => ({ onMessage: (conn, data, isBinary) => void conn.send(data, { binary: isBinary }) }));
-  const info = await server.listen();
-  t.after(() => server.close({ timeout: 500 }));
+  const { info, pem } = await wssEchoServer(t);
   const tls = { ca: pem.cert, checkServerIdentity: undefined, minDHSize: undefined, minVersion: undefined, servername: undefined };
   assert.equal(await echo(`${info.url}/echo`, { tls }), 'through');
   // Still checked: without the CA the certificate is refused.
