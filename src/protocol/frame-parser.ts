@@ -278,8 +278,7 @@ export class FrameParser {
   private payload(chunk: Buffer, start: number, end: number, lent: boolean): Buffer | undefined {
     const n = end - start;
     let owned: Buffer | undefined;
-    // The common case for text: one whole frame in this chunk (a Text opcode with FIN starts and
-    // ends its message). Validated and decoded in one pass, and no Buffer made for it.
+    // The common case: a whole single-frame text message here, validated and decoded in one pass.
     if (n === this.remaining && this.opcode === Opcode.Text && this.fin && this.wantText && !this.messageCompressed && this.framePiece === null && this.frameBuffer === null) {
       this.remaining = 0;
       this.state = State.Header;
