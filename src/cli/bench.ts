@@ -85,7 +85,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   try {
     result = await runLoad(plan);
   } catch (error) {
-    process.stderr.write(`sockwave: ${oneLine(describeError(error, url))}\n`);
+    process.stderr.write(`sockwave: ${oneLine(describeError(error, url, { caFile }))}\n`);
     return 1;
   } finally {
     if (tty) process.stderr.write('\r\x1b[K');

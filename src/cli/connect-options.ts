@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseWebSocketUrl } from '../client/url.js';
-import { isToken } from '../handshake/http-head.js';
+import { isSafeHeaderValue, isToken } from '../handshake/http-head.js';
 import { isReservedRequestHeader } from '../handshake/client-handshake.js';
 import { resolveProxy } from '../io/proxy.js';
 import { ArgumentError, numberOption, parseArgs } from './args.js';
@@ -64,6 +64,9 @@ not be sent), 2 on a usage error. A close asked for with /close CODE exits 0 whe
 server answers it cleanly. Errors are one line on stderr, naming the URL.
 `;
 
+/** Why a header value cannot go into the request: the handshake's head is Latin-1 bytes. */
+const UNSENDABLE = 'may hold only tabs and characters from U+0020 to U+00FF (no control characters; the request head is Latin-1)';
+
 const SPEC = {
   echo: { type: 'boolean' },
   execute: { type: 'list' },
@@ -103,6 +106,8 @@ export interface ConnectConfig {
   origin: string | undefined;
   deflate: boolean;
   ca: Buffer | undefined;
+  /** The --ca file's name, for advice when the server's certificate is still not trusted. */
+  caFile: string | undefined;
   insecure: boolean;
   /** A proxy URL, false for none, undefined for the environment's. */
   proxy: string | false | undefined;
@@ -138,12 +143,17 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
     // Checked here, as usage errors (exit 2), rather than failing the connection (exit 1).
     if (!isToken(name)) throw new ArgumentError(`--header: ${JSON.stringify(name)} is not a valid header name`);
     if (/[\r\n\0]/.test(value)) throw new ArgumentError(`--header: the value of ${name} may not hold CR, LF or NUL`);
+    if (!isSafeHeaderValue(value)) throw new ArgumentError(`--header: the value of ${name} ${UNSENDABLE}`);
     if (isReservedRequestHeader(name)) throw new ArgumentError(`--header: ${name} cannot be set: the handshake sets it, or it would give the request a body${name.toLowerCase() === 'origin' ? ' (use --origin)' : ''}`);
     (headers[name] ??= []).push(value);
   }
-  for (const protocol of args.lists['subprotocol'] ?? []) {
+  const subprotocols = args.lists['subprotocol'] ?? [];
+  subprotocols.forEach((protocol, index) => {
     if (!isToken(protocol)) throw new ArgumentError(`--subprotocol: ${JSON.stringify(protocol)} is not a valid subprotocol name (an HTTP token)`);
-  }
+    if (subprotocols.indexOf(protocol) !== index) throw new ArgumentError(`--subprotocol: ${protocol} is given twice`);
+  });
+  const origin = args.values['origin'];
+  if (origin !== undefined && !isSafeHeaderValue(origin)) throw new ArgumentError(`--origin ${UNSENDABLE}`);
   const modes = (['binary', 'base64', 'hex'] as const).filter((mode) => args.flags[mode]);
   if (modes.length > 1) throw new ArgumentError(`--${modes[0]} and --${modes[1]} do not go together`);
   const mode: DataMode = modes[0] ?? 'text';
@@ -180,10 +190,11 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
     pingSeconds: numberOption(args, 'ping', 0),
     timeoutSeconds,
     headers,
-    subprotocols: args.lists['subprotocol'] ?? [],
-    origin: args.values['origin'],
+    subprotocols,
+    origin,
     deflate: args.flags['deflate'] === true,
     ca,
+    caFile,
     insecure: args.flags['insecure'] === true,
     proxy: args.flags['no-proxy'] ? false : args.values['proxy'],
     reconnect: args.flags['reconnect'] === true,

@@ -13,23 +13,26 @@ export type Outcome = CloseInfo | Error;
 /** Close codes after which the session counts as a success (exit 0). */
 const NORMAL_CODES = new Set([1000, 1001, 1005]);
 
-/**
- * Reports `outcome` for `url` and returns the exit status. `unsentLines`: lines read from stdin
- * that never went out; `requested`: the close asked for with /close, reported as sent (the
- * server may echo the code alone); `dropCause`: what was reported before a 1006 (a socket error,
- * a dead peer), told in place of the reason a 1006 cannot have.
- */
-export function reportOutcome(
-  screen: Screen,
-  url: string,
-  outcome: Outcome,
-  unsentLines: number,
-  requested: { code: number; reason: string } | undefined,
-  dropCause?: Error,
-): number {
+/** What else the report needs to know about the session. */
+export interface SessionFacts {
+  /** The URL as messages show it. */
+  url: string;
+  /** Lines read from stdin that never went out. */
+  unsentLines: number;
+  /** The close asked for with /close, reported as sent (the server may echo the code alone). */
+  requested?: { code: number; reason: string } | undefined;
+  /** What was reported before a 1006 (a socket error, a dead peer), told in place of the reason a 1006 cannot have. */
+  dropCause?: Error | undefined;
+  /** The --ca file given, if any (it changes the advice for an untrusted certificate). */
+  caFile?: string | undefined;
+}
+
+/** Reports `outcome` and returns the exit status. */
+export function reportOutcome(screen: Screen, outcome: Outcome, facts: SessionFacts): number {
+  const { url, unsentLines, requested, dropCause } = facts;
   const unsent = unsentLines === 0 ? '' : `; ${unsentLines} line${unsentLines === 1 ? '' : 's'} not sent`;
   if (outcome instanceof Error) {
-    screen.fatal(`${describeError(outcome, url)}${unsent}`);
+    screen.fatal(`${describeError(outcome, url, { caFile: facts.caFile })}${unsent}`);
     return 1;
   }
   const why = closeReason(outcome, dropCause);

@@ -141,7 +141,13 @@ class Session {
     clearTimeout(this.giveUpTimer);
     screen.stopReading();
     this.client.close();
-    return reportOutcome(this.screen, this.config.shownUrl, this.failure ?? outcome, this.outflow.pending, this.requestedClose, this.dropCause);
+    return reportOutcome(this.screen, this.failure ?? outcome, {
+      url: this.config.shownUrl,
+      unsentLines: this.outflow.pending,
+      requested: this.requestedClose,
+      dropCause: this.dropCause,
+      caFile: this.config.caFile,
+    });
   }
 
   private onOpen(client: WebSocketClient): void {

@@ -14,11 +14,17 @@ const CERTIFICATE_PROBLEMS: Readonly<Record<string, readonly [string, string]>> 
   ERR_TLS_CERT_ALTNAME_INVALID: ['does not name this host', 'connect with a name it was issued for, or skip the check with --insecure'],
 };
 
+/** What was asked of the command line that changes the advice an error gets. */
+export interface ErrorContext {
+  /** The --ca file given, if any: an untrusted certificate then means it holds the wrong authority. */
+  caFile?: string | undefined;
+}
+
 /**
  * One line a person understands, naming the URL; never a stack trace. Covers connection refused,
  * an unknown host, TLS certificate problems, a non-101 answer (status and reason), a timeout.
  */
-export function describeError(error: unknown, url: string): string {
+export function describeError(error: unknown, url: string, context: ErrorContext = {}): string {
   if (error instanceof HandshakeError && error.status >= 200 && error.code !== 'SW_PROXY_REFUSED') {
     const reason = /^unexpected server response: \d+ (.+)$/.exec(error.message)?.[1];
     const body = error.body ? `: ${firstLine(error.body)}` : '';
@@ -27,7 +33,7 @@ export function describeError(error: unknown, url: string): string {
   const code = errnoCode(error);
   // The proxy failed, not the server: its message names it.
   if (error instanceof SockwaveError && error.message.startsWith('the proxy ')) {
-    const problem = code === undefined ? undefined : CERTIFICATE_PROBLEMS[code];
+    const problem = certificateProblem(code, context);
     // A certificate problem in our words, not Node's (whose wording and advice vary by version).
     // (The client may have named the URL after Node's message: that stays.)
     const parts = problem ? /^(the proxy \S+ could not be reached: ).*?( \(\w+:\/\/.*\))?$/s.exec(error.message) : null;
@@ -36,7 +42,7 @@ export function describeError(error: unknown, url: string): string {
     return `${named}${problem ? `; ${problem[1]}` : ''}`;
   }
   if (code !== undefined) {
-    const problem = CERTIFICATE_PROBLEMS[code];
+    const problem = certificateProblem(code, context);
     if (problem) return `the server's TLS certificate ${problem[0]} (${url}); ${problem[1]}`;
     if (code === 'ECONNREFUSED') return `connection refused (${url}): is the server running?`;
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return `the server does not speak TLS (${url}): is it a ws:// server?`;
@@ -48,6 +54,16 @@ export function describeError(error: unknown, url: string): string {
   }
   if (error instanceof Error) return error.message.includes(url) ? error.message : `${error.message} (${url})`;
   return String(error);
+}
+
+/**
+ * What is wrong with a certificate and the advice; with a --ca file given, "trust its authority
+ * with --ca" would send the person round in a circle: the file holds some other authority.
+ */
+function certificateProblem(code: string | undefined, context: ErrorContext): readonly [string, string] | undefined {
+  const problem = code === undefined ? undefined : CERTIFICATE_PROBLEMS[code];
+  if (problem === undefined || problem[1] !== TRUST || context.caFile === undefined) return problem;
+  return [problem[0], `${context.caFile} does not hold the authority that signed it: give that one with --ca, or skip the check with --insecure`];
 }
 
 /** The first errno-style `code` along an error's cause chain (bounded). */

@@ -157,6 +157,10 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
       assert.deepEqual(await cli.exited(), { code: 0, signal: null }, cli.stderr());
       assert.equal(cli.stdout(), 'secure ✓\n');
     }
+    // A --ca that holds some other authority: the advice is not to give --ca again.
+    const other = await selfSignedCertificate(t);
+    const wrong = await failure(run(t, ['connect', url, '--ca', other.cert, '--execute', 'x']));
+    assert.equal(wrong, `sockwave: the server's TLS certificate is self-signed (${url}); ${other.cert} does not hold the authority that signed it: give that one with --ca, or skip the check with --insecure`);
   });
 
   test('--ca with a file that holds no readable PEM certificate (empty, only a key, DER, a cut one) exits 2 naming the file', async (t) => {
@@ -244,9 +248,14 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
     ['--header', 'Host: elsewhere'],
     ['--header', 'origin: https://example.com'],
     ['--header', 'Sec-WebSocket-Key: x'],
+    ['--header', 'X-Price: 5 €'],
+    ['--header', 'X-Bell: \x07'],
+    ['--origin', 'https://example.test\x01'],
+    ['--origin', 'https://example.test\r\nX-Injected: 1'],
+    ['--subprotocol', 'chat', '--subprotocol', 'chat'],
   ];
   for (const args of BAD) {
-    test(`bad usage \`connect URL ${args.join(' ')}\` exits 2 with one line`, async (t) => {
+    test(`bad usage \`connect URL ${args.map((arg) => (/[\x00-\x1f]/.test(arg) ? JSON.stringify(arg) : arg)).join(' ')}\` exits 2 with one line`, async (t) => {
       const cli = run(t, ['connect', 'ws://127.0.0.1:1/', ...args]);
       assert.deepEqual(await cli.exited(), { code: 2, signal: null });
       assert.match(cli.stderr(), /^sockwave: [^\n]+ \(see 'sockwave --help'\)\n$/);

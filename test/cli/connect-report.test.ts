@@ -19,7 +19,7 @@ function report(outcome: Outcome, unsent = 0, requested?: { code: number; reason
     note: (text) => void written.notes.push(text),
     fatal: (text) => void written.fatals.push(text),
   };
-  const status = reportOutcome(screen as Screen, URL_, outcome, unsent, requested, dropCause);
+  const status = reportOutcome(screen as Screen, outcome, { url: URL_, unsentLines: unsent, requested, dropCause });
   return { status, ...written };
 }
 

@@ -114,6 +114,18 @@ describe('describeError: errno codes', () => {
     });
   }
 
+  test('with a --ca file given, an untrusted certificate gets advice other than --ca; other problems keep theirs', () => {
+    const context = { caFile: 'corp-ca.pem' };
+    const wrongAuthority = 'corp-ca.pem does not hold the authority that signed it: give that one with --ca, or skip the check with --insecure';
+    for (const [code, told] of certificates) {
+      const [problem, advice] = told.split('; ') as [string, string];
+      const expected = advice.includes('--ca') ? wrongAuthority : advice;
+      assert.equal(describeError(errno(code), URL_, context), `the server's TLS certificate ${problem} (${URL_}); ${expected}`, code);
+    }
+    const proxy = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128 could not be reached: self-signed certificate', { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+    assert.equal(describeError(proxy, URL_, context), `the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (${URL_}); ${wrongAuthority}`);
+  });
+
   test('ECONNREFUSED: is the server running?', () => {
     assert.equal(describeError(errno('ECONNREFUSED'), URL_), `connection refused (${URL_}): is the server running?`);
   });
