@@ -13,7 +13,7 @@ server's figures (JSON, once a second) at /stats.
 
 Options:
   --port N               TCP port (default 8080; 0 picks a free port)
-  --host H               address to listen on (default 127.0.0.1)
+  --host H               address to listen on (default 127.0.0.1; IPv6 as ::1 or [::1])
   --tls-cert FILE        PEM certificate: serve wss:// and https:// (with --tls-key)
   --tls-key FILE         PEM private key
   --deflate              accept permessage-deflate (RFC 7692)
@@ -149,10 +149,12 @@ export async function serve(argv: readonly string[]): Promise<number> {
   const tls = certFile && keyFile ? { cert: await readPem(certFile), key: await readPem(keyFile) } : undefined;
   const backplane = await openBackplane(args.values['backplane']);
 
+  // An IPv6 address may be given as URLs write it, in brackets: listen() takes it bare.
+  const host = (args.values['host'] ?? '127.0.0.1').replace(/^\[(.*:.*)\]$/, '$1');
   const maxPayload = integerOption(args, 'max-payload') ?? 100 * 1024 * 1024;
   const server = new WebSocketServer({
     port,
-    host: args.values['host'] ?? '127.0.0.1',
+    host,
     maxPayload,
     // /echo and /broadcast send back what they receive: a message as large as maxPayload must fit
     // in a connection's buffer, with room for the default 16 MiB of others (a slow reader's limit).
@@ -192,10 +194,10 @@ export async function serve(argv: readonly string[]): Promise<number> {
   routes = demoRoutes;
   const info = await server.listen().catch((error: NodeJS.ErrnoException) => {
     demoRoutes.stop();
-    const where = `${args.values['host'] ?? '127.0.0.1'}:${port}`;
+    const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     if (error.code === 'EADDRINUSE') throw new Error(`port ${port} is in use (${where}); try --port 0 for a free one`);
     if (error.code === 'EACCES') throw new Error(`not allowed to listen on ${where}`);
-    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new Error(`cannot listen on ${where}: no such local address`);
+    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EINVAL') throw new Error(`cannot listen on ${where}: no such local address`);
     throw error;
   });
   if (!stopping) {

@@ -188,6 +188,26 @@ describe('sockwave serve (child process)', { timeout: 60_000 }, () => {
     }
   });
 
+  test('--host takes an IPv6 address bare or in brackets (as URLs write it), and serves on it', async (t) => {
+    for (const host of ['::1', '[::1]']) {
+      const cli = run(t, ['serve', '--port', '0', '--host', host]);
+      const line = await cli.lines.next("the 'listening on' line", 10_000);
+      const url = /^listening on (ws:\/\/\[::1\]:\d+)$/.exec(line)?.[1];
+      assert.ok(url, `${host}: ${line}`);
+      const client = run(t, ['connect', `${url}/echo`, '--execute', `over ${host}`, '--wait', '0.5']);
+      assert.deepEqual(await client.exited(), { code: 0, signal: null }, client.stderr());
+      assert.equal(client.stdout(), `over ${host}\n`);
+      cli.child.kill('SIGTERM');
+      assert.deepEqual(await cli.exited(), { code: 0, signal: null });
+    }
+  });
+
+  test('--host with an address this machine does not have: one line naming it as URLs write it (exit 1)', async (t) => {
+    const cli = run(t, ['serve', '--port', '0', '--host', '[2001:db8::1]']);
+    assert.deepEqual(await cli.exited(), { code: 1, signal: null });
+    assert.equal(cli.stderr(), 'sockwave: cannot listen on [2001:db8::1]:0: no such local address\n');
+  });
+
   test('serve --help prints the usage and exits 0', async (t) => {
     const cli = run(t, ['serve', '--help']);
     assert.deepEqual(await cli.exited(), { code: 0, signal: null });
