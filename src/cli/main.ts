@@ -36,12 +36,14 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`sockwave ${version()}\n`);
       return 0;
     case undefined:
+      // A usage error, on stderr as every one; the command list only (--help has every option).
+      process.stderr.write(USAGE);
+      return 2;
     case '--help':
     case '-h':
     case 'help':
-      // Asked for, on stdout; without a command (a usage error), on stderr, as every usage error.
-      (command === undefined ? process.stderr : process.stdout).write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}\n${BENCH_USAGE}`);
-      return command === undefined ? 2 : 0;
+      process.stdout.write(`${USAGE}\n${SERVE_USAGE}\n${CONNECT_USAGE}\n${BENCH_USAGE}`);
+      return 0;
     default:
       throw new ArgumentError(`unknown command ${command}`);
   }

@@ -15,12 +15,14 @@ describe('sockwave (child process)', { timeout: 30_000 }, () => {
     }
   });
 
-  test('no command: the same usage, on stderr (a usage error), nothing on stdout, exit 2', async (t) => {
+  test('no command: the command list, on stderr (a usage error), not every option; nothing on stdout, exit 2', async (t) => {
     const cli = run(t, []);
     assert.deepEqual(await cli.exited(), { code: 2, signal: null });
     assert.equal(cli.stdout(), '');
     assert.match(cli.stderr(), /^Usage: sockwave <command>/);
-    assert.match(cli.stderr(), /Usage: sockwave connect URL/);
+    for (const line of [/^ {2}serve {5}/m, /^ {2}connect {3}/m, /^ {2}bench {5}/m, /'sockwave <command> --help'/]) assert.match(cli.stderr(), line);
+    assert.doesNotMatch(cli.stderr(), /Usage: sockwave connect URL/, "the commands' options are for --help");
+    assert.ok(cli.stderr().split('\n').length < 15, cli.stderr());
   });
 
   test('--version prints the package version', async (t) => {
