@@ -101,9 +101,9 @@ class Session {
         }
       },
       onClose: (client, info) => {
-        // --reconnect comes back only after an abnormal close; any other code (1001, 1005, 1011…)
-        // ends the session as it would without --reconnect.
-        if (info.willReconnect && info.code !== RECONNECT_CODE) {
+        // --reconnect comes back only after an abnormal close we did not ask for; any other code
+        // (1001, 1005, 1011…) ends the session as it would without --reconnect.
+        if (info.willReconnect && (info.code !== RECONNECT_CODE || this.leaving)) {
           client.close();
           return this.finish(info);
         }
@@ -324,9 +324,16 @@ class Session {
     clearTimeout(this.waitTimer);
     clearTimeout(this.giveUpTimer);
     this.screen.stopReading();
-    const connected = this.client.current !== undefined;
+    const connection = this.client.current;
+    if (connection !== undefined) {
+      // The connection is closed, not the client: the client would drop what still arrives (as
+      // the standard WebSocket does), and replies already on the wire are what --wait is for.
+      // (onClose ends the client, whatever its retry policy says.)
+      if (connection.status === 'open') connection.close(code, reason);
+      else this.client.close(code, reason);
+      return;
+    }
     this.client.close(code, reason);
-    if (connected) return;
     if (this.failure) this.finish(this.failure);
     else if (this.opened) this.finish({ code, reason, wasClean: true, remote: false });
     else this.finish(this.lastError ?? new Error(`${why} before the connection opened`));

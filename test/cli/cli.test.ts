@@ -431,6 +431,24 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     assert.match(cli.stderr(), /^sockwave: connection closed with 1006 \(ping unanswered for 2000 ms: the peer is taken as dead\) \(ws:/m);
   });
 
+  test('--wait 0: a reply that arrives after our close frame went out, before the server answered it, is still printed', async (t) => {
+    const raw = await startRawWsServer(Buffer.alloc(0), { paused: false });
+    t.after(() => raw.close());
+    const cli = run(t, ['connect', raw.url, '--execute', 'x', '--wait', '0']);
+    const socket = await raw.sockets.next('the upgraded socket');
+    // The client's frames: 'x' (masked, 7 bytes), then its close (masked, 8 bytes: 0x88 first).
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 15) return;
+      assert.equal(received[7], 0x88, 'the close frame follows the message');
+      // Only now does the reply go out, and the close answer after it.
+      socket.end(Buffer.from([0x81, 10, ...Buffer.from('late reply'), 0x88, 2, 0x03, 0xe8]));
+    });
+    assert.deepEqual(await cli.exited(), { code: 0, signal: null }, cli.stderr());
+    assert.equal(cli.stdout(), 'late reply\n');
+  });
+
   const BAD_USAGE: ReadonlyArray<readonly string[]> = [
     [],
     ['connect'],
