@@ -9,28 +9,38 @@
  *   `SyntaxError` for an argument of the wrong type or range.
  */
 
-/** Stable error codes. Never renamed once published. */
-export type ErrorCode =
+/** The codes a {@link ProtocolError} carries: what the peer sent broke RFC 6455/7692 or a limit. */
+export type ProtocolErrorCode =
   | 'SW_PROTOCOL_ERROR'
   | 'SW_INVALID_UTF8'
   | 'SW_MESSAGE_TOO_BIG'
   | 'SW_INVALID_CLOSE_CODE'
+  | 'SW_DECOMPRESSION_ERROR'
+  | 'SW_TOO_MANY_FRAGMENTS'
+  | 'SW_RATE_LIMITED';
+
+/** The codes a {@link HandshakeError} carries. */
+export type HandshakeErrorCode =
   | 'SW_HANDSHAKE_FAILED'
   | 'SW_HANDSHAKE_TIMEOUT'
+  /** The HTTP proxy answered CONNECT with something other than 2xx: the status and headers are the proxy's. */
+  | 'SW_PROXY_REFUSED';
+
+/** The codes a {@link UsageError} carries (a plain {@link SockwaveError} may carry them too). */
+export type UsageErrorCode = 'SW_INVALID_STATE' | 'SW_INVALID_ARGUMENT';
+
+/** Stable error codes. Never renamed once published. */
+export type ErrorCode =
+  | ProtocolErrorCode
+  | HandshakeErrorCode
+  | UsageErrorCode
   | 'SW_CONNECTION_CLOSED'
-  | 'SW_INVALID_STATE'
-  | 'SW_INVALID_ARGUMENT'
-  | 'SW_DECOMPRESSION_ERROR'
   | 'SW_SOCKET_ERROR'
   | 'SW_TIMEOUT'
   | 'SW_ABORTED'
   | 'SW_OUTBOX_FULL'
   | 'SW_NOT_SENT'
-  | 'SW_BACKPLANE_UNAVAILABLE'
-  | 'SW_TOO_MANY_FRAGMENTS'
-  | 'SW_RATE_LIMITED'
-  /** The HTTP proxy answered CONNECT with something other than 2xx: a {@link HandshakeError} with the proxy's status and headers. */
-  | 'SW_PROXY_REFUSED';
+  | 'SW_BACKPLANE_UNAVAILABLE';
 
 export interface SockwaveErrorOptions {
   cause?: unknown | undefined;
@@ -54,11 +64,12 @@ export class SockwaveError extends Error {
 
 /** The peer broke RFC 6455/7692: the connection is failed with {@link ProtocolError.closeCode}. */
 export class ProtocolError extends SockwaveError {
+  declare readonly code: ProtocolErrorCode;
   readonly closeCode: number;
   constructor(
     closeCode: number,
     message: string,
-    code: ErrorCode = 'SW_PROTOCOL_ERROR',
+    code: ProtocolErrorCode = 'SW_PROTOCOL_ERROR',
     options?: SockwaveErrorOptions,
   ) {
     super(code, message, options);
@@ -72,6 +83,7 @@ export class ProtocolError extends SockwaveError {
  * `proxy-authenticate` challenge, say): the server was never reached.
  */
 export class HandshakeError extends SockwaveError {
+  declare readonly code: HandshakeErrorCode;
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   /** The start of the response body, when the peer sent one (client side). */
@@ -81,7 +93,7 @@ export class HandshakeError extends SockwaveError {
     message: string,
     headers: Readonly<Record<string, string>> = {},
     body = '',
-    code: ErrorCode = 'SW_HANDSHAKE_FAILED',
+    code: HandshakeErrorCode = 'SW_HANDSHAKE_FAILED',
     options?: SockwaveErrorOptions,
   ) {
     super(code, message, options);
@@ -93,6 +105,7 @@ export class HandshakeError extends SockwaveError {
 
 /** An operation needed an open connection but it is closed (or closing). */
 export class ConnectionClosedError extends SockwaveError {
+  declare readonly code: 'SW_CONNECTION_CLOSED';
   readonly closeCode: number;
   readonly reason: string;
   readonly wasClean: boolean;
@@ -116,13 +129,15 @@ export class ConnectionClosedError extends SockwaveError {
  * refuses; bad argument types and ranges are TypeError and RangeError. Test `code` to cover both.
  */
 export class UsageError extends SockwaveError {
-  constructor(code: 'SW_INVALID_STATE' | 'SW_INVALID_ARGUMENT', message: string, options?: SockwaveErrorOptions) {
+  declare readonly code: UsageErrorCode;
+  constructor(code: UsageErrorCode, message: string, options?: SockwaveErrorOptions) {
     super(code, message, options);
   }
 }
 
 /** The backplane (e.g. Redis) could not answer: unreachable, or closed. */
 export class BackplaneError extends SockwaveError {
+  declare readonly code: 'SW_BACKPLANE_UNAVAILABLE';
   constructor(message: string, options?: SockwaveErrorOptions) {
     super('SW_BACKPLANE_UNAVAILABLE', message, options);
   }

@@ -43,7 +43,10 @@ export {
   SockwaveError,
   UsageError,
   type ErrorCode,
+  type HandshakeErrorCode,
+  type ProtocolErrorCode,
   type SockwaveErrorOptions,
+  type UsageErrorCode,
 } from './errors.js';
 export { type HeaderMap } from './handshake/http-head.js';
 export { type UpgradeRequest } from './handshake/upgrade-request.js';

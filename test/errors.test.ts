@@ -55,10 +55,10 @@ describe('errors', () => {
     assert.deepEqual(bare.headers, {});
     assert.equal(bare.body, '');
     assert.equal(bare.code, 'SW_HANDSHAKE_FAILED');
-    const full = new HandshakeError(503, 'busy', { 'retry-after': '5' }, 'try later', 'SW_TIMEOUT', { cause: 'x' });
+    const full = new HandshakeError(503, 'busy', { 'retry-after': '5' }, 'try later', 'SW_HANDSHAKE_TIMEOUT', { cause: 'x' });
     assert.deepEqual(full.headers, { 'retry-after': '5' });
     assert.equal(full.body, 'try later');
-    assert.equal(full.code, 'SW_TIMEOUT');
+    assert.equal(full.code, 'SW_HANDSHAKE_TIMEOUT');
     assert.equal(full.cause, 'x');
   });
 

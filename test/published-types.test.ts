@@ -14,6 +14,8 @@ import { ROOT } from './interop/support/child.js';
 
 const CONSUMER = `
 import { CloseEvent, connect, MessageReader, parseWebSocketUrl, SockwaveError, WebSocketServer, type Connection } from 'sockwave';
+import { BackplaneError, ConnectionClosedError, HandshakeError, OutboxFullError, UnsentMessagesError, UsageError } from 'sockwave';
+import type { ErrorCode, HandshakeErrorCode, ProtocolErrorCode, UsageErrorCode } from 'sockwave';
 import { FrameParser, ProtocolError, ProtocolSession, type SessionHandler } from 'sockwave/protocol';
 import { RedisBackplane } from 'sockwave/redis';
 
@@ -28,6 +30,34 @@ export const closing = () => new CloseEvent('close', { code: 1000 });
 export const errorArguments = (...args: ConstructorParameters<typeof SockwaveError>) => args;
 export const failure = (error: ProtocolError) => error.closeCode;
 export const readerOf = (connection: Connection) => connection.messages();
+
+// Each error class names the codes it can carry: a switch over them is exhaustive, and a code
+// of another family is no match.
+export function family(error: unknown): string {
+  if (error instanceof HandshakeError) {
+    switch (error.code) {
+      case 'SW_HANDSHAKE_FAILED':
+      case 'SW_HANDSHAKE_TIMEOUT':
+      case 'SW_PROXY_REFUSED':
+        return 'handshake';
+      default: {
+        const unreachable: never = error.code;
+        return unreachable;
+      }
+    }
+  }
+  const codes: [ProtocolErrorCode, UsageErrorCode, HandshakeErrorCode] = ['SW_INVALID_UTF8', 'SW_INVALID_STATE', 'SW_PROXY_REFUSED'];
+  const single: Array<'SW_CONNECTION_CLOSED' | 'SW_BACKPLANE_UNAVAILABLE' | 'SW_OUTBOX_FULL' | 'SW_NOT_SENT'> = [];
+  if (error instanceof ConnectionClosedError) single.push(error.code);
+  if (error instanceof BackplaneError) single.push(error.code);
+  if (error instanceof OutboxFullError) single.push(error.code);
+  if (error instanceof UnsentMessagesError) single.push(error.code);
+  const usage: UsageErrorCode[] = error instanceof UsageError ? [error.code] : [];
+  // @ts-expect-error a protocol error never carries a handshake code
+  if (error instanceof ProtocolError && error.code === 'SW_HANDSHAKE_TIMEOUT') return 'never';
+  const anyCode: ErrorCode | undefined = error instanceof SockwaveError ? error.code : undefined;
+  return [...codes, ...single, ...usage, anyCode].join();
+}
 
 export async function use(server: WebSocketServer<{ user: string }>, handler: SessionHandler): Promise<number> {
   const conn: Connection<{ user: string }> = await connect('ws://127.0.0.1:1/', { data: { user: 'a' } });

@@ -27,6 +27,7 @@ export interface OutboxEntry {
  * 'drop-oldest' discarded a message, which {@link OutboxFullError.dropped} hands back.
  */
 export class OutboxFullError extends SockwaveError {
+  declare readonly code: 'SW_OUTBOX_FULL';
   /** The message discarded to make room (policy 'drop-oldest'); undefined when send() threw. */
   readonly dropped: OutboxEntry | undefined;
   constructor(message: string, dropped?: OutboxEntry) {
@@ -40,6 +41,7 @@ export class OutboxFullError extends SockwaveError {
  * gave up reconnecting: handed back, oldest first, so that the caller can keep them elsewhere.
  */
 export class UnsentMessagesError extends SockwaveError {
+  declare readonly code: 'SW_NOT_SENT';
   readonly messages: readonly OutboxEntry[];
   constructor(messages: readonly OutboxEntry[], why: string) {
     super('SW_NOT_SENT', `${messages.length} queued message${messages.length === 1 ? ' was' : 's were'} not sent: ${why}`);
