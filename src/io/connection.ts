@@ -75,6 +75,12 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
   /**
    * Sends a message: a string as text, bytes (Buffer, ArrayBuffer, typed array, DataView) as
    * binary, anything else as JSON text. `callback` runs once the bytes were handed to the OS.
+   *
+   * The message is the bytes as they are when send() returns: wherever they wait or are read
+   * later (a compression, a client's masking, a queue), they are copied, so one buffer may be
+   * refilled between sends. One exception, for speed: a server writes an uncompressed payload over
+   * 16 KiB from the caller's memory, as `socket.write` does; leave such a buffer unchanged until
+   * `callback` runs (or send a copy).
    */
   send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): SendResult {
     // (null, as undefined: not given.)
@@ -104,9 +110,12 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     this.stats.messagesOut++;
     this.stats.bytesOut += bytes.length;
     if (this.outbox?.active === true) {
-      this.outbox.push(() => this.sendNow(opcode, bytes, fragmentSize, callback), bytes.length);
+      // It waits behind a compression: the caller's bytes are copied, so that the message is what
+      // they were when send() returned.
+      const kept = payload.borrowed ? Buffer.from(bytes) : bytes;
+      this.outbox.push(() => this.sendNow(opcode, kept, fragmentSize, callback, false), bytes.length);
     } else {
-      this.sendNow(opcode, bytes, fragmentSize, callback);
+      this.sendNow(opcode, bytes, fragmentSize, callback, payload.borrowed);
     }
     return this.afterWrite();
   }
@@ -225,23 +234,27 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     return this.session.readyState === ReadyState.Open && !this.session.closeSent && (this.flags & (Flag.CloseRequested | Flag.Ended)) === 0;
   }
 
-  /** Compresses when negotiated and worth it (in the thread pool for large messages), then frames. */
-  private sendNow(opcode: typeof Opcode.Text | typeof Opcode.Binary, bytes: Buffer, fragmentSize: number | undefined, callback: SendCallback | undefined): void {
+  /**
+   * Compresses when negotiated and worth it (in the thread pool for large messages), then frames.
+   * `borrowed`: `bytes` is the caller's memory, copied before the thread pool reads it later.
+   */
+  private sendNow(opcode: typeof Opcode.Text | typeof Opcode.Binary, bytes: Buffer, fragmentSize: number | undefined, callback: SendCallback | undefined, borrowed: boolean): void {
     const codec = this.deflate;
     if (codec === undefined || !codec.shouldCompress(bytes.length)) {
       this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length);
     } else if (codec.isSync(bytes.length)) {
       this.writeMessage(opcode, codec.compressSync(bytes), true, fragmentSize, callback, bytes.length);
     } else {
+      const input = borrowed ? Buffer.from(bytes) : bytes;
       const outbox = (this.outbox ??= new DeferredQueue());
       outbox.begin();
       // While it is being compressed, the message counts in bufferedAmount (backpressure, limits).
-      outbox.bytes += bytes.length;
-      codec.compress(bytes, (error, compressed) => {
-        outbox.bytes -= bytes.length;
+      outbox.bytes += input.length;
+      codec.compress(input, (error, compressed) => {
+        outbox.bytes -= input.length;
         // Beyond the RFC: a compression failure sends the message uncompressed, which is always allowed.
-        if (error || compressed === undefined) this.writeMessage(opcode, bytes, false, fragmentSize, callback, bytes.length, true);
-        else this.writeMessage(opcode, compressed, true, fragmentSize, callback, bytes.length);
+        if (error || compressed === undefined) this.writeMessage(opcode, input, false, fragmentSize, callback, input.length, true);
+        else this.writeMessage(opcode, compressed, true, fragmentSize, callback, input.length);
         this.outbox!.drain();
         if ((this.flags & Flag.NeedDrain) !== 0 && this.outbox?.active !== true) this.drainCheck();
       });
@@ -317,7 +330,10 @@ export class Connection<Data = unknown> extends ConnectionCore<Data> {
     const payload = toPayload(data, true).bytes;
     if (payload.length > 125) throw new RangeError('a control frame payload is at most 125 bytes');
     if (!this.isSendable()) return 'dropped';
-    if (this.outbox?.active === true) this.outbox.push(() => void this.session.sendFrame(opcode, payload, true, false));
+    if (this.outbox?.active === true) {
+      const kept = Buffer.from(payload);
+      this.outbox.push(() => void this.session.sendFrame(opcode, kept, true, false));
+    }
     else this.session.sendFrame(opcode, payload, true, false);
     return this.afterWrite();
   }

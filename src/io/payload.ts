@@ -34,6 +34,8 @@ export type JsonObject =
 export interface Payload {
   bytes: Buffer;
   binary: boolean;
+  /** `bytes` is the caller's memory (bytes given to send()), not made for the message: copy it before keeping it past send(). */
+  borrowed: boolean;
 }
 
 /**
@@ -42,20 +44,20 @@ export interface Payload {
  * RFC 6455 §5.6 text must be valid UTF-8).
  */
 export function toPayload(data: SendData, binary?: boolean): Payload {
-  if (typeof data === 'string') return { bytes: Buffer.from(data, 'utf8'), binary: binary ?? false };
+  if (typeof data === 'string') return { bytes: Buffer.from(data, 'utf8'), binary: binary ?? false, borrowed: false };
   let bytes: Buffer | undefined;
   if (Buffer.isBuffer(data)) bytes = data;
   else if (ArrayBuffer.isView(data)) bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   else if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) bytes = Buffer.from(data);
   if (bytes !== undefined) {
     if (binary === false && !isUtf8(bytes)) throw new TypeError('bytes sent as text must be valid UTF-8');
-    return { bytes, binary: binary ?? true };
+    return { bytes, binary: binary ?? true, borrowed: true };
   }
   const unsendable = notJson(data);
   if (unsendable !== undefined) throw new TypeError(`this value cannot be sent: ${unsendable}`);
   const json = JSON.stringify(data);
   if (json === undefined) throw new TypeError('this value cannot be sent: it has no JSON form');
-  return { bytes: Buffer.from(json, 'utf8'), binary: binary ?? false };
+  return { bytes: Buffer.from(json, 'utf8'), binary: binary ?? false, borrowed: false };
 }
 
 /**

@@ -9,8 +9,8 @@ import { toPayload, type SendData } from '../../src/io/payload.js';
 
 describe('toPayload', () => {
   test('strings, bytes and JSON values', () => {
-    assert.deepEqual(toPayload('hé'), { bytes: Buffer.from('hé'), binary: false });
-    assert.deepEqual(toPayload(new Uint8Array([1, 2])), { bytes: Buffer.from([1, 2]), binary: true });
+    assert.deepEqual(toPayload('hé'), { bytes: Buffer.from('hé'), binary: false, borrowed: false });
+    assert.deepEqual(toPayload(new Uint8Array([1, 2])), { bytes: Buffer.from([1, 2]), binary: true, borrowed: true });
     assert.equal(toPayload({ a: [1, null] }).bytes.toString(), '{"a":[1,null]}');
     assert.equal(toPayload({ toJSON: () => 'custom' }).bytes.toString(), '"custom"');
     assert.equal(toPayload(new Date(0)).bytes.toString(), '"1970-01-01T00:00:00.000Z"');
@@ -28,13 +28,13 @@ describe('toPayload', () => {
   });
 
   test('binary: given, it wins over the kind of data; bytes sent as text must be UTF-8', () => {
-    assert.deepEqual(toPayload('hé', true), { bytes: Buffer.from('hé'), binary: true });
-    assert.deepEqual(toPayload('hé', false), { bytes: Buffer.from('hé'), binary: false });
-    assert.deepEqual(toPayload(Buffer.from('ok'), false), { bytes: Buffer.from('ok'), binary: false });
-    assert.deepEqual(toPayload({ a: 1 }), { bytes: Buffer.from('{"a":1}'), binary: false });
-    assert.deepEqual(toPayload({ a: 1 }, true), { bytes: Buffer.from('{"a":1}'), binary: true });
-    assert.deepEqual(toPayload(Buffer.from([0xff])), { bytes: Buffer.from([0xff]), binary: true });
-    assert.deepEqual(toPayload(Buffer.from([0xff]), true), { bytes: Buffer.from([0xff]), binary: true });
+    assert.deepEqual(toPayload('hé', true), { bytes: Buffer.from('hé'), binary: true, borrowed: false });
+    assert.deepEqual(toPayload('hé', false), { bytes: Buffer.from('hé'), binary: false, borrowed: false });
+    assert.deepEqual(toPayload(Buffer.from('ok'), false), { bytes: Buffer.from('ok'), binary: false, borrowed: true });
+    assert.deepEqual(toPayload({ a: 1 }), { bytes: Buffer.from('{"a":1}'), binary: false, borrowed: false });
+    assert.deepEqual(toPayload({ a: 1 }, true), { bytes: Buffer.from('{"a":1}'), binary: true, borrowed: false });
+    assert.deepEqual(toPayload(Buffer.from([0xff])), { bytes: Buffer.from([0xff]), binary: true, borrowed: true });
+    assert.deepEqual(toPayload(Buffer.from([0xff]), true), { bytes: Buffer.from([0xff]), binary: true, borrowed: true });
     assert.throws(() => toPayload(Buffer.from([0xff]), false), { name: 'TypeError', message: /must be valid UTF-8/ });
     assert.throws(() => toPayload(new Uint8Array([0x68, 0xc3]), false), { name: 'TypeError', message: /must be valid UTF-8/ });
   });
@@ -43,10 +43,20 @@ describe('toPayload', () => {
     const whole = new Uint8Array([1, 2, 3, 4, 5]);
     assert.deepEqual(toPayload(new Uint8Array(whole.buffer, 1, 3)).bytes, Buffer.from([2, 3, 4]));
     assert.deepEqual(toPayload(new DataView(whole.buffer, 2, 2)).bytes, Buffer.from([3, 4]));
-    assert.deepEqual(toPayload(whole.buffer), { bytes: Buffer.from([1, 2, 3, 4, 5]), binary: true });
+    assert.deepEqual(toPayload(whole.buffer), { bytes: Buffer.from([1, 2, 3, 4, 5]), binary: true, borrowed: true });
     const shared = new SharedArrayBuffer(2);
     new Uint8Array(shared).set([7, 8]);
-    assert.deepEqual(toPayload(shared), { bytes: Buffer.from([7, 8]), binary: true });
+    assert.deepEqual(toPayload(shared), { bytes: Buffer.from([7, 8]), binary: true, borrowed: true });
+  });
+
+  test('borrowed: the bytes are the caller\'s memory (bytes given), not made for the message (a string, JSON)', () => {
+    const given = Buffer.from('caller');
+    const payload = toPayload(given);
+    assert.equal(payload.borrowed, true);
+    assert.equal(payload.bytes.buffer, given.buffer, 'the same memory: no copy on the way in');
+    assert.equal(toPayload(new Uint8Array(4).buffer).borrowed, true);
+    assert.equal(toPayload('text').borrowed, false);
+    assert.equal(toPayload({ a: 1 }).borrowed, false);
   });
 
   test('null and objects with a "then" that is not a function go as JSON; values without a JSON form are TypeErrors', () => {
