@@ -4,11 +4,12 @@ import { pongWait, PongWait } from '../io/pong-wait.js';
 import { timerDelay } from '../io/timer-delay.js';
 
 /**
- * A client's heartbeat: a ping every `interval` ms; a ping unanswered for `timeout` ms means a dead
- * peer (a half-open TCP connection), and the connection is dropped (an SW_TIMEOUT error, then
- * 1006) so that reconnection, when on, can begin. The connection records the pong (pingSentAt
- * back to 0, rtt updated). Returns the function that stops it. An interval of 0 or less starts
- * nothing.
+ * A client's heartbeat: a ping every `interval` ms; a ping unanswered for `timeout` ms, with
+ * nothing else arriving meanwhile, means a dead peer (a half-open TCP connection), and the
+ * connection is dropped (an SW_TIMEOUT error, then 1006) so that reconnection, when on, can
+ * begin. Bytes arriving keep the peer alive: its pong may be queued behind a long message. The
+ * connection records the pong (pingSentAt back to 0, rtt updated). Returns the function that
+ * stops it. An interval of 0 or less starts nothing.
  *
  * One timer ticks at the finer of the two periods (at most half the timeout, so that a missing
  * pong is found within 1.5 × timeout); a tick pings only once `interval` has passed since the last
@@ -22,6 +23,8 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
   let pongDue = 0;
   /** connection.wireBytesTaken when the ping went out or its wait was last held. */
   let taken = 0;
+  /** The bytes received then: more since means a live peer (its pong may be queued behind them). */
+  let received = 0;
   const timer = setInterval(() => {
     const now = performance.now();
     // Reading paused: see pongWait for when the wait for a pong counts.
@@ -34,13 +37,14 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
     }
     const sentAt = connection.pingSentAt;
     if (sentAt !== 0) {
-      if (wait === PongWait.Held) {
+      if (wait === PongWait.Held || connection.stats.wireBytesIn !== received) {
         pongDue = now + timeout;
         taken = connection.wireBytesTaken;
+        received = connection.stats.wireBytesIn;
       } else if (now >= pongDue) {
-        // Judged once this turn's reads are done: the pong may be waiting in the socket, unread
-        // because the event loop was busy, and a timer runs before the reads of its turn.
-        setImmediate(dropIfUnanswered, connection, sentAt, timeout);
+        // Judged once this turn's reads are done: the pong (or other bytes) may be waiting in the
+        // socket, unread because the event loop was busy, and a timer runs before the reads of its turn.
+        setImmediate(dropIfUnanswered, connection, sentAt, timeout, received);
       }
       return;
     }
@@ -49,6 +53,7 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
     lastPingAt = now;
     pongDue = now + timeout;
     taken = connection.wireBytesTaken;
+    received = connection.stats.wireBytesIn;
     connection.pingSentAt = performance.timeOrigin + now;
     connection.ping();
   }, tick);
@@ -56,8 +61,8 @@ export function startClientHeartbeat(connection: Connection, interval: number, t
   return () => clearInterval(timer);
 }
 
-/** The ping sent at `sentAt` is still unanswered: the peer is dead (reported as SW_TIMEOUT, then 1006). */
-function dropIfUnanswered(connection: Connection, sentAt: number, timeout: number): void {
-  if (connection.pingSentAt !== sentAt) return;
+/** The ping sent at `sentAt` is still unanswered, nothing else came: the peer is dead (reported as SW_TIMEOUT, then 1006). */
+function dropIfUnanswered(connection: Connection, sentAt: number, timeout: number, received: number): void {
+  if (connection.pingSentAt !== sentAt || connection.stats.wireBytesIn !== received) return;
   connection.dropWith(new SockwaveError('SW_TIMEOUT', `ping unanswered for ${timeout} ms: the peer is taken as dead`));
 }

@@ -55,7 +55,7 @@ export interface CreateClientOptions<T extends DataType = DataType> extends Omit
   outbox?: OutboxOptions | undefined;
   /** Ping this often (ms); 0 turns it off. Default 0. */
   pingInterval?: number | undefined;
-  /** A ping unanswered this long (ms) means a dead peer: onError gets an SW_TIMEOUT error, then the connection is dropped (1006); the wait starts again whenever reading pauses for an inflation (the pong may be queued behind the message) or for a peer that does not read but still takes bytes; a paused() connection is not pinged. Default 10 000. */
+  /** A ping unanswered this long (ms) means a dead peer: onError gets an SW_TIMEOUT error, then the connection is dropped (1006); the wait starts again whenever bytes arrive (the pong may be queued behind a long message), whenever reading pauses for an inflation (the pong may be queued behind the message) or for a peer that does not read but still takes bytes; a paused() connection is not pinged. Default 10 000. */
   pongTimeout?: number | undefined;
   onOpen?: ((client: WebSocketClient) => void) | undefined;
   /**

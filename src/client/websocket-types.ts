@@ -29,7 +29,7 @@ export interface WebSocketOptions extends Omit<ClientOptions, 'protocols' | 'han
   outbox?: OutboxOptions | undefined;
   /** Ping this often (ms) to find a dead peer; 0 turns it off. Default 0. */
   pingInterval?: number | undefined;
-  /** A ping unanswered this long (ms) drops the connection (1006); the wait starts again whenever reading pauses for an inflation (the pong may be queued behind the message). Default 10 000. */
+  /** A ping unanswered this long (ms) drops the connection (1006); the wait starts again whenever bytes arrive (the pong may be queued behind a long message) or reading pauses for an inflation (the pong may be queued behind the message). Default 10 000. */
   pongTimeout?: number | undefined;
 }
 

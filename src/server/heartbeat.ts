@@ -32,6 +32,8 @@ export class Heartbeat {
   private readonly pongDue = new WeakMap<Connection<unknown>, number>();
   /** A connection's {@link Connection.wireBytesTaken} when its ping went out or its wait was last held. */
   private readonly taken = new WeakMap<Connection<unknown>, number>();
+  /** The bytes a connection had received then: more since means a live peer (its pong may be queued behind them). */
+  private readonly received = new WeakMap<Connection<unknown>, number>();
   /** The last tick that saw a connection's reading paused by this side (only with idleTimeout). */
   private readonly pausedAt = new WeakMap<Connection<unknown>, number>();
   /** Milliseconds between ticks. */
@@ -99,12 +101,14 @@ export class Heartbeat {
         continue;
       }
       if (connection.pingSentAt !== 0) {
-        if (wait === PongWait.Held) {
+        const received = connection.stats.wireBytesIn;
+        if (wait === PongWait.Held || received !== this.received.get(connection)) {
           this.pongDue.set(connection, now + pongTimeout);
           this.taken.set(connection, connection.wireBytesTaken);
+          this.received.set(connection, received);
         } else if (now >= (this.pongDue.get(connection) ?? connection.pingSentAt + pongTimeout)) {
           // Judged once this turn's reads are done (see dropUnanswered).
-          (late ??= []).push(connection, connection.pingSentAt);
+          (late ??= []).push(connection, connection.pingSentAt, received);
         }
         continue;
       }
@@ -114,6 +118,7 @@ export class Heartbeat {
         this.nextPing.set(connection, now + pingInterval);
         this.pongDue.set(connection, connection.pingSentAt + pongTimeout);
         this.taken.set(connection, connection.wireBytesTaken);
+        this.received.set(connection, connection.stats.wireBytesIn);
         connection.ping();
       }
     }
@@ -123,13 +128,14 @@ export class Heartbeat {
   /**
    * Drops the connections whose ping is still unanswered once the reads of the tick's turn are
    * done: a pong may have been waiting in the socket, unread because the event loop was busy, and
-   * a timer runs before the reads of its turn. A half-open peer: no close handshake can complete,
-   * so it is dropped (reported as 1006).
+   * a timer runs before the reads of its turn (or other bytes, which the next tick counts). A
+   * half-open peer: no close handshake can complete, so it is dropped (reported as 1006).
+   * `late` holds, per connection, the connection, its ping's time and the bytes it had received.
    */
   private dropUnanswered(late: (Connection<unknown> | number)[]): void {
-    for (let i = 0; i < late.length; i += 2) {
+    for (let i = 0; i < late.length; i += 3) {
       const connection = late[i] as Connection<unknown>;
-      if (connection.status !== 'open' || connection.pingSentAt !== late[i + 1]) continue;
+      if (connection.status !== 'open' || connection.pingSentAt !== late[i + 1] || connection.stats.wireBytesIn !== late[i + 2]) continue;
       this.counters.heartbeatTimeouts++;
       connection.limitReached('pongTimeout', `ping unanswered for ${this.options.pongTimeout} ms`);
       connection.terminate();

@@ -81,7 +81,8 @@ export interface ServerOptions<Data = unknown> {
   pingInterval?: number | undefined;
   /**
    * A ping unanswered this long (ms) terminates the connection (reported as 1006). The wait starts
-   * again whenever reading pauses for an inflation (the pong may be queued behind the message), or
+   * again whenever bytes arrive (the peer lives; its pong may be queued behind them), whenever
+   * reading pauses for an inflation (the pong may be queued behind the message), or
    * for a peer that does not read what is sent (slowConsumer 'wait') while it still takes some of
    * it; a peer that takes nothing for this long is taken for dead. Default 10 000.
    */

@@ -53,6 +53,33 @@ describe('client heartbeat', () => {
     assert.deepEqual(seen, ['error SW_TIMEOUT: ping unanswered for 120 ms: the peer is taken as dead']);
   });
 
+  test('a peer busy sending a long message, its pong not sent yet, is not taken for dead; it is once it falls silent', async (t) => {
+    // Sends one 40 KiB binary message 1 KiB every 25 ms (about a second), answering no ping.
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const conn = await connect(raw.url);
+    t.after(() => conn.terminate());
+    const socket = await raw.sockets.next('the upgraded socket');
+    const errors: string[] = [];
+    conn.on('error', (error) => errors.push(error.code));
+    const received: number[] = [];
+    conn.on('message', (data: Buffer | string) => received.push(data.length));
+    const stop = startClientHeartbeat(conn, 50, 200);
+    t.after(stop);
+    socket.write(Buffer.from([0x82, 127, 0, 0, 0, 0, 0, 0, 0xa0, 0x00]));
+    for (let i = 0; i < 40; i++) {
+      await delay(25);
+      socket.write(Buffer.alloc(1024, i));
+    }
+    await delay(50);
+    assert.deepEqual(received, [40 * 1024], 'the whole message arrived');
+    assert.equal(conn.status, 'open', `taken for dead while sending (errors: ${errors.join(', ')})`);
+    // Silent from now on: the heartbeat still finds it dead.
+    const [info] = await nextEvent<[CloseInfo]>(conn, 'close', 'the close once the peer fell silent');
+    assert.equal(info.code, 1006);
+    assert.deepEqual(errors, ['SW_TIMEOUT']);
+  });
+
   test('a connection whose reading is paused is not taken for a dead peer; once resumed, pings are answered again', async (t) => {
     const { conn, pings } = await pingCountingPeer(t);
     const stop = startClientHeartbeat(conn, 100, 200);
@@ -113,6 +140,7 @@ function drivenHeartbeat(t: TestContext, interval: number, timeout: number) {
   const conn = {
     pauseReasons: 0,
     wireBytesTaken: 0,
+    stats: { wireBytesIn: 0 },
     pingSentAt: 0,
     pings: 0,
     terminated: 0,
@@ -222,6 +250,22 @@ describe('client heartbeat on a driven clock', () => {
     assert.equal(beat.conn.terminated, 0);
     await beat.advance(250);
     assert.equal(beat.conn.terminated, 1);
+  });
+
+  test('bytes arriving (the pong queued behind a long message) hold the wait; once nothing arrives for the timeout, the peer is dropped', async (t) => {
+    const beat = drivenHeartbeat(t, 1000, 500);
+    await beat.advance(1000);
+    assert.equal(beat.conn.pings, 1);
+    for (let i = 0; i < 8; i++) {
+      beat.conn.stats.wireBytesIn += 64 * 1024;
+      await beat.advance(250);
+    }
+    assert.equal(beat.conn.terminated, 0, 'a peer still sending was dropped');
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 0);
+    await beat.advance(250);
+    assert.equal(beat.conn.terminated, 1);
+    assert.equal(beat.conn.pings, 1, 'one ping, never answered');
   });
 
   test('stop() clears the timer', (t) => {

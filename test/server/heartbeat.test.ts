@@ -272,6 +272,7 @@ class FakeConnection {
   status: 'open' | 'closing' | 'closed' = 'open';
   pauseReasons = 0;
   wireBytesTaken = 0;
+  readonly stats = { wireBytesIn: 0 };
   pingSentAt = 0;
   pings = 0;
   readonly calls: string[] = [];
@@ -459,6 +460,34 @@ describe('Heartbeat.tick() on a fake clock', () => {
     await turn();
     assert.deepEqual(connection.calls, ['limit pongTimeout: ping unanswered for 500 ms', 'terminate']);
     assert.equal(counters.heartbeatTimeouts, 1);
+  });
+
+  test('a peer whose bytes keep arriving (its pong queued behind them) is not dropped; once nothing arrives for pongTimeout, it is', async (t) => {
+    const { connection, counters, tickAt } = heartbeatOn(t, { pingInterval: 1000, pongTimeout: 500, idleTimeout: 0 });
+    await tickAt(1000);
+    assert.equal(connection.pings, 1);
+    // A long message arriving: some bytes at every tick, no pong yet.
+    for (let at = 1200; at <= 3000; at += 200) {
+      connection.stats.wireBytesIn += 64 * 1024;
+      await tickAt(at);
+    }
+    await turn();
+    assert.deepEqual(connection.calls, [], 'a peer still sending was dropped');
+    // Bytes read in the turn the ping is judged late save it too; the next tick restarts the wait.
+    await tickAt(3500);
+    connection.stats.wireBytesIn += 1;
+    await turn();
+    assert.deepEqual(connection.calls, []);
+    await tickAt(3600);
+    await tickAt(4000);
+    await turn();
+    assert.deepEqual(connection.calls, []);
+    // Then nothing: dead.
+    await tickAt(4100);
+    await turn();
+    assert.deepEqual(connection.calls, ['limit pongTimeout: ping unanswered for 500 ms', 'terminate']);
+    assert.equal(counters.heartbeatTimeouts, 1);
+    assert.equal(connection.pings, 1, 'one ping, never answered');
   });
 
   test("a peer that does not read (slowConsumer 'wait'): pinged; its wait held while it takes bytes, dropped once it took none for pongTimeout", async (t) => {
