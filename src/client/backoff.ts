@@ -6,7 +6,11 @@
 export interface BackoffOptions {
   /** Base of the backoff in milliseconds (not a floor: with full jitter a wait may be shorter). Default 500. */
   minDelay?: number | undefined;
-  /** Cap in milliseconds on the backoff's wait (a server's Retry-After may ask for longer). Default 30 000. */
+  /**
+   * Cap in milliseconds on the backoff's wait (a server's Retry-After may ask for longer). Default
+   * 30 000. At least minDelay: the clients refuse a smaller one given with it (here, it counts as
+   * minDelay); a minDelay above the default cap raises the cap to it.
+   */
   maxDelay?: number | undefined;
 }
 

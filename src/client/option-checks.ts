@@ -65,6 +65,9 @@ export function checkReconnectingOptions(
     checkNumber(owner, 'reconnect.maxDelay', r.maxDelay, TIME);
     checkNumber(owner, 'reconnect.maxRetries', r.maxRetries, { integer: true, infinite: true });
     checkNumber(owner, 'reconnect.minUptime', r.minUptime, TIME);
+    if (typeof r.minDelay === 'number' && typeof r.maxDelay === 'number' && r.maxDelay < r.minDelay) {
+      throw new RangeError(`${owner}: reconnect.maxDelay (${r.maxDelay}) must be at least reconnect.minDelay (${r.minDelay}): it caps the backoff's waits`);
+    }
     if (r.retryOnCodes !== undefined && !(Array.isArray(r.retryOnCodes) && r.retryOnCodes.every((code) => Number.isInteger(code)))) {
       throw new TypeError(`${owner}: reconnect.retryOnCodes must be an array of close codes`);
     }

@@ -66,7 +66,9 @@ export class RetryPolicy {
   /**
    * After an open connection closed with `code`: the wait before reconnecting, or undefined for
    * "do not". 1000 (the server meant it), 1008 (policy) and 4000–4999 (the application said so)
-   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits the longest. The
+   * do not retry unless listed in retryOnCodes; 1013 (try again later) waits from half of
+   * maxDelay to maxDelay, at random (a server that sent it to every client does not see them all
+   * come back at the same moment). The
    * first attempt after a drop is always made: `maxRetries` counts the failed ones that follow.
    * After a connection shorter than `minUptime`, the backoff goes on from the step before it.
    */
@@ -79,7 +81,7 @@ export class RetryPolicy {
     const shortLived = this.openedAt >= 0 && now - this.openedAt < (this.options.minUptime ?? 5000);
     const step = shortLived ? this.stepBeforeOpen : this.step;
     if (shortLived) this.step = step + 1;
-    return timerDelay(code === 1013 ? longest : backoffDelay(step, this.options));
+    return timerDelay(code === 1013 ? Math.floor(longest * (0.5 + Math.random() / 2)) : backoffDelay(step, this.options));
   }
 
   /**

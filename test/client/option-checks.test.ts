@@ -100,6 +100,7 @@ describe('checkClientOptions / checkReconnectingOptions', () => {
       [{ reconnect: { retryOnCodes: [1000, 1.5] } }, 'reconnect.retryOnCodes', 'TypeError'],
       [{ reconnect: { retryOnCodes: ['1000'] } }, 'reconnect.retryOnCodes', 'TypeError'],
       [{ reconnect: { maxRetries: 1.5 } }, 'reconnect.maxRetries', 'RangeError'],
+      [{ reconnect: { minDelay: 1000, maxDelay: 100 } }, 'reconnect.maxDelay', 'RangeError'],
       [{ outbox: 'big' }, 'outbox', 'TypeError'],
       [{ outbox: { maxMessages: 1.5 } }, 'outbox.maxMessages', 'RangeError'],
       [{ outbox: { maxBytes: -1 } }, 'outbox.maxBytes', 'RangeError'],
@@ -116,5 +117,8 @@ describe('checkClientOptions / checkReconnectingOptions', () => {
     reconnecting({ reconnect: true });
     reconnecting({ reconnect: false, outbox: { maxMessages: Infinity, maxBytes: Infinity, policy: 'reject' } });
     reconnecting({ reconnect: { maxRetries: Infinity, retryOnCodes: [1000, 4000] } });
+    // maxDelay equal to minDelay; a minDelay alone above the default cap (it raises the cap).
+    reconnecting({ reconnect: { minDelay: 100, maxDelay: 100 } });
+    reconnecting({ reconnect: { minDelay: 60_000 } });
   });
 });

@@ -49,6 +49,12 @@ describe('RetryPolicy', () => {
     assert.equal(policy.afterFailure(refused('30')).wait, 30_000);
   });
 
+  test('1013 (try again later): clients told it together come back spread over half of maxDelay to maxDelay', () => {
+    const waits = Array.from({ length: 50 }, () => new RetryPolicy({ minDelay: 100, maxDelay: 3000 }, true).afterClose(1013)!);
+    assert.ok(waits.every((wait) => wait >= 1500 && wait <= 3000), waits.join());
+    assert.ok(new Set(waits).size > 10, `the same waits: ${waits.join()}`);
+  });
+
   test('maxDelay: Infinity with 1013 (try again later) waits as long as a timer can hold', () => {
     const policy = new RetryPolicy({ maxDelay: Infinity }, true);
     assert.equal(policy.afterClose(1013), MAX_TIMER_DELAY);
@@ -96,10 +102,11 @@ describe('RetryPolicy', () => {
     policy.opened(0);
     assert.equal(typeof policy.afterClose(1001, 300), 'number', 'no attempt after the drop');
     assert.equal(policy.afterFailure(new Error('refused')).wait, undefined);
-    // 1013 within minUptime: the longest wait, as ever.
+    // 1013 within minUptime: from half of maxDelay to maxDelay, as ever.
     const busy = new RetryPolicy({ maxRetries: 0, maxDelay: 1234 }, true);
     busy.opened(0);
-    assert.equal(busy.afterClose(1013, 10), 1234);
+    const wait = busy.afterClose(1013, 10)!;
+    assert.ok(wait >= 617 && wait <= 1234, String(wait));
   });
 
   test('minUptime: a connection that lasted it starts the count again, and the first attempt after it is always made', () => {
@@ -154,8 +161,14 @@ describe('RetryPolicy', () => {
     assert.equal(new RetryPolicy({ minDelay: 1000, maxDelay: 1000 }, true).afterFailure(refused('0')).wait, 0);
   });
 
-  test('1013 waits the default maxDelay, 30 000 ms; a Retry-After date is counted from Date.now()', (t) => {
-    assert.equal(new RetryPolicy(true, true).afterClose(1013), 30_000);
+  test('1013 waits from half of the default maxDelay (30 000 ms) to all of it, at random; a Retry-After date is counted from Date.now()', (t) => {
+    const random = t.mock.method(Math, 'random', () => 0);
+    assert.equal(new RetryPolicy(true, true).afterClose(1013), 15_000);
+    random.mock.mockImplementation(() => 0.5);
+    assert.equal(new RetryPolicy(true, true).afterClose(1013), 22_500);
+    random.mock.mockImplementation(() => 1 - Number.EPSILON);
+    assert.equal(new RetryPolicy(true, true).afterClose(1013), 29_999);
+    random.mock.restore();
     t.mock.method(Date, 'now', () => Date.parse('2026-11-22T20:00:00Z'));
     assert.equal(new RetryPolicy(true, true).afterFailure(refused('Sun, 22 Nov 2026 20:00:30 GMT')).wait, 30_000);
   });
