@@ -76,6 +76,11 @@ export interface CreateClientOptions<T extends DataType = DataType> extends Omit
   onClose?: ((client: WebSocketClient, info: ClientCloseInfo) => void) | undefined;
   onPing?: ((client: WebSocketClient, payload: Buffer) => void) | undefined;
   onPong?: ((client: WebSocketClient, payload: Buffer) => void) | undefined;
+  /**
+   * The connection's send buffer fell back under its high-water mark, after a send() that
+   * answered 'backpressure': the time to send more.
+   */
+  onDrain?: ((client: WebSocketClient) => void) | undefined;
 }
 
 export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -210,10 +215,14 @@ export class WebSocketClient {
     clearTimeout(this.timer);
     this.stopHeartbeat();
     this.attemptAbort?.abort();
-    this.rejectOutbox('the client was closed');
-    if (this.connection) {
-      if (this.connection.status !== 'closed') this.connection.close(code, reason);
-    } else queueMicrotask(() => this.endedWithoutConnection('closed while not connected'));
+    try {
+      this.rejectOutbox('the client was closed');
+    } finally {
+      // (Whatever onError did with the unsent messages, the client closes and says so.)
+      if (this.connection) {
+        if (this.connection.status !== 'closed') this.connection.close(code, reason);
+      } else queueMicrotask(() => this.endedWithoutConnection('closed while not connected'));
+    }
   }
 
   private async attempt(): Promise<void> {
@@ -243,6 +252,7 @@ export class WebSocketClient {
           onMessage: (_conn, data, isBinary) => this.deliver(data, isBinary),
           onPing: (_conn, payload) => this.options.onPing?.(this, payload),
           onPong: (_conn, payload) => this.options.onPong?.(this, payload),
+          onDrain: () => this.options.onDrain?.(this),
           onClose: (conn, info) => this.closed(conn, info),
           onError: (_conn, error) => this.report(error, undefined, undefined),
         },
@@ -329,8 +339,11 @@ export class WebSocketClient {
       // Unless onError called close(), which ended the client and says so.
       if (wait === undefined && !this.isClosed()) {
         this.endForGood();
-        this.rejectOutbox('the client gave up reconnecting');
-        this.endedWithoutConnection(error.message);
+        try {
+          this.rejectOutbox('the client gave up reconnecting');
+        } finally {
+          this.endedWithoutConnection(error.message);
+        }
       }
     }
   }

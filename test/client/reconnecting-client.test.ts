@@ -34,6 +34,11 @@ import { serve } from '../support/server-kit.js';
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+/** Throws `message`: a handler with a bug. */
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 /** Polls `predicate` every 5 ms; fails after `ms`. */
 async function waitUntil(predicate: () => boolean, label: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -1095,6 +1100,42 @@ describe('reconnecting client: ending it, and arguments that cannot work', { tim
     assert.match(reported.reason, /2 queued messages were not sent: the client was closed/);
     assert.deepEqual((reported.error as UnsentMessagesError).messages.map((m) => m.data.toString()), ['a', 'b']);
     assert.equal(c.client.info()['outbox'] && (c.client.info()['outbox'] as { messages: number }).messages, 0);
+  });
+
+  test('an onError that throws on the unsent messages does not keep the last onClose from coming (close(), giving up)', async (t) => {
+    const escaped = catchEscaped(t);
+    const port = await closedPort();
+    const throwing = { onError: (_c: WebSocketClient, info: ClientErrorInfo) => void (info.error instanceof UnsentMessagesError && fail('a bug in onError')) };
+    const closed = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 50, maxDelay: 100 }, ...throwing });
+    assert.equal(closed.client.send('a'), 'queued');
+    assert.throws(() => closed.client.close(), /a bug in onError/, "the handler's error reaches the caller of close()");
+    const close = await closed.closes.next('the onClose after close()');
+    assert.deepEqual([close.code, close.willReconnect], [1006, false]);
+    const gaveUp = track(t, `ws://127.0.0.1:${port}/`, { reconnect: { minDelay: 10, maxDelay: 10, maxRetries: 0 }, ...throwing });
+    assert.equal(gaveUp.client.send('b'), 'queued');
+    const last = await gaveUp.closes.next('the onClose after giving up');
+    assert.deepEqual([last.code, last.willReconnect], [1006, false]);
+    assert.equal(gaveUp.client.status, 'closed');
+    assert.equal((await escaped.next('the error thrown while giving up, reaching the process')).message, 'a bug in onError');
+  });
+
+  test('onDrain: after a send() that answered backpressure, the client says when the buffer fell back under the mark', async (t) => {
+    const srv = await serve(t);
+    const drains = new Queue<number>();
+    let bufferedAtDrain = -1;
+    const c = track(t, `${srv.url}/`, {
+      highWaterMark: 64 * 1024,
+      onDrain: (client) => {
+        bufferedAtDrain = client.current!.bufferedAmount;
+        drains.push(1);
+      },
+    });
+    await c.opens.next('the open');
+    let result: ClientSendResult = 'sent';
+    for (let i = 0; i < 64 && result === 'sent'; i++) result = c.client.send(Buffer.alloc(256 * 1024));
+    assert.equal(result, 'backpressure');
+    await drains.next('onDrain');
+    assert.ok(bufferedAtDrain <= 64 * 1024, `bufferedAmount ${bufferedAtDrain} at onDrain`);
   });
 
   test('one signal shared by many clients: each lets go of it once closed for good (by close(), the server, or giving up)', async (t) => {
