@@ -112,8 +112,12 @@ export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data
    */
   dropWith(error: SockwaveError): void {
     if (this.session.readyState === ReadyState.Closed || (this.flags & Flag.Terminated) !== 0) return;
-    this.reportError(error);
-    this.terminate();
+    try {
+      this.reportError(error);
+    } finally {
+      // (A handler or listener that throws on the report does not keep a dead peer's connection.)
+      this.terminate();
+    }
   }
 
   /** Collects what is written for one write per read (see {@link WriteBatcher}). */
@@ -292,8 +296,12 @@ export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data
     this.closeTimer = undefined;
     const info = describeClose(session, (this.flags & Flag.Terminated) !== 0, (this.flags & Flag.SocketError) !== 0);
     this.owner?.connectionClosed(this.self as Connection<unknown>, info);
-    this.handler?.onClose?.(this.self, info);
-    this.emit('close', info);
+    try {
+      this.handler?.onClose?.(this.self, info);
+    } finally {
+      // 'close' listeners, the pull reader among them, hear of it even if the handler threw.
+      this.emit('close', info);
+    }
   }
 
   /** @internal */

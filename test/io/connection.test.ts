@@ -8,6 +8,8 @@ import { strict as assert } from 'node:assert';
 import { connect, ProtocolError, SockwaveError, WebSocketServer, Connection, type CloseInfo, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
 import { serverFrame, rawFrame, clientFrame, closeBody } from '../support/frames.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { catchUncaught } from '../support/server-kit.js';
+import { startClientHeartbeat } from '../../src/client/client-heartbeat.js';
 import {
   BINARY_SIZES,
   MULTIBYTE_TEXTS,
@@ -1386,5 +1388,40 @@ describe('send() option checks', () => {
     assert.throws(() => client.send('x', { fragmentSize: 1.5 }, () => {}), RangeError);
     client.send('after');
     assert.equal((await crec.messages.next('the echo')).data, 'after');
+  });
+});
+
+describe('a handler that throws', () => {
+  test("onClose: the error reaches the process, and 'close' listeners and the pull reader still hear of the close", async (t) => {
+    const { messages: uncaught } = catchUncaught(t);
+    const raw = await startRawWsServer(serverFrame({ opcode: 0x1, payload: 'last words' }));
+    t.after(() => raw.close());
+    const conn = await connect(raw.url, { handler: { onClose: () => { throw new Error('a bug in onClose'); } } });
+    t.after(() => conn.terminate());
+    const heard = nextEvent<[CloseInfo]>(conn, 'close', "the 'close' event");
+    const pulled = (async () => {
+      const got: unknown[] = [];
+      for await (const message of conn) got.push(message.data);
+      return got;
+    })();
+    (await raw.sockets.next('the upgraded socket')).destroy();
+    const [info] = await heard;
+    assert.equal(info.code, 1006);
+    assert.deepEqual(await withTimeout(pulled.catch((error: Error) => error.name), 'the pull loop to end'), 'ConnectionClosedError');
+    assert.deepEqual(uncaught, ['a bug in onClose']);
+  });
+
+  test('onError on a dead peer found by the heartbeat: the error reaches the process, and the connection is dropped all the same', async (t) => {
+    const { messages: uncaught } = catchUncaught(t);
+    const raw = await startRawWsServer();
+    t.after(() => raw.close());
+    const conn = await connect(raw.url, { handler: { onError: () => { throw new Error('a bug in onError'); } } });
+    t.after(() => conn.terminate());
+    const closed = nextEvent<[CloseInfo]>(conn, 'close', 'the drop');
+    const stop = startClientHeartbeat(conn, 30, 120);
+    t.after(stop);
+    const [info] = await closed;
+    assert.equal(info.code, 1006);
+    assert.deepEqual(uncaught, ['a bug in onError']);
   });
 });
