@@ -16,6 +16,22 @@ export function checkSendOptions(owner: string, options: unknown): void {
 }
 
 /**
+ * `except` of a fan-out read once into an array: one connection or one id string stands for
+ * itself (a string is iterable too, but its characters are no ids), an iterable gives its items.
+ * Throws TypeError for anything else; undefined (or null) when not given.
+ */
+export function exceptList(owner: string, except: unknown): unknown[] | undefined {
+  if (except == null) return undefined;
+  if (typeof except === 'string' || isConnectionLike(except)) return [except];
+  if (typeof except === 'object' && Symbol.iterator in except) return [...(except as Iterable<unknown>)];
+  throw new TypeError(`${owner}: except takes a connection, a connection id, or an iterable of them, not ${shown(except)}`);
+}
+
+function isConnectionLike(item: unknown): boolean {
+  return typeof item === 'object' && item !== null && typeof (item as { serial?: unknown }).serial === 'number';
+}
+
+/**
  * The fan-out options besides the message's: `filter` a function, `report` a boolean, and every
  * item of `except` (already read into an array) an id string or a connection.
  */
@@ -24,7 +40,7 @@ export function checkFanOutOptions(owner: string, options: { filter?: unknown; r
   checkType(owner, 'report', options.report, 'boolean');
   if (except === undefined) return;
   for (const item of except) {
-    if (typeof item === 'string' || (typeof item === 'object' && item !== null && typeof (item as { serial?: unknown }).serial === 'number')) continue;
+    if (typeof item === 'string' || isConnectionLike(item)) continue;
     throw new TypeError(`${owner}: except takes connections and connection ids, not ${shown(item)}`);
   }
 }

@@ -25,8 +25,11 @@ export interface TargetResult {
 }
 
 export interface BroadcastOptions<Data> extends FanOutOptions {
-  /** Connections (or ids) that do not receive it (on every node). */
-  except?: Iterable<Connection<Data> | string> | undefined;
+  /**
+   * Connections (or ids) that do not receive it (on every node): one (`except: conn`, the sender)
+   * or an iterable of them.
+   */
+  except?: Connection<Data> | string | Iterable<Connection<Data> | string> | undefined;
   /** Only connections for which this returns true receive it (on this node only: a function does not cross the backplane). */
   filter?: ((connection: Connection<Data>) => boolean) | undefined;
   /** Return a result per receiver (on this node) instead of a count. */
@@ -135,7 +138,8 @@ export class FanOut {
  */
 export function fanOutTo<Data>(targets: Iterable<Connection<Data>>, message: FanOut, options: BroadcastOptions<Data>): number | TargetResult[] {
   // By serial number: no id string is made per receiver.
-  const except = options.except === undefined ? undefined : new Set([...options.except].map((item) => (typeof item === 'string' ? serialOf(item) : item.serial)));
+  // (The server read `except` into an array already: see exceptList.)
+  const except = options.except === undefined ? undefined : new Set([...(options.except as Iterable<Connection<Data> | string>)].map((item) => (typeof item === 'string' ? serialOf(item) : item.serial)));
   const filter = options.filter;
   const results: TargetResult[] | undefined = options.report ? [] : undefined;
   let count = 0;

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { type Connection, type CloseInfo, type ConnectionOwner } from '../io/connection.js';
 import { type SendData } from '../io/payload.js';
 import { checkNumber, checkType, shown } from '../option-checks.js';
-import { checkFanOutOptions } from '../io/send-checks.js';
+import { checkFanOutOptions, exceptList } from '../io/send-checks.js';
 import { CloseCode, encodeClosePayload } from '../protocol/close-codes.js';
 import { type OnConnection } from './admission.js';
 import { checkServerOptions, DEFAULT_HANDSHAKE_TIMEOUT, type ServerOptions } from './options.js';
@@ -236,7 +236,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
   broadcast(data: SendData, options: BroadcastOptions<Data> = {}): number | TargetResult[] {
     const message = new FanOut('broadcast', data, options);
     // (Read once: `except` may be an iterable that can be read only once, and both need it.)
-    const except = options.except === undefined ? undefined : [...options.except];
+    const except = exceptList('broadcast', options.except) as (Connection<Data> | string)[] | undefined;
     checkFanOutOptions('broadcast', options, except);
     this.backplane.publish({ kind: 'broadcast', ...message.payload, except: except && exceptIds(except) });
     return fanOutTo(this.clients, message, except === undefined ? options : { ...options, except });
@@ -271,7 +271,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
     if (typeof topic !== 'string') throw new TypeError(`publish: a topic is a string, not ${shown(topic)}`);
     const message = new FanOut('publish', data, options);
     // (Read once: `except` may be an iterable that can be read only once, and both need it.)
-    const except = options.except === undefined ? undefined : [...options.except];
+    const except = exceptList('publish', options.except) as (Connection<Data> | string)[] | undefined;
     checkFanOutOptions('publish', options, except);
     this.backplane.publish({ kind: 'topic', topic, ...message.payload, except: except && exceptIds(except) });
     const fanOutOptions = except === undefined ? options : { ...options, except };

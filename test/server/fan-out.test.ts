@@ -123,6 +123,29 @@ describe('broadcast and sendTo', { timeout: 60_000 }, () => {
     );
   });
 
+  test('broadcast() and publish() with except: one connection, or one id, leaves out that one (the sender); another kind of value throws', async (t) => {
+    const srv = await serve(t, { onConnection: () => ({}) });
+    const clients = [await wsClient(t, srv.url), await wsClient(t, srv.url), await wsClient(t, srv.url)];
+    const sides = (await srv.connections.take(3, 'three server-side connections')).map((s) => s.connection);
+    for (const side of sides) side.subscribe('room');
+    assert.equal(srv.server.broadcast('not for 0', { except: sides[0]! }), 2);
+    assert.equal(srv.server.broadcast('not for 1', { except: sides[1]!.id }), 2);
+    assert.equal(srv.server.publish('room', 'not for 2', { except: sides[2]!.id }), 2);
+    assert.equal(srv.server.publish('room', 'not for 0 either', { except: sides[0]! }), 2);
+    for (const except of [42, { id: sides[0]!.id }, true]) {
+      assert.throws(() => srv.server.broadcast('x', { except: except as unknown as string }), { name: 'TypeError', message: /^broadcast: except takes a connection, a connection id, or an iterable of them/ });
+      assert.throws(() => srv.server.publish('room', 'x', { except: except as unknown as string }), { name: 'TypeError', message: /^publish: except takes/ });
+    }
+    assert.equal(srv.server.broadcast('for everyone'), 3);
+    const expected = [
+      ['not for 1', 'not for 2', 'for everyone'],
+      ['not for 0', 'not for 2', 'not for 0 either', 'for everyone'],
+      ['not for 0', 'not for 1', 'not for 0 either', 'for everyone'],
+    ];
+    const got = await Promise.all(clients.map(({ rec }, i) => rec.messages.take(expected[i]!.length, `the messages of client ${i}`)));
+    assert.deepEqual(got.map((messages) => messages.map((m) => m.data.toString())), expected);
+  });
+
   test('broadcast({ filter }) reaches only the connections it accepts', async (t) => {
     const srv = await serve<{ room: string }>(t, { onConnection: (request) => ({ data: { room: request.query.get('room') ?? '' } }) });
     const rooms = ['red', 'blue', 'red'];
