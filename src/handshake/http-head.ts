@@ -250,13 +250,21 @@ export function listHasToken(value: string | undefined, token: string): boolean 
   return splitList(value).some((item) => item.toLowerCase() === wanted);
 }
 
-/** Standard reason phrases for the statuses sockwave sends. */
+/**
+ * The reason phrases of the registered statuses (RFC 9110, 6585, 7725; WebDAV's 422-424, 507,
+ * 508; 425; 506). A status without one (418, 599) gets an empty phrase, which RFC 9112 allows.
+ */
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
+  100: 'Continue',
   101: 'Switching Protocols',
   200: 'OK',
   201: 'Created',
   202: 'Accepted',
+  203: 'Non-Authoritative Information',
   204: 'No Content',
+  205: 'Reset Content',
+  206: 'Partial Content',
+  300: 'Multiple Choices',
   301: 'Moved Permanently',
   302: 'Found',
   303: 'See Other',
@@ -265,22 +273,42 @@ export const STATUS_TEXT: Readonly<Record<number, string>> = {
   308: 'Permanent Redirect',
   400: 'Bad Request',
   401: 'Unauthorized',
+  402: 'Payment Required',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
   408: 'Request Timeout',
   409: 'Conflict',
   410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  417: 'Expectation Failed',
+  421: 'Misdirected Request',
+  422: 'Unprocessable Content',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  425: 'Too Early',
   426: 'Upgrade Required',
+  428: 'Precondition Required',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
+  451: 'Unavailable For Legal Reasons',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+  506: 'Variant Also Negotiates',
+  507: 'Insufficient Storage',
+  508: 'Loop Detected',
+  511: 'Network Authentication Required',
 };
 
 type HeaderValues = string | number | readonly string[];
@@ -328,7 +356,7 @@ export function headerLines(name: string, value: HeaderValues): string {
  */
 export function serializeResponse(status: number, headers: Readonly<Record<string, HeaderValues>>, body: Buffer | string = ''): Buffer {
   if (!Number.isInteger(status) || status < 100 || status > 599) throw new RangeError(`invalid HTTP status ${status}`);
-  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\n`;
   for (const [name, value] of Object.entries(headers)) head += headerLines(name, value);
   head += '\r\n';
   const bodyBytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;

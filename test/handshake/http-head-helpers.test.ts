@@ -102,8 +102,8 @@ describe('headerLines / serializeResponse', () => {
   });
 
   test('accepts the statuses 100 and 599, the ends of the range', () => {
-    assert.equal(serializeResponse(100, {}).toString('latin1'), 'HTTP/1.1 100 Unknown\r\n\r\n');
-    assert.equal(serializeResponse(599, {}).toString('latin1'), 'HTTP/1.1 599 Unknown\r\n\r\n');
+    assert.equal(serializeResponse(100, {}).toString('latin1'), 'HTTP/1.1 100 Continue\r\n\r\n');
+    assert.equal(serializeResponse(599, {}).toString('latin1'), 'HTTP/1.1 599 \r\n\r\n');
   });
 
   test('writes a string body as UTF-8, and a head alone when the body is empty', () => {

@@ -428,9 +428,13 @@ describe('serializeResponse', () => {
     assert.equal(bytes.toString('latin1'), 'HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nnope!');
   });
 
-  test('uses "Unknown" for a status without a known reason phrase', () => {
+  test('every registered status has its phrase (451, 422, 511...); one without (418, 599) gets an empty phrase, not a made-up one', () => {
+    for (const [status, phrase] of [[402, 'Payment Required'], [422, 'Unprocessable Content'], [451, 'Unavailable For Legal Reasons'], [511, 'Network Authentication Required']] as const) {
+      assert.equal(serializeResponse(status, {}).toString('latin1'), `HTTP/1.1 ${status} ${phrase}\r\n\r\n`);
+    }
     assert.equal(STATUS_TEXT[418], undefined);
-    assert.match(serializeResponse(418, {}).toString('latin1'), /^HTTP\/1\.1 418 Unknown\r\n\r\n$/);
+    assert.equal(serializeResponse(418, {}).toString('latin1'), 'HTTP/1.1 418 \r\n\r\n');
+    assert.equal(serializeResponse(599, {}).toString('latin1'), 'HTTP/1.1 599 \r\n\r\n');
   });
 
   test('sends an array value as one header line per element', () => {
