@@ -1,9 +1,10 @@
-import { type IncomingMessage, Server as HttpServer } from 'node:http';
+import { type IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
 import { type Server as NetServer, type Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { buildRefusalResponse } from '../handshake/server-handshake.js';
+import { listHasToken } from '../handshake/http-head.js';
 import { originForm } from '../handshake/upgrade-request.js';
 import { endAnswered } from './plain-http.js';
 
@@ -29,7 +30,10 @@ const byHttpServer = new WeakMap<NetServer, Dispatch>();
  *   with `allowHTTP1` (its HTTP/1.1 upgrades): its 'upgrade' requests are dispatched by path
  *   among every sockwave server attached to it. A path none of them serves is left to the
  *   server's other 'upgrade' listeners (a `ws` server on another path, say), and answered 404
- *   when there are none. Once the last one is detached, the listener goes.
+ *   when there are none. Once the last one is detached, the listener goes. A request that asks
+ *   for another protocol's upgrade (`Upgrade: h2c`) is left to the other 'upgrade' listeners, or
+ *   without them answered by the server's 'request' listeners as a plain request, as before the
+ *   attach (on a connection that closes after the answer).
  * - a raw `net` or `tls` server (SNI through its own SNICallback): every connection is treated as
  *   a WebSocket upgrade. Once detached, its connections are dropped until another sockwave
  *   server is attached to it.
@@ -41,6 +45,13 @@ export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget):
     if (dispatch === undefined) {
       const targets: UpgradeTarget[] = [];
       const listener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        // Another protocol's upgrade (h2c, say): not ours. Node sends every request with an
+        // Upgrade header here once an 'upgrade' listener exists; the app answers it as it did
+        // before we were attached, unless another 'upgrade' listener is there to take it.
+        if (!listHasToken(request.headers.upgrade, 'websocket')) {
+          if (server.listenerCount('upgrade') > 1) return;
+          if (handOverAsRequest(server, request, socket)) return;
+        }
         // (An absolute-form target is routed by its path; another form as it is, to be refused.)
         const path = (originForm(request.url ?? '/') ?? request.url ?? '/').split('?', 1)[0]!;
         const match = targets.find((candidate) => candidate.servesPath(path));
@@ -77,6 +88,28 @@ export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget):
     droppers.set(server, drop);
     server.on(event, drop);
   };
+}
+
+/**
+ * Gives a request that asked for another protocol's upgrade to the server's 'request' listeners,
+ * as a plain request answered on a connection that closes after it (Node's parser has let go of
+ * the socket: no keep-alive). Not when it has a body (Node will not read it: the request would
+ * never end) or when nobody listens for requests. Returns whether it was handed over.
+ */
+function handOverAsRequest(server: NetServer, request: IncomingMessage, socket: Duplex): boolean {
+  const { 'content-length': length, 'transfer-encoding': encoding } = request.headers;
+  if (server.listenerCount('request') === 0 || encoding !== undefined || (length !== undefined && length !== '0')) return false;
+  const response = new ServerResponse(request);
+  response.shouldKeepAlive = false;
+  response.assignSocket(socket as Socket);
+  response.on('finish', () => {
+    response.detachSocket(socket as Socket);
+    (socket as Socket).destroySoon();
+  });
+  // The request has no body: it ends now (what followed it on the connection is not read).
+  request.push(null);
+  server.emit('request', request, response);
+  return true;
 }
 
 /** Raw servers whose sockwave server was closed: the listener that drops their connections. */

@@ -77,6 +77,40 @@ async function httpGet(port: number, path: string): Promise<{ status: number; bo
 }
 
 describe('attached mode', { timeout: 60_000 }, () => {
+  test("a request asking for another protocol's upgrade (h2c) is still the app's to answer, for a path server and a catch-all alike", async (t) => {
+    const h2c = (path: string, extra = ''): string =>
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n${extra}\r\n`;
+    for (const options of [{ path: '/ws' }, {}]) {
+      const http = createHttpServer((request, response) => response.end(`app ${request.url}`));
+      const port = await listen(t, http);
+      const wss = attachedServer(t, { ...options, onConnection: () => ({ ...echo }) });
+      wss.attach(http);
+      const raw = await RawClient.connect(port);
+      t.after(() => raw.destroy());
+      raw.write(h2c('/index.html'));
+      const response = await raw.readResponse();
+      assert.deepEqual([response.status, response.body.toString(), response.headers['connection']], [200, 'app /index.html', 'close'], JSON.stringify(options));
+      // A WebSocket upgrade is still ours.
+      const { ws } = await wsClient(t, `ws://127.0.0.1:${port}/ws`);
+      await echoes(ws, 'still a WebSocket');
+      // One with a body is not handed over: Node would never read its body.
+      const withBody = await RawClient.connect(port);
+      t.after(() => withBody.destroy());
+      withBody.write(`${h2c('/form', 'Content-Length: 3\r\n')}abc`);
+      assert.notEqual((await withBody.readResponse()).status, 200, JSON.stringify(options));
+    }
+  });
+
+  test("another protocol's upgrade with nobody listening for requests is refused as before (404 on a path none serves)", async (t) => {
+    const http = createHttpServer();
+    const port = await listen(t, http);
+    attachedServer(t, { path: '/ws', onConnection: () => ({ ...echo }) }).attach(http);
+    const raw = await RawClient.connect(port);
+    t.after(() => raw.destroy());
+    raw.write('GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+    assert.equal((await raw.readResponse()).status, 404);
+  });
+
   test('handleUpgrade() from a plain http.Server: the request, bytes sent with the upgrade, and plain HTTP still served', async (t) => {
     const requests = new Queue<UpgradeRequest>();
     const wss = attachedServer(t, {
