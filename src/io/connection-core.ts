@@ -364,7 +364,7 @@ export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data
   }
 
   /** The connection as its subclass, for handler callbacks. */
-  private get self(): Connection<Data> {
+  protected get self(): Connection<Data> {
     return this as unknown as Connection<Data>;
   }
 
