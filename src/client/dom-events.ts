@@ -32,7 +32,8 @@ class SockwaveCloseEvent extends Event {
     super(type, init);
     this.#wasClean = Boolean(init.wasClean ?? false);
     this.#code = toUnsignedShort(init.code ?? 0);
-    this.#reason = toUSVString(init.reason ?? '');
+    // (Only undefined is a member not given: null is converted, to "null".)
+    this.#reason = init.reason === undefined ? '' : toUSVString(init.reason);
   }
 
   /** True if the connection closed cleanly (both close frames exchanged, then the TCP close). */
@@ -124,6 +125,11 @@ export function toClampedUnsignedShort(value: unknown): number {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** WebIDL `DOMString`: ToString (a Symbol is a TypeError). @internal */
+export function toDOMString(value: unknown): string {
+  return `${value as string}`;
+}
 
 /** WebIDL `USVString`: ToString, then every lone surrogate becomes U+FFFD. @internal */
 export function toUSVString(value: unknown): string {

@@ -1,7 +1,7 @@
 /** The state behind one event handler attribute: its value and the one listener that calls it. */
 interface HandlerSlot {
   value: object;
-  listener: (event: Event) => void;
+  listener: (event: Event) => unknown;
 }
 
 /**
@@ -32,10 +32,12 @@ export class EventHandlerTarget extends EventTarget {
     }
     const created: HandlerSlot = {
       value,
-      listener: (event: Event): void => {
+      listener: (event: Event): unknown => {
         const current = created.value;
-        // A non-callable object is kept as the attribute's value, and does nothing.
-        if (typeof current === 'function') (current as (this: EventTarget, event: Event) => unknown).call(this, event);
+        // A non-callable object is kept as the attribute's value, and does nothing. The handler's
+        // result is returned: an async handler's rejection is then reported by EventTarget as a
+        // listener's (an uncaught exception), not left as an unhandled rejection.
+        return typeof current === 'function' ? (current as (this: EventTarget, event: Event) => unknown).call(this, event) : undefined;
       },
     };
     this.#handlers.set(type, created);

@@ -6,7 +6,7 @@ import { ProxyVariableError } from '../io/proxy.js';
 import { CloseEvent, createErrorEvent } from './dom-events.js';
 import { droppedError, OrderedSender, type Outgoing } from './ordered-sender.js';
 import { RetryPolicy } from './retry-policy.js';
-import { abortError, CLOSED, CLOSING, CONNECTING, FAILED_CLOSE, OPEN, toArrayBuffer, toError } from './websocket-support.js';
+import { abortError, CLOSED, CLOSING, closingHandshakeStarted, CONNECTING, FAILED_CLOSE, OPEN, toArrayBuffer, toError } from './websocket-support.js';
 import { type BinaryType, type WebSocketMessageData, type WebSocketOptions, type WebSocketReadyState } from './websocket-types.js';
 import { checkClientOptions, checkReconnectingOptions } from './option-checks.js';
 
@@ -104,7 +104,7 @@ export class WebSocketLifecycle {
    */
   get readyState(): WebSocketReadyState {
     const connection = this.#connection;
-    if (this.#readyState === OPEN && this.#messageTasks === 0 && this.#failure === undefined && connection?.status === 'closing' && !connection.inboundPending) {
+    if (this.#readyState === OPEN && this.#messageTasks === 0 && this.#failure === undefined && connection !== undefined && closingHandshakeStarted(connection) && !connection.inboundPending) {
       this.#readyState = CLOSING;
     }
     return this.#readyState;
@@ -456,8 +456,13 @@ export class WebSocketLifecycle {
     setImmediate(task);
   }
 
-  /** An open or message task dispatched its event: counted down in the next task, after all its microtasks (an async listener's awaits). */
+  /**
+   * An open or message task dispatched its event: counted down once all its microtasks have run
+   * (an async listener's awaits), before any task its listeners queued (a timer, an immediate),
+   * as the task that sets CLOSING comes before them. (A tick queued from a microtask runs once
+   * the microtask queue is empty.)
+   */
   #taskDone(): void {
-    this.#queueTask(() => this.#messageTasks--);
+    queueMicrotask(() => process.nextTick(() => this.#messageTasks--));
   }
 }

@@ -1,6 +1,6 @@
 import { SockwaveError } from '../errors.js';
-import { type CloseInfo } from '../io/connection.js';
-import { toUSVString } from './dom-events.js';
+import { type CloseInfo, type Connection } from '../io/connection.js';
+import { toDOMString, toUSVString } from './dom-events.js';
 import { type BinaryType, type WebSocketOptions } from './websocket-types.js';
 
 /** Small conversions and constants behind the browser-standard WebSocket. */
@@ -34,12 +34,22 @@ export function splitSecondArgument(argument: string | readonly string[] | WebSo
   if (argument === undefined) return { offered: [], options: {} };
   // (WebIDL: null, as any value that is not an object, is converted to a string: "null".)
   if (argument === null || typeof argument !== 'object') return { offered: toUSVString(argument), options: {} };
-  if (isIterable(argument)) return { offered: Array.from(argument, (value) => String(value)), options: {} };
+  if (isIterable(argument)) return { offered: Array.from(argument, toDOMString), options: {} };
   const { protocols, ...options } = argument as WebSocketOptions & { handler?: unknown; data?: unknown };
   delete (options as { handler?: unknown }).handler;
   delete (options as { data?: unknown }).data;
-  const offered = protocols === undefined ? [] : typeof protocols === 'string' ? protocols : Array.from(protocols, (value) => String(value));
+  const offered = protocols === undefined ? [] : typeof protocols === 'string' ? protocols : Array.from(protocols, toDOMString);
   return { offered, options };
+}
+
+/**
+ * The closing handshake of this connection was started ("the WebSocket closing handshake is
+ * started": a close frame sent or received), though it may have ended since. A connection that
+ * ended without one (1006: the TCP connection dropped) never started it.
+ */
+export function closingHandshakeStarted(connection: Connection): boolean {
+  const status = connection.status;
+  return status === 'closing' || (status === 'closed' && connection.closeInfo?.code !== 1006);
 }
 
 export function isIterable(value: object): value is Iterable<unknown> {

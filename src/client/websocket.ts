@@ -132,9 +132,11 @@ export class WebSocket extends EventHandlerTarget {
     // 7. If urlRecord's fragment is non-null, then throw a "SyntaxError" DOMException.
     //    (Steps 2 to 7 are parseWebSocketUrl, which connect() uses too; its SyntaxError becomes
     //    the DOMException the standard asks for.)
+    //    (The conversion to a string comes first, outside: a Symbol is WebIDL's TypeError.)
+    const urlString = toUSVString(url);
     let urlRecord: ParsedWebSocketUrl;
     try {
-      urlRecord = parseWebSocketUrl(toUSVString(url));
+      urlRecord = parseWebSocketUrl(urlString);
     } catch (error) {
       throw domException(error, 'SyntaxError');
     }
@@ -284,11 +286,15 @@ export class WebSocket extends EventHandlerTarget {
       // (WebIDL: an ArrayBuffer, as a BufferSource, may not be shared: a TypeError.)
       throw new TypeError('send() does not take a SharedArrayBuffer');
     } else if (types.isArrayBuffer(data)) {
-      message = { data: Buffer.from(new Uint8Array(data)), size: data.byteLength };
+      // (WebIDL: a BufferSource may not be resizable. A detached one is empty: its bytes are none.)
+      if (isResizable(data)) throw new TypeError('send() does not take a resizable ArrayBuffer');
+      message = { data: data.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(new Uint8Array(data)), size: data.byteLength };
     } else if (ArrayBuffer.isView(data)) {
       if (types.isSharedArrayBuffer(data.buffer)) throw new TypeError('send() does not take a view of a SharedArrayBuffer');
+      if (isResizable(data.buffer)) throw new TypeError('send() does not take a view of a resizable ArrayBuffer');
       // A copy: the caller may reuse its buffer as soon as send() returns.
-      message = { data: Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), size: data.byteLength };
+      const bytes = data.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      message = { data: bytes, size: data.byteLength };
     } else {
       const text = toUSVString(data);
       message = { data: text, size: Buffer.byteLength(text, 'utf8') };
@@ -395,6 +401,11 @@ for (const name of ['url', 'readyState', 'bufferedAmount', 'onopen', 'onerror', 
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 Object.defineProperty(WebSocket.prototype, Symbol.toStringTag, { value: 'WebSocket', writable: false, enumerable: false, configurable: true });
+
+/** An ArrayBuffer that can grow or shrink (`new ArrayBuffer(n, { maxByteLength })`). */
+function isResizable(buffer: ArrayBufferLike): boolean {
+  return (buffer as { resizable?: boolean }).resizable === true;
+}
 
 /** WebIDL's TypeError for an operation called with fewer than its two required arguments. */
 function missingArguments(operation: string, given: number): TypeError {

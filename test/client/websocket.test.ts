@@ -30,6 +30,7 @@ import {
   withTimeout,
   type StartedServer,
 } from '../support/net.js';
+import { catchUncaught } from '../support/server-kit.js';
 import { UnreadableBlob } from '../support/unreadable-blob.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -335,6 +336,14 @@ describe('WebSocket: the interface', () => {
     throwsDom(() => new WebSocket(new URL('ws://127.0.0.1/#x')), 'SyntaxError', 'a URL object with a fragment');
   });
 
+  test('a value that cannot be converted to a string (a Symbol) is a TypeError, as WebIDL converts before the URL or protocols are checked', () => {
+    assert.throws(() => new WebSocket(Symbol('url') as unknown as string), (error) => error instanceof TypeError && !(error instanceof DOMException));
+    for (const protocols of [[Symbol('p')], ['chat', Symbol('p')]] as unknown as string[][]) {
+      assert.throws(() => new WebSocket('ws://127.0.0.1:1/', protocols), (error) => error instanceof TypeError, 'in the protocols list');
+      assert.throws(() => new WebSocket('ws://127.0.0.1:1/', { protocols }), (error) => error instanceof TypeError, 'in options.protocols');
+    }
+  });
+
   test('subprotocols repeated or not tokens are a "SyntaxError" DOMException; the comparison is case-sensitive', async (t) => {
     for (const protocols of [['a', 'a'], ['a', 'b', 'a'], [''], ['a b'], ['a,b'], ['é'], ['a/b'], 'two words', '']) {
       throwsDom(() => new WebSocket('ws://127.0.0.1:1/', protocols), 'SyntaxError', JSON.stringify(protocols));
@@ -463,6 +472,8 @@ describe('WebSocket: the interface', () => {
     assert.equal(new CloseEvent('close', { reason: 'a\uD800b' }).reason, 'a\uFFFDb', 'USVString replaces lone surrogates');
     // A reason that is falsy but not missing is converted, not defaulted: 0 is "0", false is "false".
     assert.deepEqual([0, false].map((reason) => new CloseEvent('close', { reason: reason as unknown as string }).reason), ['0', 'false']);
+    // Only undefined is a member not given: null is converted, as any other value.
+    assert.equal(new CloseEvent('close', { reason: null as unknown as string }).reason, 'null');
     // wasClean, code and reason are WebIDL attributes: enumerable accessors on the prototype.
     for (const name of ['wasClean', 'code', 'reason']) {
       const descriptor = Object.getOwnPropertyDescriptor(CloseEvent.prototype, name);
@@ -543,7 +554,21 @@ for (const kind of ['sockwave', 'ws'] as const) {
       const shared = new SharedArrayBuffer(4);
       assert.throws(() => ws.send(shared as unknown as ArrayBuffer), TypeError);
       assert.throws(() => ws.send(new Uint8Array(shared)), TypeError);
+      // Nor resizable (no [AllowResizable]).
+      const resizable = new (ArrayBuffer as new (length: number, options: { maxByteLength: number }) => ArrayBuffer)(2, { maxByteLength: 8 });
+      assert.throws(() => ws.send(resizable), TypeError);
+      assert.throws(() => ws.send(new Uint8Array(resizable)), TypeError);
       assert.equal(ws.bufferedAmount, 0);
+      // A detached ArrayBuffer has no bytes: an empty binary message.
+      const detached = new ArrayBuffer(4);
+      const viewOfDetached = new Uint8Array(detached);
+      structuredClone(detached, { transfer: [detached] });
+      ws.send(detached);
+      const fromDetached = await rec.message('the echo of a detached ArrayBuffer');
+      assert.ok(Buffer.isBuffer(fromDetached.data), 'binary');
+      assert.equal(fromDetached.data.length, 0);
+      ws.send(viewOfDetached);
+      assert.deepEqual((await rec.message('the echo of a view of it')).data, Buffer.alloc(0));
       ws.send('after the refused ones');
       assert.equal((await rec.message('the next echo')).data, 'after the refused ones');
     });
@@ -913,6 +938,50 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
     assert.equal(Buffer.concat(received).length, 8);
   });
 
+  test('after a message event, CLOSING shows before any timer or immediate its listener queued, once its microtasks have run', async (t) => {
+    // A message, then the close frame and the end of TCP at once: the close event may come soon.
+    const after101 = Buffer.concat([frame(0x1, 'last words'), frame(0x8, Buffer.from([0x0f, 0xa0]))]);
+    const raw = await rawServer(t, { after101, endAfterEcho: 0 });
+    const { ws, rec } = create(t, raw.url);
+    await rec.next('open');
+    const seen: Array<[string, number]> = [];
+    const done = { timer: deferred(), immediate: deferred() };
+    ws.addEventListener(
+      'message',
+      () => {
+        seen.push(['in the listener', ws.readyState]);
+        void (async () => {
+          await null;
+          await null;
+          await null;
+          seen.push(['after three awaits', ws.readyState]);
+        })();
+        setTimeout(() => {
+          seen.push(['in a timer', ws.readyState]);
+          done.timer.resolve();
+        });
+        setImmediate(() => {
+          seen.push(['in an immediate', ws.readyState]);
+          done.immediate.resolve();
+        });
+        // (So that the timer is due at the event loop's next turn.)
+        const start = Date.now();
+        while (Date.now() - start < 3);
+      },
+      { once: true },
+    );
+    assert.equal((await rec.message()).data, 'last words');
+    await withTimeout(Promise.all([done.timer.promise, done.immediate.promise]), 'the timer and the immediate');
+    assert.equal((await rec.close()).code, 4000);
+    const states = new Map(seen);
+    assert.equal(states.get('in the listener'), WebSocket.OPEN);
+    assert.equal(states.get('after three awaits'), WebSocket.OPEN, 'the microtasks of the message task run before the task that sets CLOSING');
+    for (const where of ['in a timer', 'in an immediate']) {
+      // CLOSING, or CLOSED if the close event's task ran first: no longer OPEN.
+      assert.ok([WebSocket.CLOSING, WebSocket.CLOSED].includes(states.get(where) as 2 | 3), `${where}: readyState ${states.get(where)}, ${JSON.stringify(seen)}`);
+    }
+  });
+
   test('a compressed message still inflating when the close frame behind it arrives: readyState stays OPEN, and the message is dispatched', async (t) => {
     // 4 MiB of text inflate in the thread pool; the close frame right behind it is read meanwhile.
     const server = await startWsServer({ perMessageDeflate: true });
@@ -999,6 +1068,23 @@ describe('WebSocket: failed connections', { timeout: 60_000 }, () => {
 // Events and event handler attributes
 
 describe('WebSocket: events', { timeout: 60_000 }, () => {
+  test('an async event handler that rejects is reported as an uncaught exception, as an async listener is', async (t) => {
+    const uncaught = catchUncaught(t);
+    const port = await closedPort();
+    const { ws, rec } = create(t, `ws://127.0.0.1:${port}/`);
+    ws.onclose = async () => {
+      await null;
+      throw new Error('from the onclose handler');
+    };
+    ws.addEventListener('close', async () => {
+      await null;
+      throw new Error('from a close listener');
+    });
+    await failed(rec, 'a refused connection');
+    await until(() => uncaught.messages.length === 2, 'both errors reported');
+    assert.deepEqual(uncaught.messages.sort(), ['from a close listener', 'from the onclose handler']);
+  });
+
   test('each event is its own task: microtasks queued by one listener run before the next event', async (t) => {
     // Both messages arrive in the same TCP segment as the 101.
     const raw = await rawServer(t, { after101: Buffer.concat([frame(0x1, 'first'), frame(0x1, 'second')]) });
