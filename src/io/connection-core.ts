@@ -186,9 +186,22 @@ export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data
     this.stats.messagesIn++;
     this.stats.bytesIn += size;
     this.reader?.take(message, binary);
-    this.handler?.onMessage?.(this.self, message, binary);
     // (emit() gathers its arguments into an array even when nobody listens.)
-    if (this.listenerCount('message') !== 0) this.emit('message', message, binary);
+    if (this.listenerCount('message') === 0) this.handler?.onMessage?.(this.self, message, binary);
+    else this.deliverToBoth(message, binary);
+  }
+
+  /**
+   * A message to the handler and to the listeners: a handler that throws does not keep it from the
+   * listeners (the throw still escapes, as a listener's does). Apart, to keep try/finally off the
+   * path of a handler alone.
+   */
+  private deliverToBoth(message: string | Buffer, binary: boolean): void {
+    try {
+      this.handler?.onMessage?.(this.self, message, binary);
+    } finally {
+      this.emit('message', message, binary);
+    }
   }
 
   /** @internal Fragments of uncompressed messages only: compressed bytes mean nothing to the caller. */
@@ -196,8 +209,12 @@ export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data
     if (this.session.stopped) return; // (as in onText)
     if (compressed) return;
     if (this.inbox?.active === true) return this.inbox.push(() => this.onFragment(data, binary, fin, compressed));
-    this.handler?.onFragment?.(this.self, data, binary, fin);
-    this.emit('fragment', data, binary, fin);
+    // (As in deliverMessage: the listeners get it even if the handler throws.)
+    try {
+      this.handler?.onFragment?.(this.self, data, binary, fin);
+    } finally {
+      this.emit('fragment', data, binary, fin);
+    }
   }
 
   /** @internal */
@@ -205,8 +222,11 @@ export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data
     if (this.session.stopped) return; // (as in onText)
     if (this.inbox?.active === true) return this.inbox.push(() => this.onPing(payload));
     if (this.settings.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
-    this.handler?.onPing?.(this.self, payload);
-    this.emit('ping', payload);
+    try {
+      this.handler?.onPing?.(this.self, payload);
+    } finally {
+      this.emit('ping', payload);
+    }
   }
 
   /** @internal */
@@ -217,8 +237,11 @@ export abstract class ConnectionCore<Data = unknown> extends ConnectionInfo<Data
     if (this.inbox?.active === true) return this.inbox.push(() => this.onPong(payload));
     // Counted as pings are: a peer may send pongs unasked (RFC 6455 §5.5.3), and as fast as anything.
     if (this.settings.rateLimit !== undefined && !this.admit(payload.length)) return this.rateExceeded();
-    this.handler?.onPong?.(this.self, payload);
-    this.emit('pong', payload);
+    try {
+      this.handler?.onPong?.(this.self, payload);
+    } finally {
+      this.emit('pong', payload);
+    }
   }
 
   /** @internal */

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { connect, ProtocolError, SockwaveError, WebSocketServer, Connection, type CloseInfo, type ConnectionHandler, type ServerOptions } from '../../src/index.js';
 import { serverFrame, rawFrame, clientFrame, closeBody } from '../support/frames.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { catchUncaught } from '../support/server-kit.js';
+import { catchUncaught, eventually } from '../support/server-kit.js';
 import { startClientHeartbeat } from '../../src/client/client-heartbeat.js';
 import {
   BINARY_SIZES,
@@ -119,6 +119,46 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
     client.send('start');
     client.send('after');
     assert.equal(await withTimeout(pulled.promise, 'the pulled message'), 'after');
+  });
+
+  test("a handler whose onMessage, onFragment, onPing or onPong throws does not keep the event from the listeners; the throw escapes", async (t) => {
+    // (What one read makes throw escapes as one AggregateError: its errors are counted one by one.)
+    const thrown: string[] = [];
+    const runners = process.rawListeners('uncaughtException') as Array<(error: Error) => void>;
+    const catcher = (error: Error): void => void thrown.push(...(error instanceof AggregateError ? (error.errors as Error[]) : [error]).map((each) => each.message));
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', catcher);
+    t.after(() => {
+      process.removeListener('uncaughtException', catcher);
+      for (const listener of runners) process.on('uncaughtException', listener);
+    });
+    const { client, side: { connection: side } } = await pair(t, {
+      onMessage: () => {
+        throw new Error('onMessage threw');
+      },
+      onFragment: () => {
+        throw new Error('onFragment threw');
+      },
+      onPing: () => {
+        throw new Error('onPing threw');
+      },
+      onPong: () => {
+        throw new Error('onPong threw');
+      },
+    });
+    const heard: string[] = [];
+    side.on('message', (data) => heard.push(`message ${String(data)}`));
+    side.on('fragment', (data, _binary, fin) => heard.push(`fragment ${String(data)}${fin ? ' (last)' : ''}`));
+    side.on('ping', (payload) => heard.push(`ping ${String(payload)}`));
+    side.on('pong', (payload) => heard.push(`pong ${String(payload)}`));
+    client.send('whole');
+    client.send('ab', { fragmentSize: 1 });
+    client.ping('p');
+    client.pong('q');
+    await eventually(() => heard.length >= 6, 'six events').catch(() => assert.fail(`six events, got ${JSON.stringify(heard)}`));
+    assert.deepEqual(heard, ['message whole', 'fragment a', 'fragment b (last)', 'message ab', 'ping p', 'pong q']);
+    assert.deepEqual(thrown, ['onMessage threw', 'onFragment threw', 'onFragment threw', 'onMessage threw', 'onPing threw', 'onPong threw']);
+    assert.equal(side.status, 'open', 'the connection goes on');
   });
 
   test('a message listener that throws does not lose the rest of the read: a frame split across reads arrives intact', async (t) => {
