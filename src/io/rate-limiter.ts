@@ -48,7 +48,14 @@ export class RateLimiter {
     }
     let ok = true;
     if (this.messageRate > 0 && --this.messages < 0) ok = false;
-    if (this.byteRate > 0 && (this.bytes -= size) < 0) ok = false;
+    if (this.byteRate > 0) {
+      // A message larger than the bucket passes when the bucket is full, and leaves it in debt: it
+      // would otherwise never pass (a maxPayload above bytesPerSecond × burst), and the rate still
+      // holds over time, since the debt is paid before the next message passes.
+      const capacity = this.byteCapacity;
+      if (size > capacity ? capacity === 0 || this.bytes < capacity : this.bytes < size) ok = false;
+      this.bytes -= size;
+    }
     return ok;
   }
 }

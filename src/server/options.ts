@@ -30,7 +30,8 @@ export interface ServerOptions<Data = unknown> {
   /**
    * Per-connection limit on what each client sends (1008 past it): messages (pings included) and
    * payload bytes per second, with bursts of up to `burst` seconds' worth. `false` turns it off.
-   * Default 50 000 messages and 256 MiB per second, burst 1 s.
+   * Default 50 000 messages and 256 MiB per second, burst 1 s. A message larger than
+   * `bytesPerSecond × burst` passes when the byte bucket is full, which it leaves in debt.
    */
   rateLimit?: RateLimitOptions | false | undefined;
   /**

@@ -30,6 +30,20 @@ describe('RateLimiter', () => {
     assert.equal(limiter.admit(200, 0), false);
   });
 
+  test('a message larger than the bucket passes when the bucket is full, then the debt is paid at the rate before the next', () => {
+    const limiter = new RateLimiter({ bytesPerSecond: 1000 }, 0);
+    assert.equal(limiter.admit(5000, 0), true, 'a full bucket lets a 5 s message through');
+    assert.equal(limiter.admit(1, 4000), false, 'still 1000 bytes in debt after 4 s');
+    const later = new RateLimiter({ bytesPerSecond: 1000 }, 0);
+    assert.equal(later.admit(5000, 0), true);
+    assert.equal(later.admit(1, 5001), true, 'the debt is paid after 5 s');
+    const notFull = new RateLimiter({ bytesPerSecond: 1000 }, 0);
+    assert.equal(notFull.admit(10, 0), true);
+    assert.equal(notFull.admit(5000, 0), false, 'a bucket not full does not let a larger message through');
+    const empty = new RateLimiter({ bytesPerSecond: 1000, burst: 0 }, 0);
+    assert.equal(empty.admit(1, 10_000), false, 'a bucket that holds nothing lets nothing through');
+  });
+
   test('enabled() is false for no options, false, or zero rates', () => {
     assert.equal(RateLimiter.enabled(undefined), false);
     assert.equal(RateLimiter.enabled(false), false);

@@ -123,6 +123,17 @@ describe('server limits: each one answered, counted in stats().limits and report
     assertHit(h, 'rateLimit');
   });
 
+  test('rateLimit (bytes): a message larger than bytesPerSecond × burst passes on a full bucket (maxPayload above it is usable); the debt then fails the next', async (t) => {
+    FakeClock.install(t);
+    const h = harness(t, { rateLimit: { bytesPerSecond: 1000 } });
+    const peer = await FaultyPeer.connect(h.server);
+    peer.send('x'.repeat(5000));
+    await peer.until(() => peer.of('message').length === 1, 'the echo of 5000 bytes');
+    peer.send('y');
+    await peer.until(() => peer.of('close').length === 1, 'the close frame');
+    assert.equal(peer.of('close')[0]!.code, 1008);
+  });
+
   test('rateLimit counts pings too: a ping flood is failed with 1008', async (t) => {
     FakeClock.install(t);
     const h = harness(t, { rateLimit: { messagesPerSecond: 5 } });
