@@ -45,6 +45,9 @@ Options:
   --timeout SECONDS    give up connecting after this long (default 10); with --reconnect, how
                        long to wait for a reconnection once stdin has ended
   --ping SECONDS       send a ping every SECONDS; an unanswered one drops the connection
+  --max-payload BYTES  largest message received (a larger one closes with 1009) and longest
+                       line read from piped stdin (a longer one ends the session, exit 1;
+                       the lines before it are sent) (default 104857600)
   --reconnect          reconnect after an abnormal close (1006: the connection dropped); any
                        other close ends the session; lines typed meanwhile are sent in order
                        once reconnected (lines already sent on the connection that dropped
@@ -82,6 +85,7 @@ const SPEC = {
   timeout: { type: 'string' },
   reconnect: { type: 'boolean' },
   ping: { type: 'string' },
+  'max-payload': { type: 'string' },
   binary: { type: 'boolean' },
   base64: { type: 'boolean' },
   hex: { type: 'boolean' },
@@ -101,6 +105,8 @@ export interface ConnectConfig {
   waitSeconds: number;
   pingSeconds: number;
   timeoutSeconds: number;
+  /** --max-payload: the largest message received, and the longest line read from piped stdin. */
+  maxPayload: number;
   headers: Record<string, string[]>;
   subprotocols: string[];
   origin: string | undefined;
@@ -175,6 +181,8 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
       throw new ArgumentError(`--proxy: ${(error as Error).message.replace(/^the proxy option: /, '')}`);
     }
   }
+  const maxPayload = numberOption(args, 'max-payload', 100 * 1024 * 1024);
+  if (!Number.isInteger(maxPayload) || maxPayload < 1) throw new ArgumentError(`--max-payload must be a whole number above 0, not ${JSON.stringify(args.values['max-payload'])}`);
   const timeoutSeconds = numberOption(args, 'timeout', 10);
   if (timeoutSeconds <= 0) throw new ArgumentError('--timeout must be above 0');
   const caFile = args.values['ca'];
@@ -189,6 +197,7 @@ export async function readConnectConfig(argv: readonly string[]): Promise<Connec
     waitSeconds: numberOption(args, 'wait', 1),
     pingSeconds: numberOption(args, 'ping', 0),
     timeoutSeconds,
+    maxPayload,
     headers,
     subprotocols,
     origin,

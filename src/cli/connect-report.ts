@@ -55,7 +55,10 @@ export function reportOutcome(screen: Screen, outcome: Outcome, facts: SessionFa
     screen.note(`closed by ${by}: ${outcome.code}${reason}${unsent}`);
     return 0;
   }
-  screen.fatal(`connection closed with ${outcome.code}${reason} (${url})`);
+  // (A 1009 of ours: a message received was larger than --max-payload allows.)
+  const advice = !outcome.remote && outcome.code === 1009 ? '; --max-payload takes larger ones' : '';
+  // (A 1006 is nobody's close frame: the connection dropped.)
+  screen.fatal(`connection closed ${outcome.remote && outcome.code !== 1006 ? 'by the server ' : ''}with ${outcome.code}${reason}${advice} (${url})`);
   return 1;
 }
 

@@ -80,6 +80,7 @@ class Session {
       perMessageDeflate: config.deflate,
       proxy: config.proxy,
       connectTimeout: config.timeoutSeconds * 1000,
+      maxPayload: config.maxPayload,
       // --reconnect: come back after an abnormal close (1006; see RECONNECT_CODE); lines typed
       // meanwhile wait in the outflow and go out in order once reconnected.
       reconnect: reconnect ? { minDelay: 100, maxDelay: 2000 } : false,
@@ -101,6 +102,9 @@ class Session {
         }
       },
       onClose: (client, info) => {
+        // Our close frame went unanswered (the close timeout ended it, or the server dropped
+        // TCP): a 1006 that is no drop of the connection while it was in use.
+        if (this.leaving && info.code === 1006) this.dropCause ??= new Error('the server did not answer our close frame');
         // --reconnect comes back only after an abnormal close we did not ask for; any other code
         // (1001, 1005, 1011…) ends the session as it would without --reconnect.
         if (info.willReconnect && (info.code !== RECONNECT_CODE || this.leaving)) {
@@ -122,6 +126,12 @@ class Session {
         (line) => this.onLine(line),
         () => this.endInput(),
         () => this.onInterrupt(),
+        config.maxPayload,
+        (lineNumber) => {
+          // The lines before it still go out, and their replies are waited for; then exit 1.
+          this.failure ??= new Error(`line ${lineNumber} of stdin is longer than --max-payload (${config.maxPayload} bytes): it and the rest of stdin were not sent`);
+          this.endInput();
+        },
       );
     }
     // Ctrl-C closes with 1000; a second one ends the session at once (exit 1, "interrupted")

@@ -68,9 +68,10 @@ export class Screen {
    * Reads lines from stdin: with line editing, a '> ' prompt and a history kept across sessions
    * when interactive; plain lines otherwise (see {@link StdinLines}: a line that is not valid
    * UTF-8 is sent with U+FFFD in place of its bad bytes, and the first one is reported on stderr).
-   * `onEnd` runs when stdin ends (Ctrl-D on a terminal).
+   * `onEnd` runs when stdin ends (Ctrl-D on a terminal). Piped, a line longer than
+   * `maxLineBytes` stops the reading: `onOverlong` is told its number, and `onEnd` never runs.
    */
-  readLines(onLine: (line: string) => void, onEnd: () => void, onInterrupt: () => void): void {
+  readLines(onLine: (line: string) => void, onEnd: () => void, onInterrupt: () => void, maxLineBytes = Infinity, onOverlong: (lineNumber: number) => void = () => {}): void {
     if (!this.interactive) {
       let count = 0;
       let reported = false;
@@ -87,7 +88,11 @@ export class Screen {
           this.lineReader = undefined;
           onEnd();
         },
-      });
+        overlong: () => {
+          this.lineReader = undefined;
+          onOverlong(count + 1);
+        },
+      }, maxLineBytes);
       return;
     }
     const file = historyFile();

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import { type Backplane, type BackplaneEvent } from '../server/backplane.js';
 import { WebSocketServer } from '../server/server.js';
 import { DEFAULT_RATE_LIMIT } from '../server/options.js';
@@ -20,8 +21,9 @@ Options:
   --max-payload BYTES    largest message accepted, inflated size included; larger ones close
                          with 1009 (default 104857600)
   --max-fragments N      most frames per message; more close with 1008 (default 1024)
-  --rate-limit N         messages (pings included) per second per connection; past it 1008;
-                         0 for none (default 50000)
+  --rate-limit N         messages (pings included) per second per connection, with 256 MiB of
+                         payload per second; past it 1008 (default 0: none, so that /echo and
+                         /broadcast take what a client pipes at full speed)
   --max-connections N    most connections at once; past it upgrades get 503 (default 10000)
   --max-per-address N    most connections at once from one address; past it 429 (default 1000)
   --handshake-timeout MS time to complete the upgrade request, or the TLS handshake (default 10000)
@@ -62,7 +64,7 @@ const SPEC = {
 /** `--backplane redis://HOST:PORT`: sockwave/redis, loaded only then (it needs ioredis). */
 async function openBackplane(url: string | undefined): Promise<Backplane | undefined> {
   if (url === undefined) return undefined;
-  if (!/^rediss?:\/\/[^/\s]+/.test(url)) throw new ArgumentError(`--backplane needs redis://HOST:PORT, not ${JSON.stringify(url)}`);
+  if (!/^rediss?:\/\/[^/\s]+/.test(url) || !URL.canParse(url)) throw new ArgumentError(`--backplane needs redis://HOST:PORT, not ${JSON.stringify(shownRedisUrl(url))}`);
   let redis: typeof import('../redis/index.js');
   try {
     redis = await import('../redis/index.js');
@@ -121,6 +123,30 @@ function shownRedisUrl(url: string): string {
   }
 }
 
+/**
+ * The certificate and key, checked as TLS will use them, so that an error names the file at fault
+ * (OpenSSL's own message says neither which file nor which option).
+ */
+function checkedTls(cert: Buffer, key: Buffer, certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+  try {
+    createSecureContext({ cert });
+  } catch (error) {
+    throw new ArgumentError(`--tls-cert ${certFile} holds no usable PEM certificate (${reason(error)})`);
+  }
+  try {
+    createSecureContext({ key });
+  } catch (error) {
+    throw new ArgumentError(`--tls-key ${keyFile} holds no usable PEM private key, unencrypted ones only (${reason(error)})`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new ArgumentError(`--tls-key ${keyFile} is not the private key of --tls-cert ${certFile} (${reason(error)})`);
+  }
+  return { cert, key };
+}
+
 function integerOption(args: ParsedArgs, name: string): number | undefined {
   if (args.values[name] === undefined) return undefined;
   const value = numberOption(args, name, 0);
@@ -146,12 +172,15 @@ export async function serve(argv: readonly string[]): Promise<number> {
     readFile(file).catch((error: NodeJS.ErrnoException) => {
       throw new ArgumentError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
     });
-  const tls = certFile && keyFile ? { cert: await readPem(certFile), key: await readPem(keyFile) } : undefined;
+  const tls = certFile && keyFile ? checkedTls(await readPem(certFile), await readPem(keyFile), certFile, keyFile) : undefined;
   const backplane = await openBackplane(args.values['backplane']);
 
   // An IPv6 address may be given as URLs write it, in brackets: listen() takes it bare.
   const host = (args.values['host'] ?? '127.0.0.1').replace(/^\[(.*:.*)\]$/, '$1');
+  // (listen() takes an empty host for every interface: a `--host "$HOST"` with HOST unset must not.)
+  if (host.trim() === '') throw new ArgumentError('--host needs an address (0.0.0.0 or :: for every interface)');
   const maxPayload = integerOption(args, 'max-payload') ?? 100 * 1024 * 1024;
+  const rateLimit = numberOption(args, 'rate-limit', 0);
   const server = new WebSocketServer({
     port,
     host,
@@ -160,7 +189,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
     // in a connection's buffer, with room for the default 16 MiB of others (a slow reader's limit).
     maxBufferedAmount: maxPayload + 16 * 1024 * 1024,
     maxFragments: integerOption(args, 'max-fragments') ?? 1024,
-    rateLimit: { ...DEFAULT_RATE_LIMIT, messagesPerSecond: numberOption(args, 'rate-limit', 50_000) },
+    rateLimit: rateLimit === 0 ? false : { ...DEFAULT_RATE_LIMIT, messagesPerSecond: rateLimit },
     maxConnections: integerOption(args, 'max-connections') ?? 10_000,
     maxConnectionsPerAddress: integerOption(args, 'max-per-address') ?? 1000,
     handshakeTimeout: integerOption(args, 'handshake-timeout') ?? 10_000,

@@ -23,6 +23,7 @@ import {
   type StartedWsServer,
 } from '../support/net.js';
 import { run, type Cli } from '../support/cli-process.js';
+import { selfSignedCertificate } from '../interop/support/tls.js';
 
 /** Starts `sockwave serve --port 0` and reads the port from its 'listening on' line. */
 async function serve(t: TestContext): Promise<{ cli: Cli; port: number; url: string }> {
@@ -206,6 +207,46 @@ describe('sockwave serve (child process)', { timeout: 60_000 }, () => {
     const cli = run(t, ['serve', '--port', '0', '--host', '[2001:db8::1]']);
     assert.deepEqual(await cli.exited(), { code: 1, signal: null });
     assert.equal(cli.stderr(), 'sockwave: cannot listen on [2001:db8::1]:0: no such local address\n');
+  });
+
+  test('a client piping more than 50,000 messages a second gets every echo: serve has no rate limit unless --rate-limit is given', async (t) => {
+    const { cli: server, url } = await serve(t);
+    const count = 80_000;
+    const lines = Array.from({ length: count }, (_, i) => `line ${i}`);
+    const client = run(t, ['connect', `${url}/echo`], 'pipe');
+    client.child.stdin!.end(`${lines.join('\n')}\n`);
+    assert.deepEqual(await client.exited(30_000), { code: 0, signal: null }, client.stderr());
+    const printed = client.stdout().split('\n');
+    assert.equal(printed.pop(), '');
+    assert.equal(printed.length, count, `${printed.length} echoes of ${count}`);
+    assert.equal(printed[count - 1], `line ${count - 1}`);
+    server.child.kill('SIGTERM');
+    assert.deepEqual(await server.exited(), { code: 0, signal: null });
+  });
+
+  test('--rate-limit N closes a client that sends faster with 1008', async (t) => {
+    const server = run(t, ['serve', '--port', '0', '--rate-limit', '100']);
+    const url = /^listening on (ws:\S+)$/.exec(await server.lines.next("the 'listening on' line", 10_000))?.[1];
+    assert.ok(url);
+    const client = run(t, ['connect', `${url}/echo`], 'pipe');
+    client.child.stdin!.end('x\n'.repeat(1000));
+    assert.equal((await client.exited()).code, 1);
+    assert.match(client.stderr(), /^sockwave: connection closed by the server with 1008 \(rate limit exceeded\)/m);
+  });
+
+  test('--tls-cert and --tls-key that do not belong together, or that are not PEM: exit 2, one line naming the files', async (t) => {
+    const [one, other] = [await selfSignedCertificate(t), await selfSignedCertificate(t)];
+    const cases: Array<[string[], RegExp]> = [
+      [['--tls-cert', one.cert, '--tls-key', other.key], /^sockwave: --tls-key \S+key\.pem is not the private key of --tls-cert \S+cert\.pem \(.*mismatch\)/],
+      [['--tls-cert', one.key, '--tls-key', one.key], /^sockwave: --tls-cert \S+key\.pem holds no usable PEM certificate/],
+      [['--tls-cert', one.cert, '--tls-key', one.cert], /^sockwave: --tls-key \S+cert\.pem holds no usable PEM private key/],
+    ];
+    for (const [args, expected] of cases) {
+      const cli = run(t, ['serve', '--port', '0', ...args]);
+      assert.deepEqual(await cli.exited(), { code: 2, signal: null }, cli.stderr());
+      assert.match(cli.stderr(), expected);
+      assert.equal(cli.stderr().split('\n').length, 2, 'one line');
+    }
   });
 
   test('serve --help prints the usage and exits 0', async (t) => {
@@ -422,6 +463,50 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     assert.match(cli.stderr(), /^sockwave: connection closed with 1006 \(dropped without a close frame\) \(ws:/m);
   });
 
+  test('--max-payload: a message received over it closes with 1009, and the one line says how to take larger ones (exit 1)', async (t) => {
+    const srv = await wsServer(t);
+    srv.wss.on('connection', (socket) => socket.send('y'.repeat(2000)));
+    const cli = run(t, ['connect', srv.url, '--echo', '--max-payload', '1000']);
+    assert.equal((await cli.exited()).code, 1);
+    assert.match(cli.stderr(), /^sockwave: connection closed with 1009 \(.*1000 bytes.*\); --max-payload takes larger ones \(ws:/m);
+  });
+
+  test('a stdin line longer than --max-payload: the lines before it go out and their echoes are printed, then exit 1 naming the line', async (t) => {
+    const srv = await wsServer(t);
+    const closes = new Queue<number>();
+    srv.wss.on('connection', (socket) => {
+      socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+      socket.on('close', (code) => closes.push(code));
+    });
+    const cli = run(t, ['connect', srv.url, '--max-payload', '100', '--wait', '0.5'], 'pipe');
+    cli.child.stdin!.end(`one\ntwo\n${'z'.repeat(500)}\nnever sent\n`);
+    assert.equal((await cli.exited()).code, 1);
+    assert.equal(cli.stdout(), 'one\ntwo\n');
+    assert.match(cli.stderr(), /^sockwave: line 3 of stdin is longer than --max-payload \(100 bytes\): it and the rest of stdin were not sent \(ws:[^\n]*\)\n$/);
+    assert.equal(await closes.next('the close at the server'), 1000);
+  });
+
+  test('a server that drops TCP instead of answering our close frame: the one line says so, not that the connection dropped (exit 1)', async (t) => {
+    const raw = await startRawWsServer(undefined, {
+      paused: false,
+      upgraded: (socket) => {
+        // The client's frames are small and masked: 2 + 4 bytes of header, then the payload.
+        let bytes = Buffer.alloc(0);
+        socket.on('data', (chunk: Buffer) => {
+          bytes = Buffer.concat([bytes, chunk]);
+          for (let at = 0; at + 2 <= bytes.length; at += 6 + (bytes[at + 1]! & 0x7f)) {
+            // Its close frame: dropped unanswered.
+            if ((bytes[at]! & 0x0f) === 0x8) socket.destroy();
+          }
+        });
+      },
+    });
+    t.after(() => raw.close());
+    const cli = run(t, ['connect', `${raw.url}/`, '--execute', 'hello', '--wait', '0']);
+    assert.equal((await cli.exited()).code, 1);
+    assert.match(cli.stderr(), /^sockwave: connection closed with 1006 \(the server did not answer our close frame\) \(ws:/m);
+  });
+
   test('--ping: a server that stops answering is taken as dead, and the one-line error says so (exit 1)', async (t) => {
     // Completes the handshake, then reads nothing and answers nothing (a half-open peer).
     const raw = await startRawWsServer();
@@ -466,6 +551,10 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     ['serve', '--unknown'],
     ['serve', 'positional'],
     ['serve', '--tls-cert', 'only-cert.pem'],
+    ['serve', '--host', ''],
+    ['serve', '--backplane', 'redis://127.0.0.1:99999'],
+    ['serve', '--backplane', 'redis://127.0.0.1:notaport'],
+    ['connect', 'ws://127.0.0.1:1/', '--max-payload', '0'],
   ];
   for (const args of BAD_USAGE) {
     test(`bad usage \`sockwave ${args.join(' ')}\` exits 2`, async (t) => {

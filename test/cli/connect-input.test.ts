@@ -214,7 +214,7 @@ describe('sockwave connect --reconnect: stdin ending while disconnected', { time
 
   for (const [label, close, exit, stderr] of [
     ['a normal close without a status (1005) ends it with exit 0', (socket: import('ws').WebSocket) => socket.close(), 0, /^$/],
-    ['an error close (1011) ends it with exit 1 and one line', (socket: import('ws').WebSocket) => socket.close(1011, 'broken'), 1, /^sockwave: connection closed with 1011 \(broken\)/],
+    ['an error close (1011) ends it with exit 1 and one line', (socket: import('ws').WebSocket) => socket.close(1011, 'broken'), 1, /^sockwave: connection closed by the server with 1011 \(broken\)/],
   ] as const) {
     test(`--reconnect comes back after 1006 only: ${label}, with one connection made`, async (t) => {
       const srv = await startWsServer();

@@ -69,18 +69,25 @@ describe('reportOutcome: closes that count as success', () => {
 describe('reportOutcome: closes that count as failure', () => {
   for (const code of [1001, 1005]) {
     test(`the server's ${code} that was not clean`, () => {
-      assert.deepEqual(report(close(code, true, false)), { status: 1, notes: [], fatals: [`connection closed with ${code} (${URL_})`] });
+      assert.deepEqual(report(close(code, true, false)), { status: 1, notes: [], fatals: [`connection closed by the server with ${code} (${URL_})`] });
     });
   }
 
   test("the server's other codes, even clean", () => {
-    assert.deepEqual(report(close(4000, true, true, 'nope')), { status: 1, notes: [], fatals: [`connection closed with 4000 (nope) (${URL_})`] });
-    assert.deepEqual(report(close(1011, true, true)), { status: 1, notes: [], fatals: [`connection closed with 1011 (${URL_})`] });
+    assert.deepEqual(report(close(4000, true, true, 'nope')), { status: 1, notes: [], fatals: [`connection closed by the server with 4000 (nope) (${URL_})`] });
+    assert.deepEqual(report(close(1011, true, true)), { status: 1, notes: [], fatals: [`connection closed by the server with 1011 (${URL_})`] });
   });
 
   test('our close that was not clean', () => {
     assert.deepEqual(report(close(1006, false, false)), { status: 1, notes: [], fatals: [`connection closed with 1006 (dropped without a close frame) (${URL_})`] });
     assert.deepEqual(report(close(1001, false, false)), { status: 1, notes: [], fatals: [`connection closed with 1001 (${URL_})`] });
+  });
+
+  test('our 1009 (a message received over --max-payload) says how to take larger ones', () => {
+    assert.deepEqual(report(close(1009, false, false, 'message exceeds maxPayload (10 bytes)')).fatals, [
+      `connection closed with 1009 (message exceeds maxPayload (10 bytes)); --max-payload takes larger ones (${URL_})`,
+    ]);
+    assert.deepEqual(report(close(1009, true, true, 'too big')).fatals, [`connection closed by the server with 1009 (too big) (${URL_})`], "the server's 1009: no advice");
   });
 
   test('a 1006 tells what was reported before it (a socket error, a dead peer), else that no close frame came', () => {
@@ -90,7 +97,7 @@ describe('reportOutcome: closes that count as failure', () => {
       `closed by the server with 1006 (read ECONNRESET); 2 lines not sent (${URL_})`,
     ]);
     // Only a 1006 takes the cause: another code keeps its own reason, or none.
-    assert.deepEqual(report(close(1011, true, true), 0, undefined, dead).fatals, [`connection closed with 1011 (${URL_})`]);
+    assert.deepEqual(report(close(1011, true, true), 0, undefined, dead).fatals, [`connection closed by the server with 1011 (${URL_})`]);
   });
 
   test('lines not sent after our own close, even a normal clean one', () => {
@@ -133,6 +140,6 @@ describe('reportOutcome: the close asked for with /close', () => {
 
   test("the server's own close that crossed ours is told as the server's", () => {
     assert.deepEqual(report(close(1000, true, true), 0, { code: 4000, reason: 'bye' }), { status: 0, notes: ['closed by the server: 1000'], fatals: [] });
-    assert.deepEqual(report(close(4002, true, true), 0, { code: 4000, reason: 'bye' }), { status: 1, notes: [], fatals: [`connection closed with 4002 (${URL_})`] });
+    assert.deepEqual(report(close(4002, true, true), 0, { code: 4000, reason: 'bye' }), { status: 1, notes: [], fatals: [`connection closed by the server with 4002 (${URL_})`] });
   });
 });

@@ -45,6 +45,34 @@ describe('StdinLines', () => {
     assert.deepEqual(lines, [['a', true], ['\uFFFD\uFFFDA', false], ['✓', true]]);
   });
 
+  test('a line longer than maxLineBytes stops the reading: the lines before it are passed on, then overlong() and no end', async () => {
+    /** What a StdinLines with a 4-byte limit passes on for `chunks`, and whether it read to the end. */
+    const outcome = async (chunks: readonly string[]): Promise<{ lines: string[]; how: string; reading: boolean }> => {
+      const input = new PassThrough();
+      const lines: string[] = [];
+      const how = new Promise<string>((resolve) => {
+        new StdinLines(input, { line: (text) => lines.push(text), end: () => resolve('end'), overlong: () => resolve('overlong') }, 4);
+      });
+      for (const chunk of chunks) input.write(chunk);
+      input.end();
+      const result = await how;
+      return { lines, how: result, reading: input.listenerCount('data') !== 0 };
+    };
+    assert.deepEqual(await outcome(['abcd\nabcd\r\nab\n']), { lines: ['abcd', 'abcd', 'ab'], how: 'end', reading: false }, 'four bytes (and a CR LF) are not too long');
+    assert.deepEqual(await outcome(['ok\nabcde\nnever\n']), { lines: ['ok'], how: 'overlong', reading: false }, 'a whole line in a chunk');
+    assert.deepEqual(await outcome(['ok\nab', 'c', 'de', 'fgh', 'ijk\nnever\n']), { lines: ['ok'], how: 'overlong', reading: false }, 'a line that grows over chunks is stopped before its end');
+    assert.deepEqual(await outcome(['ok\nabcde']), { lines: ['ok'], how: 'overlong', reading: false }, 'the last line, without a line end');
+  });
+
+  test('a line that never ends is not held whole: reading stops once it passes the limit', () => {
+    const input = new PassThrough();
+    let overlong = 0;
+    new StdinLines(input, { line: () => assert.fail('no line ends'), end: () => assert.fail('no end'), overlong: () => overlong++ }, 1000);
+    for (let i = 0; i < 100 && overlong === 0; i++) input.emit('data', Buffer.alloc(64, 0x7a));
+    assert.equal(overlong, 1, 'stopped after 1000 bytes, within 16 chunks of 64');
+    assert.equal(input.listenerCount('data'), 0, 'no longer read');
+  });
+
   test('close() passes nothing more on, not even the rest of the chunk being split, nor the end', async () => {
     const input = new PassThrough();
     const seen: string[] = [];
