@@ -71,7 +71,12 @@ async function openBackplane(url: string | undefined): Promise<Backplane | undef
   } catch (error) {
     throw new ArgumentError(`--backplane needs the ioredis package (npm install ioredis): ${error instanceof Error ? error.message : String(error)}`);
   }
-  return new redis.RedisBackplane({ url, prefix: 'sockwave-serve' });
+  try {
+    return new redis.RedisBackplane({ url, prefix: 'sockwave-serve' });
+  } catch (error) {
+    // (The URL's checks: its DB, say.)
+    throw new ArgumentError(`--backplane: ${error instanceof Error ? error.message.replace(/^RedisBackplane: /, '') : String(error)}`);
+  }
 }
 
 /** A Redis URL as it may be shown: without its password. */

@@ -8,11 +8,16 @@ import { checkNumber } from '../option-checks.js';
 import { Presence } from './presence.js';
 import { PublishLog, type LogEntry } from './publish-log.js';
 import { isReplyError, openConnection, serverRunId, withinTime } from './redis-connection.js';
+import { checkRedisUrl } from './redis-url.js';
 import { StreamReader } from './stream-reader.js';
 
 /** Options of a {@link RedisBackplane}. Times in milliseconds. */
 export interface RedisBackplaneOptions {
-  /** `redis://[user:password@]HOST:PORT[/DB]`. Default `redis://127.0.0.1:6379`. */
+  /**
+   * `redis://[user:password@]HOST[:PORT][/DB]` (`rediss://` for TLS). Default
+   * `redis://127.0.0.1:6379`. Another scheme, or a DB that is no number, throws (TypeError,
+   * RangeError); a DB Redis refuses (out of range) keeps the backplane disconnected, reported.
+   */
   url?: string | undefined;
   /** Prefix of every key; nodes with the same prefix form one cluster. Default `sockwave`. */
   prefix?: string | undefined;
@@ -32,7 +37,12 @@ export interface RedisBackplaneOptions {
   replayWindow?: number | undefined;
   /** Most payload bytes in the replay window (the oldest messages leave it first). Default 64 MiB. */
   replayWindowBytes?: number | undefined;
-  /** About how many entries the stream keeps (how far a node that lags may fall behind). Default 100 000. */
+  /**
+   * About how many entries the stream keeps (how far a node that lags may fall behind), payloads
+   * included, and after the last node closed too: Redis holds about `streamLength` × the average
+   * message size (100 000 messages of 100 KiB are 10 GB). Set it for the largest messages you
+   * publish. Default 100 000.
+   */
   streamLength?: number | undefined;
   /** A node's presence expires this long after its last refresh (a crashed node's counts vanish). Default 10 000 (at least 1000). */
   presenceTtl?: number | undefined;
@@ -42,7 +52,8 @@ export interface RedisBackplaneOptions {
    * How long Redis may take to answer a PING (sent every this many ms on each connection) before
    * the connection is taken as lost, reported ('disconnected') and made again: a Redis host that
    * stops answering without closing the connection is otherwise never noticed. Also the longest
-   * wait for each step of `close()`. At least 2000 (a read blocks for up to 1000); 0 turns the
+   * wait for a new connection's first commands (AUTH, SELECT) to be answered, and for each step
+   * of `close()`. At least 2000 (a read blocks for up to 1000); 0 turns the
    * PING off. Default 5000.
    */
   responseTimeout?: number | undefined;
@@ -121,6 +132,7 @@ export class RedisBackplane implements Backplane {
     if (this.responseTimeout !== 0 && this.responseTimeout < 2 * READ_BLOCK) {
       throw new RangeError(`${OWNER}: responseTimeout must be 0 (no PING) or at least ${2 * READ_BLOCK} ms, not ${this.responseTimeout}`);
     }
+    checkRedisUrl(OWNER, options.url);
     this.url = options.url ?? 'redis://127.0.0.1:6379';
     this.nodeId = randomBytes(8).toString('hex');
     const prefix = options.prefix ?? 'sockwave';
@@ -134,8 +146,9 @@ export class RedisBackplane implements Backplane {
     });
     const maxDelay = options.maxReconnectDelay ?? 1000;
     // Auto-pipelining: the XADDs of one turn of the event loop go out in one write.
-    this.pub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true, enableAutoPipelining: true });
-    this.sub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true });
+    // (A handshake never answered is given as long as a PING is: none with responseTimeout 0.)
+    this.pub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true, enableAutoPipelining: true }, this.responseTimeout);
+    this.sub = openConnection(this.url, maxDelay, { ...options.redis, lazyConnect: true }, this.responseTimeout);
     this.keys = { nodes: `${prefix}:nodes`, node: (id: string) => `${prefix}:node:${id}` };
     this.runKey = `${prefix}:run`;
   }

@@ -24,9 +24,12 @@ import { timerDelay } from '../io/timer-delay.js';
  * when done with it (close(), or one found unresponsive), so it has no use for ioredis's wait for
  * the end of the TCP connection. That wait is a timer which holds the process: 2 s after close()
  * when Redis was unreachable, since the socket of the last failed attempt never closes again.
+ *
+ * Two ways a connection could sit still are ended (see {@link watchHandshake}): a handshake that
+ * is never answered, and a SELECT that Redis refuses.
  */
-export function openConnection(url: string, maxDelay: number, extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
+export function openConnection(url: string, maxDelay: number, extra: RedisOptions = {}, handshakeTimeout = 0): Redis {
+  const client = new Redis(url, {
     disconnectTimeout: 0,
     ...extra,
     commandTimeout: undefined,
@@ -41,6 +44,43 @@ export function openConnection(url: string, maxDelay: number, extra: RedisOption
     retryStrategy: (attempt) => Math.min(50 * attempt, maxDelay),
     reconnectOnError: () => false,
   });
+  watchHandshake(client, handshakeTimeout);
+  return client;
+}
+
+/**
+ * Drops (and so tries again) a connection whose first commands (AUTH, SELECT, CLIENT SETINFO)
+ * are not all answered within `timeout` ms (0: no limit): ioredis times out only the TCP
+ * connect, and a Redis that accepts connections and answers nothing (frozen, or a proxy whose
+ * backend is gone) would hold it for ever, never ready and never tried again. Also drops one
+ * whose SELECT Redis refused (a DB out of range): ioredis reports it and carries on in DB 0,
+ * where another application's data may live. Both are reported as the connection's errors.
+ */
+function watchHandshake(client: Redis, timeout: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  client.on('error', (error: unknown) => {
+    if ((error as { command?: { name?: unknown } }).command?.name !== 'select' || !isReplyError(error)) return;
+    stop();
+    client.disconnect(true);
+  });
+  if (timeout === 0) return;
+  client.on('connect', () => {
+    stop();
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (client.status !== 'connect') return;
+      client.emit('error', new BackplaneError(`Redis accepted the connection but did not answer its first commands within ${timeout} ms`));
+      client.disconnect(true);
+    }, timerDelay(timeout));
+    // (The socket keeps the process alive while it is open; this timer need not.)
+    timer.unref();
+  });
+  client.on('ready', stop);
+  client.on('close', stop);
 }
 
 /** Resolves true once `client` is ready, false if `stopped()` turns true first. */

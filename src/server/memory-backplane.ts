@@ -19,6 +19,7 @@ export class MemoryBus {
  */
 export class MemoryBackplane implements Backplane {
   private node: BackplaneNode | undefined;
+  private closed = false;
 
   constructor(private readonly bus: MemoryBus = new MemoryBus()) {}
 
@@ -28,8 +29,15 @@ export class MemoryBackplane implements Backplane {
     this.bus.members.add(node);
   }
 
-  /** Delivers to every other server on the bus at once; false when there is none. */
+  /**
+   * Delivers to every other server on the bus at once; false when there is none. Once closed (the
+   * server left the cluster), nothing goes to the others: reported as dropped (closed) if any.
+   */
   publish(envelope: Envelope): boolean {
+    if (this.closed) {
+      if (this.bus.members.size !== 0) this.node?.report({ type: 'dropped', count: 1, reason: 'closed' });
+      return false;
+    }
     let others = false;
     for (const member of this.bus.members) {
       if (member === this.node) continue;
@@ -54,6 +62,7 @@ export class MemoryBackplane implements Backplane {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.node) this.bus.members.delete(this.node);
   }
 }

@@ -554,6 +554,7 @@ describe('sockwave connect (child process)', { timeout: 60_000 }, () => {
     ['serve', '--host', ''],
     ['serve', '--backplane', 'redis://127.0.0.1:99999'],
     ['serve', '--backplane', 'redis://127.0.0.1:notaport'],
+    ['serve', '--backplane', 'redis://127.0.0.1:6379/abc'],
     ['connect', 'ws://127.0.0.1:1/', '--max-payload', '0'],
   ];
   for (const args of BAD_USAGE) {

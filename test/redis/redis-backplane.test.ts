@@ -395,6 +395,34 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal((await onB.rec.messages.next('the message published meanwhile', 10_000)).data.toString(), 'while frozen');
   });
 
+  test('a Redis that accepts connections and answers nothing from the start: reported once the handshake is not answered in responseTimeout, connected once it answers', async (t) => {
+    const redis = await RedisServer.start(t);
+    redis.freeze();
+    t.after(() => redis.thaw());
+    const backplane = new RedisBackplane({ url: redis.url, prefix: 'test', maxReconnectDelay: 100, responseTimeout: 2000 });
+    const events = new Queue<BackplaneEvent>();
+    const srv = await serve(t, { backplane });
+    srv.server.on('backplane', (event) => events.push(event));
+    const lost = (await waitFor(events, 'disconnected')) as { error?: Error };
+    assert.match(lost.error?.message ?? '', /did not answer its first commands within 2000 ms/);
+    redis.thaw();
+    await waitFor(events, 'connected');
+  });
+
+  test('a DB in the URL that Redis refuses (out of range): reported, and never connected in DB 0 instead', async (t) => {
+    const redis = await RedisServer.start(t);
+    const backplane = new RedisBackplane({ url: `${redis.url}/99`, prefix: 'db99', maxReconnectDelay: 50 });
+    const events: BackplaneEvent[] = [];
+    const srv = await serve(t, { backplane });
+    srv.server.on('backplane', (event) => events.push(event));
+    await eventually(() => events.length > 0, 'the first report');
+    srv.server.publish('room', 'not to DB 0');
+    await sleep(1500);
+    assert.ok(events.every((event) => event.type === 'disconnected'), JSON.stringify(events.map((event) => event.type)));
+    assert.match((events[0] as { error?: Error }).error?.message ?? '', /DB index is out of range/);
+    assert.deepEqual(await redisClient(t, redis).keys('db99*'), [], 'nothing written in DB 0');
+  });
+
   test('close() ends while Redis does not answer; what was handed on unacknowledged is reported as unconfirmed', async (t) => {
     const redis = await RedisServer.start(t);
     const a = await node(t, redis, { responseTimeout: 2000 });
@@ -427,6 +455,20 @@ describe('RedisBackplane', { skip }, () => {
     // (Not started: no connection is made.)
     assert.doesNotThrow(() => new RedisBackplane({ responseTimeout: 0 }));
     assert.doesNotThrow(() => new RedisBackplane({ responseTimeout: 2000 }));
+  });
+
+  test('options are checked: a url that is not redis://HOST[:PORT][/DB] is refused, where ioredis would read it as a socket path or a NaN DB', () => {
+    for (const url of ['http://127.0.0.1:6379', '127.0.0.1:6379', 'redis://', 'redis://127.0.0.1:99999']) {
+      assert.throws(() => new RedisBackplane({ url }), TypeError, url);
+    }
+    for (const url of ['redis://127.0.0.1:6379/abc', 'redis://127.0.0.1/-1', 'redis://127.0.0.1/1.5']) {
+      assert.throws(() => new RedisBackplane({ url }), { name: 'RangeError', message: /the DB in url must be a number/ }, url);
+    }
+    assert.throws(() => new RedisBackplane({ url: 'http://user:secret@h/' }), (error: Error) => !error.message.includes('secret'));
+    assert.throws(() => new RedisBackplane({ url: 6379 as unknown as string }), TypeError);
+    for (const url of ['redis://127.0.0.1', 'redis://h:6379/', 'rediss://user:pw@h:6380/3', 'redis://[::1]:6379/0']) {
+      assert.doesNotThrow(() => new RedisBackplane({ url }), url);
+    }
   });
 
   test('options are checked: values that would switch the feature off (no buffer, presence expiring at once, reconnecting in a loop) are refused', () => {

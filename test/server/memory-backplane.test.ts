@@ -140,6 +140,23 @@ describe('MemoryBackplane on its own', () => {
     assert.deepEqual([y.delivered.length, z.delivered.length], [1, 1]);
   });
 
+  test('once closed (its server left the cluster), publish() reaches no one on the bus, and says it dropped the message if there was anyone', async () => {
+    const bus = new MemoryBus();
+    const reports: unknown[] = [];
+    const x = { ...node(), report: (event: unknown) => void reports.push(event) };
+    const [bx, by] = [new MemoryBackplane(bus), new MemoryBackplane(bus)];
+    const y = node();
+    bx.start(x);
+    by.start(y);
+    await bx.close();
+    assert.equal(bx.publish(envelope), false);
+    assert.equal(y.delivered.length, 0, 'the server still on the bus gets nothing');
+    assert.deepEqual(reports, [{ type: 'dropped', count: 1, reason: 'closed' }]);
+    await by.close();
+    bx.publish(envelope);
+    assert.equal(reports.length, 1, 'nobody left on the bus: nothing dropped');
+  });
+
   test('the cluster counts add up every member of the bus, a member without the topic counting 0', async () => {
     const bus = new MemoryBus();
     const [bx, by, bz] = [new MemoryBackplane(bus), new MemoryBackplane(bus), new MemoryBackplane(bus)];

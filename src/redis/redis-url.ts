@@ -1,0 +1,26 @@
+/**
+ * Checks a Redis URL as the backplane takes it, `redis://[user:password@]HOST[:PORT][/DB]` (or
+ * `rediss://`), where ioredis would not: it reads another scheme as a Unix socket path, and a DB
+ * that is no number as NaN, which Redis refuses in a rejection nobody handles.
+ */
+export function checkRedisUrl(owner: string, url: unknown): void {
+  if (url === undefined) return;
+  if (typeof url !== 'string') throw new TypeError(`${owner}: url must be a string, not ${typeof url}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`${owner}: url must be redis://[user:password@]HOST[:PORT][/DB], not ${JSON.stringify(withoutPassword(url))}`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new TypeError(`${owner}: url must start with redis:// or rediss://, not ${parsed.protocol}//`);
+  }
+  if (parsed.hostname === '') throw new TypeError(`${owner}: url needs a host: ${JSON.stringify(withoutPassword(url))}`);
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,9}$/.test(db)) throw new RangeError(`${owner}: the DB in url must be a number from 0, not ${JSON.stringify(decodeURIComponent(db))}`);
+}
+
+/** A URL as it may be shown in an error: its password replaced. */
+function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+}
