@@ -141,7 +141,12 @@ export class StreamReader {
           // so, and asked again later, less and less often while it goes on refusing.
           // (Other failures while the status still says ready are a connection closing: its
           // 'close' follows, and ioredis reports why.)
-          if (isReplyError(error)) this.options.failed?.(error as Error);
+          // This node receives nothing meanwhile: it is not connected to the cluster (reported,
+          // with the refusal as the reason), until a read succeeds again.
+          if (isReplyError(error)) {
+            this.options.failed?.(error as Error);
+            this.options.reading(false);
+          }
           const delay = this.retryDelay;
           this.retryDelay = Math.min(this.retryDelay * 2, Math.max(FIRST_RETRY_DELAY, this.options.maxRetryDelay ?? 1000));
           await new Promise<void>((resolve) => {

@@ -423,6 +423,18 @@ describe('RedisBackplane', { skip }, () => {
     assert.deepEqual(await redisClient(t, redis).keys('db99*'), [], 'nothing written in DB 0');
   });
 
+  test('reads Redis refuses while connected (the stream key made another type) report disconnected, with the refusal; connected again once reads succeed', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const client = redisClient(t, redis);
+    await client.del('test:bus');
+    await client.set('test:bus', 'not a stream');
+    const lost = (await waitFor(a.events, 'disconnected')) as { error?: Error };
+    assert.match(lost.error?.message ?? '', /WRONGTYPE/);
+    await client.del('test:bus');
+    await waitFor(a.events, 'connected');
+  });
+
   test('close() ends while Redis does not answer; what was handed on unacknowledged is reported as unconfirmed', async (t) => {
     const redis = await RedisServer.start(t);
     const a = await node(t, redis, { responseTimeout: 2000 });
