@@ -122,16 +122,7 @@ describe('sockwave client ↔ sockwave server (real sockets)', { timeout: 60_000
   });
 
   test("a handler whose onMessage, onFragment, onPing or onPong throws does not keep the event from the listeners; the throw escapes", async (t) => {
-    // (What one read makes throw escapes as one AggregateError: its errors are counted one by one.)
-    const thrown: string[] = [];
-    const runners = process.rawListeners('uncaughtException') as Array<(error: Error) => void>;
-    const catcher = (error: Error): void => void thrown.push(...(error instanceof AggregateError ? (error.errors as Error[]) : [error]).map((each) => each.message));
-    process.removeAllListeners('uncaughtException');
-    process.on('uncaughtException', catcher);
-    t.after(() => {
-      process.removeListener('uncaughtException', catcher);
-      for (const listener of runners) process.on('uncaughtException', listener);
-    });
+    const { messages: thrown } = catchUncaught(t);
     const { client, side: { connection: side } } = await pair(t, {
       onMessage: () => {
         throw new Error('onMessage threw');

@@ -440,6 +440,7 @@ export function catchUncaught(t: TestContext): { messages: string[]; restore: ()
   };
   t.after(restore);
   process.removeAllListeners('uncaughtException');
-  process.on('uncaughtException', (error) => void messages.push(error.message));
+  // (What one read made throw escapes as one AggregateError: its errors are recorded one by one.)
+  process.on('uncaughtException', (error) => void messages.push(...(error instanceof AggregateError ? (error.errors as Error[]) : [error]).map((each) => each.message)));
   return { messages, restore };
 }
