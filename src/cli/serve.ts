@@ -3,6 +3,7 @@ import { createSecureContext } from 'node:tls';
 import { type Backplane, type BackplaneEvent } from '../server/backplane.js';
 import { WebSocketServer } from '../server/server.js';
 import { DEFAULT_RATE_LIMIT } from '../server/options.js';
+import { shownRedisUrl } from '../redis/redis-url.js';
 import { ArgumentError, numberOption, parseArgs, type ParsedArgs } from './args.js';
 import { serveDemoFiles } from './demo-page.js';
 import { installDemoRoutes } from './demo-routes.js';
@@ -79,7 +80,6 @@ async function openBackplane(url: string | undefined): Promise<Backplane | undef
   }
 }
 
-/** A Redis URL as it may be shown: without its password. */
 /**
  * Waits until the backplane is connected, 5 s at most: an unreachable Redis is retried in the
  * background, and said so (/broadcast stays on this node until it connects). Credentials Redis
@@ -117,16 +117,6 @@ async function backplaneReady(server: WebSocketServer, shownUrl: string): Promis
 
 /** Redis's answers to AUTH (or to a command sent without it) when the credentials are wrong or missing. */
 const REFUSED_CREDENTIALS = /^(WRONGPASS|NOAUTH)\b|^ERR (invalid (username-)?password|AUTH)/;
-
-function shownRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.href.replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
 
 /**
  * The certificate and key, checked as TLS will use them, so that an error names the file at fault
