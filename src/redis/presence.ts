@@ -11,14 +11,24 @@ export interface PresenceKeys {
 }
 
 /**
- * This node's presence in Redis, and cluster-wide counts. Each node writes its counts to a hash
- * that expires after `ttl` ms and rewrites it every `ttl / 3` ms (and soon after a change), so the
- * counts of a node that crashed disappear within `ttl`.
+ * This node's presence in Redis, and cluster-wide counts. Each node keeps its counts in a hash that
+ * expires after `ttl` ms and refreshes its expiry every `ttl / 3` ms, so the counts of a node that
+ * crashed disappear within `ttl`. A change is written soon after it, and before a count: only the
+ * fields that changed. The hash is written whole at first, after a reconnection or a failed write,
+ * and when Redis turns out to have lost it.
  */
 export class Presence {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** What Redis holds once the writes sent so far are applied; undefined while unknown. */
+  private written: NodePresence | undefined;
+  /** A count changed since the last write was sent. */
+  private dirty = true;
+  /** When the last write was sent (ms). */
+  private sentAt = 0;
+  private latest: Promise<void> = Promise.resolve();
+  private readonly refreshEvery: number;
 
   constructor(
     private readonly client: Redis,
@@ -26,38 +36,75 @@ export class Presence {
     private readonly nodeId: string,
     private readonly ttl: number,
     private readonly read: () => NodePresence,
-  ) {}
+  ) {
+    this.refreshEvery = Math.max(10, Math.floor(ttl / 3));
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.write(), timerDelay(Math.max(10, Math.floor(this.ttl / 3))));
+    this.timer = setInterval(() => void this.write(), timerDelay(this.refreshEvery));
     this.timer.unref();
   }
 
-  /** A count changed: written within 50 ms (changes in between are written together). */
+  /** A count changed: written within 50 ms (changes in between are written together; a count may write them sooner). */
   changed(): void {
+    this.dirty = true;
     if (this.soon !== undefined || this.stopped) return;
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      void this.write();
+      if (this.dirty) void this.write();
     }, 50);
     this.soon.unref();
   }
 
-  /** Writes the whole presence of this node (skipped while Redis is unreachable: written on reconnect). */
-  async write(): Promise<void> {
-    if (this.stopped || this.client.status !== 'ready') return;
-    const presence = this.read();
-    const fields: (string | number)[] = ['c', presence.connections];
-    for (const [topic, count] of presence.topics) fields.push(`t:${topic}`, count);
+  /** Redis may have lost this node's hash (it came back): writes it whole. */
+  rewrite(): Promise<void> {
+    this.written = undefined;
+    return this.write();
+  }
+
+  /**
+   * Brings Redis up to date before a count. Sends nothing when nothing changed and the hash was
+   * refreshed lately; a write still in flight is awaited (the count's reads go after it on the same
+   * connection anyway, but it may find the hash gone and write it again).
+   */
+  flush(): Promise<void> {
+    if (this.dirty || this.written === undefined || Date.now() - this.sentAt >= this.refreshEvery) return this.write();
+    return this.latest;
+  }
+
+  /** Writes what changed and refreshes the expiry (skipped while Redis is unreachable: written whole on reconnect). */
+  write(): Promise<void> {
+    if (this.stopped || this.client.status !== 'ready') return Promise.resolve();
+    this.latest = this.send();
+    return this.latest;
+  }
+
+  private async send(): Promise<void> {
     const key = this.keys.node(this.nodeId);
-    await this.client
-      .multi()
-      .del(key)
-      .hset(key, ...fields)
-      .pexpire(key, this.ttl)
-      .zadd(this.keys.nodes, Date.now(), this.nodeId)
-      .exec()
-      .catch(() => undefined);
+    const before = this.written;
+    const after = this.dirty || before === undefined ? this.read() : before;
+    this.dirty = false;
+    this.written = after;
+    this.sentAt = Date.now();
+    const multi = this.client.multi();
+    if (before === undefined) {
+      multi.del(key).hset(key, ...fields(after, undefined));
+    } else {
+      // EXISTS first: a hash that expired or was flushed must be written whole again.
+      multi.exists(key);
+      const changed = fields(after, before);
+      if (changed.length > 0) multi.hset(key, ...changed);
+      const removed = [...before.topics.keys()].filter((topic) => !after.topics.has(topic)).map((topic) => `t:${topic}`);
+      if (removed.length > 0) multi.hdel(key, ...removed);
+    }
+    multi.pexpire(key, this.ttl).zadd(this.keys.nodes, this.sentAt, this.nodeId);
+    const replies = await multi.exec().catch(() => null);
+    if (replies === null || replies.some(([error]) => error !== null)) {
+      // Unknown what Redis holds now: the next write (the refresh at the latest) writes it whole.
+      this.written = undefined;
+      return;
+    }
+    if (before !== undefined && replies[0]?.[1] === 0) await this.rewrite();
   }
 
   /** Sum of a field over every live node (nodes whose hash expired are forgotten). */
@@ -99,4 +146,12 @@ export class Presence {
       .exec()
       .catch(() => undefined);
   }
+}
+
+/** The hash fields of `after` (all of them, or those that differ from `before`), as HSET arguments. */
+function fields(after: NodePresence, before: NodePresence | undefined): (string | number)[] {
+  const list: (string | number)[] = [];
+  if (after.connections !== before?.connections) list.push('c', after.connections);
+  for (const [topic, count] of after.topics) if (before?.topics.get(topic) !== count) list.push(`t:${topic}`, count);
+  return list;
 }

@@ -257,8 +257,8 @@ export class RedisBackplane implements Backplane {
     // Before 'connected' (and while disconnected) the counts may miss nodes, this one included.
     if (!this.connected) return Promise.reject(new BackplaneError('not connected to Redis: no cluster-wide count'));
     const presence = this.presence;
-    // This node's own counts may not be written yet: write them first.
-    return presence.write().then(() => presence.sum(field));
+    // This node's latest changes may not be written yet: written first.
+    return presence.flush().then(() => presence.sum(field));
   }
 
   /** Connected (again): after a Redis restart the replay window goes out again, then the buffer. */
@@ -291,7 +291,7 @@ export class RedisBackplane implements Backplane {
     this.runId = runId;
     this.ready = true;
     this.linkChanged();
-    void this.presence?.write();
+    void this.presence?.rewrite();
     this.pump();
   }
 

@@ -12,10 +12,15 @@ import { type NodePresence } from '../../src/server/backplane.js';
 
 type Command = [string, ...unknown[]];
 
-/** Records each MULTI's commands; `exec` resolves, or rejects when `failExec` is set. */
+/**
+ * Records each MULTI's commands; `exec` resolves with a reply per command (EXISTS answers
+ * `exists`, a command named in `failing` answers an error), or rejects when `failExec` is set.
+ */
 class FakePresenceClient {
   status = 'ready';
   failExec = false;
+  exists = 1;
+  failing = '';
   readonly transactions: Command[][] = [];
   readonly calls: Command[] = [];
   /** ZRANGE's reply. */
@@ -29,11 +34,16 @@ class FakePresenceClient {
     this.transactions.push(commands);
     const chain = {
       del: (...args: unknown[]) => (commands.push(['del', ...args]), chain),
+      exists: (...args: unknown[]) => (commands.push(['exists', ...args]), chain),
       hset: (...args: unknown[]) => (commands.push(['hset', ...args]), chain),
+      hdel: (...args: unknown[]) => (commands.push(['hdel', ...args]), chain),
       pexpire: (...args: unknown[]) => (commands.push(['pexpire', ...args]), chain),
       zadd: (...args: unknown[]) => (commands.push(['zadd', ...args]), chain),
       zrem: (...args: unknown[]) => (commands.push(['zrem', ...args]), chain),
-      exec: () => (this.failExec ? Promise.reject(new Error('EXECABORT')) : Promise.resolve([])),
+      exec: () => {
+        if (this.failExec) return Promise.reject(new Error('EXECABORT'));
+        return Promise.resolve(commands.map(([name]) => (name === this.failing ? [new Error('OOM'), null] : [null, name === 'exists' ? this.exists : 1])));
+      },
     };
     return chain;
   }
@@ -84,6 +94,83 @@ describe('Presence', () => {
         ['zadd', 'p:nodes', 1_000_000, 'n1'],
       ],
     ]);
+  });
+
+  test('a later write sends only what changed (HSET, HDEL for topics gone); with no change, only the expiry and the stamp, without reading the counts', async (t) => {
+    mockTime(t);
+    const client = new FakePresenceClient();
+    let now: NodePresence = { connections: 3, topics: new Map([['room', 2], ['lobby', 1]]) };
+    let reads = 0;
+    const p = presence(client, 300, () => (reads++, now));
+    await p.write();
+    await p.write();
+    assert.equal(reads, 1);
+    now = { connections: 3, topics: new Map([['room', 5], ['new', 1]]) };
+    p.changed();
+    await p.write();
+    now = { connections: 4, topics: new Map([['room', 5], ['new', 1]]) };
+    p.changed();
+    await p.write();
+    assert.equal(reads, 3);
+    const tail = [['pexpire', 'p:node:n1', 300], ['zadd', 'p:nodes', 1_000_000, 'n1']];
+    assert.deepEqual(client.transactions.slice(1), [
+      [['exists', 'p:node:n1'], ...tail],
+      [['exists', 'p:node:n1'], ['hset', 'p:node:n1', 't:room', 5, 't:new', 1], ['hdel', 'p:node:n1', 't:lobby'], ...tail],
+      [['exists', 'p:node:n1'], ['hset', 'p:node:n1', 'c', 4], ...tail],
+    ]);
+  });
+
+  test('a hash Redis lost (EXISTS answers 0) is written whole at once; so is the next one after a failed write or a failed command', async () => {
+    const client = new FakePresenceClient();
+    const p = presence(client);
+    const kinds = (): string[] => client.transactions.map((commands) => (commands[0]![0] === 'del' ? 'whole' : 'refresh'));
+    await p.write();
+    client.exists = 0;
+    await p.write();
+    assert.deepEqual(kinds(), ['whole', 'refresh', 'whole']);
+    client.exists = 1;
+    client.failExec = true;
+    await p.write();
+    client.failExec = false;
+    await p.write();
+    await p.write();
+    assert.deepEqual(kinds().slice(3), ['refresh', 'whole', 'refresh'], 'the failed one, then whole, then a refresh again');
+    client.failing = 'pexpire';
+    await p.write();
+    client.failing = '';
+    await p.write();
+    assert.deepEqual(kinds().slice(6), ['refresh', 'whole']);
+    await p.rewrite();
+    assert.deepEqual(kinds().slice(8), ['whole'], 'rewrite() after a reconnection');
+  });
+
+  test('flush() writes pending changes at once, and nothing when the hash is current; the 50 ms write then has nothing to do', async (t) => {
+    mockTime(t);
+    const client = new FakePresenceClient();
+    const p = presence(client, 300);
+    await p.flush();
+    await p.flush();
+    assert.equal(client.transactions.length, 1, 'the first flush writes the hash whole, the second nothing');
+    p.changed();
+    await p.flush();
+    assert.equal(client.transactions.length, 2);
+    t.mock.timers.tick(99);
+    await p.flush();
+    assert.equal(client.transactions.length, 2);
+    t.mock.timers.tick(1);
+    await p.flush();
+    assert.equal(client.transactions.length, 3, 'a refresh older than ttl / 3 (the interval late) is renewed first');
+  });
+
+  test('flush() with nothing new waits for the write in flight, and for the whole rewrite it may lead to', async () => {
+    const client = new FakePresenceClient();
+    const p = presence(client);
+    await p.write();
+    client.exists = 0;
+    void p.write();
+    await p.flush();
+    assert.equal(client.transactions.length, 3);
+    assert.equal(client.transactions[2]![0]![0], 'del');
   });
 
   test('write() while Redis is unreachable, or after stop(), writes nothing; a failed write is swallowed', async () => {

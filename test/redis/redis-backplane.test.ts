@@ -145,6 +145,25 @@ describe('RedisBackplane', { skip }, () => {
     assert.equal(await a.srv.server.clusterConnectionCount(), 1, 'a closed node leaves at once');
   });
 
+  test('a count writes only what changed: twenty counts with nothing new write no hash; a change is written before the next count', async (t) => {
+    const redis = await RedisServer.start(t);
+    const a = await node(t, redis);
+    const admin = redisClient(t, redis);
+    await wsClient(t, a.srv.url);
+    await eventually(() => a.srv.server.subscriberCount('room') === 1, 'subscription on A');
+    assert.equal(await a.srv.server.clusterSubscriberCount('room'), 1);
+    await admin.config('RESETSTAT');
+    for (let i = 0; i < 20; i++) assert.equal(await a.srv.server.clusterSubscriberCount('room'), 1);
+    assert.doesNotMatch(await admin.info('commandstats'), /cmdstat_(hset|del):/);
+    await wsClient(t, a.srv.url);
+    await eventually(() => a.srv.server.subscriberCount('room') === 2, 'second subscription on A');
+    assert.equal(await a.srv.server.clusterSubscriberCount('room'), 2);
+    assert.equal(await a.srv.server.clusterConnectionCount(), 2);
+    const stats = await admin.info('commandstats');
+    assert.match(stats, /cmdstat_hset:/);
+    assert.doesNotMatch(stats, /cmdstat_del:/, 'the changed fields only, not the whole hash again');
+  });
+
   test('Redis restarts: publishes meanwhile are buffered, then delivered once and in order', async (t) => {
     const redis = await RedisServer.start(t);
     const a = await node(t, redis);
