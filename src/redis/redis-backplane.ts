@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Redis, type RedisOptions } from 'ioredis';
-import { BackplaneError } from '../errors.js';
+import { BackplaneError, UsageError } from '../errors.js';
 import { type Backplane, type BackplaneNode, type Envelope } from '../server/backplane.js';
 import { encodeHeader } from './envelope-codec.js';
 import { HealthCheck } from './health-check.js';
@@ -163,7 +163,7 @@ export class RedisBackplane implements Backplane {
   }
 
   start(node: BackplaneNode): void {
-    if (this.node) throw new BackplaneError('this RedisBackplane already serves a server: give each server its own');
+    if (this.node) throw new UsageError('SW_INVALID_STATE', 'this RedisBackplane already serves a server: give each server its own');
     this.node = node;
     this.presence = new Presence(this.pub, this.keys, this.nodeId, this.options.presenceTtl ?? 10_000, () => node.presence());
     this.reader = new StreamReader(this.sub, {
@@ -253,7 +253,7 @@ export class RedisBackplane implements Backplane {
   }
 
   private counter(field: string): Promise<number> {
-    if (!this.presence) return Promise.reject(new BackplaneError('the backplane is not started'));
+    if (!this.presence) return Promise.reject(new UsageError('SW_INVALID_STATE', 'the backplane is not started: its server starts it'));
     // Before 'connected' (and while disconnected) the counts may miss nodes, this one included.
     if (!this.connected) return Promise.reject(new BackplaneError('not connected to Redis: no cluster-wide count'));
     const presence = this.presence;

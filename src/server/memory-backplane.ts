@@ -1,4 +1,4 @@
-import { BackplaneError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { type Backplane, type BackplaneNode, type Envelope } from './backplane.js';
 
 /**
@@ -24,7 +24,7 @@ export class MemoryBackplane implements Backplane {
   constructor(private readonly bus: MemoryBus = new MemoryBus()) {}
 
   start(node: BackplaneNode): void {
-    if (this.node) throw new BackplaneError('this MemoryBackplane already serves a server: give each server its own (sharing one MemoryBus)');
+    if (this.node) throw new UsageError('SW_INVALID_STATE', 'this MemoryBackplane already serves a server: give each server its own (sharing one MemoryBus)');
     this.node = node;
     this.bus.members.add(node);
   }

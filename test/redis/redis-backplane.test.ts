@@ -5,7 +5,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { WebSocketServer, type BackplaneEvent, type Connection } from '../../src/index.js';
+import { BackplaneError, UsageError, WebSocketServer, type BackplaneEvent, type Connection } from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis/index.js';
 import { Redis } from 'ioredis';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -478,6 +478,17 @@ describe('RedisBackplane', { skip }, () => {
     a.srv.server.publish('room', bytes);
     bytes.write('MUTATED!');
     for (const client of [onA, onB]) assert.equal((await client.rec.messages.next('the message', 10_000)).data.toString(), 'ORIGINAL');
+  });
+
+  test('misuse is a UsageError (SW_INVALID_STATE), not an unavailable backplane: counts before a server started it, a second server on it', async (t) => {
+    const redis = await RedisServer.start(t);
+    const backplane = new RedisBackplane({ url: redis.url, prefix: 'test' });
+    const misuse = (error: unknown): boolean => error instanceof UsageError && error.code === 'SW_INVALID_STATE' && !(error instanceof BackplaneError);
+    await assert.rejects(backplane.subscriberCount('room'), misuse);
+    await assert.rejects(backplane.connectionCount(), misuse);
+    const server = new WebSocketServer({ backplane });
+    t.after(() => server.close());
+    assert.throws(() => new WebSocketServer({ backplane }), (error: unknown) => misuse(error) && /already serves a server/.test((error as Error).message));
   });
 
   test('options are checked: responseTimeout below a read block (other than 0) and non-numbers are refused', () => {

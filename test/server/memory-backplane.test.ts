@@ -4,7 +4,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { BackplaneError, MemoryBackplane, MemoryBus, type Connection } from '../../src/index.js';
+import { BackplaneError, MemoryBackplane, MemoryBus, UsageError, WebSocketServer, type Connection } from '../../src/index.js';
 import { type BackplaneNode, type Envelope } from '../../src/server/backplane.js';
 import { type StartedServer } from '../support/net.js';
 import { eventually, serve, wsClient } from '../support/server-kit.js';
@@ -117,10 +117,14 @@ describe('MemoryBackplane on its own', () => {
   }
   const envelope: Envelope = { kind: 'broadcast', data: Buffer.from('x'), binary: false };
 
-  test('serves one server only: a second start() throws a BackplaneError', () => {
+  test('serves one server only: a second start() is a usage error (SW_INVALID_STATE), not an unavailable backplane', (t) => {
     const backplane = new MemoryBackplane();
     backplane.start(node());
-    assert.throws(() => backplane.start(node()), BackplaneError);
+    assert.throws(() => backplane.start(node()), (error: unknown) => error instanceof UsageError && error.code === 'SW_INVALID_STATE' && /already serves a server/.test(error.message));
+    const shared = new MemoryBackplane();
+    const server = new WebSocketServer({ backplane: shared });
+    t.after(() => server.close());
+    assert.throws(() => new WebSocketServer({ backplane: shared }), (error: unknown) => error instanceof UsageError && !(error instanceof BackplaneError));
   });
 
   test('publish() delivers to every other member of the bus, never back to its own server, and says whether there was another', async () => {
