@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Redis, type RedisOptions } from 'ioredis';
 import { BackplaneError, UsageError } from '../errors.js';
-import { type Backplane, type BackplaneNode, type Envelope } from '../server/backplane.js';
+import { type Backplane, type BackplaneEvent, type BackplaneNode, type Envelope } from '../server/backplane.js';
 import { encodeHeader } from './envelope-codec.js';
 import { HealthCheck } from './health-check.js';
 import { checkNumber } from '../option-checks.js';
@@ -105,7 +105,8 @@ export class RedisBackplane implements Backplane {
   private epoch = 0;
   private inFlight = 0;
   private closed = false;
-  private dropped = 0;
+  /** Drops not reported yet, by reason and error message. */
+  private readonly drops = new Map<string, Extract<BackplaneEvent, { type: 'dropped' }>>();
   private dropReport: NodeJS.Immediate | undefined;
   /** The last error a connection gave since the backplane was last connected. */
   private lastError: Error | undefined;
@@ -306,7 +307,8 @@ export class RedisBackplane implements Backplane {
     this.droppedPub = false;
     if (oldest !== undefined && (oldest.breaks = (oldest.breaks ?? 0) + 1) >= MAX_BREAKS) {
       this.log.discard(oldest);
-      this.drop('rejected');
+      const size = oldest.header.length + oldest.data.length;
+      this.drop('rejected', new BackplaneError(`Redis closed the connection each of the ${MAX_BREAKS} times a message of ${size} bytes was sent (larger than its proto-max-bulk-len?): given up`));
     }
     this.epoch++;
     this.inFlight = 0;
@@ -393,26 +395,29 @@ export class RedisBackplane implements Backplane {
     // Redis refused this command: sending it again would fail again.
     this.inFlight--;
     this.log.discard(entry);
-    this.drop('rejected');
+    this.drop('rejected', error as Error);
     this.pump();
   }
 
   /**
-   * Counts a message other nodes will not get: one Redis refused, or one published after close()
-   * (each reported at once), or one the full buffer could not take (reported once per turn of
-   * the event loop).
+   * Counts a message other nodes will not get: one published after close() (reported at once), or
+   * one Redis refused or the full buffer could not take (reported once per turn of the event loop
+   * for each reason and error: a Redis out of memory refuses every publish alike).
    */
-  private drop(reason: 'buffer-full' | 'rejected' | 'closed' = 'buffer-full'): false {
-    if (reason !== 'buffer-full') {
+  private drop(reason: 'buffer-full' | 'rejected' | 'closed' = 'buffer-full', error?: Error): false {
+    if (reason === 'closed') {
       this.node?.report({ type: 'dropped', count: 1, reason });
       return false;
     }
-    this.dropped++;
+    const key = `${reason}\n${error?.message ?? ''}`;
+    const pending = this.drops.get(key);
+    if (pending) pending.count++;
+    else this.drops.set(key, error ? { type: 'dropped', count: 1, reason, error } : { type: 'dropped', count: 1, reason });
     this.dropReport ??= setImmediate(() => {
       this.dropReport = undefined;
-      const count = this.dropped;
-      this.dropped = 0;
-      this.node?.report({ type: 'dropped', count, reason: 'buffer-full' });
+      const events = [...this.drops.values()];
+      this.drops.clear();
+      for (const event of events) this.node?.report(event);
     });
     return false;
   }

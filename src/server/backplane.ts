@@ -34,11 +34,12 @@ export type BackplaneEvent =
    * Publishes of this node that will never reach the other nodes: the buffer was full while the
    * backplane was unreachable or too slow (`buffer-full`), or the backplane was closed with
    * messages still buffered (`closed`), or the backplane refused the message (`rejected`: Redis
-   * answered it with an error, or closed the connection each time it was sent).
+   * answered it with an error, or closed the connection each time it was sent; `error` says which,
+   * and drops with different errors are reported apart).
    * `unconfirmed`: the backplane was closed after handing them on and before it confirmed them;
    * other nodes may or may not get them. Local receivers got them all.
    */
-  | { type: 'dropped'; count: number; reason: 'buffer-full' | 'closed' | 'rejected' | 'unconfirmed' }
+  | { type: 'dropped'; count: number; reason: 'buffer-full' | 'closed' | 'rejected' | 'unconfirmed'; error?: Error | undefined }
   /**
    * Messages of another node that this node will never receive: its sequence numbers jumped (the
    * messages were lost inside the backplane, e.g. a restart of Redis beyond the replay window).
