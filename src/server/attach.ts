@@ -7,6 +7,7 @@ import { buildRefusalResponse } from '../handshake/server-handshake.js';
 import { listHasToken } from '../handshake/http-head.js';
 import { originForm } from '../handshake/upgrade-request.js';
 import { endAnswered } from './plain-http.js';
+import { UsageError } from '../errors.js';
 
 /** What the dispatcher needs from a WebSocket server. */
 export interface UpgradeTarget {
@@ -35,8 +36,9 @@ const byHttpServer = new WeakMap<NetServer, Dispatch>();
  *   without them answered by the server's 'request' listeners as a plain request, as before the
  *   attach (on a connection that closes after the answer).
  * - a raw `net` or `tls` server (SNI through its own SNICallback): every connection is treated as
- *   a WebSocket upgrade. Once detached, its connections are dropped until another sockwave
- *   server is attached to it.
+ *   a WebSocket upgrade, for one sockwave server at a time (attaching a second one throws a
+ *   UsageError). Once detached, its connections are dropped until another sockwave server is
+ *   attached to it.
  */
 export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget): () => void {
   // (An https.Server is a tls.Server, not an http.Server: both are HTTP servers here.)
@@ -75,18 +77,39 @@ export function attachTo(server: HttpServer | NetServer, target: UpgradeTarget):
       byHttpServer.delete(server);
     };
   }
-  const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
-  const dropping = droppers.get(server);
-  if (dropping !== undefined) server.removeListener(event, dropping);
-  const listener = (socket: Socket): void => target.acceptSocket(socket);
-  server.on(event, listener);
+  return attachToRaw(server, target);
+}
+
+/** A raw server's one connection listener, and the sockwave server it gives connections to (none: dropped). */
+interface RawDispatch {
+  target: UpgradeTarget | undefined;
+}
+
+const byRawServer = new WeakMap<NetServer, RawDispatch>();
+
+/**
+ * A raw server has no path to dispatch on: it serves one sockwave server at a time. Its one
+ * listener stays once detached, dropping what arrives (not left open with nobody to read it,
+ * which would keep the server from closing) until another sockwave server is attached.
+ */
+function attachToRaw(server: NetServer, target: UpgradeTarget): () => void {
+  let dispatch = byRawServer.get(server);
+  if (dispatch === undefined) {
+    const created: RawDispatch = { target: undefined };
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
+      if (created.target) created.target.acceptSocket(socket);
+      else socket.destroy();
+    });
+    byRawServer.set(server, created);
+    dispatch = created;
+  }
+  if (dispatch.target !== undefined && dispatch.target !== target) {
+    throw new UsageError('SW_INVALID_STATE', 'another sockwave server is attached to this net/tls server, which has no paths to share it by: close that one first, or attach both to an http.Server');
+  }
+  const attached = dispatch;
+  attached.target = target;
   return () => {
-    server.removeListener(event, listener);
-    // What arrives afterwards is dropped, not left open with nobody to read it (it would keep
-    // the server from closing), until another sockwave server is attached in its place.
-    const drop = (socket: Socket): void => void socket.destroy();
-    droppers.set(server, drop);
-    server.on(event, drop);
+    if (attached.target === target) attached.target = undefined;
   };
 }
 
@@ -111,9 +134,6 @@ function handOverAsRequest(server: NetServer, request: IncomingMessage, socket: 
   server.emit('request', request, response);
   return true;
 }
-
-/** Raw servers whose sockwave server was closed: the listener that drops their connections. */
-const droppers = new WeakMap<NetServer, (socket: Socket) => void>();
 
 /**
  * An `http2` server (Node does not export its classes): with `allowHTTP1`, its HTTP/1.1 clients

@@ -205,8 +205,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<ServerEvents<D
    * Serves upgrades arriving at an existing server: an `http`/`https` server, or an `http2` one
    * with `allowHTTP1` (by path, shared with other sockwave servers attached to it: see `path`; a
    * path none of them serves is left to the server's other 'upgrade' listeners, or answered 404
-   * when it has none), or a raw `net`/`tls` server (for SNI). `stop()` and `close()` detach it
-   * from every one of them. Throws SW_INVALID_STATE once the server is closed.
+   * when it has none), or a raw `net`/`tls` server (for SNI; one sockwave server at a time).
+   * `stop()` and `close()` detach it from every one of them. Throws SW_INVALID_STATE once the
+   * server is closed, or when another sockwave server is attached to the same raw server.
    * @example wss.attach(httpServer); // then httpServer.listen(...)
    */
   attach(server: HttpServer | NetServer): this {

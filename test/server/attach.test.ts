@@ -13,7 +13,7 @@ import { connect as netConnect, createServer as createNetServer, type AddressInf
 import { connect as http2Connect, createSecureServer as createHttp2SecureServer } from 'node:http2';
 import { createSecureContext, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import WebSocket, { WebSocketServer as WsServer } from 'ws';
-import { WebSocketServer, connect, type Connection, type ConnectionHandler, type UpgradeRequest } from '../../src/index.js';
+import { UsageError, WebSocketServer, connect, type Connection, type ConnectionHandler, type UpgradeRequest } from '../../src/index.js';
 import { clientFrame } from '../support/frames.js';
 import { Queue, RawClient, acceptFor, record, upgradeRequest, withTimeout } from '../support/net.js';
 import { eventually, refusedWs, selfSigned, sleep, wsClient } from '../support/server-kit.js';
@@ -546,6 +546,32 @@ describe('attach(): sharing the HTTP server, and leaving it', { timeout: 30_000 
     assert.equal(server.listenerCount('connection'), before + 2, 'the dropping listener gave way');
     const two = await wsClient(t, `ws://127.0.0.1:${port}/`);
     assert.equal((await two.rec.messages.next('the greeting of the second')).data.toString(), 'second');
+  });
+
+  test('a raw net server serves one sockwave server at a time: a second attach() throws SW_INVALID_STATE and the first keeps its connections; attach/close cycles add no listener', async (t) => {
+    const server = createNetServer();
+    const before = server.listenerCount('connection');
+    const first = attachedServer(t, { onConnection: () => ({ onOpen: (connection) => void connection.send('first') }) });
+    first.attach(server);
+    const second = attachedServer(t, { onConnection: () => ({ onOpen: (connection) => void connection.send('second') }) });
+    assert.throws(() => second.attach(server), (error: unknown) => error instanceof UsageError && error.code === 'SW_INVALID_STATE' && /another sockwave server is attached/.test(error.message));
+    assert.doesNotThrow(() => first.attach(server), 'the same one again is no conflict');
+    const port = await listen(t, server);
+    const one = await wsClient(t, `ws://127.0.0.1:${port}/`);
+    assert.equal((await one.rec.messages.next('the greeting of the first')).data.toString(), 'first');
+    one.ws.close(1000);
+    assert.deepEqual(await one.rec.closed(), { code: 1000, reason: '' }, 'a clean close, not a stream broken by a second 101');
+    await withTimeout(second.close({ timeout: 500 }), 'the refused one to close');
+    const after = await wsClient(t, `ws://127.0.0.1:${port}/`);
+    assert.equal((await after.rec.messages.next('the first, still serving')).data.toString(), 'first', "closing the refused one dropped nothing of the first's");
+    for (let i = 0; i < 5; i++) {
+      const cycle = attachedServer(t, {});
+      await withTimeout(first.stop(), 'stop');
+      cycle.attach(server);
+      await withTimeout(cycle.close({ timeout: 500 }), 'close');
+      first.attach(server);
+    }
+    assert.equal(server.listenerCount('connection'), before + 2, "listen()'s own tracking listener, and ours");
   });
 
   test('attach() to an http2 server with allowHTTP1: HTTP/1.1 upgrades are served, its HTTP/2 sessions left alone', async (t) => {
