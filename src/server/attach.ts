@@ -30,8 +30,9 @@ const byHttpServer = new WeakMap<NetServer, Dispatch>();
  * - an `http`/`https` server (Express, Fastify, Hono's node server...), or an `http2` server
  *   with `allowHTTP1` (its HTTP/1.1 upgrades): its 'upgrade' requests are dispatched by path
  *   among every sockwave server attached to it. A path none of them serves is left to the
- *   server's other 'upgrade' listeners (a `ws` server on another path, say), and answered 404
- *   when there are none. Once the last one is detached, the listener goes. A request that asks
+ *   server's other 'upgrade' listeners (a `ws` server made with `noServer` for another path, say:
+ *   one given `{ server }` answers 400 to every path not its own, ours included), and answered
+ *   404 when there are none. Once the last one is detached, the listener goes. A request that asks
  *   for another protocol's upgrade (`Upgrade: h2c`) is left to the other 'upgrade' listeners, or
  *   without them answered by the server's 'request' listeners as a plain request, as before the
  *   attach (on a connection that closes after the answer).
