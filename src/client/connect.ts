@@ -1,4 +1,5 @@
 import { type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { watchAbort } from '../io/abort-watch.js';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { validateUpgradeResponse, buildUpgradeRequest } from '../handshake/client-handshake.js';
 import { bodyPreview } from '../handshake/body-preview.js';
@@ -177,14 +178,14 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
     let bodyWaitOver = false;
     const timedOut = (): void => fail(new SockwaveError('SW_HANDSHAKE_TIMEOUT', `timed out connecting to ${target.shown}`));
     const timer = deadline === Infinity ? undefined : setTimeout(timedOut, timerDelay(Math.max(0, deadline - performance.now())));
-    const onAbort = (): void => fail(abortError(options.signal!));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = options.signal ?? undefined;
+    const unwatch = signal === undefined ? undefined : watchAbort(signal, () => fail(abortError(signal)));
 
     const cleanup = (): void => {
       settled = true;
       clearTimeout(timer);
       clearTimeout(bodyTimer);
-      options.signal?.removeEventListener('abort', onAbort);
+      unwatch?.();
       socket?.removeListener('data', onData);
       socket?.removeListener('error', onError);
       socket?.removeListener('close', onClose);

@@ -1,4 +1,5 @@
 import { SockwaveError } from '../errors.js';
+import { watchAbort } from '../io/abort-watch.js';
 import { type CloseInfo, type Connection, type SendResult } from '../io/connection.js';
 import { toPayload, type SendData } from '../io/payload.js';
 import { encodeClosePayload } from '../protocol/close-codes.js';
@@ -119,9 +120,7 @@ export class WebSocketClient {
     const signal = options.signal ?? undefined;
     if (signal !== undefined) {
       // Let go once closed: one signal may serve many clients (an application's shutdown signal).
-      const onAbort = (): void => this.close();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.releaseSignal = () => signal.removeEventListener('abort', onAbort);
+      this.releaseSignal = watchAbort(signal, () => this.close());
     }
     if (typeof target === 'function') {
       void this.attempt();

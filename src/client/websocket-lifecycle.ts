@@ -1,4 +1,5 @@
 import { HandshakeError, ProtocolError, SockwaveError } from '../errors.js';
+import { watchAbort } from '../io/abort-watch.js';
 import { type CloseInfo, type Connection } from '../io/connection.js';
 import { startClientHeartbeat } from './client-heartbeat.js';
 import { connect } from './connect.js';
@@ -414,9 +415,9 @@ export class WebSocketLifecycle {
     const signal = this.#signal;
     if (signal === undefined || this.#releaseSignal !== undefined) return;
     const onAbort = (): void => this.#signalAborted(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unwatch = watchAbort(signal, onAbort);
     this.#releaseSignal = () => {
-      signal.removeEventListener('abort', onAbort);
+      unwatch();
       this.#releaseSignal = undefined;
     };
     if (signal.aborted) onAbort();

@@ -1,4 +1,5 @@
 import { ConnectionClosedError, SockwaveError } from '../errors.js';
+import { watchAbort } from './abort-watch.js';
 import { PauseReason } from './connection-flags.js';
 import { type CloseInfo } from './connection-types.js';
 import { MAX_TIMER_DELAY } from './timer-delay.js';
@@ -129,13 +130,10 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
           reject(error);
         },
       };
-      const onAbort = (): void => {
-        this.removeWaiter(waiter);
-        waiter.reject(aborted(signal!));
-      };
+      let unwatch: (() => void) | undefined;
       const cleanup = (): void => {
         if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        unwatch?.();
       };
       // (Node fires a delay it cannot hold, over 2^31 - 1 ms, after 1 ms: held to that instead.)
       if (timeout !== undefined && timeout !== Infinity) {
@@ -144,7 +142,12 @@ export class MessageReader implements AsyncIterable<PulledMessage> {
           waiter.reject(new SockwaveError('SW_TIMEOUT', `no message within ${timeout} ms`));
         }, Math.min(timeout, MAX_TIMER_DELAY));
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal !== undefined) {
+        unwatch = watchAbort(signal, () => {
+          this.removeWaiter(waiter);
+          waiter.reject(aborted(signal));
+        });
+      }
       this.waiters.push(waiter);
     });
   }
