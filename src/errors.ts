@@ -77,6 +77,14 @@ export class ProtocolError extends SockwaveError {
   }
 }
 
+/** What a {@link HandshakeError} may carry besides its cause. */
+export interface HandshakeErrorOptions extends SockwaveErrorOptions {
+  /** Client side: the URL that was answered. */
+  url?: string | undefined;
+  /** The response's header lines as received. */
+  rawHeaders?: ReadonlyArray<readonly [string, string]> | undefined;
+}
+
 /**
  * The opening handshake failed: `status` is the HTTP status received (client) or sent (server).
  * With code `SW_PROXY_REFUSED`, the status and headers are the proxy's answer to CONNECT (a 407's
@@ -85,21 +93,35 @@ export class ProtocolError extends SockwaveError {
 export class HandshakeError extends SockwaveError {
   declare readonly code: HandshakeErrorCode;
   readonly status: number;
+  /** The response's headers, names lower-cased, repeated ones joined (see {@link rawHeaders} for `set-cookie`). */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The response's header lines as received, [name lower-cased, value], in order: repeated
+   * headers kept apart (each `set-cookie`, which cannot be joined: RFC 9110 §5.3). Empty when no
+   * HTTP answer came.
+   */
+  readonly rawHeaders: ReadonlyArray<readonly [string, string]>;
   /** The start of the response body, when the peer sent one (client side). */
   readonly body: string;
+  /**
+   * Client side: the URL whose server (or proxy, with `SW_PROXY_REFUSED`) answered, credentials
+   * hidden; after redirects, the last one. Undefined on the server side.
+   */
+  readonly url: string | undefined;
   constructor(
     status: number,
     message: string,
     headers: Readonly<Record<string, string>> = {},
     body = '',
     code: HandshakeErrorCode = 'SW_HANDSHAKE_FAILED',
-    options?: SockwaveErrorOptions,
+    options?: HandshakeErrorOptions,
   ) {
     super(code, message, options);
     this.status = status;
     this.headers = headers;
+    this.rawHeaders = options?.rawHeaders ?? [];
     this.body = body;
+    this.url = options?.url;
   }
 }
 

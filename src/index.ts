@@ -44,6 +44,7 @@ export {
   UsageError,
   type ErrorCode,
   type HandshakeErrorCode,
+  type HandshakeErrorOptions,
   type ProtocolErrorCode,
   type SockwaveErrorOptions,
   type UsageErrorCode,

@@ -26,9 +26,10 @@ export interface ErrorContext {
  */
 export function describeError(error: unknown, url: string, context: ErrorContext = {}): string {
   if (error instanceof HandshakeError && error.status >= 200 && error.code !== 'SW_PROXY_REFUSED') {
-    const reason = /^unexpected server response: \d+ (.+)$/.exec(error.message)?.[1];
+    // (The message ends with the URL that answered: after redirects, not the one asked for.)
+    const reason = /^unexpected server response: \d+ (.+?)(?: \(\w+:\/\/\S*\))?$/.exec(error.message)?.[1];
     const body = error.body ? `: ${firstLine(error.body)}` : '';
-    return `the server answered ${error.status}${reason ? ` ${reason}` : ''} instead of upgrading to a WebSocket (${url})${body}`;
+    return `the server answered ${error.status}${reason ? ` ${reason}` : ''} instead of upgrading to a WebSocket (${error.url ?? url})${body}`;
   }
   const code = errnoCode(error);
   // The proxy failed, not the server: its message names it.

@@ -213,14 +213,14 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
       if (settled) return;
       const end = findResponseHeadEnd(buffered);
       if (end === -1 || end > RESPONSE_HEAD_LIMIT) {
-        if (end > RESPONSE_HEAD_LIMIT || buffered.length > RESPONSE_HEAD_LIMIT) fail(new HandshakeError(0, 'the server response head is too large'));
+        if (end > RESPONSE_HEAD_LIMIT || buffered.length > RESPONSE_HEAD_LIMIT) fail(withUrl(new HandshakeError(0, 'the server response head is too large'), target.shown));
         return;
       }
       let response;
       try {
         response = parseResponseHead(buffered.subarray(0, end));
       } catch (error) {
-        fail(error as Error);
+        fail(withUrl(error as SockwaveError, target.shown));
         return;
       }
       // An interim answer (100 Continue, 103 Early Hints...) comes before the final one (RFC 9110
@@ -248,7 +248,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
         result = validateUpgradeResponse(response, key, protocols, '', true);
         codec = deflate.accept(result.extensions);
       } catch (error) {
-        fail(error as Error);
+        fail(error instanceof SockwaveError ? withUrl(error, target.shown) : (error as Error));
         return;
       }
       cleanup();
@@ -305,11 +305,11 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
   });
 }
 
+/** The error with the URL it concerns: in its message, and as `url` for a HandshakeError (which keeps its class, status, headers and body). */
 function withUrl(error: SockwaveError, href: string): SockwaveError {
-  if (error.code === 'SW_ABORTED' || error.message.includes(href)) return error;
-  const message = `${error.message} (${href})`;
-  // A proxy's refusal keeps its class, status and headers.
-  if (error instanceof HandshakeError) return new HandshakeError(error.status, message, error.headers, error.body, error.code, { cause: error });
+  if (error.code === 'SW_ABORTED' || (error.message.includes(href) && !(error instanceof HandshakeError && error.url === undefined))) return error;
+  const message = error.message.includes(href) ? error.message : `${error.message} (${href})`;
+  if (error instanceof HandshakeError) return new HandshakeError(error.status, message, error.headers, error.body, error.code, { cause: error, url: href, rawHeaders: error.rawHeaders });
   return new SockwaveError(error.code, message, { cause: error });
 }
 

@@ -56,7 +56,8 @@ export async function tryConnect<Data = unknown>(url: string | URL, ...options: 
       connection: undefined,
       status: handshake?.status ?? 0,
       headers: handshake?.headers ?? {},
-      uri,
+      // (After redirects, the URL that answered.)
+      uri: handshake?.url ?? uri,
       errorCode: error instanceof SockwaveError ? error.code : error instanceof Error ? error.name : 'UNKNOWN',
       reason: error instanceof Error ? error.message : String(error),
       body: handshake?.body ?? '',

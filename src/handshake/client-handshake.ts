@@ -82,12 +82,12 @@ export function validateUpgradeResponse(
   body = '',
   allowExtensions = false,
 ): HandshakeResult {
-  const headers = response.headers;
+  const { headers, rawHeaders } = response;
   if (response.status !== 101) {
-    throw new HandshakeError(response.status, `unexpected server response: ${response.status} ${response.statusText}`.trim(), headers, body);
+    throw new HandshakeError(response.status, `unexpected server response: ${response.status} ${response.statusText}`.trim(), headers, body, 'SW_HANDSHAKE_FAILED', { rawHeaders });
   }
   const fail = (message: string): never => {
-    throw new HandshakeError(101, message, headers);
+    throw new HandshakeError(101, message, headers, '', 'SW_HANDSHAKE_FAILED', { rawHeaders });
   };
   // RFC 6455 §4.1 / RFC 9110 §7.8: an upgrade is answered in HTTP/1.1 (or a later 1.x).
   if (!/^HTTP\/1\.[1-9]$/.test(response.version)) fail(`a 101 answer must be HTTP/1.1, not ${response.version}`);

@@ -280,6 +280,32 @@ test('connectTimeout 1 is a limit of 1 ms (not none): a silent server times out'
   assert.ok(error instanceof SockwaveError && error.code === 'SW_HANDSHAKE_TIMEOUT', String(error));
 });
 
+test('a refusal names the URL that answered (after a redirect, the last one), in the message, as url, and as tryConnect\'s uri; each Set-Cookie line is kept in rawHeaders', async (t) => {
+  const requests: string[] = [];
+  const server = await startAnswering(t, (socket) =>
+    socket.end(
+      /^GET \/next/.test(requests.at(-1) ?? '')
+        ? 'HTTP/1.1 401 Unauthorized\r\nSet-Cookie: a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/\r\nSet-Cookie: b=2; HttpOnly\r\nContent-Length: 0\r\n\r\n'
+        : 'HTTP/1.1 307 Elsewhere\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n',
+    ),
+  );
+  server.onRequest = (head) => void requests.push(head);
+  const first = `ws://127.0.0.1:${server.port}/first`;
+  const next = `ws://127.0.0.1:${server.port}/next`;
+  const error = await withTimeout(connect(first, { maxRedirects: 1, proxy: false }).catch((caught: unknown) => caught), 'the refusal');
+  assert.ok(error instanceof HandshakeError && error.status === 401, String(error));
+  assert.equal(error.message, `unexpected server response: 401 Unauthorized (${next})`);
+  assert.equal(error.url, next);
+  assert.deepEqual(
+    error.rawHeaders.filter(([name]) => name === 'set-cookie').map(([, value]) => value),
+    ['a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/', 'b=2; HttpOnly'],
+  );
+  const result = await withTimeout(tryConnect(first, { maxRedirects: 1, proxy: false }), 'tryConnect');
+  assert.deepEqual([result.success, result.status, result.uri], [false, 401, next]);
+  const direct = await withTimeout(connect(next, { proxy: false }).catch((caught: unknown) => caught), 'the refusal without redirect');
+  assert.ok(direct instanceof HandshakeError && direct.url === next && direct.message.endsWith(`(${next})`), String(direct));
+});
+
 test('maxRedirects: 301, 302, 303, 307 and 308 are followed; 300, 304, 306 and 309 are not', async (t) => {
   for (const [status, followed] of [
     [301, true],
