@@ -1,10 +1,10 @@
-import { isIPv6 } from 'node:net';
+import { noProxyMatches } from './no-proxy.js';
 import { decodeOrKeep, withoutCredentials } from './url-credentials.js';
 /**
  * Which proxy, if any, a client connection goes through: the `proxy` option, else the
  * conventional environment variables (HTTPS_PROXY for wss://, HTTP_PROXY for ws://, lower case
- * too), unless NO_PROXY names the host (`*`, a host, a `.domain` or `domain` suffix, with an
- * optional `:port`).
+ * too), unless NO_PROXY names the host (see noProxyMatches: `*`, a name and its subdomains, an IP
+ * address, a CIDR block, with an optional `:port`).
  */
 export function resolveProxy(
   host: string,
@@ -17,7 +17,7 @@ export function resolveProxy(
   if (option != null) return proxyUrl(String(option), 'the proxy option');
   const name = secure ? 'HTTPS_PROXY' : 'HTTP_PROXY';
   const raw = env[name] ?? env[name.toLowerCase()];
-  if (!raw || bypassed(host, port, env['NO_PROXY'] ?? env['no_proxy'] ?? '')) return undefined;
+  if (!raw || noProxyMatches(host, port, env['NO_PROXY'] ?? env['no_proxy'] ?? '')) return undefined;
   try {
     return proxyUrl(raw, name);
   } catch (error) {
@@ -49,21 +49,6 @@ function proxyUrl(raw: string, source: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`${source}: only http:// and https:// proxies are supported, not ${url.protocol}//`);
   return url;
-}
-
-function bypassed(host: string, port: number, noProxy: string): boolean {
-  const name = host.toLowerCase();
-  for (const raw of noProxy.split(/[\s,]+/)) {
-    const entry = raw.trim().toLowerCase();
-    if (entry === '') continue;
-    if (entry === '*') return true;
-    // `[::1]:8080`, `[::1]`, a bare IPv6 address (`::1`: no port), or `host` / `host:port`.
-    const [pattern, entryPort] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : isIPv6(entry) ? [entry, undefined] : entry.split(':');
-    if (entryPort !== undefined && Number(entryPort) !== port) continue;
-    const suffix = pattern!.startsWith('.') ? pattern!.slice(1) : pattern!;
-    if (name === suffix || name.endsWith(`.${suffix}`)) return true;
-  }
-  return false;
 }
 
 /** The CONNECT request for a tunnel to host:port (RFC 9110 §9.3.6), with Basic proxy credentials if the URL has any. */

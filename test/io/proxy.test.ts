@@ -78,6 +78,68 @@ describe('resolveProxy: the environment', () => {
   });
 });
 
+describe('resolveProxy: NO_PROXY beyond names', () => {
+  const env = (noProxy: string): NodeJS.ProcessEnv => ({ HTTP_PROXY: 'http://p:1', NO_PROXY: noProxy });
+  const direct = (noProxy: string, host: string, port = 80): boolean => proxyFor(env(noProxy), host, port) === undefined;
+
+  test('an IP address entry matches that address however it is written, never as a text suffix', () => {
+    assert.equal(direct('0.0.1', '127.0.0.1'), false, '"0.0.1" is not a suffix of 127.0.0.1');
+    assert.equal(direct('.0.0.1', '127.0.0.1'), false);
+    assert.equal(direct('0.1', '10.0.0.1'), false);
+    assert.equal(direct('127.0.0.1', '127.0.0.1'), true);
+    assert.equal(direct('127.0.0.1', '127.0.0.2'), false);
+    assert.equal(direct('0:0:0:0:0:0:0:1', '::1'), true, 'the long form of ::1');
+    assert.equal(direct('[0:0:0:0:0:0:0:1]:80', '::1'), true);
+    assert.equal(direct('[0:0:0:0:0:0:0:1]:81', '::1'), false);
+    assert.equal(direct('::1', '[::1]'), true, 'a host given in brackets');
+    assert.equal(direct('FD00::AB', 'fd00::ab'), true);
+    assert.equal(direct('127.0.0.1:80', '127.0.0.1'), true);
+    assert.equal(direct('127.0.0.1:8080', '127.0.0.1'), false);
+  });
+
+  test('a name never matches an address, nor an address a name', () => {
+    assert.equal(direct('localhost', '127.0.0.1'), false);
+    assert.equal(direct('127.0.0.1', 'localhost'), false);
+    assert.equal(direct('1', '10.0.0.1'), false);
+    assert.equal(direct('127.0.0.0/8', 'localhost'), false);
+  });
+
+  test('CIDR blocks, IPv4 and IPv6, a v6 one in brackets or not', () => {
+    assert.equal(direct('127.0.0.0/8', '127.0.0.1'), true);
+    assert.equal(direct('127.0.0.0/8', '128.0.0.1'), false);
+    assert.equal(direct('10.1.0.0/16, 192.168.0.0/16', '192.168.3.4'), true);
+    assert.equal(direct('10.1.2.3/32', '10.1.2.3'), true);
+    assert.equal(direct('10.1.2.3/32', '10.1.2.4'), false);
+    assert.equal(direct('0.0.0.0/0', '203.0.113.9'), true);
+    assert.equal(direct('::1/128', '::1'), true);
+    assert.equal(direct('fd00::/8', 'fd12:3456::1'), true);
+    assert.equal(direct('[fd00::]/8', 'fd12:3456::1'), true);
+    assert.equal(direct('fd00::/8', 'fe80::1'), false);
+  });
+
+  test('a leading "*." is a leading "."; one trailing dot is ignored on the host and on the entry', () => {
+    assert.equal(direct('*.example.com', 'a.example.com'), true);
+    assert.equal(direct('*.example.com', 'example.com'), true, 'as ".example.com" does');
+    assert.equal(direct('*.example.com', 'badexample.com'), false);
+    assert.equal(direct('*.example.com:8080', 'a.example.com', 8080), true);
+    assert.equal(direct('example.com', 'example.com.'), true);
+    assert.equal(direct('example.com', 'a.example.com.'), true);
+    assert.equal(direct('example.com.', 'example.com'), true);
+    assert.equal(direct('.example.com.', 'a.example.com.'), true);
+    assert.equal(direct('127.0.0.1.', '127.0.0.1'), true);
+  });
+
+  test('malformed entries match nothing, and do not stop the ones after them', () => {
+    for (const entry of ['.', '*.', ':80', 'example.com:', 'example.com:http', 'example.com:0x50', 'a:80:b', '[::1', '[::1]x', '[::1]:', '127.0.0.0/33', '::/129', '127.0.0.0/x', 'example.com/8', '/8']) {
+      assert.equal(direct(entry, 'example.com'), false, entry);
+      assert.equal(direct(entry, 'example.com.'), false, `${entry} (host with a trailing dot)`);
+      assert.equal(direct(entry, '127.0.0.1'), false, `${entry} (an IPv4 host)`);
+      assert.equal(direct(entry, '::1'), false, `${entry} (an IPv6 host)`);
+      assert.equal(direct(`${entry},example.com`, 'example.com'), true, `${entry} first in a list`);
+    }
+  });
+});
+
 describe('connectRequest', () => {
   test('names the target as authority and Host, IPv6 in brackets, and ends the head', () => {
     assert.equal(connectRequest(new URL('http://p:1'), 'example.com', 443), 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
