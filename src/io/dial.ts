@@ -58,12 +58,14 @@ function tlsOptions(target: DialTarget): TlsConnectionOptions {
 
 /**
  * TLS to host:port with `options`: SNI by name, never for an address (RFC 6066 §3: a `servername`
- * that is an address is checked against the certificate, not sent), and TLS 1.2 at least.
+ * that is an address is checked against the certificate, not sent), and TLS 1.2 at least. A host
+ * written with a trailing dot (`example.com.`) is sent without it, as RFC 6066 §3 asks; a
+ * `servername` given is sent as it is.
  */
 function secureTo(host: string, port: number, options: TlsConnectionOptions | undefined): TlsConnectionOptions {
   const asked = options?.servername;
   const byAddress = asked !== undefined && isIpAddress(asked);
-  const servername = byAddress ? undefined : (asked ?? (isIpAddress(host) ? undefined : host));
+  const servername = byAddress ? undefined : (asked ?? (isIpAddress(host) ? undefined : host.replace(/\.$/, '')));
   return {
     // (Node's tls.connect() refuses some options present as undefined: minDHSize, checkServerIdentity.)
     ...(options && definedOnly(options)),

@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { createServer as createTlsServer } from 'node:tls';
 import { connect, HandshakeError, SockwaveError, WebSocketServer, type Connection } from '../../src/index.js';
 import { lendsReads } from '../../src/io/socket-events.js';
 import { dial } from '../../src/io/dial.js';
@@ -359,4 +360,33 @@ test('any 2xx from the proxy opens the tunnel (299 too); a 300 refuses it', asyn
   const refusing = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 300 Choices\r\n\r\n'));
   const error = await dialThrough(refusing.url);
   assert.ok(error instanceof SockwaveError && /refused the tunnel: 300/.test(error.message), String(error));
+});
+
+/** A fake proxy that tunnels every CONNECT, whatever host it names, to 127.0.0.1:`port` (no DNS needed). */
+function tunnelingProxy(t: TestContext, port: number): Promise<{ url: URL; sockets: Socket[] }> {
+  return fakeProxy(t, (socket) => {
+    const upstream = netConnect({ host: '127.0.0.1', port }, () => {
+      socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+      socket.pipe(upstream).pipe(socket);
+    });
+    upstream.on('error', () => socket.destroy());
+    t.after(() => upstream.destroy());
+  });
+}
+
+test('TLS to a host written with a trailing dot sends its name as SNI without the dot (RFC 6066 §3); a tls.servername given is sent as it is', async (t) => {
+  const certificate = await selfSignedCertificate(t);
+  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
+  const sni: string[] = [];
+  const server = createTlsServer({ ...pem, SNICallback: (name, callback) => (sni.push(name), callback(null, undefined)) }, (socket) => socket.on('error', () => {}));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const proxy = await tunnelingProxy(t, (server.address() as AddressInfo).port);
+  const signal = new AbortController().signal;
+  const dotted = await withTimeout(dial({ host: 'localhost.', port: 443, secure: true, tls: { ca: pem.cert }, proxy: proxy.url }, signal), 'TLS to localhost.');
+  dotted.destroy();
+  assert.deepEqual(sni, ['localhost'], 'SNI without the trailing dot (and the certificate for localhost verified)');
+  const given = await withTimeout(dial({ host: 'localhost.', port: 443, secure: true, tls: { ca: pem.cert, servername: 'localhost.' }, proxy: proxy.url }, signal), 'TLS with servername localhost.');
+  given.destroy();
+  assert.deepEqual(sni, ['localhost', 'localhost.']);
 });
