@@ -1,5 +1,8 @@
 import { listHasToken, type HeaderMap } from './http-head.js';
 
+/** How long a client waits for the body of a refusal (a server's or a proxy's) once its head arrived. */
+export const BODY_PREVIEW_WAIT = 250;
+
 /**
  * The start of a refused handshake's response body (at most `limit` bytes), to report with the
  * status. Sans-I/O: given the bytes after the head and whether more can come, it returns the

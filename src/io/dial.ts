@@ -1,8 +1,9 @@
 import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type PeerCertificate } from 'node:tls';
-import { HandshakeError, SockwaveError } from '../errors.js';
-import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
+import { SockwaveError } from '../errors.js';
+import { BODY_PREVIEW_WAIT } from '../handshake/body-preview.js';
 import { connectRequest } from './proxy.js';
+import { ProxyAnswer } from './proxy-answer.js';
 import { LentSocket } from './lent-socket.js';
 import { definedOnly } from '../defined-only.js';
 
@@ -101,9 +102,6 @@ function ready<T extends Socket>(socket: T, event: 'connect' | 'secureConnect', 
   });
 }
 
-/** The largest answer head a proxy may send to CONNECT. */
-const PROXY_HEAD_LIMIT = 16 * 1024;
-
 /** Opens a CONNECT tunnel to the target through an HTTP(S) proxy. */
 async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Promise<Socket> {
   const { host, port } = target;
@@ -122,10 +120,12 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
     throw new SockwaveError('SW_SOCKET_ERROR', `the proxy ${shown} could not be reached: ${(error as Error).message}`, { cause: error });
   }
   return new Promise<Socket>((resolve, reject) => {
-    let buffered = Buffer.alloc(0);
+    const answer = new ProxyAnswer();
+    let bodyTimer: NodeJS.Timeout | undefined;
     const finish = (error?: Error): void => {
+      clearTimeout(bodyTimer);
       socket.removeListener('data', onData);
-      socket.removeListener('error', finish);
+      socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
       signal.removeEventListener('abort', onAbort);
       if (!error) return resolve(socket);
@@ -134,39 +134,24 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
       reject(error);
     };
     const onData = (chunk: Buffer): void => {
-      buffered = Buffer.concat([buffered, chunk]);
-      let end: number;
-      let status = 0;
-      let statusText = '';
-      let headers: Readonly<Record<string, string>> = {};
-      // Interim 1xx answers come before the final one (RFC 9110 §15.2): skipped.
-      for (;;) {
-        end = findResponseHeadEnd(buffered);
-        if (end === -1 || end > PROXY_HEAD_LIMIT) {
-          if (end > PROXY_HEAD_LIMIT || buffered.length > PROXY_HEAD_LIMIT) finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy answered with a head too large'));
-          return;
-        }
-        try {
-          ({ status, statusText, headers } = parseResponseHead(buffered.subarray(0, end)));
-        } catch {
-          return finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy did not answer with HTTP'));
-        }
-        if (status >= 200 || status < 100 || status === 101) break;
-        buffered = buffered.subarray(end);
+      const outcome = answer.push(chunk);
+      if (outcome === undefined) {
+        // A refusal's body is waited for briefly, not until the proxy closes.
+        if (answer.refusing) bodyTimer ??= setTimeout(() => finish(answer.end()), BODY_PREVIEW_WAIT);
+        return;
       }
-      // Any 2xx opens the tunnel (RFC 9110 §9.3.6); anything else (a 101 included) refuses it.
-      if (status < 200 || status > 299) {
-        return finish(new HandshakeError(status, `the proxy refused the tunnel: ${status} ${statusText}`.trim(), headers, '', 'SW_PROXY_REFUSED'));
-      }
+      if (!outcome.opened) return finish(outcome.error);
       socket.pause();
       // Bytes after the proxy's answer belong to the tunnel.
-      if (end < buffered.length) socket.unshift(buffered.subarray(end));
+      if (outcome.rest.length > 0) socket.unshift(outcome.rest);
       finish();
     };
-    const onClose = (): void => finish(new SockwaveError('SW_SOCKET_ERROR', 'the proxy closed the connection'));
+    // Once a refusal has come, the proxy closing or failing only ends its body.
+    const onError = (error: Error): void => finish(answer.refusing ? answer.end() : error);
+    const onClose = (): void => finish(answer.end());
     const onAbort = (): void => finish(new SockwaveError('SW_ABORTED', 'aborted'));
     socket.on('data', onData);
-    socket.once('error', finish);
+    socket.once('error', onError);
     socket.once('close', onClose);
     signal.addEventListener('abort', onAbort, { once: true });
     socket.write(connectRequest(proxy, host, port));

@@ -6,7 +6,7 @@ import { createConnection, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { connect, HandshakeError, SockwaveError, WebSocketServer, type ListenInfo } from '../../src/index.js';
+import { connect, HandshakeError, SockwaveError, tryConnect, WebSocketServer, type ListenInfo } from '../../src/index.js';
 import { resolveProxy } from '../../src/io/proxy.js';
 import { lendsReads } from '../../src/io/socket-events.js';
 import { redirectHeaders } from '../../src/client/connect.js';
@@ -104,6 +104,21 @@ test("a proxy's redirect is not followed, even with maxRedirects: it answered CO
   assert.ok(error instanceof HandshakeError && error.code === 'SW_PROXY_REFUSED', String(error));
   assert.equal(error.status, 302);
   assert.equal(seen.length, 0, 'the redirect was followed to the server');
+});
+
+test("a proxy's refusal keeps the start of its body in error.body, as a server's refusal does; tryConnect() reports it too", async (t) => {
+  const proxy = createServer();
+  proxy.on('connect', (_request: IncomingMessage, socket: Socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n\r\nblocked by policy #1234'));
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  t.after(() => proxy.close());
+  const options = { proxy: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
+  const error = await connect('ws://127.0.0.1:9/', options).catch((caught: unknown) => caught);
+  assert.ok(error instanceof HandshakeError && error.code === 'SW_PROXY_REFUSED', String(error));
+  assert.equal(error.body, 'blocked by policy #1234');
+  const result = await tryConnect('ws://127.0.0.1:9/', options);
+  assert.equal(result.status, 403);
+  assert.equal(result.body, 'blocked by policy #1234');
 });
 
 test('proxy credentials: a literal % is sent as it is, and a password without a user is sent too', async (t) => {
@@ -371,7 +386,6 @@ test('a proxy answering CONNECT with 101 has refused the tunnel: nothing more is
 });
 
 test('tryConnect() reports the URL without its user and password', async () => {
-  const { tryConnect } = await import('../../src/index.js');
   const port = await closedPort();
   const result = await tryConnect(`ws://alice:s3cret@127.0.0.1:${port}/x`, { proxy: false });
   assert.equal(result.success, false);

@@ -390,3 +390,33 @@ test('TLS to a host written with a trailing dot sends its name as SNI without th
   given.destroy();
   assert.deepEqual(sni, ['localhost', 'localhost.']);
 });
+
+test("a proxy's refusal carries the start of its body, where proxies explain it: by Content-Length, chunked, or up to the close; 1 KiB at most", async (t) => {
+  const refuse = async (answer: string, close: boolean): Promise<HandshakeError> => {
+    const proxy = await fakeProxy(t, (socket) => (close ? socket.end(answer) : socket.write(answer)));
+    const error = await dialThrough(proxy.url);
+    assert.ok(error instanceof HandshakeError && error.code === 'SW_PROXY_REFUSED', String(error));
+    return error;
+  };
+  const sized = await refuse('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 23\r\n\r\nblocked by policy #1234', false);
+  assert.equal(sized.body, 'blocked by policy #1234');
+  assert.equal(sized.status, 403);
+  assert.equal(sized.headers['content-type'], 'text/plain');
+  const chunked = await refuse('HTTP/1.1 407 Proxy Authentication Required\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nlog in: \r\n4\r\nSSO!\r\n0\r\n\r\n', false);
+  assert.equal(chunked.body, 'log in: SSO!');
+  assert.equal((await refuse('HTTP/1.1 502 Bad Gateway\r\n\r\nno route to the target', true)).body, 'no route to the target');
+  assert.equal((await refuse(`HTTP/1.1 403 Forbidden\r\nContent-Length: 3000\r\n\r\n${'é'.repeat(200)}${'x'.repeat(2600)}`, false)).body, `${'é'.repeat(200)}${'x'.repeat(624)}`);
+  assert.equal((await refuse('HTTP/1.1 304 Not Modified\r\n\r\n', false)).body, '', 'a 304 has no body (RFC 9112 §6.3)');
+});
+
+test("a proxy's refusal whose body does not end is reported after a short wait, with what came of it; so is one whose proxy then fails", async (t) => {
+  const open = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nthe start'));
+  const waited = await dialThrough(open.url);
+  assert.ok(waited instanceof HandshakeError && waited.code === 'SW_PROXY_REFUSED', String(waited));
+  assert.equal(waited.body, 'the start');
+  await withTimeout(closeOf(open.sockets[0]!), 'the client to close its socket to the proxy');
+  const failing = await fakeProxy(t, (socket) => socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nthe start', () => socket.destroy()));
+  const failed = await dialThrough(failing.url);
+  assert.ok(failed instanceof HandshakeError && failed.code === 'SW_PROXY_REFUSED', String(failed));
+  assert.equal(failed.body, 'the start');
+});
