@@ -37,8 +37,8 @@ export function describeError(error: unknown, url: string, context: ErrorContext
     const problem = certificateProblem(code, context);
     // A certificate problem in our words, not Node's (whose wording and advice vary by version).
     // (The client may have named the URL after Node's message: that stays.)
-    const parts = problem ? /^(the proxy \S+ could not be reached: ).*?( \(\w+:\/\/.*\))?$/s.exec(error.message) : null;
-    const message = parts && problem ? `${parts[1]}its TLS certificate ${problem[0]}${parts[2] ?? ''}` : error.message;
+    const parts = problem ? /^(the proxy \S+?): TLS error: .*?( \(\w+:\/\/.*\))?$/s.exec(error.message) : null;
+    const message = parts && problem ? `${parts[1]}: its TLS certificate ${problem[0]}${parts[2] ?? ''}` : error.message;
     const named = message.includes(url) ? message : `${message} (${url})`;
     return `${named}${problem ? `; ${problem[1]}` : ''}`;
   }

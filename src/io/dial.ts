@@ -26,7 +26,8 @@ export interface DialTarget {
  * Opens the transport: TCP or a Unix socket, through an HTTP(S) proxy tunnel when asked, then TLS
  * for wss://. Resolves with a socket ready for the upgrade request. Rejects with the socket's own
  * error (ECONNREFUSED, ECONNRESET, a TLS error: the caller describes it), with a SockwaveError
- * SW_SOCKET_ERROR when the proxy cannot be reached or refuses the tunnel, or SW_ABORTED. Aborting
+ * SW_SOCKET_ERROR when the proxy cannot be reached, TLS with it fails or it answers what is not
+ * HTTP, with a HandshakeError SW_PROXY_REFUSED when it refuses the tunnel, or SW_ABORTED. Aborting
  * `signal` destroys whatever was opened.
  */
 export async function dial(target: DialTarget, signal: AbortSignal): Promise<Socket> {
@@ -105,20 +106,7 @@ function ready<T extends Socket>(socket: T, event: 'connect' | 'secureConnect', 
 /** Opens a CONNECT tunnel to the target through an HTTP(S) proxy. */
 async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Promise<Socket> {
   const { host, port } = target;
-  const secureProxy = proxy.protocol === 'https:';
-  const proxyPort = Number(proxy.port || (secureProxy ? 443 : 80));
-  const proxyHost = proxy.hostname.startsWith('[') ? proxy.hostname.slice(1, -1) : proxy.hostname;
-  let socket: Socket;
-  try {
-    socket = secureProxy
-      ? await ready(tlsConnect(secureTo(proxyHost, proxyPort, target.proxyTls)), 'secureConnect', signal)
-      : await ready(netConnect({ host: proxyHost, port: proxyPort }), 'connect', signal);
-  } catch (error) {
-    if (error instanceof SockwaveError && error.code === 'SW_ABORTED') throw error;
-    // The proxy failed, not the target: said so, naming the proxy (never its credentials).
-    const shown = proxyHost.includes(':') ? `[${proxyHost}]:${proxyPort}` : `${proxyHost}:${proxyPort}`;
-    throw new SockwaveError('SW_SOCKET_ERROR', `the proxy ${shown} could not be reached: ${(error as Error).message}`, { cause: error });
-  }
+  const socket = await reachProxy(proxy, target.proxyTls, signal);
   return new Promise<Socket>((resolve, reject) => {
     const answer = new ProxyAnswer();
     let bodyTimer: NodeJS.Timeout | undefined;
@@ -156,6 +144,34 @@ async function tunnel(target: DialTarget, proxy: URL, signal: AbortSignal): Prom
     signal.addEventListener('abort', onAbort, { once: true });
     socket.write(connectRequest(proxy, host, port));
   });
+}
+
+/**
+ * The connection to the proxy itself: TCP, then TLS for an https:// proxy. A failure names the
+ * proxy (never its credentials), as one that could not be reached, or, once TCP is up, as a TLS
+ * error with it (its certificate, most often): the target is not at fault either way.
+ */
+async function reachProxy(proxy: URL, proxyTls: TlsConnectionOptions | undefined, signal: AbortSignal): Promise<Socket> {
+  const secure = proxy.protocol === 'https:';
+  const port = Number(proxy.port || (secure ? 443 : 80));
+  const host = proxy.hostname.startsWith('[') ? proxy.hostname.slice(1, -1) : proxy.hostname;
+  const socket = secure ? tlsConnect(secureTo(host, port, proxyTls)) : netConnect({ host, port });
+  let reached = false;
+  const onConnect = (): void => {
+    reached = true;
+  };
+  socket.once('connect', onConnect);
+  try {
+    return await ready(socket, secure ? 'secureConnect' : 'connect', signal);
+  } catch (error) {
+    if (error instanceof SockwaveError && error.code === 'SW_ABORTED') throw error;
+    const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const failure = reached ? `the proxy ${shown}: TLS error` : `the proxy ${shown} could not be reached`;
+    // (OpenSSL's messages end with a line break.)
+    throw new SockwaveError('SW_SOCKET_ERROR', `${failure}: ${(error as Error).message.trim()}`, { cause: error });
+  } finally {
+    socket.removeListener('connect', onConnect);
+  }
 }
 
 function isIpAddress(host: string): boolean {

@@ -123,7 +123,7 @@ describe('sockwave connect options (piped)', { timeout: 60_000 }, () => {
     const proxy = await startProxy(t, undefined, { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') });
     const { srv } = await recordingServer(t, echo);
     const refused = await failure(run(t, ['connect', srv.url, '--proxy', proxy.url, '--execute', 'x']));
-    assert.equal(refused, `sockwave: the proxy 127.0.0.1:${proxy.port} could not be reached: its TLS certificate is self-signed (${srv.url}/); trust its authority with --ca FILE, or skip the check with --insecure`);
+    assert.equal(refused, `sockwave: the proxy 127.0.0.1:${proxy.port}: its TLS certificate is self-signed (${srv.url}/); trust its authority with --ca FILE, or skip the check with --insecure`);
     for (const option of [['--ca', certificate.cert], ['--insecure']]) {
       const cli = run(t, ['connect', srv.url, '--proxy', proxy.url, ...option, '--execute', 'tunnelled', '--wait', '0.5']);
       assert.deepEqual(await cli.exited(), { code: 0, signal: null }, cli.stderr());

@@ -70,15 +70,17 @@ describe('describeError: the proxy failed', () => {
     assert.equal(describeError(untrusted, URL_), `the proxy failed (${URL_}); trust its authority with --ca FILE, or skip the check with --insecure`);
   });
 
-  test("a proxy that could not be reached for its certificate: the problem in sockwave's words, whatever Node's message says", () => {
+  test("a proxy whose certificate fails: the problem in sockwave's words, whatever Node's message says", () => {
     for (const nodeMessage of ['self-signed certificate', 'self-signed certificate; if the root CA is installed locally, try running Node.js with --use-system-ca']) {
-      const error = new SockwaveError('SW_SOCKET_ERROR', `the proxy 127.0.0.1:3128 could not be reached: ${nodeMessage}`, { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
-      assert.equal(describeError(error, URL_), `the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (${URL_}); trust its authority with --ca FILE, or skip the check with --insecure`);
-      const named = new SockwaveError('SW_SOCKET_ERROR', `the proxy 127.0.0.1:3128 could not be reached: ${nodeMessage} (${URL_}/)`, { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
-      assert.equal(describeError(named, URL_), `the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (${URL_}/); trust its authority with --ca FILE, or skip the check with --insecure`, 'the URL the client added stays');
+      const error = new SockwaveError('SW_SOCKET_ERROR', `the proxy 127.0.0.1:3128: TLS error: ${nodeMessage}`, { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+      assert.equal(describeError(error, URL_), `the proxy 127.0.0.1:3128: its TLS certificate is self-signed (${URL_}); trust its authority with --ca FILE, or skip the check with --insecure`);
+      const named = new SockwaveError('SW_SOCKET_ERROR', `the proxy 127.0.0.1:3128: TLS error: ${nodeMessage} (${URL_}/)`, { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+      assert.equal(describeError(named, URL_), `the proxy 127.0.0.1:3128: its TLS certificate is self-signed (${URL_}/); trust its authority with --ca FILE, or skip the check with --insecure`, 'the URL the client added stays');
     }
-    const parenthesised = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128 could not be reached: self-signed certificate (ws://h/room(1))', { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
-    assert.equal(describeError(parenthesised, 'ws://h/room(1)'), 'the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (ws://h/room(1)); trust its authority with --ca FILE, or skip the check with --insecure', 'a URL with parentheses stays whole');
+    const v6 = new SockwaveError('SW_SOCKET_ERROR', 'the proxy [::1]:3128: TLS error: self-signed certificate', { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+    assert.equal(describeError(v6, URL_), `the proxy [::1]:3128: its TLS certificate is self-signed (${URL_}); trust its authority with --ca FILE, or skip the check with --insecure`);
+    const parenthesised = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128: TLS error: self-signed certificate (ws://h/room(1))', { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+    assert.equal(describeError(parenthesised, 'ws://h/room(1)'), 'the proxy 127.0.0.1:3128: its TLS certificate is self-signed (ws://h/room(1)); trust its authority with --ca FILE, or skip the check with --insecure', 'a URL with parentheses stays whole');
     const other = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128 could not be reached: connect ECONNREFUSED', { cause: errno('ECONNREFUSED') });
     assert.equal(describeError(other, URL_), `the proxy 127.0.0.1:3128 could not be reached: connect ECONNREFUSED (${URL_})`, 'other failures keep their message');
   });
@@ -122,8 +124,8 @@ describe('describeError: errno codes', () => {
       const expected = advice.includes('--ca') ? wrongAuthority : advice;
       assert.equal(describeError(errno(code), URL_, context), `the server's TLS certificate ${problem} (${URL_}); ${expected}`, code);
     }
-    const proxy = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128 could not be reached: self-signed certificate', { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
-    assert.equal(describeError(proxy, URL_, context), `the proxy 127.0.0.1:3128 could not be reached: its TLS certificate is self-signed (${URL_}); ${wrongAuthority}`);
+    const proxy = new SockwaveError('SW_SOCKET_ERROR', 'the proxy 127.0.0.1:3128: TLS error: self-signed certificate', { cause: errno('DEPTH_ZERO_SELF_SIGNED_CERT') });
+    assert.equal(describeError(proxy, URL_, context), `the proxy 127.0.0.1:3128: its TLS certificate is self-signed (${URL_}); ${wrongAuthority}`);
   });
 
   test('ECONNREFUSED: is the server running?', () => {

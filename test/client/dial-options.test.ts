@@ -164,6 +164,25 @@ test('an https:// proxy is verified with proxyTls (its own CA), not with tls (th
   assert.deepEqual(proxy.tunnels, [`127.0.0.1:${port}`]);
 });
 
+test('TLS with an https:// proxy that fails is called a TLS error with the proxy, not a proxy that could not be reached (the message still starts with "the proxy ")', async (t) => {
+  const { url } = await echoServer(t);
+  const certificate = await selfSignedCertificate(t);
+  const pem = { cert: readFileSync(certificate.cert, 'utf8'), key: readFileSync(certificate.key, 'utf8') };
+  const untrusted = await startProxy(t, undefined, pem);
+  const plain = await startProxy(t);
+  for (const [proxy, reason] of [
+    [untrusted.url, /self[- ]signed/i],
+    [plain.url.replace(/^http:/, 'https:'), /wrong version number/i],
+  ] as const) {
+    const error = await connect(url, { proxy }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
+    const port = new URL(proxy).port;
+    assert.match(error.message, new RegExp(`^the proxy 127\\.0\\.0\\.1:${port}: TLS error: `));
+    assert.match(error.message, reason);
+    assert.doesNotMatch(error.message, /could not be reached|\n/);
+  }
+});
+
 test('HTTP_PROXY and HTTPS_PROXY are used by scheme, and NO_PROXY bypasses them', () => {
   const env = { HTTP_PROXY: 'http://proxy.local:3128', HTTPS_PROXY: 'proxy.local:3129', NO_PROXY: 'internal.example, .corp.example:8443' };
   assert.equal(resolveProxy('example.com', 80, false, undefined, env)?.href, 'http://proxy.local:3128/');
