@@ -2,7 +2,7 @@ import { type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { watchAbort } from '../io/abort-watch.js';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { validateUpgradeResponse, buildUpgradeRequest } from '../handshake/client-handshake.js';
-import { bodyPreview } from '../handshake/body-preview.js';
+import { BODY_PREVIEW_WAIT, bodyPreview } from '../handshake/body-preview.js';
 import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
 import { generateKey } from '../handshake/keys.js';
 import { checkSubprotocolNames } from '../handshake/subprotocols.js';
@@ -55,7 +55,7 @@ export interface ClientOptions<Data = unknown> {
    * alone means `http://`; another scheme throws a TypeError). Default: the HTTPS_PROXY (wss://)
    * or HTTP_PROXY (ws://) environment variable unless NO_PROXY names the host; `false` never uses
    * a proxy. A proxy that refuses the tunnel rejects with a {@link HandshakeError} of code
-   * `SW_PROXY_REFUSED` carrying its status and headers; its redirects are not followed, and a
+   * `SW_PROXY_REFUSED` carrying its status, headers and the start of its body; its redirects are not followed, and a
    * reconnecting client gives up on its 407 as on a server's 401.
    */
   proxy?: string | URL | false | undefined;
@@ -75,8 +75,6 @@ export type ClientOptionsArgument<Data> = undefined extends Data ? [options?: Cl
 
 const RESPONSE_HEAD_LIMIT = 64 * 1024;
 const BODY_PREVIEW = 1024;
-/** How long to wait for the body of a refusal once its head arrived. */
-const BODY_WAIT = 250;
 
 /**
  * Opens a client connection: resolves once the handshake succeeded (the connection is open),
@@ -240,7 +238,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
             bodyTimer ??= setTimeout(() => {
               bodyWaitOver = true;
               tryResponse(false);
-            }, BODY_WAIT);
+            }, BODY_PREVIEW_WAIT);
             return;
           }
           validateUpgradeResponse(response, key, protocols, preview);

@@ -63,11 +63,11 @@ export class ProxyAnswer {
 
   #refused(ended: boolean): { opened: false; error: HandshakeError } | undefined {
     if (this.#refusal === undefined) return undefined;
-    const { status, statusText, headers } = this.#refusal;
+    const { status, statusText, headers, rawHeaders } = this.#refusal;
     // A 1xx or 304 answer has no body (RFC 9112 §6.3). What comes is not kept beyond the limit.
     const body = status < 200 || status === 304 ? '' : bodyPreview(headers, this.#buffered, ended || this.#buffered.length > PROXY_HEAD_LIMIT);
     if (body === undefined) return undefined;
-    return { opened: false, error: new HandshakeError(status, `the proxy refused the tunnel: ${status} ${statusText}`.trim(), headers, body, 'SW_PROXY_REFUSED') };
+    return { opened: false, error: new HandshakeError(status, `the proxy refused the tunnel: ${status} ${statusText}`.trim(), headers, body, 'SW_PROXY_REFUSED', { rawHeaders }) };
   }
 }
 

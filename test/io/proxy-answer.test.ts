@@ -57,3 +57,9 @@ test("a refusal's body is not buffered without bound: a chunked body that never 
   for (let i = 0; i < 100 && outcome === undefined; i++) outcome = answer.push(Buffer.alloc(1024, 'a'));
   assert.equal(refusalOf(outcome).body, '');
 });
+
+test("a refusal keeps each header line apart in rawHeaders (two Proxy-Authenticate challenges, say)", () => {
+  const outcome = pushAll(new ProxyAnswer(), 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="a, b"\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n');
+  const error = refusalOf(outcome);
+  assert.deepEqual(error.rawHeaders.filter(([name]) => name === 'proxy-authenticate').map(([, value]) => value), ['Basic realm="a, b"', 'Negotiate']);
+});
