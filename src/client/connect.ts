@@ -330,6 +330,12 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'host unreachable';
+    // (OpenSSL's own text for these two names a record and a source file, not the cause.)
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return 'TLS error: the server does not speak TLS on this port (a ws:// server?)';
+    case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
+      return 'TLS error: the server requires a client certificate (tls.cert and tls.key)';
     default:
       // (OpenSSL's messages end with a line break.)
       if (error.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(error.message)) return `TLS error: ${error.message.trim()}`;
