@@ -260,6 +260,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
         highWaterMark: options.highWaterMark,
         url: target.shown,
         headers: response.headers,
+        rawHeaders: response.rawHeaders,
         protocol: result.protocol,
         extensions: result.extensions,
         handler: options.handler,

@@ -14,6 +14,8 @@ interface ConnectOutcome {
   status: number;
   /** The response headers, when an HTTP answer came. */
   headers: Readonly<Record<string, string>>;
+  /** The same as lines, repeated ones apart (each `set-cookie`). */
+  rawHeaders: ReadonlyArray<readonly [string, string]>;
   uri: string;
   /** ...and a sentence a person understands (refused, DNS, TLS, timeout, the status line). */
   reason: string;
@@ -48,7 +50,7 @@ export async function tryConnect<Data = unknown>(url: string | URL, ...options: 
   const uri = shownUri(url);
   try {
     const connection = await connect<Data>(url, ...options);
-    return { success: true, connection, status: 101, headers: connection.headers, uri: connection.url, errorCode: undefined, reason: '', body: '' };
+    return { success: true, connection, status: 101, headers: connection.headers, rawHeaders: connection.rawHeaders, uri: connection.url, errorCode: undefined, reason: '', body: '' };
   } catch (error) {
     const handshake = error instanceof HandshakeError ? error : undefined;
     return {
@@ -56,6 +58,7 @@ export async function tryConnect<Data = unknown>(url: string | URL, ...options: 
       connection: undefined,
       status: handshake?.status ?? 0,
       headers: handshake?.headers ?? {},
+      rawHeaders: handshake?.rawHeaders ?? [],
       // (After redirects, the URL that answered.)
       uri: handshake?.url ?? uri,
       errorCode: error instanceof SockwaveError ? error.code : error instanceof Error ? error.name : 'UNKNOWN',

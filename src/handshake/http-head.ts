@@ -201,18 +201,20 @@ export function requestTarget(text: string): string {
 /**
  * The headers of a request head that {@link parseRequestHead} accepted, parsed again from its
  * text: a connection keeps that one string rather than a header object, and parses it only if
- * someone asks.
+ * someone asks. The lines apart go to `rawHeaders` when given.
  */
-export function parseHeaderText(text: string): HeaderMap {
+export function parseHeaderText(text: string, rawHeaders: Array<[string, string]> | null = null): HeaderMap {
   const linesAt = checkedLinesAt(text);
   if (linesAt !== -1) {
     const headers = Object.create(null) as HeaderMap;
-    readCheckedLines(text, linesAt, headers, null);
+    readCheckedLines(text, linesAt, headers, rawHeaders);
     return headers;
   }
   const lines = text.split('\r\n');
   lines.shift();
-  return parseHeaderLines(lines).headers;
+  const parsed = parseHeaderLines(lines);
+  rawHeaders?.push(...parsed.rawHeaders);
+  return parsed.headers;
 }
 
 /** Parses a response head. Throws HandshakeError (status 0: no valid HTTP response). */

@@ -11,6 +11,13 @@ import { forgetPeerName } from './peer-name.js';
 const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
 
 /**
+ * The header lines of the connections that were given them (a client's response, an attached
+ * server's request) or whose head's text was parsed: aside, so that the idle connections nobody
+ * asks about carry no slot for them.
+ */
+const rawLines = new WeakMap<object, ReadonlyArray<readonly [string, string]>>();
+
+/**
  * What the application reads about a connection, for both roles: who it is with (address, URL,
  * headers), what the handshake agreed (subprotocol, extensions), the data attached to it, its
  * state, and its counters. Each is kept in the cheapest form until first read: an idle server
@@ -56,6 +63,7 @@ export abstract class ConnectionInfo<Data = unknown> extends EventEmitter<Connec
     // A request head's text holds the target: it is cut out only if someone reads `url`.
     this.urlSlot = typeof init.headers === 'string' ? undefined : init.url;
     this.headerSource = init.headers;
+    if (init.rawHeaders !== undefined) rawLines.set(this, init.rawHeaders);
     this.protocol = init.protocol ?? '';
     this.extensions = init.extensions ?? '';
     this.data = init.data as Data;
@@ -86,12 +94,32 @@ export abstract class ConnectionInfo<Data = unknown> extends EventEmitter<Connec
     return (this.urlSlot ??= requestTarget(this.headerSource as string));
   }
 
-  /** Server: the request's headers. Client: the response's headers. Names are lower-case. */
+  /**
+   * Server: the request's headers. Client: the response's headers. Names are lower-case; repeated
+   * headers are joined (see {@link rawHeaders}).
+   */
   get headers(): Readonly<HeaderMap> {
     const source = this.headerSource;
-    if (typeof source !== 'string') return source;
-    this.urlSlot ??= requestTarget(source);
-    return (this.headerSource = parseHeaderText(source));
+    return typeof source === 'string' ? this.parseHead(source) : source;
+  }
+
+  /**
+   * The same headers as lines, [name lower-cased, value], in order: repeated ones kept apart (each
+   * `set-cookie` of a client's 101, which cannot be joined: RFC 9110 §5.3).
+   */
+  get rawHeaders(): ReadonlyArray<readonly [string, string]> {
+    const source = this.headerSource;
+    const headers = typeof source === 'string' ? this.parseHead(source) : source;
+    return rawLines.get(this) ?? Object.entries(headers);
+  }
+
+  /** Parses the request head's text, kept until now: headers, lines and target. */
+  private parseHead(text: string): Readonly<HeaderMap> {
+    this.urlSlot ??= requestTarget(text);
+    const lines: Array<[string, string]> = [];
+    this.headerSource = parseHeaderText(text, lines);
+    rawLines.set(this, lines);
+    return this.headerSource;
   }
 
   /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (the WHATWG numbering). */

@@ -135,6 +135,8 @@ export interface ConnectionInit<Data> {
    * its target is then the connection's `url`.
    */
   headers: HeaderMap | string;
+  /** The header lines apart, when `headers` is a header object (a text head holds them). */
+  rawHeaders?: ReadonlyArray<readonly [string, string]> | undefined;
   protocol?: string | undefined;
   extensions?: string | undefined;
   handler?: StoredHandler<Data> | undefined;

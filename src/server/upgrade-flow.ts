@@ -281,6 +281,7 @@ export class UpgradeFlow<Data> {
         url: request.url,
         // The head's text, not the header object: parsed again only if the application asks.
         headers: headText ?? request.headers,
+        rawHeaders: headText === undefined ? request.rawHeaders : undefined,
         protocol,
         extensions: deflate?.response,
         deflate: deflate?.codec,

@@ -310,6 +310,20 @@ test('a refusal names the URL that answered (after a redirect, the last one), in
   assert.ok(direct instanceof HandshakeError && direct.url === next && direct.message.endsWith(`(${next})`), String(direct));
 });
 
+test("a 101's Set-Cookie lines (a load balancer's sticky cookie, say) stay apart in connection.rawHeaders and tryConnect's rawHeaders", async (t) => {
+  const cookies = ['AWSALB=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/', 'session=xyz; HttpOnly'];
+  const raw = await startRawWsServer(Buffer.alloc(0), { headers: cookies.map((cookie) => `Set-Cookie: ${cookie}`) });
+  t.after(() => raw.close());
+  const setCookies = (lines: ReadonlyArray<readonly [string, string]>): string[] => lines.filter(([name]) => name === 'set-cookie').map(([, value]) => value);
+  const conn = await withTimeout(connect(`${raw.url}/`, { proxy: false }), 'the connection');
+  t.after(() => conn.terminate());
+  assert.deepEqual(setCookies(conn.rawHeaders), cookies);
+  const result = await withTimeout(tryConnect(`${raw.url}/`, { proxy: false }), 'tryConnect');
+  assert.ok(result.success);
+  t.after(() => result.connection.terminate());
+  assert.deepEqual(setCookies(result.rawHeaders), cookies);
+});
+
 test('maxRedirects: 301, 302, 303, 307 and 308 are followed; 300, 304, 306 and 309 are not', async (t) => {
   for (const [status, followed] of [
     [301, true],

@@ -50,7 +50,7 @@ describe('tryConnect', () => {
 
   test('an error that is not a SockwaveError: its name is the code; an invalid URL is shown as given', async (t) => {
     const invalid = await tryConnect('not a url');
-    assert.deepEqual({ ...invalid, reason: undefined }, { success: false, connection: undefined, status: 0, headers: {}, uri: 'not a url', errorCode: 'SyntaxError', reason: undefined, body: '' });
+    assert.deepEqual({ ...invalid, reason: undefined }, { success: false, connection: undefined, status: 0, headers: {}, rawHeaders: [], uri: 'not a url', errorCode: 'SyntaxError', reason: undefined, body: '' });
     assert.match(invalid.reason, /not a url/);
     const port = await refusingServer(t);
     const badOption = await tryConnect(`ws://127.0.0.1:${port}/`, { connectTimeout: -1 });

@@ -40,6 +40,18 @@ test('given parsed headers (a client), the URL given is the one reported', () =>
   assert.deepEqual({ ...info.headers }, { 'sec-websocket-accept': 'x' });
 });
 
+test('rawHeaders: the lines apart, from the head text (before or after headers is read), or as given; parsed headers alone give their entries', () => {
+  const lines = [['host', 'example.com'], ['upgrade', 'websocket'], ['x-who', 'a'], ['x-who', 'b']];
+  assert.deepEqual(new Info(socket(), init(HEAD)).rawHeaders, lines);
+  const headersFirst = new Info(socket(), init(HEAD));
+  assert.equal(headersFirst.headers['x-who'], 'a, b');
+  assert.deepEqual(headersFirst.rawHeaders, lines);
+  assert.equal(headersFirst.url, '/room/7?x=y');
+  const given = new Info(socket(), { ...init({ 'set-cookie': 'a=1, b=2' }), rawHeaders: [['set-cookie', 'a=1'], ['set-cookie', 'b=2']] });
+  assert.deepEqual(given.rawHeaders, [['set-cookie', 'a=1'], ['set-cookie', 'b=2']]);
+  assert.deepEqual(new Info(socket(), init({ upgrade: 'websocket' })).rawHeaders, [['upgrade', 'websocket']]);
+});
+
 test("the peer's address and port are kept, and the socket's own copy let go; subprotocol, extensions and data as given", () => {
   const raw = socket();
   const info = new Info(raw, { ...init(HEAD), protocol: 'chat', extensions: 'permessage-deflate' });

@@ -297,6 +297,21 @@ describe('attached mode', { timeout: 60_000 }, () => {
     assert.equal(wss.clients.size, 3);
   });
 
+  test("connection.rawHeaders keeps repeated request lines apart, attached (Node's parser) as standalone (the head's text)", async (t) => {
+    const seen: string[][] = [];
+    const handler = { onOpen: (connection: Connection) => void seen.push(connection.rawHeaders.filter(([name]) => name === 'x-tag').map(([, value]) => value)) };
+    const attached = attachedServer(t, { onConnection: () => handler });
+    const http = createHttpServer();
+    attached.attach(http);
+    const port = await listen(t, http);
+    await wsClient(t, `ws://127.0.0.1:${port}/`, undefined, { headers: { 'X-Tag': ['a, b', 'c'] as unknown as string } });
+    const standalone = attachedServer(t, { onConnection: () => handler });
+    const { url } = await standalone.listen({ port: 0, host: '127.0.0.1' });
+    await wsClient(t, url, undefined, { headers: { 'X-Tag': ['a, b', 'c'] as unknown as string } });
+    await eventually(() => seen.length === 2, 'both connections open');
+    assert.deepEqual(seen, [['a, b', 'c'], ['a, b', 'c']]);
+  });
+
   test('attach() to a raw net.Server: every connection is taken as an upgrade', async (t) => {
     const wss = attachedServer(t, { onConnection: () => ({ ...echo }) });
     const server = createNetServer();
