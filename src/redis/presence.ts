@@ -107,26 +107,36 @@ export class Presence {
     if (before !== undefined && replies[0]?.[1] === 0) await this.rewrite();
   }
 
-  /** Sum of a field over every live node (nodes whose hash expired are forgotten). */
+  /**
+   * Sum of a field over every live node (nodes whose hash expired are forgotten). This node's share
+   * is read here, not from Redis: right even while Redis has lost its hash (a FLUSHDB, an eviction),
+   * which is then written again.
+   */
   async sum(field: string): Promise<number> {
     if (this.client.status !== 'ready') throw new BackplaneError('Redis is unreachable: no cluster-wide count');
+    const own = this.read();
+    let total = field === 'c' ? own.connections : field.startsWith('t:') ? (own.topics.get(field.slice(2)) ?? 0) : 0;
     try {
       const ids = await this.client.zrange(this.keys.nodes, '0', '-1');
-      if (ids.length === 0) return 0;
-      const pipeline = this.client.pipeline();
-      // `c` is in every live node's hash; the field asked for is missing when the node has none
-      // of it (a topic it has no subscribers of): that node counts 0, it is not gone.
-      for (const id of ids) pipeline.hmget(this.keys.node(id), 'c', field);
-      const replies = (await pipeline.exec()) ?? [];
-      let total = 0;
-      const gone: string[] = [];
-      replies.forEach(([error, values], index) => {
-        if (error) throw error;
-        const [connections, value] = values as [string | null, string | null];
-        if (connections === null) gone.push(ids[index]!);
-        else total += Number(value ?? 0);
-      });
-      if (gone.length > 0) await this.client.zrem(this.keys.nodes, ...gone);
+      let ownLost = !ids.includes(this.nodeId);
+      if (ids.length > 0) {
+        const pipeline = this.client.pipeline();
+        // `c` is in every live node's hash; the field asked for is missing when the node has none
+        // of it (a topic it has no subscribers of): that node counts 0, it is not gone.
+        for (const id of ids) pipeline.hmget(this.keys.node(id), 'c', field);
+        const replies = (await pipeline.exec()) ?? [];
+        const gone: string[] = [];
+        replies.forEach(([error, values], index) => {
+          if (error) throw error;
+          const id = ids[index]!;
+          const [connections, value] = values as [string | null, string | null];
+          if (id === this.nodeId) ownLost = connections === null;
+          else if (connections === null) gone.push(id);
+          else total += Number(value ?? 0);
+        });
+        if (gone.length > 0) await this.client.zrem(this.keys.nodes, ...gone);
+      }
+      if (ownLost) void this.rewrite();
       return total;
     } catch (error) {
       throw new BackplaneError('the cluster-wide count failed', { cause: error });

@@ -395,7 +395,8 @@ export class RedisBackplane implements Backplane {
     // Redis refused this command: sending it again would fail again.
     this.inFlight--;
     this.log.discard(entry);
-    this.drop('rejected', error as Error);
+    // (Not ioredis's error itself: it holds the command's arguments, the message included.)
+    this.drop('rejected', new BackplaneError(`Redis refused the message: ${(error as Error).message}`));
     this.pump();
   }
 

@@ -73,6 +73,9 @@ class FakePresenceClient {
 
 const KEYS = { nodes: 'p:nodes', node: (id: string) => `p:node:${id}` };
 
+/** This node with no connection and no topic (for sums of the other nodes alone). */
+const NONE = (): NodePresence => ({ connections: 0, topics: new Map() });
+
 function presence(client: FakePresenceClient, ttl = 300, read: () => NodePresence = () => ({ connections: 3, topics: new Map([['room', 2], ['lobby', 1]]) })): Presence {
   return new Presence(client.asRedis(), KEYS, 'n1', ttl, read);
 }
@@ -300,6 +303,25 @@ describe('Presence', () => {
     assert.equal(client.transactions.length, 1);
   });
 
+  test("sum() counts this node's share from its own counts, not Redis's copy; a hash of its own that Redis lost is written again, and not forgotten", async () => {
+    const client = new FakePresenceClient();
+    client.ids = ['a', 'n1'];
+    client.replies = [
+      [null, ['4', '2']],
+      [null, [null, null]],
+    ];
+    assert.equal(await presence(client).sum('t:room'), 4, "a's 2, and this node's own 2");
+    assert.ok(!client.calls.some(([name]) => name === 'zrem'), 'this node is not removed from the set');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(client.transactions[0]?.[0]?.[0], 'del', 'its hash written whole again');
+    const live = new FakePresenceClient();
+    live.ids = ['n1'];
+    live.replies = [[null, ['9', '9']]];
+    assert.equal(await presence(live).sum('c'), 3, "its own count, not Redis's stale copy");
+    assert.equal(live.transactions.length, 0, 'nothing to write');
+    assert.equal(await presence(new FakePresenceClient()).sum('t:lobby'), 1, 'with no node in the set, its own share');
+  });
+
   test('sum() adds a field over the live nodes; a node without the field counts 0; expired nodes are forgotten', async () => {
     const client = new FakePresenceClient();
     client.ids = ['a', 'b', 'c', 'd'];
@@ -309,7 +331,7 @@ describe('Presence', () => {
       [null, ['1', null]],
       [null, ['7', '5']],
     ];
-    assert.equal(await presence(client).sum('t:room'), 7);
+    assert.equal(await presence(client, 300, NONE).sum('t:room'), 7);
     assert.deepEqual(client.calls, [
       ['zrange', 'p:nodes', '0', '-1'],
       ['hmget', 'p:node:a', 'c', 't:room'],
@@ -325,22 +347,22 @@ describe('Presence', () => {
     const client = new FakePresenceClient();
     client.ids = ['a'];
     client.replies = [[null, ['4', '4']]];
-    assert.equal(await presence(client).sum('c'), 4);
+    assert.equal(await presence(client, 300, NONE).sum('c'), 4);
     assert.deepEqual(client.calls.map(([name]) => name), ['zrange', 'hmget', 'pipeline.exec']);
     const empty = new FakePresenceClient();
     empty.replies = null;
-    assert.equal(await presence(empty).sum('c'), 0);
+    assert.equal(await presence(empty, 300, NONE).sum('c'), 0);
     assert.deepEqual(empty.calls.map(([name]) => name), ['zrange']);
     const nullReply = new FakePresenceClient();
     nullReply.ids = ['a'];
     nullReply.replies = null;
-    assert.equal(await presence(nullReply).sum('c'), 0);
+    assert.equal(await presence(nullReply, 300, NONE).sum('c'), 0);
   });
 
   test('sum() fails with a BackplaneError while Redis is unreachable, or when a command fails (with the cause)', async () => {
     const client = new FakePresenceClient();
     client.status = 'reconnecting';
-    await assert.rejects(presence(client).sum('c'), (error: unknown) => error instanceof BackplaneError && /unreachable/.test(error.message));
+    await assert.rejects(presence(client, 300, NONE).sum('c'), (error: unknown) => error instanceof BackplaneError && /unreachable/.test(error.message));
     assert.deepEqual(client.calls, []);
     const failure = new Error('WRONGTYPE');
     const failing = new FakePresenceClient();
@@ -349,10 +371,10 @@ describe('Presence', () => {
       [null, ['1', '1']],
       [failure, null],
     ];
-    await assert.rejects(presence(failing).sum('c'), (error: unknown) => error instanceof BackplaneError && error.cause === failure);
+    await assert.rejects(presence(failing, 300, NONE).sum('c'), (error: unknown) => error instanceof BackplaneError && error.cause === failure);
     assert.ok(!failing.calls.some(([name]) => name === 'zrem'));
     const broken = new FakePresenceClient();
     broken.zrangeError = failure;
-    await assert.rejects(presence(broken).sum('c'), (error: unknown) => error instanceof BackplaneError && error.cause === failure && /cluster-wide count failed/.test(error.message));
+    await assert.rejects(presence(broken, 300, NONE).sum('c'), (error: unknown) => error instanceof BackplaneError && error.cause === failure && /cluster-wide count failed/.test(error.message));
   });
 });

@@ -162,6 +162,12 @@ describe('RedisBackplane', { skip }, () => {
     const stats = await admin.info('commandstats');
     assert.match(stats, /cmdstat_hset:/);
     assert.doesNotMatch(stats, /cmdstat_del:/, 'the changed fields only, not the whole hash again');
+    // Redis loses the node's hash while connected (FLUSHDB, an eviction): its count is still right, and the hash comes back.
+    await admin.flushdb();
+    assert.equal(await a.srv.server.clusterSubscriberCount('room'), 2);
+    for (let i = 0; i < 500 && (await admin.keys('test:node:*')).length !== 1; i++) await sleep(10);
+    assert.equal((await admin.keys('test:node:*')).length, 1, 'the hash written again');
+    assert.equal(await a.srv.server.clusterConnectionCount(), 2);
   });
 
   test('Redis restarts: publishes meanwhile are buffered, then delivered once and in order', async (t) => {
@@ -228,7 +234,9 @@ describe('RedisBackplane', { skip }, () => {
     a.srv.server.publish('room', 'refused');
     const dropped = await waitFor(a.events, 'dropped');
     assert.deepEqual({ ...dropped, error: undefined }, { type: 'dropped', count: 1, reason: 'rejected', error: undefined });
-    assert.match((dropped as { error?: Error }).error?.message ?? 'no error', /^WRONGTYPE/);
+    const reason = (dropped as { error?: Error }).error;
+    assert.match(reason?.message ?? 'no error', /^Redis refused the message: WRONGTYPE/);
+    assert.ok(reason instanceof BackplaneError && reason.cause === undefined && !('command' in reason), "not ioredis's error, which holds the message itself");
     assert.equal(a.backplane.buffered, 0, 'a refused entry is not kept to be sent again');
     for (let i = 0; i < 50; i++) a.srv.server.publish('room', `refused ${i}`);
     let count = 0;
