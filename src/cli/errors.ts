@@ -27,7 +27,7 @@ export interface ErrorContext {
 export function describeError(error: unknown, url: string, context: ErrorContext = {}): string {
   if (error instanceof HandshakeError && error.status >= 200 && error.code !== 'SW_PROXY_REFUSED') {
     // (The message ends with the URL that answered: after redirects, not the one asked for.)
-    const reason = /^unexpected server response: \d+ (.+?)(?: \(\w+:\/\/\S*\))?$/.exec(error.message)?.[1];
+    const reason = /^unexpected server response: \d+(?: (.+?))??(?: \(\w+:\/\/\S*\))?$/.exec(error.message)?.[1];
     const body = error.body ? `: ${firstLine(error.body)}` : '';
     return `the server answered ${error.status}${reason ? ` ${reason}` : ''} instead of upgrading to a WebSocket (${error.url ?? url})${body}`;
   }

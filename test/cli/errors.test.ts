@@ -132,6 +132,14 @@ describe('describeError: errno codes', () => {
     assert.equal(describeError(errno('ECONNREFUSED'), URL_), `connection refused (${URL_}): is the server running?`);
   });
 
+  test('a refusal whose status line has no reason phrase (HTTP/1.1 404): the status alone, and the URL that answered', () => {
+    const answered = 'ws://example.test/moved';
+    const error = new HandshakeError(404, `unexpected server response: 404 (${answered})`, {}, '', 'SW_HANDSHAKE_FAILED', { url: answered });
+    assert.equal(describeError(error, URL_), `the server answered 404 instead of upgrading to a WebSocket (${answered})`);
+    const phrased = new HandshakeError(404, `unexpected server response: 404 Not Found (${answered})`, {}, '', 'SW_HANDSHAKE_FAILED', { url: answered });
+    assert.equal(describeError(phrased, URL_), `the server answered 404 Not Found instead of upgrading to a WebSocket (${answered})`);
+  });
+
   test('ERR_SSL_WRONG_VERSION_NUMBER: not a TLS server', () => {
     assert.equal(describeError(errno('ERR_SSL_WRONG_VERSION_NUMBER'), URL_), `the server does not speak TLS (${URL_}): is it a ws:// server?`);
   });
