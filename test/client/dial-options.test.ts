@@ -172,7 +172,7 @@ test('TLS with an https:// proxy that fails is called a TLS error with the proxy
   const plain = await startProxy(t);
   for (const [proxy, reason] of [
     [untrusted.url, /self[- ]signed/i],
-    [plain.url.replace(/^http:/, 'https:'), /wrong version number/i],
+    [plain.url.replace(/^http:/, 'https:'), /TLS error: it does not speak TLS on this port \(an http:\/\/ proxy\?\) \(ws:/],
   ] as const) {
     const error = await connect(url, { proxy }).catch((caught: unknown) => caught);
     assert.ok(error instanceof SockwaveError && error.code === 'SW_SOCKET_ERROR', String(error));
