@@ -3,7 +3,7 @@ import { watchAbort } from '../io/abort-watch.js';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { validateUpgradeResponse, buildUpgradeRequest } from '../handshake/client-handshake.js';
 import { BODY_PREVIEW_WAIT, bodyPreview } from '../handshake/body-preview.js';
-import { findResponseHeadEnd, parseResponseHead } from '../handshake/http-head.js';
+import { findResponseHeadEnd, linesIfRepeated, parseResponseHead } from '../handshake/http-head.js';
 import { generateKey } from '../handshake/keys.js';
 import { checkSubprotocolNames } from '../handshake/subprotocols.js';
 import { Connection, type ConnectionHandler, type DataRequired } from '../io/connection.js';
@@ -260,7 +260,7 @@ function attempt<Data>(url: string | URL, options: ClientOptions<Data>, deadline
         highWaterMark: options.highWaterMark,
         url: target.shown,
         headers: response.headers,
-        rawHeaders: response.rawHeaders,
+        rawHeaders: linesIfRepeated(response.headers, response.rawHeaders),
         protocol: result.protocol,
         extensions: result.extensions,
         handler: options.handler,

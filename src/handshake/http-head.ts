@@ -199,6 +199,16 @@ export function requestTarget(text: string): string {
 }
 
 /**
+ * The header lines when a name repeats (the joined headers no longer hold them apart); undefined
+ * otherwise, as the headers' entries are then the same lines, in the same order.
+ */
+export function linesIfRepeated(headers: Readonly<HeaderMap>, lines: ReadonlyArray<readonly [string, string]>): ReadonlyArray<readonly [string, string]> | undefined {
+  let names = 0;
+  for (const _name in headers) names++;
+  return lines.length > names ? lines : undefined;
+}
+
+/**
  * The headers of a request head that {@link parseRequestHead} accepted, parsed again from its
  * text: a connection keeps that one string rather than a header object, and parses it only if
  * someone asks. The lines apart go to `rawHeaders` when given.

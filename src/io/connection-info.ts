@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type Socket } from 'node:net';
-import { parseHeaderText, requestTarget, type HeaderMap } from '../handshake/http-head.js';
+import { linesIfRepeated, parseHeaderText, requestTarget, type HeaderMap } from '../handshake/http-head.js';
 import { type ProtocolSession, type ReadyState } from '../protocol/session.js';
 import { coarseClock } from './coarse-clock.js';
 import { idOf, nextSerial } from './connection-id.js';
@@ -11,9 +11,8 @@ import { forgetPeerName } from './peer-name.js';
 const STATUS: readonly ConnectionStatus[] = ['connecting', 'open', 'closing', 'closed'];
 
 /**
- * The header lines of the connections that were given them (a client's response, an attached
- * server's request) or whose head's text was parsed: aside, so that the idle connections nobody
- * asks about carry no slot for them.
+ * The header lines of the connections whose head repeats a header name (they are otherwise the
+ * headers' entries): aside, so that the other connections carry no slot for them.
  */
 const rawLines = new WeakMap<object, ReadonlyArray<readonly [string, string]>>();
 
@@ -117,9 +116,10 @@ export abstract class ConnectionInfo<Data = unknown> extends EventEmitter<Connec
   private parseHead(text: string): Readonly<HeaderMap> {
     this.urlSlot ??= requestTarget(text);
     const lines: Array<[string, string]> = [];
-    this.headerSource = parseHeaderText(text, lines);
-    rawLines.set(this, lines);
-    return this.headerSource;
+    const headers = (this.headerSource = parseHeaderText(text, lines));
+    const repeated = linesIfRepeated(headers, lines);
+    if (repeated !== undefined) rawLines.set(this, repeated);
+    return headers;
   }
 
   /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (the WHATWG numbering). */

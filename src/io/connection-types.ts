@@ -135,7 +135,7 @@ export interface ConnectionInit<Data> {
    * its target is then the connection's `url`.
    */
   headers: HeaderMap | string;
-  /** The header lines apart, when `headers` is a header object (a text head holds them). */
+  /** The header lines, when `headers` is a header object that joined a repeated name (see linesIfRepeated). */
   rawHeaders?: ReadonlyArray<readonly [string, string]> | undefined;
   protocol?: string | undefined;
   extensions?: string | undefined;

@@ -3,7 +3,7 @@ import { type Socket } from 'node:net';
 import { type Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { HandshakeError } from '../errors.js';
-import { requestHeadOf, type RequestHead } from '../handshake/http-head.js';
+import { linesIfRepeated, requestHeadOf, type RequestHead } from '../handshake/http-head.js';
 import { buildAcceptResponse, buildRefusalResponse, isUpgradeRequest, validateUpgradeRequest } from '../handshake/server-handshake.js';
 import { toUpgradeRequest, type UpgradeRequest } from '../handshake/upgrade-request.js';
 import { Connection, type ConnectionOwner } from '../io/connection.js';
@@ -281,7 +281,7 @@ export class UpgradeFlow<Data> {
         url: request.url,
         // The head's text, not the header object: parsed again only if the application asks.
         headers: headText ?? request.headers,
-        rawHeaders: headText === undefined ? request.rawHeaders : undefined,
+        rawHeaders: headText === undefined ? linesIfRepeated(request.headers, request.rawHeaders) : undefined,
         protocol,
         extensions: deflate?.response,
         deflate: deflate?.codec,

@@ -4,6 +4,7 @@ import { throwsHandshake } from '../support/handshake-asserts.js';
 import {
   FRAMING_HEADERS,
   headerLines,
+  linesIfRepeated,
   listHasToken,
   mergeHeaders,
   parseRequestHead,
@@ -132,4 +133,12 @@ describe('requestHeadOf (a request Node already parsed)', () => {
     assert.deepEqual({ method: bare.method, target: bare.target, version: bare.version, duplicateHost: bare.duplicateHost }, { method: 'GET', target: '/', version: 'HTTP/1.0', duplicateHost: false });
     assert.deepEqual(bare.rawHeaders, []);
   });
+});
+
+test('linesIfRepeated: the lines when a name repeats, else undefined (the headers are the lines)', () => {
+  const once = { host: 'a', upgrade: 'websocket' };
+  assert.equal(linesIfRepeated(once, [['host', 'a'], ['upgrade', 'websocket']]), undefined);
+  const lines: Array<[string, string]> = [['set-cookie', 'a=1'], ['host', 'a'], ['set-cookie', 'b=2']];
+  assert.equal(linesIfRepeated({ 'set-cookie': 'a=1, b=2', host: 'a' }, lines), lines);
+  assert.equal(linesIfRepeated(Object.assign(Object.create(null) as Record<string, string>, once), [['host', 'a'], ['upgrade', 'websocket']]), undefined, 'a header object without a prototype');
 });
