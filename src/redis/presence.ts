@@ -109,12 +109,13 @@ export class Presence {
 
   /**
    * Sum of a field over every live node (nodes whose hash expired are forgotten). This node's share
-   * is read here, not from Redis: right even while Redis has lost its hash (a FLUSHDB, an eviction),
-   * which is then written again.
+   * is its own counts (as last sent, when nothing changed since), not Redis's copy: right even while
+   * Redis has lost its hash (a FLUSHDB, an eviction), which is then written again.
    */
   async sum(field: string): Promise<number> {
     if (this.client.status !== 'ready') throw new BackplaneError('Redis is unreachable: no cluster-wide count');
-    const own = this.read();
+    // (What was last sent is current after flush(), and costs no pass over every topic.)
+    const own = this.written !== undefined && !this.dirty ? this.written : this.read();
     let total = field === 'c' ? own.connections : field.startsWith('t:') ? (own.topics.get(field.slice(2)) ?? 0) : 0;
     try {
       const ids = await this.client.zrange(this.keys.nodes, '0', '-1');
