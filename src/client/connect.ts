@@ -1,5 +1,6 @@
 import { type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { watchAbort } from '../io/abort-watch.js';
+import { tlsFailureInWords } from '../io/tls-failure.js';
 import { HandshakeError, SockwaveError } from '../errors.js';
 import { validateUpgradeResponse, buildUpgradeRequest } from '../handshake/client-handshake.js';
 import { BODY_PREVIEW_WAIT, bodyPreview } from '../handshake/body-preview.js';
@@ -331,15 +332,12 @@ export function describeSocketError(error: NodeJS.ErrnoException): string {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'host unreachable';
-    // (OpenSSL's own text for these two names a record and a source file, not the cause.)
-    case 'ERR_SSL_WRONG_VERSION_NUMBER':
-    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
-      return 'TLS error: the server does not speak TLS on this port (a ws:// server?)';
-    case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED':
-      return 'TLS error: the server requires a client certificate (tls.cert and tls.key)';
-    default:
+    default: {
+      const inWords = tlsFailureInWords(error.code, 'server');
+      if (inWords !== undefined) return `TLS error: ${inWords}`;
       // (OpenSSL's messages end with a line break.)
       if (error.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(error.message)) return `TLS error: ${error.message.trim()}`;
       return error.message.trim();
+    }
   }
 }

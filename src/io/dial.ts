@@ -4,6 +4,7 @@ import { SockwaveError } from '../errors.js';
 import { BODY_PREVIEW_WAIT } from '../handshake/body-preview.js';
 import { connectRequest } from './proxy.js';
 import { ProxyAnswer } from './proxy-answer.js';
+import { tlsFailureInWords } from './tls-failure.js';
 import { LentSocket } from './lent-socket.js';
 import { definedOnly } from '../defined-only.js';
 
@@ -167,10 +168,8 @@ async function reachProxy(proxy: URL, proxyTls: TlsConnectionOptions | undefined
     if (error instanceof SockwaveError && error.code === 'SW_ABORTED') throw error;
     const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const failure = reached ? `the proxy ${shown}: TLS error` : `the proxy ${shown} could not be reached`;
-    // (OpenSSL's messages end with a line break; for a proxy that does not speak TLS, they name a
-    // record function and a source file, not the cause.)
-    const code = (error as NodeJS.ErrnoException).code;
-    const cause = code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' ? 'it does not speak TLS on this port (an http:// proxy?)' : (error as Error).message.trim();
+    // (OpenSSL's messages end with a line break.)
+    const cause = tlsFailureInWords((error as NodeJS.ErrnoException).code, 'proxy') ?? (error as Error).message.trim();
     throw new SockwaveError('SW_SOCKET_ERROR', `${failure}: ${cause}`, { cause: error });
   } finally {
     socket.removeListener('connect', onConnect);

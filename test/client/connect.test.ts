@@ -243,7 +243,7 @@ test('describeSocketError: TLS failures are named as such (by code or message), 
   const openssl = (reason: string): string => `80FC1E5D:error:0A00010B:SSL routines:${reason}:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n`;
   assert.equal(describeSocketError(error('ERR_SSL_WRONG_VERSION_NUMBER', openssl('ssl3_get_record:wrong version number'))), 'TLS error: the server does not speak TLS on this port (a ws:// server?)');
   assert.equal(describeSocketError(error('ERR_SSL_PACKET_LENGTH_TOO_LONG', openssl('ssl3_get_record:packet length too long'))), 'TLS error: the server does not speak TLS on this port (a ws:// server?)');
-  assert.equal(describeSocketError(error('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', openssl('ssl3_read_bytes:tlsv13 alert certificate required'))), 'TLS error: the server requires a client certificate (tls.cert and tls.key)');
+  assert.equal(describeSocketError(error('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', openssl('ssl3_read_bytes:tlsv13 alert certificate required'))), 'TLS error: the server requires a client certificate (tls.cert and .key)');
   assert.equal(describeSocketError(error('EPIPE', 'write EPIPE\n')), 'write EPIPE');
   assert.equal(describeSocketError(error(undefined, 'something else')), 'something else');
 });
